@@ -1,0 +1,253 @@
+package mp
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mp-go/mp/progress"
+	"golang.org/x/sys/cpu"
+)
+
+// callCtl is the state every multi-task call (Map, Imap, ...) shares:
+// its context, its stop flag, its errors and its progress bar.
+type callCtl struct {
+	pool    *Pool
+	ctx     context.Context // cancelled on first error, by the caller, or by Terminate
+	cancel  context.CancelCauseFunc
+	_       cpu.CacheLinePad // stopped is read for every item by every worker:
+	stopped atomic.Bool      // keep its cache line free of anything written
+	_       cpu.CacheLinePad
+	partial bool
+	bar     *progress.Bar
+	ownBar  bool
+	unhook  func() bool
+
+	mu    sync.Mutex
+	first error   // first failure, without Partial
+	errs  []error // every failure, with Partial
+}
+
+// newCall starts a call's control block on p; total is the item count
+// when known (for the progress bar), else -1. The caller must call end.
+func newCall(ctx context.Context, p *Pool, s *settings, total int) *callCtl {
+	c := &callCtl{pool: p, partial: s.partial}
+	c.ctx, c.cancel = context.WithCancelCause(ctx)
+	c.unhook = context.AfterFunc(c.ctx, func() { c.stopped.Store(true) })
+	switch {
+	case s.bar != nil:
+		c.bar = s.bar
+	case s.progressDesc != nil:
+		c.bar, c.ownBar = newBar(s, int64(total)), true
+	}
+	p.track(c)
+	return c
+}
+
+func (c *callCtl) end() {
+	c.pool.untrack(c)
+	c.unhook()
+	c.cancel(nil)
+	if c.ownBar {
+		c.bar.Close()
+	}
+}
+
+// newBar makes the bar that Progress asked for.
+func newBar(s *settings, total int64) *progress.Bar {
+	opts := append([]progress.Option{progress.Description(*s.progressDesc)}, s.progressOpts...)
+	return progress.New(total, opts...)
+}
+
+func errOnlyProgress(call string) error {
+	return fmt.Errorf("%w: %s takes only Progress or ProgressBar", ErrInvalidOption, call)
+}
+
+// fail records the failure of item index. Without Partial the first
+// failure stops the call and cancels the tasks still running.
+func (c *callCtl) fail(index int, err error) error {
+	te := &TaskError{Index: index, Err: err}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.partial {
+		c.errs = append(c.errs, te)
+	} else if c.first == nil {
+		c.first = te
+		c.stopped.Store(true)
+		c.cancel(te)
+	}
+	return te
+}
+
+// partialErr joins the failures of a Partial call in index order.
+func (c *callCtl) partialErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	slices.SortFunc(c.errs, func(a, b error) int {
+		return cmp.Compare(a.(*TaskError).Index, b.(*TaskError).Index)
+	})
+	return errors.Join(c.errs...)
+}
+
+// runner runs one task with the call's Timeout and Retries, turning a
+// panic into a *PanicError.
+type runner[A, R any] struct {
+	fn      func(context.Context, A) (R, error)
+	timeout time.Duration
+	retries int
+}
+
+func newRunner[A, R any](f Func[A, R], s *settings) runner[A, R] {
+	return runner[A, R]{fn: f.fn, timeout: s.timeout, retries: s.retries}
+}
+
+func (r *runner[A, R]) run(ctx context.Context, a A) (res R, err error) {
+	for attempt := 0; ; attempt++ {
+		if r.timeout > 0 {
+			res, err = r.tryTimeout(ctx, a)
+		} else {
+			res, err = r.try(ctx, a)
+		}
+		if err == nil || attempt >= r.retries || ctx.Err() != nil {
+			return res, err
+		}
+	}
+}
+
+func (r *runner[A, R]) try(ctx context.Context, a A) (res R, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = newPanicError(v)
+		}
+	}()
+	return r.fn(ctx, a)
+}
+
+func (r *runner[A, R]) tryTimeout(ctx context.Context, a A) (res R, err error) {
+	tctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	res, err = r.try(tctx, a)
+	if tctx.Err() != nil && ctx.Err() == nil {
+		// late: whatever it returned, the task timed out
+		var zero R
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return zero, fmt.Errorf("%w after %v: %w", ErrTimeout, r.timeout, err)
+		}
+		return zero, fmt.Errorf("%w after %v", ErrTimeout, r.timeout)
+	}
+	return res, err
+}
+
+// chunk is a run of consecutive items of one call: the job a worker takes.
+type chunk[A, R any] struct {
+	call *chunkedCall[A, R]
+	base int // index of in[0] in the call's input
+	in   []A
+	out  []R
+	errs []error // per item, made on the first failure
+	ran  int     // items reported; fewer than len(in) if the call stopped
+	took time.Duration
+	done chan struct{} // closed when every item is reported (Imap)
+}
+
+// chunkedCall is what the chunks of one Map/Imap call share.
+type chunkedCall[A, R any] struct {
+	*callCtl
+	runner[A, R]
+	finished func(*chunk[A, R]) // called once per chunk, after its last item
+}
+
+func (k *chunk[A, R]) run(w *worker) {
+	c := k.call
+	if c.stopped.Load() {
+		k.finish()
+		return
+	}
+	ctx := w.taskContext(c.ctx)
+	start := time.Now()
+	if c.timeout == 0 && c.retries == 0 {
+		// fast path: one recover for the whole chunk, resumed after a panic
+		for k.runPlain(ctx) {
+		}
+	} else {
+		for i, a := range k.in {
+			if c.stopped.Load() {
+				break
+			}
+			r, err := c.runner.run(ctx, a)
+			k.report(i, r, err)
+		}
+	}
+	w.tasks += k.ran
+	k.took = time.Since(start)
+	k.finish()
+}
+
+// runPlain runs items from k.ran on and reports whether it must be called
+// again, after a task panicked.
+func (k *chunk[A, R]) runPlain(ctx context.Context) (again bool) {
+	c := k.call
+	i := k.ran // kept local: chunks of one call sit side by side in memory
+	defer func() {
+		if v := recover(); v != nil {
+			var zero R
+			k.report(i, zero, newPanicError(v))
+			again = k.ran < len(k.in)
+		}
+	}()
+	fn, in, out, bar := c.fn, k.in, k.out, c.bar
+	for ; i < len(in); i++ {
+		if c.stopped.Load() {
+			break
+		}
+		r, err := fn(ctx, in[i])
+		if err != nil {
+			k.report(i, r, err)
+			continue
+		}
+		out[i] = r
+		if bar != nil {
+			bar.Add(1)
+		}
+	}
+	k.ran = i
+	return false
+}
+
+// report records the outcome of item i, the next one to report.
+func (k *chunk[A, R]) report(i int, r R, err error) {
+	c := k.call
+	if err != nil {
+		if k.errs == nil {
+			k.errs = make([]error, len(k.in))
+		}
+		k.errs[i] = c.fail(k.base+i, err)
+	} else {
+		k.out[i] = r
+	}
+	k.ran = i + 1
+	if c.bar != nil {
+		c.bar.Add(1)
+	}
+}
+
+// abort reports a chunk that will never run: its call fails with err.
+func (k *chunk[A, R]) abort(err error) {
+	k.call.cancel(err)
+	k.finish()
+}
+
+// finish reports the chunk done; the worker must not touch k afterwards,
+// as the caller may reuse it.
+func (k *chunk[A, R]) finish() {
+	done := k.done
+	k.call.finished(k)
+	if done != nil {
+		close(done)
+	}
+}

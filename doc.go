@@ -1,0 +1,39 @@
+// Package mp is Python's parallel-processing toolkit — multiprocessing,
+// concurrent.futures, ThreadPool, tqdm over parallel work and the pandas
+// "group by, apply in parallel, concat" pattern — for Go.
+//
+// At a glance:
+//
+//   - Func: a function a pool can run; Register names it (any backend),
+//     Fn wraps a closure (goroutine pools), Fn2/Fn3 take several arguments.
+//   - Pool: the workers. NewPool(Threads(n)) runs them on goroutines.
+//   - Map, MapAsync, Starmap: a slice in, results in order out.
+//   - Imap, ImapUnordered: a lazy iter.Seq in, an iter.Seq2 of results out,
+//     in input or completion order, in constant memory.
+//   - Submit (ApplyAsync), Apply: one task; Future holds its result.
+//   - AsCompleted, Wait: consume many futures as they finish.
+//   - GroupBy: split rows into groups to map over, in first-seen order.
+//   - Progress, ProgressBar: a tqdm bar on any call (package progress).
+//   - Chunksize, Timeout, Retries, Partial: per call, or pool-wide defaults.
+//   - Initializer, WorkerState, MaxTasksPerChild: per-worker state.
+//
+// Python names and their mp counterparts:
+//
+//	Pool(processes, initializer, maxtasksperchild)  NewPool(Threads(n), Initializer(f), MaxTasksPerChild(k))
+//	ThreadPool(n), ThreadPoolExecutor(n)            NewPool(Threads(n))
+//	pool.map / map_async                            Map / MapAsync
+//	pool.imap / imap_unordered                      Imap / ImapUnordered
+//	pool.starmap / starmap_async                    Starmap / StarmapAsync
+//	pool.apply / apply_async, executor.submit       Apply / ApplyAsync, Submit
+//	as_completed, wait(return_when=...)             AsCompleted, Wait(FirstCompleted, ...)
+//	AsyncResult, concurrent.futures.Future          *Future
+//	close()+join(), terminate()                     Close(), Terminate(); Join() waits, pool stays open
+//	tqdm(pool.imap(...), total=n)                   Imap(..., Progress("desc"))
+//	cpu_count()                                     CPUCount()
+//
+// Every call takes a context first: cancelling it returns the call
+// promptly with context.Cause(ctx) and cancels its tasks. Every task ends
+// in exactly one result or one error; a panic in a task is that task's
+// *PanicError and the pool keeps working. A failed item of a multi-item
+// call is reported as a *TaskError with its index.
+package mp

@@ -1,0 +1,60 @@
+package mp
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+)
+
+// Sentinel errors. Test for them with errors.Is; the errors mp returns wrap
+// them with the details of what happened.
+var (
+	// ErrClosed is returned for work given to a pool after Close or
+	// Terminate, and for tasks still queued when Terminate is called.
+	ErrClosed = errors.New("mp: pool closed")
+	// ErrBrokenPool means the pool can no longer run tasks: a worker
+	// initializer failed, or (on process pools) workers keep dying.
+	ErrBrokenPool = errors.New("mp: broken pool")
+	// ErrTimeout is the error of a task that ran longer than its Timeout.
+	ErrTimeout = errors.New("mp: task timed out")
+	// ErrCancelled is the error of a Future cancelled before its task ran.
+	ErrCancelled = errors.New("mp: future cancelled")
+	// ErrInvalidOption wraps every error about a bad option value or an
+	// option given where it does not apply.
+	ErrInvalidOption = errors.New("mp: invalid option")
+)
+
+// TaskError is the error of one task: Index is the task's position in the
+// call's input (0 for Submit and Apply), Err what the task returned.
+type TaskError struct {
+	Index int
+	Err   error
+}
+
+func (e *TaskError) Error() string { return fmt.Sprintf("mp: task %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the task's own error.
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// PanicError is a task's panic turned into an error. Value is what was
+// passed to panic and Stack the goroutine's stack where it happened.
+// The worker that ran the task keeps working.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func newPanicError(v any) *PanicError { return &PanicError{Value: v, Stack: debug.Stack()} }
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("panic: %v\n\n%s", e.Value, e.Stack)
+}
+
+// Unwrap returns the panic value when it is an error, so that
+// errors.Is(err, io.EOF) sees through panic(io.EOF).
+func (e *PanicError) Unwrap() error {
+	if err, ok := e.Value.(error); ok {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package mp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mp-go/mp/progress"
+)
+
+// Option configures a pool (given to NewPool) or one call (given to Map,
+// Imap, Submit, ...). Pool options (Threads, Initializer,
+// MaxTasksPerChild, Logger) are refused by calls; call options given to
+// NewPool become the pool's defaults for every call. A bad value is an
+// error wrapping ErrInvalidOption.
+type Option func(*settings) error
+
+type settings struct {
+	forPool bool
+
+	// pool
+	workers  int
+	initFn   func(context.Context) (any, error)
+	maxTasks int
+	logger   *slog.Logger
+
+	// call
+	chunksize    int
+	timeout      time.Duration
+	retries      int
+	partial      bool
+	progressDesc *string
+	progressOpts []progress.Option
+	bar          *progress.Bar
+}
+
+func (s *settings) apply(opts []Option) error {
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func poolOnly(name string, s *settings) error {
+	if !s.forPool {
+		return fmt.Errorf("%w: %s is a pool option: give it to mp.NewPool", ErrInvalidOption, name)
+	}
+	return nil
+}
+
+// Threads makes the pool run tasks on n goroutines (Python's ThreadPool(n)
+// and ThreadPoolExecutor). n must be at least 1. Without it a pool has
+// CPUCount() goroutine workers.
+func Threads(n int) Option {
+	return func(s *settings) error {
+		if err := poolOnly("Threads", s); err != nil {
+			return err
+		}
+		if n < 1 {
+			return fmt.Errorf("%w: Threads(%d): need at least one worker", ErrInvalidOption, n)
+		}
+		s.workers = n
+		return nil
+	}
+}
+
+// Initializer runs init once in every worker before its first task, and
+// again in each replacement worker (see MaxTasksPerChild). Its result is
+// the worker's state: tasks read it with WorkerState, and if it is an
+// io.Closer it is closed when the worker retires. This is the place for a
+// model, a connection or a parser that is costly to build and must not be
+// shared between workers (Python's initializer and initargs, mpire's
+// worker_state).
+//
+// NewPool runs the initializers of the first workers and returns the first
+// error, naming the worker. A replacement worker whose initializer fails
+// breaks the pool (ErrBrokenPool).
+func Initializer[S any](init func(ctx context.Context) (S, error)) Option {
+	return func(s *settings) error {
+		if err := poolOnly("Initializer", s); err != nil {
+			return err
+		}
+		if init == nil {
+			return fmt.Errorf("%w: Initializer(nil)", ErrInvalidOption)
+		}
+		s.initFn = func(ctx context.Context) (any, error) { return init(ctx) }
+		return nil
+	}
+}
+
+// MaxTasksPerChild retires a worker once it has run n tasks and starts a
+// fresh one (with a fresh Initializer state) in its place, as Python's
+// maxtasksperchild does. Tasks are counted one per item; a worker finishes
+// the chunk it is running before it retires. n = 0 means never.
+func MaxTasksPerChild(n int) Option {
+	return func(s *settings) error {
+		if err := poolOnly("MaxTasksPerChild", s); err != nil {
+			return err
+		}
+		if n < 0 {
+			return fmt.Errorf("%w: MaxTasksPerChild(%d) is negative", ErrInvalidOption, n)
+		}
+		s.maxTasks = n
+		return nil
+	}
+}
+
+// Logger sets where the pool logs worker events (start, retirement,
+// initializer failures). The default is slog.Default().
+func Logger(l *slog.Logger) Option {
+	return func(s *settings) error {
+		if err := poolOnly("Logger", s); err != nil {
+			return err
+		}
+		s.logger = l
+		return nil
+	}
+}
+
+// Chunksize sets how many consecutive items a worker takes at a time.
+// Bigger chunks cost less per item; smaller ones balance uneven tasks
+// better. The default, like Python's Pool.map, is len/(4·workers) rounded
+// up for slices, and for streams (Imap, ImapUnordered) an adaptive size
+// that starts at 1 and grows until a chunk takes about a millisecond.
+func Chunksize(n int) Option {
+	return func(s *settings) error {
+		if n < 1 {
+			return fmt.Errorf("%w: Chunksize(%d): need at least 1", ErrInvalidOption, n)
+		}
+		s.chunksize = n
+		return nil
+	}
+}
+
+// Timeout bounds each task's run time. On a goroutine pool the task's
+// context is cancelled at the deadline (goroutines cannot be killed, so
+// the task must watch ctx) and the task ends with ErrTimeout whatever it
+// returns. On a process pool the worker running the late task is killed.
+// A timed-out task is retried if Retries allows.
+func Timeout(d time.Duration) Option {
+	return func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: Timeout(%v) must be positive", ErrInvalidOption, d)
+		}
+		s.timeout = d
+		return nil
+	}
+}
+
+// Retries runs a failed task up to n more times before its error counts.
+// Cancellation of the call is never retried.
+func Retries(n int) Option {
+	return func(s *settings) error {
+		if n < 0 {
+			return fmt.Errorf("%w: Retries(%d) is negative", ErrInvalidOption, n)
+		}
+		s.retries = n
+		return nil
+	}
+}
+
+// Partial makes a call run every task even when some fail, and return the
+// results that succeeded (the zero value stands at a failed index)
+// together with errors.Join of one *TaskError per failure. Without it a
+// call stops at the first error, cancels the rest promptly and returns
+// that error, as Python does.
+func Partial() Option {
+	return func(s *settings) error {
+		s.partial = true
+		return nil
+	}
+}
+
+// Progress shows a progress bar on standard error for the call, ticking
+// once per item (even when work is chunked), with desc before it, like
+// wrapping the call in tqdm. opts configure the bar (see package
+// progress); the call's item count is the bar's total when it is known.
+func Progress(desc string, opts ...progress.Option) Option {
+	return func(s *settings) error {
+		s.progressDesc = &desc
+		s.progressOpts = opts
+		return nil
+	}
+}
+
+// ProgressBar makes the call tick bar, which the caller made and closes.
+// Use it to change the description or postfix while the call runs, or to
+// share one bar between calls.
+func ProgressBar(bar *progress.Bar) Option {
+	return func(s *settings) error {
+		if bar == nil {
+			return fmt.Errorf("%w: ProgressBar(nil)", ErrInvalidOption)
+		}
+		s.bar = bar
+		return nil
+	}
+}

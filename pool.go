@@ -1,0 +1,322 @@
+package mp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+)
+
+// Pool runs tasks on a fixed number of workers. Make one with NewPool; the
+// calls that use it (Map, Imap, Submit, ...) are package functions so that
+// they can be generic. A Pool is safe for concurrent use: many calls can
+// share one pool, and their chunks share its workers first come, first
+// served.
+//
+// Stop a pool with Close (finish what was taken, then release the workers)
+// or Terminate (drop what is queued, cancel what runs). Both are safe to
+// call more than once, in any order, and together with Join.
+type Pool struct {
+	n       int
+	defs    settings // call defaults
+	log     *slog.Logger
+	backend backend
+
+	ctx    context.Context // cancelled by Terminate
+	cancel context.CancelCauseFunc
+
+	mu         sync.Mutex
+	work       sync.Cond // workers wait here for jobs
+	idleCond   sync.Cond // Join waits here
+	queue      []job
+	head       int
+	closed     bool
+	terminated bool
+	broken     error
+	busy       int
+	idle       int
+	calls      map[*callCtl]struct{}
+	nextID     int
+
+	inflight atomic.Int64 // jobs queued or running
+	workers  sync.WaitGroup
+}
+
+// errTerminated is the cause given to work cut short by Terminate.
+var errTerminated = fmt.Errorf("%w: terminated", ErrClosed)
+
+// job is one unit of scheduling: a chunk of a call, or one Submit task.
+type job interface {
+	// run executes the job in this process on w, reporting every item.
+	run(w *worker)
+	// abort reports every item of a job that will never run as failed.
+	abort(err error)
+}
+
+// NewPool starts a pool. Without options it has CPUCount() goroutine
+// workers. Options are checked here: a bad one is an error wrapping
+// ErrInvalidOption. If an Initializer is given, NewPool runs it in every
+// worker and returns the first failure, with every worker stopped.
+func NewPool(opts ...Option) (*Pool, error) {
+	s := settings{forPool: true}
+	if err := s.apply(opts); err != nil {
+		return nil, err
+	}
+	s.forPool = false
+	if s.workers == 0 {
+		s.workers = CPUCount()
+	}
+	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.backend = &goroutineBackend{init: s.initFn}
+	p.work.L = &p.mu
+	p.idleCond.L = &p.mu
+	p.ctx, p.cancel = context.WithCancelCause(context.Background())
+
+	ws := make([]*worker, p.n)
+	errs := make([]error, p.n)
+	var wg sync.WaitGroup
+	for i := range ws {
+		ws[i] = p.newWorker()
+		wg.Go(func() { errs[i] = p.backend.start(p.ctx, ws[i]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for i, w := range ws {
+			if errs[i] == nil {
+				p.backend.stop(w)
+			}
+		}
+		p.cancel(err)
+		return nil, err
+	}
+	for _, w := range ws {
+		p.workers.Add(1)
+		go p.loop(w)
+	}
+	return p, nil
+}
+
+// Workers returns the number of workers.
+func (p *Pool) Workers() int { return p.n }
+
+func (p *Pool) newWorker() *worker {
+	p.mu.Lock()
+	p.nextID++
+	id := p.nextID
+	p.mu.Unlock()
+	return &worker{id: id, pool: p}
+}
+
+// enqueue adds jobs at the back of the queue, or returns why it cannot.
+func (p *Pool) enqueue(jobs ...job) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.broken != nil {
+		return p.broken
+	}
+	if p.closed {
+		if p.terminated {
+			return errTerminated
+		}
+		return ErrClosed
+	}
+	p.inflight.Add(int64(len(jobs)))
+	p.queue = append(p.queue, jobs...)
+	switch {
+	case p.idle == 0:
+	case len(jobs) == 1:
+		p.work.Signal()
+	default:
+		p.work.Broadcast()
+	}
+	return nil
+}
+
+// next blocks until a job is available, or returns false when the worker
+// should exit (pool closed and drained, or terminated).
+func (p *Pool) next() (job, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.head == len(p.queue) {
+		if p.closed {
+			return nil, false
+		}
+		p.idle++
+		p.work.Wait()
+		p.idle--
+	}
+	j := p.queue[p.head]
+	p.queue[p.head] = nil
+	p.head++
+	if p.head == len(p.queue) {
+		p.queue, p.head = p.queue[:0], 0
+	} else if p.head >= 1024 && p.head*2 >= len(p.queue) {
+		p.queue, p.head = append(p.queue[:0], p.queue[p.head:]...), 0
+	}
+	p.busy++
+	return j, true
+}
+
+func (p *Pool) jobDone() {
+	p.inflight.Add(-1)
+	p.mu.Lock()
+	p.busy--
+	if p.busy == 0 && p.head == len(p.queue) {
+		p.idleCond.Broadcast()
+	}
+	p.mu.Unlock()
+}
+
+// loop is a worker's life: take a job, run it, until the pool stops or
+// the worker has run MaxTasksPerChild tasks.
+func (p *Pool) loop(w *worker) {
+	defer p.workers.Done()
+	for {
+		j, ok := p.next()
+		if !ok {
+			p.backend.stop(w)
+			return
+		}
+		p.backend.run(w, j)
+		p.jobDone()
+		if max := p.defs.maxTasks; max > 0 && w.tasks >= max {
+			p.replace(w)
+			return
+		}
+	}
+}
+
+// replace retires w and starts a fresh worker in its place. The new worker
+// starts before the old one is stopped so that the pool does not stall.
+func (p *Pool) replace(old *worker) {
+	nw := p.newWorker()
+	p.workers.Add(1)
+	go func() {
+		defer p.workers.Done()
+		p.mu.Lock()
+		idleForever := p.closed && p.head == len(p.queue)
+		p.mu.Unlock()
+		if idleForever || p.ctx.Err() != nil {
+			return
+		}
+		if err := p.backend.start(p.ctx, nw); err != nil {
+			p.breakPool(fmt.Errorf("%w: starting worker %d to replace worker %d: %w", ErrBrokenPool, nw.id, old.id, err))
+			return
+		}
+		p.log.Debug("mp: worker replaced", "old", old.id, "new", nw.id, "tasks", old.tasks)
+		p.workers.Add(1)
+		go p.loop(nw)
+	}()
+	p.backend.stop(old)
+}
+
+// breakPool marks the pool broken: nothing new is taken and every queued
+// job fails with err.
+func (p *Pool) breakPool(err error) {
+	p.log.Error("mp: pool broken", "err", err)
+	p.mu.Lock()
+	if p.broken == nil {
+		p.broken = err
+	}
+	p.closed = true
+	q := p.takeQueue()
+	p.work.Broadcast()
+	p.mu.Unlock()
+	for _, j := range q {
+		j.abort(err)
+		p.jobDone()
+	}
+}
+
+// takeQueue empties the queue and counts its jobs as busy until the caller
+// has aborted them and called jobDone. p.mu is held.
+func (p *Pool) takeQueue() []job {
+	q := append([]job(nil), p.queue[p.head:]...)
+	clear(p.queue)
+	p.queue, p.head = p.queue[:0], 0
+	p.busy += len(q)
+	return q
+}
+
+// Close stops the pool taking new work, waits for the work it has taken
+// (queued and running) to finish, and for its workers to exit. After Close
+// every call on the pool fails with ErrClosed. Close is what
+// `with Pool() as p` and executor.shutdown(wait=True) do in Python, and
+// what `defer pool.Close()` is for; pool.close(); pool.join() in Python is
+// pool.Close() here. It always returns nil, and is safe to call twice.
+//
+// Close must not be called from inside one of the pool's own tasks: it
+// would wait for itself.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.work.Broadcast()
+	p.mu.Unlock()
+	p.workers.Wait()
+	return nil
+}
+
+// Join waits until every task the pool has taken so far has finished,
+// leaving the pool open. After Close or Terminate it returns at once.
+func (p *Pool) Join() {
+	p.mu.Lock()
+	for p.busy > 0 || p.head < len(p.queue) {
+		p.idleCond.Wait()
+	}
+	p.mu.Unlock()
+}
+
+// Terminate stops the pool now: queued tasks fail with an error wrapping
+// ErrClosed, the contexts of running tasks are cancelled, and Terminate
+// waits for the workers to exit. Goroutines cannot be killed, so a running
+// task that ignores its context delays Terminate until it returns (a
+// process pool kills its workers instead).
+func (p *Pool) Terminate() {
+	p.mu.Lock()
+	p.closed, p.terminated = true, true
+	q := p.takeQueue()
+	calls := make([]*callCtl, 0, len(p.calls))
+	for c := range p.calls {
+		calls = append(calls, c)
+	}
+	p.work.Broadcast()
+	p.mu.Unlock()
+
+	p.cancel(errTerminated)
+	for _, c := range calls {
+		c.cancel(errTerminated)
+	}
+	for _, j := range q {
+		j.abort(errTerminated)
+		p.jobDone()
+	}
+	p.workers.Wait()
+}
+
+// track registers a running call so that Terminate can cancel it.
+func (p *Pool) track(c *callCtl) {
+	p.mu.Lock()
+	p.calls[c] = struct{}{}
+	p.mu.Unlock()
+}
+
+func (p *Pool) untrack(c *callCtl) {
+	p.mu.Lock()
+	delete(p.calls, c)
+	p.mu.Unlock()
+}
+
+// callSettings merges the pool's defaults with a call's options.
+func (p *Pool) callSettings(opts []Option) (settings, error) {
+	if p == nil {
+		return settings{}, fmt.Errorf("%w: nil *Pool", ErrInvalidOption)
+	}
+	s := p.defs
+	err := s.apply(opts)
+	return s, err
+}

@@ -1,0 +1,342 @@
+// Package progress draws tqdm-style progress bars for parallel work.
+//
+// At a glance:
+//
+//   - Bar: a counter with a total, a description and a postfix, drawn on
+//     standard error. Add is one atomic add, so it can be called for every
+//     item from many goroutines; drawing happens on its own schedule.
+//   - Wrap / Wrap2: tqdm(iterable, total=n) for any iter.Seq / iter.Seq2.
+//   - mp.Progress / mp.ProgressBar: the same bar on any mp call.
+//
+// On a terminal the bar is redrawn in place (by
+// github.com/schollz/progressbar). Elsewhere (a log file, CI) it prints a
+// plain status line now and then and a last one when closed, or nothing
+// with WithMode(Off).
+package progress
+
+import (
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// Mode says how a bar is drawn.
+type Mode int
+
+const (
+	// Auto draws in place on a terminal and plain lines elsewhere.
+	Auto Mode = iota
+	// Terminal redraws one line in place with carriage returns.
+	Terminal
+	// Plain prints a whole status line every PlainInterval, and one when
+	// the bar is closed.
+	Plain
+	// Off draws nothing; the bar still counts.
+	Off
+)
+
+// Option configures a Bar.
+type Option func(*config)
+
+type config struct {
+	desc          string
+	w             io.Writer
+	mode          Mode
+	interval      time.Duration
+	plainInterval time.Duration
+	unit          string
+	width         int
+}
+
+// Description sets the text shown before the bar (tqdm's desc).
+func Description(s string) Option { return func(c *config) { c.desc = s } }
+
+// Writer sets where the bar is drawn; the default is os.Stderr. Standard
+// output is never written to, so piped results stay clean.
+func Writer(w io.Writer) Option { return func(c *config) { c.w = w } }
+
+// WithMode chooses how the bar is drawn; the default is Auto.
+func WithMode(m Mode) Option { return func(c *config) { c.mode = m } }
+
+// Interval sets how often a terminal bar is redrawn (default 100ms).
+func Interval(d time.Duration) Option { return func(c *config) { c.interval = d } }
+
+// PlainInterval sets how often a plain bar prints a line (default 10s).
+func PlainInterval(d time.Duration) Option { return func(c *config) { c.plainInterval = d } }
+
+// Unit names what is counted (default "it").
+func Unit(s string) Option { return func(c *config) { c.unit = s } }
+
+// Width sets the width of the bar itself in a terminal (default 30).
+func Width(n int) Option { return func(c *config) { c.width = n } }
+
+// Bar is a progress bar. Its methods are safe for concurrent use. Close it
+// when the work is done: that draws the final state and stops the
+// goroutine that draws it.
+type Bar struct {
+	count atomic.Int64
+	total atomic.Int64 // <= 0: unknown
+	start time.Time
+	cfg   config
+
+	mu      sync.Mutex
+	desc    string
+	postfix string
+	gen     uint64 // bumps on Describe/SetPostfix
+	closed  bool
+
+	pb     *progressbar.ProgressBar // Terminal mode only
+	drawn  uint64                   // gen drawn last (Terminal)
+	stop   chan struct{}
+	exited chan struct{}
+}
+
+// New starts a bar counting to total; total <= 0 means unknown (the bar
+// shows the count and the rate, without percent or ETA).
+func New(total int64, opts ...Option) *Bar {
+	c := config{w: os.Stderr, interval: 100 * time.Millisecond, plainInterval: 10 * time.Second, unit: "it", width: 30}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.mode == Auto {
+		c.mode = Plain
+		if f, ok := c.w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			c.mode = Terminal
+		}
+	}
+	b := &Bar{start: time.Now(), cfg: c, desc: c.desc}
+	b.total.Store(total)
+	if c.mode == Off {
+		return b
+	}
+	if c.mode == Terminal {
+		b.pb = b.newTerminalBar(total)
+	}
+	b.stop = make(chan struct{})
+	b.exited = make(chan struct{})
+	go b.loop()
+	return b
+}
+
+func (b *Bar) newTerminalBar(total int64) *progressbar.ProgressBar {
+	if total <= 0 {
+		total = -1
+	}
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(b.cfg.w),
+		progressbar.OptionSetDescription(b.label()),
+		progressbar.OptionSetWidth(b.cfg.width),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString(b.cfg.unit),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetSpinnerChangeInterval(0), // we drive redraws: no goroutine of its own
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionUseANSICodes(true),
+	)
+}
+
+// label is the description with the postfix; callers hold b.mu or own b.
+func (b *Bar) label() string {
+	if b.postfix == "" {
+		return b.desc
+	}
+	if b.desc == "" {
+		return "[" + b.postfix + "]"
+	}
+	return b.desc + " [" + b.postfix + "]"
+}
+
+func (b *Bar) loop() {
+	defer close(b.exited)
+	every := b.cfg.interval
+	if b.cfg.mode == Plain {
+		every = b.cfg.plainInterval
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := int64(-1)
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+			if b.cfg.mode == Plain {
+				if n := b.count.Load(); n != last {
+					last = n
+					fmt.Fprintln(b.cfg.w, b.String())
+				}
+				continue
+			}
+			b.drawTerminal()
+		}
+	}
+}
+
+func (b *Bar) drawTerminal() {
+	b.mu.Lock()
+	if b.gen != b.drawn {
+		b.drawn = b.gen
+		b.pb.Describe(b.label())
+	}
+	b.mu.Unlock()
+	if t := b.total.Load(); t > 0 && int64(b.pb.GetMax64()) != t {
+		b.pb.ChangeMax64(t)
+	}
+	b.pb.Set64(b.count.Load())
+}
+
+// Add counts n more items. It is a single atomic add.
+func (b *Bar) Add(n int) { b.count.Add(int64(n)) }
+
+// Set sets the count.
+func (b *Bar) Set(n int64) { b.count.Store(n) }
+
+// Count returns the items counted so far.
+func (b *Bar) Count() int64 { return b.count.Load() }
+
+// Total returns the total, or a value <= 0 when it is unknown.
+func (b *Bar) Total() int64 { return b.total.Load() }
+
+// SetTotal sets the total, for work whose size becomes known as it runs.
+func (b *Bar) SetTotal(n int64) { b.total.Store(n) }
+
+// Describe changes the description while the bar runs (tqdm's
+// set_description).
+func (b *Bar) Describe(desc string) {
+	b.mu.Lock()
+	b.desc = desc
+	b.gen++
+	b.mu.Unlock()
+}
+
+// SetPostfix sets text shown after the description, in brackets (tqdm's
+// set_postfix_str), such as "loss=0.31".
+func (b *Bar) SetPostfix(s string) {
+	b.mu.Lock()
+	b.postfix = s
+	b.gen++
+	b.mu.Unlock()
+}
+
+// Close draws the final state, ends the line and stops drawing. It is safe
+// to call more than once.
+func (b *Bar) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	b.mu.Unlock()
+	if b.stop == nil {
+		return nil
+	}
+	close(b.stop)
+	<-b.exited
+	var err error
+	switch b.cfg.mode {
+	case Plain:
+		_, err = fmt.Fprintln(b.cfg.w, b.String())
+	case Terminal:
+		b.drawTerminal()
+		_, err = io.WriteString(b.cfg.w, "\n")
+	}
+	return err
+}
+
+// String returns the bar's state as one plain line, as Plain mode prints
+// it: "desc: 50/100 50% [00:01<00:01, 45.20 it/s] postfix".
+func (b *Bar) String() string {
+	n, total := b.count.Load(), b.total.Load()
+	elapsed := time.Since(b.start)
+	rate := 0.0
+	if s := elapsed.Seconds(); s > 0 {
+		rate = float64(n) / s
+	}
+	b.mu.Lock()
+	desc, postfix := b.desc, b.postfix
+	b.mu.Unlock()
+	var sb strings.Builder
+	if desc != "" {
+		sb.WriteString(desc)
+		sb.WriteString(": ")
+	}
+	if total > 0 {
+		pct := 100 * float64(n) / float64(total)
+		fmt.Fprintf(&sb, "%d/%d %.0f%% [%s<", n, total, pct, clock(elapsed))
+		if rate > 0 && n <= total {
+			sb.WriteString(clock(time.Duration(float64(total-n) / rate * float64(time.Second))))
+		} else {
+			sb.WriteString("?")
+		}
+		fmt.Fprintf(&sb, ", %s %s/s]", rateString(rate), b.cfg.unit)
+	} else {
+		fmt.Fprintf(&sb, "%d %s [%s, %s %s/s]", n, b.cfg.unit, clock(elapsed), rateString(rate), b.cfg.unit)
+	}
+	if postfix != "" {
+		sb.WriteString(" ")
+		sb.WriteString(postfix)
+	}
+	return sb.String()
+}
+
+func rateString(r float64) string {
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.2fM", r/1e6)
+	case r >= 1e4:
+		return fmt.Sprintf("%.1fk", r/1e3)
+	default:
+		return fmt.Sprintf("%.2f", r)
+	}
+}
+
+func clock(d time.Duration) string {
+	s := int64(math.Round(d.Seconds()))
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%02d:%02d", s/60, s%60)
+}
+
+// Wrap ticks a new bar for every value seq yields, like
+// tqdm(iterable, total=total), and closes the bar when the loop ends. The
+// bar is created when iteration starts, so the returned sequence can be
+// ranged over more than once if seq can.
+func Wrap[T any](seq iter.Seq[T], total int64, opts ...Option) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		b := New(total, opts...)
+		defer b.Close()
+		for v := range seq {
+			b.Add(1)
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// Wrap2 is Wrap for an iter.Seq2, such as the one mp.Imap returns.
+func Wrap2[K, V any](seq iter.Seq2[K, V], total int64, opts ...Option) iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		b := New(total, opts...)
+		defer b.Close()
+		for k, v := range seq {
+			b.Add(1)
+			if !yield(k, v) {
+				return
+			}
+		}
+	}
+}

@@ -65,9 +65,9 @@ type stream[A, R any] struct {
 	// gate is the number of chunks sent and not finished, plus gateStop
 	// once the call has stopped: one load tells the feeder both whether to
 	// stop and whether the workers are starving.
-	gate atomic.Int64
-	_    cpu.CacheLinePad
-	perItem  atomic.Int64 // moving average of ns per item, 0 before the first chunk
+	gate    atomic.Int64
+	_       cpu.CacheLinePad
+	perItem atomic.Int64 // moving average of ns per item, 0 before the first chunk
 }
 
 func streamCall[A, R any](ctx context.Context, p *Pool, f Func[A, R], items iter.Seq[A], ordered bool, opts []Option) iter.Seq2[R, error] {

@@ -261,8 +261,9 @@ func (p *Pool) Close() error {
 	return nil
 }
 
-// Join waits until every task the pool has taken so far has finished,
-// leaving the pool open. After Close or Terminate it returns at once.
+// Join waits until the pool is idle: no task queued or running. It leaves
+// the pool open (tasks submitted meanwhile are waited for too). After
+// Close or Terminate it returns at once.
 func (p *Pool) Join() {
 	p.mu.Lock()
 	for p.busy > 0 || p.head < len(p.queue) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/progress"
 )
 
 // counting yields 0, 1, 2, ... up to n (forever if n < 0) and counts what
@@ -205,6 +206,20 @@ func TestImapErrors(t *testing.T) {
 		if !errors.Is(err, mp.ErrClosed) {
 			t.Errorf("Imap on a closed pool: %v", err)
 		}
+	}
+}
+
+func TestImapProgressTotal(t *testing.T) {
+	p := newPool(t, mp.Threads(2))
+	var buf syncBuffer
+	for _, err := range mp.Imap(context.Background(), p, square, slices.Values(ints(30)),
+		mp.Progress("stream", progress.Total(30), progress.Writer(&buf), progress.WithMode(progress.Plain))) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.Contains(buf.String(), "stream: 30/30 100%") {
+		t.Errorf("progress %q", buf.String())
 	}
 }
 

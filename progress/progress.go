@@ -48,6 +48,7 @@ const (
 type Option func(*config)
 
 type config struct {
+	total         *int64
 	desc          string
 	w             io.Writer
 	mode          Mode
@@ -59,6 +60,10 @@ type config struct {
 
 // Description sets the text shown before the bar (tqdm's desc).
 func Description(s string) Option { return func(c *config) { c.desc = s } }
+
+// Total sets the total, overriding the one given to New: with mp.Progress
+// on Imap, whose input length mp cannot know (tqdm's total=n).
+func Total(n int64) Option { return func(c *config) { c.total = &n } }
 
 // Writer sets where the bar is drawn; the default is os.Stderr. Standard
 // output is never written to, so piped results stay clean.
@@ -106,6 +111,9 @@ func New(total int64, opts ...Option) *Bar {
 	c := config{w: os.Stderr, interval: 100 * time.Millisecond, plainInterval: 10 * time.Second, unit: "it", width: 30}
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.total != nil {
+		total = *c.total
 	}
 	if c.mode == Auto {
 		c.mode = Plain

@@ -47,3 +47,17 @@ func TestQuotaFrom(t *testing.T) {
 		t.Errorf("Count() = %d", n)
 	}
 }
+
+// FuzzQuotaFrom feeds arbitrary /proc/self/cgroup text and cgroup files:
+// the parser must never panic, and a limit is never below one CPU.
+func FuzzQuotaFrom(f *testing.F) {
+	f.Add("0::/box", "150000 100000")
+	f.Add("4:cpu,cpuacct:/docker/x", "200000")
+	f.Add("0::/", "max 100000")
+	f.Fuzz(func(t *testing.T, cgroup, file string) {
+		q := quotaFrom(cgroup, func(string) ([]byte, error) { return []byte(file), nil })
+		if q < 0 {
+			t.Fatalf("negative quota %d", q)
+		}
+	})
+}

@@ -30,18 +30,14 @@ func quotaFrom(procCgroup string, read func(string) ([]byte, error)) int {
 		}
 		switch {
 		case parts[0] == "0" && parts[1] == "": // cgroup v2
-			for dir := parts[2]; ; {
+			for dir := path.Clean("/" + parts[2]); ; dir = path.Dir(dir) {
 				if b, err := read(path.Join("/sys/fs/cgroup", dir, "cpu.max")); err == nil {
 					if q := parseV2(string(b)); q > 0 {
 						return q
 					}
 				}
-				if dir == "/" || dir == "" {
+				if dir == "/" {
 					break
-				}
-				dir = dir[:max(strings.LastIndexByte(dir, '/'), 1)]
-				if dir == "" {
-					dir = "/"
 				}
 			}
 		case strings.Contains(","+parts[1]+",", ",cpu,"): // cgroup v1

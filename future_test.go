@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mp-go/mp"
@@ -90,8 +91,18 @@ func TestMapAsyncCancel(t *testing.T) {
 	within(t, "Join", p.Join) // the map's tasks saw the cancellation
 }
 
+// In a synctest bubble: the sleeps below run on a fake clock, so the
+// completion order is exact on any machine.
 func TestAsCompletedAndWait(t *testing.T) {
-	p := newPool(t, mp.Threads(4))
+	synctest.Test(t, asCompletedAndWait)
+}
+
+func asCompletedAndWait(t *testing.T) {
+	p, err := mp.NewPool(mp.Threads(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
 	ctx := context.Background()
 	sleepy := mp.Fn(func(ctx context.Context, ms int) (int, error) {
 		time.Sleep(time.Duration(ms) * time.Millisecond)

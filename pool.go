@@ -250,8 +250,10 @@ func (p *Pool) takeQueue() []job {
 // what `defer pool.Close()` is for; pool.close(); pool.join() in Python is
 // pool.Close() here. It always returns nil, and is safe to call twice.
 //
-// Close must not be called from inside one of the pool's own tasks: it
-// would wait for itself.
+// Imap and ImapUnordered read their input lazily: a stream still being
+// ranged over when Close is called yields an error wrapping ErrClosed
+// for the input it had not yet handed out. Close must not be called from
+// inside one of the pool's own tasks: it would wait for itself.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	p.closed = true
@@ -314,8 +316,8 @@ func (p *Pool) untrack(c *callCtl) {
 
 // callSettings merges the pool's defaults with a call's options.
 func (p *Pool) callSettings(opts []Option) (settings, error) {
-	if p == nil {
-		return settings{}, fmt.Errorf("%w: nil *Pool", ErrInvalidOption)
+	if p == nil || p.n == 0 {
+		return settings{}, fmt.Errorf("%w: nil or zero *Pool (make it with mp.NewPool)", ErrInvalidOption)
 	}
 	s := p.defs
 	err := s.apply(opts)

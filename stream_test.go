@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mp-go/mp"
@@ -49,32 +50,37 @@ func TestImapOrderedWithUnequalTasks(t *testing.T) {
 	}
 }
 
+// The notes' imap_unordered demo, in a synctest bubble: sleeps advance a
+// fake clock, so completion order is exact however busy the machine is.
 func TestImapUnorderedYieldsInCompletionOrder(t *testing.T) {
-	p := newPool(t, mp.Threads(3))
-	f := mp.Fn(func(ctx context.Context, x int) (int, error) {
-		time.Sleep(time.Duration(3-x) * 100 * time.Millisecond) // the notes' imap_unordered demo
-		return x, nil
-	})
-	var got []int
-	for v, err := range mp.ImapUnordered(context.Background(), p, f, slices.Values([]int{0, 1, 2}), mp.Chunksize(1)) {
+	synctest.Test(t, func(t *testing.T) {
+		p, err := mp.NewPool(mp.Threads(3))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, v)
-	}
-	slices.Sort(got)
-	if !slices.Equal(got, []int{0, 1, 2}) {
-		t.Fatalf("got %v, want each of 0 1 2 once", got)
-	}
-	// The fastest (2) comes first: 200 ms ahead of the slowest, plenty of margin.
-	var first int
-	for v := range mp.ImapUnordered(context.Background(), p, f, slices.Values([]int{0, 1, 2}), mp.Chunksize(1)) {
-		first = v
-		break
-	}
-	if first != 2 {
-		t.Errorf("first completed = %d, want 2", first)
-	}
+		defer p.Close()
+		f := mp.Fn(func(ctx context.Context, x int) (int, error) {
+			time.Sleep(time.Duration(4-x) * time.Second)
+			return x, nil
+		})
+		in := slices.Values([]int{0, 1, 2})
+		var unordered, ordered []int
+		for v, err := range mp.ImapUnordered(context.Background(), p, f, in, mp.Chunksize(1)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			unordered = append(unordered, v)
+		}
+		for v, err := range mp.Imap(context.Background(), p, f, in, mp.Chunksize(1)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			ordered = append(ordered, v)
+		}
+		if !slices.Equal(unordered, []int{2, 1, 0}) || !slices.Equal(ordered, []int{0, 1, 2}) {
+			t.Errorf("unordered %v (want 2 1 0), ordered %v (want 0 1 2)", unordered, ordered)
+		}
+	})
 }
 
 func TestImapIsLazyAndBounded(t *testing.T) {
@@ -211,7 +217,7 @@ func TestImapErrors(t *testing.T) {
 
 func TestImapProgressTotal(t *testing.T) {
 	p := newPool(t, mp.Threads(2))
-	var buf syncBuffer
+	var buf strings.Builder // read after the call has closed its bar
 	for _, err := range mp.Imap(context.Background(), p, square, slices.Values(ints(30)),
 		mp.Progress("stream", progress.Total(30), progress.Writer(&buf), progress.WithMode(progress.Plain))) {
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 )
 
 // Pool runs tasks on a fixed number of workers. Make one with NewPool; the
@@ -40,8 +39,7 @@ type Pool struct {
 	calls      map[*callCtl]struct{}
 	nextID     int
 
-	inflight atomic.Int64 // jobs queued or running
-	workers  sync.WaitGroup
+	workers sync.WaitGroup
 }
 
 // errTerminated is the cause given to work cut short by Terminate.
@@ -125,7 +123,6 @@ func (p *Pool) enqueue(jobs ...job) error {
 		}
 		return ErrClosed
 	}
-	p.inflight.Add(int64(len(jobs)))
 	p.queue = append(p.queue, jobs...)
 	switch {
 	case p.idle == 0:
@@ -163,7 +160,6 @@ func (p *Pool) next() (job, bool) {
 }
 
 func (p *Pool) jobDone() {
-	p.inflight.Add(-1)
 	p.mu.Lock()
 	p.busy--
 	if p.busy == 0 && p.head == len(p.queue) {

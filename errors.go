@@ -31,6 +31,7 @@ type TaskError struct {
 	Err   error
 }
 
+// Error names the task and its error.
 func (e *TaskError) Error() string { return fmt.Sprintf("mp: task %d: %v", e.Index, e.Err) }
 
 // Unwrap returns the task's own error.
@@ -46,6 +47,7 @@ type PanicError struct {
 
 func newPanicError(v any) *PanicError { return &PanicError{Value: v, Stack: debug.Stack()} }
 
+// Error gives the panic value and the stack.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("panic: %v\n\n%s", e.Value, e.Stack)
 }

@@ -1,0 +1,38 @@
+package wire
+
+// Version is the protocol version a worker announces in its Hello; a pool
+// refuses a worker with another.
+const Version = 1
+
+// Hello is a worker's first frame.
+type Hello struct {
+	Version int      `cbor:"1,keyasint"`
+	PID     int      `cbor:"2,keyasint"`
+	Names   []string `cbor:"3,keyasint"` // registered function names
+	InitErr *Error   `cbor:"4,keyasint,omitempty"`
+}
+
+// Task asks a worker to run Func on each of Args, in order, reporting
+// each item with a Result before starting the next.
+type Task struct {
+	ID   uint64   `cbor:"1,keyasint"`
+	Func string   `cbor:"2,keyasint"`
+	Args [][]byte `cbor:"3,keyasint"`
+}
+
+// Result is the outcome of item Index of task ID: Data (the encoded
+// result) or Err.
+type Result struct {
+	ID    uint64 `cbor:"1,keyasint"`
+	Index int    `cbor:"2,keyasint"`
+	Data  []byte `cbor:"3,keyasint,omitempty"`
+	Err   *Error `cbor:"4,keyasint,omitempty"`
+}
+
+// Error is an error or panic that happened in a worker.
+type Error struct {
+	Msg   string `cbor:"1,keyasint"`
+	Type  string `cbor:"2,keyasint"`
+	Stack string `cbor:"3,keyasint,omitempty"`
+	Panic bool   `cbor:"4,keyasint,omitempty"`
+}

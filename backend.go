@@ -34,6 +34,7 @@ type worker struct {
 	tasks int // items run, for MaxTasksPerChild
 	state any // Initializer's result
 	init  bool
+	bk    any // the backend's own state: *procWorker for processes
 }
 
 type workerKey struct{}

@@ -97,13 +97,14 @@ func (c *callCtl) partialErr() error {
 // runner runs one task with the call's Timeout and Retries, turning a
 // panic into a *PanicError.
 type runner[A, R any] struct {
+	name    string // registered name, for worker processes
 	fn      func(context.Context, A) (R, error)
 	timeout time.Duration
 	retries int
 }
 
 func newRunner[A, R any](f Func[A, R], s *settings) runner[A, R] {
-	return runner[A, R]{fn: f.fn, timeout: s.timeout, retries: s.retries}
+	return runner[A, R]{name: f.name, fn: f.fn, timeout: s.timeout, retries: s.retries}
 }
 
 func (r *runner[A, R]) run(ctx context.Context, a A) (res R, err error) {

@@ -60,3 +60,54 @@ func (e *PanicError) Unwrap() error {
 	}
 	return nil
 }
+
+// RemoteError is an error returned, or a panic raised, by a task in a
+// worker process. Only its text, type name and stack cross the process
+// boundary: compare with errors.As and the fields, not errors.Is.
+type RemoteError struct {
+	PID   int    // the worker process
+	Msg   string // the error's text or the panic value
+	Type  string // the Go type of the error or panic value, such as "*fs.PathError"
+	Stack string // the worker's stack, for a panic
+	Panic bool
+}
+
+// Error gives the message, and for a panic the worker and its stack.
+func (e *RemoteError) Error() string {
+	if e.Panic {
+		return fmt.Sprintf("panic in worker process %d: %s\n\n%s", e.PID, e.Msg, e.Stack)
+	}
+	return e.Msg
+}
+
+// WorkerError says that a worker process ended while it ran a task: it was
+// killed (by a signal, by Timeout, by cancellation) or it exited. It
+// unwraps to ErrBrokenPool, and to ErrTimeout when Timeout killed it. The
+// pool replaces the worker and goes on.
+type WorkerError struct {
+	PID      int
+	ExitCode int    // -1 when a signal ended it
+	Signal   string // "killed", "segmentation fault", ... or ""
+	Reason   error  // ErrTimeout, the call's cancellation cause, or nil
+}
+
+// Error names the worker, how it ended and why.
+func (e *WorkerError) Error() string {
+	how := fmt.Sprintf("exited with status %d", e.ExitCode)
+	if e.Signal != "" {
+		how = "killed by signal " + e.Signal
+	}
+	s := fmt.Sprintf("mp: worker process %d %s while running the task", e.PID, how)
+	if e.Reason != nil {
+		s += " (" + e.Reason.Error() + ")"
+	}
+	return s
+}
+
+// Unwrap gives ErrBrokenPool and the reason, if any.
+func (e *WorkerError) Unwrap() []error {
+	if e.Reason != nil {
+		return []error{ErrBrokenPool, e.Reason}
+	}
+	return []error{ErrBrokenPool}
+}

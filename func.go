@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // Func is a function that a pool can run: it takes an A and gives an R or an
@@ -34,7 +36,14 @@ func (f Func[A, R]) check() error {
 	return nil
 }
 
-var registry sync.Map // name -> registered function value (any)
+// registry maps a registered name to its *entry.
+var registry sync.Map
+
+// entry is a registered function as a worker process runs it: encoded
+// argument in, encoded result out.
+type entry struct {
+	run func(ctx context.Context, arg []byte) ([]byte, error)
+}
 
 // Register names fn so that worker processes of this program can find and
 // run it. Call it at package level (var square = mp.Register(...)) so that
@@ -47,7 +56,18 @@ func Register[A, R any](name string, fn func(context.Context, A) (R, error)) Fun
 	if fn == nil {
 		panic("mp: Register " + name + " with a nil function")
 	}
-	if _, dup := registry.LoadOrStore(name, fn); dup {
+	e := &entry{run: func(ctx context.Context, arg []byte) ([]byte, error) {
+		var a A
+		if err := wire.Unmarshal(arg, &a); err != nil {
+			return nil, fmt.Errorf("mp: decoding the argument of %s as %T: %w", name, a, err)
+		}
+		r, err := fn(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		return wire.Marshal(r)
+	}}
+	if _, dup := registry.LoadOrStore(name, e); dup {
 		panic("mp: Register called twice for " + name)
 	}
 	return Func[A, R]{name: name, fn: fn}

@@ -189,6 +189,7 @@ type task[A, R any] struct {
 	runner runner[A, R]
 	pool   *Pool
 	bound  poolBound
+	n      int // items reported: 0 or 1 (process backend)
 }
 
 // Submit queues one call of f with arg and returns its Future at once
@@ -203,7 +204,7 @@ func Submit[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ..
 	var zero R
 	s, err := p.callSettings(opts)
 	if err == nil {
-		err = f.check()
+		err = f.checkFor(p)
 	}
 	if err == nil && ctx.Err() != nil {
 		err = context.Cause(ctx)

@@ -22,7 +22,7 @@ import (
 func Map[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A, opts ...Option) ([]R, error) {
 	s, err := p.callSettings(opts)
 	if err == nil {
-		err = f.check()
+		err = f.checkFor(p)
 	}
 	if err != nil {
 		return nil, err

@@ -20,10 +20,12 @@ type settings struct {
 	forPool bool
 
 	// pool
-	workers  int
-	initFn   func(context.Context) (any, error)
-	maxTasks int
-	logger   *slog.Logger
+	workers   int
+	processes bool
+	handshake time.Duration
+	initFn    func(context.Context) (any, error)
+	maxTasks  int
+	logger    *slog.Logger
 
 	// call
 	chunksize    int

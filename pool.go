@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // Pool runs tasks on a fixed number of workers. Make one with NewPool; the
@@ -70,7 +71,18 @@ func NewPool(opts ...Option) (*Pool, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.backend = &goroutineBackend{init: s.initFn}
+	if s.processes {
+		if s.initFn != nil {
+			return nil, fmt.Errorf("%w: Initializer does not run in worker processes yet: use Threads, or build the state inside the registered function", ErrInvalidOption)
+		}
+		if s.handshake == 0 {
+			s.handshake = 10 * time.Second
+		}
+		p.defs.handshake = s.handshake
+		p.backend = &processBackend{handshake: s.handshake, pool: p}
+	} else {
+		p.backend = &goroutineBackend{init: s.initFn}
+	}
 	p.work.L = &p.mu
 	p.idleCond.L = &p.mu
 	p.ctx, p.cancel = context.WithCancelCause(context.Background())

@@ -75,7 +75,7 @@ func streamCall[A, R any](ctx context.Context, p *Pool, f Func[A, R], items iter
 		var zero R
 		s, err := p.callSettings(opts)
 		if err == nil {
-			err = f.check()
+			err = f.checkFor(p)
 		}
 		if err == nil && items == nil {
 			err = errNilItems("Imap")

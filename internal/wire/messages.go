@@ -18,6 +18,9 @@ type Task struct {
 	ID   uint64   `cbor:"1,keyasint"`
 	Func string   `cbor:"2,keyasint"`
 	Args [][]byte `cbor:"3,keyasint"`
+	// Retries is how many more times an item that fails (error or
+	// panic) is run before its error counts.
+	Retries int `cbor:"4,keyasint,omitempty"`
 }
 
 // Result is the outcome of item Index of task ID: Data (the encoded

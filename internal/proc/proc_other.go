@@ -1,0 +1,15 @@
+//go:build !unix
+
+package proc
+
+import (
+	"errors"
+	"os/exec"
+)
+
+// Configure does nothing here: a worker notices its parent's death when
+// the task pipe closes.
+func Configure(cmd *exec.Cmd) {}
+
+// KillGroup is not available here; the caller kills the process itself.
+func KillGroup(pid int) error { return errors.ErrUnsupported }

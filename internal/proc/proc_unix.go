@@ -1,0 +1,18 @@
+//go:build unix && !linux
+
+package proc
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// Configure gives cmd's process its own process group. There is no
+// Pdeathsig outside Linux: a worker notices its parent's death when the
+// task pipe closes.
+func Configure(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+}
+
+// KillGroup sends SIGKILL to the process group led by pid.
+func KillGroup(pid int) error { return syscall.Kill(-pid, syscall.SIGKILL) }

@@ -1,0 +1,250 @@
+//go:build unix
+
+package mp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mp-go/mp"
+)
+
+// Functions worker processes run: registered at package level, so that the
+// re-executed test binary knows them by name.
+var (
+	pidOf = mp.Register("test.pid", func(_ context.Context, x int) (int, error) { return os.Getpid(), nil })
+	// die kills its own worker process for item 3.
+	die = mp.Register("test.die", func(_ context.Context, x int) (int, error) {
+		if x == 3 {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			time.Sleep(time.Hour)
+		}
+		return x * 10, nil
+	})
+	// dieOnce kills its worker the first time it sees marker missing.
+	dieOnce = mp.Register("test.dieOnce", func(_ context.Context, marker string) (string, error) {
+		if _, err := os.Stat(marker); err != nil {
+			os.WriteFile(marker, nil, 0o600)
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			time.Sleep(time.Hour)
+		}
+		return "survived", nil
+	})
+	sleepy = mp.Register("test.sleepy", func(_ context.Context, ms int) (int, error) {
+		time.Sleep(time.Duration(ms) * time.Millisecond) // ignores its context: only a kill stops it
+		return ms, nil
+	})
+	failing = mp.Register("test.failing", func(_ context.Context, x int) (int, error) {
+		if x == 2 {
+			return 0, &os.PathError{Op: "open", Path: "/nowhere", Err: os.ErrNotExist}
+		}
+		if x == 4 {
+			panic("worker panic " + strconv.Itoa(x))
+		}
+		return x, nil
+	})
+)
+
+func newProcPool(t *testing.T, opts ...mp.Option) *mp.Pool {
+	t.Helper()
+	p, err := mp.NewPool(append([]mp.Option{mp.Processes(2)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Terminate()
+		if kids := children(t); len(kids) > 0 {
+			t.Errorf("worker processes left behind: %v", kids)
+		}
+	})
+	return p
+}
+
+// children lists the live child processes of this test process (Linux
+// /proc; nil elsewhere).
+func children(t *testing.T) []int {
+	t.Helper()
+	var kids []int
+	deadline := time.Now().Add(long)
+	for {
+		kids = kids[:0]
+		entries, _ := filepath.Glob("/proc/[0-9]*/stat")
+		for _, e := range entries {
+			b, err := os.ReadFile(e)
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...
+			s := string(b)
+			f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+			if len(f) > 2 && f[1] == strconv.Itoa(os.Getpid()) && f[0] != "Z" {
+				pid, _ := strconv.Atoi(strings.Fields(s)[0])
+				kids = append(kids, pid)
+			}
+		}
+		if len(kids) == 0 || time.Now().After(deadline) {
+			return kids
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestProcessMap(t *testing.T) {
+	p := newProcPool(t)
+	ctx := context.Background()
+	got, err := mp.Map(ctx, p, square, ints(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if v != i*i {
+			t.Fatalf("result %d = %d", i, v)
+		}
+	}
+	pids, err := mp.Map(ctx, p, pidOf, ints(40), mp.Chunksize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(pids)
+	pids = slices.Compact(pids)
+	if len(pids) != 2 || slices.Contains(pids, os.Getpid()) {
+		t.Errorf("tasks ran in processes %v, want 2 workers other than %d", pids, os.Getpid())
+	}
+	var n int
+	for v, err := range mp.Imap(ctx, p, square, slices.Values(ints(500))) {
+		if err != nil || v != n*n {
+			t.Fatalf("Imap item %d = %d, %v", n, v, err)
+		}
+		n++
+	}
+	if v, err := mp.Apply(ctx, p, square, 12); v != 144 || err != nil {
+		t.Errorf("Apply = %v, %v", v, err)
+	}
+	if _, err := mp.Apply(ctx, p, mp.Fn(mp.Plain(func(x int) int { return x })), 1); !errors.Is(err, mp.ErrInvalidOption) || !strings.Contains(err.Error(), "mp.Register") {
+		t.Errorf("closure on a process pool: %v", err)
+	}
+	p.Close()
+}
+
+func TestProcessErrorsCrossBack(t *testing.T) {
+	p := newProcPool(t)
+	out, err := mp.Map(context.Background(), p, failing, ints(6), mp.Partial(), mp.Chunksize(2))
+	if !slices.Equal(out, []int{0, 1, 0, 3, 0, 5}) {
+		t.Errorf("results %v", out)
+	}
+	var re *mp.RemoteError
+	errs := err.(interface{ Unwrap() []error }).Unwrap()
+	if len(errs) != 2 || !errors.As(errs[0], &re) || re.Type != "*fs.PathError" || !strings.Contains(re.Msg, "/nowhere") {
+		t.Fatalf("item 2: %v", errs)
+	}
+	if !errors.As(errs[1], &re) || !re.Panic || !strings.Contains(re.Stack, "process_test.go") || re.PID == os.Getpid() {
+		t.Errorf("item 4: %#v", re)
+	}
+}
+
+func TestProcessWorkerKilled(t *testing.T) {
+	p := newProcPool(t)
+	ctx := context.Background()
+	var out []int
+	var err error
+	within(t, "Map with a worker killed", func() {
+		out, err = mp.Map(ctx, p, die, ints(8), mp.Partial(), mp.Chunksize(2))
+	})
+	var te *mp.TaskError
+	var we *mp.WorkerError
+	if !errors.As(err, &te) || te.Index != 3 || !errors.As(err, &we) || we.Signal != "killed" || !errors.Is(err, mp.ErrBrokenPool) {
+		t.Fatalf("err = %v, want task 3 failing with a WorkerError for SIGKILL", err)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("worker process %d killed by signal killed", we.PID)) {
+		t.Errorf("message %q does not name the pid and signal", err)
+	}
+	for i, v := range out {
+		if i != 3 && v != i*10 {
+			t.Errorf("item %d = %d: lost with the dead worker", i, v)
+		}
+	}
+	// The pool replaced the worker and still works.
+	if v, err := mp.Apply(ctx, p, square, 5); v != 25 || err != nil {
+		t.Errorf("Apply after the crash = %v, %v", v, err)
+	}
+	// With Retries, a crash once is survived.
+	marker := filepath.Join(t.TempDir(), "crashed")
+	if v, err := mp.Apply(ctx, p, dieOnce, marker, mp.Retries(1)); v != "survived" || err != nil {
+		t.Errorf("dieOnce with a retry = %q, %v", v, err)
+	}
+}
+
+func TestProcessTimeoutKills(t *testing.T) {
+	p := newProcPool(t)
+	ctx := context.Background()
+	var out []int
+	var err error
+	start := time.Now()
+	within(t, "Map with a hung task", func() {
+		out, err = mp.Map(ctx, p, sleepy, []int{1, 60_000, 2, 3}, mp.Timeout(300*time.Millisecond), mp.Partial(), mp.Chunksize(1))
+	})
+	if !errors.Is(err, mp.ErrTimeout) || !strings.Contains(err.Error(), "task 1") {
+		t.Fatalf("err = %v, want ErrTimeout for task 1", err)
+	}
+	if out[0] != 1 || out[2] != 2 || out[3] != 3 {
+		t.Errorf("results %v", out)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("took %v: the hung worker was not killed", d)
+	}
+}
+
+func TestProcessCancelKills(t *testing.T) {
+	p := newProcPool(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	var err error
+	within(t, "cancelled Map", func() { _, err = mp.Map(ctx, p, sleepy, []int{60_000, 60_000}) })
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+	within(t, "Terminate", p.Terminate)
+}
+
+func TestProcessMissingMain(t *testing.T) {
+	for _, mode := range []string{"hang", "exit"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Setenv("MP_TEST_WORKER_MISBEHAVES", mode)
+			var err error
+			within(t, "NewPool", func() {
+				_, err = mp.NewPool(mp.Processes(1), mp.HandshakeTimeout(time.Second))
+			})
+			if !errors.Is(err, mp.ErrBrokenPool) || !strings.Contains(err.Error(), "mp.Main()") {
+				t.Errorf("err = %v, want advice to call mp.Main()", err)
+			}
+			if mode == "exit" && !strings.Contains(err.Error(), "status 7") {
+				t.Errorf("err = %v, want the exit status", err)
+			}
+			if kids := children(t); len(kids) > 0 {
+				t.Errorf("processes left: %v", kids)
+			}
+		})
+	}
+}
+
+func TestProcessRecycling(t *testing.T) {
+	p := newProcPool(t, mp.MaxTasksPerChild(1))
+	pids, err := mp.Map(context.Background(), p, pidOf, ints(30), mp.Chunksize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(pids)
+	if n := len(slices.Compact(pids)); n != 30 {
+		t.Errorf("30 tasks with MaxTasksPerChild(1) ran in %d processes", n)
+	}
+	p.Close()
+}

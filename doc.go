@@ -6,7 +6,8 @@
 //
 //   - Func: a function a pool can run; Register names it (any backend),
 //     Fn wraps a closure (goroutine pools), Fn2/Fn3 take several arguments.
-//   - Pool: the workers. NewPool(Threads(n)) runs them on goroutines.
+//   - Pool: the workers. NewPool(Threads(n)) runs them on goroutines,
+//     NewPool(Processes(n)) in worker processes (call Main first in main).
 //   - Map, MapAsync, Starmap: a slice in, results in order out.
 //   - Imap, ImapUnordered: a lazy iter.Seq in, an iter.Seq2 of results out,
 //     in input or completion order, in constant memory.
@@ -19,7 +20,9 @@
 //
 // Python names and their mp counterparts:
 //
-//	Pool(processes, initializer, maxtasksperchild)  NewPool(Threads(n), Initializer(f), MaxTasksPerChild(k))
+//	Pool(processes, initializer, initargs)          NewPool(Processes(n), Initializer(f, arg))
+//	maxtasksperchild                                MaxTasksPerChild(k)
+//	if __name__ == "__main__": / freeze_support()   Main()
 //	ThreadPool(n), ThreadPoolExecutor(n)            NewPool(Threads(n))
 //	pool.map / map_async                            Map / MapAsync
 //	pool.imap / imap_unordered                      Imap / ImapUnordered

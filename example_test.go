@@ -112,9 +112,10 @@ func ExampleGroupBy() {
 func ExampleNewPool() {
 	// Per-worker state, built once per worker (Python's initializer).
 	type conn struct{ name string }
-	pool, err := mp.NewPool(mp.Threads(2), mp.Initializer(func(ctx context.Context) (*conn, error) {
-		return &conn{name: "db"}, nil
-	}), mp.MaxTasksPerChild(1000))
+	connect := mp.Fn(func(ctx context.Context, dsn string) (*conn, error) {
+		return &conn{name: dsn}, nil
+	})
+	pool, err := mp.NewPool(mp.Threads(2), mp.Initializer(connect, "db"), mp.MaxTasksPerChild(1000))
 	if err != nil {
 		panic(err)
 	}

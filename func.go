@@ -42,7 +42,17 @@ var registry sync.Map
 // entry is a registered function as a worker process runs it: encoded
 // argument in, encoded result out.
 type entry struct {
-	run func(ctx context.Context, arg []byte) ([]byte, error)
+	// value decodes the argument and calls the function.
+	value func(ctx context.Context, arg []byte) (any, error)
+}
+
+// run calls the function on an encoded argument and encodes the result.
+func (e *entry) run(ctx context.Context, arg []byte) ([]byte, error) {
+	r, err := e.value(ctx, arg)
+	if err != nil {
+		return nil, err
+	}
+	return wire.Marshal(r)
 }
 
 // Register names fn so that worker processes of this program can find and
@@ -56,7 +66,7 @@ func Register[A, R any](name string, fn func(context.Context, A) (R, error)) Fun
 	if fn == nil {
 		panic("mp: Register " + name + " with a nil function")
 	}
-	e := &entry{run: func(ctx context.Context, arg []byte) ([]byte, error) {
+	e := &entry{value: func(ctx context.Context, arg []byte) (any, error) {
 		var a A
 		if err := wire.Unmarshal(arg, &a); err != nil {
 			return nil, fmt.Errorf("mp: decoding the argument of %s as %T: %w", name, a, err)
@@ -65,7 +75,7 @@ func Register[A, R any](name string, fn func(context.Context, A) (R, error)) Fun
 		if err != nil {
 			return nil, err
 		}
-		return wire.Marshal(r)
+		return r, nil
 	}}
 	if _, dup := registry.LoadOrStore(name, e); dup {
 		panic("mp: Register called twice for " + name)

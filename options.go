@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/progress"
 )
 
@@ -24,6 +25,8 @@ type settings struct {
 	processes bool
 	handshake time.Duration
 	initFn    func(context.Context) (any, error)
+	initName  string                 // for worker processes
+	initArg   func() ([]byte, error) // encodes the argument, for worker processes
 	maxTasks  int
 	logger    *slog.Logger
 
@@ -72,26 +75,29 @@ func Threads(n int) Option {
 	}
 }
 
-// Initializer runs init once in every worker before its first task, and
-// again in each replacement worker (see MaxTasksPerChild). Its result is
-// the worker's state: tasks read it with WorkerState, and if it is an
-// io.Closer it is closed when the worker retires. This is the place for a
-// model, a connection or a parser that is costly to build and must not be
-// shared between workers (Python's initializer and initargs, mpire's
-// worker_state).
+// Initializer runs init(arg) once in every worker before its first task,
+// and again in each replacement worker (see MaxTasksPerChild): Python's
+// initializer and initargs. Its result is the worker's state: tasks read
+// it with WorkerState, and if it is an io.Closer it is closed when the
+// worker retires. This is the place for a model, a connection or a parser
+// that is costly to build and must not be shared between workers (mpire's
+// worker_state). On a process pool init must be made with Register and
+// arg must be encodable; the state is built inside each worker process.
 //
 // NewPool runs the initializers of the first workers and returns the first
 // error, naming the worker. A replacement worker whose initializer fails
 // breaks the pool (ErrBrokenPool).
-func Initializer[S any](init func(ctx context.Context) (S, error)) Option {
+func Initializer[A, S any](init Func[A, S], arg A) Option {
 	return func(s *settings) error {
 		if err := poolOnly("Initializer", s); err != nil {
 			return err
 		}
-		if init == nil {
-			return fmt.Errorf("%w: Initializer(nil)", ErrInvalidOption)
+		if init.fn == nil {
+			return fmt.Errorf("%w: Initializer with a zero Func", ErrInvalidOption)
 		}
-		s.initFn = func(ctx context.Context) (any, error) { return init(ctx) }
+		s.initFn = func(ctx context.Context) (any, error) { return init.fn(ctx, arg) }
+		s.initName = init.name
+		s.initArg = func() ([]byte, error) { return wire.Marshal(arg) }
 		return nil
 	}
 }

@@ -72,14 +72,21 @@ func NewPool(opts ...Option) (*Pool, error) {
 		p.log = slog.Default()
 	}
 	if s.processes {
+		b := &processBackend{handshake: s.handshake, pool: p, initName: s.initName}
+		if b.handshake == 0 {
+			b.handshake = 10 * time.Second
+		}
 		if s.initFn != nil {
-			return nil, fmt.Errorf("%w: Initializer does not run in worker processes yet: use Threads, or build the state inside the registered function", ErrInvalidOption)
+			if s.initName == "" {
+				return nil, fmt.Errorf("%w: the Initializer of a process pool must be made with mp.Register", ErrInvalidOption)
+			}
+			arg, err := s.initArg()
+			if err != nil {
+				return nil, fmt.Errorf("%w: the argument of the Initializer: %w", ErrInvalidOption, err)
+			}
+			b.initArg = arg
 		}
-		if s.handshake == 0 {
-			s.handshake = 10 * time.Second
-		}
-		p.defs.handshake = s.handshake
-		p.backend = &processBackend{handshake: s.handshake, pool: p}
+		p.backend = b
 	} else {
 		p.backend = &goroutineBackend{init: s.initFn}
 	}

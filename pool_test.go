@@ -335,7 +335,7 @@ func TestInvalidInput(t *testing.T) {
 	}{
 		{"zero threads", mp.Threads(0), "Threads(0)"},
 		{"negative max tasks", mp.MaxTasksPerChild(-1), "MaxTasksPerChild"},
-		{"nil initializer", mp.Initializer[int](nil), "Initializer(nil)"},
+		{"zero initializer", mp.Initializer(mp.Func[int, int]{}, 0), "Initializer with a zero Func"},
 		{"bad default chunksize", mp.Chunksize(0), "Chunksize(0)"},
 	}
 	for _, tt := range poolTests {
@@ -508,9 +508,9 @@ func (s *state) Close() error { s.closed.Add(1); return nil }
 func TestInitializerAndMaxTasksPerChild(t *testing.T) {
 	ctx := context.Background()
 	var inits, closed atomic.Int32
-	init := mp.Initializer(func(ctx context.Context) (*state, error) {
+	init := mp.Initializer(mp.Fn(func(ctx context.Context, _ struct{}) (*state, error) {
 		return &state{id: int(inits.Add(1)), closed: &closed}, nil
-	})
+	}), struct{}{})
 	p, err := mp.NewPool(mp.Threads(2), init, mp.MaxTasksPerChild(5))
 	if err != nil {
 		t.Fatal(err)
@@ -549,12 +549,12 @@ func TestInitializerAndMaxTasksPerChild(t *testing.T) {
 		t.Error("WorkerState outside a task")
 	}
 
-	_, err = mp.NewPool(mp.Threads(3), mp.Initializer(func(ctx context.Context) (int, error) {
-		if mp.WorkerID(ctx) == 2 {
+	_, err = mp.NewPool(mp.Threads(3), mp.Initializer(mp.Fn(func(ctx context.Context, bad int) (int, error) {
+		if mp.WorkerID(ctx) == bad {
 			return 0, errBoom
 		}
 		return 1, nil
-	}))
+	}), 2))
 	if !errors.Is(err, errBoom) || !strings.Contains(err.Error(), "worker 2") {
 		t.Errorf("failing initializer: %v, want boom naming worker 2", err)
 	}
@@ -562,12 +562,12 @@ func TestInitializerAndMaxTasksPerChild(t *testing.T) {
 
 func TestBrokenPoolWhenReplacementInitFails(t *testing.T) {
 	var n atomic.Int32
-	p, err := mp.NewPool(mp.Threads(1), mp.MaxTasksPerChild(1), mp.Initializer(func(ctx context.Context) (int, error) {
+	p, err := mp.NewPool(mp.Threads(1), mp.MaxTasksPerChild(1), mp.Initializer(mp.Fn(func(ctx context.Context, _ int) (int, error) {
 		if n.Add(1) > 1 {
 			return 0, errBoom
 		}
 		return 0, nil
-	}), mp.Logger(discardLogger()))
+	}), 0), mp.Logger(discardLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}

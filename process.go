@@ -72,6 +72,8 @@ type remoteJob interface {
 type processBackend struct {
 	handshake time.Duration
 	pool      *Pool
+	initName  string // registered Initializer, if any
+	initArg   []byte
 }
 
 // procWorker is one worker process and its pipes.
@@ -149,7 +151,36 @@ func (b *processBackend) spawn(id int) (*procWorker, error) {
 		pw.close()
 		return nil, err
 	}
+	if err := b.setup(pw, id); err != nil {
+		pw.kill()
+		pw.close()
+		return nil, err
+	}
 	return pw, nil
+}
+
+// setup sends Setup and waits for Ready: the initializer has run.
+func (b *processBackend) setup(pw *procWorker, id int) error {
+	if b.initName != "" && !pw.names[b.initName] {
+		return fmt.Errorf("mp: initializer %q is not registered in worker process %d: register it at package level", b.initName, pw.pid)
+	}
+	if err := send(pw.w, wire.KindSetup, wire.Setup{Worker: id, Init: b.initName, Arg: b.initArg}); err != nil {
+		return fmt.Errorf("%w: worker %d (pid %d): %w", ErrBrokenPool, id, pw.pid, err)
+	}
+	if err := pw.w.Flush(); err != nil {
+		return fmt.Errorf("%w: worker %d (pid %d): %w", ErrBrokenPool, id, pw.pid, err)
+	}
+	// the initializer may take long: no deadline but the worker's life
+	kind, p, err := pw.r.Read()
+	var ready wire.Ready
+	if err != nil || kind != wire.KindReady || wire.Unmarshal(p, &ready) != nil {
+		return fmt.Errorf("%w: worker %d (pid %d) %s during setup", ErrBrokenPool, id, pw.pid, pw.exitText())
+	}
+	if ready.Err != nil {
+		re := &RemoteError{PID: pw.pid, Msg: ready.Err.Msg, Type: ready.Err.Type, Stack: ready.Err.Stack, Panic: ready.Err.Panic}
+		return fmt.Errorf("mp: initializer of worker %d (pid %d): %w", id, pw.pid, re)
+	}
+	return nil
 }
 
 // hello reads the worker's Hello within d.

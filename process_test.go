@@ -3,10 +3,12 @@
 package mp_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -43,6 +45,30 @@ var (
 		time.Sleep(time.Duration(ms) * time.Millisecond) // ignores its context: only a kill stops it
 		return ms, nil
 	})
+	// A per-worker state built in the worker process by a registered
+	// initializer.
+	openModel = mp.Register("test.openModel", func(ctx context.Context, name string) (*model, error) {
+		if name == "broken" {
+			return nil, errors.New("model file is corrupt")
+		}
+		return &model{name: name, pid: os.Getpid(), worker: mp.WorkerID(ctx)}, nil
+	})
+	predict = mp.Register("test.predict", func(ctx context.Context, x int) (string, error) {
+		m, ok := mp.WorkerState[*model](ctx)
+		if !ok || m.pid != os.Getpid() || m.worker != mp.WorkerID(ctx) {
+			return "", errors.New("no model in this worker")
+		}
+		return fmt.Sprintf("%s:%d", m.name, x), nil
+	})
+	// nested starts a process pool inside a worker process.
+	nested = mp.Register("test.nested", func(ctx context.Context, x int) (int, error) {
+		p, err := mp.NewPool(mp.Processes(1))
+		if err != nil {
+			return 0, err
+		}
+		defer p.Close()
+		return mp.Apply(ctx, p, square, x)
+	})
 	failing = mp.Register("test.failing", func(_ context.Context, x int) (int, error) {
 		if x == 2 {
 			return 0, &os.PathError{Op: "open", Path: "/nowhere", Err: os.ErrNotExist}
@@ -53,6 +79,11 @@ var (
 		return x, nil
 	})
 )
+
+type model struct {
+	name        string
+	pid, worker int
+}
 
 func newProcPool(t *testing.T, opts ...mp.Option) *mp.Pool {
 	t.Helper()
@@ -247,4 +278,140 @@ func TestProcessRecycling(t *testing.T) {
 		t.Errorf("30 tasks with MaxTasksPerChild(1) ran in %d processes", n)
 	}
 	p.Close()
+}
+
+func TestProcessInitializer(t *testing.T) {
+	_, err := mp.NewPool(mp.Processes(2), mp.Initializer(openModel, "broken"))
+	var re *mp.RemoteError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "initializer of worker") || !strings.Contains(err.Error(), "corrupt") {
+		t.Errorf("failing initializer: %v", err)
+	}
+	if kids := children(t); len(kids) > 0 {
+		t.Errorf("processes left after a failed start: %v", kids)
+	}
+	_, err = mp.NewPool(mp.Processes(1), mp.Initializer(mp.Fn(func(context.Context, int) (int, error) { return 0, nil }), 1))
+	if !errors.Is(err, mp.ErrInvalidOption) || !strings.Contains(err.Error(), "mp.Register") {
+		t.Errorf("closure initializer on processes: %v", err)
+	}
+
+	p := newProcPool(t, mp.Initializer(openModel, "resnet"))
+	out, err := mp.Map(context.Background(), p, predict, ints(6), mp.Chunksize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[5] != "resnet:5" {
+		t.Errorf("results %v", out)
+	}
+}
+
+// parentRole is the test binary run as a program with a process pool: it
+// prints its workers' pids and waits to be killed.
+func parentRole() int {
+	p, err := mp.NewPool(mp.Processes(2))
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	pids, err := mp.Map(context.Background(), p, pidOf, ints(20), mp.Chunksize(1))
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	slices.Sort(pids)
+	fmt.Println(slices.Compact(pids))
+	time.Sleep(time.Hour)
+	return 0
+}
+
+func TestChildrenDieWithTheirParent(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "MP_TEST_ROLE=parent")
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if err != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("parent said %q: %v", line, err)
+			}
+			var pids []int
+			for _, f := range strings.Fields(strings.Trim(line, "[]\n")) {
+				pid, _ := strconv.Atoi(f)
+				pids = append(pids, pid)
+			}
+			if len(pids) != 2 {
+				t.Fatalf("parent printed %q", line)
+			}
+			cmd.Process.Signal(sig)
+			cmd.Wait()
+			deadline := time.Now().Add(long)
+			for _, pid := range pids {
+				for alive(pid) && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				if alive(pid) {
+					t.Errorf("worker %d survived its parent's %v", pid, sig)
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		})
+	}
+}
+
+// alive reports whether pid runs (a zombie does not count).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(f) > 0 && f[0] != "Z"
+}
+
+func TestNestedPoolInAWorker(t *testing.T) {
+	p := newProcPool(t)
+	if v, err := mp.Apply(context.Background(), p, nested, 9); v != 81 || err != nil {
+		t.Errorf("a pool inside a worker: %v, %v", v, err)
+	}
+}
+
+func TestNoFdLeaks(t *testing.T) {
+	count := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("needs /proc")
+		}
+		return len(entries)
+	}
+	before := count()
+	for range 3 {
+		p, err := mp.NewPool(mp.Processes(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mp.Map(context.Background(), p, die, ints(6), mp.Partial()); err == nil {
+			t.Error("no crash reported")
+		}
+		p.Close()
+		if _, err := mp.NewPool(mp.Processes(1), mp.Initializer(openModel, "broken")); err == nil {
+			t.Error("broken initializer accepted")
+		}
+	}
+	if after := count(); after > before {
+		t.Errorf("%d fds open before, %d after three pools", before, after)
+	}
+	if kids := children(t); len(kids) > 0 {
+		t.Errorf("processes left: %v", kids)
+	}
 }

@@ -57,6 +57,12 @@ func serveWorker(in io.Reader, out io.Writer) int {
 	if err := send(w, wire.KindHello, wire.Hello{Version: wire.Version, PID: os.Getpid(), Names: names}); err != nil || w.Flush() != nil {
 		return 3
 	}
+	me, code := setupWorker(r, w)
+	if me == nil {
+		return code
+	}
+	defer closeState(me)
+	ctx := context.WithValue(context.Background(), workerKey{}, me)
 	for {
 		kind, p, err := r.Read()
 		if err == io.EOF {
@@ -71,7 +77,7 @@ func serveWorker(in io.Reader, out io.Writer) int {
 			fmt.Fprintf(os.Stderr, "mp worker %d: bad task from the pool: %v\n", os.Getpid(), err)
 			return 4
 		}
-		if err := runTask(w, &t); err != nil {
+		if err := runTask(ctx, w, &t); err != nil {
 			return 3 // the pool is gone
 		}
 	}
@@ -81,7 +87,7 @@ func serveWorker(in io.Reader, out io.Writer) int {
 // sees progress per item, and when a worker dies the pool knows exactly
 // which item it was running (a result still in a buffer would be lost
 // with it, and blamed on the wrong item).
-func runTask(w *wire.Writer, t *wire.Task) error {
+func runTask(ctx context.Context, w *wire.Writer, t *wire.Task) error {
 	v, ok := registry.Load(t.Func)
 	for i, arg := range t.Args {
 		res := wire.Result{ID: t.ID, Index: i}
@@ -90,7 +96,7 @@ func runTask(w *wire.Writer, t *wire.Task) error {
 		} else {
 			e := v.(*entry)
 			for attempt := 0; ; attempt++ {
-				res.Data, res.Err = runEntry(e, arg)
+				res.Data, res.Err = runEntry(ctx, e, arg)
 				if res.Err == nil || attempt >= t.Retries {
 					break
 				}
@@ -107,18 +113,65 @@ func runTask(w *wire.Writer, t *wire.Task) error {
 }
 
 // runEntry runs one item, turning an error or a panic into a wire.Error.
-func runEntry(e *entry, arg []byte) (data []byte, werr *wire.Error) {
+func runEntry(ctx context.Context, e *entry, arg []byte) (data []byte, werr *wire.Error) {
 	defer func() {
 		if v := recover(); v != nil {
 			data = nil
 			werr = &wire.Error{Msg: fmt.Sprint(v), Type: fmt.Sprintf("%T", v), Stack: string(debug.Stack()), Panic: true}
 		}
 	}()
-	data, err := e.run(context.Background(), arg)
+	data, err := e.run(ctx, arg)
 	if err != nil {
 		return nil, &wire.Error{Msg: err.Error(), Type: errorType(err)}
 	}
 	return data, nil
+}
+
+// setupWorker reads Setup, runs the initializer it names and answers
+// Ready. It returns the worker, or nil and an exit code.
+func setupWorker(r *wire.Reader, w *wire.Writer) (*worker, int) {
+	kind, p, err := r.Read()
+	var s wire.Setup
+	if err != nil || kind != wire.KindSetup || wire.Unmarshal(p, &s) != nil {
+		fmt.Fprintf(os.Stderr, "mp worker %d: no setup from the pool: %v\n", os.Getpid(), err)
+		return nil, 4
+	}
+	me := &worker{id: s.Worker, init: s.Init != ""}
+	var ready wire.Ready
+	if s.Init != "" {
+		ready.Err = runInit(me, s)
+	}
+	if err := send(w, wire.KindReady, ready); err != nil || w.Flush() != nil || ready.Err != nil {
+		return nil, 5
+	}
+	return me, 0
+}
+
+func runInit(me *worker, s wire.Setup) (werr *wire.Error) {
+	v, ok := registry.Load(s.Init)
+	if !ok {
+		return &wire.Error{Msg: fmt.Sprintf("mp: initializer %q is not registered in worker process %d", s.Init, os.Getpid())}
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			werr = &wire.Error{Msg: fmt.Sprint(v), Type: fmt.Sprintf("%T", v), Stack: string(debug.Stack()), Panic: true}
+		}
+	}()
+	ctx := context.WithValue(context.Background(), workerKey{}, me)
+	state, err := v.(*entry).value(ctx, s.Arg)
+	if err != nil {
+		return &wire.Error{Msg: err.Error(), Type: errorType(err)}
+	}
+	me.state = state
+	return nil
+}
+
+func closeState(me *worker) {
+	if c, ok := me.state.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "mp worker %d: closing the worker state: %v\n", os.Getpid(), err)
+		}
+	}
 }
 
 func errorType(err error) string {

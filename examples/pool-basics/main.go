@@ -28,6 +28,12 @@ var (
 // A worker's costly state, built once per worker (Python's initializer).
 type parser struct{ replacer *strings.Replacer }
 
+// newParser builds a worker's state from the initializer's argument
+// (Python's initargs).
+var newParser = mp.Register("pool-basics.newParser", func(_ context.Context, sep string) (*parser, error) {
+	return &parser{strings.NewReplacer(sep, " ")}, nil
+})
+
 var clean = mp.Register("pool-basics.clean", func(ctx context.Context, s string) (string, error) {
 	p, _ := mp.WorkerState[*parser](ctx)
 	return p.replacer.Replace(s), nil
@@ -35,9 +41,7 @@ var clean = mp.Register("pool-basics.clean", func(ctx context.Context, s string)
 
 func main() {
 	ctx := context.Background()
-	pool, err := mp.NewPool(mp.Threads(2), mp.Initializer(func(context.Context) (*parser, error) {
-		return &parser{strings.NewReplacer("_", " ")}, nil
-	}))
+	pool, err := mp.NewPool(mp.Threads(2), mp.Initializer(newParser, "_"))
 	if err != nil {
 		log.Fatal(err)
 	}

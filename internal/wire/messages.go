@@ -39,3 +39,15 @@ type Error struct {
 	Stack string `cbor:"3,keyasint,omitempty"`
 	Panic bool   `cbor:"4,keyasint,omitempty"`
 }
+
+// Setup tells a worker its number and the initializer to run, if any.
+type Setup struct {
+	Worker int    `cbor:"1,keyasint"`
+	Init   string `cbor:"2,keyasint,omitempty"` // registered name
+	Arg    []byte `cbor:"3,keyasint,omitempty"`
+}
+
+// Ready answers Setup: the worker is ready, or its initializer failed.
+type Ready struct {
+	Err *Error `cbor:"1,keyasint,omitempty"`
+}

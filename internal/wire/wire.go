@@ -22,6 +22,9 @@ const (
 	KindTask   Kind = 2 // pool → worker: Task
 	KindResult Kind = 3 // worker → pool: Result, one per item
 	KindLog    Kind = 4 // worker → pool: a log record (reserved)
+	KindSetup  Kind = 5 // pool → worker: Setup, once, after Hello
+	KindReady  Kind = 6 // worker → pool: Ready, once, after Setup
+	maxKind         = KindReady
 )
 
 // DefaultMaxFrame bounds a frame's payload unless the pool says otherwise.
@@ -84,7 +87,7 @@ func (r *Reader) Read() (Kind, []byte, error) {
 		return 0, nil, fmt.Errorf("%w: header says %d bytes, bound %d", ErrFrameTooBig, n, r.max)
 	}
 	kind := Kind(hdr[4])
-	if kind < KindHello || kind > KindLog {
+	if kind < KindHello || kind > maxKind {
 		return 0, nil, fmt.Errorf("wire: unknown frame kind %d", kind)
 	}
 	if cap(r.buf) < int(n) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mp-go/mp/internal/wire"
 )
@@ -42,17 +43,10 @@ var registry sync.Map
 // entry is a registered function as a worker process runs it: encoded
 // argument in, encoded result out.
 type entry struct {
-	// value decodes the argument and calls the function.
+	// value decodes one argument and calls the function (initializers).
 	value func(ctx context.Context, arg []byte) (any, error)
-}
-
-// run calls the function on an encoded argument and encodes the result.
-func (e *entry) run(ctx context.Context, arg []byte) ([]byte, error) {
-	r, err := e.value(ctx, arg)
-	if err != nil {
-		return nil, err
-	}
-	return wire.Marshal(r)
+	// batch runs a Task's items, sending Results as it goes.
+	batch func(ctx context.Context, t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) error
 }
 
 // Register names fn so that worker processes of this program can find and
@@ -66,7 +60,10 @@ func Register[A, R any](name string, fn func(context.Context, A) (R, error)) Fun
 	if fn == nil {
 		panic("mp: Register " + name + " with a nil function")
 	}
-	e := &entry{value: func(ctx context.Context, arg []byte) (any, error) {
+	e := &entry{batch: func(ctx context.Context, t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) error {
+		return runBatch(ctx, name, fn, t, due, send)
+	}}
+	e.value = func(ctx context.Context, arg []byte) (any, error) {
 		var a A
 		if err := wire.Unmarshal(arg, &a); err != nil {
 			return nil, fmt.Errorf("mp: decoding the argument of %s as %T: %w", name, a, err)
@@ -76,7 +73,7 @@ func Register[A, R any](name string, fn func(context.Context, A) (R, error)) Fun
 			return nil, err
 		}
 		return r, nil
-	}}
+	}
 	if _, dup := registry.LoadOrStore(name, e); dup {
 		panic("mp: Register called twice for " + name)
 	}

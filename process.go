@@ -62,9 +62,14 @@ type remoteJob interface {
 	context() context.Context
 	cursor() int
 	size() int
-	encode(i int) ([]byte, error)
-	// deliver reports item i: data to decode, or err.
-	deliver(i int, data []byte, err error)
+	// encodeFrom encodes the items from i on as one array: as many as can
+	// be encoded, and the error of the first that cannot.
+	encodeFrom(i int) (data []byte, n int, err error)
+	// deliver reports n items from i: their results encoded as one array,
+	// and the failures by item.
+	deliver(i int, values []byte, n int, errs map[int]error)
+	// fail reports item i as failed.
+	fail(i int, err error)
 	complete(w *worker, took time.Duration)
 }
 
@@ -266,40 +271,32 @@ func (b *processBackend) run(w *worker, j job) {
 	timeout, retries := rj.settings()
 	name := rj.funcName()
 	crashes := map[int]int{}
+	careful := timeout > 0
 	for rj.cursor() < rj.size() {
 		pw, _ := w.bk.(*procWorker)
 		if pw == nil {
 			var err error
 			if pw, err = b.spawn(w.id); err != nil {
 				b.pool.breakPool(err)
-				rj.deliver(rj.cursor(), nil, err)
+				rj.fail(rj.cursor(), err)
 				break
 			}
 			w.bk = pw
 		}
 		if !pw.names[name] {
-			rj.deliver(rj.cursor(), nil, fmt.Errorf("mp: function %q is not registered in worker process %d: register it at package level, so that every process of the program has it", name, pw.pid))
+			rj.fail(rj.cursor(), fmt.Errorf("mp: function %q is not registered in worker process %d: register it at package level, so that every process of the program has it", name, pw.pid))
 			continue
 		}
 		from := rj.cursor()
-		var args [][]byte
-		var encErr error
-		for i := from; i < rj.size(); i++ {
-			enc, err := rj.encode(i)
-			if err != nil {
-				encErr = err
-				break
-			}
-			args = append(args, enc)
-		}
-		if len(args) == 0 {
-			rj.deliver(from, nil, encErr)
+		args, n, encErr := rj.encodeFrom(from)
+		if n == 0 {
+			rj.fail(from, encErr)
 			continue
 		}
-		dead, reason := b.exchange(pw, rj, from, args, name, timeout, retries)
+		dead, reason := b.exchange(pw, rj, from, args, n, name, timeout, retries, careful)
 		if !dead {
 			if encErr != nil {
-				rj.deliver(rj.cursor(), nil, encErr)
+				rj.fail(rj.cursor(), encErr)
 			}
 			continue
 		}
@@ -310,11 +307,18 @@ func (b *processBackend) run(w *worker, j job) {
 		if reason != nil && !errors.Is(reason, ErrTimeout) {
 			break // cancelled: the call has stopped
 		}
+		if !careful {
+			// Results still in the worker's buffer died with it: run the
+			// rest again one result at a time to find the item that kills.
+			careful = true
+			continue
+		}
 		if crashes[item] < retries {
 			crashes[item]++
 			continue // run it again on a fresh worker
 		}
-		rj.deliver(item, nil, werr)
+		rj.fail(item, werr)
+		careful = timeout > 0
 	}
 	rj.complete(w, time.Since(start))
 	if w.bk == nil && b.pool.ctx.Err() == nil {
@@ -326,12 +330,12 @@ func (b *processBackend) run(w *worker, j job) {
 	}
 }
 
-// exchange sends one Task and delivers its results. It reports whether
-// the worker died, and why it was killed if we killed it.
-func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args [][]byte, name string, timeout time.Duration, retries int) (dead bool, reason error) {
+// exchange sends one Task of n items and delivers its Results. It reports
+// whether the worker died, and why it was killed if we killed it.
+func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args []byte, n int, name string, timeout time.Duration, retries int, careful bool) (dead bool, reason error) {
 	pw.nextID++
 	id := pw.nextID
-	if err := send(pw.w, wire.KindTask, wire.Task{ID: id, Func: name, Args: args, Retries: retries}); err != nil {
+	if err := send(pw.w, wire.KindTask, wire.Task{ID: id, Func: name, Args: args, N: n, Retries: retries, Careful: careful}); err != nil {
 		return true, nil
 	}
 	if err := pw.w.Flush(); err != nil {
@@ -365,7 +369,7 @@ func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args [
 		return nil
 	}
 	timer := arm(0)
-	for i := range args {
+	for got := 0; got < n; {
 		kind, p, err := pw.r.Read()
 		if timer != nil {
 			timer.Stop()
@@ -373,22 +377,62 @@ func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args [
 		if err != nil {
 			return true, reasonOf()
 		}
-		var res wire.Result
-		if kind != wire.KindResult || wire.Unmarshal(p, &res) != nil || res.ID != id || res.Index != i {
+		var res wire.Results
+		if kind != wire.KindResult || wire.Unmarshal(p, &res) != nil || res.ID != id || res.From != got || res.N < 1 || res.From+res.N > n {
 			pw.kill() // out of step: this worker cannot be trusted
 			return true, fmt.Errorf("mp: worker process %d sent a malformed result", pw.pid)
 		}
-		current.Store(int64(i + 1))
-		if i+1 < len(args) {
-			timer = arm(i + 1)
+		var errs map[int]error
+		for _, e := range res.Errs {
+			if errs == nil {
+				errs = map[int]error{}
+			}
+			errs[from+e.Index] = &RemoteError{PID: pw.pid, Msg: e.Err.Msg, Type: e.Err.Type, Stack: e.Err.Stack, Panic: e.Err.Panic}
 		}
-		var rerr error
-		if res.Err != nil {
-			rerr = &RemoteError{PID: pw.pid, Msg: res.Err.Msg, Type: res.Err.Type, Stack: res.Err.Stack, Panic: res.Err.Panic}
+		got += res.N
+		current.Store(int64(got))
+		if got < n {
+			timer = arm(got)
 		}
-		rj.deliver(from+i, res.Data, rerr)
+		rj.deliver(from+res.From, res.Values, res.N, errs)
 	}
 	return false, nil
+}
+
+// encodeFrom encodes items as one array, stopping before the first item
+// that cannot be encoded.
+func encodeFrom[A any](items []A) ([]byte, int, error) {
+	if data, err := wire.Marshal(items); err == nil {
+		return data, len(items), nil
+	}
+	for i := range items {
+		if _, err := wire.Marshal(items[i]); err != nil {
+			if i == 0 {
+				return nil, 0, err
+			}
+			data, err2 := wire.Marshal(items[:i])
+			if err2 != nil {
+				return nil, 0, err2
+			}
+			return data, i, err
+		}
+	}
+	return nil, 0, errors.New("mp: cannot encode the items")
+}
+
+// decodeResults decodes n results; a failure to decode fails every item.
+func decodeResults[R any](name string, values []byte, n int) ([]R, error) {
+	var rs []R
+	if n == 0 || values == nil {
+		return make([]R, n), nil
+	}
+	if err := wire.Unmarshal(values, &rs); err != nil {
+		return nil, fmt.Errorf("mp: decoding the results of %s as %T: %w", name, rs, err)
+	}
+	if len(rs) != n {
+		return nil, fmt.Errorf("mp: %d results of %s for %d items", len(rs), name, n)
+	}
+	return rs, nil
 }
 
 // remote job methods of a chunk
@@ -401,17 +445,28 @@ func (k *chunk[A, R]) begin() bool {
 	return true
 }
 
-func (k *chunk[A, R]) funcName() string                    { return k.call.name }
-func (k *chunk[A, R]) settings() (time.Duration, int)      { return k.call.timeout, k.call.retries }
-func (k *chunk[A, R]) context() context.Context            { return k.call.ctx }
-func (k *chunk[A, R]) cursor() int                         { return k.ran }
-func (k *chunk[A, R]) size() int                           { return len(k.in) }
-func (k *chunk[A, R]) encode(i int) ([]byte, error)        { return wire.Marshal(k.in[i]) }
-func (k *chunk[A, R]) complete(w *worker, d time.Duration) { w.tasks += k.ran; k.took = d; k.finish() }
+func (k *chunk[A, R]) funcName() string                      { return k.call.name }
+func (k *chunk[A, R]) settings() (time.Duration, int)        { return k.call.timeout, k.call.retries }
+func (k *chunk[A, R]) context() context.Context              { return k.call.ctx }
+func (k *chunk[A, R]) cursor() int                           { return k.ran }
+func (k *chunk[A, R]) size() int                             { return len(k.in) }
+func (k *chunk[A, R]) encodeFrom(i int) ([]byte, int, error) { return encodeFrom(k.in[i:]) }
+func (k *chunk[A, R]) fail(i int, err error)                 { var zero R; k.report(i, zero, err) }
+func (k *chunk[A, R]) complete(w *worker, d time.Duration)   { w.tasks += k.ran; k.took = d; k.finish() }
 
-func (k *chunk[A, R]) deliver(i int, data []byte, err error) {
-	r, err := decodeResult[R](k.call.name, data, err)
-	k.report(i, r, err)
+func (k *chunk[A, R]) deliver(at int, values []byte, n int, errs map[int]error) {
+	rs, derr := decodeResults[R](k.call.name, values, n)
+	var zero R
+	for i := range n {
+		switch err := errs[at+i]; {
+		case derr != nil:
+			k.report(at+i, zero, derr)
+		case err != nil:
+			k.report(at+i, zero, err)
+		default:
+			k.report(at+i, rs[i], nil)
+		}
+	}
 }
 
 // remote job methods of a Submit task
@@ -422,24 +477,21 @@ func (t *task[A, R]) settings() (time.Duration, int)      { return t.runner.time
 func (t *task[A, R]) context() context.Context            { return t.ctx }
 func (t *task[A, R]) cursor() int                         { return t.n }
 func (t *task[A, R]) size() int                           { return 1 }
-func (t *task[A, R]) encode(int) ([]byte, error)          { return wire.Marshal(t.arg) }
+func (t *task[A, R]) encodeFrom(int) ([]byte, int, error) { return encodeFrom([]A{t.arg}) }
 func (t *task[A, R]) complete(w *worker, _ time.Duration) { w.tasks += t.n }
+func (t *task[A, R]) fail(_ int, err error)               { var zero R; t.n = 1; t.resolve(zero, err) }
 
-func (t *task[A, R]) deliver(_ int, data []byte, err error) {
+func (t *task[A, R]) deliver(_ int, values []byte, n int, errs map[int]error) {
 	t.n = 1
-	r, err := decodeResult[R](t.runner.name, data, err)
-	t.resolve(r, err)
-}
-
-func decodeResult[R any](name string, data []byte, err error) (R, error) {
-	var r R
+	rs, err := decodeResults[R](t.runner.name, values, n)
+	if e := errs[0]; e != nil {
+		err = e
+	}
 	if err != nil {
-		return r, err
+		t.fail(0, err)
+		return
 	}
-	if derr := wire.Unmarshal(data, &r); derr != nil {
-		return r, fmt.Errorf("mp: decoding the result of %s as %T: %w", name, r, derr)
-	}
-	return r, nil
+	t.resolve(rs[0], nil)
 }
 
 // checkFor refuses a function that cannot run on p's workers.

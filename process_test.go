@@ -69,6 +69,13 @@ var (
 		defer p.Close()
 		return mp.Apply(ctx, p, square, x)
 	})
+	// describe returns a value that cannot be encoded for item 1.
+	describe = mp.Register("test.describe", func(_ context.Context, x payload) (any, error) {
+		if x.N == 1 {
+			return make(chan int), nil
+		}
+		return x.N, nil
+	})
 	failing = mp.Register("test.failing", func(_ context.Context, x int) (int, error) {
 		if x == 2 {
 			return 0, &os.PathError{Op: "open", Path: "/nowhere", Err: os.ErrNotExist}
@@ -79,6 +86,11 @@ var (
 		return x, nil
 	})
 )
+
+type payload struct {
+	N    int
+	Meta map[string]any
+}
 
 type model struct {
 	name        string
@@ -413,5 +425,25 @@ func TestNoFdLeaks(t *testing.T) {
 	}
 	if kids := children(t); len(kids) > 0 {
 		t.Errorf("processes left: %v", kids)
+	}
+}
+
+func TestProcessUnencodableValues(t *testing.T) {
+	p := newProcPool(t)
+	ctx := context.Background()
+	items := []payload{{N: 0}, {N: 1}, {N: 2, Meta: map[string]any{"cb": func() {}}}, {N: 3}}
+	out, err := mp.Map(ctx, p, describe, items, mp.Partial(), mp.Chunksize(4))
+	errs := err.(interface{ Unwrap() []error }).Unwrap()
+	if len(errs) != 2 {
+		t.Fatalf("errors: %v", errs)
+	}
+	if !strings.Contains(errs[0].Error(), "task 1") || !strings.Contains(errs[0].Error(), "chan int") {
+		t.Errorf("unencodable result: %v", errs[0])
+	}
+	if !strings.Contains(errs[1].Error(), "task 2") || !strings.Contains(errs[1].Error(), `func() at .Meta["cb"]`) {
+		t.Errorf("unencodable argument: %v", errs[1])
+	}
+	if fmt.Sprint(out[0], out[3]) != "0 3" {
+		t.Errorf("the other items: %v", out)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
+	"time"
 
 	"github.com/mp-go/mp/internal/wire"
 )
@@ -83,48 +85,123 @@ func serveWorker(in io.Reader, out io.Writer) int {
 	}
 }
 
-// runTask runs every item of t and sends its Result at once: the pool
-// sees progress per item, and when a worker dies the pool knows exactly
-// which item it was running (a result still in a buffer would be lost
-// with it, and blamed on the wrong item).
+// maxBatch bounds the items of one Results frame.
+const maxBatch = 4096
+
+// runTask runs the items of t and sends their Results: in batches, at
+// least every millisecond while items run, or after every item when t is
+// Careful.
 func runTask(ctx context.Context, w *wire.Writer, t *wire.Task) error {
+	send := func(r *wire.Results) error {
+		if err := send(w, wire.KindResult, r); err != nil {
+			return err
+		}
+		return w.Flush()
+	}
 	v, ok := registry.Load(t.Func)
-	for i, arg := range t.Args {
-		res := wire.Result{ID: t.ID, Index: i}
-		if !ok {
-			res.Err = &wire.Error{Msg: fmt.Sprintf("mp: function %q is not registered in worker process %d", t.Func, os.Getpid()), Type: "mp.notRegistered"}
-		} else {
-			e := v.(*entry)
-			for attempt := 0; ; attempt++ {
-				res.Data, res.Err = runEntry(ctx, e, arg)
-				if res.Err == nil || attempt >= t.Retries {
-					break
-				}
+	if !ok {
+		errs := make([]wire.ItemError, t.N)
+		for i := range errs {
+			errs[i] = wire.ItemError{Index: i, Err: wire.Error{Msg: fmt.Sprintf("mp: function %q is not registered in worker process %d", t.Func, os.Getpid()), Type: "mp.notRegistered"}}
+		}
+		return send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
+	}
+	var due atomic.Bool
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-tick.C:
+				due.Store(true)
+			case <-stop:
+				return
 			}
 		}
-		if err := send(w, wire.KindResult, res); err != nil {
-			return err
+	}()
+	return v.(*entry).batch(ctx, t, &due, send)
+}
+
+// runBatch is the typed body of runTask, made by Register for each
+// function.
+func runBatch[A, R any](ctx context.Context, name string, fn func(context.Context, A) (R, error), t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) error {
+	var args []A
+	if err := wire.Unmarshal(t.Args, &args); err != nil || len(args) != t.N {
+		if err == nil {
+			err = fmt.Errorf("%d arguments for %d items", len(args), t.N)
 		}
-		if err := w.Flush(); err != nil {
-			return err
+		errs := make([]wire.ItemError, t.N)
+		for i := range errs {
+			errs[i] = wire.ItemError{Index: i, Err: wire.Error{Msg: fmt.Sprintf("mp: decoding the arguments of %s as %T: %v", name, args, err)}}
+		}
+		return send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
+	}
+	out := make([]R, 0, min(len(args), maxBatch))
+	var errs []wire.ItemError
+	from := 0
+	flush := func() error {
+		vals, err := wire.Marshal(out)
+		if err != nil {
+			// a result that cannot be encoded fails its own item only
+			var zero R
+			for i := range out {
+				if _, e := wire.Marshal(out[i]); e != nil {
+					errs = append(errs, wire.ItemError{Index: from + i, Err: wire.Error{Msg: e.Error(), Type: "mp.encodeResult"}})
+					out[i] = zero
+				}
+			}
+			slices.SortFunc(errs, func(a, b wire.ItemError) int { return a.Index - b.Index })
+			if vals, err = wire.Marshal(out); err != nil {
+				return err
+			}
+		}
+		err = send(&wire.Results{ID: t.ID, From: from, N: len(out), Values: vals, Errs: errs})
+		from += len(out)
+		out, errs = out[:0], nil
+		return err
+	}
+	for i, a := range args {
+		r, werr := callItem(ctx, fn, a, t.Retries)
+		if werr != nil {
+			errs = append(errs, wire.ItemError{Index: i, Err: *werr})
+		}
+		out = append(out, r)
+		if t.Careful || i == len(args)-1 || len(out) == maxBatch || due.Load() {
+			due.Store(false)
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// runEntry runs one item, turning an error or a panic into a wire.Error.
-func runEntry(ctx context.Context, e *entry, arg []byte) (data []byte, werr *wire.Error) {
+// callItem runs one item up to 1+retries times, turning an error or a
+// panic into a wire.Error.
+func callItem[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), a A, retries int) (r R, werr *wire.Error) {
+	for attempt := 0; ; attempt++ {
+		r, werr = callOnce(ctx, fn, a)
+		if werr == nil || attempt >= retries {
+			return r, werr
+		}
+	}
+}
+
+func callOnce[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), a A) (r R, werr *wire.Error) {
 	defer func() {
 		if v := recover(); v != nil {
-			data = nil
-			werr = &wire.Error{Msg: fmt.Sprint(v), Type: fmt.Sprintf("%T", v), Stack: string(debug.Stack()), Panic: true}
+			var zero R
+			r, werr = zero, &wire.Error{Msg: fmt.Sprint(v), Type: fmt.Sprintf("%T", v), Stack: string(debug.Stack()), Panic: true}
 		}
 	}()
-	data, err := e.run(ctx, arg)
+	r, err := fn(ctx, a)
 	if err != nil {
-		return nil, &wire.Error{Msg: err.Error(), Type: errorType(err)}
+		var zero R
+		return zero, &wire.Error{Msg: err.Error(), Type: errorType(err)}
 	}
-	return data, nil
+	return r, nil
 }
 
 // setupWorker reads Setup, runs the initializer it names and answers

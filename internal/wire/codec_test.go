@@ -62,7 +62,7 @@ func TestDecodeLimits(t *testing.T) {
 // FuzzMessages: hostile bytes decode to a message or an error, never a
 // panic.
 func FuzzMessages(f *testing.F) {
-	for _, m := range []any{Hello{Version: 1, PID: 2, Names: []string{"a"}}, Task{ID: 1, Func: "f", Args: [][]byte{{1}}}, Result{ID: 1, Err: &Error{Msg: "x"}}} {
+	for _, m := range []any{Hello{Version: 1, PID: 2, Names: []string{"a"}}, Task{ID: 1, Func: "f", Args: []byte{0x81, 1}, N: 1}, Results{ID: 1, N: 1, Errs: []ItemError{{Err: Error{Msg: "x"}}}}} {
 		b, _ := Marshal(m)
 		f.Add(b)
 	}
@@ -71,7 +71,7 @@ func FuzzMessages(f *testing.F) {
 		_ = Unmarshal(b, &h)
 		var tk Task
 		_ = Unmarshal(b, &tk)
-		var r Result
+		var r Results
 		_ = Unmarshal(b, &r)
 		var v any
 		_ = Unmarshal(b, &v)

@@ -12,24 +12,40 @@ type Hello struct {
 	InitErr *Error   `cbor:"4,keyasint,omitempty"`
 }
 
-// Task asks a worker to run Func on each of Args, in order, reporting
-// each item with a Result before starting the next.
+// Task asks a worker to run Func on each of the N arguments encoded, as
+// one CBOR array, in Args, in order. The worker answers with Results
+// frames covering the items in order: at least one a millisecond while
+// items run, one per item when Careful is set.
 type Task struct {
-	ID   uint64   `cbor:"1,keyasint"`
-	Func string   `cbor:"2,keyasint"`
-	Args [][]byte `cbor:"3,keyasint"`
+	ID   uint64 `cbor:"1,keyasint"`
+	Func string `cbor:"2,keyasint"`
+	Args []byte `cbor:"3,keyasint"`
+	N    int    `cbor:"4,keyasint"`
 	// Retries is how many more times an item that fails (error or
 	// panic) is run before its error counts.
-	Retries int `cbor:"4,keyasint,omitempty"`
+	Retries int `cbor:"5,keyasint,omitempty"`
+	// Careful asks for a Results frame after every item: the pool then
+	// knows exactly which item was running if the worker dies, and times
+	// each item exactly.
+	Careful bool `cbor:"6,keyasint,omitempty"`
 }
 
-// Result is the outcome of item Index of task ID: Data (the encoded
-// result) or Err.
-type Result struct {
-	ID    uint64 `cbor:"1,keyasint"`
-	Index int    `cbor:"2,keyasint"`
-	Data  []byte `cbor:"3,keyasint,omitempty"`
-	Err   *Error `cbor:"4,keyasint,omitempty"`
+// Results reports items From to From+N-1 of task ID: their results as
+// one CBOR array in Values (the zero value where the item failed), and the
+// failures in Errs.
+type Results struct {
+	ID     uint64      `cbor:"1,keyasint"`
+	From   int         `cbor:"2,keyasint"`
+	N      int         `cbor:"3,keyasint"`
+	Values []byte      `cbor:"4,keyasint"`
+	Errs   []ItemError `cbor:"5,keyasint,omitempty"`
+}
+
+// ItemError is the failure of one item of a Results, by its index in the
+// task.
+type ItemError struct {
+	Index int   `cbor:"1,keyasint"`
+	Err   Error `cbor:"2,keyasint"`
 }
 
 // Error is an error or panic that happened in a worker.

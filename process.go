@@ -161,6 +161,10 @@ func (b *processBackend) spawn(id int) (*procWorker, error) {
 		pw.close()
 		return nil, err
 	}
+	// From now on the slot's goroutine reads results with plain blocking
+	// reads: a round trip then costs no netpoller wake-up. (Fd switches the
+	// pipe to blocking mode; deadlines were only needed for the handshake.)
+	pw.res.Fd()
 	return pw, nil
 }
 

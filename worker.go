@@ -107,20 +107,22 @@ func runTask(ctx context.Context, w *wire.Writer, t *wire.Task) error {
 		return send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
 	}
 	var due atomic.Bool
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case <-tick.C:
-				due.Store(true)
-			case <-stop:
-				return
+	if t.N > 1 && !t.Careful { // a single item or a careful task flushes anyway
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for {
+				select {
+				case <-tick.C:
+					due.Store(true)
+				case <-stop:
+					return
+				}
 			}
-		}
-	}()
+		}()
+	}
 	return v.(*entry).batch(ctx, t, &due, send)
 }
 

@@ -39,6 +39,7 @@ var (
 	rssN    = flag.Int("rss-items", 10_000_000, "items of the lazy Imap whose peak RSS is measured")
 	cpuMS   = flag.Int("cpu-ms", 150, "milliseconds of one CPU-bound task")
 	rssKid  = flag.Bool("rss-child", false, "internal: run the lazy Imap and print peak RSS")
+	echo    = flag.Bool("pipe-echo", false, "internal: echo 8-byte messages (raw pipe round trip)")
 )
 
 //go:noinline
@@ -47,7 +48,12 @@ func sq(x int) int { return x * x }
 var sqCtx = func(_ context.Context, x int) (int, error) { return sq(x), nil }
 
 func main() {
+	mp.Main() // worker processes of the process-pool cases are this program
 	flag.Parse()
+	if *echo {
+		pipeEcho()
+		return
+	}
 	if *rssKid {
 		rssChild()
 		return
@@ -221,12 +227,23 @@ func main() {
 
 	rss := measureRSS()
 
-	var py map[string]float64
+	sz := procSizes{chunked: 200_000, single: 200_000, apply: 10_000, runs: *runs}
+	if *smoke {
+		sz = procSizes{chunked: 2000, single: 200, apply: 100, runs: 1}
+	}
+	procRes, procSerial, procPar := procResults(sz)
+
+	var py, pyProcs map[string]float64
 	if *python {
 		py = runPython()
+		pyProcs = runPythonProcs(sz)
 	}
 
 	report(res, order, serialCPU, parCPU, rss, py)
+	reportProcs(sz, procRes, procSerial, procPar, pyProcs)
+	if !*smoke {
+		reportCodecs()
+	}
 }
 
 // burn spins for about d of CPU time and returns something the compiler
@@ -295,19 +312,54 @@ func peakRSSMiB() float64 {
 }
 
 func runPython() map[string]float64 {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench: python3 not found, Python peers skipped")
+	m := map[string]float64{}
+	if err := runPythonJSON("peers.py", &m, *n, min(*runs, 3), *workers); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: Python peers skipped:", err)
 		return nil
 	}
-	script := filepath.Join("python", "peers.py")
-	cmd := exec.Command(py, script, strconv.Itoa(*n), strconv.Itoa(min(*runs, 3)), strconv.Itoa(*workers))
+	return m
+}
+
+// runPythonJSON runs bench/python/script with args and decodes its JSON.
+func runPythonJSON(script string, v any, args ...int) error {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		return err
+	}
+	argv := []string{filepath.Join("python", script)}
+	for _, a := range args {
+		argv = append(argv, strconv.Itoa(a))
+	}
+	cmd := exec.Command(py, argv...)
 	cmd.Stderr = os.Stderr
 	b, err := cmd.Output()
-	check(err)
-	var m map[string]float64
-	check(json.Unmarshal(b, &m))
-	return m
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func reportProcs(sz procSizes, res map[string]float64, serial, par time.Duration, py map[string]float64) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "\nProcess pools, %d workers: %d items chunked, %d items one per task, %d sequential round trips (Python: a tenth of the last two).\n\n", *workers, sz.chunked, sz.single, sz.apply)
+	fmt.Fprintf(&b, "| case | mp ns/task | Python case | Python ns/task | mp faster by |\n|---|---:|---|---:|---:|\n")
+	pairs := [][2]string{
+		{"mp.Map chunksize=1000", "Pool.map chunksize=1000"},
+		{"mp.Map chunksize=1000", "ProcessPoolExecutor.map chunksize=1000"},
+		{"mp.Map chunksize=1", "Pool.map chunksize=1"},
+		{"mp.Map chunksize=1", "ProcessPoolExecutor.map chunksize=1"},
+		{"mp.Apply round trip", "Pool.apply round trip"},
+		{"mp.NewPool(Processes(2)) + one result", "Pool(2) start + one result, spawn"},
+		{"mp.NewPool(Processes(2)) + one result", "Pool(2) start + one result, fork"},
+	}
+	for _, p := range pairs {
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %.0f | %.1f× |\n", p[0], res[p[0]], p[1], py[p[1]], py[p[1]]/res[p[0]])
+	}
+	raw := res["raw pipe round trip (two Go processes)"]
+	fmt.Fprintf(&b, "| raw pipe round trip (two Go processes) | %.0f | | | mp.Apply is %.2f× it |\n", raw, res["mp.Apply round trip"]/raw)
+	fmt.Fprintf(&b, "\nCPU-bound 16×%dms on %d worker processes: serial %v, mp.Map %v, speed-up %.2f×.\n",
+		*cpuMS, *workers, serial.Round(time.Millisecond), par.Round(time.Millisecond), float64(serial)/float64(par))
+	os.Stdout.Write(b.Bytes())
 }
 
 func report(res map[string]float64, order []string, serialCPU, parCPU time.Duration, rss float64, py map[string]float64) {

@@ -124,4 +124,3 @@ func runPythonProcs(sz procSizes) map[string]float64 {
 	}
 	return m
 }
-

@@ -35,8 +35,13 @@ type Future[R any] struct {
 	val      R
 	err      error
 	cbs      []func(*Future[R])
-	cancelFn func() bool
+	canceler canceler // what Cancel does; nil: nothing to cancel
 }
+
+// canceler is what a Future's Cancel does for the work behind it: an
+// interface rather than a func field, so that a Submit task (which
+// implements it) costs no extra allocation.
+type canceler interface{ cancelPending() bool }
 
 const (
 	fPending   = iota // queued, not started
@@ -158,10 +163,10 @@ func (f *Future[R]) Cancelled() bool { return f.state.Load() == fCancelled }
 // stop it, cancel the context given to Submit. The future of an async call
 // (MapAsync, ...) cancels the call's context.
 func (f *Future[R]) Cancel() bool {
-	if f.cancelFn == nil {
+	if f.canceler == nil {
 		return false
 	}
-	return f.cancelFn()
+	return f.canceler.cancelPending()
 }
 
 // AddDoneCallback arranges for fn to be called with the future once it is
@@ -200,7 +205,7 @@ type task[A, R any] struct {
 // Terminate.
 func Submit[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ...Option) *Future[R] {
 	t := &task[A, R]{ctx: ctx, arg: arg, pool: p}
-	t.cancelFn = t.cancelPending
+	t.canceler = t
 	var zero R
 	s, err := p.callSettings(opts)
 	if err == nil {
@@ -213,7 +218,7 @@ func Submit[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ..
 		t.resolve(zero, err)
 		return &t.Future
 	}
-	t.runner = newRunner(f, &s)
+	t.runner = newRunner(f, s)
 	if err := p.enqueue(t); err != nil {
 		t.resolve(zero, err)
 	}

@@ -39,7 +39,7 @@ func Map[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A, opts .
 	if cs == 0 {
 		cs = autoChunksize(n, p.n)
 	}
-	c := newCall(ctx, p, &s, n)
+	c := newCall(ctx, p, s, n)
 	defer c.end()
 
 	nchunks := (n + cs - 1) / cs
@@ -47,7 +47,7 @@ func Map[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A, opts .
 	var ran atomic.Int64
 	pending.Store(int64(nchunks))
 	done := make(chan struct{})
-	cc := &chunkedCall[A, R]{callCtl: c, runner: newRunner(f, &s)}
+	cc := &chunkedCall[A, R]{callCtl: c, runner: newRunner(f, s)}
 	cc.finished = func(k *chunk[A, R]) {
 		ran.Add(int64(k.ran))
 		if pending.Add(-1) == 0 {
@@ -128,14 +128,14 @@ func async[R any](ctx context.Context, fn func(context.Context) (R, error)) *Fut
 	fut := new(Future[R])
 	ctx, cancel := context.WithCancelCause(ctx)
 	fut.state.Store(fRunning)
-	fut.cancelFn = func() bool {
+	fut.canceler = cancelFunc(func() bool {
 		var zero R
 		if !fut.resolve(zero, ErrCancelled) {
 			return false
 		}
 		cancel(ErrCancelled)
 		return true
-	}
+	})
 	go func() {
 		defer cancel(nil)
 		v, err := fn(ctx)
@@ -143,6 +143,11 @@ func async[R any](ctx context.Context, fn func(context.Context) (R, error)) *Fut
 	}()
 	return fut
 }
+
+// cancelFunc makes a func a canceler.
+type cancelFunc func() bool
+
+func (f cancelFunc) cancelPending() bool { return f() }
 
 func errNilItems(call string) error {
 	return fmt.Errorf("%w: %s with a nil sequence", ErrInvalidOption, call)

@@ -329,12 +329,17 @@ func (p *Pool) untrack(c *callCtl) {
 	p.mu.Unlock()
 }
 
-// callSettings merges the pool's defaults with a call's options.
-func (p *Pool) callSettings(opts []Option) (settings, error) {
+// callSettings merges the pool's defaults with a call's options. Without
+// options it returns the defaults themselves, copying nothing: the
+// caller must not change them.
+func (p *Pool) callSettings(opts []Option) (*settings, error) {
 	if p == nil || p.n == 0 {
-		return settings{}, fmt.Errorf("%w: nil or zero *Pool (make it with mp.NewPool)", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: nil or zero *Pool (make it with mp.NewPool)", ErrInvalidOption)
+	}
+	if len(opts) == 0 {
+		return &p.defs, nil
 	}
 	s := p.defs
 	err := s.apply(opts)
-	return s, err
+	return &s, err
 }

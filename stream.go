@@ -87,9 +87,9 @@ func streamCall[A, R any](ctx context.Context, p *Pool, f Func[A, R], items iter
 			yield(zero, err)
 			return
 		}
-		c := newCall(ctx, p, &s, -1)
+		c := newCall(ctx, p, s, -1)
 		st := &stream[A, R]{p: p, ordered: ordered, fed: make(chan struct{})}
-		st.cc = &chunkedCall[A, R]{callCtl: c, runner: newRunner(f, &s), finished: st.finished}
+		st.cc = &chunkedCall[A, R]{callCtl: c, runner: newRunner(f, s), finished: st.finished}
 		window := max(4*p.n, 8)
 		st.spare = make(chan *chunk[A, R], window+1)
 		if ordered {

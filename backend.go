@@ -29,12 +29,13 @@ type backend interface {
 
 // worker is one worker slot of a pool.
 type worker struct {
-	id    int
-	pool  *Pool
-	tasks int // items run, for MaxTasksPerChild
-	state any // Initializer's result
-	init  bool
-	bk    any // the backend's own state: *procWorker for processes
+	id     int
+	pool   *Pool
+	tasks  int // items run, for MaxTasksPerChild
+	state  any // Initializer's result
+	init   bool
+	bk     any  // the backend's own state: *procWorker for processes
+	retire bool // the backend asks for this worker to be replaced
 }
 
 type workerKey struct{}

@@ -24,6 +24,7 @@ type settings struct {
 	workers   int
 	processes bool
 	handshake time.Duration
+	maxRSS    uint64
 	initFn    func(context.Context) (any, error)
 	initName  string                 // for worker processes
 	initArg   func() ([]byte, error) // encodes the argument, for worker processes

@@ -71,8 +71,11 @@ func NewPool(opts ...Option) (*Pool, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
+	if s.maxRSS > 0 && !s.processes {
+		return nil, fmt.Errorf("%w: MaxMemoryPerChild needs Processes: goroutines share one heap", ErrInvalidOption)
+	}
 	if s.processes {
-		b := &processBackend{handshake: s.handshake, pool: p, initName: s.initName}
+		b := &processBackend{handshake: s.handshake, pool: p, initName: s.initName, maxRSS: s.maxRSS}
 		if b.handshake == 0 {
 			b.handshake = 10 * time.Second
 		}
@@ -199,7 +202,7 @@ func (p *Pool) loop(w *worker) {
 		}
 		p.backend.run(w, j)
 		p.jobDone()
-		if max := p.defs.maxTasks; max > 0 && w.tasks >= max {
+		if max := p.defs.maxTasks; w.retire || (max > 0 && w.tasks >= max) {
 			p.replace(w)
 			return
 		}

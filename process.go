@@ -50,6 +50,24 @@ func HandshakeTimeout(d time.Duration) Option {
 	}
 }
 
+// MaxMemoryPerChild replaces a worker process whose resident memory is
+// above limit bytes after a task, as loky does for leaky tasks (Python's
+// multiprocessing has only maxtasksperchild). The new worker starts
+// before the old one is stopped. Linux only: elsewhere the memory is not
+// read and workers are never replaced for it.
+func MaxMemoryPerChild(limit int64) Option {
+	return func(s *settings) error {
+		if err := poolOnly("MaxMemoryPerChild", s); err != nil {
+			return err
+		}
+		if limit <= 0 {
+			return fmt.Errorf("%w: MaxMemoryPerChild(%d) must be positive", ErrInvalidOption, limit)
+		}
+		s.maxRSS = uint64(limit)
+		return nil
+	}
+}
+
 // remoteJob is a job as the process backend runs it: item by item, from
 // its cursor, with encoded arguments and results.
 type remoteJob interface {
@@ -79,6 +97,7 @@ type processBackend struct {
 	pool      *Pool
 	initName  string // registered Initializer, if any
 	initArg   []byte
+	maxRSS    uint64 // MaxMemoryPerChild
 }
 
 // procWorker is one worker process and its pipes.
@@ -92,6 +111,7 @@ type procWorker struct {
 	names  map[string]bool
 	exited chan struct{}
 	nextID uint64
+	rss    uint64 // resident memory after its last task
 	once   sync.Once
 }
 
@@ -325,6 +345,11 @@ func (b *processBackend) run(w *worker, j job) {
 		careful = timeout > 0
 	}
 	rj.complete(w, time.Since(start))
+	if pw, ok := w.bk.(*procWorker); ok && b.maxRSS > 0 && pw.rss > b.maxRSS {
+		b.pool.log.Debug("mp: recycling a worker over its memory limit", "worker", w.id, "pid", pw.pid, "rss", pw.rss, "limit", b.maxRSS)
+		w.retire = true // the pool replaces it, starting the new one first
+		return
+	}
 	if w.bk == nil && b.pool.ctx.Err() == nil {
 		if pw, err := b.spawn(w.id); err != nil {
 			b.pool.breakPool(err)
@@ -392,6 +417,9 @@ func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args [
 				errs = map[int]error{}
 			}
 			errs[from+e.Index] = &RemoteError{PID: pw.pid, Msg: e.Err.Msg, Type: e.Err.Type, Stack: e.Err.Stack, Panic: e.Err.Panic}
+		}
+		if res.RSS != 0 {
+			pw.rss = res.RSS
 		}
 		got += res.N
 		current.Store(int64(got))

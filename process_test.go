@@ -76,6 +76,15 @@ var (
 		}
 		return x.N, nil
 	})
+	// hog leaks 100 MB of resident memory and returns its pid.
+	hog = mp.Register("test.hog", func(_ context.Context, x int) (int, error) {
+		b := make([]byte, 100<<20)
+		for i := range b {
+			b[i] = byte(i)
+		}
+		leaked = append(leaked, b)
+		return os.Getpid(), nil
+	})
 	failing = mp.Register("test.failing", func(_ context.Context, x int) (int, error) {
 		if x == 2 {
 			return 0, &os.PathError{Op: "open", Path: "/nowhere", Err: os.ErrNotExist}
@@ -86,6 +95,8 @@ var (
 		return x, nil
 	})
 )
+
+var leaked [][]byte
 
 type payload struct {
 	N    int
@@ -279,15 +290,25 @@ func TestProcessMissingMain(t *testing.T) {
 	}
 }
 
+// TestProcessRecycling replaces a worker after every task, under load:
+// MP_TEST_RECYCLE_N=2000 runs the full size (about 10 s).
 func TestProcessRecycling(t *testing.T) {
+	n := 200
+	if v, err := strconv.Atoi(os.Getenv("MP_TEST_RECYCLE_N")); err == nil {
+		n = v
+	}
 	p := newProcPool(t, mp.MaxTasksPerChild(1))
-	pids, err := mp.Map(context.Background(), p, pidOf, ints(30), mp.Chunksize(1))
+	var pids []int
+	var err error
+	within(t, "Map with a new worker per task", func() {
+		pids, err = mp.Map(context.Background(), p, pidOf, ints(n), mp.Chunksize(1))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(pids)
-	if n := len(slices.Compact(pids)); n != 30 {
-		t.Errorf("30 tasks with MaxTasksPerChild(1) ran in %d processes", n)
+	if got := len(slices.Compact(pids)); got != n {
+		t.Errorf("%d tasks with MaxTasksPerChild(1) ran in %d processes", n, got)
 	}
 	p.Close()
 }
@@ -445,5 +466,23 @@ func TestProcessUnencodableValues(t *testing.T) {
 	}
 	if fmt.Sprint(out[0], out[3]) != "0 3" {
 		t.Errorf("the other items: %v", out)
+	}
+}
+
+func TestProcessMemoryRecycling(t *testing.T) {
+	if _, err := os.Stat("/proc/self/statm"); err != nil {
+		t.Skip("resident memory is read on Linux only")
+	}
+	p := newProcPool(t, mp.MaxMemoryPerChild(80<<20))
+	pids, err := mp.Map(context.Background(), p, hog, ints(4), mp.Chunksize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(pids)
+	if n := len(slices.Compact(pids)); n != 4 {
+		t.Errorf("4 tasks leaking 100 MB each under an 80 MB limit ran in %d processes, want 4", n)
+	}
+	if _, err := mp.NewPool(mp.Threads(1), mp.MaxMemoryPerChild(1)); !errors.Is(err, mp.ErrInvalidOption) {
+		t.Errorf("MaxMemoryPerChild on goroutines: %v", err)
 	}
 }

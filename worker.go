@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -159,7 +160,11 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 				return err
 			}
 		}
-		err = send(&wire.Results{ID: t.ID, From: from, N: len(out), Values: vals, Errs: errs})
+		res := &wire.Results{ID: t.ID, From: from, N: len(out), Values: vals, Errs: errs}
+		if from+len(out) == t.N {
+			res.RSS = proc.RSS()
+		}
+		err = send(res)
 		from += len(out)
 		out, errs = out[:0], nil
 		return err

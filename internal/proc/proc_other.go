@@ -13,3 +13,6 @@ func Configure(cmd *exec.Cmd) {}
 
 // KillGroup is not available here; the caller kills the process itself.
 func KillGroup(pid int) error { return errors.ErrUnsupported }
+
+// RSS is not measured here: memory-based recycling is Linux-only.
+func RSS() uint64 { return 0 }

@@ -16,3 +16,6 @@ func Configure(cmd *exec.Cmd) {
 
 // KillGroup sends SIGKILL to the process group led by pid.
 func KillGroup(pid int) error { return syscall.Kill(-pid, syscall.SIGKILL) }
+
+// RSS is not measured here: memory-based recycling is Linux-only.
+func RSS() uint64 { return 0 }

@@ -39,6 +39,9 @@ type Results struct {
 	N      int         `cbor:"3,keyasint"`
 	Values []byte      `cbor:"4,keyasint"`
 	Errs   []ItemError `cbor:"5,keyasint,omitempty"`
+	// RSS is the worker's resident memory in bytes, sent with the last
+	// Results of a task (Linux; 0 elsewhere).
+	RSS uint64 `cbor:"6,keyasint,omitempty"`
 }
 
 // ItemError is the failure of one item of a Results, by its index in the

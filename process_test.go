@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -362,6 +363,11 @@ func TestChildrenDieWithTheirParent(t *testing.T) {
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
+			if signal.Ignored(sig) {
+				// inherited (a shell's background job ignores SIGINT), so
+				// the parent we start would ignore it too
+				t.Skipf("%v is ignored by this process and so by its children", sig)
+			}
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "MP_TEST_ROLE=parent")
 			out, err := cmd.StdoutPipe()
@@ -386,7 +392,15 @@ func TestChildrenDieWithTheirParent(t *testing.T) {
 				t.Fatalf("parent printed %q", line)
 			}
 			cmd.Process.Signal(sig)
-			cmd.Wait()
+			exited := make(chan struct{})
+			go func() { cmd.Wait(); close(exited) }()
+			select {
+			case <-exited:
+			case <-time.After(long):
+				cmd.Process.Kill()
+				<-exited
+				t.Errorf("the parent did not die of %v within %v", sig, long)
+			}
 			deadline := time.Now().Add(long)
 			for _, pid := range pids {
 				for alive(pid) && time.Now().Before(deadline) {

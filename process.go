@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -152,15 +153,51 @@ func (b *processBackend) spawn(id int) (*procWorker, error) {
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Env = append(os.Environ(), workerEnv+"="+workerCookie)
 	cmd.ExtraFiles = []*os.File{tr, rw} // fds 3 and 4 in the worker
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// The output pipes are made here, not by os/exec, so that the tag can
+	// carry the pid, known only after Start.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		tr.Close()
+		tw.Close()
+		rr.Close()
+		rw.Close()
+		return nil, fmt.Errorf("mp: starting worker %d: %w", id, err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		tr.Close()
+		tw.Close()
+		rr.Close()
+		rw.Close()
+		outR.Close()
+		outW.Close()
+		return nil, fmt.Errorf("mp: starting worker %d: %w", id, err)
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
 	proc.Configure(cmd)
 	err = cmd.Start()
 	tr.Close()
 	rw.Close()
+	outW.Close()
+	errW.Close()
 	if err != nil {
 		tw.Close()
 		rr.Close()
+		outR.Close()
+		errR.Close()
 		return nil, fmt.Errorf("mp: starting worker %d: %w", id, err)
+	}
+	var copying sync.WaitGroup
+	for _, c := range []struct {
+		r   *os.File
+		dst *os.File
+	}{{outR, os.Stdout}, {errR, os.Stderr}} {
+		tag := newTaggedWriter(c.dst, id, cmd.Process.Pid)
+		copying.Go(func() {
+			io.Copy(tag, c.r) // ends when the worker and its children close the pipe
+			tag.Close()
+			c.r.Close()
+		})
 	}
 	pw := &procWorker{
 		cmd: cmd, pid: cmd.Process.Pid, tasks: tw, res: rr,
@@ -169,6 +206,17 @@ func (b *processBackend) spawn(id int) (*procWorker, error) {
 	}
 	go func() {
 		cmd.Wait()
+		// Output still in the pipes is copied; a grandchild that keeps them
+		// open (it dies with the worker's process group) cannot stall us.
+		done := make(chan struct{})
+		go func() { copying.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			outR.Close()
+			errR.Close()
+			<-done
+		}
 		close(pw.exited)
 	}()
 	if err := pw.hello(b.handshake); err != nil {

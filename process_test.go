@@ -500,3 +500,42 @@ func TestProcessMemoryRecycling(t *testing.T) {
 		t.Errorf("MaxMemoryPerChild on goroutines: %v", err)
 	}
 }
+
+var chatty = mp.Register("test.chatty", func(_ context.Context, x int) (int, error) {
+	fmt.Fprintf(os.Stderr, "working on %d\n", x)
+	return x, nil
+})
+
+func TestWorkerOutputIsTagged(t *testing.T) {
+	// Run the pool in a child test process so that its stderr can be read.
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWorkerOutputIsTaggedChild$", "-test.v")
+	cmd.Env = append(os.Environ(), "MP_TEST_CHILD=1")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out.String())
+	}
+	for _, x := range []int{5, 6} {
+		re := fmt.Sprintf("] working on %d", x)
+		found := false
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.HasSuffix(line, re) && strings.HasPrefix(line, "[mp worker ") && strings.Contains(line, " pid ") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no tagged line for item %d in:\n%s", x, out.String())
+		}
+	}
+}
+
+func TestWorkerOutputIsTaggedChild(t *testing.T) {
+	if os.Getenv("MP_TEST_CHILD") == "" {
+		t.Skip("run by TestWorkerOutputIsTagged")
+	}
+	p := newProcPool(t)
+	if _, err := mp.Map(context.Background(), p, chatty, ints(8), mp.Chunksize(1)); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+}

@@ -140,39 +140,26 @@ func (b *processBackend) spawn(id int) (*procWorker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mp: finding this program to start worker %d: %w", id, err)
 	}
-	tr, tw, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("mp: starting worker %d: %w", id, err)
+	// Four pipes: tasks (fd 3), results (fd 4), stdout and stderr. The
+	// output pipes are made here, not by os/exec, so that the tag can carry
+	// the pid, known only after Start.
+	var pipes [4][2]*os.File // read end, write end
+	for i := range pipes {
+		if pipes[i][0], pipes[i][1], err = os.Pipe(); err != nil {
+			for _, p := range pipes[:i] {
+				p[0].Close()
+				p[1].Close()
+			}
+			return nil, fmt.Errorf("mp: starting worker %d: %w", id, err)
+		}
 	}
-	rr, rw, err := os.Pipe()
-	if err != nil {
-		tr.Close()
-		tw.Close()
-		return nil, fmt.Errorf("mp: starting worker %d: %w", id, err)
-	}
+	tr, tw := pipes[0][0], pipes[0][1]
+	rr, rw := pipes[1][0], pipes[1][1]
+	outR, outW := pipes[2][0], pipes[2][1]
+	errR, errW := pipes[3][0], pipes[3][1]
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Env = append(os.Environ(), workerEnv+"="+workerCookie)
 	cmd.ExtraFiles = []*os.File{tr, rw} // fds 3 and 4 in the worker
-	// The output pipes are made here, not by os/exec, so that the tag can
-	// carry the pid, known only after Start.
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		tr.Close()
-		tw.Close()
-		rr.Close()
-		rw.Close()
-		return nil, fmt.Errorf("mp: starting worker %d: %w", id, err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		tr.Close()
-		tw.Close()
-		rr.Close()
-		rw.Close()
-		outR.Close()
-		outW.Close()
-		return nil, fmt.Errorf("mp: starting worker %d: %w", id, err)
-	}
 	cmd.Stdout, cmd.Stderr = outW, errW
 	proc.Configure(cmd)
 	err = cmd.Start()

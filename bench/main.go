@@ -212,18 +212,8 @@ func main() {
 		order = append(order, c.name)
 	}
 
-	// CPU-bound: 16 tasks of ~cpuMS each, serial vs mp.Map.
 	spin := mp.Fn(func(_ context.Context, ms int) (int, error) { return burn(time.Duration(ms) * time.Millisecond), nil })
-	tasks := slices.Repeat([]int{*cpuMS}, 16)
-	t0 := time.Now()
-	for _, ms := range tasks {
-		spin.Call(ctx, ms)
-	}
-	serialCPU := time.Since(t0)
-	t0 = time.Now()
-	_, err = mp.Map(ctx, pool, spin, tasks, mp.Chunksize(1))
-	check(err)
-	parCPU := time.Since(t0)
+	serialCPU, parCPU := cpuBound(pool, spin)
 
 	rss := measureRSS()
 
@@ -244,6 +234,22 @@ func main() {
 	if !*smoke {
 		reportCodecs()
 	}
+}
+
+// cpuBound times 16 tasks of ~cpuMS each, in a serial loop and with
+// mp.Map on pool.
+func cpuBound(pool *mp.Pool, spin mp.Func[int, int]) (serial, parallel time.Duration) {
+	ctx := context.Background()
+	tasks := slices.Repeat([]int{*cpuMS}, 16)
+	t0 := time.Now()
+	for _, ms := range tasks {
+		spin.Call(ctx, ms)
+	}
+	serial = time.Since(t0)
+	t0 = time.Now()
+	_, err := mp.Map(ctx, pool, spin, tasks, mp.Chunksize(1))
+	check(err)
+	return serial, time.Since(t0)
 }
 
 // burn spins for about d of CPU time and returns something the compiler

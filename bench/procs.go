@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"slices"
 	"time"
 
 	"github.com/mp-go/mp"
@@ -61,16 +60,8 @@ func procResults(sz procSizes) (map[string]float64, time.Duration, time.Duration
 		check(err)
 		p.Close()
 	})
-	tasks := slices.Repeat([]int{*cpuMS}, 16)
-	t0 := time.Now()
-	for _, ms := range tasks {
-		spinProc.Call(ctx, ms)
-	}
-	serial := time.Since(t0)
-	t0 = time.Now()
-	_, err = mp.Map(ctx, pool, spinProc, tasks, mp.Chunksize(1))
-	check(err)
-	return res, serial, time.Since(t0)
+	serial, par := cpuBound(pool, spinProc)
+	return res, serial, par
 }
 
 func ints(n int) []int {

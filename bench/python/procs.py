@@ -6,22 +6,9 @@ Usage: python3 procs.py N_CHUNKED N_SINGLE N_APPLY RUNS
 import concurrent.futures
 import json
 import multiprocessing as mp
-import statistics
 import sys
-import time
 
-
-def sq(x):
-    return x * x
-
-
-def timed(fn, n, runs):
-    ts = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        ts.append((time.perf_counter() - t0) * 1e9 / n)
-    return statistics.median(ts)
+from common import sq, timed
 
 
 def start_and_one(method):

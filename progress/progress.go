@@ -186,22 +186,30 @@ func (b *Bar) loop() {
 				}
 				continue
 			}
-			b.drawTerminal()
+			b.drawTerminal(false)
 		}
 	}
 }
 
-func (b *Bar) drawTerminal() {
+// drawTerminal draws the current state. Until the final draw the count
+// shown stops one short of the total: the library stops redrawing a full
+// bar, and a description set at the end must still appear.
+func (b *Bar) drawTerminal(final bool) {
 	b.mu.Lock()
 	if b.gen != b.drawn {
 		b.drawn = b.gen
 		b.pb.Describe(b.label())
 	}
 	b.mu.Unlock()
-	if t := b.total.Load(); t > 0 && int64(b.pb.GetMax64()) != t {
+	t := b.total.Load()
+	if t > 0 && int64(b.pb.GetMax64()) != t {
 		b.pb.ChangeMax64(t)
 	}
-	b.pb.Set64(b.count.Load())
+	n := b.count.Load()
+	if !final && t > 0 && n >= t {
+		n = t - 1
+	}
+	b.pb.Set64(n)
 }
 
 // Add counts n more items. It is a single atomic add.
@@ -257,7 +265,7 @@ func (b *Bar) Close() error {
 	case Plain:
 		_, err = fmt.Fprintln(b.cfg.w, b.String())
 	case Terminal:
-		b.drawTerminal()
+		b.drawTerminal(true)
 		_, err = io.WriteString(b.cfg.w, "\n")
 	}
 	return err

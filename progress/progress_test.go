@@ -129,6 +129,9 @@ func TestTerminal(t *testing.T) {
 		b.Add(1)
 		time.Sleep(200 * time.Microsecond)
 	}
+	// Let the bar draw its full state, then change the description: the
+	// final line must still show it.
+	time.Sleep(30 * time.Millisecond)
 	b.Describe("done")
 	b.Close()
 	tty.Close()

@@ -337,7 +337,9 @@ func (b *processBackend) run(w *worker, j job) {
 			var err error
 			if pw, err = b.spawn(w.id); err != nil {
 				b.pool.breakPool(err)
-				rj.fail(rj.cursor(), err)
+				for rj.cursor() < rj.size() {
+					rj.fail(rj.cursor(), err)
+				}
 				break
 			}
 			w.bk = pw
@@ -364,7 +366,10 @@ func (b *processBackend) run(w *worker, j job) {
 		w.bk = nil
 		item := rj.cursor()
 		if reason != nil && !errors.Is(reason, ErrTimeout) {
-			break // cancelled: the call has stopped
+			// cancelled: the item ends with the cause (a Submit future
+			// must resolve); the call has stopped, so the rest is not run
+			rj.fail(item, werr)
+			break
 		}
 		if !careful {
 			// Results still in the worker's buffer died with it: run the

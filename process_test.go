@@ -539,3 +539,18 @@ func TestWorkerOutputIsTaggedChild(t *testing.T) {
 	}
 	p.Close()
 }
+
+func TestProcessSubmitCancelledWhileRunning(t *testing.T) {
+	p := newProcPool(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	f := mp.Submit(ctx, p, sleepy, 60_000)
+	time.AfterFunc(100*time.Millisecond, cancel)
+	var err error
+	within(t, "Get of a cancelled Submit", func() { _, err = f.Get(context.Background()) })
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want the cancellation", err)
+	}
+	if v, err := mp.Apply(context.Background(), p, square, 4); v != 16 || err != nil {
+		t.Errorf("pool after a cancelled task: %v, %v", v, err)
+	}
+}

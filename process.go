@@ -365,7 +365,7 @@ func (b *processBackend) run(w *worker, j job) {
 		pw.close()
 		w.bk = nil
 		item := rj.cursor()
-		if reason != nil && !errors.Is(reason, ErrTimeout) {
+		if rj.context().Err() != nil || b.pool.ctx.Err() != nil {
 			// cancelled: the item ends with the cause (a Submit future
 			// must resolve); the call has stopped, so the rest is not run
 			rj.fail(item, werr)

@@ -474,7 +474,7 @@ func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args [
 // encodeFrom encodes items as one array, stopping before the first item
 // that cannot be encoded.
 func encodeFrom[A any](items []A) ([]byte, int, error) {
-	if data, err := wire.Marshal(items); err == nil {
+	if data, err := wire.MarshalSlice(items); err == nil {
 		return data, len(items), nil
 	}
 	for i := range items {
@@ -482,7 +482,7 @@ func encodeFrom[A any](items []A) ([]byte, int, error) {
 			if i == 0 {
 				return nil, 0, err
 			}
-			data, err2 := wire.Marshal(items[:i])
+			data, err2 := wire.MarshalSlice(items[:i])
 			if err2 != nil {
 				return nil, 0, err2
 			}
@@ -498,7 +498,7 @@ func decodeResults[R any](name string, values []byte, n int) ([]R, error) {
 	if n == 0 || values == nil {
 		return make([]R, n), nil
 	}
-	if err := wire.Unmarshal(values, &rs); err != nil {
+	if err := wire.UnmarshalSlice(values, &rs); err != nil {
 		return nil, fmt.Errorf("mp: decoding the results of %s as %T: %w", name, rs, err)
 	}
 	if len(rs) != n {

@@ -131,7 +131,7 @@ func runTask(ctx context.Context, w *wire.Writer, t *wire.Task) error {
 // function.
 func runBatch[A, R any](ctx context.Context, name string, fn func(context.Context, A) (R, error), t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) error {
 	var args []A
-	if err := wire.Unmarshal(t.Args, &args); err != nil || len(args) != t.N {
+	if err := wire.UnmarshalSlice(t.Args, &args); err != nil || len(args) != t.N {
 		if err == nil {
 			err = fmt.Errorf("%d arguments for %d items", len(args), t.N)
 		}
@@ -145,7 +145,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 	var errs []wire.ItemError
 	from := 0
 	flush := func() error {
-		vals, err := wire.Marshal(out)
+		vals, err := wire.MarshalSlice(out)
 		if err != nil {
 			// a result that cannot be encoded fails its own item only
 			var zero R
@@ -156,7 +156,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 				}
 			}
 			slices.SortFunc(errs, func(a, b wire.ItemError) int { return a.Index - b.Index })
-			if vals, err = wire.Marshal(out); err != nil {
+			if vals, err = wire.MarshalSlice(out); err != nil {
 				return err
 			}
 		}

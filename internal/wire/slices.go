@@ -1,0 +1,87 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// rawTag starts a slice of numbers sent as raw little-endian words: CBOR
+// never starts a value with 0xff (the "break" code), so the two cannot be
+// confused. Slices of int, int64 and float64 travel this way: 8 bytes a
+// number and no reflection, where CBOR costs ~40 ns a number each way.
+const rawTag = 0xff
+
+const (
+	rawInt     = 1
+	rawInt64   = 2
+	rawFloat64 = 3
+)
+
+// MarshalSlice encodes items as one array: raw words for slices of int,
+// int64 and float64, CBOR otherwise.
+func MarshalSlice[T any](items []T) ([]byte, error) {
+	switch s := any(items).(type) {
+	case []int:
+		return appendWords(rawInt, len(s), func(i int) uint64 { return uint64(s[i]) }), nil
+	case []int64:
+		return appendWords(rawInt64, len(s), func(i int) uint64 { return uint64(s[i]) }), nil
+	case []float64:
+		return appendWords(rawFloat64, len(s), func(i int) uint64 { return math.Float64bits(s[i]) }), nil
+	}
+	return Marshal(items)
+}
+
+func appendWords(kind byte, n int, word func(int) uint64) []byte {
+	b := make([]byte, 2, 2+8*n)
+	b[0], b[1] = rawTag, kind
+	for i := range n {
+		b = binary.LittleEndian.AppendUint64(b, word(i))
+	}
+	return b
+}
+
+// UnmarshalSlice decodes what MarshalSlice encoded into *out.
+func UnmarshalSlice[T any](data []byte, out *[]T) error {
+	if len(data) == 0 || data[0] != rawTag {
+		return Unmarshal(data, out)
+	}
+	if len(data) < 2 || (len(data)-2)%8 != 0 {
+		return fmt.Errorf("wire: raw slice of %d bytes", len(data))
+	}
+	n := (len(data) - 2) / 8
+	word := func(i int) uint64 { return binary.LittleEndian.Uint64(data[2+8*i:]) }
+	switch p := any(out).(type) {
+	case *[]int:
+		if data[1] != rawInt {
+			break
+		}
+		s := make([]int, n)
+		for i := range s {
+			s[i] = int(word(i))
+		}
+		*p = s
+		return nil
+	case *[]int64:
+		if data[1] != rawInt64 {
+			break
+		}
+		s := make([]int64, n)
+		for i := range s {
+			s[i] = int64(word(i))
+		}
+		*p = s
+		return nil
+	case *[]float64:
+		if data[1] != rawFloat64 {
+			break
+		}
+		s := make([]float64, n)
+		for i := range s {
+			s[i] = math.Float64frombits(word(i))
+		}
+		*p = s
+		return nil
+	}
+	return fmt.Errorf("wire: raw slice of kind %d cannot be decoded into %T", data[1], out)
+}

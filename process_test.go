@@ -128,24 +128,9 @@ func newProcPool(t *testing.T, opts ...mp.Option) *mp.Pool {
 // /proc; nil elsewhere).
 func children(t *testing.T) []int {
 	t.Helper()
-	var kids []int
 	deadline := time.Now().Add(long)
 	for {
-		kids = kids[:0]
-		entries, _ := filepath.Glob("/proc/[0-9]*/stat")
-		for _, e := range entries {
-			b, err := os.ReadFile(e)
-			if err != nil {
-				continue
-			}
-			// pid (comm) state ppid ...
-			s := string(b)
-			f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-			if len(f) > 2 && f[1] == strconv.Itoa(os.Getpid()) && f[0] != "Z" {
-				pid, _ := strconv.Atoi(strings.Fields(s)[0])
-				kids = append(kids, pid)
-			}
-		}
+		kids := childPids(os.Getpid())
 		if len(kids) == 0 || time.Now().After(deadline) {
 			return kids
 		}
@@ -341,20 +326,33 @@ func TestProcessInitializer(t *testing.T) {
 // parentRole is the test binary run as a program with a process pool: it
 // prints its workers' pids and waits to be killed.
 func parentRole() int {
-	p, err := mp.NewPool(mp.Processes(2))
-	if err != nil {
+	if _, err := mp.NewPool(mp.Processes(2)); err != nil {
 		fmt.Println("error:", err)
 		return 1
 	}
-	pids, err := mp.Map(context.Background(), p, pidOf, ints(20), mp.Chunksize(1))
-	if err != nil {
-		fmt.Println("error:", err)
-		return 1
-	}
-	slices.Sort(pids)
-	fmt.Println(slices.Compact(pids))
+	fmt.Println(childPids(os.Getpid()))
 	time.Sleep(time.Hour)
 	return 0
+}
+
+// childPids lists the live children of pid (Linux /proc).
+func childPids(parent int) []int {
+	var kids []int
+	entries, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, e := range entries {
+		b, err := os.ReadFile(e)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 2 && f[1] == strconv.Itoa(parent) && f[0] != "Z" {
+			pid, _ := strconv.Atoi(strings.Fields(s)[0])
+			kids = append(kids, pid)
+		}
+	}
+	return kids
 }
 
 func TestChildrenDieWithTheirParent(t *testing.T) {
@@ -377,10 +375,12 @@ func TestChildrenDieWithTheirParent(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			line, err := bufio.NewReader(out).ReadString('\n')
-			if err != nil {
+			defer func() { // whatever happens below, the parent does not outlive the test
 				cmd.Process.Kill()
 				cmd.Wait()
+			}()
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if err != nil {
 				t.Fatalf("parent said %q: %v", line, err)
 			}
 			var pids []int
@@ -392,13 +392,11 @@ func TestChildrenDieWithTheirParent(t *testing.T) {
 				t.Fatalf("parent printed %q", line)
 			}
 			cmd.Process.Signal(sig)
-			exited := make(chan struct{})
-			go func() { cmd.Wait(); close(exited) }()
+			exited := make(chan error, 1)
+			go func() { _, err := cmd.Process.Wait(); exited <- err }()
 			select {
 			case <-exited:
 			case <-time.After(long):
-				cmd.Process.Kill()
-				<-exited
 				t.Errorf("the parent did not die of %v within %v", sig, long)
 			}
 			deadline := time.Now().Add(long)

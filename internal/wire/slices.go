@@ -49,39 +49,26 @@ func UnmarshalSlice[T any](data []byte, out *[]T) error {
 	if len(data) < 2 || (len(data)-2)%8 != 0 {
 		return fmt.Errorf("wire: raw slice of %d bytes", len(data))
 	}
-	n := (len(data) - 2) / 8
-	word := func(i int) uint64 { return binary.LittleEndian.Uint64(data[2+8*i:]) }
 	switch p := any(out).(type) {
 	case *[]int:
-		if data[1] != rawInt {
-			break
-		}
-		s := make([]int, n)
-		for i := range s {
-			s[i] = int(word(i))
-		}
-		*p = s
-		return nil
+		return decodeWords(data, rawInt, p, func(w uint64) int { return int(w) })
 	case *[]int64:
-		if data[1] != rawInt64 {
-			break
-		}
-		s := make([]int64, n)
-		for i := range s {
-			s[i] = int64(word(i))
-		}
-		*p = s
-		return nil
+		return decodeWords(data, rawInt64, p, func(w uint64) int64 { return int64(w) })
 	case *[]float64:
-		if data[1] != rawFloat64 {
-			break
-		}
-		s := make([]float64, n)
-		for i := range s {
-			s[i] = math.Float64frombits(word(i))
-		}
-		*p = s
-		return nil
+		return decodeWords(data, rawFloat64, p, math.Float64frombits)
 	}
 	return fmt.Errorf("wire: raw slice of kind %d cannot be decoded into %T", data[1], out)
+}
+
+// decodeWords decodes raw words of kind into *out.
+func decodeWords[T any](data []byte, kind byte, out *[]T, conv func(uint64) T) error {
+	if data[1] != kind {
+		return fmt.Errorf("wire: raw slice of kind %d cannot be decoded into %T", data[1], out)
+	}
+	s := make([]T, (len(data)-2)/8)
+	for i := range s {
+		s[i] = conv(binary.LittleEndian.Uint64(data[2+8*i:]))
+	}
+	*out = s
+	return nil
 }

@@ -46,8 +46,8 @@ func Main() {
 	os.Exit(serveWorker(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results")))
 }
 
-// serveWorker runs the worker side of the protocol: Hello, then one Result
-// per item of every Task, until the task stream ends.
+// serveWorker runs the worker side of the protocol: Hello, Setup/Ready,
+// then the Results of every Task, until the task stream ends.
 func serveWorker(in io.Reader, out io.Writer) int {
 	r := wire.NewReader(in, wire.DefaultMaxFrame)
 	w := wire.NewWriter(out, wire.DefaultMaxFrame)

@@ -62,7 +62,7 @@ func TestDecodeLimits(t *testing.T) {
 // FuzzMessages: hostile bytes decode to a message or an error, never a
 // panic.
 func FuzzMessages(f *testing.F) {
-	for _, m := range []any{Hello{Version: 1, PID: 2, Names: []string{"a"}}, Task{ID: 1, Func: "f", Args: []byte{0x81, 1}, N: 1}, Results{ID: 1, N: 1, Errs: []ItemError{{Err: Error{Msg: "x"}}}}} {
+	for _, m := range []any{Hello{Version: 1, PID: 2, Names: []string{"a"}}, Task{ID: 1, Func: "f", Args: []byte{0x81, 1}, N: 1}, Results{ID: 1, N: 1, Errs: []ItemError{{Err: Error{Msg: "x"}}}}, Setup{Worker: 1, Init: "i", Arg: []byte{1}}, Ready{Err: &Error{Msg: "bad"}}} {
 		b, _ := Marshal(m)
 		f.Add(b)
 	}
@@ -73,6 +73,10 @@ func FuzzMessages(f *testing.F) {
 		_ = Unmarshal(b, &tk)
 		var r Results
 		_ = Unmarshal(b, &r)
+		var su Setup
+		_ = Unmarshal(b, &su)
+		var rd Ready
+		_ = Unmarshal(b, &rd)
 		var v any
 		_ = Unmarshal(b, &v)
 	})

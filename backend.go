@@ -36,6 +36,7 @@ type worker struct {
 	init   bool
 	bk     any  // the backend's own state: *procWorker for processes
 	retire bool // the backend asks for this worker to be replaced
+	rss    bool // in a worker process: report resident memory
 }
 
 type workerKey struct{}

@@ -228,7 +228,7 @@ func (b *processBackend) setup(pw *procWorker, id int) error {
 	if b.initName != "" && !pw.names[b.initName] {
 		return fmt.Errorf("mp: initializer %q is not registered in worker process %d: register it at package level", b.initName, pw.pid)
 	}
-	if err := send(pw.w, wire.KindSetup, wire.Setup{Worker: id, Init: b.initName, Arg: b.initArg}); err != nil {
+	if err := send(pw.w, wire.KindSetup, wire.Setup{Worker: id, Init: b.initName, Arg: b.initArg, RSS: b.maxRSS > 0}); err != nil {
 		return fmt.Errorf("%w: worker %d (pid %d): %w", ErrBrokenPool, id, pw.pid, err)
 	}
 	if err := pw.w.Flush(); err != nil {

@@ -80,7 +80,7 @@ func serveWorker(in io.Reader, out io.Writer) int {
 			fmt.Fprintf(os.Stderr, "mp worker %d: bad task from the pool: %v\n", os.Getpid(), err)
 			return 4
 		}
-		if err := runTask(ctx, w, &t); err != nil {
+		if err := runTask(ctx, w, &t, me.rss); err != nil {
 			return 3 // the pool is gone
 		}
 	}
@@ -92,8 +92,11 @@ const maxBatch = 4096
 // runTask runs the items of t and sends their Results: in batches, at
 // least every millisecond while items run, or after every item when t is
 // Careful.
-func runTask(ctx context.Context, w *wire.Writer, t *wire.Task) error {
+func runTask(ctx context.Context, w *wire.Writer, t *wire.Task, rss bool) error {
 	send := func(r *wire.Results) error {
+		if rss && r.From+r.N == t.N {
+			r.RSS = proc.RSS()
+		}
 		if err := send(w, wire.KindResult, r); err != nil {
 			return err
 		}
@@ -160,11 +163,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 				return err
 			}
 		}
-		res := &wire.Results{ID: t.ID, From: from, N: len(out), Values: vals, Errs: errs}
-		if from+len(out) == t.N {
-			res.RSS = proc.RSS()
-		}
-		err = send(res)
+		err = send(&wire.Results{ID: t.ID, From: from, N: len(out), Values: vals, Errs: errs})
 		from += len(out)
 		out, errs = out[:0], nil
 		return err
@@ -220,7 +219,7 @@ func setupWorker(r *wire.Reader, w *wire.Writer) (*worker, int) {
 		fmt.Fprintf(os.Stderr, "mp worker %d: no setup from the pool: %v\n", os.Getpid(), err)
 		return nil, 4
 	}
-	me := &worker{id: s.Worker, init: s.Init != ""}
+	me := &worker{id: s.Worker, init: s.Init != "", rss: s.RSS}
 	var ready wire.Ready
 	if s.Init != "" {
 		ready.Err = runInit(me, s)

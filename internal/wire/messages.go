@@ -64,6 +64,9 @@ type Setup struct {
 	Worker int    `cbor:"1,keyasint"`
 	Init   string `cbor:"2,keyasint,omitempty"` // registered name
 	Arg    []byte `cbor:"3,keyasint,omitempty"`
+	// RSS asks for the worker's resident memory with the last Results of
+	// each task (reading it costs a file read per task).
+	RSS bool `cbor:"4,keyasint,omitempty"`
 }
 
 // Ready answers Setup: the worker is ready, or its initializer failed.

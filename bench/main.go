@@ -2,7 +2,7 @@
 // one run and prints a Markdown table of medians and ratios (the source of
 // docs/benchmarks.md).
 //
-//	cd bench && go run .            # full run (about two minutes)
+//	cd bench && go run .            # full run (about four minutes)
 //	cd bench && go run . -smoke     # tiny sizes, for CI: checks that every case runs
 package main
 

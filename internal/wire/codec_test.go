@@ -67,17 +67,9 @@ func FuzzMessages(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var h Hello
-		_ = Unmarshal(b, &h)
-		var tk Task
-		_ = Unmarshal(b, &tk)
-		var r Results
-		_ = Unmarshal(b, &r)
-		var su Setup
-		_ = Unmarshal(b, &su)
-		var rd Ready
-		_ = Unmarshal(b, &rd)
 		var v any
-		_ = Unmarshal(b, &v)
+		for _, target := range []any{&Hello{}, &Task{}, &Results{}, &Setup{}, &Ready{}, &v} {
+			_ = Unmarshal(b, target)
+		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"sync"
@@ -81,6 +82,8 @@ type remoteJob interface {
 	context() context.Context
 	cursor() int
 	size() int
+	// index gives item i's position in the call's input.
+	index(i int) int
 	// encodeFrom encodes the items from i on as one array: as many as can
 	// be encoded, and the error of the first that cannot.
 	encodeFrom(i int) (data []byte, n int, err error)
@@ -103,6 +106,7 @@ type processBackend struct {
 
 // procWorker is one worker process and its pipes.
 type procWorker struct {
+	id     int // the worker's number in its pool
 	cmd    *exec.Cmd
 	pid    int
 	tasks  *os.File // our end of the task pipe
@@ -136,79 +140,8 @@ func (b *processBackend) stop(w *worker) {
 const errMissingMain = "the program must call mp.Main() first thing in main() (and in TestMain), so that its worker processes serve tasks instead of running the program again"
 
 func (b *processBackend) spawn(id int) (*procWorker, error) {
-	exe, err := os.Executable()
+	pw, err := spawnWorker(id, fmt.Sprintf("worker %d", id), b.handshake, true)
 	if err != nil {
-		return nil, fmt.Errorf("mp: finding this program to start worker %d: %w", id, err)
-	}
-	// Four pipes: tasks (fd 3), results (fd 4), stdout and stderr. The
-	// output pipes are made here, not by os/exec, so that the tag can carry
-	// the pid, known only after Start.
-	var pipes [4][2]*os.File // read end, write end
-	for i := range pipes {
-		if pipes[i][0], pipes[i][1], err = os.Pipe(); err != nil {
-			for _, p := range pipes[:i] {
-				p[0].Close()
-				p[1].Close()
-			}
-			return nil, fmt.Errorf("mp: starting worker %d: %w", id, err)
-		}
-	}
-	tr, tw := pipes[0][0], pipes[0][1]
-	rr, rw := pipes[1][0], pipes[1][1]
-	outR, outW := pipes[2][0], pipes[2][1]
-	errR, errW := pipes[3][0], pipes[3][1]
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), workerEnv+"="+workerCookie)
-	cmd.ExtraFiles = []*os.File{tr, rw} // fds 3 and 4 in the worker
-	cmd.Stdout, cmd.Stderr = outW, errW
-	proc.Configure(cmd)
-	err = cmd.Start()
-	tr.Close()
-	rw.Close()
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		tw.Close()
-		rr.Close()
-		outR.Close()
-		errR.Close()
-		return nil, fmt.Errorf("mp: starting worker %d: %w", id, err)
-	}
-	var copying sync.WaitGroup
-	for _, c := range []struct {
-		r   *os.File
-		dst *os.File
-	}{{outR, os.Stdout}, {errR, os.Stderr}} {
-		tag := newTaggedWriter(c.dst, id, cmd.Process.Pid)
-		copying.Go(func() {
-			io.Copy(tag, c.r) // ends when the worker and its children close the pipe
-			tag.Close()
-			c.r.Close()
-		})
-	}
-	pw := &procWorker{
-		cmd: cmd, pid: cmd.Process.Pid, tasks: tw, res: rr,
-		w: wire.NewWriter(tw, wire.DefaultMaxFrame), r: wire.NewReader(rr, wire.DefaultMaxFrame),
-		exited: make(chan struct{}),
-	}
-	go func() {
-		cmd.Wait()
-		// Output still in the pipes is copied; a grandchild that keeps them
-		// open (it dies with the worker's process group) cannot stall us.
-		done := make(chan struct{})
-		go func() { copying.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(2 * time.Second):
-			outR.Close()
-			errR.Close()
-			<-done
-		}
-		close(pw.exited)
-	}()
-	if err := pw.hello(b.handshake); err != nil {
-		pw.kill()
-		pw.close()
 		return nil, err
 	}
 	if err := b.setup(pw, id); err != nil {
@@ -223,19 +156,113 @@ func (b *processBackend) spawn(id int) (*procWorker, error) {
 	return pw, nil
 }
 
+// spawnWorker starts this program as a worker process and reads its Hello
+// within handshake. Its output is copied to ours line by line, tagged
+// with the worker's number and pid (pool workers), or goes straight to
+// our stdout and stderr (a Process, as in Python).
+func spawnWorker(id int, label string, handshake time.Duration, tagged bool) (*procWorker, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("mp: finding this program to start %s: %w", label, err)
+	}
+	// Pipes: tasks (fd 3), results (fd 4), and for tagged output stdout
+	// and stderr. The output pipes are made here, not by os/exec, so that
+	// the tag can carry the pid, known only after Start.
+	npipes := 2
+	if tagged {
+		npipes = 4
+	}
+	var pipes [4][2]*os.File // read end, write end
+	for i := range npipes {
+		if pipes[i][0], pipes[i][1], err = os.Pipe(); err != nil {
+			for _, p := range pipes[:i] {
+				p[0].Close()
+				p[1].Close()
+			}
+			return nil, fmt.Errorf("mp: starting %s: %w", label, err)
+		}
+	}
+	tr, tw := pipes[0][0], pipes[0][1]
+	rr, rw := pipes[1][0], pipes[1][1]
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), workerEnv+"="+workerCookie)
+	cmd.ExtraFiles = []*os.File{tr, rw} // fds 3 and 4 in the worker
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if tagged {
+		cmd.Stdout, cmd.Stderr = pipes[2][1], pipes[3][1]
+	}
+	proc.Configure(cmd)
+	err = cmd.Start()
+	// close the child's ends: tasks' read end, the others' write ends
+	tr.Close()
+	for _, p := range pipes[1:npipes] {
+		p[1].Close()
+	}
+	if err != nil {
+		tw.Close()
+		for _, p := range pipes[1:npipes] {
+			p[0].Close()
+		}
+		return nil, fmt.Errorf("mp: starting %s: %w", label, err)
+	}
+	var copying sync.WaitGroup
+	if tagged {
+		for _, c := range []struct {
+			r   *os.File
+			dst *os.File
+		}{{pipes[2][0], os.Stdout}, {pipes[3][0], os.Stderr}} {
+			tag := newTaggedWriter(c.dst, id, cmd.Process.Pid)
+			copying.Go(func() {
+				io.Copy(tag, c.r) // ends when the worker and its children close the pipe
+				tag.Close()
+				c.r.Close()
+			})
+		}
+	}
+	pw := &procWorker{
+		id: id, cmd: cmd, pid: cmd.Process.Pid, tasks: tw, res: rr,
+		w: wire.NewWriter(tw, wire.DefaultMaxFrame), r: wire.NewReader(rr, wire.DefaultMaxFrame),
+		exited: make(chan struct{}),
+	}
+	go func() {
+		cmd.Wait()
+		// Output still in the pipes is copied; a grandchild that keeps them
+		// open (it dies with the worker's process group) cannot stall us.
+		done := make(chan struct{})
+		go func() { copying.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			if tagged {
+				pipes[2][0].Close()
+				pipes[3][0].Close()
+			}
+			<-done
+		}
+		close(pw.exited)
+	}()
+	if err := pw.hello(handshake); err != nil {
+		pw.kill()
+		pw.close()
+		return nil, err
+	}
+	return pw, nil
+}
+
 // setup sends Setup and waits for Ready: the initializer has run.
 func (b *processBackend) setup(pw *procWorker, id int) error {
 	if b.initName != "" && !pw.names[b.initName] {
 		return fmt.Errorf("mp: initializer %q is not registered in worker process %d: register it at package level", b.initName, pw.pid)
 	}
-	if err := send(pw.w, wire.KindSetup, wire.Setup{Worker: id, Init: b.initName, Arg: b.initArg, RSS: b.maxRSS > 0}); err != nil {
-		return fmt.Errorf("%w: worker %d (pid %d): %w", ErrBrokenPool, id, pw.pid, err)
+	setup := wire.Setup{
+		Worker: id, Init: b.initName, Arg: b.initArg, RSS: b.maxRSS > 0,
+		Name: fmt.Sprintf("PoolWorker-%d", id), Daemon: true, LogLevel: int(lowestLevel(b.pool.log)),
 	}
-	if err := pw.w.Flush(); err != nil {
+	if err := pw.send(wire.KindSetup, setup); err != nil {
 		return fmt.Errorf("%w: worker %d (pid %d): %w", ErrBrokenPool, id, pw.pid, err)
 	}
 	// the initializer may take long: no deadline but the worker's life
-	kind, p, err := pw.r.Read()
+	kind, p, err := pw.read(b.pool.log, "worker", id)
 	var ready wire.Ready
 	if err != nil || kind != wire.KindReady || wire.Unmarshal(p, &ready) != nil {
 		return fmt.Errorf("%w: worker %d (pid %d) %s during setup", ErrBrokenPool, id, pw.pid, pw.exitText())
@@ -298,6 +325,30 @@ func (pw *procWorker) exitError(reason error) *WorkerError {
 		}
 	}
 	return e
+}
+
+// send writes one message to the worker and flushes it.
+func (pw *procWorker) send(kind wire.Kind, msg any) error {
+	b, err := wire.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	if err := pw.w.Write(kind, b); err != nil {
+		return err
+	}
+	return pw.w.Flush()
+}
+
+// read reads the worker's next frame other than Log, handing Log frames
+// to l with the given attributes and the worker's pid.
+func (pw *procWorker) read(l *slog.Logger, where ...any) (wire.Kind, []byte, error) {
+	for {
+		kind, p, err := pw.r.Read()
+		if err != nil || kind != wire.KindLog {
+			return kind, p, err
+		}
+		emitLog(l, p, append(where, "pid", pw.pid)...)
+	}
 }
 
 func (pw *procWorker) kill() {
@@ -404,10 +455,7 @@ func (b *processBackend) run(w *worker, j job) {
 func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args []byte, n int, name string, timeout time.Duration, retries int, careful bool) (dead bool, reason error) {
 	pw.nextID++
 	id := pw.nextID
-	if err := send(pw.w, wire.KindTask, wire.Task{ID: id, Func: name, Args: args, N: n, Retries: retries, Careful: careful}); err != nil {
-		return true, nil
-	}
-	if err := pw.w.Flush(); err != nil {
+	if err := pw.send(wire.KindTask, wire.Task{ID: id, Func: name, Args: args, N: n, Retries: retries, Careful: careful}); err != nil {
 		return true, nil
 	}
 	var why atomic.Pointer[error]
@@ -440,6 +488,18 @@ func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args [
 	timer := arm(0)
 	for got := 0; got < n; {
 		kind, p, err := pw.r.Read()
+		if kind == wire.KindLog && err == nil {
+			var at struct {
+				Task uint64 `cbor:"5,keyasint,omitempty"`
+				Item int    `cbor:"6,keyasint,omitempty"`
+			}
+			where := []any{"worker", pw.id, "pid", pw.pid}
+			if wire.Unmarshal(p, &at) == nil && at.Task == id && at.Item >= 0 && at.Item < n {
+				where = append(where, "func", name, "task", rj.index(from+at.Item))
+			}
+			emitLog(b.pool.log, p, where...)
+			continue
+		}
 		if timer != nil {
 			timer.Stop()
 		}
@@ -522,6 +582,7 @@ func (k *chunk[A, R]) settings() (time.Duration, int)        { return k.call.tim
 func (k *chunk[A, R]) context() context.Context              { return k.call.ctx }
 func (k *chunk[A, R]) cursor() int                           { return k.ran }
 func (k *chunk[A, R]) size() int                             { return len(k.in) }
+func (k *chunk[A, R]) index(i int) int                       { return k.base + i }
 func (k *chunk[A, R]) encodeFrom(i int) ([]byte, int, error) { return encodeFrom(k.in[i:]) }
 func (k *chunk[A, R]) fail(i int, err error)                 { var zero R; k.report(i, zero, err) }
 func (k *chunk[A, R]) complete(w *worker, d time.Duration)   { w.tasks += k.ran; k.took = d; k.finish() }
@@ -549,6 +610,7 @@ func (t *task[A, R]) settings() (time.Duration, int)      { return t.runner.time
 func (t *task[A, R]) context() context.Context            { return t.ctx }
 func (t *task[A, R]) cursor() int                         { return t.n }
 func (t *task[A, R]) size() int                           { return 1 }
+func (t *task[A, R]) index(int) int                       { return 0 }
 func (t *task[A, R]) encodeFrom(int) ([]byte, int, error) { return encodeFrom([]A{t.arg}) }
 func (t *task[A, R]) complete(w *worker, _ time.Duration) { w.tasks += t.n }
 func (t *task[A, R]) fail(_ int, err error)               { var zero R; t.n = 1; t.resolve(zero, err) }

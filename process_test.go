@@ -323,10 +323,22 @@ func TestProcessInitializer(t *testing.T) {
 	}
 }
 
-// parentRole is the test binary run as a program with a process pool: it
-// prints its workers' pids and waits to be killed.
+// parentRole is the test binary run as a program with a process pool, or
+// with two Processes (one a daemon): it prints its children's pids and
+// waits to be killed.
 func parentRole() int {
-	if _, err := mp.NewPool(mp.Processes(2)); err != nil {
+	if os.Getenv("MP_TEST_PARENT_OF") == "processes" {
+		for _, daemon := range []bool{false, true} {
+			p, err := mp.NewProcess(sleepy, 3_600_000, mp.Daemon(daemon))
+			if err == nil {
+				err = p.Start(context.Background())
+			}
+			if err != nil {
+				fmt.Println("error:", err)
+				return 1
+			}
+		}
+	} else if _, err := mp.NewPool(mp.Processes(2)); err != nil {
 		fmt.Println("error:", err)
 		return 1
 	}
@@ -359,15 +371,22 @@ func TestChildrenDieWithTheirParent(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("needs /proc")
 	}
-	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM, syscall.SIGINT} {
-		t.Run(sig.String(), func(t *testing.T) {
+	for _, tt := range []struct {
+		of  string
+		sig syscall.Signal
+	}{
+		{"pool", syscall.SIGKILL}, {"pool", syscall.SIGTERM}, {"pool", syscall.SIGINT},
+		{"processes", syscall.SIGKILL}, {"processes", syscall.SIGTERM},
+	} {
+		sig := tt.sig
+		t.Run(tt.of+"/"+sig.String(), func(t *testing.T) {
 			if signal.Ignored(sig) {
 				// inherited (a shell's background job ignores SIGINT), so
 				// the parent we start would ignore it too
 				t.Skipf("%v is ignored by this process and so by its children", sig)
 			}
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "MP_TEST_ROLE=parent")
+			cmd.Env = append(os.Environ(), "MP_TEST_ROLE=parent", "MP_TEST_PARENT_OF="+tt.of)
 			out, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"reflect"
 	"runtime/debug"
@@ -43,24 +44,27 @@ func Main() {
 	if os.Getenv(workerEnv) != workerCookie {
 		return
 	}
+	proc.NoInherit(3)
+	proc.NoInherit(4)
 	os.Exit(serveWorker(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results")))
 }
 
 // serveWorker runs the worker side of the protocol: Hello, Setup/Ready,
-// then the Results of every Task, until the task stream ends.
+// then the Results of every Task, until the task stream ends. It returns
+// the exit status.
 func serveWorker(in io.Reader, out io.Writer) int {
 	r := wire.NewReader(in, wire.DefaultMaxFrame)
-	w := wire.NewWriter(out, wire.DefaultMaxFrame)
+	o := &workerOut{w: wire.NewWriter(out, wire.DefaultMaxFrame)}
 	var names []string
 	registry.Range(func(k, _ any) bool {
 		names = append(names, k.(string))
 		return true
 	})
 	slices.Sort(names)
-	if err := send(w, wire.KindHello, wire.Hello{Version: wire.Version, PID: os.Getpid(), Names: names}); err != nil || w.Flush() != nil {
+	if o.send(wire.KindHello, wire.Hello{Version: wire.Version, PID: os.Getpid(), Names: names}) != nil {
 		return 3
 	}
-	me, code := setupWorker(r, w)
+	me, s, code := setupWorker(r, o)
 	if me == nil {
 		return code
 	}
@@ -80,8 +84,36 @@ func serveWorker(in io.Reader, out io.Writer) int {
 			fmt.Fprintf(os.Stderr, "mp worker %d: bad task from the pool: %v\n", os.Getpid(), err)
 			return 4
 		}
-		if err := runTask(ctx, w, &t, me.rss); err != nil {
+		if s.Process {
+			// The parent holds the task pipe open while we run: EOF
+			// means it died, and a Process dies with its parent, also
+			// where there is no parent-death signal.
+			go func() {
+				r.Read()
+				os.Exit(1)
+			}()
+		}
+		var failed *wire.Error
+		send := func(r *wire.Results) error {
+			if len(r.Errs) > 0 && failed == nil {
+				failed = &r.Errs[0].Err
+			}
+			return o.send(wire.KindResult, r)
+		}
+		if err := runTask(ctx, &t, me.rss, send); err != nil {
 			return 3 // the pool is gone
+		}
+		if s.Process {
+			// an mp.Process runs one task; its status says how it went,
+			// and its stderr shows the error, as Python's traceback
+			if failed != nil {
+				fmt.Fprintf(os.Stderr, "Process %s (pid %d): %s\n", s.Name, os.Getpid(), failed.Msg)
+				if failed.Stack != "" {
+					fmt.Fprintf(os.Stderr, "\n%s\n", failed.Stack)
+				}
+				return 1
+			}
+			return 0
 		}
 	}
 }
@@ -92,16 +124,15 @@ const maxBatch = 4096
 // runTask runs the items of t and sends their Results: in batches, at
 // least every millisecond while items run, or after every item when t is
 // Careful.
-func runTask(ctx context.Context, w *wire.Writer, t *wire.Task, rss bool) error {
+func runTask(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire.Results) error) error {
 	send := func(r *wire.Results) error {
 		if rss && r.From+r.N == t.N {
 			r.RSS = proc.RSS()
 		}
-		if err := send(w, wire.KindResult, r); err != nil {
-			return err
-		}
-		return w.Flush()
+		return sendResults(r)
 	}
+	running.task.Store(t.ID)
+	defer running.task.Store(0)
 	v, ok := registry.Load(t.Func)
 	if !ok {
 		errs := make([]wire.ItemError, t.N)
@@ -169,6 +200,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 		return err
 	}
 	for i, a := range args {
+		running.item.Store(int64(i))
 		r, werr := callItem(ctx, fn, a, t.Retries)
 		if werr != nil {
 			errs = append(errs, wire.ItemError{Index: i, Err: *werr})
@@ -211,23 +243,25 @@ func callOnce[A, R any](ctx context.Context, fn func(context.Context, A) (R, err
 }
 
 // setupWorker reads Setup, runs the initializer it names and answers
-// Ready. It returns the worker, or nil and an exit code.
-func setupWorker(r *wire.Reader, w *wire.Writer) (*worker, int) {
+// Ready. It returns the worker and its Setup, or nil and an exit code.
+func setupWorker(r *wire.Reader, o *workerOut) (*worker, *wire.Setup, int) {
 	kind, p, err := r.Read()
 	var s wire.Setup
 	if err != nil || kind != wire.KindSetup || wire.Unmarshal(p, &s) != nil {
 		fmt.Fprintf(os.Stderr, "mp worker %d: no setup from the pool: %v\n", os.Getpid(), err)
-		return nil, 4
+		return nil, nil, 4
 	}
+	setCurrent(s.Name, s.Daemon)
+	forwardLogs(o, slog.Level(s.LogLevel))
 	me := &worker{id: s.Worker, init: s.Init != "", rss: s.RSS}
 	var ready wire.Ready
 	if s.Init != "" {
 		ready.Err = runInit(me, s)
 	}
-	if err := send(w, wire.KindReady, ready); err != nil || w.Flush() != nil || ready.Err != nil {
-		return nil, 5
+	if o.send(wire.KindReady, ready) != nil || ready.Err != nil {
+		return nil, nil, 5
 	}
-	return me, 0
+	return me, &s, 0
 }
 
 func runInit(me *worker, s wire.Setup) (werr *wire.Error) {
@@ -263,12 +297,4 @@ func errorType(err error) string {
 		return errorType(u)
 	}
 	return t
-}
-
-func send(w *wire.Writer, kind wire.Kind, msg any) error {
-	b, err := wire.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	return w.Write(kind, b)
 }

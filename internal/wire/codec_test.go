@@ -62,13 +62,13 @@ func TestDecodeLimits(t *testing.T) {
 // FuzzMessages: hostile bytes decode to a message or an error, never a
 // panic.
 func FuzzMessages(f *testing.F) {
-	for _, m := range []any{Hello{Version: 1, PID: 2, Names: []string{"a"}}, Task{ID: 1, Func: "f", Args: []byte{0x81, 1}, N: 1}, Results{ID: 1, N: 1, Errs: []ItemError{{Err: Error{Msg: "x"}}}}, Setup{Worker: 1, Init: "i", Arg: []byte{1}}, Ready{Err: &Error{Msg: "bad"}}} {
+	for _, m := range []any{Hello{Version: 1, PID: 2, Names: []string{"a"}}, Task{ID: 1, Func: "f", Args: []byte{0x81, 1}, N: 1}, Results{ID: 1, N: 1, Errs: []ItemError{{Err: Error{Msg: "x"}}}}, Setup{Worker: 1, Init: "i", Arg: []byte{1}}, Ready{Err: &Error{Msg: "bad"}}, Log{Time: 1, Level: 4, Msg: "m", Attrs: []LogAttr{{Key: "k", Kind: 's', S: "v"}}, Task: 1}} {
 		b, _ := Marshal(m)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var v any
-		for _, target := range []any{&Hello{}, &Task{}, &Results{}, &Setup{}, &Ready{}, &v} {
+		for _, target := range []any{&Hello{}, &Task{}, &Results{}, &Setup{}, &Ready{}, &Log{}, &v} {
 			_ = Unmarshal(b, target)
 		}
 	})

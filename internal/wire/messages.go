@@ -67,6 +67,39 @@ type Setup struct {
 	// RSS asks for the worker's resident memory with the last Results of
 	// each task (reading it costs a file read per task).
 	RSS bool `cbor:"4,keyasint,omitempty"`
+	// Name is the process's name (mp.CurrentProcess().Name()).
+	Name string `cbor:"5,keyasint,omitempty"`
+	// Daemon is the process's daemon flag.
+	Daemon bool `cbor:"6,keyasint,omitempty"`
+	// Process makes the worker an mp.Process: it runs one Task, sends its
+	// Results and exits, with status 0 if the item succeeded and 1 if not.
+	Process bool `cbor:"7,keyasint,omitempty"`
+	// LogLevel is the lowest log/slog level the parent's logger takes:
+	// records at or above it travel to the parent as Log frames.
+	LogLevel int `cbor:"8,keyasint,omitempty"`
+}
+
+// Log is a log/slog record made in a worker, for the parent's logger.
+// Task and Item name the item running when it was made (Task 0: none).
+type Log struct {
+	Time  int64     `cbor:"1,keyasint"` // Unix nanoseconds
+	Level int       `cbor:"2,keyasint"`
+	Msg   string    `cbor:"3,keyasint"`
+	Attrs []LogAttr `cbor:"4,keyasint,omitempty"`
+	Task  uint64    `cbor:"5,keyasint,omitempty"`
+	Item  int       `cbor:"6,keyasint,omitempty"`
+}
+
+// LogAttr is one attribute of a Log, groups flattened into dotted keys.
+// Exactly one of the values is meant, by Kind: 's' string, 'i' int64,
+// 'u' uint64, 'f' float64, 'b' bool (I is 0 or 1), 'd' duration (I
+// nanoseconds); anything else travels as its text in S.
+type LogAttr struct {
+	Key  string  `cbor:"1,keyasint"`
+	Kind byte    `cbor:"2,keyasint"`
+	S    string  `cbor:"3,keyasint,omitempty"`
+	I    int64   `cbor:"4,keyasint,omitempty"`
+	F    float64 `cbor:"5,keyasint,omitempty"`
 }
 
 // Ready answers Setup: the worker is ready, or its initializer failed.

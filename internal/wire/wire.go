@@ -21,7 +21,7 @@ const (
 	KindHello  Kind = 1 // worker → pool: Hello, once, first
 	KindTask   Kind = 2 // pool → worker: Task
 	KindResult Kind = 3 // worker → pool: Results, for one or more items
-	KindLog    Kind = 4 // worker → pool: a log record (reserved)
+	KindLog    Kind = 4 // worker → pool: Log, a log/slog record, at any time after Ready
 	KindSetup  Kind = 5 // pool → worker: Setup, once, after Hello
 	KindReady  Kind = 6 // worker → pool: Ready, once, after Setup
 	maxKind         = KindReady

@@ -22,8 +22,41 @@ import (
 // workerOut is a worker's end of the result pipe, shared by the task loop
 // and by log records made on any goroutine.
 type workerOut struct {
-	mu sync.Mutex
-	w  *wire.Writer
+	mu    sync.Mutex
+	w     *wire.Writer
+	late  *time.Timer // flushes what sendLater left
+	armed bool
+}
+
+// sendLater writes one message and flushes it within a millisecond: the
+// worker has its next Task already, and the results of several tasks
+// then leave in one write.
+func (o *workerOut) sendLater(kind wire.Kind, msg any) error {
+	b, err := wire.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.w.Write(kind, b); err != nil {
+		return err
+	}
+	if !o.armed {
+		o.armed = true
+		if o.late == nil {
+			o.late = time.AfterFunc(time.Millisecond, o.flushLate)
+		} else {
+			o.late.Reset(time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func (o *workerOut) flushLate() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.armed = false
+	o.w.Flush() // an error shows on the next send
 }
 
 // send writes one message and flushes it.

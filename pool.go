@@ -169,6 +169,22 @@ func (p *Pool) next() (job, bool) {
 		p.work.Wait()
 		p.idle--
 	}
+	return p.pop(), true
+}
+
+// tryNext appends up to n queued jobs to dst, without waiting.
+func (p *Pool) tryNext(dst []job, n int) []job {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for ; n > 0 && p.head < len(p.queue); n-- {
+		dst = append(dst, p.pop())
+	}
+	return dst
+}
+
+// pop takes the job at the head of the queue, counting it busy. p.mu is
+// held and the queue is not empty.
+func (p *Pool) pop() job {
 	j := p.queue[p.head]
 	p.queue[p.head] = nil
 	p.head++
@@ -178,12 +194,15 @@ func (p *Pool) next() (job, bool) {
 		p.queue, p.head = append(p.queue[:0], p.queue[p.head:]...), 0
 	}
 	p.busy++
-	return j, true
+	return j
 }
 
-func (p *Pool) jobDone() {
+func (p *Pool) jobDone() { p.jobsDone(1) }
+
+// jobsDone counts n jobs finished.
+func (p *Pool) jobsDone(n int) {
 	p.mu.Lock()
-	p.busy--
+	p.busy -= n
 	if p.busy == 0 && p.head == len(p.queue) {
 		p.idleCond.Broadcast()
 	}

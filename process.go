@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -117,7 +118,12 @@ type procWorker struct {
 	exited chan struct{}
 	nextID uint64
 	rss    uint64 // resident memory after its last task
-	once   sync.Once
+	// the worker's recent time per Task, for pipelining
+	avgTask  time.Duration
+	lastDone time.Time
+	why      atomic.Pointer[error] // why we killed it, if we did
+	unhook   func() bool           // stops Terminate killing it
+	once     sync.Once
 }
 
 func (b *processBackend) start(ctx context.Context, w *worker) error {
@@ -153,6 +159,7 @@ func (b *processBackend) spawn(id int) (*procWorker, error) {
 	// reads: a round trip then costs no netpoller wake-up. (Fd switches the
 	// pipe to blocking mode; deadlines were only needed for the handshake.)
 	pw.res.Fd()
+	pw.unhook = context.AfterFunc(b.pool.ctx, func() { pw.killFor(errTerminated) })
 	return pw, nil
 }
 
@@ -351,6 +358,12 @@ func (pw *procWorker) read(l *slog.Logger, where ...any) (wire.Kind, []byte, err
 	}
 }
 
+// killFor kills the worker, recording why (the first reason counts).
+func (pw *procWorker) killFor(err error) {
+	pw.why.CompareAndSwap(nil, &err)
+	pw.kill()
+}
+
 func (pw *procWorker) kill() {
 	if proc.KillGroup(pw.pid) != nil {
 		pw.cmd.Process.Kill()
@@ -361,6 +374,9 @@ func (pw *procWorker) kill() {
 // lingers is killed.
 func (pw *procWorker) close() {
 	pw.once.Do(func() {
+		if pw.unhook != nil {
+			pw.unhook()
+		}
 		pw.tasks.Close()
 		select {
 		case <-pw.exited:
@@ -372,70 +388,202 @@ func (pw *procWorker) close() {
 	})
 }
 
-func (b *processBackend) run(w *worker, j job) {
-	rj := j.(remoteJob)
-	if !rj.begin() {
-		return
+// A worker slot keeps Tasks queued in its worker's pipe behind the one
+// running, so that the worker starts the next as soon as it has sent the
+// results of one instead of waiting a round trip for it. How many: enough
+// to cover pipelineCover of the worker's recent task time, from 1 (long
+// tasks: a Task queued behind a long one could have gone to an idle
+// worker) to maxAhead (tiny tasks). The queue is refilled in bursts, one
+// write for several Tasks, when it is half empty.
+const (
+	pipelineCover = 200 * time.Microsecond
+	maxAhead      = 32
+)
+
+// ahead is how many Tasks to keep queued behind the running one.
+func (pw *procWorker) ahead() int {
+	if pw.avgTask <= 0 {
+		return 1
 	}
-	start := time.Now()
+	return int(min(max(pipelineCover/pw.avgTask, 1), maxAhead))
+}
+
+// timeTask folds the time the worker took for a Task, sent at sent, into
+// its running average.
+func (pw *procWorker) timeTask(sent time.Time) {
+	now := time.Now()
+	start := sent // it started when sent, or when the one before it ended
+	if pw.lastDone.After(start) {
+		start = pw.lastDone
+	}
+	took := now.Sub(start)
+	pw.lastDone = now
+	if pw.avgTask == 0 {
+		pw.avgTask = took
+	} else {
+		pw.avgTask += (took - pw.avgTask) / 8
+	}
+}
+
+// flight is a job a worker slot has taken, and the Task it has in the
+// worker's pipe, if sent.
+type flight struct {
+	rj       remoteJob
+	extra    bool // taken ahead by the slot, which calls jobDone for it
+	begun    bool
+	sent     bool
+	id       uint64 // of the Task in flight
+	from, n  int    // its items
+	encErr   error  // the item after the Task's cannot be encoded
+	timeout  time.Duration
+	retries  int
+	careful  bool
+	crashes  map[int]int
+	start    time.Time
+	finished bool
+	// the Task encoded ahead, when it was too big to queue
+	frame     []byte
+	frameFrom int
+	frameFor  *procWorker
+	size      int       // bytes of the Task in flight
+	sentAt    time.Time // when it was sent
+}
+
+func newFlight(j job, extra bool) *flight {
+	rj := j.(remoteJob)
 	timeout, retries := rj.settings()
-	name := rj.funcName()
-	crashes := map[int]int{}
-	careful := timeout > 0
-	for rj.cursor() < rj.size() {
-		pw, _ := w.bk.(*procWorker)
-		if pw == nil {
-			var err error
-			if pw, err = b.spawn(w.id); err != nil {
-				b.pool.breakPool(err)
-				for rj.cursor() < rj.size() {
-					rj.fail(rj.cursor(), err)
+	return &flight{rj: rj, extra: extra, timeout: timeout, retries: retries, careful: timeout > 0}
+}
+
+// pipelined reports whether f may share its worker with Tasks behind it:
+// its Task covers the rest of its items and each result need not be
+// timed or attributed exactly.
+func (f *flight) pipelined() bool {
+	return f.timeout == 0 && !f.careful && f.encErr == nil && f.from+f.n == f.rj.size()
+}
+
+// chain is what a worker slot's run holds: the jobs it has taken, in
+// order, the first of them (the head) the one whose results it reads.
+type chain struct {
+	b      *processBackend
+	w      *worker
+	jobs   []*flight
+	ahead  []job // scratch for tryNext
+	done   int   // jobs taken ahead and finished, not yet told to the pool
+	cur    atomic.Pointer[procWorker]
+	hooked context.Context // the context whose cancellation kills cur
+	unhook func() bool
+}
+
+func (b *processBackend) run(w *worker, j job) {
+	c := &chain{b: b, w: w, jobs: []*flight{newFlight(j, false)}}
+	defer func() {
+		if c.unhook != nil {
+			c.unhook()
+		}
+		c.tellDone()
+	}()
+	// Recycling counts tasks and memory after each job: no taking ahead.
+	ahead := b.pool.defs.maxTasks == 0 && b.maxRSS == 0
+	for len(c.jobs) > 0 {
+		h := c.jobs[0]
+		pw, err := b.worker(w)
+		if err != nil {
+			for _, f := range c.jobs {
+				if !f.begun && !f.rj.begin() {
+					c.drop(f)
+					continue
 				}
-				break
+				for f.rj.cursor() < f.rj.size() {
+					f.rj.fail(f.rj.cursor(), err)
+				}
+				c.finish(f)
 			}
-			w.bk = pw
+			break
 		}
-		if !pw.names[name] {
-			rj.fail(rj.cursor(), fmt.Errorf("mp: function %q is not registered in worker process %d: register it at package level, so that every process of the program has it", name, pw.pid))
-			continue
+		c.cur.Store(pw)
+		died := false
+		if !h.sent {
+			switch c.send(pw, h, -1) {
+			case finished:
+				c.jobs = c.jobs[1:]
+				continue
+			case dead:
+				died = true
+			}
 		}
-		from := rj.cursor()
-		args, n, encErr := rj.encodeFrom(from)
-		if n == 0 {
-			rj.fail(from, encErr)
-			continue
+		if !died && ahead && h.pipelined() {
+			died = c.fill(pw)
 		}
-		dead, reason := b.exchange(pw, rj, from, args, n, name, timeout, retries, careful)
-		if !dead {
-			if encErr != nil {
-				rj.fail(rj.cursor(), encErr)
+		if !died && pw.w.Buffered() > 0 && pw.w.Flush() != nil {
+			died = true
+		}
+		c.tellDone() // before waiting: Join may be waiting for them
+		var reason error
+		if !died {
+			c.hook(h.rj.context())
+			died, reason = b.receive(pw, h)
+		}
+		if !died {
+			h.sent = false
+			if h.encErr != nil {
+				h.rj.fail(h.rj.cursor(), h.encErr)
+				h.encErr = nil
+			}
+			if h.rj.cursor() >= h.rj.size() {
+				c.finish(h)
+				c.jobs = c.jobs[1:]
 			}
 			continue
+		}
+		// The worker died. Tasks queued behind h never ran as far as we
+		// know: they are sent again to the replacement.
+		if p := pw.why.Load(); p != nil {
+			reason = *p
 		}
 		werr := pw.exitError(reason)
 		pw.close()
 		w.bk = nil
-		item := rj.cursor()
-		if rj.context().Err() != nil || b.pool.ctx.Err() != nil {
-			// cancelled: the item ends with the cause (a Submit future
-			// must resolve); the call has stopped, so the rest is not run
-			rj.fail(item, werr)
+		for _, f := range c.jobs {
+			f.sent = false
+		}
+		if b.pool.ctx.Err() != nil {
+			// terminated: nothing more runs
+			for _, f := range c.jobs {
+				if !f.begun {
+					f.rj.abort(errTerminated)
+					c.drop(f)
+					continue
+				}
+				if f.rj.cursor() < f.rj.size() {
+					f.rj.fail(f.rj.cursor(), werr)
+				}
+				c.finish(f)
+			}
 			break
 		}
-		if !careful {
+		item := h.rj.cursor()
+		switch {
+		case h.rj.context().Err() != nil:
+			// cancelled: the item ends with the cause (a Submit future
+			// must resolve); the call has stopped, so the rest is not run
+			h.rj.fail(item, werr)
+			c.finish(h)
+			c.jobs = c.jobs[1:]
+		case !h.careful:
 			// Results still in the worker's buffer died with it: run the
 			// rest again one result at a time to find the item that kills.
-			careful = true
-			continue
+			h.careful = true
+		case h.crashes[item] < h.retries:
+			if h.crashes == nil {
+				h.crashes = map[int]int{}
+			}
+			h.crashes[item]++ // run it again on a fresh worker
+		default:
+			h.rj.fail(item, werr)
+			h.careful = h.timeout > 0
 		}
-		if crashes[item] < retries {
-			crashes[item]++
-			continue // run it again on a fresh worker
-		}
-		rj.fail(item, werr)
-		careful = timeout > 0
 	}
-	rj.complete(w, time.Since(start))
 	if pw, ok := w.bk.(*procWorker); ok && b.maxRSS > 0 && pw.rss > b.maxRSS {
 		b.pool.log.Debug("mp: recycling a worker over its memory limit", "worker", w.id, "pid", pw.pid, "rss", pw.rss, "limit", b.maxRSS)
 		w.retire = true // the pool replaces it, starting the new one first
@@ -450,24 +598,185 @@ func (b *processBackend) run(w *worker, j job) {
 	}
 }
 
-// exchange sends one Task of n items and delivers its Results. It reports
-// whether the worker died, and why it was killed if we killed it.
-func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args []byte, n int, name string, timeout time.Duration, retries int, careful bool) (dead bool, reason error) {
-	pw.nextID++
-	id := pw.nextID
-	if err := pw.send(wire.KindTask, wire.Task{ID: id, Func: name, Args: args, N: n, Retries: retries, Careful: careful}); err != nil {
-		return true, nil
+// fill queues Tasks behind the head in pw's pipe, taking jobs from the
+// pool's queue, in one burst once the queue is half empty. It reports
+// whether the worker died.
+func (c *chain) fill(pw *procWorker) (died bool) {
+	room, queued, want := maxQueued, 0, pw.ahead()
+	for _, f := range c.jobs[1:] {
+		if f.sent {
+			queued++
+			room -= f.size
+		}
 	}
-	var why atomic.Pointer[error]
-	kill := func(err error) {
-		why.CompareAndSwap(nil, &err)
-		pw.kill()
+	if queued > want/2 {
+		return false // refill later, in one burst
 	}
-	ctx := rj.context()
-	stopCtx := context.AfterFunc(ctx, func() { kill(context.Cause(ctx)) })
-	defer stopCtx()
-	stopPool := context.AfterFunc(b.pool.ctx, func() { kill(errTerminated) })
-	defer stopPool()
+	for i := 1; i <= want; i++ {
+		if i == len(c.jobs) {
+			c.ahead = c.b.pool.tryNext(c.ahead[:0], want+1-i)
+			if len(c.ahead) == 0 {
+				return false
+			}
+			for _, j := range c.ahead {
+				c.jobs = append(c.jobs, newFlight(j, true))
+			}
+			clear(c.ahead)
+		}
+		f := c.jobs[i]
+		if f.sent {
+			continue
+		}
+		if f.timeout > 0 {
+			return false // it waits to be the head, then runs carefully
+		}
+		switch c.send(pw, f, room) {
+		case finished:
+			c.jobs = slices.Delete(c.jobs, i, i+1)
+			i--
+			continue
+		case dead:
+			return true
+		case deferred:
+			return false
+		}
+		room -= f.size
+		if !f.pipelined() {
+			return false
+		}
+	}
+	return false
+}
+
+// hook makes the cancellation of ctx kill the worker: the head's task is
+// running there.
+func (c *chain) hook(ctx context.Context) {
+	if ctx == c.hooked {
+		return
+	}
+	if c.unhook != nil {
+		c.unhook()
+	}
+	c.hooked = ctx
+	c.unhook = context.AfterFunc(ctx, func() {
+		if pw := c.cur.Load(); pw != nil {
+			pw.killFor(context.Cause(ctx))
+		}
+	})
+}
+
+// worker returns w's worker process, starting one if it has none; a
+// failure to start breaks the pool.
+func (b *processBackend) worker(w *worker) (*procWorker, error) {
+	if pw, _ := w.bk.(*procWorker); pw != nil {
+		return pw, nil
+	}
+	pw, err := b.spawn(w.id)
+	if err != nil {
+		b.pool.breakPool(err)
+		return nil, err
+	}
+	w.bk = pw
+	return pw, nil
+}
+
+// finish reports f complete.
+func (c *chain) finish(f *flight) {
+	took := time.Duration(0)
+	if !f.sentAt.IsZero() {
+		took = time.Since(f.sentAt)
+	}
+	f.rj.complete(c.w, took)
+	c.drop(f)
+}
+
+// drop lets go of f, which has reported itself.
+func (c *chain) drop(f *flight) {
+	f.finished = true
+	if f.extra {
+		c.done++
+	}
+}
+
+// tellDone tells the pool about the jobs taken ahead that have finished.
+func (c *chain) tellDone() {
+	if c.done > 0 {
+		c.b.pool.jobsDone(c.done)
+		c.done = 0
+	}
+}
+
+// What send did.
+type sendResult int
+
+const (
+	sent     sendResult = iota
+	deferred            // the Task is too big to queue behind others now
+	finished            // no Task needed: f has reported itself (cancelled, or every item failed before it could be sent)
+	dead                // the worker is gone
+)
+
+// maxQueued bounds the bytes of the Tasks queued in a worker's pipe
+// behind the one it runs. Writing them must never block: the worker does
+// not read them while it runs and writes results, and the slot does not
+// read results while it writes. Pipes hold at least 16 KiB (64 KiB on
+// Linux).
+const maxQueued = 12 << 10
+
+// send writes the Task for f's items from its cursor on, if its frame
+// fits in room bytes (room < 0: any size, the worker is waiting for it).
+// The caller flushes.
+func (c *chain) send(pw *procWorker, f *flight, room int) sendResult {
+	rj := f.rj
+	if !f.begun {
+		if !rj.begin() {
+			c.drop(f)
+			return finished
+		}
+		f.begun = true
+	}
+	name := rj.funcName()
+	for rj.cursor() < rj.size() {
+		if !pw.names[name] {
+			rj.fail(rj.cursor(), fmt.Errorf("mp: function %q is not registered in worker process %d: register it at package level, so that every process of the program has it", name, pw.pid))
+			continue
+		}
+		from := rj.cursor()
+		if f.frame == nil || f.frameFrom != from || f.frameFor != pw {
+			args, n, encErr := rj.encodeFrom(from)
+			if n == 0 {
+				rj.fail(from, encErr)
+				continue
+			}
+			pw.nextID++
+			f.id, f.from, f.n, f.encErr = pw.nextID, from, n, encErr
+			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful}
+			frame, err := wire.Marshal(task)
+			if err != nil {
+				rj.fail(from, err)
+				continue
+			}
+			f.frame, f.frameFrom, f.frameFor = frame, from, pw
+		}
+		if room >= 0 && len(f.frame)+wire.HeaderSize > room {
+			return deferred
+		}
+		f.sent, f.size, f.sentAt = true, len(f.frame)+wire.HeaderSize, time.Now()
+		err := pw.w.Write(wire.KindTask, f.frame) // the caller flushes
+		f.frame = nil
+		if err != nil {
+			return dead
+		}
+		return sent
+	}
+	c.finish(f)
+	return finished
+}
+
+// receive delivers the Results of f's Task. It reports whether the worker
+// died, and why it was killed if we killed it.
+func (b *processBackend) receive(pw *procWorker, f *flight) (dead bool, reason error) {
+	rj, id, from, n, timeout := f.rj, f.id, f.from, f.n, f.timeout
 	var current atomic.Int64
 	arm := func(i int) *time.Timer {
 		if timeout <= 0 {
@@ -475,12 +784,12 @@ func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args [
 		}
 		return time.AfterFunc(timeout, func() {
 			if current.Load() == int64(i) {
-				kill(fmt.Errorf("%w after %v", ErrTimeout, timeout))
+				pw.killFor(fmt.Errorf("%w after %v", ErrTimeout, timeout))
 			}
 		})
 	}
 	reasonOf := func() error {
-		if p := why.Load(); p != nil {
+		if p := pw.why.Load(); p != nil {
 			return *p
 		}
 		return nil
@@ -495,7 +804,7 @@ func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args [
 			}
 			where := []any{"worker", pw.id, "pid", pw.pid}
 			if wire.Unmarshal(p, &at) == nil && at.Task == id && at.Item >= 0 && at.Item < n {
-				where = append(where, "func", name, "task", rj.index(from+at.Item))
+				where = append(where, "func", rj.funcName(), "task", rj.index(from+at.Item))
 			}
 			emitLog(b.pool.log, p, where...)
 			continue
@@ -528,6 +837,7 @@ func (b *processBackend) exchange(pw *procWorker, rj remoteJob, from int, args [
 		}
 		rj.deliver(from+res.From, res.Values, res.N, errs)
 	}
+	pw.timeTask(f.sentAt)
 	return false, nil
 }
 

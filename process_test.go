@@ -571,3 +571,115 @@ func TestProcessSubmitCancelledWhileRunning(t *testing.T) {
 		t.Errorf("pool after a cancelled task: %v, %v", v, err)
 	}
 }
+
+func BenchmarkProcessMapChunksize1(b *testing.B) {
+	p, err := mp.NewPool(mp.Processes(2))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	in := ints(b.N)
+	b.ResetTimer()
+	if _, err := mp.Map(context.Background(), p, square, in, mp.Chunksize(1)); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkProcessApply(b *testing.B) {
+	p, err := mp.NewPool(mp.Processes(2))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := mp.Apply(ctx, p, square, i); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var echo = mp.Register("test.echo", mp.Plain(func(s string) string { return s }))
+
+// Tasks queued in a worker's pipe behind the running one (pipelining)
+// must survive that worker's death, a Terminate and a cancellation.
+func TestProcessPipelineFaults(t *testing.T) {
+	ctx := context.Background()
+	t.Run("crash with tasks queued behind", func(t *testing.T) {
+		p := newProcPool(t)
+		in := ints(3000)
+		var out []int
+		var err error
+		within(t, "Map", func() { out, err = mp.Map(ctx, p, die, in, mp.Partial(), mp.Chunksize(1)) })
+		var te *mp.TaskError
+		errs := err.(interface{ Unwrap() []error }).Unwrap()
+		if len(errs) != 1 || !errors.As(errs[0], &te) || te.Index != 3 {
+			t.Fatalf("err = %v, want only task 3 failing", err)
+		}
+		for i, v := range out {
+			if i != 3 && v != i*10 {
+				t.Fatalf("item %d = %d: lost with the dead worker", i, v)
+			}
+		}
+	})
+	t.Run("Submit futures queued behind a crash", func(t *testing.T) {
+		p := newProcPool(t)
+		var fs []*mp.Future[int]
+		for i := range 500 {
+			fs = append(fs, mp.Submit(ctx, p, die, i))
+		}
+		for i, f := range fs {
+			var v int
+			var err error
+			within(t, "Get", func() { v, err = f.Get(ctx) })
+			if (i == 3) != (err != nil) || (err == nil && v != i*10) {
+				t.Fatalf("future %d = %d, %v", i, v, err)
+			}
+		}
+	})
+	t.Run("Terminate with tasks queued", func(t *testing.T) {
+		p := newProcPool(t)
+		var fs []*mp.Future[int]
+		for i := range 2000 {
+			fs = append(fs, mp.Submit(ctx, p, sleepy, i%3))
+		}
+		time.Sleep(50 * time.Millisecond)
+		within(t, "Terminate", p.Terminate)
+		for i, f := range fs {
+			within(t, "Get after Terminate", func() {
+				if _, err := f.Get(ctx); err != nil && !errors.Is(err, mp.ErrClosed) && !errors.Is(err, mp.ErrBrokenPool) {
+					t.Errorf("future %d: %v", i, err)
+				}
+			})
+		}
+	})
+	t.Run("cancel with tasks queued", func(t *testing.T) {
+		p := newProcPool(t)
+		cctx, cancel := context.WithCancel(ctx)
+		time.AfterFunc(100*time.Millisecond, cancel)
+		var err error
+		within(t, "cancelled Map", func() { _, err = mp.Map(cctx, p, sleepy, slices.Repeat([]int{1}, 5000), mp.Chunksize(1)) })
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v", err)
+		}
+		if v, err := mp.Apply(ctx, p, square, 7); v != 49 || err != nil {
+			t.Errorf("pool after the cancel: %v, %v", v, err)
+		}
+	})
+	t.Run("big tasks and results", func(t *testing.T) {
+		// Tasks too big to queue without blocking wait for the worker:
+		// neither side may block writing while the other does.
+		p := newProcPool(t)
+		in := make([]string, 300)
+		for i := range in {
+			in[i] = strings.Repeat(string(rune('a'+i%26)), 20_000+i*100)
+		}
+		var out []string
+		var err error
+		within(t, "Map of big strings", func() { out, err = mp.Map(ctx, p, echo, in, mp.Chunksize(1)) })
+		if err != nil || !slices.Equal(out, in) {
+			t.Errorf("echo: %v", err)
+		}
+	})
+}

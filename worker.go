@@ -94,11 +94,14 @@ func serveWorker(in io.Reader, out io.Writer) int {
 			}()
 		}
 		var failed *wire.Error
-		send := func(r *wire.Results) error {
-			if len(r.Errs) > 0 && failed == nil {
-				failed = &r.Errs[0].Err
+		send := func(res *wire.Results) error {
+			if len(res.Errs) > 0 && failed == nil {
+				failed = &res.Errs[0].Err
 			}
-			return o.send(wire.KindResult, r)
+			if !s.Process && res.From+res.N == t.N && r.Buffered() > 0 {
+				return o.sendLater(wire.KindResult, res) // the next task is here
+			}
+			return o.send(wire.KindResult, res)
 		}
 		if err := runTask(ctx, &t, me.rss, send); err != nil {
 			return 3 // the pool is gone

@@ -31,15 +31,16 @@ import (
 )
 
 var (
-	n       = flag.Int("n", 1_000_000, "trivial tasks per case")
-	runs    = flag.Int("runs", 7, "runs per case; the median is reported")
-	workers = flag.Int("workers", 2, "workers for every pool")
-	smoke   = flag.Bool("smoke", false, "tiny sizes: check that every case runs, measure nothing")
-	python  = flag.Bool("python", true, "run Python's pools side by side (bench/python/peers.py)")
-	rssN    = flag.Int("rss-items", 10_000_000, "items of the lazy Imap whose peak RSS is measured")
-	cpuMS   = flag.Int("cpu-ms", 150, "milliseconds of one CPU-bound task")
-	rssKid  = flag.Bool("rss-child", false, "internal: run the lazy Imap and print peak RSS")
-	echo    = flag.Bool("pipe-echo", false, "internal: echo 8-byte messages (raw pipe round trip)")
+	n         = flag.Int("n", 1_000_000, "trivial tasks per case")
+	runs      = flag.Int("runs", 7, "runs per case; the median is reported")
+	workers   = flag.Int("workers", 2, "workers for every pool")
+	smoke     = flag.Bool("smoke", false, "tiny sizes: check that every case runs, measure nothing")
+	python    = flag.Bool("python", true, "run Python's pools side by side (bench/python/peers.py)")
+	rssN      = flag.Int("rss-items", 10_000_000, "items of the lazy Imap whose peak RSS is measured")
+	cpuMS     = flag.Int("cpu-ms", 150, "milliseconds of one CPU-bound task")
+	rssKid    = flag.Bool("rss-child", false, "internal: run the lazy Imap and print peak RSS")
+	echo      = flag.Bool("pipe-echo", false, "internal: echo 8-byte messages (raw pipe round trip)")
+	procsOnly = flag.Bool("procs", false, "run only the process-pool cases (and their Python peers)")
 )
 
 //go:noinline
@@ -60,6 +61,14 @@ func main() {
 	}
 	if *smoke {
 		*n, *runs, *rssN, *cpuMS = 10_000, 1, 100_000, 5
+	}
+	sz := procSizes{chunked: 200_000, single: 200_000, apply: 10_000, runs: *runs}
+	if *smoke {
+		sz = procSizes{chunked: 2000, single: 200, apply: 100, runs: 1}
+	}
+	if *procsOnly {
+		runProcs(sz)
+		return
 	}
 	ctx := context.Background()
 	pool, err := mp.NewPool(mp.Threads(*workers))
@@ -217,23 +226,26 @@ func main() {
 
 	rss := measureRSS()
 
-	sz := procSizes{chunked: 200_000, single: 200_000, apply: 10_000, runs: *runs}
-	if *smoke {
-		sz = procSizes{chunked: 2000, single: 200, apply: 100, runs: 1}
-	}
-	procRes, procSerial, procPar := procResults(sz)
-
-	var py, pyProcs map[string]float64
+	var py map[string]float64
 	if *python {
 		py = runPython()
-		pyProcs = runPythonProcs(sz)
 	}
-
 	report(res, order, serialCPU, parCPU, rss, py)
-	reportProcs(sz, procRes, procSerial, procPar, pyProcs)
+	runProcs(sz)
 	if !*smoke {
 		reportCodecs()
 	}
+}
+
+// runProcs measures and reports the process-pool cases and their Python
+// peers.
+func runProcs(sz procSizes) {
+	procRes, procSerial, procPar := procResults(sz)
+	var pyProcs map[string]float64
+	if *python {
+		pyProcs = runPythonProcs(sz)
+	}
+	reportProcs(sz, procRes, procSerial, procPar, pyProcs)
 }
 
 // cpuBound times 16 tasks of ~cpuMS each, in a serial loop and with

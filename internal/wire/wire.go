@@ -27,6 +27,9 @@ const (
 	maxKind         = KindReady
 )
 
+// HeaderSize is the size of a frame's header: length and kind.
+const HeaderSize = 5
+
 // DefaultMaxFrame bounds a frame's payload unless the pool says otherwise.
 const DefaultMaxFrame = 64 << 20
 
@@ -49,7 +52,7 @@ func (w *Writer) Write(kind Kind, payload []byte) error {
 	if len(payload) > w.max {
 		return fmt.Errorf("%w: %d bytes, bound %d", ErrFrameTooBig, len(payload), w.max)
 	}
-	var hdr [5]byte
+	var hdr [HeaderSize]byte
 	binary.LittleEndian.PutUint32(hdr[:4], uint32(len(payload)))
 	hdr[4] = byte(kind)
 	if _, err := w.w.Write(hdr[:]); err != nil {
@@ -58,6 +61,9 @@ func (w *Writer) Write(kind Kind, payload []byte) error {
 	_, err := w.w.Write(payload)
 	return err
 }
+
+// Buffered returns the bytes written and not yet flushed.
+func (w *Writer) Buffered() int { return w.w.Buffered() }
 
 // Flush sends what was written.
 func (w *Writer) Flush() error { return w.w.Flush() }
@@ -74,11 +80,15 @@ func NewReader(r io.Reader, max int) *Reader {
 	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
 }
 
+// Buffered returns the bytes read ahead from the stream: more than zero
+// means that a frame has arrived (at least in part).
+func (r *Reader) Buffered() int { return r.r.Buffered() }
+
 // Read returns the next frame. The payload is valid until the next call.
 // A clean end of stream between frames is io.EOF; a stream cut inside a
 // frame is io.ErrUnexpectedEOF.
 func (r *Reader) Read() (Kind, []byte, error) {
-	var hdr [5]byte
+	var hdr [HeaderSize]byte
 	if _, err := io.ReadFull(r.r, hdr[:]); err != nil {
 		return 0, nil, err
 	}

@@ -41,6 +41,11 @@ func (o *workerOut) sendLater(kind wire.Kind, msg any) error {
 	if err := o.w.Write(kind, b); err != nil {
 		return err
 	}
+	if o.w.Buffered() > 16<<10 {
+		// enough to be worth a write; and the pool waits for results
+		// before it sends more tasks
+		return o.w.Flush()
+	}
 	if !o.armed {
 		o.armed = true
 		if o.late == nil {

@@ -121,6 +121,7 @@ type procWorker struct {
 	// the worker's recent time per Task, for pipelining
 	avgTask  time.Duration
 	lastDone time.Time
+	room     int                   // bytes that Tasks queued in its pipe may take
 	why      atomic.Pointer[error] // why we killed it, if we did
 	unhook   func() bool           // stops Terminate killing it
 	once     sync.Once
@@ -191,6 +192,7 @@ func spawnWorker(id int, label string, handshake time.Duration, tagged bool) (*p
 	}
 	tr, tw := pipes[0][0], pipes[0][1]
 	rr, rw := pipes[1][0], pipes[1][1]
+	room := proc.GrowPipe(tw, taskPipeSize) * 3 / 4
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Env = append(os.Environ(), workerEnv+"="+workerCookie)
 	cmd.ExtraFiles = []*os.File{tr, rw} // fds 3 and 4 in the worker
@@ -227,7 +229,7 @@ func spawnWorker(id int, label string, handshake time.Duration, tagged bool) (*p
 		}
 	}
 	pw := &procWorker{
-		id: id, cmd: cmd, pid: cmd.Process.Pid, tasks: tw, res: rr,
+		id: id, cmd: cmd, pid: cmd.Process.Pid, tasks: tw, res: rr, room: room,
 		w: wire.NewWriter(tw, wire.DefaultMaxFrame), r: wire.NewReader(rr, wire.DefaultMaxFrame),
 		exited: make(chan struct{}),
 	}
@@ -602,7 +604,7 @@ func (b *processBackend) run(w *worker, j job) {
 // pool's queue, in one burst once the queue is half empty. It reports
 // whether the worker died.
 func (c *chain) fill(pw *procWorker) (died bool) {
-	room, queued, want := maxQueued, 0, pw.ahead()
+	room, queued, want := pw.room, 0, pw.ahead()
 	for _, f := range c.jobs[1:] {
 		if f.sent {
 			queued++
@@ -716,12 +718,12 @@ const (
 	dead                // the worker is gone
 )
 
-// maxQueued bounds the bytes of the Tasks queued in a worker's pipe
-// behind the one it runs. Writing them must never block: the worker does
-// not read them while it runs and writes results, and the slot does not
-// read results while it writes. Pipes hold at least 16 KiB (64 KiB on
-// Linux).
-const maxQueued = 12 << 10
+// taskPipeSize is the buffer asked for the task pipe (Linux grants up to
+// 1 MiB unprivileged). Three quarters of what is granted bound the bytes
+// of the Tasks queued behind the running one: writing them must never
+// block, since the worker does not read them while it runs and writes
+// results, and the slot does not read results while it writes.
+const taskPipeSize = 1 << 20
 
 // send writes the Task for f's items from its cursor on, if its frame
 // fits in room bytes (room < 0: any size, the worker is waiting for it).
@@ -899,6 +901,14 @@ func (k *chunk[A, R]) complete(w *worker, d time.Duration)   { w.tasks += k.ran;
 
 func (k *chunk[A, R]) deliver(at int, values []byte, n int, errs map[int]error) {
 	rs, derr := decodeResults[R](k.call.name, values, n)
+	if derr == nil && errs == nil {
+		copy(k.out[at:at+n], rs)
+		k.ran = at + n
+		if k.call.bar != nil {
+			k.call.bar.Add(n)
+		}
+		return
+	}
 	var zero R
 	for i := range n {
 		switch err := errs[at+i]; {

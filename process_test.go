@@ -683,3 +683,16 @@ func TestProcessPipelineFaults(t *testing.T) {
 		}
 	})
 }
+
+func BenchmarkProcessMapChunksize1000(b *testing.B) {
+	p, err := mp.NewPool(mp.Processes(2))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	in := ints(b.N)
+	b.ResetTimer()
+	if _, err := mp.Map(context.Background(), p, square, in, mp.Chunksize(1000)); err != nil {
+		b.Fatal(err)
+	}
+}

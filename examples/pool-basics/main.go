@@ -1,6 +1,7 @@
-// Command pool-basics walks through the notes' Pool patterns: apply_async
-// in a loop then close/join, map_async, starmap_async with two arguments,
-// and an initializer that gives each worker its own state.
+// Command pool-basics walks through the notes' Pool patterns on two worker
+// processes (Python's mp.Pool(processes=2)): apply_async in a loop then
+// close/join, map_async, starmap_async with two arguments, and an
+// initializer that gives each worker its own state.
 //
 //	go run ./examples/pool-basics
 package main
@@ -40,8 +41,9 @@ var clean = mp.Register("pool-basics.clean", func(ctx context.Context, s string)
 })
 
 func main() {
+	mp.Main() // workers are this program, started again
 	ctx := context.Background()
-	pool, err := mp.NewPool(mp.Threads(2), mp.Initializer(newParser, "_"))
+	pool, err := mp.NewPool(mp.Processes(2), mp.Initializer(newParser, "_"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"io"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/exampletest"
 	"go.uber.org/goleak"
 )
 
@@ -16,18 +15,9 @@ func TestMain(m *testing.M) {
 }
 
 func TestProgram(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout := os.Stdout
-	os.Stdout = w
-	main()
-	os.Stdout = stdout
-	w.Close()
-	out, _ := io.ReadAll(r)
+	out := exampletest.Output(t, main)
 	for _, want := range []string{"Lyon=300", "Osaka=40", "Taipei=180", "a worker died", `"Lyon ok"`} {
-		if !strings.Contains(string(out), want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}

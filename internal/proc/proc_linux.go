@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Configure makes cmd's process die with its parent and lead its own
@@ -34,4 +36,23 @@ func RSS() uint64 {
 		return 0
 	}
 	return pages * uint64(os.Getpagesize())
+}
+
+// GrowPipe asks for a pipe buffer of size bytes behind f and returns the
+// size it has (Linux lets an unprivileged process grow a pipe to
+// /proc/sys/fs/pipe-max-size, 1 MiB by default).
+func GrowPipe(f *os.File, size int) int {
+	got := 64 << 10 // Linux's default
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return got
+	}
+	rc.Control(func(fd uintptr) {
+		if n, err := unix.FcntlInt(fd, unix.F_SETPIPE_SZ, size); err == nil {
+			got = n
+		} else if n, err := unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0); err == nil {
+			got = n
+		}
+	})
+	return got
 }

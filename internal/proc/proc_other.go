@@ -4,6 +4,7 @@ package proc
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 )
 
@@ -16,3 +17,6 @@ func KillGroup(pid int) error { return errors.ErrUnsupported }
 
 // RSS is not measured here: memory-based recycling is Linux-only.
 func RSS() uint64 { return 0 }
+
+// GrowPipe cannot grow pipes here; it returns a size any pipe holds.
+func GrowPipe(f *os.File, size int) int { return 4 << 10 }

@@ -3,6 +3,7 @@
 package proc
 
 import (
+	"os"
 	"os/exec"
 	"syscall"
 )
@@ -19,3 +20,7 @@ func KillGroup(pid int) error { return syscall.Kill(-pid, syscall.SIGKILL) }
 
 // RSS is not measured here: memory-based recycling is Linux-only.
 func RSS() uint64 { return 0 }
+
+// GrowPipe cannot grow pipes here; it returns the least a pipe holds on
+// the BSDs and macOS.
+func GrowPipe(f *os.File, size int) int { return 16 << 10 }

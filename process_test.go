@@ -177,17 +177,21 @@ func TestProcessMap(t *testing.T) {
 
 func TestProcessErrorsCrossBack(t *testing.T) {
 	p := newProcPool(t)
-	out, err := mp.Map(context.Background(), p, failing, ints(6), mp.Partial(), mp.Chunksize(2))
-	if !slices.Equal(out, []int{0, 1, 0, 3, 0, 5}) {
-		t.Errorf("results %v", out)
-	}
-	var re *mp.RemoteError
-	errs := err.(interface{ Unwrap() []error }).Unwrap()
-	if len(errs) != 2 || !errors.As(errs[0], &re) || re.Type != "*fs.PathError" || !strings.Contains(re.Msg, "/nowhere") {
-		t.Fatalf("item 2: %v", errs)
-	}
-	if !errors.As(errs[1], &re) || !re.Panic || !strings.Contains(re.Stack, "process_test.go") || re.PID == os.Getpid() {
-		t.Errorf("item 4: %#v", re)
+	// chunks of 2, and one chunk for all: the worker goes on after an
+	// item that panics, also inside a chunk
+	for _, opts := range [][]mp.Option{{mp.Chunksize(2)}, {mp.Chunksize(6)}, {mp.Chunksize(6), mp.Retries(1)}} {
+		out, err := mp.Map(context.Background(), p, failing, ints(6), append(opts, mp.Partial())...)
+		if !slices.Equal(out, []int{0, 1, 0, 3, 0, 5}) {
+			t.Errorf("results %v", out)
+		}
+		var re *mp.RemoteError
+		errs := err.(interface{ Unwrap() []error }).Unwrap()
+		if len(errs) != 2 || !errors.As(errs[0], &re) || re.Type != "*fs.PathError" || !strings.Contains(re.Msg, "/nowhere") {
+			t.Fatalf("item 2: %v", errs)
+		}
+		if !errors.As(errs[1], &re) || !re.Panic || !strings.Contains(re.Stack, "process_test.go") || re.PID == os.Getpid() {
+			t.Errorf("item 4: %#v", re)
+		}
 	}
 }
 

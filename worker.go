@@ -202,21 +202,64 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 		out, errs = out[:0], nil
 		return err
 	}
-	for i, a := range args {
-		running.item.Store(int64(i))
-		r, werr := callItem(ctx, fn, a, t.Retries)
+	// after records item i's outcome and sends a batch when one is due.
+	after := func(i int, r R, werr *wire.Error) error {
 		if werr != nil {
 			errs = append(errs, wire.ItemError{Index: i, Err: *werr})
 		}
 		out = append(out, r)
 		if t.Careful || i == len(args)-1 || len(out) == maxBatch || due.Load() {
 			due.Store(false)
-			if err := flush(); err != nil {
+			return flush()
+		}
+		return nil
+	}
+	if t.Retries > 0 {
+		for i, a := range args {
+			running.item.Store(int64(i))
+			r, werr := callItem(ctx, fn, a, t.Retries)
+			if err := after(i, r, werr); err != nil {
 				return err
 			}
 		}
+		return nil
+	}
+	for i := 0; i < len(args); {
+		var err error
+		if i, err = runSpan(ctx, fn, args, i, after); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// runSpan runs items from i on with one recover for them all (a defer per
+// item costs more than a trivial task), and returns where to go on: after
+// the item that panicked, or len(args).
+func runSpan[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), args []A, i int, after func(int, R, *wire.Error) error) (next int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			var zero R
+			next, err = i+1, after(i, zero, &wire.Error{Msg: fmt.Sprint(v), Type: fmt.Sprintf("%T", v), Stack: string(debug.Stack()), Panic: true})
+		}
+	}()
+	small := len(args) <= 64 // else the item is kept only once the worker logs: see running
+	running.small.Store(small)
+	for ; i < len(args); i++ {
+		if small || running.logging.Load() {
+			running.item.Store(int64(i))
+		}
+		r, ferr := fn(ctx, args[i])
+		var werr *wire.Error
+		if ferr != nil {
+			var zero R
+			r, werr = zero, &wire.Error{Msg: ferr.Error(), Type: errorType(ferr)}
+		}
+		if err := after(i, r, werr); err != nil {
+			return i + 1, err
+		}
+	}
+	return i, nil
 }
 
 // callItem runs one item up to 1+retries times, turning an error or a

@@ -17,6 +17,8 @@
 //   - Progress, ProgressBar: a tqdm bar on any call (package progress).
 //   - Chunksize, Timeout, Retries, Partial: per call, or pool-wide defaults.
 //   - Initializer, WorkerState, MaxTasksPerChild: per-worker state.
+//   - Process: one registered function in a child process, with Start,
+//     Join, Terminate, Kill; CurrentProcess, ActiveChildren, JoinChildren.
 //
 // Python names and their mp counterparts:
 //
@@ -33,6 +35,12 @@
 //	close()+join(), terminate()                     Close(), Terminate(); Join() waits, pool stays open
 //	tqdm(pool.imap(...), total=n)                   Imap(..., Progress("desc"))
 //	cpu_count()                                     CPUCount()
+//	Process(target, args, name, daemon)             NewProcess(f, arg, ProcessName(s), Daemon(true))
+//	p.start() / join(timeout) / is_alive()          p.Start(ctx) / Join(ctx), JoinTimeout(d) / IsAlive()
+//	p.terminate() / kill() / close() / exitcode     p.Terminate() / Kill() / Close() / ExitCode()
+//	p.pid / name / daemon / sentinel                p.Pid() / Name() / IsDaemon() / Sentinel()
+//	current_process(), active_children()            CurrentProcess(), ActiveChildren()
+//	(joining non-daemon children at exit)           JoinChildren(ctx) at the end of main
 //
 // Every call takes a context first: cancelling it returns the call
 // promptly with context.Cause(ctx) and cancels its tasks. Every task ends

@@ -1,27 +1,29 @@
 package progress
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/term"
 )
 
 // Group draws several bars at once, one line each, such as one bar per
 // worker (tqdm's position=i). On a terminal the lines are redrawn in
-// place; elsewhere each bar prints a plain status line now and then and
-// a last one when the group is closed. Make its bars with Group.New;
-// close the group when the work is done.
+// place by github.com/vbauerster/mpb; elsewhere each bar prints a plain
+// status line now and then and a last one when the group is closed. Make
+// its bars with Group.New; close the group when the work is done.
 type Group struct {
 	cfg config
+	p   *mpb.Progress // Terminal mode
 
 	mu     sync.Mutex
 	bars   []*Bar
-	lines  int // lines drawn last time (Terminal)
+	mbars  []*mpb.Bar // Terminal mode, one per bar
 	last   []int64
 	closed bool
 
@@ -46,13 +48,16 @@ func NewGroup(opts ...Option) *Group {
 	if c.mode == Off {
 		return g
 	}
+	if c.mode == Terminal {
+		g.p = mpb.New(mpb.WithOutput(c.w), mpb.WithRefreshRate(c.interval), mpb.WithAutoRefresh())
+	}
 	g.stop, g.exited = make(chan struct{}), make(chan struct{})
 	go g.loop()
 	return g
 }
 
-// New adds a bar counting to total on the next line of the group. The
-// group draws it: its Close only marks it done.
+// New adds a bar counting to total (<= 0: unknown) on the next line of
+// the group. The group draws it: its Close only marks it done.
 func (g *Group) New(total int64, opts ...Option) *Bar {
 	c := config{unit: "it", width: g.cfg.width}
 	for _, o := range opts {
@@ -65,9 +70,17 @@ func (g *Group) New(total int64, opts ...Option) *Bar {
 	b := &Bar{start: time.Now(), cfg: c, desc: c.desc}
 	b.total.Store(total)
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.bars = append(g.bars, b)
 	g.last = append(g.last, -1)
-	g.mu.Unlock()
+	if g.p != nil && !g.closed {
+		// mpb draws the line: our label, its bar, our counts and rates
+		g.mbars = append(g.mbars, g.p.New(0, mpb.BarStyle().Lbound("|").Filler("█").Tip("█").Padding(" ").Rbound("|"),
+			mpb.BarWidth(g.cfg.width),
+			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return b.head() })),
+			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return " " + b.tail() })),
+		))
+	}
 	return b
 }
 
@@ -89,13 +102,13 @@ func (g *Group) loop() {
 	}
 }
 
-// draw writes the bars: in place on a terminal, or a plain line for each
-// bar that moved (every bar when final).
+// draw brings the drawing up to date: mpb's bars on a terminal, or a
+// plain line for each bar that moved (every bar when final).
 func (g *Group) draw(final bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var sb strings.Builder
 	if g.cfg.mode == Plain {
+		var sb strings.Builder
 		for i, b := range g.bars {
 			if n := b.count.Load(); final || n != g.last[i] {
 				g.last[i] = n
@@ -103,18 +116,28 @@ func (g *Group) draw(final bool) {
 				sb.WriteByte('\n')
 			}
 		}
-	} else {
-		if g.lines > 0 {
-			fmt.Fprintf(&sb, "\x1b[%dA", g.lines) // back to the first line
-		}
-		for _, b := range g.bars {
-			sb.WriteString("\r\x1b[2K")
-			sb.WriteString(b.line(g.cfg.width))
-			sb.WriteByte('\n')
-		}
-		g.lines = len(g.bars)
+		io.WriteString(g.cfg.w, sb.String())
+		return
 	}
-	io.WriteString(g.cfg.w, sb.String())
+	for i, b := range g.bars {
+		// mpb's bars are made with an unknown total, so that they
+		// complete only when we say (and a total can change).
+		n, total := b.count.Load(), b.total.Load()
+		mb := g.mbars[i]
+		switch {
+		case final && (total <= 0 || n >= total):
+			mb.SetCurrent(n)
+			mb.SetTotal(-1, true) // complete at n
+		case final:
+			mb.SetCurrent(n)
+			mb.Abort(false) // unfinished: the line stays as it is
+		default:
+			if total > 0 {
+				mb.SetTotal(total, false)
+			}
+			mb.SetCurrent(n)
+		}
+	}
 }
 
 // Close draws the final state of every bar and stops drawing. It is safe
@@ -131,57 +154,8 @@ func (g *Group) Close() error {
 	close(g.stop)
 	<-g.exited
 	g.draw(true)
+	if g.p != nil {
+		g.p.Wait()
+	}
 	return nil
-}
-
-// line renders b as tqdm does:
-// "desc:  45%|█████▌      | 450/1000 [00:01<00:02, 310.50 it/s, postfix]".
-func (b *Bar) line(width int) string {
-	n, total := b.count.Load(), b.total.Load()
-	elapsed := time.Since(b.start)
-	rate := 0.0
-	if s := elapsed.Seconds(); s > 0 {
-		rate = float64(n) / s
-	}
-	b.mu.Lock()
-	desc, postfix := b.desc, b.postfix
-	b.mu.Unlock()
-	var sb strings.Builder
-	if desc != "" {
-		sb.WriteString(desc)
-		sb.WriteString(": ")
-	}
-	if total <= 0 {
-		fmt.Fprintf(&sb, "%d %s [%s, %s %s/s", n, b.cfg.unit, clock(elapsed), rateString(rate), b.cfg.unit)
-	} else {
-		frac := min(float64(n)/float64(total), 1)
-		fmt.Fprintf(&sb, "%3.0f%%|%s| %d/%d [%s<", 100*frac, blocks(frac, width), n, total, clock(elapsed))
-		if rate > 0 && n <= total {
-			sb.WriteString(clock(time.Duration(float64(total-n) / rate * float64(time.Second))))
-		} else {
-			sb.WriteString("?")
-		}
-		fmt.Fprintf(&sb, ", %s %s/s", rateString(rate), b.cfg.unit)
-	}
-	if postfix != "" {
-		sb.WriteString(", ")
-		sb.WriteString(postfix)
-	}
-	sb.WriteString("]")
-	return sb.String()
-}
-
-// blocks draws frac of width cells with eighth-block precision.
-func blocks(frac float64, width int) string {
-	eighths := int(frac * float64(width) * 8)
-	full, part := eighths/8, eighths%8
-	s := strings.Repeat("█", full)
-	if full < width {
-		if part > 0 {
-			s += string([]rune("▏▎▍▌▋▊▉")[part-1])
-			full++
-		}
-		s += strings.Repeat(" ", width-full)
-	}
-	return s
 }

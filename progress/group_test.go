@@ -28,12 +28,12 @@ func TestGroupTerminal(t *testing.T) {
 	if !strings.Contains(out, "\x1b[2A") {
 		t.Fatalf("the group never redrew its two lines in place:\n%q", out)
 	}
-	if !strings.Contains(out, "worker 1:  45%|████▌     | 45/100 [") {
+	if !strings.Contains(out, "worker 1:  45% |████") || !strings.Contains(out, "|  45/100 [") {
 		t.Errorf("no line for worker 1 at 45%%:\n%q", out)
 	}
 	final := out[strings.LastIndex(out, "\x1b[2A"):]
 	lines := strings.Split(strings.TrimSuffix(final, "\n"), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], "worker 1: 100%|██████████| 100/100") || !strings.Contains(lines[1], "worker 2: 100%|██████████| 50/50") || !strings.HasSuffix(lines[1], ", done]") {
+	if len(lines) != 2 || !strings.Contains(lines[0], "worker 1: 100% |████████|  100/100 [") || !strings.Contains(lines[1], "worker 2: 100% |████████|  50/50 [") || !strings.HasSuffix(lines[1], ", done]") {
 		t.Errorf("final draw %q", lines)
 	}
 }
@@ -52,5 +52,24 @@ func TestGroupPlain(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "\x1b") {
 		t.Error("escape codes in plain mode")
+	}
+}
+
+// A group closed with bars unfinished or of unknown total still ends.
+func TestGroupCloseUnfinished(t *testing.T) {
+	var buf syncBuffer
+	g := progress.NewGroup(progress.Writer(&buf), progress.WithMode(progress.Terminal))
+	g.New(10, progress.Description("half")).Add(5)
+	g.New(0, progress.Description("open")).Add(3)
+	done := make(chan struct{})
+	go func() { g.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close hangs on unfinished bars")
+	}
+	out := buf.String()
+	if !strings.Contains(out, "half:  50%") || !strings.Contains(out, "open: ") || !strings.Contains(out, "3 it [") {
+		t.Errorf("output %q", out)
 	}
 }

@@ -274,37 +274,79 @@ func (b *Bar) Close() error {
 // String returns the bar's state as one plain line, as Plain mode prints
 // it: "desc: 50/100 50% [00:01<00:01, 45.20 it/s] postfix".
 func (b *Bar) String() string {
-	n, total := b.count.Load(), b.total.Load()
-	elapsed := time.Since(b.start)
-	rate := 0.0
-	if s := elapsed.Seconds(); s > 0 {
-		rate = float64(n) / s
-	}
-	b.mu.Lock()
-	desc, postfix := b.desc, b.postfix
-	b.mu.Unlock()
+	st := b.snap()
 	var sb strings.Builder
-	if desc != "" {
-		sb.WriteString(desc)
+	if st.desc != "" {
+		sb.WriteString(st.desc)
 		sb.WriteString(": ")
 	}
-	if total > 0 {
-		pct := 100 * float64(n) / float64(total)
-		fmt.Fprintf(&sb, "%d/%d %.0f%% [%s<", n, total, pct, clock(elapsed))
-		if rate > 0 && n <= total {
-			sb.WriteString(clock(time.Duration(float64(total-n) / rate * float64(time.Second))))
-		} else {
-			sb.WriteString("?")
-		}
-		fmt.Fprintf(&sb, ", %s %s/s]", rateString(rate), b.cfg.unit)
+	if st.total > 0 {
+		fmt.Fprintf(&sb, "%d/%d %.0f%% [%s<%s, %s %s/s]", st.n, st.total, st.percent(), clock(st.elapsed), st.eta(), rateString(st.rate), b.cfg.unit)
 	} else {
-		fmt.Fprintf(&sb, "%d %s [%s, %s %s/s]", n, b.cfg.unit, clock(elapsed), rateString(rate), b.cfg.unit)
+		fmt.Fprintf(&sb, "%d %s [%s, %s %s/s]", st.n, b.cfg.unit, clock(st.elapsed), rateString(st.rate), b.cfg.unit)
 	}
-	if postfix != "" {
+	if st.postfix != "" {
 		sb.WriteString(" ")
-		sb.WriteString(postfix)
+		sb.WriteString(st.postfix)
 	}
 	return sb.String()
+}
+
+// head and tail are what a Group draws before and after the bar itself,
+// as tqdm does: "desc:  45%" |█████     | "45/100 [00:01<00:02, 31.20 it/s, postfix]".
+func (b *Bar) head() string {
+	st := b.snap()
+	s := ""
+	if st.desc != "" {
+		s = st.desc + ": "
+	}
+	if st.total > 0 {
+		s += fmt.Sprintf("%3.0f%%", st.percent())
+	}
+	return s
+}
+
+func (b *Bar) tail() string {
+	st := b.snap()
+	var s string
+	if st.total > 0 {
+		s = fmt.Sprintf("%d/%d [%s<%s, %s %s/s", st.n, st.total, clock(st.elapsed), st.eta(), rateString(st.rate), b.cfg.unit)
+	} else {
+		s = fmt.Sprintf("%d %s [%s, %s %s/s", st.n, b.cfg.unit, clock(st.elapsed), rateString(st.rate), b.cfg.unit)
+	}
+	if st.postfix != "" {
+		s += ", " + st.postfix
+	}
+	return s + "]"
+}
+
+// snapshot is a bar's state at one moment.
+type snapshot struct {
+	n, total      int64
+	elapsed       time.Duration
+	rate          float64 // items per second
+	desc, postfix string
+}
+
+func (b *Bar) snap() snapshot {
+	st := snapshot{n: b.count.Load(), total: b.total.Load(), elapsed: time.Since(b.start)}
+	if s := st.elapsed.Seconds(); s > 0 {
+		st.rate = float64(st.n) / s
+	}
+	b.mu.Lock()
+	st.desc, st.postfix = b.desc, b.postfix
+	b.mu.Unlock()
+	return st
+}
+
+func (st snapshot) percent() float64 { return 100 * float64(st.n) / float64(st.total) }
+
+// eta is the time left at the current rate, "?" when unknown.
+func (st snapshot) eta() string {
+	if st.rate > 0 && st.n <= st.total {
+		return clock(time.Duration(float64(st.total-st.n) / st.rate * float64(time.Second)))
+	}
+	return "?"
 }
 
 func rateString(r float64) string {

@@ -331,3 +331,39 @@ func TestWorkerLogsReachThePoolLogger(t *testing.T) {
 		t.Errorf("records for items %v, want 0..5", seen)
 	}
 }
+
+// A child that never reaches mp.Main fails Start with advice, and leaves
+// no process or fd behind.
+func TestProcessMissingMainNoLeaks(t *testing.T) {
+	fds := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("needs /proc")
+		}
+		return len(entries)
+	}
+	before := fds()
+	t.Setenv("MP_TEST_WORKER_MISBEHAVES", "exit")
+	for range 3 {
+		p, err := mp.NewProcess(square, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		within(t, "Start", func() { err = p.Start(context.Background()) })
+		if err == nil || !strings.Contains(err.Error(), "mp.Main()") {
+			t.Fatalf("Start: %v, want advice to call mp.Main()", err)
+		}
+		if p.IsAlive() || len(mp.ActiveChildren()) != 0 {
+			t.Error("a failed process counts as alive")
+		}
+		if err := p.Join(context.Background()); err == nil {
+			t.Error("Join of a failed start: nil")
+		}
+	}
+	if after := fds(); after > before {
+		t.Errorf("%d fds before, %d after", before, after)
+	}
+	if kids := children(t); len(kids) > 0 {
+		t.Errorf("processes left: %v", kids)
+	}
+}

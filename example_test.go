@@ -158,3 +158,29 @@ func ExampleStarmap() {
 	fmt.Println(out, err)
 	// Output: [1024 27] <nil>
 }
+
+// greet runs in a child process: registered at package level, so that the
+// child (this program, started again) finds it.
+var greet = mp.Register("example.greet", func(_ context.Context, name string) (struct{}, error) {
+	fmt.Println("hello from", name)
+	return struct{}{}, nil
+})
+
+func ExampleNewProcess() {
+	ctx := context.Background()
+	p, err := mp.NewProcess(greet, "a child process", mp.ProcessName("greeter"))
+	if err != nil {
+		panic(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		panic(err)
+	}
+	if err := p.Join(ctx); err != nil {
+		panic(err)
+	}
+	code, _ := p.ExitCode()
+	fmt.Println(p.Name(), "exited with", code)
+	// Output:
+	// hello from a child process
+	// greeter exited with 0
+}

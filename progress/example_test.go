@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/mp-go/mp/progress"
 )
@@ -29,4 +30,20 @@ func ExampleBar() {
 	fmt.Println(bar.Count(), bar.Total())
 	bar.Close()
 	// Output: 4 4
+}
+
+// One bar per worker, drawn together (tqdm's position=i).
+func ExampleGroup() {
+	bars := progress.NewGroup()
+	defer bars.Close()
+	var wg sync.WaitGroup
+	for w := range 3 {
+		bar := bars.New(100, progress.Description(fmt.Sprintf("worker %d", w+1)))
+		wg.Go(func() {
+			for range 100 {
+				bar.Add(1) // one atomic add: call it per item
+			}
+		})
+	}
+	wg.Wait()
 }

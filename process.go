@@ -441,7 +441,6 @@ type flight struct {
 	retries  int
 	careful  bool
 	crashes  map[int]int
-	start    time.Time
 	finished bool
 	// the Task encoded ahead, when it was too big to queue
 	frame     []byte

@@ -474,6 +474,11 @@ type chain struct {
 	cur    atomic.Pointer[procWorker]
 	hooked context.Context // the context whose cancellation kills cur
 	unhook func() bool
+	// hookGen numbers the hooks; receiving is the number of the hook
+	// whose head's results are being read (0: none), so that a context
+	// cancelled after its task is done kills nothing.
+	hookGen   uint64
+	receiving atomic.Uint64
 }
 
 func (b *processBackend) run(w *worker, j job) {
@@ -523,7 +528,7 @@ func (b *processBackend) run(w *worker, j job) {
 		var reason error
 		if !died {
 			c.hook(h.rj.context())
-			died, reason = b.receive(pw, h)
+			died, reason = c.receive(pw, h)
 		}
 		if !died {
 			h.sent = false
@@ -659,7 +664,12 @@ func (c *chain) hook(ctx context.Context) {
 		c.unhook()
 	}
 	c.hooked = ctx
+	c.hookGen++
+	gen := c.hookGen
 	c.unhook = context.AfterFunc(ctx, func() {
+		if c.receiving.Load() != gen {
+			return // not running a task of ctx's now
+		}
 		if pw := c.cur.Load(); pw != nil {
 			pw.killFor(context.Cause(ctx))
 		}
@@ -776,8 +786,16 @@ func (c *chain) send(pw *procWorker, f *flight, room int) sendResult {
 
 // receive delivers the Results of f's Task. It reports whether the worker
 // died, and why it was killed if we killed it.
-func (b *processBackend) receive(pw *procWorker, f *flight) (dead bool, reason error) {
+func (c *chain) receive(pw *procWorker, f *flight) (dead bool, reason error) {
+	b := c.b
 	rj, id, from, n, timeout := f.rj, f.id, f.from, f.n, f.timeout
+	c.receiving.Store(c.hookGen)
+	defer c.receiving.Store(0)
+	if ctx := rj.context(); ctx.Err() != nil {
+		// cancelled while its Task was queued (the hook fired while
+		// another task ran): stop it now
+		pw.killFor(context.Cause(ctx))
+	}
 	var current atomic.Int64
 	arm := func(i int) *time.Timer {
 		if timeout <= 0 {
@@ -835,6 +853,11 @@ func (b *processBackend) receive(pw *procWorker, f *flight) (dead bool, reason e
 		current.Store(int64(got))
 		if got < n {
 			timer = arm(got)
+		}
+		if got == n {
+			// The last results may end the call, which cancels its
+			// context: that must not kill the worker, now done with it.
+			c.receiving.Store(0)
 		}
 		rj.deliver(from+res.From, res.Values, res.N, errs)
 	}

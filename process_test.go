@@ -700,3 +700,27 @@ func BenchmarkProcessMapChunksize1000(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// The end of a call cancels its context; that must not kill the workers
+// that ran it (they are done with it), or each call would cost a restart.
+func TestProcessWorkersOutliveCalls(t *testing.T) {
+	p := newProcPool(t)
+	ctx := context.Background()
+	pids := func() []int {
+		out, err := mp.Map(ctx, p, pidOf, ints(40), mp.Chunksize(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	before := pids()
+	for range 100 {
+		if _, err := mp.Map(ctx, p, square, ints(50), mp.Chunksize(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := pids(); !slices.Equal(before, after) {
+		t.Errorf("workers %v before 100 calls, %v after: some were killed", before, after)
+	}
+}

@@ -41,6 +41,7 @@ var (
 	rssKid    = flag.Bool("rss-child", false, "internal: run the lazy Imap and print peak RSS")
 	echo      = flag.Bool("pipe-echo", false, "internal: echo 8-byte messages (raw pipe round trip)")
 	procsOnly = flag.Bool("procs", false, "run only the process-pool cases (and their Python peers)")
+	cliOnly   = flag.Bool("cli", false, "run only the mp command against xargs and GNU parallel")
 )
 
 //go:noinline
@@ -68,6 +69,10 @@ func main() {
 	}
 	if *procsOnly {
 		runProcs(sz)
+		return
+	}
+	if *cliOnly {
+		runCLI()
 		return
 	}
 	ctx := context.Background()
@@ -232,6 +237,7 @@ func main() {
 	}
 	report(res, order, serialCPU, parCPU, rss, py)
 	runProcs(sz)
+	runCLI()
 	if !*smoke {
 		reportCodecs()
 	}

@@ -56,3 +56,13 @@ func GrowPipe(f *os.File, size int) int {
 	})
 	return got
 }
+
+// MemFile returns an anonymous file in memory (memfd_create): one system
+// call, no name in any file system.
+func MemFile(name string) (*os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}

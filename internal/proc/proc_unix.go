@@ -24,3 +24,13 @@ func RSS() uint64 { return 0 }
 // GrowPipe cannot grow pipes here; it returns the least a pipe holds on
 // the BSDs and macOS.
 func GrowPipe(f *os.File, size int) int { return 16 << 10 }
+
+// MemFile returns an unlinked temporary file (no memfd here).
+func MemFile(name string) (*os.File, error) {
+	f, err := os.CreateTemp("", name+"-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	return f, nil
+}

@@ -14,3 +14,6 @@ func Terminate(p *os.Process) error { return p.Signal(syscall.SIGTERM) }
 // so that a grandchild cannot hold a worker's pipe open after the worker
 // died.
 func NoInherit(fd int) { syscall.CloseOnExec(fd) }
+
+// TerminateGroup sends SIGTERM to the process group led by pid.
+func TerminateGroup(pid int) error { return syscall.Kill(-pid, syscall.SIGTERM) }

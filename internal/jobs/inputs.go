@@ -1,0 +1,160 @@
+package jobs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// Source is one input source: the values after a ":::", the lines of a
+// file (":::: FILE", -a FILE) or of standard input.
+type Source struct {
+	name   string
+	vals   []string  // ::: values
+	path   string    // a file, "-" for standard input
+	stdin  io.Reader // standard input
+	linked bool      // ":::+" / "::::+": paired with the source before
+}
+
+// Args is a source of the values given on the command line (:::).
+func Args(vals []string, linked bool) Source {
+	return Source{name: ":::", vals: vals, linked: linked}
+}
+
+// File is a source of the lines of a file (::::, -a); "-" reads stdin.
+func File(path string, stdin io.Reader, linked bool) Source {
+	if path == "-" {
+		return Source{name: "standard input", stdin: stdin, linked: linked}
+	}
+	return Source{name: path, path: path, linked: linked}
+}
+
+// Stdin is a source of the lines of standard input, the default.
+func Stdin(r io.Reader) Source { return Source{name: "standard input", stdin: r} }
+
+// values yields the source's values: lines without their newline.
+func (s Source) values() iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		if s.vals != nil || (s.path == "" && s.stdin == nil) {
+			for _, v := range s.vals {
+				if !yield(v, nil) {
+					return
+				}
+			}
+			return
+		}
+		r := s.stdin
+		if s.path != "" {
+			f, err := os.Open(s.path)
+			if err != nil {
+				yield("", fmt.Errorf("input source: %w", err))
+				return
+			}
+			defer f.Close()
+			r = f
+		}
+		br := bufio.NewReaderSize(r, 64<<10)
+		for {
+			line, err := br.ReadString('\n')
+			if line != "" {
+				line = strings.TrimSuffix(line, "\n")
+				if !yield(line, nil) {
+					return
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield("", fmt.Errorf("reading %s: %w", s.name, err))
+				return
+			}
+		}
+	}
+}
+
+// Inputs combines the sources into the arguments of each job as GNU
+// parallel does: every combination of the sources, the last varying
+// fastest; a linked source pairs its values with the source before it
+// (the shorter wrapping around). colsep, if not nil, splits each value
+// into columns. A single source is read lazily, so that jobs start before
+// the input ends.
+func Inputs(sources []Source, colsep *regexp.Regexp) iter.Seq2[[]string, error] {
+	split := func(v string) []string {
+		if colsep == nil {
+			return []string{v}
+		}
+		return colsep.Split(v, -1)
+	}
+	return func(yield func([]string, error) bool) {
+		if len(sources) == 1 {
+			for v, err := range sources[0].values() {
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				if !yield(split(v), nil) {
+					return
+				}
+			}
+			return
+		}
+		// groups of linked sources, each a list of rows of values
+		var groups [][][]string
+		for i, s := range sources {
+			var vals []string
+			for v, err := range s.values() {
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				vals = append(vals, v)
+			}
+			if len(vals) == 0 {
+				return // no combination
+			}
+			if i == 0 || !s.linked {
+				rows := make([][]string, len(vals))
+				for k, v := range vals {
+					rows[k] = split(v)
+				}
+				groups = append(groups, rows)
+				continue
+			}
+			g := groups[len(groups)-1]
+			n := max(len(g), len(vals))
+			rows := make([][]string, n)
+			for k := range n {
+				rows[k] = append(append([]string(nil), g[k%len(g)]...), split(vals[k%len(vals)])...)
+			}
+			groups[len(groups)-1] = rows
+		}
+		idx := make([]int, len(groups))
+		for {
+			var args []string
+			for gi, k := range idx {
+				args = append(args, groups[gi][k]...)
+			}
+			if !yield(args, nil) {
+				return
+			}
+			// next combination: the last group fastest
+			gi := len(idx) - 1
+			for ; gi >= 0; gi-- {
+				idx[gi]++
+				if idx[gi] < len(groups[gi]) {
+					break
+				}
+				idx[gi] = 0
+			}
+			if gi < 0 {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,206 @@
+package jobs
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mp-go/mp/internal/proc"
+)
+
+// spillLimit is how much of one job's stream is kept in memory; the rest
+// goes to a temporary file, so that big outputs cost disk, not memory.
+const spillLimit = 1 << 20
+
+// spill holds one stream of a job's output until it is printed.
+type spill struct {
+	buf  bytes.Buffer
+	f    *os.File
+	size int64
+	err  error // of the temporary file
+}
+
+func (s *spill) Write(p []byte) (int, error) {
+	s.size += int64(len(p))
+	if s.f == nil && s.buf.Len()+len(p) > spillLimit && s.err == nil {
+		if s.f, s.err = os.CreateTemp("", "mp-output-*"); s.err == nil {
+			os.Remove(s.f.Name()) // gone when closed, whatever happens
+			_, s.err = s.f.Write(s.buf.Bytes())
+			s.buf.Reset()
+		}
+	}
+	if s.f != nil && s.err == nil {
+		if _, err := s.f.Write(p); err != nil {
+			s.err = err
+		}
+		return len(p), nil
+	}
+	return s.buf.Write(p)
+}
+
+// file returns a temporary file for a job to write this stream into
+// directly, or the spill itself (a writer os/exec copies a pipe into) if
+// no file can be made.
+func (s *spill) file() io.Writer {
+	f, err := proc.MemFile("mp-output")
+	if err != nil {
+		return s
+	}
+	s.f = f
+	return f
+}
+
+// settle records the size of what the job wrote into the file.
+func (s *spill) settle() {
+	if s.f == nil {
+		return
+	}
+	if n, err := s.f.Seek(0, io.SeekEnd); err == nil {
+		s.size = n
+	}
+}
+
+// writeTo copies the stream to w.
+func (s *spill) writeTo(w io.Writer) {
+	if s == nil {
+		return
+	}
+	if s.f != nil {
+		if _, err := s.f.Seek(0, io.SeekStart); err == nil {
+			io.Copy(w, s.f)
+		}
+	}
+	w.Write(s.buf.Bytes())
+	if s.err != nil {
+		fmt.Fprintf(w, "\nmp: output lost past %d bytes: %v\n", spillLimit, s.err)
+	}
+}
+
+// discard lets go of what the stream holds.
+func (s *spill) discard() {
+	if s == nil {
+		return
+	}
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
+	s.buf = bytes.Buffer{}
+	s.size = 0
+}
+
+// lineWriter passes whole lines to dst, each under mu and with prefix,
+// so that lines of several jobs never mix (--line-buffer, --tag).
+type lineWriter struct {
+	dst    io.Writer
+	mu     *sync.Mutex
+	prefix string
+	part   []byte
+	count  *spill // counts the bytes, for the job log
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	if w.count != nil {
+		w.count.size += int64(len(p))
+	}
+	w.part = append(w.part, p...)
+	i := bytes.LastIndexByte(w.part, '\n')
+	if i < 0 {
+		return len(p), nil
+	}
+	w.emit(w.part[:i+1])
+	w.part = append(w.part[:0], w.part[i+1:]...)
+	return len(p), nil
+}
+
+// flush writes a last line without its newline.
+func (w *lineWriter) flush() {
+	if len(w.part) > 0 {
+		w.emit(append(w.part, '\n'))
+		w.part = w.part[:0]
+	}
+}
+
+func (w *lineWriter) emit(lines []byte) {
+	if w.prefix != "" {
+		var b bytes.Buffer
+		for len(lines) > 0 {
+			i := bytes.IndexByte(lines, '\n')
+			b.WriteString(w.prefix)
+			b.Write(lines[:i+1])
+			lines = lines[i+1:]
+		}
+		lines = b.Bytes()
+	}
+	if w.mu != nil {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+	}
+	w.dst.Write(lines)
+}
+
+// readJobLog reads a job log for --resume: the commands of the jobs it
+// has (or, failedToo false, only of those that succeeded).
+func readJobLog(path string, onlySucceeded bool) (map[string]bool, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return map[string]bool{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--joblog: %w", err)
+	}
+	defer f.Close()
+	done := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	for first := true; sc.Scan(); first = false {
+		cols := strings.SplitN(sc.Text(), "\t", 9)
+		if first && len(cols) > 0 && cols[0] == "Seq" {
+			continue
+		}
+		if len(cols) != 9 {
+			return nil, fmt.Errorf("--joblog %s: line %q is not a job log line (9 tab-separated columns)", path, sc.Text())
+		}
+		exit, err1 := strconv.Atoi(cols[6])
+		sig, err2 := strconv.Atoi(cols[7])
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("--joblog %s: bad Exitval or Signal in %q", path, sc.Text())
+		}
+		if !onlySucceeded || (exit == 0 && sig == 0) {
+			done[cols[8]] = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--joblog %s: %w", path, err)
+	}
+	return done, nil
+}
+
+// dropFirstLine passes on what is written after the first newline
+// (--header-once).
+type dropFirstLine struct {
+	w    io.Writer
+	past bool
+}
+
+func (d *dropFirstLine) Write(p []byte) (int, error) {
+	n := len(p)
+	if !d.past {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			return n, nil
+		}
+		d.past, p = true, p[i+1:]
+	}
+	if len(p) > 0 {
+		if _, err := d.w.Write(p); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,575 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/progress"
+)
+
+// Config says how to run the jobs.
+type Config struct {
+	Template   *Template
+	Jobs       int           // -j: jobs at once
+	KeepOrder  bool          // -k: outputs in input order
+	LineBuffer bool          // --line-buffer: lines as they come
+	Tag        bool          // --tag: lines prefixed with the arguments
+	Timeout    time.Duration // --timeout as a duration
+	TimeoutPct float64       // --timeout as a percentage of the median job time
+	Tries      int           // --retries: tries in all (GNU parallel's meaning); <= 1: once
+	RetryOn    []int         // --retry-on: exit statuses retried; empty: any failure
+	RetryDelay time.Duration // first backoff; doubles, with jitter
+	Halt       Halt
+	JobLog     string // --joblog
+	Resume     bool   // --resume: skip the jobs the job log has
+	ResumeFail bool   // --resume-failed: skip the jobs the job log has as succeeded
+	JSON       string // --json: events
+	Bar        bool   // --bar / --eta
+	HeaderOnce bool   // drop the first line of every output but the first
+	DryRun     bool
+	Grace      time.Duration // between SIGTERM and SIGKILL
+	Shell      string        // for templates with shell syntax
+	Stdout     io.Writer
+	Stderr     io.Writer
+}
+
+// Halt is --halt: when (now or soon) to stop after how many failures or
+// successes (a count, or a percentage of the jobs done).
+type Halt struct {
+	Now     bool
+	Success bool // halt on successes instead of failures
+	N       int
+	Pct     float64
+}
+
+// Summary counts what happened.
+type Summary struct {
+	Done, Failed, Skipped int
+	Halted, Interrupted   bool
+}
+
+// ExitStatus is the mp command's exit status, as GNU parallel's: 0 when
+// every job succeeded, else the number of failed jobs, at most 101.
+func (s Summary) ExitStatus() int { return min(s.Failed, 101) }
+
+// Runner runs jobs. Interrupt and Kill may be called from a signal
+// handler while Run runs.
+type Runner struct {
+	cfg Config
+
+	stopping atomic.Bool   // no job starts any more
+	term     chan struct{} // closed: SIGTERM every running job, SIGKILL after Grace
+	kill     chan struct{} // closed: SIGKILL every running job now
+	termOnce sync.Once
+	killOnce sync.Once
+
+	mu        sync.Mutex
+	durations []time.Duration   // of jobs that succeeded, for --timeout N%
+	paths     map[string]string // lookPath's
+	devNull   *os.File          // the standard input of jobs without one
+	done      int
+	failed    int
+	succeeded int
+	halted    bool
+	log       *os.File
+	events    *json.Encoder
+	eventsF   *os.File
+	outMu     sync.Mutex // one job's output at a time
+	headerOut bool       // a job's output with its header line has been printed
+	bar       *progress.Bar
+}
+
+// NewRunner prepares a run.
+func NewRunner(cfg Config) *Runner {
+	if cfg.Jobs < 1 {
+		cfg.Jobs = mp.CPUCount()
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 2 * time.Second
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = 100 * time.Millisecond
+	}
+	if cfg.Shell == "" {
+		cfg.Shell = "/bin/sh"
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	return &Runner{cfg: cfg, term: make(chan struct{}), kill: make(chan struct{})}
+}
+
+// Interrupt is the first Ctrl-C: no job starts any more, and every running
+// job's process group gets SIGTERM, then SIGKILL after the grace period.
+func (r *Runner) Interrupt() {
+	r.stopping.Store(true)
+	r.termOnce.Do(func() { close(r.term) })
+}
+
+// Kill is the second Ctrl-C: every running job is killed at once.
+func (r *Runner) Kill() {
+	r.Interrupt()
+	r.killOnce.Do(func() { close(r.kill) })
+}
+
+func (r *Runner) interrupted() bool {
+	select {
+	case <-r.term:
+		return true
+	default:
+		return false
+	}
+}
+
+// result is how one job went, with its output.
+type result struct {
+	job       *Job
+	command   string
+	skipped   bool
+	start     time.Time
+	took      time.Duration
+	exit      int // -1 if it could not start or was killed
+	signal    int
+	tries     int
+	stopped   bool  // killed by Interrupt, Kill or --halt now: not logged, so --resume runs it again
+	err       error // could not start
+	out, err2 *spill
+}
+
+func (res *result) ok() bool {
+	return !res.skipped && res.err == nil && res.exit == 0 && res.signal == 0
+}
+
+// Run runs the template over jobs and returns what happened; the error
+// is about the run itself (input, job log), not about failing jobs.
+func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary, error) {
+	cfg := r.cfg
+	var sum Summary
+	if cfg.DryRun {
+		for j, err := range jobs {
+			if err != nil {
+				return sum, err
+			}
+			fmt.Fprintln(cfg.Stdout, cfg.Template.Display(j, 1))
+		}
+		return sum, nil
+	}
+	skip, err := r.openLogs()
+	if err != nil {
+		return sum, err
+	}
+	defer r.closeLogs()
+	if r.devNull, err = os.Open(os.DevNull); err != nil {
+		return sum, err
+	}
+	defer r.devNull.Close()
+	if cfg.Bar {
+		r.bar = progress.New(0, progress.Writer(cfg.Stderr), progress.Unit("job"))
+		defer r.bar.Close()
+	}
+
+	// The input, read lazily: it stops when the run stops; the job log's
+	// finished jobs are skipped (--resume), keyed by their command.
+	var inputErr error
+	count := 0
+	input := func(yield func(*Job) bool) {
+		for j, err := range jobs {
+			if err != nil {
+				inputErr = err
+				return
+			}
+			if r.stopping.Load() {
+				return
+			}
+			if skip != nil && skip[cfg.Template.Display(j, 0)] {
+				sum.Skipped++
+				continue
+			}
+			count++
+			if !yield(j) {
+				return
+			}
+		}
+		if r.bar != nil {
+			r.bar.SetTotal(int64(count))
+		}
+	}
+
+	// Workers are goroutines: each job is a process of its own. The
+	// initializer only gives each worker its slot number ({%}).
+	pool, err := mp.NewPool(mp.Threads(cfg.Jobs), mp.Initializer(mp.Fn(func(context.Context, struct{}) (struct{}, error) {
+		return struct{}{}, nil
+	}), struct{}{}))
+	if err != nil {
+		return sum, err
+	}
+	defer pool.Close()
+	run := mp.Fn(func(ctx context.Context, j *Job) (*result, error) {
+		return r.runJob(ctx, j, mp.WorkerID(ctx)), nil
+	})
+	results := mp.ImapUnordered(ctx, pool, run, input, mp.Chunksize(1))
+	if cfg.KeepOrder {
+		results = mp.Imap(ctx, pool, run, input, mp.Chunksize(1))
+	}
+	for res, err := range results {
+		if err != nil {
+			return sum, err
+		}
+		if res.skipped {
+			continue
+		}
+		sum.Done++
+		if !res.ok() {
+			sum.Failed++
+		}
+		r.print(res)
+	}
+	r.mu.Lock()
+	sum.Halted = r.halted
+	r.mu.Unlock()
+	sum.Interrupted = r.interrupted() && !sum.Halted
+	return sum, inputErr
+}
+
+// runJob runs one job, with its tries, and records it.
+func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
+	cfg := r.cfg
+	if r.stopping.Load() {
+		return &result{job: j, skipped: true}
+	}
+	res := &result{job: j, command: cfg.Template.Display(j, slot)}
+	delay := cfg.RetryDelay
+	for try := 1; ; try++ {
+		res.tries = try
+		r.event(map[string]any{"event": "start", "seq": j.Seq, "slot": slot, "try": try, "command": res.command})
+		res.stopped = false
+		r.attempt(ctx, j, slot, res)
+		if res.ok() || try >= cfg.Tries || r.stopping.Load() || !r.retryable(res) {
+			break
+		}
+		wait := delay/2 + rand.N(delay/2+1) // backoff with jitter
+		r.event(map[string]any{"event": "retry", "seq": j.Seq, "try": try, "exit": res.exit, "signal": res.signal, "delay_s": wait.Seconds()})
+		delay = min(delay*2, 10*time.Second)
+		select {
+		case <-time.After(wait):
+		case <-r.term:
+		}
+		if r.stopping.Load() {
+			break
+		}
+		res.out.discard()
+		res.err2.discard()
+	}
+	if j.RemoveStdin && j.Stdin != "" {
+		os.Remove(j.Stdin)
+	}
+	r.finished(res)
+	return res
+}
+
+func (r *Runner) retryable(res *result) bool {
+	if len(r.cfg.RetryOn) == 0 {
+		return true
+	}
+	return res.err == nil && res.signal == 0 && slices.Contains(r.cfg.RetryOn, res.exit)
+}
+
+// attempt runs the job's process once.
+func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
+	cfg := r.cfg
+	res.out, res.err2 = &spill{}, &spill{}
+	argv, line := cfg.Template.Command(j, slot)
+	if argv == nil {
+		argv = []string{cfg.Shell, "-c", line}
+	}
+	path, err := r.lookPath(argv[0])
+	if err != nil {
+		res.err, res.exit = err, -1
+		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
+		return
+	}
+	cmd := &exec.Cmd{Path: path, Args: argv}
+	proc.Configure(cmd) // its own process group, and it dies with us
+	if cfg.LineBuffer {
+		cmd.Stdout = r.lines(cfg.Stdout, j, res.out)
+		cmd.Stderr = r.lines(cfg.Stderr, j, res.err2)
+	} else {
+		// The job writes straight into (unlinked) temporary files: no
+		// pipe and no copying goroutine per stream, and big outputs go
+		// to disk. A pipe is the fallback.
+		cmd.Stdout, cmd.Stderr = res.out.file(), res.err2.file()
+	}
+	cmd.Stdin = r.devNull // shared: os/exec would open /dev/null for every job
+	if j.Stdin != "" {
+		f, err := os.Open(j.Stdin)
+		if err != nil {
+			res.err, res.exit = err, -1
+			return
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
+	res.start = time.Now()
+	if err := cmd.Start(); err != nil {
+		res.err, res.exit, res.took = err, -1, time.Since(res.start)
+		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
+		return
+	}
+	timeout := r.timeout()
+	var timer <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		timer = t.C
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	pid := cmd.Process.Pid
+	var killAt <-chan time.Time
+	termed := false
+	terminate := func() {
+		if !termed {
+			termed = true
+			proc.TerminateGroup(pid)
+			killAt = time.After(cfg.Grace)
+		}
+	}
+wait:
+	for {
+		select {
+		case err = <-waited:
+			break wait
+		case <-timer:
+			terminate()
+		case <-r.term:
+			res.stopped = true
+			terminate()
+		case <-r.kill:
+			res.stopped = true
+			proc.KillGroup(pid)
+		case <-ctx.Done():
+			proc.KillGroup(pid)
+		case <-killAt:
+			proc.KillGroup(pid)
+		}
+	}
+	if line, ok := cmd.Stdout.(*lineWriter); ok {
+		line.flush()
+		cmd.Stderr.(*lineWriter).flush()
+	}
+	res.took = time.Since(res.start)
+	res.out.settle()
+	res.err2.settle()
+	res.exit, res.signal = 0, 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		res.exit = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			res.exit, res.signal = -1, int(ws.Signal())
+		}
+	} else if err != nil {
+		res.err, res.exit = err, -1
+	}
+}
+
+// lookPath finds a program as exec.LookPath does, once per name: a PATH
+// search costs several system calls, for every job.
+func (r *Runner) lookPath(name string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.paths[name]; ok {
+		return p, nil
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", err
+	}
+	if r.paths == nil {
+		r.paths = map[string]string{}
+	}
+	r.paths[name] = p
+	return p, nil
+}
+
+// timeout is the time limit of a job starting now.
+func (r *Runner) timeout() time.Duration {
+	if r.cfg.TimeoutPct <= 0 {
+		return r.cfg.Timeout
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.durations) < 3 {
+		return r.cfg.Timeout // too few jobs to know the median
+	}
+	ds := slices.Clone(r.durations)
+	slices.Sort(ds)
+	return time.Duration(float64(ds[len(ds)/2]) * r.cfg.TimeoutPct / 100)
+}
+
+// finished records a job that ran: the counters, the job log, the event
+// stream, the bar, and --halt.
+func (r *Runner) finished(res *result) {
+	r.mu.Lock()
+	r.done++
+	if res.ok() {
+		r.succeeded++
+		r.durations = append(r.durations, res.took)
+	} else {
+		r.failed++
+	}
+	if r.log != nil && !(res.stopped && !res.ok()) {
+		fmt.Fprintf(r.log, "%d\t:\t%.3f\t%.3f\t0\t%d\t%d\t%d\t%s\n", res.job.Seq, float64(res.start.UnixMilli())/1000,
+			res.took.Seconds(), res.out.size+res.err2.size, res.exit, res.signal, res.command)
+	}
+	h := r.cfg.Halt
+	if h.N > 0 || h.Pct > 0 {
+		n := r.failed
+		if h.Success {
+			n = r.succeeded
+		}
+		if (h.N > 0 && n >= h.N) || (h.Pct > 0 && r.done >= 3 && float64(n)*100/float64(r.done) >= h.Pct) {
+			if !r.halted {
+				r.halted = true
+				r.stopping.Store(true)
+				if h.Now {
+					r.termOnce.Do(func() { close(r.term) })
+				}
+			}
+		}
+	}
+	r.mu.Unlock()
+	r.event(map[string]any{"event": "finish", "seq": res.job.Seq, "exit": res.exit, "signal": res.signal, "runtime_s": res.took.Seconds(), "tries": res.tries, "command": res.command})
+	if r.bar != nil {
+		r.bar.Add(1)
+	}
+}
+
+// print writes a finished job's output: stdout then stderr, whole, with
+// --tag's prefix on every line.
+func (r *Runner) print(res *result) {
+	defer res.out.discard()
+	defer res.err2.discard()
+	if r.cfg.LineBuffer {
+		return // already printed
+	}
+	r.outMu.Lock()
+	defer r.outMu.Unlock()
+	for i, s := range []struct {
+		sp *spill
+		w  io.Writer
+	}{{res.out, r.cfg.Stdout}, {res.err2, r.cfg.Stderr}} {
+		if i == 0 && r.cfg.HeaderOnce {
+			if r.headerOut {
+				s.w = &dropFirstLine{w: s.w}
+			} else if s.sp.size > 0 {
+				r.headerOut = true
+			}
+		}
+		if r.cfg.Tag {
+			lw := &lineWriter{dst: s.w, mu: new(sync.Mutex), prefix: tagOf(res.job)}
+			s.sp.writeTo(lw)
+			lw.flush()
+		} else {
+			s.sp.writeTo(s.w)
+		}
+	}
+}
+
+func tagOf(j *Job) string {
+	var b bytes.Buffer
+	for i, a := range j.Args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(a)
+	}
+	for _, k := range []string{"key"} {
+		if v, ok := j.Vars[k]; ok && len(j.Args) == 0 {
+			b.WriteString(v)
+		}
+	}
+	b.WriteByte('\t')
+	return b.String()
+}
+
+// lines makes the writer of --line-buffer: whole lines to dst as they
+// come, counted in sp.
+func (r *Runner) lines(dst io.Writer, j *Job, sp *spill) *lineWriter {
+	lw := &lineWriter{dst: dst, mu: &r.outMu, count: sp}
+	if r.cfg.Tag {
+		lw.prefix = tagOf(j)
+	}
+	return lw
+}
+
+// openLogs opens --joblog and --json, and reads the job log for
+// --resume: the commands to skip.
+func (r *Runner) openLogs() (skip map[string]bool, err error) {
+	cfg := r.cfg
+	if cfg.JobLog != "" {
+		if cfg.Resume || cfg.ResumeFail {
+			skip, err = readJobLog(cfg.JobLog, cfg.ResumeFail)
+			if err != nil {
+				return nil, err
+			}
+		}
+		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		if skip != nil {
+			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		}
+		r.log, err = os.OpenFile(cfg.JobLog, flags, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("--joblog: %w", err)
+		}
+		if st, _ := r.log.Stat(); st != nil && st.Size() == 0 {
+			fmt.Fprintln(r.log, "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand")
+		}
+	} else if cfg.Resume || cfg.ResumeFail {
+		return nil, errors.New("--resume and --resume-failed need --joblog FILE")
+	}
+	if cfg.JSON != "" {
+		r.eventsF, err = os.Create(cfg.JSON)
+		if err != nil {
+			return nil, fmt.Errorf("--json: %w", err)
+		}
+		r.events = json.NewEncoder(r.eventsF)
+	}
+	return skip, nil
+}
+
+func (r *Runner) closeLogs() {
+	if r.log != nil {
+		r.log.Close()
+	}
+	if r.eventsF != nil {
+		r.eventsF.Close()
+	}
+}
+
+func (r *Runner) event(ev map[string]any) {
+	if r.events == nil {
+		return
+	}
+	ev["time"] = time.Now().Format(time.RFC3339Nano)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events.Encode(ev)
+}

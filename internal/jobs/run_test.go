@@ -335,3 +335,15 @@ func TestResumeAfterInterrupt(t *testing.T) {
 		t.Errorf("resumed run ran %q (%+v), want the two stopped jobs and the one never started", got, sum)
 	}
 }
+
+// --halt now with --timeout, on jobs that ignore SIGTERM: the first
+// timeout fails a job, the halt stops the rest, SIGKILL after the grace
+// ends them; the run never hangs.
+func TestHaltWithTimeoutNeverHangs(t *testing.T) {
+	start := time.Now()
+	_, _, sum := runT(t, Config{Jobs: 3, Timeout: 300 * time.Millisecond, Grace: 300 * time.Millisecond, Halt: Halt{Now: true, N: 1}},
+		"trap '' TERM; sleep {}", each("30", "30", "30", "30", "30", "30")...)
+	if !sum.Halted || sum.Done > 3 || time.Since(start) > 20*time.Second {
+		t.Errorf("%+v after %v", sum, time.Since(start))
+	}
+}

@@ -261,6 +261,7 @@ Options:
 		fmt.Fprintln(stderr, "mp run:", err)
 		return 255
 	}
+	cfg.Total, _ = jobs.Count(sources) // the bar's total from the start, when known
 	input := func(yield func(*jobs.Job, error) bool) {
 		seq := 0
 		for a, err := range jobs.Inputs(sources, sep) {

@@ -158,3 +158,27 @@ func Inputs(sources []Source, colsep *regexp.Regexp) iter.Seq2[[]string, error] 
 		}
 	}
 }
+
+// Count returns how many argument lists Inputs yields, when every source
+// is given on the command line (ok false when a file or stdin is read).
+func Count(sources []Source) (n int, ok bool) {
+	var groups []int
+	for i, s := range sources {
+		if s.path != "" || s.stdin != nil {
+			return 0, false
+		}
+		if i == 0 || !s.linked {
+			groups = append(groups, len(s.vals))
+		} else {
+			groups[len(groups)-1] = max(groups[len(groups)-1], len(s.vals))
+		}
+		if len(s.vals) == 0 {
+			return 0, true
+		}
+	}
+	n = 1
+	for _, g := range groups {
+		n *= g
+	}
+	return n, true
+}

@@ -58,3 +58,13 @@ func TestInputs(t *testing.T) {
 		}
 	}
 }
+
+func TestCount(t *testing.T) {
+	srcs := []Source{Args([]string{"A", "B", "C"}, false), Args([]string{"1", "2"}, true), Args([]string{"x", "y"}, false)}
+	if n, ok := Count(srcs); !ok || n != len(collect(t, srcs, nil)) || n != 6 {
+		t.Errorf("Count = %d, %v", n, ok)
+	}
+	if _, ok := Count([]Source{Stdin(strings.NewReader(""))}); ok {
+		t.Error("Count of stdin known")
+	}
+}

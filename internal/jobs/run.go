@@ -40,6 +40,7 @@ type Config struct {
 	ResumeFail bool   // --resume-failed: skip the jobs the job log has as succeeded
 	JSON       string // --json: events
 	Bar        bool   // --bar / --eta
+	Total      int    // the number of jobs if known before the input is read, for the bar
 	HeaderOnce bool   // drop the first line of every output but the first
 	DryRun     bool
 	Grace      time.Duration // between SIGTERM and SIGKILL
@@ -182,7 +183,7 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 	}
 	defer r.devNull.Close()
 	if cfg.Bar {
-		r.bar = progress.New(0, progress.Writer(cfg.Stderr), progress.Unit("job"))
+		r.bar = progress.New(int64(cfg.Total), progress.Writer(cfg.Stderr), progress.Unit("job"))
 		defer r.bar.Close()
 	}
 

@@ -19,6 +19,8 @@
 //   - Initializer, WorkerState, MaxTasksPerChild: per-worker state.
 //   - Process: one registered function in a child process, with Start,
 //     Join, Terminate, Kill; CurrentProcess, ActiveChildren, JoinChildren.
+//   - SharedMemory, RawArray, RawValue: memory every process maps, passed
+//     to processes and tasks as arguments.
 //
 // Python names and their mp counterparts:
 //
@@ -41,6 +43,8 @@
 //	p.pid / name / daemon / sentinel                p.Pid() / Name() / IsDaemon() / Sentinel()
 //	current_process(), active_children()            CurrentProcess(), ActiveChildren()
 //	(joining non-daemon children at exit)           JoinChildren(ctx) at the end of main
+//	shared_memory.SharedMemory(name, create, size)  CreateSharedMemory(name, size), AttachSharedMemory(name)
+//	RawArray(type, n), RawValue(type, v)            NewRawArray[T](n), NewRawValue[T](v)
 //
 // Every call takes a context first: cancelling it returns the call
 // promptly with context.Cause(ctx) and cancels its tasks. Every task ends

@@ -172,10 +172,14 @@ func (p *Pool) next() (job, bool) {
 	return p.pop(), true
 }
 
-// tryNext appends up to n queued jobs to dst, without waiting.
+// tryNext appends up to n queued jobs to dst, without waiting, unless a
+// worker waits for a job: it is for that worker.
 func (p *Pool) tryNext(dst []job, n int) []job {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.idle > 0 {
+		return dst
+	}
 	for ; n > 0 && p.head < len(p.queue); n-- {
 		dst = append(dst, p.pop())
 	}

@@ -194,7 +194,7 @@ func spawnWorker(id int, label string, handshake time.Duration, tagged bool) (*p
 	rr, rw := pipes[1][0], pipes[1][1]
 	room := proc.GrowPipe(tw, taskPipeSize) * 3 / 4
 	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), workerEnv+"="+workerCookie)
+	cmd.Env = append(os.Environ(), workerEnv+"="+workerCookie, treeEnv+"="+tree())
 	cmd.ExtraFiles = []*os.File{tr, rw} // fds 3 and 4 in the worker
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if tagged {
@@ -393,21 +393,24 @@ func (pw *procWorker) close() {
 // A worker slot keeps Tasks queued in its worker's pipe behind the one
 // running, so that the worker starts the next as soon as it has sent the
 // results of one instead of waiting a round trip for it. How many: enough
-// to cover pipelineCover of the worker's recent task time, from 1 (long
+// to cover pipelineCover of the worker's recent task time, from none (long
 // tasks: a Task queued behind a long one could have gone to an idle
-// worker) to maxAhead (tiny tasks). The queue is refilled in bursts, one
-// write for several Tasks, when it is half empty.
+// worker) to maxAhead (tiny tasks). No job is taken ahead while another
+// worker waits for one. The queue is refilled in bursts, one write for
+// several Tasks, when it is half empty.
 const (
 	pipelineCover = 200 * time.Microsecond
 	maxAhead      = 32
 )
 
-// ahead is how many Tasks to keep queued behind the running one.
+// ahead is how many Tasks to keep queued behind the running one: none
+// for tasks longer than pipelineCover, whose round trip costs little and
+// which would be better run by the next free worker.
 func (pw *procWorker) ahead() int {
 	if pw.avgTask <= 0 {
 		return 1
 	}
-	return int(min(max(pipelineCover/pw.avgTask, 1), maxAhead))
+	return int(min(pipelineCover/pw.avgTask, maxAhead))
 }
 
 // timeTask folds the time the worker took for a Task, sent at sent, into

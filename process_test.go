@@ -24,7 +24,11 @@ import (
 // Functions worker processes run: registered at package level, so that the
 // re-executed test binary knows them by name.
 var (
-	pidOf = mp.Register("test.pid", func(_ context.Context, x int) (int, error) { return os.Getpid(), nil })
+	pidOf   = mp.Register("test.pid", func(_ context.Context, x int) (int, error) { return os.Getpid(), nil })
+	slowPid = mp.Register("test.slowPid", func(_ context.Context, x int) (int, error) {
+		time.Sleep(20 * time.Millisecond)
+		return os.Getpid(), nil
+	})
 	// die kills its own worker process for item 3.
 	die = mp.Register("test.die", func(_ context.Context, x int) (int, error) {
 		if x == 3 {
@@ -150,7 +154,9 @@ func TestProcessMap(t *testing.T) {
 			t.Fatalf("result %d = %d", i, v)
 		}
 	}
-	pids, err := mp.Map(ctx, p, pidOf, ints(40), mp.Chunksize(1))
+	// tasks of 20ms: tiny ones may all be run by one worker (the other
+	// one's slot is not even awake), long ones are shared
+	pids, err := mp.Map(ctx, p, slowPid, ints(20), mp.Chunksize(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,6 +337,16 @@ func TestProcessInitializer(t *testing.T) {
 // with two Processes (one a daemon): it prints its children's pids and
 // waits to be killed.
 func parentRole() int {
+	if os.Getenv("MP_TEST_PARENT_OF") == "shm" {
+		m, err := mp.CreateSharedMemory("", 4096)
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		fmt.Println(m.Name())
+		time.Sleep(time.Hour)
+		return 0
+	}
 	if os.Getenv("MP_TEST_PARENT_OF") == "processes" {
 		for _, daemon := range []bool{false, true} {
 			p, err := mp.NewProcess(sleepy, 3_600_000, mp.Daemon(daemon))
@@ -707,7 +723,7 @@ func TestProcessWorkersOutliveCalls(t *testing.T) {
 	p := newProcPool(t)
 	ctx := context.Background()
 	pids := func() []int {
-		out, err := mp.Map(ctx, p, pidOf, ints(40), mp.Chunksize(1))
+		out, err := mp.Map(ctx, p, slowPid, ints(20), mp.Chunksize(1))
 		if err != nil {
 			t.Fatal(err)
 		}

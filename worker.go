@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/shm"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -41,13 +42,26 @@ const (
 // "spawn" start method; Go has no fork). In a worker, Main never returns:
 // it serves tasks until the pool closes the connection, then exits.
 func Main() {
+	mainCalled = true
 	if os.Getenv(workerEnv) != workerCookie {
 		return
 	}
+	if mode := os.Getenv("MP_SHM_TRACKER"); mode != "" {
+		exe, _ := os.Executable()
+		os.Exit(shm.TrackerMain(mode, exe, os.Environ()))
+	}
+	// The tree this worker belongs to, for its shared memory; not passed
+	// on to the processes its tasks start (they are not mp's).
+	treeState.id = os.Getenv(treeEnv)
+	os.Unsetenv(treeEnv)
 	proc.NoInherit(3)
 	proc.NoInherit(4)
 	os.Exit(serveWorker(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results")))
 }
+
+// mainCalled says that the program calls Main: running it again as a
+// worker (or tracker) then serves instead of running the program.
+var mainCalled bool
 
 // serveWorker runs the worker side of the protocol: Hello, Setup/Ready,
 // then the Results of every Task, until the task stream ends. It returns

@@ -42,6 +42,7 @@ var (
 	echo      = flag.Bool("pipe-echo", false, "internal: echo 8-byte messages (raw pipe round trip)")
 	procsOnly = flag.Bool("procs", false, "run only the process-pool cases (and their Python peers)")
 	cliOnly   = flag.Bool("cli", false, "run only the mp command against xargs and GNU parallel")
+	shmOnly   = flag.Bool("shm", false, "run only the shared-memory case")
 )
 
 //go:noinline
@@ -73,6 +74,10 @@ func main() {
 	}
 	if *cliOnly {
 		runCLI()
+		return
+	}
+	if *shmOnly {
+		runShm()
 		return
 	}
 	ctx := context.Background()
@@ -237,6 +242,7 @@ func main() {
 	}
 	report(res, order, serialCPU, parCPU, rss, py)
 	runProcs(sz)
+	runShm()
 	runCLI()
 	if !*smoke {
 		reportCodecs()

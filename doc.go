@@ -20,7 +20,7 @@
 //   - Process: one registered function in a child process, with Start,
 //     Join, Terminate, Kill; CurrentProcess, ActiveChildren, JoinChildren.
 //   - SharedMemory, RawArray, RawValue: memory every process maps, passed
-//     to processes and tasks as arguments.
+//     to processes and tasks as arguments; Lock, Event, Semaphore in it.
 //
 // Python names and their mp counterparts:
 //
@@ -45,6 +45,9 @@
 //	(joining non-daemon children at exit)           JoinChildren(ctx) at the end of main
 //	shared_memory.SharedMemory(name, create, size)  CreateSharedMemory(name, size), AttachSharedMemory(name)
 //	RawArray(type, n), RawValue(type, v)            NewRawArray[T](n), NewRawValue[T](v)
+//	Lock(): acquire(timeout) / release()             NewLock(): Lock(ctx) / Unlock(), TryLock()
+//	Event(): set / clear / is_set / wait(timeout)   NewEvent(): Set / Clear / IsSet / Wait(ctx)
+//	Semaphore(n), BoundedSemaphore(n)               NewSemaphore(n), NewBoundedSemaphore(n)
 //
 // Every call takes a context first: cancelling it returns the call
 // promptly with context.Cause(ctx) and cancels its tasks. Every task ends

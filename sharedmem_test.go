@@ -210,5 +210,11 @@ func FuzzSharedHandle(f *testing.F) {
 		}
 		var v mp.RawValue[int64]
 		_ = v.UnmarshalCBOR(b)
+		var l mp.Lock
+		_ = l.UnmarshalCBOR(b)
+		var e mp.Event
+		_ = e.UnmarshalCBOR(b)
+		var s mp.Semaphore
+		_ = s.UnmarshalCBOR(b)
 	})
 }

@@ -30,3 +30,6 @@ func MemFile(name string) (*os.File, error) {
 	os.Remove(f.Name())
 	return f, nil
 }
+
+// Alive cannot tell here: it says yes.
+func Alive(pid int) bool { return true }

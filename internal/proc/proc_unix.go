@@ -34,3 +34,6 @@ func MemFile(name string) (*os.File, error) {
 	os.Remove(f.Name())
 	return f, nil
 }
+
+// Alive reports whether pid runs.
+func Alive(pid int) bool { return syscall.Kill(pid, 0) != syscall.ESRCH }

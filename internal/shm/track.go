@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mp-go/mp/internal/proc"
 )
 
 // A process tree's segments are listed, one name a line, in
@@ -110,7 +112,7 @@ func Tree() string {
 func Alive(tree string) bool {
 	pidS, st, _ := strings.Cut(tree, "-")
 	pid, err := strconv.Atoi(pidS)
-	if err != nil || !running(pid) {
+	if err != nil || !proc.Alive(pid) {
 		return false
 	}
 	return st == "" || startTime(pid) == st

@@ -26,16 +26,6 @@ func startTime(pid int) string {
 	return f[19]
 }
 
-func running(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return len(f) > 0 && f[0] != "Z"
-}
-
 // waitExit returns when pid has ended (a pidfd becomes readable), or
 // after at most d.
 func waitExit(pid int, d time.Duration) {

@@ -216,3 +216,71 @@ func BenchmarkLockUncontended(b *testing.B) {
 		l.Unlock()
 	}
 }
+
+type sharedPair struct {
+	V *mp.Value[int64]
+	A *mp.Array[float64]
+	N int
+}
+
+var bumpBoth = mp.Register("test.bumpBoth", func(ctx context.Context, p sharedPair) (struct{}, error) {
+	for range p.N {
+		if err := p.V.Update(ctx, func(x *int64) { *x++ }); err != nil {
+			return struct{}{}, err
+		}
+		if err := p.A.Update(ctx, func(s []float64) {
+			for i := range s {
+				s[i] += 0.5
+			}
+		}); err != nil {
+			return struct{}{}, err
+		}
+		mp.Add(p.V, 1)
+	}
+	return struct{}{}, nil
+})
+
+func TestValueAndArray(t *testing.T) {
+	ctx := context.Background()
+	v, err := mp.NewValue[int64](0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Unlink()
+	a, err := mp.NewArray[float64](4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Unlink()
+	p := newProcPool(t)
+	jobs := []sharedPair{{v, a, 500}, {v, a, 500}, {v, a, 500}, {v, a, 500}}
+	if _, err := mp.Map(ctx, p, bumpBoth, jobs, mp.Chunksize(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := v.Get(ctx); got != 4*500*2 {
+		t.Errorf("value %d, want %d", got, 4*500*2)
+	}
+	for i, x := range a.Slice() {
+		if x != 4*500*0.5 {
+			t.Errorf("element %d = %v", i, x)
+		}
+	}
+	if !mp.CompareAndSwap(v, 4000, 7) || mp.CompareAndSwap(v, 4000, 8) {
+		t.Error("CompareAndSwap")
+	}
+	if err := v.Set(ctx, -3); err != nil {
+		t.Fatal(err)
+	}
+	if got := mp.Add(v, 5); got != 2 {
+		t.Errorf("Add = %d", got)
+	}
+	type count uint32
+	c, err := mp.NewValue[count](0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Unlink()
+	if mp.Add(c, 1<<31) != 1<<31 || mp.Add(c, 1<<31) != 0 {
+		t.Error("Add on a named uint32 does not wrap as uint32")
+	}
+}

@@ -216,5 +216,9 @@ func FuzzSharedHandle(f *testing.F) {
 		_ = e.UnmarshalCBOR(b)
 		var s mp.Semaphore
 		_ = s.UnmarshalCBOR(b)
+		var val mp.Value[int64]
+		_ = val.UnmarshalCBOR(b)
+		var arr mp.Array[float64]
+		_ = arr.UnmarshalCBOR(b)
 	})
 }

@@ -46,6 +46,7 @@
 //	shared_memory.SharedMemory(name, create, size)  CreateSharedMemory(name, size), AttachSharedMemory(name)
 //	RawArray(type, n), RawValue(type, v)            NewRawArray[T](n), NewRawValue[T](v)
 //	Value(type, v), Array(type, n), get_lock()      NewValue(v), NewArray[T](n), Update(ctx, f), GetLock()
+//	Queue(maxsize), JoinableQueue(maxsize)          NewQueue[T](maxsize), NewJoinableQueue[T](maxsize)
 //	Lock(): acquire(timeout) / release()             NewLock(): Lock(ctx) / Unlock(), TryLock()
 //	Event(): set / clear / is_set / wait(timeout)   NewEvent(): Set / Clear / IsSet / Wait(ctx)
 //	Semaphore(n), BoundedSemaphore(n)               NewSemaphore(n), NewBoundedSemaphore(n)

@@ -122,8 +122,10 @@ var myPid = os.Getpid()
 // Lock waits for the lock until ctx ends (Python's acquire(timeout=...)).
 // It returns nil, ctx's error (the lock is not held), or an error
 // wrapping ErrOwnerDead (the lock is held).
-func (l *Lock) Lock(ctx context.Context) error {
-	w := &l.h.word
+func (l *Lock) Lock(ctx context.Context) error { return lockWord(ctx, &l.h.word) }
+
+// lockWord takes the lock whose word is *w (see Lock.Lock).
+func lockWord(ctx context.Context, w *uint32) error {
 	me := lockWordOf(myPid)
 	if atomic.CompareAndSwapUint32(w, 0, me) {
 		return nil
@@ -158,8 +160,9 @@ func (l *Lock) TryLock() bool { return atomic.CompareAndSwapUint32(&l.h.word, 0,
 
 // Unlock releases the lock. It is an error if this process does not hold
 // it.
-func (l *Lock) Unlock() error {
-	w := &l.h.word
+func (l *Lock) Unlock() error { return unlockWord(&l.h.word) }
+
+func unlockWord(w *uint32) error {
 	for {
 		s := atomic.LoadUint32(w)
 		if s == 0 || int(s>>1) != myPid {

@@ -172,15 +172,16 @@ func (p *Pool) next() (job, bool) {
 	return p.pop(), true
 }
 
-// tryNext appends up to n queued jobs to dst, without waiting, unless a
-// worker waits for a job: it is for that worker.
-func (p *Pool) tryNext(dst []job, n int) []job {
+// tryNext appends to dst up to n queued jobs that match, from the head of
+// the queue, without waiting; none while a worker waits for a job: it is
+// for that worker.
+func (p *Pool) tryNext(dst []job, n int, match func(job) bool) []job {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.idle > 0 {
 		return dst
 	}
-	for ; n > 0 && p.head < len(p.queue); n-- {
+	for ; n > 0 && p.head < len(p.queue) && match(p.queue[p.head]); n-- {
 		dst = append(dst, p.pop())
 	}
 	return dst

@@ -396,8 +396,10 @@ func (pw *procWorker) close() {
 // to cover pipelineCover of the worker's recent task time, from none (long
 // tasks: a Task queued behind a long one could have gone to an idle
 // worker) to maxAhead (tiny tasks). No job is taken ahead while another
-// worker waits for one. The queue is refilled in bursts, one write for
-// several Tasks, when it is half empty.
+// worker waits for one, and only jobs of the head's function: a task that
+// waits for another one (a queue's consumer, its producer) must not hold
+// it in its worker's pipe, where nobody else can run it. The queue is
+// refilled in bursts, one write for several Tasks, when it is half empty.
 const (
 	pipelineCover = 200 * time.Microsecond
 	maxAhead      = 32
@@ -408,7 +410,7 @@ const (
 // which would be better run by the next free worker.
 func (pw *procWorker) ahead() int {
 	if pw.avgTask <= 0 {
-		return 1
+		return 0 // unknown yet: the first task may be long
 	}
 	return int(min(pipelineCover/pw.avgTask, maxAhead))
 }
@@ -623,7 +625,11 @@ func (c *chain) fill(pw *procWorker) (died bool) {
 	}
 	for i := 1; i <= want; i++ {
 		if i == len(c.jobs) {
-			c.ahead = c.b.pool.tryNext(c.ahead[:0], want+1-i)
+			name := c.jobs[0].rj.funcName()
+			c.ahead = c.b.pool.tryNext(c.ahead[:0], want+1-i, func(j job) bool {
+				rj, ok := j.(remoteJob)
+				return ok && rj.funcName() == name
+			})
 			if len(c.ahead) == 0 {
 				return false
 			}

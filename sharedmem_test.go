@@ -220,5 +220,7 @@ func FuzzSharedHandle(f *testing.F) {
 		_ = val.UnmarshalCBOR(b)
 		var arr mp.Array[float64]
 		_ = arr.UnmarshalCBOR(b)
+		var q mp.Queue[int]
+		_ = q.UnmarshalCBOR(b)
 	})
 }

@@ -1,0 +1,357 @@
+package mp
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/mp-go/mp/internal/futex"
+	"github.com/mp-go/mp/internal/wire"
+)
+
+// Errors of the queues.
+var (
+	// ErrEmpty is GetNowait's error on an empty queue (Python's queue.Empty).
+	ErrEmpty = errors.New("mp: queue empty")
+	// ErrFull is PutNowait's error on a full queue (Python's queue.Full).
+	ErrFull = errors.New("mp: queue full")
+	// ErrQueueClosed is the error of Put on a closed queue, and of Get on a
+	// closed queue that is empty.
+	ErrQueueClosed = errors.New("mp: queue closed")
+)
+
+// DefaultQueueBytes is the capacity of a queue's buffer in shared memory
+// unless QueueCapacity says otherwise. The memory is used as items are
+// put (a tmpfs file), not up front.
+const DefaultQueueBytes = 64 << 20
+
+// queueHeader is the start of a queue's segment; the ring of items
+// follows. head and tail count bytes from the start of time; each item is
+// a 4-byte length then its CBOR encoding, wrapping around the ring.
+type queueHeader struct {
+	magic      uint32
+	lock       uint32 // a lock word (see Lock)
+	notEmpty   uint32 // bumped by every Put: Get sleeps on it
+	notFull    uint32 // bumped by every Get: Put sleeps on it
+	done       uint32 // bumped when unfinished reaches 0: Join sleeps on it
+	closed     uint32
+	maxsize    uint32 // items; 0: no limit but the bytes
+	_          uint32
+	capacity   uint64 // bytes of the ring
+	head, tail uint64
+	count      uint64 // items in the queue
+	unfinished uint64 // JoinableQueue: items put and not yet TaskDone
+}
+
+const magicQueue = 0x6d705175 // "mpQu"
+
+// Queue is a FIFO queue of T shared by processes (Python's
+// multiprocessing.Queue): any number of processes put and get, and it can
+// be passed to processes and tasks as an argument. Items are encoded
+// (CBOR) into a ring in shared memory: Put returns as soon as the item is
+// there, with no feeder thread, so a process that puts items and exits
+// loses none and never blocks its parent's Join (Python's best-known
+// queue trap).
+type Queue[T any] struct {
+	m *SharedMemory
+	h *queueHeader
+}
+
+// QueueOption configures a queue.
+type QueueOption func(*queueConfig)
+
+type queueConfig struct{ bytes int }
+
+// QueueCapacity sets the bytes of a queue's buffer (DefaultQueueBytes):
+// Put waits while the unread items fill it, and an item larger than it is
+// an error.
+func QueueCapacity(bytes int) QueueOption { return func(c *queueConfig) { c.bytes = bytes } }
+
+// NewQueue makes a queue holding at most maxsize items (0: no limit but
+// its buffer's bytes).
+func NewQueue[T any](maxsize int, opts ...QueueOption) (*Queue[T], error) {
+	c := queueConfig{bytes: DefaultQueueBytes}
+	for _, o := range opts {
+		o(&c)
+	}
+	if maxsize < 0 || maxsize >= 1<<31 {
+		return nil, fmt.Errorf("%w: queue maxsize %d", ErrInvalidOption, maxsize)
+	}
+	if c.bytes < 64 {
+		return nil, fmt.Errorf("%w: queue capacity %d bytes", ErrInvalidOption, c.bytes)
+	}
+	hsize := int(unsafe.Sizeof(queueHeader{}))
+	m, err := CreateSharedMemory("", hsize+c.bytes)
+	if err != nil {
+		return nil, err
+	}
+	q := &Queue[T]{m: m, h: (*queueHeader)(unsafe.Pointer(&m.Buf()[0]))}
+	q.h.capacity = uint64(c.bytes)
+	q.h.maxsize = uint32(maxsize)
+	atomic.StoreUint32(&q.h.magic, magicQueue)
+	return q, nil
+}
+
+func (q *Queue[T]) ring() []byte { return q.m.Buf()[unsafe.Sizeof(queueHeader{}):] }
+
+func (q *Queue[T]) lock(ctx context.Context) error {
+	if err := lockWord(ctx, &q.h.lock); err != nil && !errors.Is(err, ErrOwnerDead) {
+		return err
+	}
+	// A process that died holding the queue's lock died between two
+	// complete updates of the header or mid-copy of an item it had not
+	// yet counted: the queue is consistent either way.
+	return nil
+}
+
+func (q *Queue[T]) unlock() { unlockWord(&q.h.lock) }
+
+// Put adds v, waiting while the queue is full, until ctx ends.
+func (q *Queue[T]) Put(ctx context.Context, v T) error { return q.put(ctx, v, true) }
+
+// PutNowait adds v or returns ErrFull at once.
+func (q *Queue[T]) PutNowait(v T) error { return q.put(context.Background(), v, false) }
+
+func (q *Queue[T]) put(ctx context.Context, v T, wait bool) error {
+	b, err := wire.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("mp: Queue.Put: %w", err)
+	}
+	need := uint64(4 + len(b))
+	h := q.h
+	if need > h.capacity {
+		return fmt.Errorf("mp: Queue.Put: an item of %d bytes does not fit in the queue's %d (see QueueCapacity)", len(b), h.capacity)
+	}
+	for {
+		seq := atomic.LoadUint32(&h.notFull)
+		if err := q.lock(ctx); err != nil {
+			return err
+		}
+		if atomic.LoadUint32(&h.closed) != 0 {
+			q.unlock()
+			return ErrQueueClosed
+		}
+		full := (h.maxsize > 0 && h.count >= uint64(h.maxsize)) || h.tail-h.head+need > h.capacity
+		if !full {
+			q.write(b)
+			h.count++
+			h.unfinished++
+			atomic.AddUint32(&h.notEmpty, 1)
+			q.unlock()
+			futex.Wake(&h.notEmpty, 1<<30)
+			return nil
+		}
+		q.unlock()
+		if !wait {
+			return ErrFull
+		}
+		if err := waitWord(ctx, &h.notFull, seq); err != nil {
+			return err
+		}
+	}
+}
+
+// write copies a length-prefixed item at the tail; the lock is held.
+func (q *Queue[T]) write(b []byte) {
+	var n [4]byte
+	binary.LittleEndian.PutUint32(n[:], uint32(len(b)))
+	q.copyIn(q.h.tail, n[:])
+	q.copyIn(q.h.tail+4, b)
+	q.h.tail += uint64(4 + len(b))
+}
+
+func (q *Queue[T]) copyIn(at uint64, b []byte) {
+	r := q.ring()
+	i := int(at % uint64(len(r)))
+	k := copy(r[i:], b)
+	copy(r, b[k:])
+}
+
+func (q *Queue[T]) copyOut(at uint64, b []byte) {
+	r := q.ring()
+	i := int(at % uint64(len(r)))
+	k := copy(b, r[i:])
+	copy(b[k:], r)
+}
+
+// Get removes and returns the oldest item, waiting until there is one or
+// ctx ends. On a closed queue that is empty it returns ErrQueueClosed.
+func (q *Queue[T]) Get(ctx context.Context) (T, error) { return q.get(ctx, true) }
+
+// GetNowait returns the oldest item or ErrEmpty at once.
+func (q *Queue[T]) GetNowait() (T, error) { return q.get(context.Background(), false) }
+
+func (q *Queue[T]) get(ctx context.Context, wait bool) (T, error) {
+	var zero T
+	h := q.h
+	for {
+		seq := atomic.LoadUint32(&h.notEmpty)
+		if err := q.lock(ctx); err != nil {
+			return zero, err
+		}
+		if h.count > 0 {
+			b, err := q.read()
+			h.count--
+			atomic.AddUint32(&h.notFull, 1)
+			q.unlock()
+			futex.Wake(&h.notFull, 1<<30)
+			if err != nil {
+				return zero, err
+			}
+			var v T
+			if err := wire.Unmarshal(b, &v); err != nil {
+				return zero, fmt.Errorf("mp: Queue.Get: decoding a %T: %w", v, err)
+			}
+			return v, nil
+		}
+		closed := atomic.LoadUint32(&h.closed) != 0
+		q.unlock()
+		if closed {
+			return zero, ErrQueueClosed
+		}
+		if !wait {
+			return zero, ErrEmpty
+		}
+		if err := waitWord(ctx, &h.notEmpty, seq); err != nil {
+			return zero, err
+		}
+	}
+}
+
+// read takes the item at the head; the lock is held. A length that does
+// not fit what is in the ring means the memory was scribbled on: the
+// queue is emptied rather than read out of bounds.
+func (q *Queue[T]) read() ([]byte, error) {
+	h := q.h
+	var n [4]byte
+	q.copyOut(h.head, n[:])
+	size := uint64(binary.LittleEndian.Uint32(n[:]))
+	if h.tail-h.head < 4+size {
+		h.head, h.count = h.tail, 1 // the caller takes the 1
+		return nil, errors.New("mp: Queue.Get: the queue's memory is corrupt; it was emptied")
+	}
+	b := make([]byte, size)
+	q.copyOut(h.head+4, b)
+	h.head += 4 + size
+	return b, nil
+}
+
+// Qsize returns the number of items in the queue.
+func (q *Queue[T]) Qsize() int {
+	if err := q.lock(context.Background()); err != nil {
+		return 0
+	}
+	defer q.unlock()
+	return int(q.h.count)
+}
+
+// Empty reports whether the queue holds no item.
+func (q *Queue[T]) Empty() bool { return q.Qsize() == 0 }
+
+// Full reports whether the queue holds maxsize items.
+func (q *Queue[T]) Full() bool {
+	return q.h.maxsize > 0 && q.Qsize() >= int(q.h.maxsize)
+}
+
+// Close marks the queue closed for every process: Put fails, Get returns
+// what is left, then ErrQueueClosed. (Python's close only concerns the
+// calling process's feeder thread; mp has none.)
+func (q *Queue[T]) Close() error {
+	atomic.StoreUint32(&q.h.closed, 1)
+	futex.Wake(&q.h.notEmpty, 1<<30)
+	futex.Wake(&q.h.notFull, 1<<30)
+	return nil
+}
+
+// Unlink removes the queue's segment (see SharedMemory.Unlink).
+func (q *Queue[T]) Unlink() error { return q.m.Unlink() }
+
+// MarshalCBOR encodes the handle.
+func (q *Queue[T]) MarshalCBOR() ([]byte, error) {
+	return cbor.Marshal(shmHandle{Name: q.m.Name()})
+}
+
+// UnmarshalCBOR maps the queue named in b.
+func (q *Queue[T]) UnmarshalCBOR(b []byte) error {
+	var hd shmHandle
+	if err := cbor.Unmarshal(b, &hd); err != nil {
+		return err
+	}
+	m, err := received(hd.Name)
+	if err != nil {
+		return err
+	}
+	hsize := int(unsafe.Sizeof(queueHeader{}))
+	if m.Size() < hsize {
+		return fmt.Errorf("mp: shared memory %q is not a Queue", hd.Name)
+	}
+	h := (*queueHeader)(unsafe.Pointer(&m.Buf()[0]))
+	if atomic.LoadUint32(&h.magic) != magicQueue || h.capacity != uint64(m.Size()-hsize) {
+		return fmt.Errorf("mp: shared memory %q is not a Queue", hd.Name)
+	}
+	q.m, q.h = m, h
+	return nil
+}
+
+// JoinableQueue is a Queue whose consumers say when they have finished
+// each item (TaskDone), so that Join can wait for all of them (Python's
+// multiprocessing.JoinableQueue).
+type JoinableQueue[T any] struct {
+	Queue[T]
+}
+
+// NewJoinableQueue makes a joinable queue (see NewQueue).
+func NewJoinableQueue[T any](maxsize int, opts ...QueueOption) (*JoinableQueue[T], error) {
+	q, err := NewQueue[T](maxsize, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &JoinableQueue[T]{*q}, nil
+}
+
+// TaskDone says that an item got from the queue is finished. Calling it
+// more often than items were put is an error (Python's ValueError).
+func (q *JoinableQueue[T]) TaskDone() error {
+	if err := q.lock(context.Background()); err != nil {
+		return err
+	}
+	h := q.h
+	if h.unfinished == 0 {
+		q.unlock()
+		return errors.New("mp: JoinableQueue.TaskDone called more times than items were put")
+	}
+	h.unfinished--
+	last := h.unfinished == 0
+	if last {
+		atomic.AddUint32(&h.done, 1)
+	}
+	q.unlock()
+	if last {
+		futex.Wake(&h.done, 1<<30)
+	}
+	return nil
+}
+
+// Join waits until every item put has been got and marked done, or ctx
+// ends.
+func (q *JoinableQueue[T]) Join(ctx context.Context) error {
+	h := q.h
+	for {
+		seq := atomic.LoadUint32(&h.done)
+		if err := q.lock(ctx); err != nil {
+			return err
+		}
+		n := h.unfinished
+		q.unlock()
+		if n == 0 {
+			return nil
+		}
+		if err := waitWord(ctx, &h.done, seq); err != nil {
+			return err
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -40,6 +41,8 @@ type queueHeader struct {
 	done       uint32 // bumped when unfinished reaches 0: Join sleeps on it
 	closed     uint32
 	maxsize    uint32 // items; 0: no limit but the bytes
+	waitGet    uint32 // getters asleep (or about to be): Put wakes only if any
+	waitPut    uint32 // putters asleep: Get wakes only if any
 	_          uint32
 	capacity   uint64 // bytes of the ring
 	head, tail uint64
@@ -142,14 +145,23 @@ func (q *Queue[T]) put(ctx context.Context, v T, wait bool) error {
 			h.unfinished++
 			atomic.AddUint32(&h.notEmpty, 1)
 			q.unlock()
-			futex.Wake(&h.notEmpty, 1<<30)
+			if atomic.LoadUint32(&h.waitGet) > 0 {
+				futex.Wake(&h.notEmpty, 1<<30)
+			}
 			return nil
 		}
 		q.unlock()
 		if !wait {
 			return ErrFull
 		}
-		if err := waitWord(ctx, &h.notFull, seq); err != nil {
+		if spinFor(&h.notFull, seq) {
+			continue
+		}
+		// A Get after our look bumps notFull: the wait then returns at once.
+		atomic.AddUint32(&h.waitPut, 1)
+		err := waitWord(ctx, &h.notFull, seq)
+		atomic.AddUint32(&h.waitPut, ^uint32(0))
+		if err != nil {
 			return err
 		}
 	}
@@ -198,7 +210,9 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, error) {
 			h.count--
 			atomic.AddUint32(&h.notFull, 1)
 			q.unlock()
-			futex.Wake(&h.notFull, 1<<30)
+			if atomic.LoadUint32(&h.waitPut) > 0 {
+				futex.Wake(&h.notFull, 1<<30)
+			}
 			if err != nil {
 				return zero, err
 			}
@@ -216,7 +230,13 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, error) {
 		if !wait {
 			return zero, ErrEmpty
 		}
-		if err := waitWord(ctx, &h.notEmpty, seq); err != nil {
+		if spinFor(&h.notEmpty, seq) {
+			continue // a Put came while we spun: no sleep, no wake-up call
+		}
+		atomic.AddUint32(&h.waitGet, 1)
+		err := waitWord(ctx, &h.notEmpty, seq)
+		atomic.AddUint32(&h.waitGet, ^uint32(0))
+		if err != nil {
 			return zero, err
 		}
 	}
@@ -354,4 +374,18 @@ func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// spinFor watches *word for a few microseconds, yielding the processor,
+// and reports whether it moved on from seq: between a fast producer and a
+// fast consumer, sleeping on the futex and waking each other costs two
+// system calls a message.
+func spinFor(word *uint32, seq uint32) bool {
+	for range 50 {
+		if atomic.LoadUint32(word) != seq {
+			return true
+		}
+		runtime.Gosched()
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -34,6 +35,66 @@ func sum(s []float64) float64 {
 		a += s[i]
 	}
 	return a + b + c + d
+}
+
+var queueProducer = mp.Register("bench.queueProducer", func(ctx context.Context, a queueArgs) (struct{}, error) {
+	for i := range a.N {
+		if err := a.Q.Put(ctx, i); err != nil {
+			return struct{}{}, err
+		}
+	}
+	return struct{}{}, nil
+})
+
+type queueArgs struct {
+	Q *mp.Queue[int]
+	N int
+}
+
+// runQueue measures a producer process putting n ints into an mp.Queue
+// that the parent drains, against Python's multiprocessing.Queue.
+func runQueue() {
+	n, reps := 200_000, min(*runs, 3)
+	if *smoke {
+		n, reps = 2_000, 1
+	}
+	ctx := context.Background()
+	var ts []float64
+	for range reps {
+		q, err := mp.NewQueue[int](0)
+		check(err)
+		p, err := mp.NewProcess(queueProducer, queueArgs{q, n})
+		check(err)
+		t0 := time.Now()
+		check(p.Start(ctx))
+		total := 0
+		for range n {
+			v, err := q.Get(ctx)
+			check(err)
+			total += v
+		}
+		check(p.Join(ctx))
+		ts = append(ts, float64(time.Since(t0).Nanoseconds())/float64(n))
+		q.Unlink()
+		if total != n*(n-1)/2 {
+			fail(fmt.Errorf("queue: sum %d", total))
+		}
+	}
+	mpNs := median(ts)
+	fmt.Printf("\nQueue: a producer process puts %d small ints, the parent gets them (median of %d, process start included):\n\n", n, reps)
+	fmt.Println("| case | ns/message | mp faster by |")
+	fmt.Println("|---|---:|---:|")
+	fmt.Printf("| mp.Queue[int] | %.0f | |\n", mpNs)
+	if *python {
+		py := map[string]float64{}
+		if err := runPythonJSON("mpqueue.py", &py, n, reps); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: Python queue skipped:", err)
+			return
+		}
+		for k, v := range py {
+			fmt.Printf("| %s | %.0f | %.1f× (target ≥ 20×: %s) |\n", k, v, v/mpNs, yes(v/mpNs >= 20))
+		}
+	}
 }
 
 // runShm measures both and prints the result.
@@ -87,4 +148,5 @@ func runShm() {
 	fmt.Printf("| plain slice, 2 goroutines | %.1f |\n", p/1e6)
 	fmt.Printf("| mp.RawArray, 2 worker processes (mp.Map of 2 spans) | %.1f |\n", s/1e6)
 	fmt.Printf("\nshared / plain speed: %.2f× (target ≥ 0.8×): %s\n", p/s, yes(p/s >= 0.8))
+	runQueue()
 }

@@ -47,6 +47,7 @@
 //	RawArray(type, n), RawValue(type, v)            NewRawArray[T](n), NewRawValue[T](v)
 //	Value(type, v), Array(type, n), get_lock()      NewValue(v), NewArray[T](n), Update(ctx, f), GetLock()
 //	Queue(maxsize), JoinableQueue(maxsize)          NewQueue[T](maxsize), NewJoinableQueue[T](maxsize)
+//	SimpleQueue(), Barrier(parties, action)         NewSimpleQueue[T](), NewBarrier(n, action)
 //	Lock(): acquire(timeout) / release()             NewLock(): Lock(ctx) / Unlock(), TryLock()
 //	Event(): set / clear / is_set / wait(timeout)   NewEvent(): Set / Clear / IsSet / Wait(ctx)
 //	Semaphore(n), BoundedSemaphore(n)               NewSemaphore(n), NewBoundedSemaphore(n)

@@ -220,6 +220,7 @@ func BenchmarkLockUncontended(b *testing.B) {
 type sharedPair struct {
 	V *mp.Value[int64]
 	A *mp.Array[float64]
+	H *mp.Value[int64] // bumped with the lock-free Add (never mixed with Update: see Add)
 	N int
 }
 
@@ -235,7 +236,7 @@ var bumpBoth = mp.Register("test.bumpBoth", func(ctx context.Context, p sharedPa
 		}); err != nil {
 			return struct{}{}, err
 		}
-		mp.Add(p.V, 1)
+		mp.Add(p.H, 1)
 	}
 	return struct{}{}, nil
 })
@@ -252,20 +253,28 @@ func TestValueAndArray(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Unlink()
+	h, err := mp.NewValue[int64](0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Unlink()
 	p := newProcPool(t)
-	jobs := []sharedPair{{v, a, 500}, {v, a, 500}, {v, a, 500}, {v, a, 500}}
+	jobs := []sharedPair{{v, a, h, 500}, {v, a, h, 500}, {v, a, h, 500}, {v, a, h, 500}}
 	if _, err := mp.Map(ctx, p, bumpBoth, jobs, mp.Chunksize(1)); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := v.Get(ctx); got != 4*500*2 {
-		t.Errorf("value %d, want %d", got, 4*500*2)
+	if got, _ := v.Get(ctx); got != 4*500 {
+		t.Errorf("value %d, want %d", got, 4*500)
+	}
+	if got := *h.Ptr(); got != 4*500 {
+		t.Errorf("atomic counter %d, want %d", got, 4*500)
 	}
 	for i, x := range a.Slice() {
 		if x != 4*500*0.5 {
 			t.Errorf("element %d = %v", i, x)
 		}
 	}
-	if !mp.CompareAndSwap(v, 4000, 7) || mp.CompareAndSwap(v, 4000, 8) {
+	if !mp.CompareAndSwap(v, 2000, 7) || mp.CompareAndSwap(v, 2000, 8) {
 		t.Error("CompareAndSwap")
 	}
 	if err := v.Set(ctx, -3); err != nil {

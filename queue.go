@@ -389,3 +389,42 @@ func spinFor(word *uint32, seq uint32) bool {
 	}
 	return false
 }
+
+// SimpleQueue is an unbounded queue with only Put, Get, Empty and Close
+// (Python's multiprocessing.SimpleQueue).
+type SimpleQueue[T any] struct {
+	q *Queue[T]
+}
+
+// NewSimpleQueue makes a simple queue.
+func NewSimpleQueue[T any](opts ...QueueOption) (*SimpleQueue[T], error) {
+	q, err := NewQueue[T](0, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &SimpleQueue[T]{q}, nil
+}
+
+// Put adds v (see Queue.Put).
+func (s *SimpleQueue[T]) Put(ctx context.Context, v T) error { return s.q.Put(ctx, v) }
+
+// Get removes and returns the oldest item (see Queue.Get).
+func (s *SimpleQueue[T]) Get(ctx context.Context) (T, error) { return s.q.Get(ctx) }
+
+// Empty reports whether the queue holds no item.
+func (s *SimpleQueue[T]) Empty() bool { return s.q.Empty() }
+
+// Close closes the queue (see Queue.Close).
+func (s *SimpleQueue[T]) Close() error { return s.q.Close() }
+
+// Unlink removes the queue's segment (see SharedMemory.Unlink).
+func (s *SimpleQueue[T]) Unlink() error { return s.q.Unlink() }
+
+// MarshalCBOR encodes the handle.
+func (s *SimpleQueue[T]) MarshalCBOR() ([]byte, error) { return s.q.MarshalCBOR() }
+
+// UnmarshalCBOR maps the queue named in b.
+func (s *SimpleQueue[T]) UnmarshalCBOR(b []byte) error {
+	s.q = new(Queue[T])
+	return s.q.UnmarshalCBOR(b)
+}

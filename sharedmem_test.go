@@ -222,5 +222,9 @@ func FuzzSharedHandle(f *testing.F) {
 		_ = arr.UnmarshalCBOR(b)
 		var q mp.Queue[int]
 		_ = q.UnmarshalCBOR(b)
+		var sq mp.SimpleQueue[int]
+		_ = sq.UnmarshalCBOR(b)
+		var bar mp.Barrier
+		_ = bar.UnmarshalCBOR(b)
 	})
 }

@@ -109,7 +109,9 @@ type Integer interface {
 }
 
 // Add adds delta to an integer Value atomically, without its lock, and
-// returns the new value.
+// returns the new value. Do not mix it with Update (or Get/Set) on the
+// same value: Update's read-modify-write under the lock does not see an
+// Add made meanwhile without it.
 func Add[T Integer](v *Value[T], delta T) T {
 	p := unsafe.Pointer(v.Ptr())
 	if unsafe.Sizeof(delta) == 4 { // two's complement: the same bits for signed and unsigned

@@ -48,6 +48,7 @@
 //	Value(type, v), Array(type, n), get_lock()      NewValue(v), NewArray[T](n), Update(ctx, f), GetLock()
 //	Queue(maxsize), JoinableQueue(maxsize)          NewQueue[T](maxsize), NewJoinableQueue[T](maxsize)
 //	SimpleQueue(), Barrier(parties, action)         NewSimpleQueue[T](), NewBarrier(n, action)
+//	Pipe(duplex) → Connection                       Pipe[T](duplex) → *Conn[T]: Send, Recv, Poll, ...
 //	Lock(): acquire(timeout) / release()             NewLock(): Lock(ctx) / Unlock(), TryLock()
 //	Event(): set / clear / is_set / wait(timeout)   NewEvent(): Set / Clear / IsSet / Wait(ctx)
 //	Semaphore(n), BoundedSemaphore(n)               NewSemaphore(n), NewBoundedSemaphore(n)

@@ -124,6 +124,11 @@ func (q *Queue[T]) put(ctx context.Context, v T, wait bool) error {
 	if err != nil {
 		return fmt.Errorf("mp: Queue.Put: %w", err)
 	}
+	return q.putRaw(ctx, b, wait)
+}
+
+// putRaw adds one encoded item.
+func (q *Queue[T]) putRaw(ctx context.Context, b []byte, wait bool) error {
 	need := uint64(4 + len(b))
 	h := q.h
 	if need > h.capacity {
@@ -199,11 +204,24 @@ func (q *Queue[T]) GetNowait() (T, error) { return q.get(context.Background(), f
 
 func (q *Queue[T]) get(ctx context.Context, wait bool) (T, error) {
 	var zero T
+	b, err := q.getRaw(ctx, wait)
+	if err != nil {
+		return zero, err
+	}
+	var v T
+	if err := wire.Unmarshal(b, &v); err != nil {
+		return zero, fmt.Errorf("mp: Queue.Get: decoding a %T: %w", v, err)
+	}
+	return v, nil
+}
+
+// getRaw removes one encoded item.
+func (q *Queue[T]) getRaw(ctx context.Context, wait bool) ([]byte, error) {
 	h := q.h
 	for {
 		seq := atomic.LoadUint32(&h.notEmpty)
 		if err := q.lock(ctx); err != nil {
-			return zero, err
+			return nil, err
 		}
 		if h.count > 0 {
 			b, err := q.read()
@@ -213,22 +231,15 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, error) {
 			if atomic.LoadUint32(&h.waitPut) > 0 {
 				futex.Wake(&h.notFull, 1<<30)
 			}
-			if err != nil {
-				return zero, err
-			}
-			var v T
-			if err := wire.Unmarshal(b, &v); err != nil {
-				return zero, fmt.Errorf("mp: Queue.Get: decoding a %T: %w", v, err)
-			}
-			return v, nil
+			return b, err
 		}
 		closed := atomic.LoadUint32(&h.closed) != 0
 		q.unlock()
 		if closed {
-			return zero, ErrQueueClosed
+			return nil, ErrQueueClosed
 		}
 		if !wait {
-			return zero, ErrEmpty
+			return nil, ErrEmpty
 		}
 		if spinFor(&h.notEmpty, seq) {
 			continue // a Put came while we spun: no sleep, no wake-up call
@@ -237,7 +248,7 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, error) {
 		err := waitWord(ctx, &h.notEmpty, seq)
 		atomic.AddUint32(&h.waitGet, ^uint32(0))
 		if err != nil {
-			return zero, err
+			return nil, err
 		}
 	}
 }
@@ -258,6 +269,27 @@ func (q *Queue[T]) read() ([]byte, error) {
 	q.copyOut(h.head+4, b)
 	h.head += 4 + size
 	return b, nil
+}
+
+// poll waits until the queue holds an item, without taking it, or ctx
+// ends; it reports whether there is one.
+func (q *Queue[T]) poll(ctx context.Context) bool {
+	h := q.h
+	for {
+		seq := atomic.LoadUint32(&h.notEmpty)
+		if q.Qsize() > 0 {
+			return true
+		}
+		if atomic.LoadUint32(&h.closed) != 0 || ctx.Err() != nil {
+			return false
+		}
+		atomic.AddUint32(&h.waitGet, 1)
+		err := waitWord(ctx, &h.notEmpty, seq)
+		atomic.AddUint32(&h.waitGet, ^uint32(0))
+		if err != nil {
+			return q.Qsize() > 0
+		}
+	}
 }
 
 // Qsize returns the number of items in the queue.

@@ -226,5 +226,7 @@ func FuzzSharedHandle(f *testing.F) {
 		_ = sq.UnmarshalCBOR(b)
 		var bar mp.Barrier
 		_ = bar.UnmarshalCBOR(b)
+		var conn mp.Conn[int]
+		_ = conn.UnmarshalCBOR(b)
 	})
 }

@@ -50,6 +50,7 @@
 //	SimpleQueue(), Barrier(parties, action)         NewSimpleQueue[T](), NewBarrier(n, action)
 //	Pipe(duplex) → Connection                       Pipe[T](duplex) → *Conn[T]: Send, Recv, Poll, ...
 //	Lock(): acquire(timeout) / release()             NewLock(): Lock(ctx) / Unlock(), TryLock()
+//	RLock(), Condition(lock)                        NewRLock() (owner = the ctx Lock returns), NewCondition(l)
 //	Event(): set / clear / is_set / wait(timeout)   NewEvent(): Set / Clear / IsSet / Wait(ctx)
 //	Semaphore(n), BoundedSemaphore(n)               NewSemaphore(n), NewBoundedSemaphore(n)
 //

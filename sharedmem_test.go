@@ -228,5 +228,9 @@ func FuzzSharedHandle(f *testing.F) {
 		_ = bar.UnmarshalCBOR(b)
 		var conn mp.Conn[int]
 		_ = conn.UnmarshalCBOR(b)
+		var rl mp.RLock
+		_ = rl.UnmarshalCBOR(b)
+		var cond mp.Condition
+		_ = cond.UnmarshalCBOR(b)
 	})
 }

@@ -97,6 +97,124 @@ func runQueue() {
 	}
 }
 
+type pingArgs struct {
+	C *mp.Conn[int]
+	N int
+}
+
+type bumpArgs struct {
+	L *mp.Lock
+	V *mp.RawValue[int64]
+	N int
+}
+
+var (
+	benchEcho = mp.Register("bench.echo", func(ctx context.Context, a pingArgs) (struct{}, error) {
+		for range a.N {
+			v, err := a.C.Recv(ctx)
+			if err != nil {
+				return struct{}{}, err
+			}
+			if err := a.C.Send(ctx, v); err != nil {
+				return struct{}{}, err
+			}
+		}
+		return struct{}{}, nil
+	})
+	benchBump = mp.Register("bench.bump", func(ctx context.Context, a bumpArgs) (struct{}, error) {
+		for range a.N {
+			if err := a.L.Lock(ctx); err != nil {
+				return struct{}{}, err
+			}
+			*a.V.Ptr() += 1
+			a.L.Unlock()
+		}
+		return struct{}{}, nil
+	})
+)
+
+// runIPC measures a Pipe ping-pong and a contended Lock between two
+// processes, against Python's and a raw pipe between two Go processes.
+func runIPC() {
+	nPP, nLock, reps := 10_000, 200_000, min(*runs, 3)
+	if *smoke {
+		nPP, nLock, reps = 100, 1000, 1
+	}
+	ctx := context.Background()
+	var tPP, tRaw, tLock []float64
+	for range reps {
+		a, b, err := mp.Pipe[int](true)
+		check(err)
+		p, err := mp.NewProcess(benchEcho, pingArgs{b, nPP})
+		check(err)
+		check(p.Start(ctx))
+		check(a.Send(ctx, 0))
+		_, err = a.Recv(ctx) // the child is up
+		check(err)
+		t0 := time.Now()
+		for i := 1; i < nPP; i++ {
+			check(a.Send(ctx, i))
+			v, err := a.Recv(ctx)
+			check(err)
+			if v != i {
+				fail(fmt.Errorf("pipe: %d for %d", v, i))
+			}
+		}
+		tPP = append(tPP, float64(time.Since(t0).Nanoseconds())/float64(nPP-1))
+		check(p.Join(ctx))
+		a.Unlink()
+
+		t0 = time.Now()
+		pipeRoundTrips(nPP)
+		tRaw = append(tRaw, float64(time.Since(t0).Nanoseconds())/float64(nPP))
+
+		l, err := mp.NewLock()
+		check(err)
+		v, err := mp.NewRawValue[int64](0)
+		check(err)
+		t0 = time.Now()
+		var ps []*mp.Process
+		for range 2 {
+			p, err := mp.NewProcess(benchBump, bumpArgs{l, v, nLock})
+			check(err)
+			check(p.Start(ctx))
+			ps = append(ps, p)
+		}
+		for _, p := range ps {
+			check(p.Join(ctx))
+		}
+		tLock = append(tLock, float64(time.Since(t0).Nanoseconds())/float64(2*nLock))
+		if *v.Ptr() != int64(2*nLock) {
+			fail(fmt.Errorf("lock: counter %d", *v.Ptr()))
+		}
+		l.Unlink()
+		v.Unlink()
+	}
+	pp, raw, lk := median(tPP), median(tRaw), median(tLock)
+	fmt.Printf("\nPipe and Lock between two processes (median of %d):\n\n", reps)
+	fmt.Println("| case | mp ns | Python ns | mp faster by |")
+	fmt.Println("|---|---:|---:|---:|")
+	py := map[string]float64{}
+	if *python {
+		if err := runPythonJSON("ipc.py", &py, nPP, nLock, reps); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: Python IPC skipped:", err)
+		}
+	}
+	row := func(name string, mpNs float64, pyKey string) {
+		if v, ok := py[pyKey]; ok {
+			fmt.Printf("| %s | %.0f | %.0f | %.1f× |\n", name, mpNs, v, v/mpNs)
+		} else {
+			fmt.Printf("| %s | %.0f | | |\n", name, mpNs)
+		}
+	}
+	row("Pipe ping-pong round trip", pp, "Pipe ping-pong (round trip)")
+	row("Lock+Unlock, 2 processes contending, process start included", lk, "Lock, 2 processes contending (per lock+unlock)")
+	fmt.Printf("\nraw os.Pipe round trip between two Go processes: %.0f ns; mp.Pipe is %.2f× it (target ≤ 1.5×: %s)\n", raw, pp/raw, yes(pp/raw <= 1.5))
+	if v, ok := py["Pipe ping-pong (round trip)"]; ok {
+		fmt.Printf("mp.Pipe ≥ 4× faster than Python's Pipe: %.1f× (%s)\n", v/pp, yes(v/pp >= 4))
+	}
+}
+
 // runShm measures both and prints the result.
 func runShm() {
 	n, reps := 100_000_000, min(*runs, 5)
@@ -149,4 +267,5 @@ func runShm() {
 	fmt.Printf("| mp.RawArray, 2 worker processes (mp.Map of 2 spans) | %.1f |\n", s/1e6)
 	fmt.Printf("\nshared / plain speed: %.2f× (target ≥ 0.8×): %s\n", p/s, yes(p/s >= 0.8))
 	runQueue()
+	runIPC()
 }

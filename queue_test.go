@@ -211,3 +211,46 @@ func TestQueueLimitsAndClose(t *testing.T) {
 		t.Errorf("maxsize -1: %v", err)
 	}
 }
+
+type lockMsg struct {
+	L *mp.Lock
+	E *mp.Event
+}
+
+// takeFromQueue gets a lock and an event through a queue, holds the lock
+// and sets the event.
+var takeFromQueue = mp.Register("test.takeFromQueue", func(ctx context.Context, q *mp.Queue[lockMsg]) (struct{}, error) {
+	m, err := q.Get(ctx)
+	if err != nil {
+		return struct{}{}, err
+	}
+	if !m.L.TryLock() {
+		return struct{}{}, errors.New("the lock received through the queue is held")
+	}
+	m.E.Set()
+	return struct{}{}, m.L.Unlock()
+})
+
+// Synchronization objects travel through a Queue (Python refuses: they
+// "should only be shared between processes through inheritance").
+func TestHandlesThroughAQueue(t *testing.T) {
+	q, err := mp.NewQueue[lockMsg](0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Unlink()
+	l, _ := mp.NewLock()
+	defer l.Unlink()
+	e, _ := mp.NewEvent()
+	defer e.Unlink()
+	p, err := mp.NewProcess(takeFromQueue, q)
+	startProcess(t, p, err)
+	ctx := context.Background()
+	if err := q.Put(ctx, lockMsg{l, e}); err != nil {
+		t.Fatal(err)
+	}
+	within(t, "Join", func() { err = p.Join(ctx) })
+	if err != nil || !e.IsSet() {
+		t.Errorf("child: %v, event set %v", err, e.IsSet())
+	}
+}

@@ -79,7 +79,7 @@ func (c *Conn[T]) RecvBytes(ctx context.Context) ([]byte, error) {
 	if c.in == nil {
 		return nil, errNotReadable
 	}
-	b, err := c.in.getRaw(ctx, true)
+	b, err := c.in.getRaw(ctx, true, nil)
 	return b, pipeErr(err)
 }
 

@@ -60,8 +60,20 @@ const magicQueue = 0x6d705175 // "mpQu"
 // loses none and never blocks its parent's Join (Python's best-known
 // queue trap).
 type Queue[T any] struct {
-	m *SharedMemory
-	h *queueHeader
+	m    *SharedMemory
+	h    *queueHeader
+	data []byte // the ring, after the header
+	// rawSize > 0: T is plain data (numbers, and arrays and structs of
+	// them) of this size, put in the ring as its bytes
+	rawSize int
+}
+
+// rawSizeOf is the size of T if it can travel as its bytes, else 0.
+func rawSizeOf[T any]() int {
+	if n, err := plainSize[T](1); err == nil && n > 0 {
+		return n
+	}
+	return 0
 }
 
 // QueueOption configures a queue.
@@ -92,14 +104,15 @@ func NewQueue[T any](maxsize int, opts ...QueueOption) (*Queue[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	q := &Queue[T]{m: m, h: (*queueHeader)(unsafe.Pointer(&m.Buf()[0]))}
+	buf := m.Buf()
+	q := &Queue[T]{m: m, h: (*queueHeader)(unsafe.Pointer(&buf[0])), data: buf[hsize:], rawSize: rawSizeOf[T]()}
 	q.h.capacity = uint64(c.bytes)
 	q.h.maxsize = uint32(maxsize)
 	atomic.StoreUint32(&q.h.magic, magicQueue)
 	return q, nil
 }
 
-func (q *Queue[T]) ring() []byte { return q.m.Buf()[unsafe.Sizeof(queueHeader{}):] }
+func (q *Queue[T]) ring() []byte { return q.data }
 
 func (q *Queue[T]) lock(ctx context.Context) error {
 	if err := lockWord(ctx, &q.h.lock); err != nil && !errors.Is(err, ErrOwnerDead) {
@@ -120,6 +133,9 @@ func (q *Queue[T]) Put(ctx context.Context, v T) error { return q.put(ctx, v, tr
 func (q *Queue[T]) PutNowait(v T) error { return q.put(context.Background(), v, false) }
 
 func (q *Queue[T]) put(ctx context.Context, v T, wait bool) error {
+	if q.rawSize > 0 {
+		return q.putRaw(ctx, unsafe.Slice((*byte)(unsafe.Pointer(&v)), q.rawSize), wait)
+	}
 	b, err := wire.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("mp: Queue.Put: %w", err)
@@ -204,7 +220,16 @@ func (q *Queue[T]) GetNowait() (T, error) { return q.get(context.Background(), f
 
 func (q *Queue[T]) get(ctx context.Context, wait bool) (T, error) {
 	var zero T
-	b, err := q.getRaw(ctx, wait)
+	if q.rawSize > 0 {
+		// plain data travels as its bytes: no encoding, no allocation
+		var v T
+		_, err := q.getRaw(ctx, wait, unsafe.Slice((*byte)(unsafe.Pointer(&v)), q.rawSize))
+		if err != nil {
+			return zero, err
+		}
+		return v, nil
+	}
+	b, err := q.getRaw(ctx, wait, nil)
 	if err != nil {
 		return zero, err
 	}
@@ -215,8 +240,9 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, error) {
 	return v, nil
 }
 
-// getRaw removes one encoded item.
-func (q *Queue[T]) getRaw(ctx context.Context, wait bool) ([]byte, error) {
+// getRaw removes one encoded item, into dst if it is not nil (it must
+// then have the item's length).
+func (q *Queue[T]) getRaw(ctx context.Context, wait bool, dst []byte) ([]byte, error) {
 	h := q.h
 	for {
 		seq := atomic.LoadUint32(&h.notEmpty)
@@ -224,7 +250,7 @@ func (q *Queue[T]) getRaw(ctx context.Context, wait bool) ([]byte, error) {
 			return nil, err
 		}
 		if h.count > 0 {
-			b, err := q.read()
+			b, err := q.read(dst)
 			h.count--
 			atomic.AddUint32(&h.notFull, 1)
 			q.unlock()
@@ -256,7 +282,7 @@ func (q *Queue[T]) getRaw(ctx context.Context, wait bool) ([]byte, error) {
 // read takes the item at the head; the lock is held. A length that does
 // not fit what is in the ring means the memory was scribbled on: the
 // queue is emptied rather than read out of bounds.
-func (q *Queue[T]) read() ([]byte, error) {
+func (q *Queue[T]) read(dst []byte) ([]byte, error) {
 	h := q.h
 	var n [4]byte
 	q.copyOut(h.head, n[:])
@@ -265,7 +291,14 @@ func (q *Queue[T]) read() ([]byte, error) {
 		h.head, h.count = h.tail, 1 // the caller takes the 1
 		return nil, errors.New("mp: Queue.Get: the queue's memory is corrupt; it was emptied")
 	}
-	b := make([]byte, size)
+	b := dst
+	if uint64(len(dst)) != size {
+		if dst != nil {
+			h.head += 4 + size
+			return nil, fmt.Errorf("mp: Queue.Get: a message of %d bytes for a %T of %d", size, *new(T), len(dst))
+		}
+		b = make([]byte, size)
+	}
 	q.copyOut(h.head+4, b)
 	h.head += 4 + size
 	return b, nil
@@ -345,7 +378,7 @@ func (q *Queue[T]) UnmarshalCBOR(b []byte) error {
 	if atomic.LoadUint32(&h.magic) != magicQueue || h.capacity != uint64(m.Size()-hsize) {
 		return fmt.Errorf("mp: shared memory %q is not a Queue", hd.Name)
 	}
-	q.m, q.h = m, h
+	q.m, q.h, q.data, q.rawSize = m, h, m.Buf()[hsize:], rawSizeOf[T]()
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package mp_test
 
 import (
+	"fmt"
 	"os"
 	"time"
 
@@ -10,6 +11,10 @@ import (
 
 	"go.uber.org/goleak"
 )
+
+// leftovers, where shared memory exists, reports segments the tests made
+// and did not unlink.
+var leftovers func() error
 
 func TestMain(m *testing.M) {
 	// Worker processes of process pools are this test binary, re-executed:
@@ -36,5 +41,20 @@ func TestMain(m *testing.M) {
 	// Tests make tasks and callbacks panic on purpose; keep their logs out
 	// of the test output.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
+	if leftovers != nil {
+		// goleak.VerifyTestMain exits: check the shared memory first
+		code := m.Run()
+		if err := leftovers(); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL:", err)
+			code = 1
+		}
+		if code == 0 {
+			if err := goleak.Find(); err != nil {
+				fmt.Fprintln(os.Stderr, "FAIL: goleak:", err)
+				code = 1
+			}
+		}
+		os.Exit(code)
+	}
 	goleak.VerifyTestMain(m)
 }

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,24 @@ import (
 
 	"github.com/mp-go/mp"
 )
+
+func init() {
+	leftovers = func() error {
+		// this tree's segments are named mp-PID-START-...; the tree's list
+		// (.segments) and tracker mark stay until the tracker cleans up
+		names, _ := filepath.Glob(fmt.Sprintf("/dev/shm/mp-%d-*", os.Getpid()))
+		var left []string
+		for _, n := range names {
+			if !strings.HasSuffix(n, ".segments") && !strings.HasSuffix(n, ".tracker") {
+				left = append(left, filepath.Base(n))
+			}
+		}
+		if len(left) > 0 {
+			return fmt.Errorf("shared memory left in /dev/shm by the tests: %v", left)
+		}
+		return nil
+	}
+}
 
 type span struct {
 	A      *mp.RawArray[float64]

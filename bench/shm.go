@@ -10,11 +10,11 @@ import (
 	"github.com/mp-go/mp"
 )
 
-// The shared-memory case: summing a RawArray of float64 from two worker
+// The shared-memory case: summing an mp.Array of float64 from two worker
 // processes against summing a plain slice on two goroutines.
 
 type shmSpan struct {
-	A      *mp.RawArray[float64]
+	A      *mp.Array[float64]
 	Lo, Hi int
 }
 
@@ -221,7 +221,7 @@ func runShm() {
 	if *smoke {
 		n, reps = 1_000_000, 1
 	}
-	arr, err := mp.NewRawArray[float64](n)
+	arr, err := mp.NewArray[float64](n)
 	check(err)
 	defer arr.Unlink()
 	defer arr.Close()
@@ -264,7 +264,7 @@ func runShm() {
 	fmt.Println("| case | ms |")
 	fmt.Println("|---|---:|")
 	fmt.Printf("| plain slice, 2 goroutines | %.1f |\n", p/1e6)
-	fmt.Printf("| mp.RawArray, 2 worker processes (mp.Map of 2 spans) | %.1f |\n", s/1e6)
+	fmt.Printf("| mp.Array, 2 worker processes (mp.Map of 2 spans) | %.1f |\n", s/1e6)
 	fmt.Printf("\nshared / plain speed: %.2f× (target ≥ 0.8×): %s\n", p/s, yes(p/s >= 0.8))
 	runQueue()
 	runIPC()

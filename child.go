@@ -291,17 +291,20 @@ func (p *Process) IsAlive() bool {
 	if p.self {
 		return true
 	}
+	started, ended := p.status()
+	return started && !ended
+}
+
+// status says whether the process has started and whether it has ended.
+func (p *Process) status() (started, ended bool) {
 	p.mu.Lock()
-	started := p.started
+	started = p.started
 	p.mu.Unlock()
-	if !started {
-		return false
-	}
 	select {
 	case <-p.done:
-		return false
+		return started, true
 	default:
-		return true
+		return started, false
 	}
 }
 
@@ -360,27 +363,12 @@ func (p *Process) Close() error {
 // ExitCode returns the exit status once the process has ended (ok true):
 // 0 for success, 1 when the function failed, -N when signal N ended it.
 func (p *Process) ExitCode() (code int, ok bool) {
-	if p.self || !p.joinableEnded() {
+	if started, ended := p.status(); p.self || !started || !ended {
 		return 0, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.code, true
-}
-
-func (p *Process) joinableEnded() bool {
-	p.mu.Lock()
-	started := p.started
-	p.mu.Unlock()
-	if !started {
-		return false
-	}
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // Pid returns the process id, or 0 before Start.
@@ -403,11 +391,9 @@ func (p *Process) Sentinel() <-chan struct{} { return p.done }
 // String gives the name, pid and state, as Python's repr.
 func (p *Process) String() string {
 	state := "initial"
-	switch {
-	case p.self || p.IsAlive():
+	if p.IsAlive() {
 		state = "started"
-	case p.joinableEnded():
-		code, _ := p.ExitCode()
+	} else if code, ok := p.ExitCode(); ok {
 		state = fmt.Sprintf("stopped exitcode=%d", code)
 	}
 	if p.daemon {

@@ -32,13 +32,9 @@ type workerOut struct {
 // worker has its next Task already, and the results of several tasks
 // then leave in one write.
 func (o *workerOut) sendLater(kind wire.Kind, msg any) error {
-	b, err := wire.Marshal(msg)
-	if err != nil {
-		return err
-	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if err := o.w.Write(kind, b); err != nil {
+	if err := o.write(kind, msg); err != nil {
 		return err
 	}
 	if o.w.Buffered() > 16<<10 {
@@ -66,16 +62,21 @@ func (o *workerOut) flushLate() {
 
 // send writes one message and flushes it.
 func (o *workerOut) send(kind wire.Kind, msg any) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.write(kind, msg); err != nil {
+		return err
+	}
+	return o.w.Flush()
+}
+
+// write encodes msg into the buffer; o.mu is held.
+func (o *workerOut) write(kind wire.Kind, msg any) error {
 	b, err := wire.Marshal(msg)
 	if err != nil {
 		return err
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if err := o.w.Write(kind, b); err != nil {
-		return err
-	}
-	return o.w.Flush()
+	return o.w.Write(kind, b)
 }
 
 // running names the item a worker process is running, for its log

@@ -21,13 +21,8 @@ type Value[T any] struct {
 
 // NewValue makes a shared value holding v.
 func NewValue[T any](v T) (*Value[T], error) {
-	raw, err := NewRawValue(v)
+	l, raw, err := withLock(NewRawValue(v))
 	if err != nil {
-		return nil, err
-	}
-	l, err := NewLock()
-	if err != nil {
-		raw.Unlink()
 		return nil, err
 	}
 	return &Value[T]{l: l, v: raw}, nil
@@ -50,13 +45,32 @@ func (v *Value[T]) Set(ctx context.Context, x T) error {
 // If the lock's last holder died holding it, f still runs and the error
 // wraps ErrOwnerDead.
 func (v *Value[T]) Update(ctx context.Context, f func(*T)) error {
-	err := v.l.Lock(ctx)
+	return underLock(ctx, v.l, func() { f(v.v.Ptr()) })
+}
+
+// underLock runs f with l held. A dead last holder does not stop f; its
+// ErrOwnerDead is returned.
+func underLock(ctx context.Context, l *Lock, f func()) error {
+	err := l.Lock(ctx)
 	if err != nil && !errors.Is(err, ErrOwnerDead) {
 		return err
 	}
-	defer v.l.Unlock()
-	f(v.v.Ptr())
+	defer l.Unlock()
+	f()
 	return err
+}
+
+// withLock pairs a new Lock with raw, a new shared object, for Value and
+// Array; raw is unlinked if the lock cannot be made.
+func withLock[R interface{ Unlink() error }](raw R, err error) (*Lock, R, error) {
+	if err != nil {
+		return nil, raw, err
+	}
+	l, err := NewLock()
+	if err != nil {
+		raw.Unlink()
+	}
+	return l, raw, err
 }
 
 // GetLock returns the value's lock (Python's get_lock()).
@@ -139,13 +153,8 @@ type Array[T any] struct {
 
 // NewArray makes a shared array of n zero values.
 func NewArray[T any](n int) (*Array[T], error) {
-	raw, err := NewRawArray[T](n)
+	l, raw, err := withLock(NewRawArray[T](n))
 	if err != nil {
-		return nil, err
-	}
-	l, err := NewLock()
-	if err != nil {
-		raw.Unlink()
 		return nil, err
 	}
 	return &Array[T]{l: l, a: raw}, nil
@@ -153,13 +162,7 @@ func NewArray[T any](n int) (*Array[T], error) {
 
 // Update runs f on the elements with the lock held (see Value.Update).
 func (a *Array[T]) Update(ctx context.Context, f func([]T)) error {
-	err := a.l.Lock(ctx)
-	if err != nil && !errors.Is(err, ErrOwnerDead) {
-		return err
-	}
-	defer a.l.Unlock()
-	f(a.a.Slice())
-	return err
+	return underLock(ctx, a.l, func() { f(a.a.Slice()) })
 }
 
 // Slice returns the elements in shared memory, for code that holds the

@@ -2,14 +2,12 @@ package progress
 
 import (
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
-	"golang.org/x/term"
 )
 
 // Group draws several bars at once, one line each, such as one bar per
@@ -34,16 +32,7 @@ type Group struct {
 // NewGroup starts a group of bars. It takes Writer, WithMode, Interval,
 // PlainInterval and Width; the other options belong to its bars.
 func NewGroup(opts ...Option) *Group {
-	c := config{w: os.Stderr, interval: 100 * time.Millisecond, plainInterval: 10 * time.Second, unit: "it", width: 30}
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.mode == Auto {
-		c.mode = Plain
-		if f, ok := c.w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			c.mode = Terminal
-		}
-	}
+	c := newConfig(opts)
 	g := &Group{cfg: c}
 	if c.mode == Off {
 		return g
@@ -86,11 +75,7 @@ func (g *Group) New(total int64, opts ...Option) *Bar {
 
 func (g *Group) loop() {
 	defer close(g.exited)
-	every := g.cfg.interval
-	if g.cfg.mode == Plain {
-		every = g.cfg.plainInterval
-	}
-	t := time.NewTicker(every)
+	t := time.NewTicker(g.cfg.every())
 	defer t.Stop()
 	for {
 		select {

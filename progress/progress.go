@@ -108,18 +108,9 @@ type Bar struct {
 // New starts a bar counting to total; total <= 0 means unknown (the bar
 // shows the count and the rate, without percent or ETA).
 func New(total int64, opts ...Option) *Bar {
-	c := config{w: os.Stderr, interval: 100 * time.Millisecond, plainInterval: 10 * time.Second, unit: "it", width: 30}
-	for _, o := range opts {
-		o(&c)
-	}
+	c := newConfig(opts)
 	if c.total != nil {
 		total = *c.total
-	}
-	if c.mode == Auto {
-		c.mode = Plain
-		if f, ok := c.w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			c.mode = Terminal
-		}
 	}
 	b := &Bar{start: time.Now(), cfg: c, desc: c.desc}
 	b.total.Store(total)
@@ -154,6 +145,30 @@ func (b *Bar) newTerminalBar(total int64) *progressbar.ProgressBar {
 	)
 }
 
+// newConfig applies opts to the defaults and settles Auto: Terminal when
+// the writer is a terminal, else Plain.
+func newConfig(opts []Option) config {
+	c := config{w: os.Stderr, interval: 100 * time.Millisecond, plainInterval: 10 * time.Second, unit: "it", width: 30}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.mode == Auto {
+		c.mode = Plain
+		if f, ok := c.w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			c.mode = Terminal
+		}
+	}
+	return c
+}
+
+// every is how often the drawing loop wakes up.
+func (c *config) every() time.Duration {
+	if c.mode == Plain {
+		return c.plainInterval
+	}
+	return c.interval
+}
+
 // label is the description with the postfix; callers hold b.mu or own b.
 func (b *Bar) label() string {
 	if b.postfix == "" {
@@ -167,11 +182,7 @@ func (b *Bar) label() string {
 
 func (b *Bar) loop() {
 	defer close(b.exited)
-	every := b.cfg.interval
-	if b.cfg.mode == Plain {
-		every = b.cfg.plainInterval
-	}
-	t := time.NewTicker(every)
+	t := time.NewTicker(b.cfg.every())
 	defer t.Stop()
 	last := int64(-1)
 	for {

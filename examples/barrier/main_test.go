@@ -6,15 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/exampletest"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) {
-	mp.Main() // the test binary's child processes serve from here
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { exampletest.Main(m) }
 
 func TestProgram(t *testing.T) {
 	out := exampletest.Output(t, main)

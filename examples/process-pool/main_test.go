@@ -1,24 +1,13 @@
 package main
 
 import (
-	"strings"
 	"testing"
 
-	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/exampletest"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) {
-	mp.Main() // the test binary's worker processes serve from here
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { exampletest.Main(m) }
 
 func TestProgram(t *testing.T) {
-	out := exampletest.Output(t, main)
-	for _, want := range []string{"Lyon=300", "Osaka=40", "Taipei=180", "a worker died", `"Lyon ok"`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
+	exampletest.Contains(t, main, "Lyon=300", "Osaka=40", "Taipei=180", "a worker died", `"Lyon ok"`)
 }

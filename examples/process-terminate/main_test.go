@@ -1,24 +1,13 @@
 package main
 
 import (
-	"strings"
 	"testing"
 
-	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/exampletest"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) {
-	mp.Main() // the test binary's worker processes serve from here
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { exampletest.Main(m) }
 
 func TestProgram(t *testing.T) {
-	out := exampletest.Output(t, main)
-	for _, want := range []string{"Main processing...", "Doing 1 of 100000", "Done: exit code -15"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
+	exampletest.Contains(t, main, "Main processing...", "Doing 1 of 100000", "Done: exit code -15")
 }

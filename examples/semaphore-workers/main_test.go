@@ -3,24 +3,13 @@
 package main
 
 import (
-	"strings"
 	"testing"
 
-	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/exampletest"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) {
-	mp.Main() // the test binary's worker processes serve from here
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { exampletest.Main(m) }
 
 func TestProgram(t *testing.T) {
-	out := exampletest.Output(t, main)
-	for _, want := range []string{"Done: at most 2 workers inside at once (limit 2).", "Semaphore acquired by PoolWorker-"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
+	exampletest.Contains(t, main, "Done: at most 2 workers inside at once (limit 2).", "Semaphore acquired by PoolWorker-")
 }

@@ -6,7 +6,11 @@ package exampletest
 import (
 	"io"
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/mp-go/mp"
+	"go.uber.org/goleak"
 )
 
 // Output runs main with os.Stdout sent to a pipe and returns what was
@@ -30,4 +34,23 @@ func Output(t *testing.T, main func()) string {
 	os.Stdout = stdout
 	w.Close()
 	return string(<-done)
+}
+
+// Main is the TestMain of an example: the test binary's worker and child
+// processes serve from mp.Main, and goroutine leaks fail the tests.
+func Main(m *testing.M) {
+	mp.Main()
+	goleak.VerifyTestMain(m)
+}
+
+// Contains runs main and fails t unless its output holds every want.
+func Contains(t *testing.T, main func(), wants ...string) string {
+	t.Helper()
+	out := Output(t, main)
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	return out
 }

@@ -25,15 +25,5 @@ func RSS() uint64 { return 0 }
 // the BSDs and macOS.
 func GrowPipe(f *os.File, size int) int { return 16 << 10 }
 
-// MemFile returns an unlinked temporary file (no memfd here).
-func MemFile(name string) (*os.File, error) {
-	f, err := os.CreateTemp("", name+"-*")
-	if err != nil {
-		return nil, err
-	}
-	os.Remove(f.Name())
-	return f, nil
-}
-
 // Alive reports whether pid runs.
 func Alive(pid int) bool { return syscall.Kill(pid, 0) != syscall.ESRCH }

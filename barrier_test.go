@@ -86,8 +86,10 @@ func TestBarrierBreaks(t *testing.T) {
 	}
 	got := make(chan error, 1)
 	go func() { _, err := b.Wait(context.Background()); got <- err }()
-	for b.NWaiting() == 0 {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(long); b.NWaiting() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the waiter never reached the barrier")
+		}
 	}
 	b.Abort()
 	select {

@@ -418,7 +418,9 @@ func TestChildrenDieWithTheirParent(t *testing.T) {
 				cmd.Process.Kill()
 				cmd.Wait()
 			}()
+			guard := time.AfterFunc(long, func() { cmd.Process.Kill() }) // the read below ends
 			line, err := bufio.NewReader(out).ReadString('\n')
+			guard.Stop()
 			if err != nil {
 				t.Fatalf("parent said %q: %v", line, err)
 			}
@@ -592,16 +594,22 @@ func TestProcessSubmitCancelledWhileRunning(t *testing.T) {
 	}
 }
 
-func BenchmarkProcessMapChunksize1(b *testing.B) {
-	p, err := mp.NewPool(mp.Processes(2))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	in := ints(b.N)
-	b.ResetTimer()
-	if _, err := mp.Map(context.Background(), p, square, in, mp.Chunksize(1)); err != nil {
-		b.Fatal(err)
+// BenchmarkProcessMap maps b.N trivial items on two worker processes;
+// ns/op is per item.
+func BenchmarkProcessMap(b *testing.B) {
+	for _, chunk := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("chunksize=%d", chunk), func(b *testing.B) {
+			p, err := mp.NewPool(mp.Processes(2))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			in := ints(b.N)
+			b.ResetTimer()
+			if _, err := mp.Map(context.Background(), p, square, in, mp.Chunksize(chunk)); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -702,19 +710,6 @@ func TestProcessPipelineFaults(t *testing.T) {
 			t.Errorf("echo: %v", err)
 		}
 	})
-}
-
-func BenchmarkProcessMapChunksize1000(b *testing.B) {
-	p, err := mp.NewPool(mp.Processes(2))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	in := ints(b.N)
-	b.ResetTimer()
-	if _, err := mp.Map(context.Background(), p, square, in, mp.Chunksize(1000)); err != nil {
-		b.Fatal(err)
-	}
 }
 
 // The end of a call cancels its context; that must not kill the workers

@@ -151,15 +151,19 @@ func TestConditionAcrossProcesses(t *testing.T) {
 	}
 	// Notify(1) wakes one of two waiters in this process
 	woke := make(chan struct{}, 2)
+	ready := make(chan struct{}, 2)
 	for range 2 {
 		go func() {
 			c.Lock(ctx)
-			c.Wait(ctx)
+			ready <- struct{}{}
+			c.Wait(ctx) // takes its ticket before it lets go of the lock
 			c.Unlock()
 			woke <- struct{}{}
 		}()
 	}
-	time.Sleep(100 * time.Millisecond)
+	<-ready
+	<-ready
+	// The lock is free again only once both waiters are inside Wait.
 	c.Lock(ctx)
 	c.Notify(1)
 	c.Unlock()

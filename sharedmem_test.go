@@ -165,7 +165,9 @@ func TestSharedMemoryCleanupAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	guard := time.AfterFunc(long, func() { cmd.Process.Kill() }) // the read below ends
 	name, err := bufio.NewReader(out).ReadString('\n')
+	guard.Stop()
 	name = strings.TrimSpace(name)
 	if err != nil || strings.HasPrefix(name, "error") {
 		t.Fatalf("the parent said %q, %v", name, err)

@@ -149,6 +149,8 @@ func TestInterrupt(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// the reads of the pids below end, whatever mp does
+		guard := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
 		br := bufio.NewReader(stdout)
 		var pids []int
 		for range 2 {
@@ -161,6 +163,7 @@ func TestInterrupt(t *testing.T) {
 			pid, _ := strconv.Atoi(strings.TrimSpace(line))
 			pids = append(pids, pid)
 		}
+		guard.Stop()
 		cmd.Process.Signal(os.Interrupt)
 		if twice {
 			time.Sleep(300 * time.Millisecond)

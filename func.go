@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/mp-go/mp/internal/funcs"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -26,6 +27,9 @@ func (f Func[A, R]) Name() string { return f.name }
 // Registered reports whether f was made by Register, and so can run in a
 // worker process.
 func (f Func[A, R]) Registered() bool { return f.name != "" }
+
+// IsZero reports whether f is the zero Func (no function at all).
+func (f Func[A, R]) IsZero() bool { return f.fn == nil }
 
 // Call runs f in the calling goroutine, as a plain function call.
 func (f Func[A, R]) Call(ctx context.Context, a A) (R, error) { return f.fn(ctx, a) }
@@ -140,4 +144,15 @@ func spread2[T1, T2, R any](fn func(context.Context, T1, T2) (R, error)) func(co
 
 func spread3[T1, T2, T3, R any](fn func(context.Context, T1, T2, T3) (R, error)) func(context.Context, Args3[T1, T2, T3]) (R, error) {
 	return func(ctx context.Context, a Args3[T1, T2, T3]) (R, error) { return fn(ctx, a.A1, a.A2, a.A3) }
+}
+
+func init() {
+	funcs.Call = func(ctx context.Context, name string, arg []byte) (any, bool, error) {
+		v, ok := registry.Load(name)
+		if !ok {
+			return nil, false, nil
+		}
+		r, err := v.(*entry).value(ctx, arg)
+		return r, true, err
+	}
 }

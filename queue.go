@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/fxamacker/cbor/v2"
@@ -441,19 +442,33 @@ func (q *JoinableQueue[T]) Join(ctx context.Context) error {
 	}
 }
 
-// spinFor watches *word for a few microseconds, yielding the processor,
-// and reports whether it moved on from seq: between a fast producer and a
+// spinFor watches *word for up to spinTime, yielding the processor, and
+// reports whether it moved on from seq: between a fast producer and a
 // fast consumer, sleeping on the futex and waking each other costs two
 // system calls a message.
 func spinFor(word *uint32, seq uint32) bool {
-	for range 50 {
+	var deadline time.Time
+	for i := 0; ; i++ {
 		if atomic.LoadUint32(word) != seq {
 			return true
 		}
+		if i%16 == 0 {
+			now := time.Now()
+			if deadline.IsZero() {
+				deadline = now.Add(spinTime)
+			} else if now.After(deadline) {
+				return false
+			}
+		}
 		runtime.Gosched()
 	}
-	return false
 }
+
+// spinTime bounds spinFor: long enough to cover the other side's work on
+// a short message (a round trip through a manager server), short enough
+// to cost little when nothing comes. A futex sleep and wake-up costs tens
+// of microseconds on a virtual machine.
+const spinTime = 50 * time.Microsecond
 
 // SimpleQueue is an unbounded queue with only Put, Get, Empty and Close
 // (Python's multiprocessing.SimpleQueue).

@@ -43,6 +43,7 @@ var (
 	procsOnly = flag.Bool("procs", false, "run only the process-pool cases (and their Python peers)")
 	cliOnly   = flag.Bool("cli", false, "run only the mp command against xargs and GNU parallel")
 	shmOnly   = flag.Bool("shm", false, "run only the shared-memory case")
+	mgrOnly   = flag.Bool("manager", false, "run only the manager case")
 )
 
 //go:noinline
@@ -78,6 +79,10 @@ func main() {
 	}
 	if *shmOnly {
 		runShm()
+		return
+	}
+	if *mgrOnly {
+		runManager()
 		return
 	}
 	ctx := context.Background()
@@ -243,6 +248,7 @@ func main() {
 	report(res, order, serialCPU, parCPU, rss, py)
 	runProcs(sz)
 	runShm()
+	runManager()
 	runCLI()
 	if !*smoke {
 		reportCodecs()

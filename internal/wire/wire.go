@@ -24,7 +24,10 @@ const (
 	KindLog    Kind = 4 // worker → pool: Log, a log/slog record, at any time after Ready
 	KindSetup  Kind = 5 // pool → worker: Setup, once, after Hello
 	KindReady  Kind = 6 // worker → pool: Ready, once, after Setup
-	maxKind         = KindReady
+	KindAuth   Kind = 7 // manager client ↔ server: the handshake (Auth)
+	KindCall   Kind = 8 // manager client → server: Call
+	KindReply  Kind = 9 // manager server → client: Reply
+	maxKind         = KindReply
 )
 
 // HeaderSize is the size of a frame's header: length and kind.
@@ -35,6 +38,9 @@ const DefaultMaxFrame = 64 << 20
 
 // ErrFrameTooBig is returned for a frame whose length exceeds the bound.
 var ErrFrameTooBig = errors.New("wire: frame too big")
+
+// ErrBadKind is returned for a frame of no known kind.
+var ErrBadKind = errors.New("wire: unknown frame kind")
 
 // Writer writes frames. It is not safe for concurrent use.
 type Writer struct {
@@ -98,7 +104,7 @@ func (r *Reader) Read() (Kind, []byte, error) {
 	}
 	kind := Kind(hdr[4])
 	if kind < KindHello || kind > maxKind {
-		return 0, nil, fmt.Errorf("wire: unknown frame kind %d", kind)
+		return 0, nil, fmt.Errorf("%w %d", ErrBadKind, kind)
 	}
 	if cap(r.buf) < int(n) {
 		r.buf = make([]byte, n)

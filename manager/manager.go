@@ -1,0 +1,353 @@
+package manager
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/wire"
+)
+
+// Manager is a connection to a manager server: Start starts one (in a
+// child process of this program) and Connect reaches one by its address.
+// Make shared objects with its methods (Lock, Event, …) and with the
+// generic functions of this package (NewDict, NewQueue, …).
+type Manager struct {
+	c    *client
+	addr string
+	key  []byte
+	max  int
+	proc *mp.Process // the server, if this Manager started it
+	dir  string      // the server's private directory, if so
+
+	once sync.Once
+	err  error
+}
+
+// Option configures Start and Connect.
+type Option func(*config)
+
+type config struct {
+	key     []byte
+	max     int
+	address string
+	timeout time.Duration
+}
+
+// AuthKey sets the key that clients must prove they know (Python's
+// authkey). Start makes a random 32-byte key without it; Connect needs
+// the server's.
+func AuthKey(key []byte) Option { return func(c *config) { c.key = key } }
+
+// MaxMessage bounds the size of a call and of a reply, in bytes (64 MiB
+// unless set); the server and its clients must agree. A bigger call is
+// refused before it is sent, with ErrTooBig.
+func MaxMessage(n int) Option { return func(c *config) { c.max = n } }
+
+// Address makes Start listen on this Unix socket path, so that unrelated
+// processes can Connect to a known address; the directory must exist and
+// should be private. Without it, Start makes a private directory (mode
+// 0700) in os.TempDir.
+func Address(path string) Option { return func(c *config) { c.address = path } }
+
+// StartTimeout bounds how long Start waits for the server to listen (10 s
+// unless set).
+func StartTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+func configure(opts []Option) (*config, error) {
+	cfg := &config{max: wire.DefaultMaxFrame, timeout: 10 * time.Second}
+	for _, o := range opts {
+		o(cfg)
+	}
+	if cfg.max < 1<<10 {
+		return nil, fmt.Errorf("%w: MaxMessage(%d) is below 1 KiB", mp.ErrInvalidOption, cfg.max)
+	}
+	return cfg, nil
+}
+
+// serveArgs is what the server process needs.
+type serveArgs struct {
+	Socket string `cbor:"1,keyasint"`
+	Key    []byte `cbor:"2,keyasint"`
+	Max    int    `cbor:"3,keyasint"`
+}
+
+// serveFunc is the server process's function.
+var serveFunc = mp.Register("mp.manager.serve", func(ctx context.Context, a serveArgs) (struct{}, error) {
+	os.Remove(a.Socket) // a stale socket of a dead server
+	ln, err := net.Listen("unix", a.Socket)
+	if err != nil {
+		return struct{}{}, fmt.Errorf("manager: listening: %w", err)
+	}
+	if err := os.Chmod(a.Socket, 0o600); err != nil {
+		ln.Close()
+		return struct{}{}, fmt.Errorf("manager: %w", err)
+	}
+	s := newServer(a.Key, a.Max)
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.shutdown()
+		case <-s.stopped:
+		}
+	}()
+	err = s.serve(ln)
+	os.Remove(a.Socket)
+	return struct{}{}, err
+})
+
+// Start starts a manager server in a child process of this program (which
+// must call mp.Main first thing in main, as for a process pool) and
+// connects to it. The server listens on a Unix socket of mode 0600 in a
+// private directory, authenticates every client with the authkey, and
+// dies with this process; Shutdown stops it. ctx bounds the start only:
+// if it ends before the server listens, the server is killed.
+func Start(ctx context.Context, opts ...Option) (*Manager, error) {
+	cfg, err := configure(opts)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.key == nil {
+		cfg.key = make([]byte, 32)
+		rand.Read(cfg.key)
+	}
+	m := &Manager{key: cfg.key, max: cfg.max, addr: cfg.address}
+	if m.addr == "" {
+		sweepDirs()
+		m.dir, err = os.MkdirTemp("", "mp-manager-"+strconv.Itoa(os.Getpid())+"-")
+		if err != nil {
+			return nil, fmt.Errorf("manager: %w", err)
+		}
+		m.addr = filepath.Join(m.dir, "socket")
+	}
+	if len(m.addr) > 100 {
+		m.cleanup()
+		return nil, fmt.Errorf("manager: the socket path %q is too long for a Unix socket (set TMPDIR shorter, or use manager.Address)", m.addr)
+	}
+	m.proc, err = mp.NewProcess(serveFunc, serveArgs{Socket: m.addr, Key: m.key, Max: m.max}, mp.ProcessName("Manager"), mp.Daemon(true))
+	if err == nil {
+		// ctx bounds the start, not the server's life (see await)
+		err = m.proc.Start(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		m.cleanup()
+		return nil, fmt.Errorf("manager: starting the server: %w", err)
+	}
+	if err := m.await(ctx, cfg.timeout); err != nil {
+		m.proc.Kill()
+		m.proc.Join(context.Background())
+		m.cleanup()
+		return nil, err
+	}
+	return m, nil
+}
+
+// await connects to the new server, retrying while it starts.
+func (m *Manager) await(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	wait := 100 * time.Microsecond
+	for {
+		c := clientFor(m.addr, m.key, m.max)
+		err := c.connect(ctx)
+		if err == nil {
+			m.c = c
+			return nil
+		}
+		c.close()
+		if !errors.Is(err, ErrServerGone) {
+			return err
+		}
+		select {
+		case <-m.proc.Sentinel():
+			jerr := m.proc.Join(context.Background())
+			return fmt.Errorf("manager: the server process ended before listening: %v", jerr)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("manager: the server did not listen within %v: %w", timeout, err)
+		}
+		wait = min(2*wait, 10*time.Millisecond)
+	}
+}
+
+// Connect connects to the manager server at address (a Unix socket path:
+// Manager.Address of the manager that started it) with its authkey, from
+// any process of the same program (registered types and update functions
+// must be the same on both sides). A wrong key is an error wrapping
+// ErrAuth.
+func Connect(ctx context.Context, address string, authkey []byte, opts ...Option) (*Manager, error) {
+	cfg, err := configure(opts)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{addr: address, key: authkey, max: cfg.max}
+	m.c = newClient(address, authkey, cfg.max) // its own: Close closes it
+	if err := m.c.connect(ctx); err != nil {
+		m.c.close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// Address returns the server's Unix socket path, for Connect.
+func (m *Manager) Address() string { return m.addr }
+
+// AuthKey returns the key clients must know, for Connect.
+func (m *Manager) AuthKey() []byte { return m.key }
+
+// Shutdown stops the server: every proxy call, in any process, then
+// returns ErrServerGone. For a Manager made by Start, it waits for the
+// server process to end (killing it if ctx ends first) and removes its
+// directory. Shutdown is idempotent.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.once.Do(func() {
+		_, err := m.c.call(ctx, &wire.Call{Op: "shutdown"})
+		if err != nil && !errors.Is(err, ErrServerGone) {
+			m.err = err
+		}
+		m.c.close()
+		if m.proc != nil {
+			t := time.NewTimer(shutdownGrace)
+			defer t.Stop()
+			select {
+			case <-m.proc.Sentinel():
+			case <-ctx.Done():
+				m.err = fmt.Errorf("manager: the server did not stop in time, killed: %w", ctx.Err())
+			case <-t.C: // it did not get the request: the connection was lost
+			}
+			m.proc.Kill()
+			m.proc.Join(context.Background())
+		}
+		m.cleanup()
+	})
+	return m.err
+}
+
+// shutdownGrace bounds the wait for a server told to shut down.
+const shutdownGrace = 10 * time.Second
+
+// Close closes this process's connection to the server: proxies in this
+// process then return ErrServerGone. For a Manager made by Start, Close is
+// Shutdown, as leaving Python's `with Manager() as m:` block is.
+func (m *Manager) Close() error {
+	if m.proc != nil {
+		return m.Shutdown(context.Background())
+	}
+	m.once.Do(m.c.close)
+	return nil
+}
+
+func (m *Manager) cleanup() {
+	if m.dir != "" {
+		os.RemoveAll(m.dir)
+	}
+}
+
+// sweepDirs removes the private directories of managers whose process
+// died without Shutdown (a SIGKILL leaves them; the server died with it).
+func sweepDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "mp-manager-*-*"))
+	for _, d := range dirs {
+		f := strings.Split(filepath.Base(d), "-")
+		if len(f) != 4 {
+			continue
+		}
+		pid, err := strconv.Atoi(f[2])
+		if err != nil || pid == os.Getpid() || proc.Alive(pid) {
+			continue
+		}
+		os.RemoveAll(d) // fails harmlessly on another user's
+	}
+}
+
+// create asks the server for a new object of kind (or the one named key).
+func (m *Manager) create(ctx context.Context, call *wire.Call, opts []ObjectOption) (proxy, error) {
+	var oc objectConfig
+	for _, o := range opts {
+		o(&oc)
+	}
+	call.Op, call.Key = "new", oc.name
+	rep, err := m.c.call(ctx, call)
+	if err != nil {
+		return proxy{}, err
+	}
+	return proxy{c: m.c, id: uint64(rep.N), kind: call.Name}, nil
+}
+
+// ObjectOption configures the making of a shared object.
+type ObjectOption func(*objectConfig)
+
+type objectConfig struct{ name string }
+
+// Named gives the object a name on its server: making an object with a
+// name that exists returns the existing object (of the same kind, or an
+// error), so that processes that only know the manager's address can
+// share it.
+func Named(name string) ObjectOption { return func(c *objectConfig) { c.name = name } }
+
+// proxy is what every proxy is: the server's client, and the object's id
+// and kind. Proxies are handles: they encode (CBOR) as the server's
+// address and key and the object's id, so a proxy passed to a Process or
+// a pool task reaches the same object from there.
+type proxy struct {
+	c    *client
+	id   uint64
+	kind string
+}
+
+type handle struct {
+	Addr string `cbor:"1,keyasint"`
+	Key  []byte `cbor:"2,keyasint"`
+	ID   uint64 `cbor:"3,keyasint"`
+	Kind string `cbor:"4,keyasint"`
+	Max  int    `cbor:"5,keyasint,omitempty"`
+}
+
+// errZero is the error of a call on a zero proxy.
+var errZero = fmt.Errorf("%w: a zero proxy (make proxies with a Manager)", mp.ErrInvalidOption)
+
+func (p *proxy) do(ctx context.Context, call *wire.Call) (*wire.Reply, error) {
+	if p.c == nil {
+		return nil, errZero
+	}
+	call.Obj = p.id
+	return p.c.call(ctx, call)
+}
+
+func (p *proxy) marshal() ([]byte, error) {
+	if p.c == nil {
+		return nil, errZero
+	}
+	return cbor.Marshal(handle{Addr: p.c.addr, Key: p.c.key, ID: p.id, Kind: p.kind, Max: p.c.max})
+}
+
+func (p *proxy) unmarshal(b []byte, kind string) error {
+	var h handle
+	if err := wire.Unmarshal(b, &h); err != nil {
+		return fmt.Errorf("manager: malformed proxy: %w", err)
+	}
+	if h.Kind != kind {
+		return fmt.Errorf("manager: a proxy of a %s where a %s was expected", h.Kind, kind)
+	}
+	if h.Addr == "" || h.ID == 0 {
+		return errors.New("manager: malformed proxy: no address or object")
+	}
+	if h.Max == 0 {
+		h.Max = wire.DefaultMaxFrame
+	}
+	*p = proxy{c: clientFor(h.Addr, h.Key, h.Max), id: h.ID, kind: h.Kind}
+	return nil
+}

@@ -1,0 +1,506 @@
+package manager
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/wire"
+)
+
+// handshakeTimeout bounds the authentication of a new connection: a
+// client that connects and says nothing is dropped.
+const handshakeTimeout = 10 * time.Second
+
+// server holds the shared objects and serves calls on them. It runs in
+// the manager's process (see serve); tests also run one in-process.
+type server struct {
+	key      []byte
+	maxFrame int
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	objs    map[uint64]object
+	names   map[string]uint64
+	next    uint64
+	conns   map[*sconn]struct{}
+	ln      net.Listener
+	closed  bool
+	stopped chan struct{} // closed by shutdown
+	wg      sync.WaitGroup
+}
+
+func newServer(key []byte, maxFrame int) *server {
+	return &server{
+		key:      key,
+		maxFrame: maxFrame,
+		log:      slog.Default(),
+		objs:     make(map[uint64]object),
+		names:    make(map[string]uint64),
+		conns:    make(map[*sconn]struct{}),
+		stopped:  make(chan struct{}),
+	}
+}
+
+// serve accepts connections on ln until shutdown.
+func (s *server) serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.stopped:
+				s.wg.Wait()
+				return nil
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		if !s.add(nc) {
+			nc.Close()
+			continue
+		}
+	}
+}
+
+// add starts serving nc, unless the server is shutting down.
+func (s *server) add(nc net.Conn) bool {
+	c := &sconn{s: s, nc: nc, inflight: make(map[uint64]context.CancelFunc)}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		c.run()
+	}()
+	return true
+}
+
+// shutdown stops accepting, ends every connection and the calls waiting
+// on them, and waits for their goroutines.
+func (s *server) shutdown() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	close(s.stopped)
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	for c := range s.conns {
+		c.cancel()
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+}
+
+// sconn is the server's side of one client connection.
+type sconn struct {
+	s      *server
+	nc     net.Conn
+	ctx    context.Context // ends with the connection
+	cancel context.CancelFunc
+
+	wmu sync.Mutex
+	w   *wire.Writer
+
+	ring *mp.Conn[byte] // the client's shared-memory ring, once attached
+
+	mu       sync.Mutex
+	inflight map[uint64]context.CancelFunc // calls that wait, by ID
+	held     []heldLock                    // locks taken by this connection
+	calls    sync.WaitGroup
+}
+
+// heldLock is a lock that a connection holds: when the connection ends,
+// the lock is freed for the next taker, who learns that its owner died.
+type heldLock interface{ ownerGone(c *sconn) }
+
+func (c *sconn) run() {
+	defer c.close()
+	r := wire.NewReader(c.nc, c.s.maxFrame)
+	c.w = wire.NewWriter(c.nc, c.s.maxFrame)
+	if err := c.handshake(r); err != nil {
+		c.s.log.Debug("manager: handshake failed", "err", err)
+		return
+	}
+	for {
+		kind, p, err := r.Read()
+		if err != nil {
+			if errors.Is(err, wire.ErrFrameTooBig) {
+				c.fatal(codeTooBig, fmt.Sprintf("manager: %v (raise manager.MaxMessage on both sides?)", err))
+			} else if errors.Is(err, wire.ErrBadKind) {
+				c.fatal(codeBadRequest, "manager: "+err.Error())
+			}
+			return // the client went away
+		}
+		if !c.handle(kind, bytes.Clone(p), r.Buffered() > 0) {
+			return
+		}
+	}
+}
+
+// handle decodes and runs one frame, which it keeps (values stored alias
+// it); false means the connection must end (the client was told why).
+func (c *sconn) handle(kind wire.Kind, p []byte, more bool) bool {
+	if kind != wire.KindCall {
+		c.fatal(codeBadRequest, fmt.Sprintf("manager: frame of kind %d where a call was expected", kind))
+		return false
+	}
+	var call wire.Call
+	if err := wire.DecodeCall(p, &call); err != nil {
+		c.fatal(codeBadRequest, "manager: malformed call: "+err.Error())
+		return false
+	}
+	if call.ID == 0 {
+		c.fatal(codeBadRequest, "manager: a call with ID 0")
+		return false
+	}
+	c.dispatch(&call, more)
+	return true
+}
+
+// fatal tells the client why its connection is being closed (a Reply
+// with ID 0), then the deferred close ends it.
+func (c *sconn) fatal(code, msg string) {
+	c.s.log.Warn("manager: dropping a client", "reason", msg)
+	c.reply(&wire.Reply{Err: &wire.CallError{Code: code, Msg: msg}}, false)
+}
+
+// close ends the connection and whatever waits on it; a lock it held is
+// freed, marked as left by a dead owner.
+func (c *sconn) close() {
+	c.cancel()
+	c.nc.Close()
+	c.mu.Lock()
+	if c.ring != nil {
+		c.ring.Close() // wakes its reader, and a reply waiting for room
+	}
+	c.mu.Unlock()
+	c.calls.Wait()
+	c.mu.Lock()
+	held := c.held
+	c.held = nil
+	c.mu.Unlock()
+	for _, l := range held {
+		l.ownerGone(c)
+	}
+	c.s.mu.Lock()
+	delete(c.s.conns, c)
+	c.s.mu.Unlock()
+}
+
+// handshake authenticates the client, then proves the server knows the
+// key too (both with HMAC-SHA256 over a fresh random challenge).
+func (c *sconn) handshake(r *wire.Reader) error {
+	c.nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	defer c.nc.SetDeadline(time.Time{})
+	challenge := make([]byte, 32)
+	rand.Read(challenge)
+	if err := c.writeAuth(&wire.Auth{Version: wire.ManagerVersion, Challenge: challenge}); err != nil {
+		return err
+	}
+	kind, p, err := r.Read()
+	if err != nil {
+		return err
+	}
+	var a wire.Auth
+	if kind != wire.KindAuth || wire.Unmarshal(p, &a) != nil {
+		return errors.New("not a handshake")
+	}
+	if a.Version != wire.ManagerVersion {
+		c.writeAuth(&wire.Auth{Err: fmt.Sprintf("manager: protocol version %d, the server speaks %d", a.Version, wire.ManagerVersion)})
+		return errors.New("wrong version")
+	}
+	if !hmac.Equal(a.MAC, mac(c.s.key, challenge)) {
+		c.writeAuth(&wire.Auth{Err: "manager: authentication failed: wrong authkey"})
+		return errors.New("wrong authkey")
+	}
+	if len(a.Challenge) < 16 {
+		return errors.New("short challenge")
+	}
+	return c.writeAuth(&wire.Auth{Version: wire.ManagerVersion, MAC: mac(c.s.key, a.Challenge)})
+}
+
+func (c *sconn) writeAuth(a *wire.Auth) error {
+	b, err := wire.Marshal(a)
+	if err != nil {
+		return err
+	}
+	if err := c.w.Write(wire.KindAuth, b); err != nil {
+		return err
+	}
+	return c.w.Flush()
+}
+
+func mac(key, challenge []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(challenge)
+	return h.Sum(nil)
+}
+
+// dispatch runs a call: in the reading goroutine when it cannot wait, in
+// its own goroutine when it may (so that the calls behind it go on).
+// more says that another call is already arriving, so the reply may wait
+// in the buffer for the next flush.
+func (c *sconn) dispatch(call *wire.Call, more bool) {
+	if call.Obj == 0 {
+		c.serverCall(call, more)
+		return
+	}
+	obj := c.s.object(call.Obj)
+	if obj == nil {
+		c.reply(errReply(call.ID, errf(codeUnknownObject, "manager: no object %d (created by another manager, or the manager restarted?)", call.Obj)), more)
+		return
+	}
+	if !obj.waits(call) {
+		c.reply(run(c.ctx, c, obj, call), more)
+		return
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.mu.Lock()
+	if _, dup := c.inflight[call.ID]; dup {
+		c.mu.Unlock()
+		cancel()
+		c.reply(errReply(call.ID, errf(codeBadArgs, "manager: call ID %d is already running", call.ID)), more)
+		return
+	}
+	c.inflight[call.ID] = cancel
+	c.calls.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.calls.Done()
+		rep := run(ctx, c, obj, call)
+		c.mu.Lock()
+		delete(c.inflight, call.ID)
+		c.mu.Unlock()
+		cancel()
+		if c.ctx.Err() != nil {
+			return // the connection ends: the client learns that the server is gone
+		}
+		c.reply(rep, false)
+	}()
+}
+
+// run calls obj, turning a panic into an error reply.
+func run(ctx context.Context, c *sconn, obj object, call *wire.Call) (rep *wire.Reply) {
+	rep = &wire.Reply{ID: call.ID}
+	defer func() {
+		if p := recover(); p != nil {
+			rep = errReply(call.ID, errf(codeRemote, "manager: panic in %s.%s: %v", obj.kind(), call.Op, p))
+		}
+	}()
+	if err := obj.call(ctx, c, call, rep); err != nil {
+		return errReply(call.ID, err)
+	}
+	return rep
+}
+
+// serverCall runs a call on the server itself (object 0).
+func (c *sconn) serverCall(call *wire.Call, more bool) {
+	switch call.Op {
+	case "cancel":
+		c.mu.Lock()
+		cancel := c.inflight[uint64(call.N)]
+		c.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+		return // no reply: the cancelled call replies
+	case "new":
+		id, err := c.s.create(c, call)
+		if err != nil {
+			c.reply(errReply(call.ID, err), more)
+			return
+		}
+		c.reply(&wire.Reply{ID: call.ID, N: int64(id)}, more)
+	case "ping":
+		c.reply(&wire.Reply{ID: call.ID, OK: true}, more)
+	case "attach":
+		c.attach(call)
+	case "shutdown":
+		c.reply(&wire.Reply{ID: call.ID, OK: true}, false)
+		go c.s.shutdown()
+	default:
+		c.reply(errReply(call.ID, errf(codeUnknownOp, "manager: the server has no operation %q", call.Op)), more)
+	}
+}
+
+// attach maps the client's shared-memory ring; calls and replies that fit
+// travel there from then on.
+func (c *sconn) attach(call *wire.Call) {
+	var ring *mp.Conn[byte]
+	if len(call.Args) != 1 || wire.Unmarshal(call.Args[0], &ring) != nil || ring == nil {
+		c.reply(errReply(call.ID, errf(codeBadArgs, "manager: attach needs a ring")), false)
+		return
+	}
+	c.mu.Lock()
+	if c.ring != nil || c.ctx.Err() != nil {
+		c.mu.Unlock()
+		ring.Close()
+		c.reply(errReply(call.ID, errf(codeBadArgs, "manager: attached already")), false)
+		return
+	}
+	c.calls.Add(1)
+	c.mu.Unlock()
+	// Answer on the socket before replies may come on the ring.
+	c.reply(&wire.Reply{ID: call.ID, OK: true}, false)
+	c.mu.Lock()
+	c.ring = ring
+	c.mu.Unlock()
+	go func() {
+		defer c.calls.Done()
+		for {
+			b, err := ring.RecvBytes(context.Background())
+			if err != nil {
+				c.nc.Close() // ends the connection
+				return
+			}
+			if !c.handle(wire.KindCall, b, false) {
+				c.nc.Close()
+				return
+			}
+		}
+	}()
+}
+
+// reply sends rep; a reply too big for a frame becomes an error reply.
+func (c *sconn) reply(rep *wire.Reply, more bool) {
+	bp := callBufs.Get().(*[]byte)
+	defer putBuf(bp)
+	b := wire.AppendReply((*bp)[:0], rep)
+	*bp = b
+	if len(b) > c.s.maxFrame {
+		b = wire.AppendReply(nil, errReply(rep.ID, errf(codeTooBig, "manager: the reply is %d bytes, above the %d-byte bound (ask for fewer items at a time)", len(b), c.s.maxFrame)))
+	}
+	c.mu.Lock()
+	ring := c.ring
+	c.mu.Unlock()
+	if ring != nil && len(b) <= ringMsg {
+		ring.SendBytes(context.Background(), b) // fails once closed
+		return
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.w.Write(wire.KindReply, b) != nil {
+		return
+	}
+	if !more || c.w.Buffered() > 32<<10 {
+		c.w.Flush()
+	}
+}
+
+// object returns the object with id, or nil.
+func (s *server) object(id uint64) object {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.objs[id]
+}
+
+// create makes the object a "new" call asks for, or finds the one with
+// its name.
+func (s *server) create(c *sconn, call *wire.Call) (uint64, error) {
+	s.mu.Lock()
+	if call.Key != "" {
+		if id, ok := s.names[call.Key]; ok {
+			obj := s.objs[id]
+			s.mu.Unlock()
+			if obj.kind() != call.Name {
+				return 0, errf(codeExists, "manager: the name %q is taken by a %s, not a %s", call.Key, obj.kind(), call.Name)
+			}
+			return id, nil
+		}
+	}
+	s.mu.Unlock()
+	obj, err := newObject(s, call)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if call.Key != "" {
+		if id, ok := s.names[call.Key]; ok { // made meanwhile by another client
+			if s.objs[id].kind() != call.Name {
+				return 0, errf(codeExists, "manager: the name %q is taken by a %s, not a %s", call.Key, s.objs[id].kind(), call.Name)
+			}
+			return id, nil
+		}
+	}
+	s.next++
+	s.objs[s.next] = obj
+	if call.Key != "" {
+		s.names[call.Key] = s.next
+	}
+	return s.next, nil
+}
+
+// callError is a failed call on the server: its code travels to the
+// client, which maps it to a sentinel error.
+type callError struct{ code, msg string }
+
+func (e *callError) Error() string { return e.msg }
+
+func errf(code, format string, a ...any) error {
+	return &callError{code, fmt.Sprintf(format, a...)}
+}
+
+func errReply(id uint64, err error) *wire.Reply {
+	var ce *callError
+	if errors.As(err, &ce) {
+		return &wire.Reply{ID: id, Err: &wire.CallError{Code: ce.code, Msg: ce.msg}}
+	}
+	code := codeRemote
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		code = codeCancelled
+	}
+	return &wire.Reply{ID: id, Err: &wire.CallError{Code: code, Msg: err.Error()}}
+}
+
+// The error codes of a Reply.
+const (
+	codeUnknownObject = "unknown-object"
+	codeUnknownOp     = "unknown-op"
+	codeUnknownType   = "unknown-type"
+	codeBadArgs       = "bad-args"
+	codeExists        = "exists"
+	codeEmpty         = "empty"
+	codeFull          = "full"
+	codeClosed        = "closed"
+	codeBroken        = "broken-barrier"
+	codeOwnerDead     = "owner-dead"
+	codeNotOwner      = "not-owner"
+	codeIndex         = "index"
+	codeNoKey         = "no-key"
+	codeTooBig        = "too-big"
+	codeRemote        = "remote"
+	codeCancelled     = "cancelled"
+	codeBadRequest    = "bad-request"
+)

@@ -117,8 +117,8 @@ type client struct {
 	// leader); handoff, made by the first call that waits for it, is
 	// closed when it stops, so that another takes over. The caller reads its own reply: no hand-off between
 	// goroutines, no wake-up, on the fast path.
-	reading   bool
-	handoff   chan struct{}
+	reading bool
+	handoff chan struct{}
 }
 
 // ringBytes is the size of each direction of a connection's ring;
@@ -266,7 +266,6 @@ func (c *client) lead(ctx context.Context, ch chan *wire.Reply, ring *mp.Conn[by
 	}
 }
 
-
 // pokeRing wakes the ring's reader with an empty message.
 func (c *client) pokeRing() {
 	c.mu.Lock()
@@ -276,7 +275,6 @@ func (c *client) pokeRing() {
 		poke.SendBytes(context.Background(), nil)
 	}
 }
-
 
 // deliver hands rep to the call waiting for it.
 func (c *client) deliver(rep *wire.Reply) {

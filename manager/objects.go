@@ -262,7 +262,7 @@ type dictObj struct {
 	m omap
 }
 
-func (*dictObj) kind() string           { return kindDict }
+func (*dictObj) kind() string          { return kindDict }
 func (*dictObj) waits(*wire.Call) bool { return false }
 
 func (d *dictObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
@@ -357,7 +357,7 @@ type namespaceObj struct {
 	m omap
 }
 
-func (*namespaceObj) kind() string           { return kindNamespace }
+func (*namespaceObj) kind() string          { return kindNamespace }
 func (*namespaceObj) waits(*wire.Call) bool { return false }
 
 func (n *namespaceObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
@@ -401,7 +401,7 @@ type valueObj struct {
 	v []byte
 }
 
-func (*valueObj) kind() string           { return kindValue }
+func (*valueObj) kind() string          { return kindValue }
 func (*valueObj) waits(*wire.Call) bool { return false }
 
 func (v *valueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {

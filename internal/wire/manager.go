@@ -30,11 +30,11 @@ type Call struct {
 	Obj  uint64
 	Op   string
 	Args [][]byte
-	N    int64 // an index, count or size
+	N    int64  // an index, count or size
 	Name string // a kind, type or function name
 	Key  string // an object's name
-	Flag bool // wait, or a second boolean
-	M    int64 // a second index or count
+	Flag bool   // wait, or a second boolean
+	M    int64  // a second index or count
 }
 
 // Reply answers the Call with the same ID: values, a number, a boolean,

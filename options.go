@@ -30,6 +30,11 @@ type settings struct {
 	initArg   func() ([]byte, error) // encodes the argument, for worker processes
 	maxTasks  int
 	logger    *slog.Logger
+	// cluster
+	cluster      bool
+	clusterURL   string
+	localWorkers *int
+	ackWait      time.Duration
 
 	// call
 	chunksize    int

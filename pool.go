@@ -66,6 +66,9 @@ func NewPool(opts ...Option) (*Pool, error) {
 	s.forPool = false
 	if s.workers == 0 {
 		s.workers = CPUCount()
+		if s.cluster {
+			s.workers = 32 // tasks in flight
+		}
 	}
 	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}}
 	if p.log == nil {
@@ -74,7 +77,16 @@ func NewPool(opts ...Option) (*Pool, error) {
 	if s.maxRSS > 0 && !s.processes {
 		return nil, fmt.Errorf("%w: MaxMemoryPerChild needs Processes: goroutines share one heap", ErrInvalidOption)
 	}
-	if s.processes {
+	if s.cluster && s.processes {
+		return nil, fmt.Errorf("%w: Cluster and Processes: a pool runs on one or the other (LocalWorkers starts worker processes for a cluster)", ErrInvalidOption)
+	}
+	if s.cluster {
+		b, err := newClusterBackend(p, &s)
+		if err != nil {
+			return nil, err
+		}
+		p.backend = b
+	} else if s.processes {
 		b := &processBackend{handshake: s.handshake, pool: p, initName: s.initName, maxRSS: s.maxRSS}
 		if b.handshake == 0 {
 			b.handshake = 10 * time.Second

@@ -43,6 +43,7 @@ const (
 // it serves tasks until the pool closes the connection, then exits.
 func Main() {
 	mainCalled = true
+	serveCluster()
 	if os.Getenv(workerEnv) != workerCookie {
 		return
 	}

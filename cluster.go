@@ -1,0 +1,218 @@
+package mp
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mp-go/mp/internal/remote"
+	"github.com/mp-go/mp/internal/wire"
+)
+
+// Cluster makes the pool run its tasks on the workers of a NATS JetStream
+// cluster (Ray's multiprocessing.Pool, on a proven engine): the same Map,
+// Imap, Submit and the rest, with workers on any number of hosts. url is
+// the cluster's address, with NATS's own forms of credentials
+// (nats://user:pass@host:4222, tls://, several URLs separated by commas);
+// "" starts an embedded NATS server with JetStream in this process, on
+// loopback, with its store in a temporary directory, and LocalWorkers
+// worker processes (CPUCount() unless set) connected to it.
+//
+// The program must link the cluster package, which holds everything NATS
+// (import _ "github.com/mp-go/mp/cluster"), and call Main first thing in
+// main: a worker is this program started with the environment variable
+// MP_CLUSTER_WORKER set to the cluster's URL (Pool.ClusterURL), on any
+// host. Only functions made with Register run there.
+//
+// Tasks go to a work-queue stream and are acknowledged only after their
+// results are stored: a worker that dies or stalls has its tasks run again
+// elsewhere, and each task yields exactly one result to the caller even
+// so. Tasks must therefore be idempotent: one may run more than once.
+// The cluster package's documentation says what exactly is guaranteed.
+//
+// The pool's worker count (Threads) is the number of tasks in flight at
+// once (default 32); the default chunk size follows from it as for other
+// pools.
+func Cluster(url string) Option {
+	return func(s *settings) error {
+		if err := poolOnly("Cluster", s); err != nil {
+			return err
+		}
+		s.cluster, s.clusterURL = true, url
+		return nil
+	}
+}
+
+// LocalWorkers sets how many worker processes of this program a Cluster
+// pool starts, connected to the cluster: CPUCount() by default with the
+// embedded server, 0 with a URL (workers are started on their hosts).
+func LocalWorkers(n int) Option {
+	return func(s *settings) error {
+		if err := poolOnly("LocalWorkers", s); err != nil {
+			return err
+		}
+		if n < 0 {
+			return fmt.Errorf("%w: LocalWorkers(%d)", ErrInvalidOption, n)
+		}
+		s.localWorkers = &n
+		return nil
+	}
+}
+
+// AckWait sets how long a Cluster task may run without a sign of life
+// from its worker before it is given to another (workers send one every
+// third of it while a task runs, so only a dead or stalled worker loses
+// its tasks). Default 30 s.
+func AckWait(d time.Duration) Option {
+	return func(s *settings) error {
+		if err := poolOnly("AckWait", s); err != nil {
+			return err
+		}
+		if d < 100*time.Millisecond {
+			return fmt.Errorf("%w: AckWait(%v) is below 100ms", ErrInvalidOption, d)
+		}
+		s.ackWait = d
+		return nil
+	}
+}
+
+// ClusterURL returns the address workers of a Cluster pool connect to
+// (the embedded server's, when the pool started one), or "" for other
+// pools.
+func (p *Pool) ClusterURL() string {
+	if b, ok := p.backend.(*clusterBackend); ok {
+		return b.tr.URL()
+	}
+	return ""
+}
+
+// newClusterBackend connects the pool to its cluster.
+func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
+	if remote.Dial == nil {
+		return nil, fmt.Errorf("%w: mp.Cluster needs the cluster package linked in: import _ \"github.com/mp-go/mp/cluster\"", ErrInvalidOption)
+	}
+	if s.initFn != nil {
+		return nil, fmt.Errorf("%w: a Cluster pool has no Initializer (workers on other hosts start on their own)", ErrInvalidOption)
+	}
+	cfg := remote.Config{URL: s.clusterURL, AckWait: s.ackWait, MaxDeliver: 5}
+	if cfg.AckWait == 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if s.localWorkers != nil {
+		cfg.LocalWorkers = *s.localWorkers
+	} else if s.clusterURL == "" {
+		cfg.LocalWorkers = CPUCount()
+	}
+	tr, err := remote.Dial(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &clusterBackend{pool: p, tr: tr}, nil
+}
+
+// clusterBackend runs each worker slot's jobs as Tasks on the cluster: a
+// slot is one task in flight.
+type clusterBackend struct {
+	pool   *Pool
+	tr     remote.Transport
+	slots  atomic.Int32
+	nextID atomic.Uint64
+	once   sync.Once
+}
+
+func (b *clusterBackend) start(ctx context.Context, w *worker) error {
+	b.slots.Add(1)
+	return nil
+}
+
+func (b *clusterBackend) stop(w *worker) {
+	if b.slots.Add(-1) == 0 {
+		b.close()
+	}
+}
+
+func (b *clusterBackend) close() {
+	b.once.Do(func() {
+		if err := b.tr.Close(); err != nil {
+			b.pool.log.Warn("mp: closing the cluster connection", "err", err)
+		}
+	})
+}
+
+func (b *clusterBackend) run(w *worker, j job) {
+	rj, ok := j.(remoteJob)
+	if !ok {
+		j.abort(fmt.Errorf("%w: a Cluster pool runs registered functions only", ErrInvalidOption))
+		return
+	}
+	if !rj.begin() {
+		return
+	}
+	start := time.Now()
+	timeout, retries := rj.settings()
+	ctx := rj.context()
+	for rj.cursor() < rj.size() {
+		from := rj.cursor()
+		args, n, encErr := rj.encodeFrom(from)
+		if n == 0 {
+			rj.fail(from, encErr)
+			continue
+		}
+		t := &wire.Task{ID: b.nextID.Add(1), Func: rj.funcName(), Args: args, N: n, Retries: retries}
+		tctx, cancel := ctx, context.CancelFunc(func() {})
+		if timeout > 0 {
+			// A task's items run one after another on one worker: the
+			// task may take the sum of their timeouts.
+			tctx, cancel = context.WithTimeoutCause(ctx, timeout*time.Duration(n), fmt.Errorf("%w after %v an item", ErrTimeout, timeout))
+		}
+		got := 0
+		err := b.tr.Run(tctx, t, func(r *wire.Results) {
+			var errs map[int]error
+			for _, e := range r.Errs {
+				if errs == nil {
+					errs = map[int]error{}
+				}
+				errs[from+e.Index] = &RemoteError{Msg: e.Err.Msg, Type: e.Err.Type, Stack: e.Err.Stack, Panic: e.Err.Panic}
+			}
+			got += r.N
+			rj.deliver(from+r.From, r.Values, r.N, errs)
+		})
+		if err != nil && context.Cause(tctx) != nil && ctx.Err() == nil {
+			err = context.Cause(tctx)
+		}
+		cancel()
+		if err != nil {
+			for rj.cursor() < from+n {
+				rj.fail(rj.cursor(), err)
+			}
+		}
+		if encErr != nil {
+			rj.fail(rj.cursor(), encErr)
+		}
+	}
+	rj.complete(w, time.Since(start))
+}
+
+// serveCluster runs this process as a cluster worker, if the environment
+// says so; it does not return then.
+func serveCluster() {
+	url := os.Getenv(remote.WorkerEnv)
+	if url == "" {
+		return
+	}
+	os.Unsetenv(remote.WorkerEnv) // not for the processes its tasks start
+	if remote.Serve == nil {
+		fmt.Fprintf(os.Stderr, "mp: %s is set but this program does not link the cluster package (import _ \"github.com/mp-go/mp/cluster\")\n", remote.WorkerEnv)
+		os.Exit(2)
+	}
+	os.Exit(remote.Serve(url))
+}
+
+func init() {
+	remote.RunTask = func(ctx context.Context, t *wire.Task, send func(*wire.Results) error) error {
+		return runTask(ctx, t, false, send)
+	}
+}

@@ -1,0 +1,274 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/cluster"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	mp.Main() // in a worker (MP_CLUSTER_WORKER set), serves tasks and exits
+	os.Setenv("GORACE", "atexit_sleep_ms=0")
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	goleak.VerifyTestMain(m)
+}
+
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+type out struct {
+	Sq  int `cbor:"1,keyasint"`
+	PID int `cbor:"2,keyasint"`
+}
+
+var square = mp.Register("cluster-test.square", func(_ context.Context, x int) (out, error) {
+	return out{x * x, os.Getpid()}, nil
+})
+
+type slowArg struct {
+	X     int
+	Sleep time.Duration
+}
+
+var slow = mp.Register("cluster-test.slow", func(_ context.Context, a slowArg) (out, error) {
+	time.Sleep(a.Sleep)
+	return out{a.X * a.X, os.Getpid()}, nil
+})
+
+var crash = mp.Register("cluster-test.crash", func(_ context.Context, x int) (int, error) {
+	if x == 3 {
+		os.Exit(3) // kills every worker that takes it
+	}
+	return x, nil
+})
+
+var fails = mp.Register("cluster-test.fails", func(_ context.Context, x int) (int, error) {
+	if x%2 == 1 {
+		return 0, fmt.Errorf("odd %d", x)
+	}
+	return x, nil
+})
+
+var big = mp.Register("cluster-test.big", func(_ context.Context, b []byte) (int, error) { return len(b), nil })
+
+func TestEmbeddedMapTenThousand(t *testing.T) {
+	ctx := testCtx(t)
+	pool, err := mp.NewPool(mp.Cluster(""), mp.LocalWorkers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if !strings.HasPrefix(pool.ClusterURL(), "nats://127.0.0.1:") {
+		t.Fatalf("embedded server URL %q", pool.ClusterURL())
+	}
+	in := make([]int, 10_000)
+	for i := range in {
+		in[i] = i
+	}
+	res, err := mp.Map(ctx, pool, square, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := map[int]bool{}
+	for i, r := range res {
+		if r.Sq != i*i {
+			t.Fatalf("result %d is %d: not in order", i, r.Sq)
+		}
+		pids[r.PID] = true
+	}
+	if pids[os.Getpid()] || len(pids) == 0 || len(pids) > 2 {
+		t.Fatalf("ran in processes %v (the test is %d)", pids, os.Getpid())
+	}
+
+	// The rest of the API on the same pool.
+	if v, err := mp.Apply(ctx, pool, square, 7); err != nil || v.Sq != 49 {
+		t.Fatalf("Apply = %v, %v", v, err)
+	}
+	i := 0
+	for v, err := range mp.Imap(ctx, pool, square, slices.Values([]int{1, 2, 3, 4, 5}), mp.Chunksize(2)) {
+		i++
+		if err != nil || v.Sq != i*i {
+			t.Fatalf("Imap item %d = %v, %v", i, v, err)
+		}
+	}
+	f := mp.Submit(ctx, pool, square, 9)
+	if v, err := f.Get(ctx); err != nil || v.Sq != 81 {
+		t.Fatalf("Submit = %v, %v", v, err)
+	}
+	got, err := mp.Map(ctx, pool, fails, []int{0, 1, 2, 3}, mp.Partial())
+	var te *mp.TaskError
+	if !errors.As(err, &te) || got[2] != 2 || !strings.Contains(err.Error(), "odd 1") {
+		t.Fatalf("task errors: %v, %v", got, err)
+	}
+}
+
+// startWorker starts this test binary as a worker of the cluster at url.
+func startWorker(t *testing.T, url string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "MP_CLUSTER_WORKER="+url)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd
+}
+
+func TestWorkersComeAndGo(t *testing.T) {
+	ctx := testCtx(t)
+	srv, err := cluster.StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	pool, err := mp.NewPool(mp.Cluster(srv.URL()), mp.AckWait(time.Second), mp.Threads(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	a := startWorker(t, srv.URL())
+	b := startWorker(t, srv.URL())
+	const n = 300
+	in := make([]slowArg, n)
+	for i := range in {
+		in[i] = slowArg{i, 10 * time.Millisecond}
+	}
+	var mu sync.Mutex
+	byPID := map[int]int{}
+	results := 0
+	killed, added := false, false
+	var c *exec.Cmd
+	for r, err := range mp.ImapUnordered(ctx, pool, slow, slices.Values(in), mp.Chunksize(3)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		byPID[r.PID]++
+		results++
+		mu.Unlock()
+		if results == 30 && !killed {
+			killed = true
+			a.Process.Kill() // with a task in flight: it is run again elsewhere
+		}
+		if results == 60 && !added {
+			added = true
+			c = startWorker(t, srv.URL())
+		}
+	}
+	if results != n {
+		t.Fatalf("%d results for %d items", results, n)
+	}
+	if byPID[c.Process.Pid] == 0 {
+		t.Errorf("the worker added mid-map took no work: %v", byPID)
+	}
+	if byPID[b.Process.Pid] == 0 {
+		t.Errorf("a worker took no work: %v", byPID)
+	}
+	// Map: every item exactly once, in order, after all that.
+	res, err := mp.Map(ctx, pool, slow, in[:50], mp.Chunksize(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Sq != i*i {
+			t.Fatalf("item %d = %d", i, r.Sq)
+		}
+	}
+}
+
+func TestPoisonTaskEnds(t *testing.T) {
+	ctx := testCtx(t)
+	pool, err := mp.NewPool(mp.Cluster(""), mp.LocalWorkers(1), mp.AckWait(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	got, err := mp.Map(ctx, pool, crash, []int{1, 2, 3, 4}, mp.Chunksize(1), mp.Partial())
+	if !errors.Is(err, cluster.ErrUndeliverable) {
+		t.Fatalf("a task that kills its worker: %v", err)
+	}
+	if got[0] != 1 || got[1] != 2 || got[3] != 4 {
+		t.Fatalf("the other items: %v", got)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	ctx := testCtx(t)
+	srv, err := cluster.StartServer(cluster.Token("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	_, err = mp.NewPool(mp.Cluster(srv.URL()))
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Fatalf("wrong credentials: %v", err)
+	}
+	u := strings.Replace(srv.URL(), "nats://", "nats://s3cret@", 1)
+	pool, err := mp.NewPool(mp.Cluster(u), mp.LocalWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if n, err := mp.Apply(ctx, pool, big, make([]byte, 100)); err != nil || n != 100 {
+		t.Fatalf("a small task with a token: %v %v", n, err)
+	}
+	_, err = mp.Apply(ctx, pool, big, make([]byte, 2<<20))
+	if err == nil || !strings.Contains(err.Error(), "message limit") {
+		t.Fatalf("an oversized task: %v", err)
+	}
+	if _, err := mp.NewPool(mp.Cluster(""), mp.Processes(2)); !errors.Is(err, mp.ErrInvalidOption) {
+		t.Fatalf("Cluster with Processes: %v", err)
+	}
+	if _, err := mp.Apply(ctx, pool, mp.Fn(func(context.Context, int) (int, error) { return 0, nil }), 1); err == nil {
+		t.Fatal("a closure on a cluster pool ran")
+	}
+}
+
+func TestCancelledCall(t *testing.T) {
+	ctx := testCtx(t)
+	pool, err := mp.NewPool(mp.Cluster(""), mp.LocalWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	in := make([]slowArg, 100)
+	for i := range in {
+		in[i] = slowArg{i, 50 * time.Millisecond}
+	}
+	start := time.Now()
+	_, err = mp.Map(short, pool, slow, in, mp.Chunksize(1))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a cancelled map: %v", err)
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Fatalf("the cancelled map took %v", time.Since(start))
+	}
+	// The pool goes on; the deleted tasks do not come back.
+	if v, err := mp.Apply(ctx, pool, square, 3); err != nil || v.Sq != 9 {
+		t.Fatalf("after a cancelled map: %v %v", v, err)
+	}
+}

@@ -1,0 +1,47 @@
+// Package cluster runs mp pools beyond one machine, on NATS JetStream: it
+// holds everything NATS, so that programs that do not use it do not carry
+// it. Link it and use mp.Cluster:
+//
+//	import _ "github.com/mp-go/mp/cluster"
+//
+//	pool, err := mp.NewPool(mp.Cluster(""))               // embedded server, local workers
+//	pool, err := mp.NewPool(mp.Cluster("nats://host:4222")) // an existing cluster
+//
+// With "" the pool starts a NATS server with JetStream in its own process
+// (loopback, a free port, the store in a temporary directory) and
+// mp.LocalWorkers worker processes. Workers on other hosts are the same
+// program started with MP_CLUSTER_WORKER=<url> (it must call mp.Main);
+// `mp server` runs a standalone server (StartServer) for several hosts.
+//
+// # What is guaranteed
+//
+//   - A task (a chunk of items) is published to the work-queue stream
+//     MP_TASKS and taken by one worker at a time (the durable consumer
+//     "workers", explicit acks). The worker stores the task's results in
+//     the stream MP_RESULTS, then acknowledges the task.
+//   - A worker that dies or stalls (no sign of life within mp.AckWait;
+//     workers send one every third of it while a task runs) has its task
+//     delivered to another worker. So a task runs at least once, and may
+//     run more than once: tasks must be idempotent (or their effects
+//     deduplicated) — a task killed halfway may have done half its work.
+//   - The caller gets exactly one result per item: a task's results are
+//     delivered once, duplicates from a second run are dropped (by the
+//     pool, and by the server within its duplicate window via the message
+//     ID), and results are stored before the ack, so a crash after
+//     storing does not lose them.
+//   - A task delivered 5 times without a result (each worker that took it
+//     died: a "poison" task that crashes its process) fails with
+//     ErrUndeliverable instead of looping.
+//   - A cancelled call deletes its tasks not yet taken from the stream;
+//     a task already running finishes and its result is dropped.
+//   - A task bigger than the cluster's message limit (1 MiB by default)
+//     is refused before it is sent, with an error naming both sizes: use
+//     a smaller mp.Chunksize or raise the server's max_payload.
+//   - If the pool loses its cluster for good (after a minute of
+//     reconnecting), the tasks in flight fail with ErrClusterGone.
+//
+// Not (yet) guaranteed: a pool that restarts does not resume the tasks of
+// its previous run (its results subject is new, and the inputs live in
+// the caller); the coordinator's own crash loses the call, as a crashed
+// Python process loses its Pool.map.
+package cluster

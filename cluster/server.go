@@ -1,0 +1,119 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Server is a NATS server with JetStream, embedded in this process.
+type Server struct {
+	s   *server.Server
+	dir string // the store, if we made it
+}
+
+// ServerOption configures StartServer.
+type ServerOption func(*server.Options)
+
+// Listen sets the host and port the server listens on for clients
+// (default 127.0.0.1 and a free port). Listening beyond loopback lets
+// workers on other hosts connect: give it credentials too (Token,
+// UserPassword).
+func Listen(host string, port int) ServerOption {
+	return func(o *server.Options) { o.Host, o.Port = host, port }
+}
+
+// StoreDir keeps JetStream's store in dir, which then survives the server
+// (default: a temporary directory, removed at Shutdown).
+func StoreDir(dir string) ServerOption { return func(o *server.Options) { o.StoreDir = dir } }
+
+// Token makes clients authenticate with token (nats://TOKEN@host:port).
+func Token(token string) ServerOption { return func(o *server.Options) { o.Authorization = token } }
+
+// UserPassword makes clients authenticate as user with password
+// (nats://user:password@host:port).
+func UserPassword(user, password string) ServerOption {
+	return func(o *server.Options) { o.Username, o.Password = user, password }
+}
+
+// Routes makes the server one node of a NATS cluster: it listens for the
+// other nodes on clusterPort (on the Listen host) and connects to routes
+// ("nats-route://host:port" each), under the cluster name name.
+// JetStream replicates across nodes.
+func Routes(name string, clusterPort int, routes ...string) ServerOption {
+	return func(o *server.Options) {
+		o.Cluster.Name = name
+		o.Cluster.Host = o.Host
+		o.Cluster.Port = clusterPort
+		for _, r := range routes {
+			if u, err := url.Parse(r); err == nil {
+				o.Routes = append(o.Routes, u)
+			}
+		}
+	}
+}
+
+// ServerName names the server (a cluster's nodes need distinct names).
+func ServerName(name string) ServerOption { return func(o *server.Options) { o.ServerName = name } }
+
+// StartServer starts a NATS server with JetStream in this process: on
+// loopback and a free port, its store in a temporary directory, unless
+// options say otherwise. `mp server` runs the same as a standalone
+// process.
+func StartServer(opts ...ServerOption) (*Server, error) {
+	o := &server.Options{
+		ServerName: "mp",
+		Host:       "127.0.0.1",
+		Port:       server.RANDOM_PORT,
+		JetStream:  true,
+		NoLog:      true,
+		NoSigs:     true,
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	if o.Cluster.Port != 0 && o.Cluster.Host == "" {
+		o.Cluster.Host = o.Host
+	}
+	srv := &Server{}
+	if o.StoreDir == "" {
+		dir, err := os.MkdirTemp("", "mp-nats-")
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		o.StoreDir, srv.dir = dir, dir
+	}
+	s, err := server.NewServer(o)
+	if err != nil {
+		srv.removeStore()
+		return nil, fmt.Errorf("cluster: starting the NATS server: %w", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(30 * time.Second) {
+		s.Shutdown()
+		srv.removeStore()
+		return nil, errors.New("cluster: the NATS server did not get ready within 30s")
+	}
+	srv.s = s
+	return srv, nil
+}
+
+// URL returns the address clients and workers connect to.
+func (s *Server) URL() string { return s.s.ClientURL() }
+
+// Shutdown stops the server and removes its temporary store.
+func (s *Server) Shutdown() {
+	s.s.Shutdown()
+	s.s.WaitForShutdown()
+	s.removeStore()
+}
+
+func (s *Server) removeStore() {
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+	}
+}

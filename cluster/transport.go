@@ -1,0 +1,348 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/remote"
+	"github.com/mp-go/mp/internal/wire"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+func init() {
+	remote.Dial = dial
+	remote.Serve = serve
+}
+
+// ErrClusterGone is the error of the tasks in flight when a pool loses
+// its cluster for good (or is closed).
+var ErrClusterGone = errors.New("cluster: connection to the cluster lost")
+
+// ErrUndeliverable is the error of a task that was delivered to workers
+// the maximum number of times without a result: each worker that took it
+// died or stalled.
+var ErrUndeliverable = errors.New("cluster: no worker finished the task")
+
+// transport is a pool's connection to its cluster.
+type transport struct {
+	cfg     remote.Config
+	srv     *Server // the embedded server, if we started one
+	url     string
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	tasks   jetstream.Stream
+	subject string // this pool's results
+	results jetstream.ConsumeContext
+	adv     *nats.Subscription
+	lost    chan struct{}
+	wg      sync.WaitGroup // the local workers' supervisors
+	stop    chan struct{}  // closed by Close: the supervisors stop their workers
+
+	mu      sync.Mutex
+	pending map[uint64]*inflight // by task ID
+	bySeq   map[uint64]uint64    // task ID by stream sequence
+	closed  bool
+}
+
+// inflight is a task waiting for its results.
+type inflight struct {
+	done    chan struct{}
+	results []wire.Results
+	err     error
+	seq     uint64
+}
+
+func dial(cfg remote.Config) (remote.Transport, error) {
+	t := &transport{cfg: cfg, url: cfg.URL, pending: map[uint64]*inflight{}, bySeq: map[uint64]uint64{}, lost: make(chan struct{}), stop: make(chan struct{})}
+	if t.url == "" {
+		srv, err := StartServer()
+		if err != nil {
+			return nil, err
+		}
+		t.srv, t.url = srv, srv.URL()
+	}
+	if err := t.connect(); err != nil {
+		t.Close()
+		return nil, err
+	}
+	for range cfg.LocalWorkers {
+		if err := t.startWorker(); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// connect connects, makes the streams and the consumer, and starts
+// receiving this pool's results and the undeliverable tasks' advisories.
+func (t *transport) connect() error {
+	var lostOnce sync.Once
+	nc, err := nats.Connect(t.url, nats.Name("mp pool"), nats.MaxReconnects(60), nats.ReconnectWait(500*time.Millisecond),
+		nats.ClosedHandler(func(*nats.Conn) { lostOnce.Do(func() { close(t.lost) }) }))
+	if err != nil {
+		return fmt.Errorf("cluster: connecting to %s: %w", redact(t.url), err)
+	}
+	t.nc = nc
+	if t.js, err = jetstream.New(nc); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	t.tasks, err = t.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:      tasksStream,
+		Subjects:  []string{tasksSubject},
+		Retention: jetstream.WorkQueuePolicy,
+		Storage:   jetstream.FileStorage,
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: making the task stream (is JetStream on?): %w", err)
+	}
+	if _, err := t.tasks.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       consumerName,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       t.cfg.AckWait,
+		MaxDeliver:    t.cfg.MaxDeliver,
+		MaxAckPending: 100_000,
+		FilterSubject: tasksSubject,
+	}); err != nil {
+		return fmt.Errorf("cluster: making the workers' consumer: %w", err)
+	}
+	if _, err := t.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       resultsStream,
+		Subjects:   []string{resultsPrefix + ">"},
+		Retention:  jetstream.LimitsPolicy,
+		Storage:    jetstream.FileStorage,
+		MaxAge:     time.Hour,
+		Duplicates: 2 * time.Minute,
+	}); err != nil {
+		return fmt.Errorf("cluster: making the result stream: %w", err)
+	}
+	t.subject = resultsPrefix + nuid.Next()
+	cons, err := t.js.OrderedConsumer(ctx, resultsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{t.subject}})
+	if err != nil {
+		return fmt.Errorf("cluster: receiving results: %w", err)
+	}
+	if t.results, err = cons.Consume(t.onResult); err != nil {
+		return fmt.Errorf("cluster: receiving results: %w", err)
+	}
+	t.adv, err = nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+tasksStream+"."+consumerName, t.onMaxDeliveries)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	return nil
+}
+
+// startWorker starts a worker process of this program, connected to the
+// cluster, and keeps one running until Close: a worker that dies (a task
+// that crashes it) is replaced. Each dies with this process.
+func (t *transport) startWorker() error {
+	cmd, err := t.spawn()
+	if err != nil {
+		return err
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		for {
+			done := make(chan struct{})
+			go func() {
+				cmd.Wait()
+				close(done)
+			}()
+			select {
+			case <-done:
+			case <-t.stop:
+				cmd.Process.Signal(os.Interrupt) // finish the task, then exit
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					proc.KillGroup(cmd.Process.Pid)
+					<-done
+				}
+				return
+			}
+			select {
+			case <-t.stop:
+				return
+			case <-time.After(100 * time.Millisecond): // no restart storm
+			}
+			if cmd, err = t.spawn(); err != nil {
+				fmt.Fprintln(os.Stderr, "mp:", err)
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+func (t *transport) spawn() (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: starting a worker: %w", err)
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), remote.WorkerEnv+"="+t.url)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	proc.Configure(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cluster: starting a worker: %w", err)
+	}
+	return cmd, nil
+}
+
+func (t *transport) URL() string { return t.url }
+
+// Run publishes task tk and waits for its results.
+func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire.Results)) error {
+	data, err := wire.Marshal(tk)
+	if err != nil {
+		return err
+	}
+	if max := t.nc.MaxPayload(); int64(len(data)) > max-1024 {
+		return fmt.Errorf("cluster: a task of %d bytes, above the cluster's message limit of %d (use a smaller mp.Chunksize, smaller arguments, or raise the server's max_payload)", len(data), max)
+	}
+	f := &inflight{done: make(chan struct{})}
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return ErrClusterGone
+	}
+	t.pending[tk.ID] = f
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		delete(t.pending, tk.ID)
+		delete(t.bySeq, f.seq)
+		t.mu.Unlock()
+	}()
+	id := strconv.FormatUint(tk.ID, 10)
+	msg := &nats.Msg{Subject: tasksSubject, Data: data, Header: nats.Header{hdrReply: {t.subject}, hdrTask: {id}}}
+	ack, err := t.js.PublishMsg(ctx, msg, jetstream.WithMsgID(t.subject+".task."+id))
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("cluster: publishing a task: %w", err)
+	}
+	t.mu.Lock()
+	f.seq = ack.Sequence
+	t.bySeq[ack.Sequence] = tk.ID
+	t.mu.Unlock()
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		// Not run yet: take it off the queue. Running: its result will
+		// be dropped.
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		t.tasks.DeleteMsg(dctx, ack.Sequence)
+		cancel()
+		return context.Cause(ctx)
+	case <-t.lost:
+		return ErrClusterGone
+	}
+	if f.err != nil {
+		return f.err
+	}
+	for i := range f.results {
+		onResults(&f.results[i])
+	}
+	return nil
+}
+
+// onResult receives the results of a task of this pool; a duplicate (a
+// task run twice) finds no task waiting and is dropped.
+func (t *transport) onResult(msg jetstream.Msg) {
+	var r resultMsg
+	if err := wire.Unmarshal(msg.Data(), &r); err != nil {
+		return
+	}
+	t.mu.Lock()
+	f := t.pending[r.Task]
+	if f != nil {
+		delete(t.pending, r.Task)
+	}
+	t.mu.Unlock()
+	if f == nil || !wellFormed(r.Results) {
+		return
+	}
+	f.results = r.Results
+	close(f.done)
+}
+
+// wellFormed checks that results cover their task's items in order.
+func wellFormed(rs []wire.Results) bool {
+	next := 0
+	for _, r := range rs {
+		if r.From != next || r.N < 1 {
+			return false
+		}
+		next += r.N
+	}
+	return true
+}
+
+// onMaxDeliveries fails a task of this pool that no worker finished.
+func (t *transport) onMaxDeliveries(m *nats.Msg) {
+	var adv struct {
+		StreamSeq  uint64 `json:"stream_seq"`
+		Deliveries int    `json:"deliveries"`
+	}
+	if json.Unmarshal(m.Data, &adv) != nil {
+		return
+	}
+	t.mu.Lock()
+	id, ok := t.bySeq[adv.StreamSeq]
+	f := t.pending[id]
+	if ok && f != nil {
+		delete(t.pending, id)
+	}
+	t.mu.Unlock()
+	if f == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.tasks.DeleteMsg(ctx, adv.StreamSeq)
+	cancel()
+	f.err = fmt.Errorf("%w: delivered %d times, each worker that took it died or stalled", ErrUndeliverable, adv.Deliveries)
+	close(f.done)
+}
+
+// Close stops the local workers, the connection and the embedded server.
+func (t *transport) Close() error {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+	select {
+	case <-t.stop:
+	default:
+		close(t.stop)
+	}
+	t.wg.Wait()
+	if t.results != nil {
+		t.results.Stop()
+	}
+	if t.adv != nil {
+		t.adv.Unsubscribe()
+	}
+	if t.nc != nil {
+		t.nc.Close()
+	}
+	if t.srv != nil {
+		t.srv.Shutdown()
+	}
+	return nil
+}
+
+func parseURL(u string) (*url.URL, error) { return url.Parse(u) }

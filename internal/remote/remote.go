@@ -1,0 +1,52 @@
+// Package remote is the seam between package mp's cluster backend and
+// package cluster, which holds everything NATS: mp sets nothing here; the
+// cluster package sets Dial and Serve when it is linked in, so that a
+// program that never uses a cluster does not carry NATS.
+package remote
+
+import (
+	"context"
+	"time"
+
+	"github.com/mp-go/mp/internal/wire"
+)
+
+// Config is what a pool asks of its cluster.
+type Config struct {
+	URL          string        // "" starts an embedded server in this process
+	LocalWorkers int           // worker processes of this program to start, connected to the cluster
+	AckWait      time.Duration // how long a task may go without a sign of life before it is redelivered
+	MaxDeliver   int           // deliveries of a task before it fails
+	Stream       string        // the name of the task stream: pools and workers that share it share work
+}
+
+// Transport is a pool's connection to a cluster.
+type Transport interface {
+	// Run sends t to the cluster's workers and hands its Results to
+	// onResults, in order, once: duplicates from redeliveries are
+	// dropped. It returns once every item is reported, or with the
+	// error that ended it (the context's, a task delivered MaxDeliver
+	// times, the cluster gone).
+	Run(ctx context.Context, t *wire.Task, onResults func(*wire.Results)) error
+	// URL is the address workers connect to.
+	URL() string
+	// Close stops what Dial started: the local workers, the embedded
+	// server, the connection.
+	Close() error
+}
+
+// Dial connects a pool to a cluster; set by package cluster.
+var Dial func(cfg Config) (Transport, error)
+
+// Serve runs this process as a worker of the cluster at url until the
+// connection ends, and returns the exit status; set by package cluster.
+// RunTask runs a Task's items with the registered function it names,
+// sending their Results as it goes; set by package mp for Serve.
+var (
+	Serve   func(url string) int
+	RunTask func(ctx context.Context, t *wire.Task, send func(*wire.Results) error) error
+)
+
+// WorkerEnv is the environment variable that makes a program that calls
+// mp.Main a worker of the cluster at its value.
+const WorkerEnv = "MP_CLUSTER_WORKER"

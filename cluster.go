@@ -34,7 +34,7 @@ import (
 // The cluster package's documentation says what exactly is guaranteed.
 //
 // The pool's worker count (Threads) is the number of tasks in flight at
-// once (default 32); the default chunk size follows from it as for other
+// once (default 128); the default chunk size follows from it as for other
 // pools.
 func Cluster(url string) Option {
 	return func(s *settings) error {

@@ -67,7 +67,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 	if s.workers == 0 {
 		s.workers = CPUCount()
 		if s.cluster {
-			s.workers = 32 // tasks in flight
+			s.workers = 128 // tasks in flight
 		}
 	}
 	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}}

@@ -44,6 +44,7 @@ var (
 	cliOnly   = flag.Bool("cli", false, "run only the mp command against xargs and GNU parallel")
 	shmOnly   = flag.Bool("shm", false, "run only the shared-memory case")
 	mgrOnly   = flag.Bool("manager", false, "run only the manager case")
+	clOnly    = flag.Bool("cluster", false, "run only the NATS cluster case")
 )
 
 //go:noinline
@@ -83,6 +84,10 @@ func main() {
 	}
 	if *mgrOnly {
 		runManager()
+		return
+	}
+	if *clOnly {
+		runCluster()
 		return
 	}
 	ctx := context.Background()
@@ -249,6 +254,7 @@ func main() {
 	runProcs(sz)
 	runShm()
 	runManager()
+	runCluster()
 	runCLI()
 	if !*smoke {
 		reportCodecs()

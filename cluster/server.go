@@ -20,11 +20,16 @@ type Server struct {
 type ServerOption func(*server.Options)
 
 // Listen sets the host and port the server listens on for clients
-// (default 127.0.0.1 and a free port). Listening beyond loopback lets
-// workers on other hosts connect: give it credentials too (Token,
-// UserPassword).
+// (default 127.0.0.1 and a free port; port 0 is a free port too).
+// Listening beyond loopback lets workers on other hosts connect: give it
+// credentials too (Token, UserPassword).
 func Listen(host string, port int) ServerOption {
-	return func(o *server.Options) { o.Host, o.Port = host, port }
+	return func(o *server.Options) {
+		o.Host, o.Port = host, port
+		if port == 0 {
+			o.Port = server.RANDOM_PORT
+		}
+	}
 }
 
 // StoreDir keeps JetStream's store in dir, which then survives the server

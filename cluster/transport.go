@@ -98,15 +98,43 @@ func (t *transport) connect() error {
 	if t.js, err = jetstream.New(nc); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	t.tasks, err = t.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:      tasksStream,
-		Subjects:  []string{tasksSubject},
-		Retention: jetstream.WorkQueuePolicy,
-		Storage:   jetstream.FileStorage,
-	})
+	// The embedded server dies with this process: its streams need not
+	// outlive it on disk.
+	storage := jetstream.FileStorage
+	if t.srv != nil {
+		storage = jetstream.MemoryStorage
+	}
+	// In a NATS cluster, streams are replicated on up to three nodes, so
+	// that losing one loses nothing.
+	replicas := 1
+	if nc.ConnectedClusterName() != "" {
+		replicas = min(3, len(nc.Servers()))
+	}
+	// A cluster that has just started may still be electing its
+	// JetStream leader: retry for a while.
+	var last error
+	for {
+		actx, acancel := context.WithTimeout(ctx, 3*time.Second)
+		t.tasks, err = t.js.CreateOrUpdateStream(actx, jetstream.StreamConfig{
+			Name:      tasksStream,
+			Subjects:  []string{tasksSubject},
+			Retention: jetstream.WorkQueuePolicy,
+			Storage:   storage,
+			Replicas:  replicas,
+		})
+		acancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		last = err
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
+		if last != nil {
+			err = fmt.Errorf("%w (before: %w)", err, last)
+		}
 		return fmt.Errorf("cluster: making the task stream (is JetStream on?): %w", err)
 	}
 	if _, err := t.tasks.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
@@ -123,9 +151,10 @@ func (t *transport) connect() error {
 		Name:       resultsStream,
 		Subjects:   []string{resultsPrefix + ">"},
 		Retention:  jetstream.LimitsPolicy,
-		Storage:    jetstream.FileStorage,
+		Storage:    storage,
 		MaxAge:     time.Hour,
 		Duplicates: 2 * time.Minute,
+		Replicas:   replicas,
 	}); err != nil {
 		return fmt.Errorf("cluster: making the result stream: %w", err)
 	}
@@ -229,12 +258,9 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire
 	}()
 	id := strconv.FormatUint(tk.ID, 10)
 	msg := &nats.Msg{Subject: tasksSubject, Data: data, Header: nats.Header{hdrReply: {t.subject}, hdrTask: {id}}}
-	ack, err := t.js.PublishMsg(ctx, msg, jetstream.WithMsgID(t.subject+".task."+id))
+	ack, err := t.publish(ctx, msg, jetstream.WithMsgID(t.subject+".task."+id))
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("cluster: publishing a task: %w", err)
+		return err
 	}
 	t.mu.Lock()
 	f.seq = ack.Sequence
@@ -261,6 +287,35 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire
 	return nil
 }
 
+// publish publishes msg, trying again for a minute while the cluster
+// cannot take it (a node lost, a leader being elected, the connection
+// being re-established): the message ID makes a second copy harmless.
+func (t *transport) publish(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	deadline := time.Now().Add(time.Minute)
+	wait := 50 * time.Millisecond
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ack, err := t.js.PublishMsg(pctx, msg, opts...)
+		cancel()
+		if err == nil {
+			return ack, nil
+		}
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		select {
+		case <-t.lost:
+			return nil, ErrClusterGone
+		default:
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("cluster: publishing a task: %w", err)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, time.Second)
+	}
+}
+
 // onResult receives the results of a task of this pool; a duplicate (a
 // task run twice) finds no task waiting and is dropped.
 func (t *transport) onResult(msg jetstream.Msg) {
@@ -268,17 +323,19 @@ func (t *transport) onResult(msg jetstream.Msg) {
 	if err := wire.Unmarshal(msg.Data(), &r); err != nil {
 		return
 	}
-	t.mu.Lock()
-	f := t.pending[r.Task]
-	if f != nil {
-		delete(t.pending, r.Task)
+	for _, tr := range r.Tasks {
+		t.mu.Lock()
+		f := t.pending[tr.Task]
+		if f != nil {
+			delete(t.pending, tr.Task)
+		}
+		t.mu.Unlock()
+		if f == nil || !wellFormed(tr.Results) {
+			continue
+		}
+		f.results = tr.Results
+		close(f.done)
 	}
-	t.mu.Unlock()
-	if f == nil || !wellFormed(r.Results) {
-		return
-	}
-	f.results = r.Results
-	close(f.done)
 }
 
 // wellFormed checks that results cover their task's items in order.

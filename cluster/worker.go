@@ -2,10 +2,10 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -27,11 +27,17 @@ const (
 	hdrTask       = "Mp-Task"  // the task's ID in its pool
 )
 
-// resultMsg is what a worker publishes for a task: every Results of it.
+// resultMsg is what a worker publishes to a pool: the results of one or
+// more of its tasks.
 type resultMsg struct {
+	Tasks  []taskResult `cbor:"1,keyasint"`
+	Worker string       `cbor:"2,keyasint,omitempty"`
+}
+
+// taskResult is every Results of one task.
+type taskResult struct {
 	Task    uint64         `cbor:"1,keyasint"`
 	Results []wire.Results `cbor:"2,keyasint"`
-	Worker  string         `cbor:"3,keyasint,omitempty"`
 }
 
 // serve runs this process as a worker of the cluster at url: it takes
@@ -77,97 +83,193 @@ func serve(url string) int {
 	if info := cons.CachedInfo(); info != nil && info.Config.AckWait > 0 {
 		ackWait = info.Config.AckWait
 	}
-	// One message at a time: a task fetched ahead would wait here while
-	// another worker could run it, and could outlive its ack wait.
-	it, err := cons.Messages(jetstream.PullMaxMessages(1))
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	w := &worker{js: js, name: name, ackWait: ackWait}
+	go w.heartbeat(ctx)
+	for ctx.Err() == nil {
+		select {
+		case <-lost:
+			fmt.Fprintf(os.Stderr, "%s: lost the cluster\n", name)
+			return 1
+		default:
+		}
+		// Take what is there, up to a batch that the recent task time
+		// says we finish well within the ack wait; if nothing is there,
+		// wait for one.
+		batch, err := cons.FetchNoWait(w.batchSize())
+		if err != nil {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		n := w.runBatch(batch)
+		if n == 0 {
+			wait, cancel := context.WithTimeout(ctx, 2*time.Second)
+			batch, err = cons.Fetch(1, jetstream.FetchContext(wait))
+			if err == nil {
+				w.runBatch(batch)
+			}
+			cancel()
+		}
+	}
+	return 0
+}
+
+// worker is a cluster worker's state.
+type worker struct {
+	js      jetstream.JetStream
+	name    string
+	ackWait time.Duration
+	avg     time.Duration // recent time per task
+
+	mu   sync.Mutex
+	held []jetstream.Msg // taken, not yet acknowledged
+}
+
+// batchSize is how many tasks to take at once: as many as take a tenth
+// of the ack wait at the recent pace, 1 to 64.
+func (w *worker) batchSize() int {
+	if w.avg <= 0 {
 		return 1
 	}
-	defer it.Stop()
-	go func() {
+	return int(max(1, min(64, int64(w.ackWait/10/w.avg))))
+}
+
+// heartbeat tells the server every third of the ack wait that the tasks
+// held are alive, so that a long task is not given to another worker.
+func (w *worker) heartbeat(ctx context.Context) {
+	tick := time.NewTicker(w.ackWait / 3)
+	defer tick.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-		case <-lost:
+			return
+		case <-tick.C:
+			w.mu.Lock()
+			held := slices.Clone(w.held)
+			w.mu.Unlock()
+			for _, m := range held {
+				m.InProgress()
+			}
 		}
-		it.Drain() // Next returns once the current message is done
-	}()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() != nil {
-				return 0
-			}
-			select {
-			case <-lost:
-				fmt.Fprintf(os.Stderr, "%s: lost the cluster: %v\n", name, err)
-				return 1
-			default:
-			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return 0
-			}
-			continue // a transient error: the iterator goes on
-		}
-		runOne(js, msg, ackWait, name)
 	}
 }
 
-// runOne runs the task in msg, publishes its results, then acknowledges
-// it. Meanwhile it tells the server every third of the ack wait that the
-// task is still running, so that a long task is not given to another
-// worker.
-func runOne(js jetstream.JetStream, msg jetstream.Msg, ackWait time.Duration, name string) {
-	reply := msg.Headers().Get(hdrReply)
+// runBatch runs the tasks of batch as they arrive and publishes their
+// results without waiting, several tasks of one pool in one message
+// (every 64 tasks or 2 ms); then it acknowledges each task once its
+// results are stored. It returns the number of tasks.
+func (w *worker) runBatch(batch jetstream.MessageBatch) int {
+	type sent struct {
+		msgs []jetstream.Msg
+		f    jetstream.PubAckFuture
+	}
+	type group struct {
+		res  resultMsg
+		msgs []jetstream.Msg
+		ids  string
+	}
+	var (
+		sents  []sent
+		groups = map[string]*group{}
+		count  int
+		since  = time.Now()
+		n      int
+	)
+	flush := func() {
+		for reply, g := range groups {
+			data, err := wire.Marshal(&g.res)
+			var f jetstream.PubAckFuture
+			if err == nil {
+				// The ID makes the server drop a second publication of
+				// the same results (a task run again) in its window.
+				f, err = w.js.PublishAsync(reply, data, jetstream.WithMsgID(reply+"."+g.ids))
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "%s: publishing results: %v\n", w.name, err)
+				for _, m := range g.msgs {
+					m.Nak()
+				}
+				continue
+			}
+			sents = append(sents, sent{g.msgs, f})
+		}
+		clear(groups)
+		count, since = 0, time.Now()
+	}
+	for msg := range batch.Messages() {
+		n++
+		w.mu.Lock()
+		w.held = append(w.held, msg)
+		w.mu.Unlock()
+		start := time.Now()
+		reply, tr, ok := w.runOne(msg)
+		took := time.Since(start)
+		if w.avg == 0 {
+			w.avg = took
+		} else {
+			w.avg += (took - w.avg) / 8
+		}
+		if ok {
+			g := groups[reply]
+			if g == nil {
+				g = &group{res: resultMsg{Worker: w.name}}
+				groups[reply] = g
+			}
+			g.res.Tasks = append(g.res.Tasks, tr)
+			g.msgs = append(g.msgs, msg)
+			g.ids += msg.Headers().Get(hdrTask) + ","
+			count++
+		}
+		if count >= 64 || time.Since(since) > 2*time.Millisecond {
+			flush()
+		}
+	}
+	flush()
+	for _, s := range sents {
+		ok := false
+		select {
+		case <-s.f.Ok():
+			ok = true
+		case err := <-s.f.Err():
+			fmt.Fprintf(os.Stderr, "%s: storing results: %v\n", w.name, err)
+		case <-time.After(30 * time.Second):
+			fmt.Fprintf(os.Stderr, "%s: storing results: no answer within 30s\n", w.name)
+		}
+		// Results first, then the ack: a crash in between runs the task
+		// again, and the pool drops the second result.
+		for _, m := range s.msgs {
+			if ok {
+				m.Ack()
+			} else {
+				m.Nak()
+			}
+		}
+	}
+	w.mu.Lock()
+	w.held = w.held[:0]
+	w.mu.Unlock()
+	return n
+}
+
+// runOne runs the task in msg; ok is false if msg was not a task (it is
+// then terminated) or failed to run (it is given back).
+func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, ok bool) {
+	reply = msg.Headers().Get(hdrReply)
 	var t wire.Task
 	if reply == "" || wire.Unmarshal(msg.Data(), &t) != nil {
 		msg.Term() // not a task of ours: never deliver it again
-		return
+		return "", tr, false
 	}
-	stopBeat := make(chan struct{})
-	beatDone := make(chan struct{})
-	go func() {
-		defer close(beatDone)
-		tick := time.NewTicker(ackWait / 3)
-		defer tick.Stop()
-		for {
-			select {
-			case <-tick.C:
-				msg.InProgress()
-			case <-stopBeat:
-				return
-			}
-		}
-	}()
-	var results []wire.Results
+	tr.Task = t.ID
 	err := remote.RunTask(context.Background(), &t, func(r *wire.Results) error {
-		results = append(results, *r)
+		tr.Results = append(tr.Results, *r)
 		return nil
 	})
-	close(stopBeat)
-	<-beatDone
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: task %d: %v\n", name, t.ID, err)
+		fmt.Fprintf(os.Stderr, "%s: task %d: %v\n", w.name, t.ID, err)
 		msg.Nak()
-		return
+		return "", tr, false
 	}
-	data, err := wire.Marshal(resultMsg{Task: t.ID, Results: results, Worker: name})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: encoding the results of task %d: %v\n", name, t.ID, err)
-		msg.Nak()
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	// Results first, then the ack: a crash in between runs the task
-	// again, and the pool drops the second result (the message ID also
-	// makes the server drop it within its duplicate window).
-	if _, err := js.Publish(ctx, reply, data, jetstream.WithMsgID(reply+"."+msg.Headers().Get(hdrTask))); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: storing the results of task %d: %v\n", name, t.ID, err)
-		msg.Nak()
-		return
-	}
-	msg.DoubleAck(ctx)
+	return reply, tr, true
 }
 
 // redact hides the password of a URL in messages.

@@ -3,8 +3,11 @@
 //
 //	mp run [options] COMMAND [::: ARGS...] [:::: FILES...]
 //	mp groupby --by COL[,COL] [options] [FILE|-] -- COMMAND
+//	mp server [options]
 //
-// Run "mp help", "mp run -h" or "mp groupby -h" for the options.
+// mp server runs a NATS server with JetStream for mp.Cluster pools and
+// their workers on several hosts. Run "mp help", "mp run -h", "mp groupby
+// -h" or "mp server -h" for the options.
 package main
 
 import (
@@ -30,6 +33,7 @@ const usage = `mp runs commands in parallel.
 Usage:
   mp run [options] COMMAND [::: ARGS...] [:::+ ARGS...] [:::: FILES...] [::::+ FILES...]
   mp groupby --by COL[,COL] [options] [FILE|-] -- COMMAND
+  mp server [options]
   mp help
 
 mp run runs COMMAND once per input, like GNU parallel. Inputs are the ARGS
@@ -40,7 +44,10 @@ mp groupby reads a CSV file (header row, RFC 4180 quoting), groups its rows
 by the key columns (groups need not be adjacent) and runs COMMAND once per
 group with the group's rows, as CSV with the header, on standard input.
 
-Run "mp run -h" or "mp groupby -h" for the options.
+mp server runs a NATS server with JetStream for mp.Cluster pools and their
+workers on several hosts.
+
+Run "mp run -h", "mp groupby -h" or "mp server -h" for the options.
 `
 
 func main() {
@@ -59,6 +66,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runCmd(args[1:], stdin, stdout, stderr)
 	case "groupby":
 		return groupbyCmd(args[1:], stdin, stdout, stderr)
+	case "server":
+		return serverCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -157,6 +157,17 @@ func clientFor(addr string, key []byte, max int) *client {
 	return c
 }
 
+// conn is what proxies call: a manager server's client, or a NATS-backed
+// manager.
+type conn interface {
+	call(ctx context.Context, call *wire.Call) (*wire.Reply, error)
+	// handle says how another process reaches the same objects.
+	handle() handle
+	close()
+}
+
+func (c *client) handle() handle { return handle{Addr: c.addr, Key: c.key, Max: c.max} }
+
 // newClient makes a client, not connected yet.
 func newClient(addr string, key []byte, max int) *client {
 	return &client{addr: addr, key: key, max: max, pending: make(map[uint64]chan *wire.Reply), err: errNotYet, done: make(chan struct{})}

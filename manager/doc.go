@@ -62,6 +62,15 @@
 // the server stops (there is no reference counting across processes, a
 // source of bugs in Python's manager).
 //
-// Sharing across machines is the same proxies backed by NATS (package
-// cluster, to come).
+// # Across machines
+//
+// manager.Start(ctx, manager.Cluster(url)) keeps the objects in a NATS
+// JetStream cluster instead of a server process: a KV bucket (compare-and-
+// set on revisions for Update, CompareAndSwap, locks and semaphores) and
+// a stream per queue. Processes on any host that reach the cluster use the
+// same proxies; Named objects are how they find each other, and NATS's
+// own credentials and TLS protect them. Dict, Namespace, Value, Queue,
+// Lock, Event and the semaphores are offered there; Cluster's
+// documentation gives the consistency of each. `mp server` runs a NATS
+// server for several hosts.
 package manager

@@ -24,7 +24,7 @@ import (
 // Make shared objects with its methods (Lock, Event, …) and with the
 // generic functions of this package (NewDict, NewQueue, …).
 type Manager struct {
-	c    *client
+	c    conn
 	addr string
 	key  []byte
 	max  int
@@ -43,6 +43,8 @@ type config struct {
 	max     int
 	address string
 	timeout time.Duration
+	nats    string // Cluster's URL
+	bucket  string
 }
 
 // AuthKey sets the key that clients must prove they know (Python's
@@ -117,6 +119,9 @@ func Start(ctx context.Context, opts ...Option) (*Manager, error) {
 	cfg, err := configure(opts)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.nats != "" {
+		return startNATS(ctx, cfg.nats, cfg)
 	}
 	if cfg.key == nil {
 		cfg.key = make([]byte, 32)
@@ -193,12 +198,16 @@ func Connect(ctx context.Context, address string, authkey []byte, opts ...Option
 	if err != nil {
 		return nil, err
 	}
+	if isNATS(address) {
+		return startNATS(ctx, address, cfg)
+	}
 	m := &Manager{addr: address, key: authkey, max: cfg.max}
-	m.c = newClient(address, authkey, cfg.max) // its own: Close closes it
-	if err := m.c.connect(ctx); err != nil {
-		m.c.close()
+	c := newClient(address, authkey, cfg.max) // its own: Close closes it
+	if err := c.connect(ctx); err != nil {
+		c.close()
 		return nil, err
 	}
+	m.c = c
 	return m, nil
 }
 
@@ -303,7 +312,7 @@ func Named(name string) ObjectOption { return func(c *objectConfig) { c.name = n
 // address and key and the object's id, so a proxy passed to a Process or
 // a pool task reaches the same object from there.
 type proxy struct {
-	c    *client
+	c    conn
 	id   uint64
 	kind string
 }
@@ -314,6 +323,9 @@ type handle struct {
 	ID   uint64 `cbor:"3,keyasint"`
 	Kind string `cbor:"4,keyasint"`
 	Max  int    `cbor:"5,keyasint,omitempty"`
+	// a NATS-backed manager: its URL and bucket
+	NATS   string `cbor:"6,keyasint,omitempty"`
+	Bucket string `cbor:"7,keyasint,omitempty"`
 }
 
 // errZero is the error of a call on a zero proxy.
@@ -331,7 +343,9 @@ func (p *proxy) marshal() ([]byte, error) {
 	if p.c == nil {
 		return nil, errZero
 	}
-	return cbor.Marshal(handle{Addr: p.c.addr, Key: p.c.key, ID: p.id, Kind: p.kind, Max: p.c.max})
+	h := p.c.handle()
+	h.ID, h.Kind = p.id, p.kind
+	return cbor.Marshal(h)
 }
 
 func (p *proxy) unmarshal(b []byte, kind string) error {
@@ -342,8 +356,12 @@ func (p *proxy) unmarshal(b []byte, kind string) error {
 	if h.Kind != kind {
 		return fmt.Errorf("manager: a proxy of a %s where a %s was expected", h.Kind, kind)
 	}
-	if h.Addr == "" || h.ID == 0 {
+	if h.ID == 0 || (h.Addr == "" && h.NATS == "") {
 		return errors.New("manager: malformed proxy: no address or object")
+	}
+	if h.NATS != "" {
+		*p = proxy{c: natsConnFor(h.NATS, h.Bucket), id: h.ID, kind: h.Kind}
+		return nil
 	}
 	if h.Max == 0 {
 		h.Max = wire.DefaultMaxFrame

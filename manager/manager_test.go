@@ -45,10 +45,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// shmSegments lists mp's segments in /dev/shm (not the trees' own
-// bookkeeping files).
+// shmSegments lists the segments of this test binary's tree in /dev/shm
+// (not the tree's own bookkeeping files; not other programs').
 func shmSegments() map[string]bool {
-	names, _ := filepath.Glob("/dev/shm/mp-*")
+	names, _ := filepath.Glob(fmt.Sprintf("/dev/shm/mp-%d-*", os.Getpid()))
 	out := map[string]bool{}
 	for _, n := range names {
 		if !strings.HasSuffix(n, ".segments") && !strings.HasSuffix(n, ".tracker") {

@@ -1,0 +1,948 @@
+package manager
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mp-go/mp/internal/wire"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Cluster makes Start use a NATS JetStream cluster at url instead of a
+// server process: the objects live in a KV bucket (and, for queues, in
+// streams) of the cluster, so processes on any host that reach it share
+// them (Python's manager over the network, on NATS's own authentication
+// and TLS: put credentials in url). Start with the same url and Bucket
+// on every host (or Connect with url) to reach the same objects; Named
+// objects are how they find each other.
+//
+// What is supported, and how consistent, per type:
+//   - Dict, Namespace, Value: each key is a KV entry; Get/Set/Delete are
+//     linearizable per key; Update and CompareAndSwap are atomic per key
+//     (a compare-and-set on the entry's revision, retried on conflict).
+//     SetMany, GetMany, Items, Keys, Len and Clear touch keys one by one:
+//     not a snapshot, not atomic across keys.
+//   - Queue: a work-queue stream (FIFO, each item got once); maxsize is
+//     the stream's message limit. TaskDone/Join count in a KV entry.
+//   - Lock: a KV entry created by the taker (compare-and-set), deleted by
+//     Unlock; waiters watch it. A holder that dies leaves it held (no
+//     owner detection across hosts): use contexts with deadlines.
+//   - Event: a KV entry; Wait watches it. Semaphore and BoundedSemaphore:
+//     a counter with compare-and-set.
+//   - List, Array, RLock, Condition, Barrier and registered types are not
+//     offered across hosts yet: making one is an error wrapping
+//     ErrUnknown.
+//
+// Shutdown deletes the manager's bucket and queues (the objects, for every
+// host); Close only disconnects.
+func Cluster(url string) Option { return func(c *config) { c.nats = url } }
+
+// Bucket names the KV bucket of a Cluster manager ("default" unless
+// set): managers with the same bucket share their objects.
+func Bucket(name string) Option { return func(c *config) { c.bucket = name } }
+
+func isNATS(addr string) bool {
+	return strings.HasPrefix(addr, "nats://") || strings.HasPrefix(addr, "tls://") || strings.HasPrefix(addr, "ws://") || strings.HasPrefix(addr, "wss://")
+}
+
+// startNATS connects a manager to NATS.
+func startNATS(ctx context.Context, url string, cfg *config) (*Manager, error) {
+	bucket := cfg.bucket
+	if bucket == "" {
+		bucket = "default"
+	}
+	c := newNATSConn(url, bucket)
+	if err := c.connect(ctx); err != nil {
+		return nil, err
+	}
+	return &Manager{c: c, addr: url}, nil
+}
+
+// natsConns holds this process's connections to NATS-backed managers, for
+// proxies received from other processes.
+var natsConns struct {
+	sync.Mutex
+	m map[string]*natsConn
+}
+
+func natsConnFor(url, bucket string) *natsConn {
+	natsConns.Lock()
+	defer natsConns.Unlock()
+	id := url + "\x00" + bucket
+	if c := natsConns.m[id]; c != nil {
+		return c
+	}
+	if natsConns.m == nil {
+		natsConns.m = map[string]*natsConn{}
+	}
+	c := newNATSConn(url, bucket)
+	natsConns.m[id] = c
+	return c
+}
+
+// natsConn runs the calls of proxies on a NATS KV bucket and streams:
+// the same operations as a manager server, without a server.
+type natsConn struct {
+	url, bucket string
+
+	mu     sync.Mutex
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	kv     jetstream.KeyValue
+	err    error
+	queues map[uint64]*natsQueue
+}
+
+func newNATSConn(url, bucket string) *natsConn {
+	return &natsConn{url: url, bucket: bucket, queues: map[uint64]*natsQueue{}}
+}
+
+func (c *natsConn) handle() handle { return handle{NATS: c.url, Bucket: c.bucket} }
+
+func (c *natsConn) connect(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kv != nil {
+		return nil
+	}
+	nc, err := nats.Connect(c.url, nats.Name("mp manager"))
+	if err != nil {
+		return fmt.Errorf("%w: connecting to NATS: %w", ErrServerGone, err)
+	}
+	js, err := jetstream.New(nc)
+	if err == nil {
+		c.kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "mp_manager_" + c.bucket, History: 1})
+	}
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("%w: the manager's KV bucket (is JetStream on?): %w", ErrServerGone, err)
+	}
+	c.nc, c.js = nc, js
+	return nil
+}
+
+func (c *natsConn) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nc != nil {
+		c.nc.Close()
+	}
+	c.err = fmt.Errorf("%w: the connection was closed", ErrServerGone)
+	natsConns.Lock()
+	for id, x := range natsConns.m {
+		if x == c {
+			delete(natsConns.m, id)
+		}
+	}
+	natsConns.Unlock()
+}
+
+func (c *natsConn) call(ctx context.Context, call *wire.Call) (*wire.Reply, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.connect(ctx); err != nil {
+		return nil, err
+	}
+	rep := &wire.Reply{ID: call.ID}
+	if call.Obj == 0 {
+		err = c.serverCall(ctx, call, rep)
+	} else {
+		err = c.objectCall(ctx, call, rep)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var ce *callError
+		if errors.As(err, &ce) {
+			return nil, &CallError{Code: ce.code, Msg: ce.msg}
+		}
+		if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("%w: %w", ErrServerGone, err)
+		}
+		return nil, err
+	}
+	return rep, nil
+}
+
+// key encodes bytes as a KV key token.
+func key(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// serverCall: new (and find by name), shutdown.
+func (c *natsConn) serverCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
+	switch call.Op {
+	case "new":
+		switch call.Name {
+		case kindDict, kindNamespace, kindValue, kindQueue, kindLock, kindEvent, kindSemaphore, kindBounded:
+		default:
+			return errf(codeUnknownType, "manager: a %s is not offered by a NATS-backed manager (Dict, Namespace, Value, Queue, Lock, Event and semaphores are)", call.Name)
+		}
+		id, fresh, err := c.newObject(ctx, call)
+		if err != nil {
+			return err
+		}
+		rep.N = int64(id)
+		if fresh {
+			return c.initObject(ctx, id, call)
+		}
+		return nil
+	case "shutdown":
+		// The objects go, for every host.
+		for _, q := range c.listQueues(ctx) {
+			c.js.DeleteStream(ctx, q)
+		}
+		return c.js.DeleteKeyValue(ctx, "mp_manager_"+c.bucket)
+	case "ping":
+		rep.OK = true
+		return nil
+	}
+	return errf(codeUnknownOp, "manager: no operation %q", call.Op)
+}
+
+// newObject allocates an object id (a counter with compare-and-set), or
+// finds the object with call.Key's name.
+func (c *natsConn) newObject(ctx context.Context, call *wire.Call) (id uint64, fresh bool, err error) {
+	if call.Key != "" {
+		if e, err := c.kv.Get(ctx, "name."+key([]byte(call.Key))); err == nil {
+			return c.checkKind(ctx, e.Value(), call)
+		}
+	}
+	for {
+		e, err := c.kv.Get(ctx, "next")
+		var next uint64 = 1
+		var rev uint64
+		if err == nil {
+			next, _ = strconv.ParseUint(string(e.Value()), 10, 64)
+			rev = e.Revision()
+		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return 0, false, err
+		}
+		val := []byte(strconv.FormatUint(next+1, 10))
+		if rev == 0 {
+			_, err = c.kv.Create(ctx, "next", val)
+		} else {
+			_, err = c.kv.Update(ctx, "next", val, rev)
+		}
+		if err == nil {
+			id = next
+			break
+		}
+		if ctx.Err() != nil {
+			return 0, false, ctx.Err()
+		}
+	}
+	if _, err := c.kv.Put(ctx, "obj."+strconv.FormatUint(id, 10), []byte(call.Name)); err != nil {
+		return 0, false, err
+	}
+	if call.Key != "" {
+		if _, err := c.kv.Create(ctx, "name."+key([]byte(call.Key)), []byte(strconv.FormatUint(id, 10))); err != nil {
+			// made meanwhile by another process: use that one
+			e, gerr := c.kv.Get(ctx, "name."+key([]byte(call.Key)))
+			if gerr != nil {
+				return 0, false, err
+			}
+			return c.checkKind(ctx, e.Value(), call)
+		}
+	}
+	return id, true, nil
+}
+
+func (c *natsConn) checkKind(ctx context.Context, idText []byte, call *wire.Call) (uint64, bool, error) {
+	id, _ := strconv.ParseUint(string(idText), 10, 64)
+	e, err := c.kv.Get(ctx, "obj."+string(idText))
+	if err != nil {
+		return 0, false, err
+	}
+	if string(e.Value()) != call.Name {
+		return 0, false, errf(codeExists, "manager: the name %q is taken by a %s, not a %s", call.Key, e.Value(), call.Name)
+	}
+	return id, false, nil
+}
+
+// initObject gives a new object its first state.
+func (c *natsConn) initObject(ctx context.Context, id uint64, call *wire.Call) error {
+	p := prefix(id)
+	switch call.Name {
+	case kindValue:
+		if len(call.Args) != 1 {
+			return errf(codeBadArgs, "manager: a Value needs its initial value")
+		}
+		_, err := c.kv.Put(ctx, p+"v", call.Args[0])
+		return err
+	case kindSemaphore, kindBounded:
+		if call.N < 0 {
+			return errf(codeBadArgs, "manager: a semaphore's value must not be negative, not %d", call.N)
+		}
+		n := []byte(strconv.FormatInt(call.N, 10))
+		if _, err := c.kv.Put(ctx, p+"init", n); err != nil {
+			return err
+		}
+		_, err := c.kv.Put(ctx, p+"n", n)
+		return err
+	case kindQueue:
+		_, err := c.queue(ctx, id, call.N)
+		if err == nil {
+			_, err = c.kv.Put(ctx, p+"max", []byte(strconv.FormatInt(call.N, 10)))
+		}
+		return err
+	}
+	return nil
+}
+
+func prefix(id uint64) string { return "o" + strconv.FormatUint(id, 10) + "." }
+
+// objectCall runs an operation on an object.
+func (c *natsConn) objectCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
+	e, err := c.kv.Get(ctx, "obj."+strconv.FormatUint(call.Obj, 10))
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return errf(codeUnknownObject, "manager: no object %d in bucket %s", call.Obj, c.bucket)
+		}
+		return err
+	}
+	p := prefix(call.Obj)
+	switch kind := string(e.Value()); kind {
+	case kindDict:
+		return c.dict(ctx, p, call, rep)
+	case kindNamespace:
+		return c.namespace(ctx, p, call, rep)
+	case kindValue:
+		return c.value(ctx, p, call, rep)
+	case kindQueue:
+		return c.queueCall(ctx, call, rep)
+	case kindLock:
+		return c.lock(ctx, p, call, rep)
+	case kindEvent:
+		return c.event(ctx, p, call, rep)
+	case kindSemaphore, kindBounded:
+		return c.semaphore(ctx, p, kind == kindBounded, call, rep)
+	default:
+		return errf(codeUnknownType, "manager: a %s is not offered by a NATS-backed manager", kind)
+	}
+}
+
+// get returns the value of k, or nil.
+func (c *natsConn) get(ctx context.Context, k string) ([]byte, uint64, error) {
+	e, err := c.kv.Get(ctx, k)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return e.Value(), e.Revision(), nil
+}
+
+// cas sets k to v if its revision is rev (0: if it does not exist), and
+// reports whether it did.
+func (c *natsConn) cas(ctx context.Context, k string, v []byte, rev uint64) (bool, error) {
+	var err error
+	if rev == 0 {
+		_, err = c.kv.Create(ctx, k, v)
+	} else {
+		_, err = c.kv.Update(ctx, k, v, rev)
+	}
+	if err == nil {
+		return true, nil
+	}
+	var apiErr *jetstream.APIError
+	if errors.Is(err, jetstream.ErrKeyExists) || (errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)) {
+		return false, nil
+	}
+	return false, err
+}
+
+// update runs a registered update function on k, atomically (retried on
+// a conflicting write), and returns the new value.
+func (c *natsConn) update(ctx context.Context, k, fn string, arg []byte) ([]byte, error) {
+	for {
+		old, rev, err := c.get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		nv, err := applyUpdate(ctx, fn, old, old != nil, arg)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := c.cas(ctx, k, nv, rev)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return nv, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// keysWith lists the keys under p.
+func (c *natsConn) keysWith(ctx context.Context, p string) ([]string, error) {
+	lister, err := c.kv.ListKeysFiltered(ctx, p+">")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for k := range lister.Keys() {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+	a := call.Args
+	k := func(b []byte) string { return p + "k." + key(b) }
+	switch call.Op {
+	case "get":
+		if err := wantArgs(call, 1); err != nil {
+			return err
+		}
+		v, _, err := c.get(ctx, k(a[0]))
+		if v != nil {
+			rep.Vals, rep.OK = [][]byte{v}, true
+		}
+		return err
+	case "set":
+		if len(a)%2 != 0 {
+			return errf(codeBadArgs, "manager: set needs keys and values in pairs")
+		}
+		for i := 0; i < len(a); i += 2 {
+			if _, err := c.kv.Put(ctx, k(a[i]), a[i+1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "setdefault":
+		if err := wantArgs(call, 2); err != nil {
+			return err
+		}
+		for {
+			if ok, err := c.cas(ctx, k(a[0]), a[1], 0); err != nil || ok {
+				rep.Vals = [][]byte{a[1]}
+				return err
+			}
+			v, _, err := c.get(ctx, k(a[0]))
+			if err != nil {
+				return err
+			}
+			if v != nil {
+				rep.Vals, rep.OK = [][]byte{v}, true
+				return nil
+			}
+		}
+	case "pop":
+		if err := wantArgs(call, 1); err != nil {
+			return err
+		}
+		for {
+			v, rev, err := c.get(ctx, k(a[0]))
+			if err != nil || v == nil {
+				return err
+			}
+			if err := c.kv.Delete(ctx, k(a[0]), jetstream.LastRevision(rev)); err == nil {
+				rep.Vals, rep.OK = [][]byte{v}, true
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	case "has":
+		if err := wantArgs(call, 1); err != nil {
+			return err
+		}
+		v, _, err := c.get(ctx, k(a[0]))
+		rep.OK = v != nil
+		return err
+	case "getmany":
+		rep.Vals = make([][]byte, len(a))
+		for i, kb := range a {
+			v, _, err := c.get(ctx, k(kb))
+			if err != nil {
+				return err
+			}
+			rep.Vals[i] = v
+		}
+		return nil
+	case "len", "keys", "values", "items", "clear":
+		ks, err := c.keysWith(ctx, p+"k.")
+		if err != nil {
+			return err
+		}
+		for _, full := range ks {
+			if call.Op == "clear" {
+				if err := c.kv.Delete(ctx, full); err != nil {
+					return err
+				}
+				continue
+			}
+			kb, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(full, p+"k."))
+			if err != nil {
+				continue
+			}
+			v, _, err := c.get(ctx, full)
+			if err != nil {
+				return err
+			}
+			if v == nil {
+				continue // deleted meanwhile
+			}
+			rep.N++
+			switch call.Op {
+			case "keys":
+				rep.Vals = append(rep.Vals, kb)
+			case "values":
+				rep.Vals = append(rep.Vals, v)
+			case "items":
+				rep.Vals = append(rep.Vals, kb, v)
+			}
+		}
+		return nil
+	case "apply":
+		if err := wantArgs(call, 2); err != nil {
+			return err
+		}
+		nv, err := c.update(ctx, k(a[0]), call.Name, a[1])
+		if err == nil {
+			rep.Vals = [][]byte{nv}
+		}
+		return err
+	case "cas":
+		if err := wantArgs(call, 3); err != nil {
+			return err
+		}
+		v, rev, err := c.get(ctx, k(a[0]))
+		if err != nil || v == nil || !bytes.Equal(v, a[1]) {
+			return err
+		}
+		rep.OK, err = c.cas(ctx, k(a[0]), a[2], rev)
+		return err
+	}
+	return errf(codeUnknownOp, "manager: a dict has no operation %q here", call.Op)
+}
+
+func (c *natsConn) namespace(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+	k := p + "a." + key([]byte(call.Key))
+	switch call.Op {
+	case "get":
+		v, _, err := c.get(ctx, k)
+		if v != nil {
+			rep.Vals, rep.OK = [][]byte{v}, true
+		}
+		return err
+	case "set":
+		if err := wantArgs(call, 1); err != nil {
+			return err
+		}
+		_, err := c.kv.Put(ctx, k, call.Args[0])
+		return err
+	case "del":
+		v, _, err := c.get(ctx, k)
+		if err != nil || v == nil {
+			return err
+		}
+		rep.OK = true
+		return c.kv.Delete(ctx, k)
+	case "items":
+		ks, err := c.keysWith(ctx, p+"a.")
+		if err != nil {
+			return err
+		}
+		for _, full := range ks {
+			name, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(full, p+"a."))
+			if err != nil {
+				continue
+			}
+			v, _, err := c.get(ctx, full)
+			if err != nil {
+				return err
+			}
+			if v != nil {
+				rep.Vals = append(rep.Vals, name, v)
+			}
+		}
+		return nil
+	case "apply":
+		if err := wantArgs(call, 1); err != nil {
+			return err
+		}
+		nv, err := c.update(ctx, k, call.Name, call.Args[0])
+		if err == nil {
+			rep.Vals = [][]byte{nv}
+		}
+		return err
+	}
+	return errf(codeUnknownOp, "manager: a namespace has no operation %q here", call.Op)
+}
+
+func (c *natsConn) value(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+	k := p + "v"
+	switch call.Op {
+	case "get":
+		v, _, err := c.get(ctx, k)
+		rep.Vals = [][]byte{v}
+		return err
+	case "set":
+		if err := wantArgs(call, 1); err != nil {
+			return err
+		}
+		_, err := c.kv.Put(ctx, k, call.Args[0])
+		return err
+	case "apply":
+		if err := wantArgs(call, 1); err != nil {
+			return err
+		}
+		nv, err := c.update(ctx, k, call.Name, call.Args[0])
+		if err == nil {
+			rep.Vals = [][]byte{nv}
+		}
+		return err
+	case "cas":
+		if err := wantArgs(call, 2); err != nil {
+			return err
+		}
+		v, rev, err := c.get(ctx, k)
+		if err != nil || !bytes.Equal(v, call.Args[0]) {
+			return err
+		}
+		rep.OK, err = c.cas(ctx, k, call.Args[1], rev)
+		return err
+	}
+	return errf(codeUnknownOp, "manager: a value has no operation %q here", call.Op)
+}
+
+// watchUntil waits until cond, checked on k's changes, holds.
+func (c *natsConn) watchUntil(ctx context.Context, k string, cond func() (bool, error)) error {
+	w, err := c.kv.Watch(ctx, k, jetstream.UpdatesOnly())
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-w.Updates():
+		case <-time.After(time.Second): // in case an update raced the watch
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (c *natsConn) lock(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+	k := p + "held"
+	switch call.Op {
+	case "acquire":
+		try := func() (bool, error) {
+			ok, err := c.cas(ctx, k, []byte("1"), 0)
+			rep.OK = ok
+			return ok, err
+		}
+		if !call.Flag {
+			_, err := try()
+			return err
+		}
+		return c.watchUntil(ctx, k, try)
+	case "release":
+		v, rev, err := c.get(ctx, k)
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			return errf(codeNotOwner, "manager: release of an unlocked Lock")
+		}
+		return c.kv.Delete(ctx, k, jetstream.LastRevision(rev))
+	case "locked":
+		v, _, err := c.get(ctx, k)
+		rep.OK = v != nil
+		return err
+	}
+	return errf(codeUnknownOp, "manager: a lock has no operation %q here", call.Op)
+}
+
+func (c *natsConn) event(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+	k := p + "set"
+	isSet := func() (bool, error) {
+		v, _, err := c.get(ctx, k)
+		return v != nil, err
+	}
+	switch call.Op {
+	case "set":
+		_, err := c.kv.Put(ctx, k, []byte("1"))
+		return err
+	case "clear":
+		return c.kv.Delete(ctx, k)
+	case "isset":
+		var err error
+		rep.OK, err = isSet()
+		return err
+	case "wait":
+		err := c.watchUntil(ctx, k, isSet)
+		rep.OK = err == nil
+		return err
+	}
+	return errf(codeUnknownOp, "manager: an event has no operation %q here", call.Op)
+}
+
+func (c *natsConn) semaphore(ctx context.Context, p string, bounded bool, call *wire.Call, rep *wire.Reply) error {
+	k := p + "n"
+	read := func() (int64, uint64, error) {
+		v, rev, err := c.get(ctx, k)
+		n, _ := strconv.ParseInt(string(v), 10, 64)
+		return n, rev, err
+	}
+	switch call.Op {
+	case "acquire":
+		try := func() (bool, error) {
+			for {
+				n, rev, err := read()
+				if err != nil || n <= 0 {
+					return false, err
+				}
+				ok, err := c.cas(ctx, k, []byte(strconv.FormatInt(n-1, 10)), rev)
+				if err != nil || ok {
+					rep.OK = ok
+					return ok, err
+				}
+			}
+		}
+		if !call.Flag {
+			_, err := try()
+			return err
+		}
+		return c.watchUntil(ctx, k, try)
+	case "release":
+		inc := max(1, call.N)
+		for {
+			n, rev, err := read()
+			if err != nil {
+				return err
+			}
+			if bounded {
+				initV, _, err := c.get(ctx, p+"init")
+				if err != nil {
+					return err
+				}
+				if limit, _ := strconv.ParseInt(string(initV), 10, 64); n+inc > limit {
+					return errf(codeBadArgs, "manager: BoundedSemaphore released too many times")
+				}
+			}
+			ok, err := c.cas(ctx, k, []byte(strconv.FormatInt(n+inc, 10)), rev)
+			if err != nil || ok {
+				return err
+			}
+		}
+	case "value":
+		n, _, err := read()
+		rep.N = n
+		return err
+	}
+	return errf(codeUnknownOp, "manager: a semaphore has no operation %q here", call.Op)
+}
+
+// natsQueue is a Queue: a work-queue stream and its consumer.
+type natsQueue struct {
+	stream jetstream.Stream
+	cons   jetstream.Consumer
+	subj   string
+}
+
+func (c *natsConn) queueName(id uint64) string {
+	return "MPQ_" + c.bucket + "_" + strconv.FormatUint(id, 10)
+}
+
+// queue returns queue id's stream, making it if max >= 0.
+func (c *natsConn) queue(ctx context.Context, id uint64, max int64) (*natsQueue, error) {
+	c.mu.Lock()
+	q := c.queues[id]
+	c.mu.Unlock()
+	if q != nil {
+		return q, nil
+	}
+	name := c.queueName(id)
+	q = &natsQueue{subj: "mpq." + c.bucket + "." + strconv.FormatUint(id, 10)}
+	var err error
+	if max >= 0 {
+		cfg := jetstream.StreamConfig{Name: name, Subjects: []string{q.subj}, Retention: jetstream.WorkQueuePolicy, Discard: jetstream.DiscardNew, MaxMsgs: -1}
+		if max > 0 {
+			cfg.MaxMsgs = max
+		}
+		q.stream, err = c.js.CreateOrUpdateStream(ctx, cfg)
+	} else {
+		q.stream, err = c.js.Stream(ctx, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	q.cons, err = q.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "get", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.queues[id] = q
+	c.mu.Unlock()
+	return q, nil
+}
+
+// listQueues lists this bucket's queue streams.
+func (c *natsConn) listQueues(ctx context.Context) []string {
+	var out []string
+	names := c.js.StreamNames(ctx)
+	for n := range names.Name() {
+		if strings.HasPrefix(n, "MPQ_"+c.bucket+"_") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// counter adds d to the integer at k (compare-and-set) and returns it.
+func (c *natsConn) counter(ctx context.Context, k string, d int64, min0 bool) (int64, error) {
+	for {
+		v, rev, err := c.get(ctx, k)
+		if err != nil {
+			return 0, err
+		}
+		n, _ := strconv.ParseInt(string(v), 10, 64)
+		if min0 && n+d < 0 {
+			return n, errf(codeBadArgs, "manager: task_done called more times than items were put")
+		}
+		ok, err := c.cas(ctx, k, []byte(strconv.FormatInt(n+d, 10)), rev)
+		if err != nil || ok {
+			return n + d, err
+		}
+	}
+}
+
+func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
+	q, err := c.queue(ctx, call.Obj, -1)
+	if err != nil {
+		return err
+	}
+	p := prefix(call.Obj)
+	closed := func() (bool, error) {
+		v, _, err := c.get(ctx, p+"closed")
+		return v != nil, err
+	}
+	switch call.Op {
+	case "put":
+		if cl, err := closed(); err != nil || cl {
+			if cl {
+				return errf(codeClosed, "manager: queue closed")
+			}
+			return err
+		}
+		wait := 10 * time.Millisecond
+		for i := 0; i < len(call.Args); {
+			if _, err := c.counter(ctx, p+"unfinished", 1, false); err != nil {
+				return err
+			}
+			_, err := c.js.Publish(ctx, q.subj, call.Args[i])
+			if err == nil {
+				rep.N++
+				i++
+				wait = 10 * time.Millisecond
+				continue
+			}
+			c.counter(ctx, p+"unfinished", -1, false)
+			if !strings.Contains(err.Error(), "maximum messages") {
+				return err
+			}
+			if !call.Flag {
+				if i == 0 {
+					return errf(codeFull, "manager: queue full")
+				}
+				return nil
+			}
+			select { // full: wait for room
+			case <-ctx.Done():
+				if i > 0 {
+					return nil
+				}
+				return ctx.Err()
+			case <-time.After(wait):
+				wait = min(2*wait, 200*time.Millisecond)
+			}
+		}
+		return nil
+	case "get":
+		max := int(max(1, call.N))
+		for {
+			batch, err := q.cons.FetchNoWait(max)
+			if err != nil {
+				return err
+			}
+			for m := range batch.Messages() {
+				rep.Vals = append(rep.Vals, m.Data())
+				m.DoubleAck(ctx)
+			}
+			if len(rep.Vals) > 0 {
+				return nil
+			}
+			if cl, err := closed(); err != nil || cl {
+				if cl {
+					return errf(codeClosed, "manager: queue closed")
+				}
+				return err
+			}
+			if !call.Flag {
+				return errf(codeEmpty, "manager: queue empty")
+			}
+			wctx, cancel := context.WithTimeout(ctx, time.Second)
+			batch, err = q.cons.Fetch(1, jetstream.FetchContext(wctx))
+			if err == nil {
+				for m := range batch.Messages() {
+					rep.Vals = append(rep.Vals, m.Data())
+					m.DoubleAck(ctx)
+				}
+			}
+			cancel()
+			if len(rep.Vals) > 0 {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	case "qsize", "full":
+		info, err := q.stream.Info(ctx)
+		if err != nil {
+			return err
+		}
+		rep.N = int64(info.State.Msgs)
+		rep.OK = info.Config.MaxMsgs > 0 && rep.N >= info.Config.MaxMsgs
+		return nil
+	case "taskdone":
+		_, err := c.counter(ctx, p+"unfinished", -max(1, call.N), true)
+		return err
+	case "join":
+		return c.watchUntil(ctx, p+"unfinished", func() (bool, error) {
+			v, _, err := c.get(ctx, p+"unfinished")
+			n, _ := strconv.ParseInt(string(v), 10, 64)
+			return n <= 0, err
+		})
+	case "close":
+		_, err := c.kv.Put(ctx, p+"closed", []byte("1"))
+		return err
+	}
+	return errf(codeUnknownOp, "manager: a queue has no operation %q here", call.Op)
+}

@@ -282,3 +282,10 @@ func redact(u string) string {
 	}
 	return u
 }
+
+// Work runs this process as a worker of the cluster at url, as a program
+// started with MP_CLUSTER_WORKER=url does from mp.Main, and returns the
+// exit status: 0 after SIGINT or SIGTERM (the task running finishes
+// first), 1 if the cluster is lost for good. The functions it runs are
+// those this program registered with mp.Register.
+func Work(url string) int { return serve(url) }

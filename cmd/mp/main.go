@@ -34,6 +34,7 @@ Usage:
   mp run [options] COMMAND [::: ARGS...] [:::+ ARGS...] [:::: FILES...] [::::+ FILES...]
   mp groupby --by COL[,COL] [options] [FILE|-] -- COMMAND
   mp server [options]
+  mp worker -connect URL
   mp help
 
 mp run runs COMMAND once per input, like GNU parallel. Inputs are the ARGS
@@ -45,7 +46,8 @@ by the key columns (groups need not be adjacent) and runs COMMAND once per
 group with the group's rows, as CSV with the header, on standard input.
 
 mp server runs a NATS server with JetStream for mp.Cluster pools and their
-workers on several hosts.
+workers on several hosts; mp worker -connect URL runs the jobs of
+mp run -cluster URL (and mp groupby -cluster URL) on this host.
 
 Run "mp run -h", "mp groupby -h" or "mp server -h" for the options.
 `
@@ -68,6 +70,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return groupbyCmd(args[1:], stdin, stdout, stderr)
 	case "server":
 		return serverCmd(args[1:], stdout, stderr)
+	case "worker":
+		return workerCmd(args[1:], stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -94,6 +98,7 @@ type common struct {
 	bar, eta   bool
 	dryRun     bool
 	grace      time.Duration
+	cluster    string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -114,6 +119,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.eta, "eta", false, "show the estimated time left (on the progress bar)")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the commands instead of running them")
 	fs.DurationVar(&c.grace, "grace", 2*time.Second, "time between SIGTERM and SIGKILL for a job being stopped")
+	fs.StringVar(&c.cluster, "cluster", "", "run the jobs on the workers of the NATS cluster at `URL` (`mp worker -connect URL` on each host; `mp server` is a server); -j jobs are in flight at once")
 }
 
 // config turns the options into the runner's configuration.
@@ -123,6 +129,7 @@ func (c *common) config(t *jobs.Template, stdout, stderr io.Writer) (jobs.Config
 		Tries: c.retries, RetryDelay: c.retryDelay, JobLog: c.joblog, Resume: c.resume,
 		ResumeFail: c.resumeFail, JSON: c.json, Bar: c.bar || c.eta, DryRun: c.dryRun,
 		Grace: c.grace, Shell: os.Getenv("SHELL"), Stdout: stdout, Stderr: stderr,
+		ClusterURL: c.cluster,
 	}
 	if c.jobs < 1 {
 		return cfg, fmt.Errorf("-j %d: need at least one job at a time", c.jobs)
@@ -325,6 +332,15 @@ func isMarker(s string) bool { return s == ":::" || s == ":::+" || s == "::::" |
 
 // execute runs the jobs with Ctrl-C handling and returns the exit status.
 func execute(cfg jobs.Config, input func(func(*jobs.Job, error) bool), stderr io.Writer, name string) int {
+	if cfg.ClusterURL != "" && !cfg.DryRun {
+		pool, err := mp.NewPool(mp.Cluster(cfg.ClusterURL), mp.Threads(cfg.Jobs))
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return 255
+		}
+		defer pool.Close()
+		cfg.Remote = pool
+	}
 	r := jobs.NewRunner(cfg)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)

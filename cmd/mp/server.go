@@ -85,3 +85,33 @@ MP_CLUSTER_WORKER=URL.
 	fmt.Fprintln(stdout, "mp server: stopped")
 	return 0
 }
+
+// workerCmd runs this host's share of the jobs of `mp run -cluster URL`
+// (and of programs whose pools use the functions the mp command
+// registers), until SIGINT or SIGTERM.
+func workerCmd(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mp worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	connect := fs.String("connect", "", "the cluster's `URL` (nats://[TOKEN@]host:4222, several separated by commas)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: mp worker -connect URL
+
+Runs the jobs of "mp run -cluster URL" (and "mp groupby -cluster URL") on
+this host, one at a time (start several for more), until interrupted: the
+job it runs finishes, then it exits.
+
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 255
+	}
+	if *connect == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return 255
+	}
+	return cluster.Work(*connect)
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mp-go/mp/cluster"
 	"github.com/nats-io/nats.go"
 )
 
@@ -57,5 +58,47 @@ func TestServer(t *testing.T) {
 	rest, _ := br.ReadString('\n')
 	if err := cmd.Wait(); err != nil || !strings.Contains(rest, "stopped") {
 		t.Fatalf("after SIGINT: %v, %q", err, rest)
+	}
+}
+
+// TestRunOnCluster runs `mp run -cluster URL` with one `mp worker`: the
+// jobs run in the worker (its environment shows), in order with -k, and
+// a failing job counts.
+func TestRunOnCluster(t *testing.T) {
+	srv, err := cluster.StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	w := mpCmd("worker", "-connect", srv.URL())
+	w.Env = append(w.Env, "MP_TEST_MARK=remote")
+	w.Stderr = os.Stderr
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		w.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- w.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("the worker after SIGINT: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			w.Process.Kill()
+			t.Error("the worker did not stop on SIGINT")
+		}
+	}()
+	out, errOut, code := cli(t, "", "run", "-k", "-cluster", srv.URL(), "echo {} $MP_TEST_MARK", ":::", "a", "b", "c")
+	if code != 0 || out != "a remote\nb remote\nc remote\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	_, _, code = cli(t, "", "run", "-cluster", srv.URL(), "sh -c 'exit {}'", ":::", "0", "3", "4")
+	if code != 2 {
+		t.Fatalf("two failing remote jobs: exit %d", code)
+	}
+	if _, errOut, code := cli(t, "", "run", "-cluster", "nats://127.0.0.1:1", "true", ":::", "1"); code != 255 || !strings.Contains(errOut, "connecting") {
+		t.Fatalf("an unreachable cluster: exit %d, %q", code, errOut)
 	}
 }

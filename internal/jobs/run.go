@@ -45,6 +45,8 @@ type Config struct {
 	DryRun     bool
 	Grace      time.Duration // between SIGTERM and SIGKILL
 	Shell      string        // for templates with shell syntax
+	ClusterURL string        // --cluster: run the jobs on this cluster's workers
+	Remote     *mp.Pool      // the pool for ClusterURL, made by the caller
 	Stdout     io.Writer
 	Stderr     io.Writer
 }
@@ -300,6 +302,10 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 	argv, line := cfg.Template.Command(j, slot)
 	if argv == nil {
 		argv = []string{cfg.Shell, "-c", line}
+	}
+	if cfg.Remote != nil {
+		r.remoteAttempt(ctx, j, argv, res)
+		return
 	}
 	path, err := r.lookPath(argv[0])
 	if err != nil {

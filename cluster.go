@@ -79,6 +79,40 @@ func AckWait(d time.Duration) Option {
 	}
 }
 
+// ClusterCredentials makes a Cluster pool authenticate with file: a NATS
+// .creds file (JWT and nkey seed) or an nkey seed file. Its local workers
+// get it too; workers started elsewhere take it from the environment
+// variable MP_CLUSTER_CREDS (or mp worker -creds). Tokens and passwords go
+// in the URL (nats://TOKEN@host, nats://user:password@host).
+func ClusterCredentials(file string) Option {
+	return func(s *settings) error {
+		if err := poolOnly("ClusterCredentials", s); err != nil {
+			return err
+		}
+		if _, err := os.Stat(file); err != nil {
+			return fmt.Errorf("%w: ClusterCredentials: %w", ErrInvalidOption, err)
+		}
+		s.clusterCreds = file
+		return nil
+	}
+}
+
+// ClusterCA makes a Cluster pool trust the certificate authority in file
+// for a tls:// cluster (the system's authorities are trusted anyway).
+// Workers take it from MP_CLUSTER_CA (or mp worker -ca).
+func ClusterCA(file string) Option {
+	return func(s *settings) error {
+		if err := poolOnly("ClusterCA", s); err != nil {
+			return err
+		}
+		if _, err := os.Stat(file); err != nil {
+			return fmt.Errorf("%w: ClusterCA: %w", ErrInvalidOption, err)
+		}
+		s.clusterCA = file
+		return nil
+	}
+}
+
 // ClusterURL returns the address workers of a Cluster pool connect to
 // (the embedded server's, when the pool started one), or "" for other
 // pools.
@@ -97,7 +131,7 @@ func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
 	if s.initFn != nil {
 		return nil, fmt.Errorf("%w: a Cluster pool has no Initializer (workers on other hosts start on their own)", ErrInvalidOption)
 	}
-	cfg := remote.Config{URL: s.clusterURL, AckWait: s.ackWait, MaxDeliver: 5}
+	cfg := remote.Config{URL: s.clusterURL, AckWait: s.ackWait, MaxDeliver: 5, Creds: s.clusterCreds, CA: s.clusterCA}
 	if cfg.AckWait == 0 {
 		cfg.AckWait = 30 * time.Second
 	}

@@ -35,6 +35,8 @@ type settings struct {
 	clusterURL   string
 	localWorkers *int
 	ackWait      time.Duration
+	clusterCreds string
+	clusterCA    string
 
 	// call
 	chunksize    int

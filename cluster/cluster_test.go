@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/cluster"
+	"github.com/nats-io/nkeys"
 	"go.uber.org/goleak"
 )
 
@@ -62,6 +64,17 @@ var crash = mp.Register("cluster-test.crash", func(_ context.Context, x int) (in
 var fails = mp.Register("cluster-test.fails", func(_ context.Context, x int) (int, error) {
 	if x%2 == 1 {
 		return 0, fmt.Errorf("odd %d", x)
+	}
+	return x, nil
+})
+
+// tried counts, in a worker, the tries of each item of flaky.
+var tried sync.Map
+
+// flaky fails the first time it sees an item (in a worker process).
+var flaky = mp.Register("cluster-test.flaky", func(_ context.Context, x int) (int, error) {
+	if _, again := tried.LoadOrStore(x, true); !again {
+		return 0, fmt.Errorf("first try of %d", x)
 	}
 	return x, nil
 })
@@ -158,7 +171,7 @@ func TestWorkersComeAndGo(t *testing.T) {
 	var mu sync.Mutex
 	byPID := map[int]int{}
 	results := 0
-	killed, added := false, false
+	killed, added, removed := false, false, false
 	var c *exec.Cmd
 	for r, err := range mp.ImapUnordered(ctx, pool, slow, slices.Values(in), mp.Chunksize(3)) {
 		if err != nil {
@@ -176,6 +189,10 @@ func TestWorkersComeAndGo(t *testing.T) {
 			added = true
 			c = startWorker(t, srv.URL())
 		}
+		if results == 150 && !removed {
+			removed = true
+			b.Process.Signal(syscall.SIGTERM) // finishes its task, then leaves
+		}
 	}
 	if results != n {
 		t.Fatalf("%d results for %d items", results, n)
@@ -185,6 +202,9 @@ func TestWorkersComeAndGo(t *testing.T) {
 	}
 	if byPID[b.Process.Pid] == 0 {
 		t.Errorf("a worker took no work: %v", byPID)
+	}
+	if err := b.Wait(); err != nil {
+		t.Errorf("the worker removed with SIGTERM: %v", err)
 	}
 	// Map: every item exactly once, in order, after all that.
 	res, err := mp.Map(ctx, pool, slow, in[:50], mp.Chunksize(5))
@@ -243,6 +263,61 @@ func TestBadInput(t *testing.T) {
 	}
 	if _, err := mp.Apply(ctx, pool, mp.Fn(func(context.Context, int) (int, error) { return 0, nil }), 1); err == nil {
 		t.Fatal("a closure on a cluster pool ran")
+	}
+}
+
+func TestNkeyCredentials(t *testing.T) {
+	ctx := testCtx(t)
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := kp.PublicKey()
+	seed, _ := kp.Seed()
+	file := filepath.Join(t.TempDir(), "user.nk")
+	if err := os.WriteFile(file, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := cluster.StartServer(cluster.NkeyUsers(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	if _, err := mp.NewPool(mp.Cluster(srv.URL())); err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Fatalf("without the nkey: %v", err)
+	}
+	pool, err := mp.NewPool(mp.Cluster(srv.URL()), mp.ClusterCredentials(file), mp.LocalWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// the local worker authenticated with the same seed
+	if v, err := mp.Apply(ctx, pool, square, 5); err != nil || v.Sq != 25 {
+		t.Fatalf("with the nkey: %v %v", v, err)
+	}
+	if _, err := mp.NewPool(mp.Cluster(srv.URL()), mp.ClusterCredentials(filepath.Join(t.TempDir(), "none"))); !errors.Is(err, mp.ErrInvalidOption) {
+		t.Fatalf("a missing credentials file: %v", err)
+	}
+}
+
+func TestTimeoutAndRetries(t *testing.T) {
+	ctx := testCtx(t)
+	pool, err := mp.NewPool(mp.Cluster(""), mp.LocalWorkers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	in := []slowArg{{1, 0}, {2, 3 * time.Second}}
+	got, err := mp.Map(ctx, pool, slow, in, mp.Chunksize(1), mp.Timeout(200*time.Millisecond), mp.Partial())
+	if !errors.Is(err, mp.ErrTimeout) || got[0].Sq != 1 {
+		t.Fatalf("a late task: %v, %v", got, err)
+	}
+	res, err := mp.Map(ctx, pool, flaky, []int{1, 2, 3}, mp.Retries(1))
+	if err != nil || !slices.Equal(res, []int{1, 2, 3}) {
+		t.Fatalf("Retries(1) of tasks that fail once: %v %v", res, err)
+	}
+	if _, err := mp.Map(ctx, pool, flaky, []int{4}); err == nil || !strings.Contains(err.Error(), "first try") {
+		t.Fatalf("without Retries: %v", err)
 	}
 }
 

@@ -45,6 +45,17 @@ func UserPassword(user, password string) ServerOption {
 	return func(o *server.Options) { o.Username, o.Password = user, password }
 }
 
+// NkeyUsers lets clients authenticate with the nkeys whose public keys
+// are given (users' keys, "U..."); pools and workers then need the seed
+// (mp.ClusterCredentials, MP_CLUSTER_CREDS).
+func NkeyUsers(publicKeys ...string) ServerOption {
+	return func(o *server.Options) {
+		for _, k := range publicKeys {
+			o.Nkeys = append(o.Nkeys, &server.NkeyUser{Nkey: k})
+		}
+	}
+}
+
 // Routes makes the server one node of a NATS cluster: it listens for the
 // other nodes on clusterPort (on the Listen host) and connects to routes
 // ("nats-route://host:port" each), under the cluster name name.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,8 +90,13 @@ func dial(cfg remote.Config) (remote.Transport, error) {
 // receiving this pool's results and the undeliverable tasks' advisories.
 func (t *transport) connect() error {
 	var lostOnce sync.Once
-	nc, err := nats.Connect(t.url, nats.Name("mp pool"), nats.MaxReconnects(60), nats.ReconnectWait(500*time.Millisecond),
+	opts, err := authOptions(t.cfg.Creds, t.cfg.CA)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, nats.Name("mp pool"), nats.MaxReconnects(60), nats.ReconnectWait(500*time.Millisecond),
 		nats.ClosedHandler(func(*nats.Conn) { lostOnce.Do(func() { close(t.lost) }) }))
+	nc, err := nats.Connect(t.url, opts...)
 	if err != nil {
 		return fmt.Errorf("cluster: connecting to %s: %w", redact(t.url), err)
 	}
@@ -223,6 +229,12 @@ func (t *transport) spawn() (*exec.Cmd, error) {
 	}
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Env = append(os.Environ(), remote.WorkerEnv+"="+t.url)
+	if t.cfg.Creds != "" {
+		cmd.Env = append(cmd.Env, remote.CredsEnv+"="+t.cfg.Creds)
+	}
+	if t.cfg.CA != "" {
+		cmd.Env = append(cmd.Env, remote.CAEnv+"="+t.cfg.CA)
+	}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	proc.Configure(cmd)
 	if err := cmd.Start(); err != nil {
@@ -403,3 +415,24 @@ func (t *transport) Close() error {
 }
 
 func parseURL(u string) (*url.URL, error) { return url.Parse(u) }
+
+// authOptions turns a credentials file (a .creds file, or an nkey seed
+// file) and a CA file into NATS options.
+func authOptions(creds, ca string) ([]nats.Option, error) {
+	var opts []nats.Option
+	if creds != "" {
+		if strings.HasSuffix(creds, ".creds") {
+			opts = append(opts, nats.UserCredentials(creds))
+		} else {
+			o, err := nats.NkeyOptionFromSeed(creds)
+			if err != nil {
+				return nil, fmt.Errorf("cluster: the nkey seed file %s: %w", creds, err)
+			}
+			opts = append(opts, o)
+		}
+	}
+	if ca != "" {
+		opts = append(opts, nats.RootCAs(ca))
+	}
+	return opts, nil
+}

@@ -49,8 +49,14 @@ func serve(url string) int {
 	name := fmt.Sprintf("mp worker %d", os.Getpid())
 	lost := make(chan struct{})
 	var lostOnce sync.Once
-	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(60), nats.ReconnectWait(500*time.Millisecond),
+	opts, err := authOptions(os.Getenv(remote.CredsEnv), os.Getenv(remote.CAEnv))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	opts = append(opts, nats.Name(name), nats.MaxReconnects(60), nats.ReconnectWait(500*time.Millisecond),
 		nats.ClosedHandler(func(*nats.Conn) { lostOnce.Do(func() { close(lost) }) }))
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: connecting to %s: %v\n", name, redact(url), err)
 		return 1
@@ -124,13 +130,14 @@ type worker struct {
 	held []jetstream.Msg // taken, not yet acknowledged
 }
 
-// batchSize is how many tasks to take at once: as many as take a tenth
-// of the ack wait at the recent pace, 1 to 64.
+// batchSize is how many tasks to take at once: as many as take 5 ms at
+// the recent pace, 1 to 64. More would hold tasks that an idle worker
+// could run, and that a cancelled call can no longer take back.
 func (w *worker) batchSize() int {
 	if w.avg <= 0 {
 		return 1
 	}
-	return int(max(1, min(64, int64(w.ackWait/10/w.avg))))
+	return int(max(1, min(64, int64(5*time.Millisecond/w.avg))))
 }
 
 // heartbeat tells the server every third of the ack wait that the tasks
@@ -284,7 +291,8 @@ func redact(u string) string {
 }
 
 // Work runs this process as a worker of the cluster at url, as a program
-// started with MP_CLUSTER_WORKER=url does from mp.Main, and returns the
+// started with MP_CLUSTER_WORKER=url does from mp.Main (credentials from
+// MP_CLUSTER_CREDS, a CA from MP_CLUSTER_CA), and returns the
 // exit status: 0 after SIGINT or SIGTERM (the task running finishes
 // first), 1 if the cluster is lost for good. The functions it runs are
 // those this program registered with mp.Register.

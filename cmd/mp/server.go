@@ -93,6 +93,8 @@ func workerCmd(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mp worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	connect := fs.String("connect", "", "the cluster's `URL` (nats://[TOKEN@]host:4222, several separated by commas)")
+	creds := fs.String("creds", os.Getenv("MP_CLUSTER_CREDS"), "authenticate with this .creds or nkey seed `file`")
+	ca := fs.String("ca", os.Getenv("MP_CLUSTER_CA"), "trust this certificate authority `file` for tls:// URLs")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: mp worker -connect URL
 
@@ -113,5 +115,7 @@ job it runs finishes, then it exits.
 		fs.Usage()
 		return 255
 	}
+	os.Setenv("MP_CLUSTER_CREDS", *creds)
+	os.Setenv("MP_CLUSTER_CA", *ca)
 	return cluster.Work(*connect)
 }

@@ -17,7 +17,8 @@ type Config struct {
 	LocalWorkers int           // worker processes of this program to start, connected to the cluster
 	AckWait      time.Duration // how long a task may go without a sign of life before it is redelivered
 	MaxDeliver   int           // deliveries of a task before it fails
-	Stream       string        // the name of the task stream: pools and workers that share it share work
+	Creds        string        // a .creds file (JWT and seed) or an nkey seed file, for the cluster's authentication
+	CA           string        // a CA file for the cluster's TLS certificates
 }
 
 // Transport is a pool's connection to a cluster.
@@ -50,3 +51,9 @@ var (
 // WorkerEnv is the environment variable that makes a program that calls
 // mp.Main a worker of the cluster at its value.
 const WorkerEnv = "MP_CLUSTER_WORKER"
+
+// CredsEnv and CAEnv give a worker the files of Config's Creds and CA.
+const (
+	CredsEnv = "MP_CLUSTER_CREDS"
+	CAEnv    = "MP_CLUSTER_CA"
+)

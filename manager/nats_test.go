@@ -94,10 +94,73 @@ func TestNATSManagerAcrossProcesses(t *testing.T) {
 	if _, err := manager.NewValue(ctx, m, 0, manager.Named("scores")); !errors.Is(err, manager.ErrBadRequest) {
 		t.Errorf("a name taken by another kind: %v", err)
 	}
-	if _, err := manager.NewList[int](ctx, m, nil); !errors.Is(err, manager.ErrUnknown) {
-		t.Errorf("a List on NATS: %v", err)
+	if _, err := m.Barrier(ctx, 2, mp.Func[struct{}, struct{}]{}); !errors.Is(err, manager.ErrUnknown) {
+		t.Errorf("a Barrier on NATS: %v", err)
+	}
+
+	// A registered type and a list, from 4 processes.
+	b, err := boardType.New(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, _ := manager.NewList[int](ctx, m, []int{-1})
+	var jobs2 []boardJob
+	for i := range 40 {
+		jobs2 = append(jobs2, boardJob{b, l2, i})
+	}
+	if _, err := mp.Map(ctx, pool, boardWork, jobs2); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := boardAdd.Call(ctx, b, ""); n != 40 || err != nil {
+		t.Errorf("registered type: %d %v", n, err)
+	}
+	all, _ := l2.All(ctx)
+	slices.Sort(all)
+	if len(all) != 41 || all[0] != -1 || all[40] != 39 {
+		t.Errorf("list: %v", all)
+	}
+	if v, _ := l2.Pop(ctx, 0); v == 0 && len(all) == 0 {
+		t.Error("Pop")
+	}
+	if n, _ := l2.Len(ctx); n != 40 {
+		t.Errorf("Len after Pop = %d", n)
+	}
+	a, _ := manager.NewArray[int](ctx, m, 3)
+	a.SetMany(ctx, 1, []int{5, 6})
+	if x, _ := a.Update(ctx, 2, manager.Add(1)); x != 7 {
+		t.Errorf("Array.Update = %d", x)
+	}
+	if _, err := a.Get(ctx, 3); !errors.Is(err, manager.ErrIndex) {
+		t.Errorf("Array.Get(3): %v", err)
 	}
 }
+
+// Board is a registered type with exported fields (what lives in NATS).
+type Board struct{ Total int }
+
+var (
+	boardType = manager.Register("manager-test.board", func() *Board { return &Board{} })
+	boardAdd  = manager.NewMethod(boardType, "Add", func(_ context.Context, b *Board, who string) (int, error) {
+		if who != "" {
+			b.Total++
+		}
+		return b.Total, nil
+	})
+)
+
+type boardJob struct {
+	B *manager.Object[Board]
+	L *manager.List[int]
+	I int
+}
+
+var boardWork = mp.Register("manager-test.board-work", func(ctx context.Context, j boardJob) (struct{}, error) {
+	if _, err := boardAdd.Call(ctx, j.B, "x"); err != nil {
+		return struct{}{}, err
+	}
+	_, err := j.L.Append(ctx, j.I)
+	return struct{}{}, err
+})
 
 func TestNATSQueueEventSemaphore(t *testing.T) {
 	ctx := testCtx(t)

@@ -37,9 +37,15 @@ import (
 //     owner detection across hosts): use contexts with deadlines.
 //   - Event: a KV entry; Wait watches it. Semaphore and BoundedSemaphore:
 //     a counter with compare-and-set.
-//   - List, Array, RLock, Condition, Barrier and registered types are not
-//     offered across hosts yet: making one is an error wrapping
-//     ErrUnknown.
+//   - List and Array: all items in one entry; each operation is atomic (a
+//     compare-and-set of the whole list, retried on conflict) and costs
+//     the list's size: for long lists, use a Dict or a Queue.
+//   - Registered types (Register, NewMethod): the value is kept encoded
+//     (only its exported fields survive) and a method call is a
+//     compare-and-set of it, retried on conflict: a method may run more
+//     than once, so it must change nothing but its value.
+//   - RLock, Condition and Barrier are not offered across hosts yet:
+//     making one is an error wrapping ErrUnknown.
 //
 // Shutdown deletes the manager's bucket and queues (the objects, for every
 // host); Close only disconnects.
@@ -188,9 +194,15 @@ func (c *natsConn) serverCall(ctx context.Context, call *wire.Call, rep *wire.Re
 	switch call.Op {
 	case "new":
 		switch call.Name {
-		case kindDict, kindNamespace, kindValue, kindQueue, kindLock, kindEvent, kindSemaphore, kindBounded:
+		case kindDict, kindNamespace, kindValue, kindQueue, kindLock, kindEvent, kindSemaphore, kindBounded, kindList, kindArray:
 		default:
-			return errf(codeUnknownType, "manager: a %s is not offered by a NATS-backed manager (Dict, Namespace, Value, Queue, Lock, Event and semaphores are)", call.Name)
+			name, ok := strings.CutPrefix(call.Name, kindTypePfx)
+			if !ok {
+				return errf(codeUnknownType, "manager: a %s is not offered by a NATS-backed manager (Dict, Namespace, Value, List, Array, Queue, Lock, Event, semaphores and registered types are)", call.Name)
+			}
+			if _, ok := types.Load(name); !ok {
+				return errf(codeUnknownType, "manager: no type %q is registered in this program", name)
+			}
 		}
 		id, fresh, err := c.newObject(ctx, call)
 		if err != nil {
@@ -300,6 +312,30 @@ func (c *natsConn) initObject(ctx context.Context, id uint64, call *wire.Call) e
 			_, err = c.kv.Put(ctx, p+"max", []byte(strconv.FormatInt(call.N, 10)))
 		}
 		return err
+	case kindList, kindArray:
+		// The items are one entry: every operation is a compare-and-set
+		// of the whole list, so each is atomic (and costs its length).
+		items := call.Args
+		if call.Name == kindArray {
+			if call.N < 0 || call.N > wire.MaxElements || len(call.Args) != 1 {
+				return errf(codeBadArgs, "manager: an Array of %d items", call.N)
+			}
+			items = make([][]byte, call.N)
+			for i := range items {
+				items[i] = call.Args[0]
+			}
+		}
+		_, err := c.kv.Put(ctx, p+"items", wire.AppendReply(nil, &wire.Reply{Vals: items}))
+		return err
+	}
+	if name, ok := strings.CutPrefix(call.Name, kindTypePfx); ok {
+		t, _ := types.Load(name)
+		b, err := encode(t.(*typeInfo).make())
+		if err != nil {
+			return errf(codeBadArgs, "manager: a %s must be encodable to live in NATS: %v", name, err)
+		}
+		_, err = c.kv.Put(ctx, p+"value", b)
+		return err
 	}
 	return nil
 }
@@ -331,7 +367,12 @@ func (c *natsConn) objectCall(ctx context.Context, call *wire.Call, rep *wire.Re
 		return c.event(ctx, p, call, rep)
 	case kindSemaphore, kindBounded:
 		return c.semaphore(ctx, p, kind == kindBounded, call, rep)
+	case kindList, kindArray:
+		return c.list(ctx, p, kind == kindArray, call, rep)
 	default:
+		if name, ok := strings.CutPrefix(kind, kindTypePfx); ok {
+			return c.custom(ctx, p, name, call, rep)
+		}
 		return errf(codeUnknownType, "manager: a %s is not offered by a NATS-backed manager", kind)
 	}
 }
@@ -945,4 +986,96 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 		return err
 	}
 	return errf(codeUnknownOp, "manager: a queue has no operation %q here", call.Op)
+}
+
+// list runs a List or Array operation as a compare-and-set of the whole
+// item list, retried on conflict: the server's own code does the work.
+func (c *natsConn) list(ctx context.Context, p string, fixed bool, call *wire.Call, rep *wire.Reply) error {
+	k := p + "items"
+	for {
+		b, rev, err := c.get(ctx, k)
+		if err != nil {
+			return err
+		}
+		var cur wire.Reply
+		if err := wire.DecodeReply(b, &cur); err != nil {
+			return fmt.Errorf("manager: the list's entry is corrupt: %w", err)
+		}
+		l := &listObj{items: cur.Vals, fixed: fixed}
+		r := &wire.Reply{ID: call.ID}
+		if err := l.call(ctx, nil, call, r); err != nil {
+			return err
+		}
+		changed := call.Op != "get" && call.Op != "len" && call.Op != "slice" && call.Op != "index" && call.Op != "count"
+		if changed {
+			ok, err := c.cas(ctx, k, wire.AppendReply(nil, &wire.Reply{Vals: l.items}), rev)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				continue // another process changed it: again
+			}
+		}
+		*rep = *r
+		return nil
+	}
+}
+
+// custom calls a registered method on the value of a registered type,
+// kept encoded in one entry: decode, call, encode, compare-and-set,
+// retried on conflict (so the method may run more than once: it must not
+// have effects outside its value).
+func (c *natsConn) custom(ctx context.Context, p, name string, call *wire.Call, rep *wire.Reply) error {
+	t, ok := types.Load(name)
+	if !ok {
+		return errf(codeUnknownType, "manager: no type %q is registered in this program", name)
+	}
+	ti := t.(*typeInfo)
+	if call.Op != "call" {
+		return errf(codeUnknownOp, "manager: a %s has no operation %q", name, call.Op)
+	}
+	m, ok := ti.methods.Load(call.Name)
+	if !ok {
+		return errf(codeUnknownOp, "manager: type %s has no registered method %q", name, call.Name)
+	}
+	if err := wantArgs(call, 1); err != nil {
+		return err
+	}
+	k := p + "value"
+	for {
+		b, rev, err := c.get(ctx, k)
+		if err != nil {
+			return err
+		}
+		v := ti.make()
+		if err := wire.Unmarshal(b, v); err != nil {
+			return fmt.Errorf("manager: decoding the %s: %w", name, err)
+		}
+		r, err := m.(methodFunc)(ctx, v, call.Args[0])
+		if err != nil {
+			return err
+		}
+		nb, err := encode(v)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(nb, b) {
+			rep.Vals = [][]byte{r}
+			return nil // unchanged: nothing to write
+		}
+		ok, err := c.cas(ctx, k, nb, rev)
+		if err != nil {
+			return err
+		}
+		if ok {
+			rep.Vals = [][]byte{r}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
 }

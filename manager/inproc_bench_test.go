@@ -7,20 +7,27 @@ import (
 	"testing"
 )
 
-func BenchmarkInProcessSetGet(b *testing.B) {
-	ctx := context.Background()
-	s := newServer([]byte("k"), 1<<20)
+// inProcess starts a server in this process and returns a Manager of it
+// (no child process: the benchmarks then profile both sides).
+func inProcess(b *testing.B) *Manager {
+	s := newServer([]byte("k"), 1<<26)
 	addr := filepath.Join(b.TempDir(), "s")
 	ln, err := net.Listen("unix", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
 	go s.serve(ln)
-	defer s.shutdown()
-	c := newClient(addr, []byte("k"), 1<<20)
-	defer c.close()
-	m := &Manager{c: c}
-	d, err := NewDict[string, int](ctx, m)
+	c := newClient(addr, []byte("k"), 1<<26)
+	b.Cleanup(func() {
+		c.close()
+		s.shutdown()
+	})
+	return &Manager{c: c}
+}
+
+func BenchmarkInProcessSetGet(b *testing.B) {
+	ctx := context.Background()
+	d, err := NewDict[string, int](ctx, inProcess(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -32,18 +39,7 @@ func BenchmarkInProcessSetGet(b *testing.B) {
 
 func BenchmarkInProcessBatch(b *testing.B) {
 	ctx := context.Background()
-	s := newServer([]byte("k"), 1<<26)
-	addr := filepath.Join(b.TempDir(), "s")
-	ln, err := net.Listen("unix", addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	go s.serve(ln)
-	defer s.shutdown()
-	c := newClient(addr, []byte("k"), 1<<26)
-	defer c.close()
-	m := &Manager{c: c}
-	d, err := NewDict[string, int](ctx, m)
+	d, err := NewDict[string, int](ctx, inProcess(b))
 	if err != nil {
 		b.Fatal(err)
 	}

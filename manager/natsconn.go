@@ -408,6 +408,24 @@ func (c *natsConn) cas(ctx context.Context, k string, v []byte, rev uint64) (boo
 	return false, err
 }
 
+// applyAt runs call's update function on k with its argument
+// call.Args[i], and replies the new value.
+func (c *natsConn) applyAt(ctx context.Context, k string, call *wire.Call, i int, rep *wire.Reply) error {
+	if err := wantArgs(call, i+1); err != nil {
+		return err
+	}
+	nv, err := c.update(ctx, k, call.Name, call.Args[i])
+	if err == nil {
+		rep.Vals = [][]byte{nv}
+	}
+	return err
+}
+
+func (c *natsConn) put(ctx context.Context, k string, v []byte) error {
+	_, err := c.kv.Put(ctx, k, v)
+	return err
+}
+
 // update runs a registered update function on k, atomically (retried on
 // a conflicting write), and returns the new value.
 func (c *natsConn) update(ctx context.Context, k, fn string, arg []byte) ([]byte, error) {
@@ -559,11 +577,7 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 		if err := wantArgs(call, 2); err != nil {
 			return err
 		}
-		nv, err := c.update(ctx, k(a[0]), call.Name, a[1])
-		if err == nil {
-			rep.Vals = [][]byte{nv}
-		}
-		return err
+		return c.applyAt(ctx, k(a[0]), call, 1, rep)
 	case "cas":
 		if err := wantArgs(call, 3); err != nil {
 			return err
@@ -591,8 +605,7 @@ func (c *natsConn) namespace(ctx context.Context, p string, call *wire.Call, rep
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
-		_, err := c.kv.Put(ctx, k, call.Args[0])
-		return err
+		return c.put(ctx, k, call.Args[0])
 	case "del":
 		v, _, err := c.get(ctx, k)
 		if err != nil || v == nil {
@@ -620,14 +633,7 @@ func (c *natsConn) namespace(ctx context.Context, p string, call *wire.Call, rep
 		}
 		return nil
 	case "apply":
-		if err := wantArgs(call, 1); err != nil {
-			return err
-		}
-		nv, err := c.update(ctx, k, call.Name, call.Args[0])
-		if err == nil {
-			rep.Vals = [][]byte{nv}
-		}
-		return err
+		return c.applyAt(ctx, k, call, 0, rep)
 	}
 	return errf(codeUnknownOp, "manager: a namespace has no operation %q here", call.Op)
 }
@@ -643,17 +649,9 @@ func (c *natsConn) value(ctx context.Context, p string, call *wire.Call, rep *wi
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
-		_, err := c.kv.Put(ctx, k, call.Args[0])
-		return err
+		return c.put(ctx, k, call.Args[0])
 	case "apply":
-		if err := wantArgs(call, 1); err != nil {
-			return err
-		}
-		nv, err := c.update(ctx, k, call.Name, call.Args[0])
-		if err == nil {
-			rep.Vals = [][]byte{nv}
-		}
-		return err
+		return c.applyAt(ctx, k, call, 0, rep)
 	case "cas":
 		if err := wantArgs(call, 2); err != nil {
 			return err

@@ -69,8 +69,7 @@
 // set on revisions for Update, CompareAndSwap, locks and semaphores) and
 // a stream per queue. Processes on any host that reach the cluster use the
 // same proxies; Named objects are how they find each other, and NATS's
-// own credentials and TLS protect them. Dict, Namespace, Value, List,
-// Array, Queue, Lock, Event, the semaphores and registered types are
-// offered there; Cluster's documentation gives the consistency of each. `mp server` runs a NATS
+// own credentials and TLS protect them. Every type is offered there;
+// Cluster's documentation gives the consistency of each. `mp server` runs a NATS
 // server for several hosts.
 package manager

@@ -94,9 +94,6 @@ func TestNATSManagerAcrossProcesses(t *testing.T) {
 	if _, err := manager.NewValue(ctx, m, 0, manager.Named("scores")); !errors.Is(err, manager.ErrBadRequest) {
 		t.Errorf("a name taken by another kind: %v", err)
 	}
-	if _, err := m.Barrier(ctx, 2, mp.Func[struct{}, struct{}]{}); !errors.Is(err, manager.ErrUnknown) {
-		t.Errorf("a Barrier on NATS: %v", err)
-	}
 
 	// A registered type and a list, from 4 processes.
 	b, err := boardType.New(ctx, m)
@@ -245,4 +242,114 @@ func TestNATSQueueEventSemaphore(t *testing.T) {
 	if _, err := q.Qsize(ctx); err == nil {
 		t.Fatal("a queue after Shutdown")
 	}
+}
+
+func TestNATSBarrierAndRLock(t *testing.T) {
+	ctx := testCtx(t)
+	url := natsServer(t)
+	m, err := manager.Start(ctx, manager.Cluster(url), manager.Bucket("test3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	b, err := m.Barrier(ctx, 3, mp.Func[struct{}, struct{}]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make(chan int, 3)
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			i, err := b.Wait(ctx)
+			idx <- i
+			errs <- err
+		}()
+	}
+	var got []int
+	for range 3 {
+		got = append(got, <-idx)
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []int{0, 1, 2}) {
+		t.Fatalf("indices %v", got)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, err := b.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a party giving up: %v", err)
+	}
+	if _, err := b.Wait(ctx); !errors.Is(err, mp.ErrBrokenBarrier) {
+		t.Fatalf("a broken barrier: %v", err)
+	}
+	b.Reset(ctx)
+	ab, _ := m.Barrier(ctx, 1, barrierAction)
+	if _, err := ab.Wait(ctx); !errors.Is(err, mp.ErrBrokenBarrier) {
+		t.Fatalf("a failing action: %v", err)
+	}
+
+	l, _ := m.RLock(ctx)
+	held, err := l.Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Lock(held); err != nil {
+		t.Fatalf("reentrant Lock: %v", err)
+	}
+	short2, cancel2 := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel2()
+	if _, err := l.Lock(short2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("another context: %v", err)
+	}
+	l.Unlock(held)
+	l.Unlock(held)
+	if err := l.Unlock(held); !errors.Is(err, manager.ErrNotOwner) {
+		t.Fatalf("one Unlock too many: %v", err)
+	}
+	if other, err := l.Lock(ctx); err != nil {
+		t.Fatal(err)
+	} else {
+		l.Unlock(other)
+	}
+
+	// Condition: a waiter is woken by Notify; one that times out holds
+	// the lock again.
+	cond, err := m.Condition(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cond.Wait(ctx); !errors.Is(err, manager.ErrNotOwner) {
+		t.Fatalf("Wait without the lock: %v", err)
+	}
+	cond.Lock(ctx)
+	woke := make(chan error, 1)
+	go func() { woke <- cond.Wait(ctx) }()
+	// the waiter releases the lock when it waits: take it to notify
+	if err := cond.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cond.Notify(ctx, 1)
+	cond.Unlock(ctx)
+	select {
+	case err := <-woke:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Notify did not wake the waiter")
+	}
+	if locked, _ := cond.L.Locked(ctx); !locked {
+		t.Fatal("the waiter does not hold the lock after Wait")
+	}
+	short3, cancel3 := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel3()
+	if err := cond.Wait(short3); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait with a deadline: %v", err)
+	}
+	if locked, _ := cond.L.Locked(ctx); !locked {
+		t.Fatal("the lock is not held after a Wait that timed out")
+	}
+	cond.Unlock(ctx)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,8 +45,14 @@ import (
 //     (only its exported fields survive) and a method call is a
 //     compare-and-set of it, retried on conflict: a method may run more
 //     than once, so it must change nothing but its value.
-//   - RLock, Condition and Barrier are not offered across hosts yet:
-//     making one is an error wrapping ErrUnknown.
+//   - RLock: an entry "hold depth" changed by compare-and-set (the hold is
+//     the context's, as for the server's RLock). Barrier: a state entry
+//     changed by compare-and-set; the last party to arrive runs the action
+//     in its own process; a party whose context ends breaks the round.
+//   - Condition: tickets in an entry changed by compare-and-set; Notify
+//     moves the released mark past n waiting tickets (skipping waiters
+//     that left), waiters watch it. The lock must be held, but which
+//     process holds it is not checked across hosts.
 //
 // Shutdown deletes the manager's bucket and queues (the objects, for every
 // host); Close only disconnects.
@@ -194,11 +201,11 @@ func (c *natsConn) serverCall(ctx context.Context, call *wire.Call, rep *wire.Re
 	switch call.Op {
 	case "new":
 		switch call.Name {
-		case kindDict, kindNamespace, kindValue, kindQueue, kindLock, kindEvent, kindSemaphore, kindBounded, kindList, kindArray:
+		case kindDict, kindNamespace, kindValue, kindQueue, kindLock, kindEvent, kindSemaphore, kindBounded, kindList, kindArray, kindRLock, kindBarrier, kindCondition:
 		default:
 			name, ok := strings.CutPrefix(call.Name, kindTypePfx)
 			if !ok {
-				return errf(codeUnknownType, "manager: a %s is not offered by a NATS-backed manager (Dict, Namespace, Value, List, Array, Queue, Lock, Event, semaphores and registered types are)", call.Name)
+				return errf(codeUnknownType, "manager: a %s is not offered by a NATS-backed manager (Dict, Namespace, Value, List, Array, Queue, Lock, RLock, Event, semaphores, Condition, Barrier and registered types are)", call.Name)
 			}
 			if _, ok := types.Load(name); !ok {
 				return errf(codeUnknownType, "manager: no type %q is registered in this program", name)
@@ -312,6 +319,21 @@ func (c *natsConn) initObject(ctx context.Context, id uint64, call *wire.Call) e
 			_, err = c.kv.Put(ctx, p+"max", []byte(strconv.FormatInt(call.N, 10)))
 		}
 		return err
+	case kindCondition:
+		if e, err := c.kv.Get(ctx, "obj."+strconv.FormatInt(call.M, 10)); err != nil || string(e.Value()) != kindLock {
+			return errf(codeBadArgs, "manager: a Condition's lock must be a Lock of the same manager")
+		}
+		b, _ := wire.Marshal(&condState{Lock: uint64(call.M)})
+		return c.put(ctx, p+"cond", b)
+	case kindBarrier:
+		if call.N < 1 || call.N >= 1<<31 {
+			return errf(codeBadArgs, "manager: a Barrier for %d parties", call.N)
+		}
+		st := barrierState{Parties: int(call.N)}
+		if len(call.Args) == 1 {
+			st.Action = string(call.Args[0])
+		}
+		return c.putBarrier(ctx, p, &st, 0)
 	case kindList, kindArray:
 		// The items are one entry: every operation is a compare-and-set
 		// of the whole list, so each is atomic (and costs its length).
@@ -369,6 +391,12 @@ func (c *natsConn) objectCall(ctx context.Context, call *wire.Call, rep *wire.Re
 		return c.semaphore(ctx, p, kind == kindBounded, call, rep)
 	case kindList, kindArray:
 		return c.list(ctx, p, kind == kindArray, call, rep)
+	case kindRLock:
+		return c.rlock(ctx, p, call, rep)
+	case kindBarrier:
+		return c.barrier(ctx, p, call, rep)
+	case kindCondition:
+		return c.condition(ctx, p, call, rep)
 	default:
 		if name, ok := strings.CutPrefix(kind, kindTypePfx); ok {
 			return c.custom(ctx, p, name, call, rep)
@@ -1076,4 +1104,322 @@ func (c *natsConn) custom(ctx context.Context, p, name string, call *wire.Call, 
 			return ctx.Err()
 		}
 	}
+}
+
+// rlock is an RLock: one entry "hold depth", changed by compare-and-set.
+func (c *natsConn) rlock(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+	k := p + "rlock"
+	hold := uint64(call.N)
+	read := func() (h uint64, depth int64, rev uint64, err error) {
+		v, rev, err := c.get(ctx, k)
+		if v != nil {
+			f := strings.Fields(string(v))
+			if len(f) == 2 {
+				h, _ = strconv.ParseUint(f[0], 10, 64)
+				depth, _ = strconv.ParseInt(f[1], 10, 64)
+			}
+		}
+		return h, depth, rev, err
+	}
+	write := func(depth int64, rev uint64) (bool, error) {
+		return c.cas(ctx, k, []byte(strconv.FormatUint(hold, 10)+" "+strconv.FormatInt(depth, 10)), rev)
+	}
+	switch call.Op {
+	case "acquire":
+		if hold == 0 {
+			return errf(codeBadArgs, "manager: an RLock hold of 0")
+		}
+		try := func() (bool, error) {
+			for {
+				h, depth, rev, err := read()
+				if err != nil {
+					return false, err
+				}
+				if rev != 0 && depth > 0 && h != hold {
+					return false, nil
+				}
+				if rev == 0 || depth == 0 {
+					depth = 0
+				}
+				ok, err := write(depth+1, rev)
+				if err != nil || ok {
+					rep.OK, rep.N = ok, depth+1
+					return ok, err
+				}
+			}
+		}
+		if !call.Flag {
+			_, err := try()
+			return err
+		}
+		return c.watchUntil(ctx, k, try)
+	case "release":
+		for {
+			h, depth, rev, err := read()
+			if err != nil {
+				return err
+			}
+			if rev == 0 || depth == 0 || h != hold {
+				return errf(codeNotOwner, "manager: release of an RLock not held by this context")
+			}
+			ok, err := write(depth-1, rev)
+			if err != nil || ok {
+				rep.N = depth - 1
+				return err
+			}
+		}
+	}
+	return errf(codeUnknownOp, "manager: an RLock has no operation %q here", call.Op)
+}
+
+// barrierState is a Barrier's entry.
+type barrierState struct {
+	Parties  int    `cbor:"1,keyasint"`
+	Count    int    `cbor:"2,keyasint"`
+	Gen      uint64 `cbor:"3,keyasint"`
+	Released uint64 `cbor:"4,keyasint"`
+	Broken   bool   `cbor:"5,keyasint"`
+	Action   string `cbor:"6,keyasint,omitempty"`
+}
+
+func (c *natsConn) readBarrier(ctx context.Context, p string) (*barrierState, uint64, error) {
+	v, rev, err := c.get(ctx, p+"barrier")
+	if err != nil {
+		return nil, 0, err
+	}
+	var st barrierState
+	if err := wire.Unmarshal(v, &st); err != nil {
+		return nil, 0, fmt.Errorf("manager: the barrier's entry is corrupt: %w", err)
+	}
+	return &st, rev, nil
+}
+
+// putBarrier writes st if the entry is still at revision rev (0: new).
+func (c *natsConn) putBarrier(ctx context.Context, p string, st *barrierState, rev uint64) error {
+	b, err := wire.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if rev == 0 {
+		return c.put(ctx, p+"barrier", b)
+	}
+	ok, err := c.cas(ctx, p+"barrier", b, rev)
+	if err == nil && !ok {
+		err = errConflict
+	}
+	return err
+}
+
+var errConflict = errors.New("manager: changed meanwhile")
+
+// changeBarrier applies f to the barrier's state with compare-and-set,
+// again while another process changed it meanwhile.
+func (c *natsConn) changeBarrier(ctx context.Context, p string, f func(*barrierState) error) (*barrierState, error) {
+	for {
+		st, rev, err := c.readBarrier(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if err := f(st); err != nil {
+			return st, err
+		}
+		err = c.putBarrier(ctx, p, st, rev)
+		if err == nil {
+			return st, nil
+		}
+		if !errors.Is(err, errConflict) || ctx.Err() != nil {
+			return nil, err
+		}
+	}
+}
+
+// barrier is a Barrier: a state entry changed by compare-and-set; the
+// last party to arrive runs the action (in its own process) and releases
+// the round; the others watch the entry.
+func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+	broken := errf(codeBroken, "manager: broken barrier")
+	breakRound := func(st *barrierState) error {
+		st.Broken, st.Count = true, 0
+		st.Gen++
+		return nil
+	}
+	switch call.Op {
+	case "wait":
+		var idx int
+		var gen uint64
+		var last bool
+		st, err := c.changeBarrier(ctx, p, func(st *barrierState) error {
+			if st.Broken {
+				return broken
+			}
+			idx, gen = st.Count, st.Gen
+			last = st.Count+1 == st.Parties
+			if last {
+				st.Count = 0
+				st.Gen++
+				st.Released = st.Gen
+			} else {
+				st.Count++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		rep.N = int64(idx)
+		if last {
+			if st.Action != "" {
+				b := &barrierObj{action: st.Action}
+				if err := b.runAction(ctx); err != nil {
+					c.changeBarrier(context.WithoutCancel(ctx), p, breakRound)
+					return errf(codeBroken, "manager: broken barrier: its action: %v", err)
+				}
+			}
+			return nil
+		}
+		var final *barrierState
+		err = c.watchUntil(ctx, p+"barrier", func() (bool, error) {
+			st, _, err := c.readBarrier(ctx, p)
+			final = st
+			return err == nil && st.Gen != gen, err
+		})
+		if err != nil {
+			// a party gave up: the round breaks, as Python's timeout does
+			c.changeBarrier(context.WithoutCancel(ctx), p, func(st *barrierState) error {
+				if st.Gen != gen {
+					return errConflict // released meanwhile: leave it
+				}
+				return breakRound(st)
+			})
+			return err
+		}
+		if final.Released != gen+1 {
+			return broken
+		}
+		return nil
+	case "abort":
+		_, err := c.changeBarrier(ctx, p, breakRound)
+		return err
+	case "reset":
+		_, err := c.changeBarrier(ctx, p, func(st *barrierState) error {
+			if st.Count > 0 {
+				st.Gen++
+			}
+			st.Count, st.Broken = 0, false
+			return nil
+		})
+		return err
+	case "parties", "nwaiting", "broken":
+		st, _, err := c.readBarrier(ctx, p)
+		if err != nil {
+			return err
+		}
+		rep.N = int64(st.Parties)
+		if call.Op == "nwaiting" {
+			rep.N = int64(st.Count)
+		}
+		rep.OK = st.Broken
+		return nil
+	}
+	return errf(codeUnknownOp, "manager: a barrier has no operation %q here", call.Op)
+}
+
+// condState is a Condition's entry: the tickets taken by waiters, the
+// mark below which they are released, and the tickets of waiters that
+// left before being notified.
+type condState struct {
+	Lock     uint64   `cbor:"1,keyasint"`
+	Tickets  uint64   `cbor:"2,keyasint"`
+	Released uint64   `cbor:"3,keyasint"`
+	Gone     []uint64 `cbor:"4,keyasint,omitempty"`
+}
+
+// changeCond applies f to the condition's entry with compare-and-set.
+func (c *natsConn) changeCond(ctx context.Context, p string, f func(*condState)) (*condState, error) {
+	for {
+		v, rev, err := c.get(ctx, p+"cond")
+		if err != nil {
+			return nil, err
+		}
+		var st condState
+		if err := wire.Unmarshal(v, &st); err != nil {
+			return nil, fmt.Errorf("manager: the condition's entry is corrupt: %w", err)
+		}
+		if f == nil {
+			return &st, nil
+		}
+		f(&st)
+		b, err := wire.Marshal(&st)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := c.cas(ctx, p+"cond", b, rev)
+		if err != nil || ok {
+			return &st, err
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (c *natsConn) condition(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+	st, err := c.changeCond(ctx, p, nil)
+	if err != nil {
+		return err
+	}
+	lockKey := prefix(st.Lock) + "held"
+	held, _, err := c.get(ctx, lockKey)
+	if err != nil {
+		return err
+	}
+	if held == nil {
+		return errf(codeNotOwner, "manager: Condition.%s without its lock", call.Op)
+	}
+	switch call.Op {
+	case "wait":
+		var ticket uint64
+		if _, err := c.changeCond(ctx, p, func(st *condState) { ticket = st.Tickets; st.Tickets++ }); err != nil {
+			return err
+		}
+		if err := c.kv.Delete(ctx, lockKey); err != nil {
+			return err
+		}
+		werr := c.watchUntil(ctx, p+"cond", func() (bool, error) {
+			st, err := c.changeCond(ctx, p, nil)
+			return err == nil && st.Released > ticket, err
+		})
+		bg := context.WithoutCancel(ctx)
+		if werr != nil {
+			c.changeCond(bg, p, func(st *condState) {
+				if st.Released <= ticket {
+					st.Gone = append(st.Gone, ticket) // leaving: not to be notified
+				}
+			})
+		}
+		// Take the lock again, whatever happened, as Python does.
+		err := c.watchUntil(bg, lockKey, func() (bool, error) { return c.cas(bg, lockKey, []byte("1"), 0) })
+		if werr == nil {
+			werr = err
+		}
+		rep.OK = werr == nil
+		return werr
+	case "notify", "notifyall":
+		n := call.N
+		if call.Op == "notifyall" {
+			n = 1 << 30
+		}
+		_, err := c.changeCond(ctx, p, func(st *condState) {
+			for k := int64(0); k < n && st.Released < st.Tickets; {
+				if i := slices.Index(st.Gone, st.Released); i >= 0 {
+					st.Gone = slices.Delete(st.Gone, i, i+1) // a waiter that left
+				} else {
+					k++
+				}
+				st.Released++
+			}
+		})
+		return err
+	}
+	return errf(codeUnknownOp, "manager: a condition has no operation %q here", call.Op)
 }

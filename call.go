@@ -24,6 +24,7 @@ type callCtl struct {
 	stopped atomic.Bool      // keep its cache line free of anything written
 	_       cpu.CacheLinePad
 	partial bool
+	seq     uint64 // the call's number in its pool
 	bar     *progress.Bar
 	ownBar  bool
 	unhook  func() bool
@@ -36,7 +37,7 @@ type callCtl struct {
 // newCall starts a call's control block on p; total is the item count
 // when known (for the progress bar), else -1. The caller must call end.
 func newCall(ctx context.Context, p *Pool, s *settings, total int) *callCtl {
-	c := &callCtl{pool: p, partial: s.partial}
+	c := &callCtl{pool: p, partial: s.partial, seq: p.callSeq.Add(1)}
 	c.ctx, c.cancel = context.WithCancelCause(ctx)
 	c.unhook = context.AfterFunc(c.ctx, func() { c.stopped.Store(true) })
 	switch {

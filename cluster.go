@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,6 +114,28 @@ func ClusterCA(file string) Option {
 	}
 }
 
+// ClusterRun names the work of a Cluster pool so that the program, run
+// again after a crash, resumes it: a task whose results the cluster
+// stored before the crash is not run again (its results are read back),
+// one still queued or running is waited for, not sent twice. The calls
+// must be made again in the same order with the same inputs and options
+// (a task is known by its call's number and its first item). Results
+// are kept for an hour, and the cluster must keep its store (a server
+// with a store directory, not the embedded default). A second program
+// must not use the same name at the same time.
+func ClusterRun(name string) Option {
+	return func(s *settings) error {
+		if err := poolOnly("ClusterRun", s); err != nil {
+			return err
+		}
+		if name == "" || strings.ContainsAny(name, ".*> \t") {
+			return fmt.Errorf("%w: ClusterRun(%q): a name without dots, spaces or wildcards", ErrInvalidOption, name)
+		}
+		s.clusterRun = name
+		return nil
+	}
+}
+
 // ClusterURL returns the address workers of a Cluster pool connect to
 // (the embedded server's, when the pool started one), or "" for other
 // pools.
@@ -131,7 +154,7 @@ func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
 	if s.initFn != nil {
 		return nil, fmt.Errorf("%w: a Cluster pool has no Initializer (workers on other hosts start on their own)", ErrInvalidOption)
 	}
-	cfg := remote.Config{URL: s.clusterURL, AckWait: s.ackWait, MaxDeliver: 5, Creds: s.clusterCreds, CA: s.clusterCA}
+	cfg := remote.Config{URL: s.clusterURL, AckWait: s.ackWait, MaxDeliver: 5, Creds: s.clusterCreds, CA: s.clusterCA, Run: s.clusterRun}
 	if cfg.AckWait == 0 {
 		cfg.AckWait = 30 * time.Second
 	}
@@ -152,9 +175,8 @@ func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
 type clusterBackend struct {
 	pool   *Pool
 	tr     remote.Transport
-	slots  atomic.Int32
-	nextID atomic.Uint64
-	once   sync.Once
+	slots atomic.Int32
+	once  sync.Once
 }
 
 func (b *clusterBackend) start(ctx context.Context, w *worker) error {
@@ -195,7 +217,9 @@ func (b *clusterBackend) run(w *worker, j job) {
 			rj.fail(from, encErr)
 			continue
 		}
-		t := &wire.Task{ID: b.nextID.Add(1), Func: rj.funcName(), Args: args, N: n, Retries: retries}
+		// The ID names the task by its call and its first item: the same
+		// in a program run again, for ClusterRun.
+		t := &wire.Task{ID: rj.callSeq()<<32 | uint64(rj.index(from)), Func: rj.funcName(), Args: args, N: n, Retries: retries}
 		tctx, cancel := ctx, context.CancelFunc(func() {})
 		if timeout > 0 {
 			// A task's items run one after another on one worker: the

@@ -194,7 +194,8 @@ type task[A, R any] struct {
 	runner runner[A, R]
 	pool   *Pool
 	bound  poolBound
-	n      int // items reported: 0 or 1 (process backend)
+	n      int    // items reported: 0 or 1 (process backend)
+	seq    uint64 // the call's number in its pool (cluster backend)
 }
 
 // Submit queues one call of f with arg and returns its Future at once
@@ -204,7 +205,7 @@ type task[A, R any] struct {
 // *PanicError. The task runs with ctx, which is also cancelled for it by
 // Terminate.
 func Submit[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ...Option) *Future[R] {
-	t := &task[A, R]{ctx: ctx, arg: arg, pool: p}
+	t := &task[A, R]{ctx: ctx, arg: arg, pool: p, seq: p.callSeq.Add(1)}
 	t.canceler = t
 	var zero R
 	s, err := p.callSettings(opts)

@@ -37,6 +37,7 @@ type settings struct {
 	ackWait      time.Duration
 	clusterCreds string
 	clusterCA    string
+	clusterRun   string
 
 	// call
 	chunksize    int

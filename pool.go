@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,6 +40,7 @@ type Pool struct {
 	idle       int
 	calls      map[*callCtl]struct{}
 	nextID     int
+	callSeq    atomic.Uint64 // numbers calls, in the order they are made
 
 	workers sync.WaitGroup
 }

@@ -85,6 +85,8 @@ type remoteJob interface {
 	size() int
 	// index gives item i's position in the call's input.
 	index(i int) int
+	// callSeq is the number of the job's call in its pool.
+	callSeq() uint64
 	// encodeFrom encodes the items from i on as one array: as many as can
 	// be encoded, and the error of the first that cannot.
 	encodeFrom(i int) (data []byte, n int, err error)
@@ -926,6 +928,7 @@ func (k *chunk[A, R]) context() context.Context              { return k.call.ctx
 func (k *chunk[A, R]) cursor() int                           { return k.ran }
 func (k *chunk[A, R]) size() int                             { return len(k.in) }
 func (k *chunk[A, R]) index(i int) int                       { return k.base + i }
+func (k *chunk[A, R]) callSeq() uint64                       { return k.call.seq }
 func (k *chunk[A, R]) encodeFrom(i int) ([]byte, int, error) { return encodeFrom(k.in[i:]) }
 func (k *chunk[A, R]) fail(i int, err error)                 { var zero R; k.report(i, zero, err) }
 func (k *chunk[A, R]) complete(w *worker, d time.Duration)   { w.tasks += k.ran; k.took = d; k.finish() }
@@ -962,6 +965,7 @@ func (t *task[A, R]) context() context.Context            { return t.ctx }
 func (t *task[A, R]) cursor() int                         { return t.n }
 func (t *task[A, R]) size() int                           { return 1 }
 func (t *task[A, R]) index(int) int                       { return 0 }
+func (t *task[A, R]) callSeq() uint64                     { return t.seq }
 func (t *task[A, R]) encodeFrom(int) ([]byte, int, error) { return encodeFrom([]A{t.arg}) }
 func (t *task[A, R]) complete(w *worker, _ time.Duration) { w.tasks += t.n }
 func (t *task[A, R]) fail(_ int, err error)               { var zero R; t.n = 1; t.resolve(zero, err) }

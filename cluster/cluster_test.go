@@ -23,6 +23,9 @@ import (
 
 func TestMain(m *testing.M) {
 	mp.Main() // in a worker (MP_CLUSTER_WORKER set), serves tasks and exits
+	if url := os.Getenv("MP_TEST_COORDINATOR"); url != "" {
+		os.Exit(coordinator(url))
+	}
 	os.Setenv("GORACE", "atexit_sleep_ms=0")
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	goleak.VerifyTestMain(m)

@@ -51,8 +51,9 @@ type transport struct {
 	stop    chan struct{}  // closed by Close: the supervisors stop their workers
 
 	mu      sync.Mutex
-	pending map[uint64]*inflight // by task ID
-	bySeq   map[uint64]uint64    // task ID by stream sequence
+	pending map[uint64]*inflight      // by task ID
+	bySeq   map[uint64]uint64         // task ID by stream sequence
+	early   map[uint64][]wire.Results // results stored by a previous run (ClusterRun), not yet asked for
 	closed  bool
 }
 
@@ -65,7 +66,7 @@ type inflight struct {
 }
 
 func dial(cfg remote.Config) (remote.Transport, error) {
-	t := &transport{cfg: cfg, url: cfg.URL, pending: map[uint64]*inflight{}, bySeq: map[uint64]uint64{}, lost: make(chan struct{}), stop: make(chan struct{})}
+	t := &transport{cfg: cfg, url: cfg.URL, pending: map[uint64]*inflight{}, bySeq: map[uint64]uint64{}, early: map[uint64][]wire.Results{}, lost: make(chan struct{}), stop: make(chan struct{})}
 	if t.url == "" {
 		srv, err := StartServer()
 		if err != nil {
@@ -129,6 +130,9 @@ func (t *transport) connect() error {
 			Retention: jetstream.WorkQueuePolicy,
 			Storage:   storage,
 			Replicas:  replicas,
+			// a resumed run (ClusterRun) publishes its tasks again: the
+			// server drops those it has, within this window
+			Duplicates: time.Hour,
 		})
 		acancel()
 		if err == nil || ctx.Err() != nil {
@@ -164,7 +168,12 @@ func (t *transport) connect() error {
 	}); err != nil {
 		return fmt.Errorf("cluster: making the result stream: %w", err)
 	}
+	// The results' subject: the run's name, so that a run started again
+	// reads what was stored (from the start of the stream), or a fresh one.
 	t.subject = resultsPrefix + nuid.Next()
+	if t.cfg.Run != "" {
+		t.subject = resultsPrefix + "run." + t.cfg.Run
+	}
 	cons, err := t.js.OrderedConsumer(ctx, resultsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{t.subject}})
 	if err != nil {
 		return fmt.Errorf("cluster: receiving results: %w", err)
@@ -260,6 +269,14 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire
 		t.mu.Unlock()
 		return ErrClusterGone
 	}
+	if rs, ok := t.early[tk.ID]; ok { // done before a restart
+		delete(t.early, tk.ID)
+		t.mu.Unlock()
+		for i := range rs {
+			onResults(&rs[i])
+		}
+		return nil
+	}
 	t.pending[tk.ID] = f
 	t.mu.Unlock()
 	defer func() {
@@ -336,13 +353,18 @@ func (t *transport) onResult(msg jetstream.Msg) {
 		return
 	}
 	for _, tr := range r.Tasks {
+		if !wellFormed(tr.Results) {
+			continue
+		}
 		t.mu.Lock()
 		f := t.pending[tr.Task]
 		if f != nil {
 			delete(t.pending, tr.Task)
+		} else if _, seen := t.early[tr.Task]; t.cfg.Run != "" && !seen {
+			t.early[tr.Task] = tr.Results // from before a restart, for Run
 		}
 		t.mu.Unlock()
-		if f == nil || !wellFormed(tr.Results) {
+		if f == nil {
 			continue
 		}
 		f.results = tr.Results

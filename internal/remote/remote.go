@@ -19,6 +19,7 @@ type Config struct {
 	MaxDeliver   int           // deliveries of a task before it fails
 	Creds        string        // a .creds file (JWT and seed) or an nkey seed file, for the cluster's authentication
 	CA           string        // a CA file for the cluster's TLS certificates
+	Run          string        // names the pool's work, to resume it after a restart (mp.ClusterRun)
 }
 
 // Transport is a pool's connection to a cluster.

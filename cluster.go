@@ -173,8 +173,8 @@ func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
 // clusterBackend runs each worker slot's jobs as Tasks on the cluster: a
 // slot is one task in flight.
 type clusterBackend struct {
-	pool   *Pool
-	tr     remote.Transport
+	pool  *Pool
+	tr    remote.Transport
 	slots atomic.Int32
 	once  sync.Once
 }

@@ -84,6 +84,8 @@ var flaky = mp.Register("cluster-test.flaky", func(_ context.Context, x int) (in
 
 var big = mp.Register("cluster-test.big", func(_ context.Context, b []byte) (int, error) { return len(b), nil })
 
+var bigResult = mp.Register("cluster-test.big-result", func(_ context.Context, n int) ([]byte, error) { return make([]byte, n), nil })
+
 func TestEmbeddedMapTenThousand(t *testing.T) {
 	ctx := testCtx(t)
 	pool, err := mp.NewPool(mp.Cluster(""), mp.LocalWorkers(2))
@@ -260,6 +262,12 @@ func TestBadInput(t *testing.T) {
 	_, err = mp.Apply(ctx, pool, big, make([]byte, 2<<20))
 	if err == nil || !strings.Contains(err.Error(), "message limit") {
 		t.Fatalf("an oversized task: %v", err)
+	}
+	if _, err := mp.Apply(ctx, pool, bigResult, 2<<20); err == nil || !strings.Contains(err.Error(), "message limit") {
+		t.Fatalf("an oversized result: %v", err)
+	}
+	if b, err := mp.Apply(ctx, pool, bigResult, 10); err != nil || len(b) != 10 {
+		t.Fatalf("after an oversized result: %v %v", len(b), err)
 	}
 	if _, err := mp.NewPool(mp.Cluster(""), mp.Processes(2)); !errors.Is(err, mp.ErrInvalidOption) {
 		t.Fatalf("Cluster with Processes: %v", err)

@@ -36,7 +36,9 @@
 //     a task already running finishes and its result is dropped.
 //   - A task bigger than the cluster's message limit (1 MiB by default)
 //     is refused before it is sent, with an error naming both sizes: use
-//     a smaller mp.Chunksize or raise the server's max_payload.
+//     a smaller mp.Chunksize or raise the server's max_payload. Results
+//     bigger than half the limit fail their items with an error that
+//     says so (the task is not run again).
 //   - If the pool loses its cluster for good (after a minute of
 //     reconnecting), the tasks in flight fail with ErrClusterGone.
 //

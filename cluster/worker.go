@@ -89,7 +89,7 @@ func serve(url string) int {
 	if info := cons.CachedInfo(); info != nil && info.Config.AckWait > 0 {
 		ackWait = info.Config.AckWait
 	}
-	w := &worker{js: js, name: name, ackWait: ackWait}
+	w := &worker{js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload())}
 	go w.heartbeat(ctx)
 	for ctx.Err() == nil {
 		select {
@@ -125,6 +125,7 @@ type worker struct {
 	name    string
 	ackWait time.Duration
 	avg     time.Duration // recent time per task
+	maxMsg  int           // the cluster's message limit
 
 	mu   sync.Mutex
 	held []jetstream.Msg // taken, not yet acknowledged
@@ -170,9 +171,10 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 		f    jetstream.PubAckFuture
 	}
 	type group struct {
-		res  resultMsg
-		msgs []jetstream.Msg
-		ids  string
+		res   resultMsg
+		msgs  []jetstream.Msg
+		ids   string
+		bytes int
 	}
 	var (
 		sents  []sent
@@ -208,12 +210,15 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 		w.held = append(w.held, msg)
 		w.mu.Unlock()
 		start := time.Now()
-		reply, tr, ok := w.runOne(msg)
+		reply, tr, size, ok := w.runOne(msg)
 		took := time.Since(start)
 		if w.avg == 0 {
 			w.avg = took
 		} else {
 			w.avg += (took - w.avg) / 8
+		}
+		if g := groups[reply]; ok && g != nil && g.bytes+size > w.maxMsg/2 {
+			flush() // one message must hold the group
 		}
 		if ok {
 			g := groups[reply]
@@ -224,6 +229,7 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 			g.res.Tasks = append(g.res.Tasks, tr)
 			g.msgs = append(g.msgs, msg)
 			g.ids += msg.Headers().Get(hdrTask) + ","
+			g.bytes += size
 			count++
 		}
 		if count >= 64 || time.Since(since) > 2*time.Millisecond {
@@ -257,14 +263,16 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 	return n
 }
 
-// runOne runs the task in msg; ok is false if msg was not a task (it is
-// then terminated) or failed to run (it is given back).
-func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, ok bool) {
+// runOne runs the task in msg and returns its results and their encoded
+// size; ok is false if msg was not a task (it is then terminated) or
+// failed to run (it is given back). Results too big for a message become
+// an error for each item, which says so.
+func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size int, ok bool) {
 	reply = msg.Headers().Get(hdrReply)
 	var t wire.Task
 	if reply == "" || wire.Unmarshal(msg.Data(), &t) != nil {
 		msg.Term() // not a task of ours: never deliver it again
-		return "", tr, false
+		return "", tr, 0, false
 	}
 	tr.Task = t.ID
 	err := remote.RunTask(context.Background(), &t, func(r *wire.Results) error {
@@ -274,9 +282,32 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, ok bool
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: task %d: %v\n", w.name, t.ID, err)
 		msg.Nak()
-		return "", tr, false
+		return "", tr, 0, false
 	}
-	return reply, tr, true
+	size = encodedSize(&tr)
+	if size > w.maxMsg/2 {
+		err := fmt.Errorf("cluster: the results of this task are %d bytes, above half the cluster's message limit of %d (return less per item, or use a smaller mp.Chunksize)", size, w.maxMsg)
+		zeros, _ := wire.Marshal(make([]any, t.N))
+		r := wire.Results{ID: t.ID, N: t.N, Values: zeros}
+		for i := range t.N {
+			r.Errs = append(r.Errs, wire.ItemError{Index: i, Err: wire.Error{Msg: err.Error(), Type: "cluster.resultTooBig"}})
+		}
+		tr.Results = []wire.Results{r}
+		size = encodedSize(&tr)
+	}
+	return reply, tr, size, true
+}
+
+// encodedSize bounds the size of tr encoded, without encoding it.
+func encodedSize(tr *taskResult) int {
+	n := 16
+	for _, r := range tr.Results {
+		n += 32 + len(r.Values)
+		for _, e := range r.Errs {
+			n += 16 + len(e.Err.Msg) + len(e.Err.Type) + len(e.Err.Stack)
+		}
+	}
+	return n
 }
 
 // redact hides the password of a URL in messages.

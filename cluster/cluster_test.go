@@ -17,6 +17,7 @@ import (
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/cluster"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 	"go.uber.org/goleak"
 )
@@ -93,8 +94,13 @@ func TestEmbeddedMapTenThousand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if !strings.HasPrefix(pool.ClusterURL(), "nats://127.0.0.1:") {
-		t.Fatalf("embedded server URL %q", pool.ClusterURL())
+	if u := pool.ClusterURL(); !strings.HasPrefix(u, "nats://") || !strings.Contains(u, "@127.0.0.1:") {
+		t.Fatalf("embedded server URL %q: want loopback, with a token", u)
+	}
+	tokenless := "nats://" + strings.SplitN(pool.ClusterURL(), "@", 2)[1]
+	if nc, err := nats.Connect(tokenless, nats.Timeout(5*time.Second)); err == nil {
+		nc.Close()
+		t.Fatal("the embedded server took a connection without its token")
 	}
 	in := make([]int, 10_000)
 	for i := range in {

@@ -8,8 +8,9 @@
 //	pool, err := mp.NewPool(mp.Cluster("nats://host:4222")) // an existing cluster
 //
 // With "" the pool starts a NATS server with JetStream in its own process
-// (loopback, a free port, the store in a temporary directory) and
-// mp.LocalWorkers worker processes. Workers on other hosts are the same
+// (loopback, a free port, a random token that only the pool and its
+// workers know, the store in a temporary directory) and mp.LocalWorkers
+// worker processes. Workers on other hosts are the same
 // program started with MP_CLUSTER_WORKER=<url> (it must call mp.Main);
 // `mp server` runs a standalone server (StartServer) for several hosts.
 //

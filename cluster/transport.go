@@ -68,11 +68,14 @@ type inflight struct {
 func dial(cfg remote.Config) (remote.Transport, error) {
 	t := &transport{cfg: cfg, url: cfg.URL, pending: map[uint64]*inflight{}, bySeq: map[uint64]uint64{}, early: map[uint64][]wire.Results{}, lost: make(chan struct{}), stop: make(chan struct{})}
 	if t.url == "" {
-		srv, err := StartServer()
+		// Loopback, but other users of this host could connect: a random
+		// token keeps them out (workers get it in their URL).
+		token := nuid.Next() + nuid.Next()
+		srv, err := StartServer(Token(token))
 		if err != nil {
 			return nil, err
 		}
-		t.srv, t.url = srv, srv.URL()
+		t.srv, t.url = srv, strings.Replace(srv.URL(), "nats://", "nats://"+token+"@", 1)
 	}
 	if err := t.connect(); err != nil {
 		t.Close()

@@ -338,6 +338,37 @@ func TestTimeoutAndRetries(t *testing.T) {
 	}
 }
 
+// sleepy waits 20 s, or until its context ends.
+var sleepy = mp.Register("cluster-test.sleepy", func(ctx context.Context, x int) (int, error) {
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(20 * time.Second):
+		return x, nil
+	}
+})
+
+// TestTimeoutCancelsTheRemoteTask: the worker running a task whose call
+// timed out cancels the task's context, and is free at once.
+func TestTimeoutCancelsTheRemoteTask(t *testing.T) {
+	ctx := testCtx(t)
+	pool, err := mp.NewPool(mp.Cluster(""), mp.LocalWorkers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := mp.Apply(ctx, pool, sleepy, 1, mp.Timeout(300*time.Millisecond)); !errors.Is(err, mp.ErrTimeout) {
+		t.Fatalf("a late task: %v", err)
+	}
+	start := time.Now()
+	if v, err := mp.Apply(ctx, pool, square, 4); err != nil || v.Sq != 16 {
+		t.Fatalf("after the timeout: %v %v", v, err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the only worker stayed busy %v with the cancelled task", d)
+	}
+}
+
 func TestCancelledCall(t *testing.T) {
 	ctx := testCtx(t)
 	pool, err := mp.NewPool(mp.Cluster(""), mp.LocalWorkers(1))

@@ -33,8 +33,9 @@
 //   - A task delivered 5 times without a result (each worker that took it
 //     died: a "poison" task that crashes its process) fails with
 //     ErrUndeliverable instead of looping.
-//   - A cancelled call deletes its tasks not yet taken from the stream;
-//     a task already running finishes and its result is dropped.
+//   - A cancelled call (its context, mp.Timeout) deletes its tasks not yet
+//     taken from the stream, and the workers running the others cancel
+//     their contexts (a message on mp.cancel); their results are dropped.
 //   - A task bigger than the cluster's message limit (1 MiB by default)
 //     is refused before it is sent, with an error naming both sizes: use
 //     a smaller mp.Chunksize or raise the server's max_payload. Results

@@ -301,11 +301,13 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		// Not run yet: take it off the queue. Running: its result will
-		// be dropped.
+		// Not run yet: take it off the queue. Running: tell its worker,
+		// which cancels the task's context (an mp run job is killed);
+		// its result, if any, is dropped.
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		t.tasks.DeleteMsg(dctx, ack.Sequence)
 		cancel()
+		t.nc.Publish(cancelSubject, []byte(t.subject+" "+id))
 		return context.Cause(ctx)
 	case <-t.lost:
 		return ErrClusterGone

@@ -25,6 +25,9 @@ const (
 	resultsPrefix = "mp.results."
 	hdrReply      = "Mp-Reply" // the subject of the task's results
 	hdrTask       = "Mp-Task"  // the task's ID in its pool
+	// cancelSubject carries "<results subject> <task ID>" of a task whose
+	// call ended: the worker running it cancels its context.
+	cancelSubject = "mp.cancel"
 )
 
 // resultMsg is what a worker publishes to a pool: the results of one or
@@ -89,7 +92,20 @@ func serve(url string) int {
 	if info := cons.CachedInfo(); info != nil && info.Config.AckWait > 0 {
 		ackWait = info.Config.AckWait
 	}
-	w := &worker{js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload())}
+	w := &worker{js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}}
+	sub, err := nc.Subscribe(cancelSubject, func(m *nats.Msg) {
+		w.mu.Lock()
+		cancel := w.running[string(m.Data)]
+		w.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	defer sub.Unsubscribe()
 	go w.heartbeat(ctx)
 	for ctx.Err() == nil {
 		select {
@@ -127,8 +143,9 @@ type worker struct {
 	avg     time.Duration // recent time per task
 	maxMsg  int           // the cluster's message limit
 
-	mu   sync.Mutex
-	held []jetstream.Msg // taken, not yet acknowledged
+	mu      sync.Mutex
+	held    []jetstream.Msg               // taken, not yet acknowledged
+	running map[string]context.CancelFunc // the task running, by "<results subject> <task ID>"
 }
 
 // batchSize is how many tasks to take at once: as many as take 5 ms at
@@ -275,10 +292,19 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 		return "", tr, 0, false
 	}
 	tr.Task = t.ID
-	err := remote.RunTask(context.Background(), &t, func(r *wire.Results) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	key := reply + " " + msg.Headers().Get(hdrTask)
+	w.mu.Lock()
+	w.running[key] = cancel
+	w.mu.Unlock()
+	err := remote.RunTask(ctx, &t, func(r *wire.Results) error {
 		tr.Results = append(tr.Results, *r)
 		return nil
 	})
+	w.mu.Lock()
+	delete(w.running, key)
+	w.mu.Unlock()
+	cancel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: task %d: %v\n", w.name, t.ID, err)
 		msg.Nak()

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,5 +102,55 @@ func TestRunOnCluster(t *testing.T) {
 	}
 	if _, errOut, code := cli(t, "", "run", "-cluster", "nats://127.0.0.1:1", "true", ":::", "1"); code != 255 || !strings.Contains(errOut, "connecting") {
 		t.Fatalf("an unreachable cluster: exit %d, %q", code, errOut)
+	}
+}
+
+// TestRunOnClusterInterrupt: Ctrl-C of `mp run -cluster` kills the job
+// running on the worker's host.
+func TestRunOnClusterInterrupt(t *testing.T) {
+	srv, err := cluster.StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	w := mpCmd("worker", "-connect", srv.URL())
+	w.Stderr = os.Stderr
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		w.Process.Kill()
+		w.Wait()
+	}()
+	pidFile := t.TempDir() + "/pid"
+	run := mpCmd("run", "-cluster", srv.URL(), "sh -c 'echo $$ > "+pidFile+"; exec sleep 120' {}", ":::", "1")
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer run.Process.Kill()
+	var pid int
+	deadline := time.Now().Add(time.Minute)
+	for pid == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the remote job did not start within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+		b, _ := os.ReadFile(pidFile)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	run.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- run.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("mp run did not stop on Ctrl-C")
+	}
+	gone := time.Now().Add(15 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(gone) {
+			t.Fatalf("the remote job %d still runs after Ctrl-C", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

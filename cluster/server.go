@@ -17,42 +17,48 @@ type Server struct {
 }
 
 // ServerOption configures StartServer.
-type ServerOption func(*server.Options)
+type ServerOption func(*server.Options) error
 
 // Listen sets the host and port the server listens on for clients
 // (default 127.0.0.1 and a free port; port 0 is a free port too).
 // Listening beyond loopback lets workers on other hosts connect: give it
 // credentials too (Token, UserPassword).
 func Listen(host string, port int) ServerOption {
-	return func(o *server.Options) {
+	return func(o *server.Options) error {
 		o.Host, o.Port = host, port
 		if port == 0 {
 			o.Port = server.RANDOM_PORT
 		}
+		return nil
 	}
 }
 
 // StoreDir keeps JetStream's store in dir, which then survives the server
 // (default: a temporary directory, removed at Shutdown).
-func StoreDir(dir string) ServerOption { return func(o *server.Options) { o.StoreDir = dir } }
+func StoreDir(dir string) ServerOption {
+	return func(o *server.Options) error { o.StoreDir = dir; return nil }
+}
 
 // Token makes clients authenticate with token (nats://TOKEN@host:port).
-func Token(token string) ServerOption { return func(o *server.Options) { o.Authorization = token } }
+func Token(token string) ServerOption {
+	return func(o *server.Options) error { o.Authorization = token; return nil }
+}
 
 // UserPassword makes clients authenticate as user with password
 // (nats://user:password@host:port).
 func UserPassword(user, password string) ServerOption {
-	return func(o *server.Options) { o.Username, o.Password = user, password }
+	return func(o *server.Options) error { o.Username, o.Password = user, password; return nil }
 }
 
 // NkeyUsers lets clients authenticate with the nkeys whose public keys
 // are given (users' keys, "U..."); pools and workers then need the seed
 // (mp.ClusterCredentials, MP_CLUSTER_CREDS).
 func NkeyUsers(publicKeys ...string) ServerOption {
-	return func(o *server.Options) {
+	return func(o *server.Options) error {
 		for _, k := range publicKeys {
 			o.Nkeys = append(o.Nkeys, &server.NkeyUser{Nkey: k})
 		}
+		return nil
 	}
 }
 
@@ -61,7 +67,7 @@ func NkeyUsers(publicKeys ...string) ServerOption {
 // ("nats-route://host:port" each), under the cluster name name.
 // JetStream replicates across nodes.
 func Routes(name string, clusterPort int, routes ...string) ServerOption {
-	return func(o *server.Options) {
+	return func(o *server.Options) error {
 		o.Cluster.Name = name
 		o.Cluster.Host = o.Host
 		o.Cluster.Port = clusterPort
@@ -70,11 +76,28 @@ func Routes(name string, clusterPort int, routes ...string) ServerOption {
 				o.Routes = append(o.Routes, u)
 			}
 		}
+		return nil
+	}
+}
+
+// TLS makes the server speak TLS to its clients with this certificate and
+// key (PEM files); clients then use tls:// URLs and trust its authority
+// (mp.ClusterCA, MP_CLUSTER_CA).
+func TLS(certFile, keyFile string) ServerOption {
+	return func(o *server.Options) error {
+		cfg, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: certFile, KeyFile: keyFile})
+		if err != nil {
+			return fmt.Errorf("cluster: TLS: %w", err)
+		}
+		o.TLSConfig, o.TLS, o.TLSTimeout = cfg, true, 5
+		return nil
 	}
 }
 
 // ServerName names the server (a cluster's nodes need distinct names).
-func ServerName(name string) ServerOption { return func(o *server.Options) { o.ServerName = name } }
+func ServerName(name string) ServerOption {
+	return func(o *server.Options) error { o.ServerName = name; return nil }
+}
 
 // StartServer starts a NATS server with JetStream in this process: on
 // loopback and a free port, its store in a temporary directory, unless
@@ -90,7 +113,9 @@ func StartServer(opts ...ServerOption) (*Server, error) {
 		NoSigs:     true,
 	}
 	for _, opt := range opts {
-		opt(o)
+		if err := opt(o); err != nil {
+			return nil, err
+		}
 	}
 	if o.Cluster.Port != 0 && o.Cluster.Host == "" {
 		o.Cluster.Host = o.Host

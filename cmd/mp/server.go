@@ -25,6 +25,8 @@ func serverCmd(args []string, stdout, stderr io.Writer) int {
 	user := fs.String("user", "", "clients authenticate as this `user`, with -password")
 	password := fs.String("password", "", "the user's `password`")
 	name := fs.String("name", "", "the server's `name` (distinct for each node of a cluster)")
+	tlsCert := fs.String("tls-cert", "", "speak TLS to clients with this certificate `file` (PEM; with -tls-key; clients use tls:// URLs)")
+	tlsKey := fs.String("tls-key", "", "the certificate's key `file` (PEM)")
 	clusterName := fs.String("cluster", "", "join the NATS cluster `name` (with -cluster-port and -routes)")
 	clusterPort := fs.Int("cluster-port", 6222, "`port` for the other nodes")
 	routes := fs.String("routes", "", "the other nodes, `nats-route://host:port,...`")
@@ -63,6 +65,9 @@ MP_CLUSTER_WORKER=URL.
 	}
 	if *name != "" {
 		opts = append(opts, cluster.ServerName(*name))
+	}
+	if *tlsCert != "" || *tlsKey != "" {
+		opts = append(opts, cluster.TLS(*tlsCert, *tlsKey))
 	}
 	if *clusterName != "" {
 		var rs []string

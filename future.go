@@ -205,7 +205,10 @@ type task[A, R any] struct {
 // *PanicError. The task runs with ctx, which is also cancelled for it by
 // Terminate.
 func Submit[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ...Option) *Future[R] {
-	t := &task[A, R]{ctx: ctx, arg: arg, pool: p, seq: p.callSeq.Add(1)}
+	t := &task[A, R]{ctx: ctx, arg: arg, pool: p}
+	if p != nil {
+		t.seq = p.callSeq.Add(1)
+	}
 	t.canceler = t
 	var zero R
 	s, err := p.callSettings(opts)

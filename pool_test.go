@@ -356,6 +356,7 @@ func TestInvalidInput(t *testing.T) {
 		{"zero Func", func() error { _, err := mp.Map(ctx, p, mp.Func[int, int]{}, ints(2)); return err }(), "zero Func"},
 		{"nil pool", func() error { _, err := mp.Map(ctx, nil, square, ints(2)); return err }(), "mp.NewPool"},
 		{"zero pool", func() error { _, err := mp.Apply(ctx, &mp.Pool{}, square, 2); return err }(), "mp.NewPool"},
+		{"nil pool Submit", mp.Submit(ctx, nil, square, 1).Err(), "mp.NewPool"},
 		{"timeout", mp.Submit(ctx, p, square, 1, mp.Timeout(-1)).Err(), "Timeout"},
 		{"retries", func() error { _, err := mp.Apply(ctx, p, square, 1, mp.Retries(-1)); return err }(), "Retries"},
 		{"nil bar", func() error { _, err := mp.Map(ctx, p, square, ints(2), mp.ProgressBar(nil)); return err }(), "ProgressBar"},

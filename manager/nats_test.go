@@ -91,6 +91,18 @@ func TestNATSManagerAcrossProcesses(t *testing.T) {
 	if n, _ := d.Len(ctx); n != 2 {
 		t.Errorf("Len = %d", n)
 	}
+	// A holder that dies: the next Lock gets it with ErrOwnerDead.
+	dl, _ := m.Lock(ctx)
+	p, _ := mp.NewProcess(holdLock, dl)
+	p.Start(ctx)
+	p.Join(ctx)
+	if err := dl.Lock(ctx); !errors.Is(err, mp.ErrOwnerDead) {
+		t.Errorf("Lock after its holder died: %v", err)
+	}
+	if ok, _ := dl.TryLock(ctx); ok {
+		t.Error("TryLock of a held lock")
+	}
+	dl.Unlock(ctx)
 	if _, err := manager.NewValue(ctx, m, 0, manager.Named("scores")); !errors.Is(err, manager.ErrBadRequest) {
 		t.Errorf("a name taken by another kind: %v", err)
 	}

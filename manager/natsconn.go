@@ -15,6 +15,7 @@ import (
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 )
 
 // Cluster makes Start use a NATS JetStream cluster at url instead of a
@@ -33,9 +34,11 @@ import (
 //     not a snapshot, not atomic across keys.
 //   - Queue: a work-queue stream (FIFO, each item got once); maxsize is
 //     the stream's message limit. TaskDone/Join count in a KV entry.
-//   - Lock: a KV entry created by the taker (compare-and-set), deleted by
-//     Unlock; waiters watch it. A holder that dies leaves it held (no
-//     owner detection across hosts): use contexts with deadlines.
+//   - Lock: a KV entry created by the taker (compare-and-set) with its
+//     connection's id, deleted by Unlock; waiters watch it. If the holder's
+//     connection is gone (its process died: NATS has no responder on its
+//     liveness subject), the next Lock takes it with an error wrapping
+//     mp.ErrOwnerDead, as with the server's Lock.
 //   - Event: a KV entry; Wait watches it. Semaphore and BoundedSemaphore:
 //     a counter with compare-and-set.
 //   - List and Array: all items in one entry; each operation is atomic (a
@@ -112,6 +115,8 @@ type natsConn struct {
 	kv     jetstream.KeyValue
 	err    error
 	queues map[uint64]*natsQueue
+	id     string // this connection, as a lock holder; it answers on mp.alive.<id>
+	alive  *nats.Subscription
 }
 
 func newNATSConn(url, bucket string) *natsConn {
@@ -137,6 +142,12 @@ func (c *natsConn) connect(ctx context.Context) error {
 	if err != nil {
 		nc.Close()
 		return fmt.Errorf("%w: the manager's KV bucket (is JetStream on?): %w", ErrServerGone, err)
+	}
+	c.id = nuid.Next()
+	c.alive, err = nc.Subscribe("mp.alive."+c.id, func(m *nats.Msg) { m.Respond(nil) })
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("%w: %w", ErrServerGone, err)
 	}
 	c.nc, c.js = nc, js
 	return nil
@@ -183,7 +194,7 @@ func (c *natsConn) call(ctx context.Context, call *wire.Call) (*wire.Reply, erro
 		}
 		var ce *callError
 		if errors.As(err, &ce) {
-			return nil, &CallError{Code: ce.code, Msg: ce.msg}
+			return rep, &CallError{Code: ce.code, Msg: ce.msg}
 		}
 		if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
 			return nil, fmt.Errorf("%w: %w", ErrServerGone, err)
@@ -719,16 +730,22 @@ func (c *natsConn) lock(ctx context.Context, p string, call *wire.Call, rep *wir
 	k := p + "held"
 	switch call.Op {
 	case "acquire":
+		var ownerDead bool
 		try := func() (bool, error) {
-			ok, err := c.cas(ctx, k, []byte("1"), 0)
-			rep.OK = ok
+			ok, dead, err := c.takeLock(ctx, k)
+			rep.OK, ownerDead = ok, dead
 			return ok, err
 		}
+		var err error
 		if !call.Flag {
-			_, err := try()
-			return err
+			_, err = try()
+		} else {
+			err = c.watchUntil(ctx, k, try)
 		}
-		return c.watchUntil(ctx, k, try)
+		if err == nil && ownerDead {
+			return errf(codeOwnerDead, "manager: the Lock's holder ended holding it")
+		}
+		return err
 	case "release":
 		v, rev, err := c.get(ctx, k)
 		if err != nil {
@@ -744,6 +761,26 @@ func (c *natsConn) lock(ctx context.Context, p string, call *wire.Call, rep *wir
 		return err
 	}
 	return errf(codeUnknownOp, "manager: a lock has no operation %q here", call.Op)
+}
+
+// takeLock takes the lock entry k for this connection if it is free, or
+// if the connection holding it is gone (ownerDead): every connection
+// answers on mp.alive.<id>, and NATS says at once when nobody listens
+// there any more.
+func (c *natsConn) takeLock(ctx context.Context, k string) (ok, ownerDead bool, err error) {
+	if ok, err := c.cas(ctx, k, []byte(c.id), 0); err != nil || ok {
+		return ok, false, err
+	}
+	holder, rev, err := c.get(ctx, k)
+	if err != nil || holder == nil {
+		return false, false, err
+	}
+	_, err = c.nc.Request("mp.alive."+string(holder), nil, 2*time.Second)
+	if !errors.Is(err, nats.ErrNoResponders) {
+		return false, false, nil // alive (or slow): wait
+	}
+	ok, err = c.cas(ctx, k, []byte(c.id), rev)
+	return ok, ok, err
 }
 
 func (c *natsConn) event(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
@@ -1398,7 +1435,10 @@ func (c *natsConn) condition(ctx context.Context, p string, call *wire.Call, rep
 			})
 		}
 		// Take the lock again, whatever happened, as Python does.
-		err := c.watchUntil(bg, lockKey, func() (bool, error) { return c.cas(bg, lockKey, []byte("1"), 0) })
+		err := c.watchUntil(bg, lockKey, func() (bool, error) {
+			ok, _, err := c.takeLock(bg, lockKey)
+			return ok, err
+		})
 		if werr == nil {
 			werr = err
 		}

@@ -3,6 +3,7 @@ package manager_test
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -103,6 +104,15 @@ func TestNATSManagerAcrossProcesses(t *testing.T) {
 		t.Error("TryLock of a held lock")
 	}
 	dl.Unlock(ctx)
+	rl, _ := m.RLock(ctx)
+	p, _ = mp.NewProcess(holdRLock, rl)
+	p.Start(ctx)
+	p.Join(ctx)
+	if held, err := rl.Lock(ctx); !errors.Is(err, mp.ErrOwnerDead) {
+		t.Errorf("RLock after its holder died: %v", err)
+	} else if err := rl.Unlock(held); err != nil {
+		t.Errorf("Unlock after ErrOwnerDead: %v", err)
+	}
 	if _, err := manager.NewValue(ctx, m, 0, manager.Named("scores")); !errors.Is(err, manager.ErrBadRequest) {
 		t.Errorf("a name taken by another kind: %v", err)
 	}
@@ -143,6 +153,14 @@ func TestNATSManagerAcrossProcesses(t *testing.T) {
 		t.Errorf("Array.Get(3): %v", err)
 	}
 }
+
+var holdRLock = mp.Register("manager-test.hold-rlock", func(ctx context.Context, l *manager.RLock) (struct{}, error) {
+	if _, err := l.Lock(ctx); err != nil {
+		return struct{}{}, err
+	}
+	os.Exit(3) // dies holding it
+	return struct{}{}, nil
+})
 
 // Board is a registered type with exported fields (what lives in NATS).
 type Board struct{ Total int }

@@ -48,8 +48,9 @@ import (
 //     (only its exported fields survive) and a method call is a
 //     compare-and-set of it, retried on conflict: a method may run more
 //     than once, so it must change nothing but its value.
-//   - RLock: an entry "hold depth" changed by compare-and-set (the hold is
-//     the context's, as for the server's RLock). Barrier: a state entry
+//   - RLock: an entry "hold depth connection" changed by compare-and-set
+//     (the hold is the context's, as for the server's RLock); a dead
+//     holder is detected as for Lock. Barrier: a state entry
 //     changed by compare-and-set; the last party to arrive runs the action
 //     in its own process; a party whose context ends breaks the round.
 //   - Condition: tickets in an entry changed by compare-and-set; Notify
@@ -772,15 +773,21 @@ func (c *natsConn) takeLock(ctx context.Context, k string) (ok, ownerDead bool, 
 		return ok, false, err
 	}
 	holder, rev, err := c.get(ctx, k)
-	if err != nil || holder == nil {
-		return false, false, err
-	}
-	_, err = c.nc.Request("mp.alive."+string(holder), nil, 2*time.Second)
-	if !errors.Is(err, nats.ErrNoResponders) {
-		return false, false, nil // alive (or slow): wait
+	if err != nil || holder == nil || !c.gone(string(holder)) {
+		return false, false, err // free meanwhile, or held by a live process: wait
 	}
 	ok, err = c.cas(ctx, k, []byte(c.id), rev)
 	return ok, ok, err
+}
+
+// gone reports whether the connection id is gone: nobody answers on its
+// liveness subject (NATS says so at once).
+func (c *natsConn) gone(id string) bool {
+	if id == "" {
+		return false
+	}
+	_, err := c.nc.Request("mp.alive."+id, nil, 2*time.Second)
+	return errors.Is(err, nats.ErrNoResponders)
 }
 
 func (c *natsConn) event(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
@@ -1143,39 +1150,43 @@ func (c *natsConn) custom(ctx context.Context, p, name string, call *wire.Call, 
 	}
 }
 
-// rlock is an RLock: one entry "hold depth", changed by compare-and-set.
+// rlock is an RLock: one entry "hold depth connection", changed by
+// compare-and-set; a hold whose connection is gone is taken over with
+// mp.ErrOwnerDead, as for Lock.
 func (c *natsConn) rlock(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	k := p + "rlock"
 	hold := uint64(call.N)
-	read := func() (h uint64, depth int64, rev uint64, err error) {
+	read := func() (h uint64, depth int64, conn string, rev uint64, err error) {
 		v, rev, err := c.get(ctx, k)
-		if v != nil {
-			f := strings.Fields(string(v))
-			if len(f) == 2 {
-				h, _ = strconv.ParseUint(f[0], 10, 64)
-				depth, _ = strconv.ParseInt(f[1], 10, 64)
-			}
+		if f := strings.Fields(string(v)); len(f) == 3 {
+			h, _ = strconv.ParseUint(f[0], 10, 64)
+			depth, _ = strconv.ParseInt(f[1], 10, 64)
+			conn = f[2]
 		}
-		return h, depth, rev, err
+		return h, depth, conn, rev, err
 	}
 	write := func(depth int64, rev uint64) (bool, error) {
-		return c.cas(ctx, k, []byte(strconv.FormatUint(hold, 10)+" "+strconv.FormatInt(depth, 10)), rev)
+		return c.cas(ctx, k, []byte(strconv.FormatUint(hold, 10)+" "+strconv.FormatInt(depth, 10)+" "+c.id), rev)
 	}
 	switch call.Op {
 	case "acquire":
 		if hold == 0 {
 			return errf(codeBadArgs, "manager: an RLock hold of 0")
 		}
+		ownerDead := false
 		try := func() (bool, error) {
 			for {
-				h, depth, rev, err := read()
+				h, depth, conn, rev, err := read()
 				if err != nil {
 					return false, err
 				}
 				if rev != 0 && depth > 0 && h != hold {
-					return false, nil
+					if !c.gone(conn) {
+						return false, nil
+					}
+					depth, ownerDead = 0, true // its holder's process is gone
 				}
-				if rev == 0 || depth == 0 {
+				if rev == 0 {
 					depth = 0
 				}
 				ok, err := write(depth+1, rev)
@@ -1183,16 +1194,22 @@ func (c *natsConn) rlock(ctx context.Context, p string, call *wire.Call, rep *wi
 					rep.OK, rep.N = ok, depth+1
 					return ok, err
 				}
+				ownerDead = false
 			}
 		}
+		var err error
 		if !call.Flag {
-			_, err := try()
-			return err
+			_, err = try()
+		} else {
+			err = c.watchUntil(ctx, k, try)
 		}
-		return c.watchUntil(ctx, k, try)
+		if err == nil && ownerDead {
+			return errf(codeOwnerDead, "manager: the RLock's holder ended holding it")
+		}
+		return err
 	case "release":
 		for {
-			h, depth, rev, err := read()
+			h, depth, _, rev, err := read()
 			if err != nil {
 				return err
 			}

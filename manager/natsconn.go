@@ -116,12 +116,13 @@ type natsConn struct {
 	kv     jetstream.KeyValue
 	err    error
 	queues map[uint64]*natsQueue
-	id     string // this connection, as a lock holder; it answers on mp.alive.<id>
+	kinds  map[uint64]string // objects' kinds, read once: an object's kind never changes
+	id     string            // this connection, as a lock holder; it answers on mp.alive.<id>
 	alive  *nats.Subscription
 }
 
 func newNATSConn(url, bucket string) *natsConn {
-	return &natsConn{url: url, bucket: bucket, queues: map[uint64]*natsQueue{}}
+	return &natsConn{url: url, bucket: bucket, queues: map[uint64]*natsQueue{}, kinds: map[uint64]string{}}
 }
 
 func (c *natsConn) handle() handle { return handle{NATS: c.url, Bucket: c.bucket} }
@@ -253,29 +254,12 @@ func (c *natsConn) newObject(ctx context.Context, call *wire.Call) (id uint64, f
 			return c.checkKind(ctx, e.Value(), call)
 		}
 	}
-	for {
-		e, err := c.kv.Get(ctx, "next")
-		var next uint64 = 1
-		var rev uint64
-		if err == nil {
-			next, _ = strconv.ParseUint(string(e.Value()), 10, 64)
-			rev = e.Revision()
-		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return 0, false, err
-		}
-		val := []byte(strconv.FormatUint(next+1, 10))
-		if rev == 0 {
-			_, err = c.kv.Create(ctx, "next", val)
-		} else {
-			_, err = c.kv.Update(ctx, "next", val, rev)
-		}
-		if err == nil {
-			id = next
-			break
-		}
-		if ctx.Err() != nil {
-			return 0, false, ctx.Err()
-		}
+	if _, err := changeEntry(ctx, c, "next", func(next *uint64) error {
+		id = max(*next, 1)
+		*next = id + 1
+		return nil
+	}); err != nil {
+		return 0, false, err
 	}
 	if _, err := c.kv.Put(ctx, "obj."+strconv.FormatUint(id, 10), []byte(call.Name)); err != nil {
 		return 0, false, err
@@ -319,12 +303,11 @@ func (c *natsConn) initObject(ctx context.Context, id uint64, call *wire.Call) e
 		if call.N < 0 {
 			return errf(codeBadArgs, "manager: a semaphore's value must not be negative, not %d", call.N)
 		}
-		n := []byte(strconv.FormatInt(call.N, 10))
-		if _, err := c.kv.Put(ctx, p+"init", n); err != nil {
+		b, err := wire.Marshal(&semState{N: call.N, Init: call.N})
+		if err != nil {
 			return err
 		}
-		_, err := c.kv.Put(ctx, p+"n", n)
-		return err
+		return c.put(ctx, p+"sem", b)
 	case kindQueue:
 		_, err := c.queue(ctx, id, call.N)
 		if err == nil {
@@ -345,7 +328,11 @@ func (c *natsConn) initObject(ctx context.Context, id uint64, call *wire.Call) e
 		if len(call.Args) == 1 {
 			st.Action = string(call.Args[0])
 		}
-		return c.putBarrier(ctx, p, &st, 0)
+		b, err := wire.Marshal(&st)
+		if err != nil {
+			return err
+		}
+		return c.put(ctx, p+"barrier", b)
 	case kindList, kindArray:
 		// The items are one entry: every operation is a compare-and-set
 		// of the whole list, so each is atomic (and costs its length).
@@ -378,15 +365,24 @@ func prefix(id uint64) string { return "o" + strconv.FormatUint(id, 10) + "." }
 
 // objectCall runs an operation on an object.
 func (c *natsConn) objectCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
-	e, err := c.kv.Get(ctx, "obj."+strconv.FormatUint(call.Obj, 10))
-	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return errf(codeUnknownObject, "manager: no object %d in bucket %s", call.Obj, c.bucket)
+	c.mu.Lock()
+	kind, ok := c.kinds[call.Obj]
+	c.mu.Unlock()
+	if !ok {
+		e, err := c.kv.Get(ctx, "obj."+strconv.FormatUint(call.Obj, 10))
+		if err != nil {
+			if errors.Is(err, jetstream.ErrKeyNotFound) {
+				return errf(codeUnknownObject, "manager: no object %d in bucket %s", call.Obj, c.bucket)
+			}
+			return err
 		}
-		return err
+		kind = string(e.Value())
+		c.mu.Lock()
+		c.kinds[call.Obj] = kind
+		c.mu.Unlock()
 	}
 	p := prefix(call.Obj)
-	switch kind := string(e.Value()); kind {
+	switch kind {
 	case kindDict:
 		return c.dict(ctx, p, call, rep)
 	case kindNamespace:
@@ -814,27 +810,28 @@ func (c *natsConn) event(ctx context.Context, p string, call *wire.Call, rep *wi
 	return errf(codeUnknownOp, "manager: an event has no operation %q here", call.Op)
 }
 
+// semState is a semaphore's entry: its value, and its initial value (a
+// BoundedSemaphore's bound).
+type semState struct {
+	N    int64 `cbor:"1,keyasint"`
+	Init int64 `cbor:"2,keyasint"`
+}
+
 func (c *natsConn) semaphore(ctx context.Context, p string, bounded bool, call *wire.Call, rep *wire.Reply) error {
-	k := p + "n"
-	read := func() (int64, uint64, error) {
-		v, rev, err := c.get(ctx, k)
-		n, _ := strconv.ParseInt(string(v), 10, 64)
-		return n, rev, err
-	}
+	k := p + "sem"
 	switch call.Op {
 	case "acquire":
 		try := func() (bool, error) {
-			for {
-				n, rev, err := read()
-				if err != nil || n <= 0 {
-					return false, err
+			rep.OK = false
+			_, err := changeEntry(ctx, c, k, func(st *semState) error {
+				if st.N <= 0 {
+					return errKeep
 				}
-				ok, err := c.cas(ctx, k, []byte(strconv.FormatInt(n-1, 10)), rev)
-				if err != nil || ok {
-					rep.OK = ok
-					return ok, err
-				}
-			}
+				st.N--
+				rep.OK = true
+				return nil
+			})
+			return rep.OK && err == nil, err
 		}
 		if !call.Flag {
 			_, err := try()
@@ -843,28 +840,19 @@ func (c *natsConn) semaphore(ctx context.Context, p string, bounded bool, call *
 		return c.watchUntil(ctx, k, try)
 	case "release":
 		inc := max(1, call.N)
-		for {
-			n, rev, err := read()
-			if err != nil {
-				return err
+		_, err := changeEntry(ctx, c, k, func(st *semState) error {
+			if bounded && st.N+inc > st.Init {
+				return errf(codeBadArgs, "manager: BoundedSemaphore released too many times")
 			}
-			if bounded {
-				initV, _, err := c.get(ctx, p+"init")
-				if err != nil {
-					return err
-				}
-				if limit, _ := strconv.ParseInt(string(initV), 10, 64); n+inc > limit {
-					return errf(codeBadArgs, "manager: BoundedSemaphore released too many times")
-				}
-			}
-			ok, err := c.cas(ctx, k, []byte(strconv.FormatInt(n+inc, 10)), rev)
-			if err != nil || ok {
-				return err
-			}
-		}
+			st.N += inc
+			return nil
+		})
+		return err
 	case "value":
-		n, _, err := read()
-		rep.N = n
+		st, _, err := readEntry[semState](ctx, c, k)
+		if err == nil {
+			rep.N = st.N
+		}
 		return err
 	}
 	return errf(codeUnknownOp, "manager: a semaphore has no operation %q here", call.Op)
@@ -926,22 +914,17 @@ func (c *natsConn) listQueues(ctx context.Context) []string {
 	return out
 }
 
-// counter adds d to the integer at k (compare-and-set) and returns it.
-func (c *natsConn) counter(ctx context.Context, k string, d int64, min0 bool) (int64, error) {
-	for {
-		v, rev, err := c.get(ctx, k)
-		if err != nil {
-			return 0, err
+// counter adds d to the integer entry k (compare-and-set); with min0, a
+// result below 0 is refused as too many TaskDones.
+func (c *natsConn) counter(ctx context.Context, k string, d int64, min0 bool) error {
+	_, err := changeEntry(ctx, c, k, func(n *int64) error {
+		if min0 && *n+d < 0 {
+			return errf(codeBadArgs, "manager: task_done called more times than items were put")
 		}
-		n, _ := strconv.ParseInt(string(v), 10, 64)
-		if min0 && n+d < 0 {
-			return n, errf(codeBadArgs, "manager: task_done called more times than items were put")
-		}
-		ok, err := c.cas(ctx, k, []byte(strconv.FormatInt(n+d, 10)), rev)
-		if err != nil || ok {
-			return n + d, err
-		}
-	}
+		*n += d
+		return nil
+	})
+	return err
 }
 
 func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
@@ -964,7 +947,7 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 		}
 		wait := 10 * time.Millisecond
 		for i := 0; i < len(call.Args); {
-			if _, err := c.counter(ctx, p+"unfinished", 1, false); err != nil {
+			if err := c.counter(ctx, p+"unfinished", 1, false); err != nil {
 				return err
 			}
 			_, err := c.js.Publish(ctx, q.subj, call.Args[i])
@@ -1043,13 +1026,11 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 		rep.OK = info.Config.MaxMsgs > 0 && rep.N >= info.Config.MaxMsgs
 		return nil
 	case "taskdone":
-		_, err := c.counter(ctx, p+"unfinished", -max(1, call.N), true)
-		return err
+		return c.counter(ctx, p+"unfinished", -max(1, call.N), true)
 	case "join":
 		return c.watchUntil(ctx, p+"unfinished", func() (bool, error) {
-			v, _, err := c.get(ctx, p+"unfinished")
-			n, _ := strconv.ParseInt(string(v), 10, 64)
-			return n <= 0, err
+			n, _, err := readEntry[int64](ctx, c, p+"unfinished")
+			return err == nil && *n <= 0, err
 		})
 	case "close":
 		_, err := c.kv.Put(ctx, p+"closed", []byte("1"))
@@ -1150,24 +1131,18 @@ func (c *natsConn) custom(ctx context.Context, p, name string, call *wire.Call, 
 	}
 }
 
-// rlock is an RLock: one entry "hold depth connection", changed by
-// compare-and-set; a hold whose connection is gone is taken over with
-// mp.ErrOwnerDead, as for Lock.
+// rlockState is an RLock's entry: the hold (a context's) that has it,
+// how many times, and its connection; a hold whose connection is gone is
+// taken over with mp.ErrOwnerDead, as for Lock.
+type rlockState struct {
+	Hold  uint64 `cbor:"1,keyasint"`
+	Depth int64  `cbor:"2,keyasint"`
+	Conn  string `cbor:"3,keyasint,omitempty"`
+}
+
 func (c *natsConn) rlock(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	k := p + "rlock"
 	hold := uint64(call.N)
-	read := func() (h uint64, depth int64, conn string, rev uint64, err error) {
-		v, rev, err := c.get(ctx, k)
-		if f := strings.Fields(string(v)); len(f) == 3 {
-			h, _ = strconv.ParseUint(f[0], 10, 64)
-			depth, _ = strconv.ParseInt(f[1], 10, 64)
-			conn = f[2]
-		}
-		return h, depth, conn, rev, err
-	}
-	write := func(depth int64, rev uint64) (bool, error) {
-		return c.cas(ctx, k, []byte(strconv.FormatUint(hold, 10)+" "+strconv.FormatInt(depth, 10)+" "+c.id), rev)
-	}
 	switch call.Op {
 	case "acquire":
 		if hold == 0 {
@@ -1175,27 +1150,23 @@ func (c *natsConn) rlock(ctx context.Context, p string, call *wire.Call, rep *wi
 		}
 		ownerDead := false
 		try := func() (bool, error) {
-			for {
-				h, depth, conn, rev, err := read()
-				if err != nil {
-					return false, err
-				}
-				if rev != 0 && depth > 0 && h != hold {
-					if !c.gone(conn) {
-						return false, nil
+			rep.OK, ownerDead = false, false
+			st, err := changeEntry(ctx, c, k, func(st *rlockState) error {
+				if st.Depth > 0 && st.Hold != hold {
+					if !c.gone(st.Conn) {
+						return errKeep // held: wait
 					}
-					depth, ownerDead = 0, true // its holder's process is gone
+					st.Depth, ownerDead = 0, true // its holder's process is gone
 				}
-				if rev == 0 {
-					depth = 0
-				}
-				ok, err := write(depth+1, rev)
-				if err != nil || ok {
-					rep.OK, rep.N = ok, depth+1
-					return ok, err
-				}
-				ownerDead = false
+				st.Hold, st.Conn = hold, c.id
+				st.Depth++
+				rep.OK = true
+				return nil
+			})
+			if err == nil && rep.OK {
+				rep.N = st.Depth
 			}
+			return rep.OK && err == nil, err
 		}
 		var err error
 		if !call.Flag {
@@ -1208,20 +1179,17 @@ func (c *natsConn) rlock(ctx context.Context, p string, call *wire.Call, rep *wi
 		}
 		return err
 	case "release":
-		for {
-			h, depth, _, rev, err := read()
-			if err != nil {
-				return err
-			}
-			if rev == 0 || depth == 0 || h != hold {
+		st, err := changeEntry(ctx, c, k, func(st *rlockState) error {
+			if st.Depth == 0 || st.Hold != hold {
 				return errf(codeNotOwner, "manager: release of an RLock not held by this context")
 			}
-			ok, err := write(depth-1, rev)
-			if err != nil || ok {
-				rep.N = depth - 1
-				return err
-			}
+			st.Depth--
+			return nil
+		})
+		if err == nil {
+			rep.N = st.Depth
 		}
+		return err
 	}
 	return errf(codeUnknownOp, "manager: an RLock has no operation %q here", call.Op)
 }
@@ -1236,53 +1204,52 @@ type barrierState struct {
 	Action   string `cbor:"6,keyasint,omitempty"`
 }
 
-func (c *natsConn) readBarrier(ctx context.Context, p string) (*barrierState, uint64, error) {
-	v, rev, err := c.get(ctx, p+"barrier")
+// errKeep, returned by the function given to changeEntry, leaves the
+// entry as it is.
+var errKeep = errors.New("manager: leave the entry")
+
+// readEntry decodes the CBOR entry k as a T, with its revision.
+func readEntry[T any](ctx context.Context, c *natsConn, k string) (*T, uint64, error) {
+	v, rev, err := c.get(ctx, k)
 	if err != nil {
 		return nil, 0, err
 	}
-	var st barrierState
-	if err := wire.Unmarshal(v, &st); err != nil {
-		return nil, 0, fmt.Errorf("manager: the barrier's entry is corrupt: %w", err)
+	st := new(T)
+	if v == nil {
+		return st, 0, nil // no entry yet: the zero value
 	}
-	return &st, rev, nil
+	if err := wire.Unmarshal(v, st); err != nil {
+		return nil, 0, fmt.Errorf("manager: the entry %s is corrupt: %w", k, err)
+	}
+	return st, rev, nil
 }
 
-// putBarrier writes st if the entry is still at revision rev (0: new).
-func (c *natsConn) putBarrier(ctx context.Context, p string, st *barrierState, rev uint64) error {
-	b, err := wire.Marshal(st)
-	if err != nil {
-		return err
-	}
-	if rev == 0 {
-		return c.put(ctx, p+"barrier", b)
-	}
-	ok, err := c.cas(ctx, p+"barrier", b, rev)
-	if err == nil && !ok {
-		err = errConflict
-	}
-	return err
-}
-
-var errConflict = errors.New("manager: changed meanwhile")
-
-// changeBarrier applies f to the barrier's state with compare-and-set,
-// again while another process changed it meanwhile.
-func (c *natsConn) changeBarrier(ctx context.Context, p string, f func(*barrierState) error) (*barrierState, error) {
+// changeEntry applies f to the CBOR entry k (the zero value if there is
+// none yet) with compare-and-set, again while another process changes it
+// meanwhile, and returns what it wrote.
+// f returning errKeep leaves the entry; another error is returned.
+func changeEntry[T any](ctx context.Context, c *natsConn, k string, f func(*T) error) (*T, error) {
 	for {
-		st, rev, err := c.readBarrier(ctx, p)
+		st, rev, err := readEntry[T](ctx, c, k)
 		if err != nil {
 			return nil, err
 		}
 		if err := f(st); err != nil {
+			if errors.Is(err, errKeep) {
+				return st, nil
+			}
 			return st, err
 		}
-		err = c.putBarrier(ctx, p, st, rev)
-		if err == nil {
-			return st, nil
-		}
-		if !errors.Is(err, errConflict) || ctx.Err() != nil {
+		b, err := wire.Marshal(st)
+		if err != nil {
 			return nil, err
+		}
+		ok, err := c.cas(ctx, k, b, rev)
+		if err != nil || ok {
+			return st, err
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
 	}
 }
@@ -1302,7 +1269,7 @@ func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *
 		var idx int
 		var gen uint64
 		var last bool
-		st, err := c.changeBarrier(ctx, p, func(st *barrierState) error {
+		st, err := changeEntry(ctx, c, p+"barrier", func(st *barrierState) error {
 			if st.Broken {
 				return broken
 			}
@@ -1325,7 +1292,7 @@ func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *
 			if st.Action != "" {
 				b := &barrierObj{action: st.Action}
 				if err := b.runAction(ctx); err != nil {
-					c.changeBarrier(context.WithoutCancel(ctx), p, breakRound)
+					changeEntry(context.WithoutCancel(ctx), c, p+"barrier", breakRound)
 					return errf(codeBroken, "manager: broken barrier: its action: %v", err)
 				}
 			}
@@ -1333,15 +1300,15 @@ func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *
 		}
 		var final *barrierState
 		err = c.watchUntil(ctx, p+"barrier", func() (bool, error) {
-			st, _, err := c.readBarrier(ctx, p)
+			st, _, err := readEntry[barrierState](ctx, c, p+"barrier")
 			final = st
 			return err == nil && st.Gen != gen, err
 		})
 		if err != nil {
 			// a party gave up: the round breaks, as Python's timeout does
-			c.changeBarrier(context.WithoutCancel(ctx), p, func(st *barrierState) error {
+			changeEntry(context.WithoutCancel(ctx), c, p+"barrier", func(st *barrierState) error {
 				if st.Gen != gen {
-					return errConflict // released meanwhile: leave it
+					return errKeep // released meanwhile
 				}
 				return breakRound(st)
 			})
@@ -1352,10 +1319,10 @@ func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *
 		}
 		return nil
 	case "abort":
-		_, err := c.changeBarrier(ctx, p, breakRound)
+		_, err := changeEntry(ctx, c, p+"barrier", breakRound)
 		return err
 	case "reset":
-		_, err := c.changeBarrier(ctx, p, func(st *barrierState) error {
+		_, err := changeEntry(ctx, c, p+"barrier", func(st *barrierState) error {
 			if st.Count > 0 {
 				st.Gen++
 			}
@@ -1364,7 +1331,7 @@ func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *
 		})
 		return err
 	case "parties", "nwaiting", "broken":
-		st, _, err := c.readBarrier(ctx, p)
+		st, _, err := readEntry[barrierState](ctx, c, p+"barrier")
 		if err != nil {
 			return err
 		}
@@ -1388,37 +1355,8 @@ type condState struct {
 	Gone     []uint64 `cbor:"4,keyasint,omitempty"`
 }
 
-// changeCond applies f to the condition's entry with compare-and-set.
-func (c *natsConn) changeCond(ctx context.Context, p string, f func(*condState)) (*condState, error) {
-	for {
-		v, rev, err := c.get(ctx, p+"cond")
-		if err != nil {
-			return nil, err
-		}
-		var st condState
-		if err := wire.Unmarshal(v, &st); err != nil {
-			return nil, fmt.Errorf("manager: the condition's entry is corrupt: %w", err)
-		}
-		if f == nil {
-			return &st, nil
-		}
-		f(&st)
-		b, err := wire.Marshal(&st)
-		if err != nil {
-			return nil, err
-		}
-		ok, err := c.cas(ctx, p+"cond", b, rev)
-		if err != nil || ok {
-			return &st, err
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-	}
-}
-
 func (c *natsConn) condition(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
-	st, err := c.changeCond(ctx, p, nil)
+	st, _, err := readEntry[condState](ctx, c, p+"cond")
 	if err != nil {
 		return err
 	}
@@ -1433,22 +1371,24 @@ func (c *natsConn) condition(ctx context.Context, p string, call *wire.Call, rep
 	switch call.Op {
 	case "wait":
 		var ticket uint64
-		if _, err := c.changeCond(ctx, p, func(st *condState) { ticket = st.Tickets; st.Tickets++ }); err != nil {
+		if _, err := changeEntry(ctx, c, p+"cond", func(st *condState) error { ticket = st.Tickets; st.Tickets++; return nil }); err != nil {
 			return err
 		}
 		if err := c.kv.Delete(ctx, lockKey); err != nil {
 			return err
 		}
 		werr := c.watchUntil(ctx, p+"cond", func() (bool, error) {
-			st, err := c.changeCond(ctx, p, nil)
+			st, _, err := readEntry[condState](ctx, c, p+"cond")
 			return err == nil && st.Released > ticket, err
 		})
 		bg := context.WithoutCancel(ctx)
 		if werr != nil {
-			c.changeCond(bg, p, func(st *condState) {
-				if st.Released <= ticket {
-					st.Gone = append(st.Gone, ticket) // leaving: not to be notified
+			changeEntry(bg, c, p+"cond", func(st *condState) error {
+				if st.Released > ticket {
+					return errKeep // notified meanwhile
 				}
+				st.Gone = append(st.Gone, ticket) // leaving: not to be notified
+				return nil
 			})
 		}
 		// Take the lock again, whatever happened, as Python does.
@@ -1466,7 +1406,7 @@ func (c *natsConn) condition(ctx context.Context, p string, call *wire.Call, rep
 		if call.Op == "notifyall" {
 			n = 1 << 30
 		}
-		_, err := c.changeCond(ctx, p, func(st *condState) {
+		_, err := changeEntry(ctx, c, p+"cond", func(st *condState) error {
 			for k := int64(0); k < n && st.Released < st.Tickets; {
 				if i := slices.Index(st.Gone, st.Released); i >= 0 {
 					st.Gone = slices.Delete(st.Gone, i, i+1) // a waiter that left
@@ -1475,6 +1415,7 @@ func (c *natsConn) condition(ctx context.Context, p string, call *wire.Call, rep
 				}
 				st.Released++
 			}
+			return nil
 		})
 		return err
 	}

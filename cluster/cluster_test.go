@@ -214,8 +214,15 @@ func TestWorkersComeAndGo(t *testing.T) {
 	if byPID[b.Process.Pid] == 0 {
 		t.Errorf("a worker took no work: %v", byPID)
 	}
-	if err := b.Wait(); err != nil {
-		t.Errorf("the worker removed with SIGTERM: %v", err)
+	left := make(chan error, 1)
+	go func() { left <- b.Wait() }()
+	select {
+	case err := <-left:
+		if err != nil {
+			t.Errorf("the worker removed with SIGTERM: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Error("the worker given SIGTERM did not exit within a minute")
 	}
 	// Map: every item exactly once, in order, after all that.
 	res, err := mp.Map(ctx, pool, slow, in[:50], mp.Chunksize(5))

@@ -605,62 +605,6 @@ func TestSyncObjectsAcrossProcesses(t *testing.T) {
 	}
 }
 
-func TestConditionNotify(t *testing.T) {
-	ctx := testCtx(t)
-	m := start(t)
-	cond, _ := m.Condition(ctx, nil)
-	if err := cond.Wait(ctx); !errors.Is(err, manager.ErrNotOwner) {
-		t.Fatalf("Wait without the lock: %v", err)
-	}
-	if err := cond.Notify(ctx, 1); !errors.Is(err, manager.ErrNotOwner) {
-		t.Fatalf("Notify without the lock: %v", err)
-	}
-	// A Wait that times out holds the lock again.
-	cond.Lock(ctx)
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	err := cond.Wait(short)
-	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Wait with a deadline: %v", err)
-	}
-	if locked, _ := cond.L.Locked(ctx); !locked {
-		t.Fatal("the lock is not held after Wait returned")
-	}
-	cond.Unlock(ctx)
-}
-
-func TestRLock(t *testing.T) {
-	ctx := testCtx(t)
-	m := start(t)
-	l, _ := m.RLock(ctx)
-	held, err := l.Lock(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := l.Lock(held)
-	if err != nil || again != held {
-		t.Fatalf("reentrant Lock: %v", err)
-	}
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	if _, err := l.Lock(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Lock by another context: %v", err)
-	}
-	if err := l.Unlock(ctx); !errors.Is(err, manager.ErrNotOwner) {
-		t.Fatalf("Unlock by a context that never locked: %v", err)
-	}
-	l.Unlock(held)
-	l.Unlock(held)
-	if err := l.Unlock(held); !errors.Is(err, manager.ErrNotOwner) {
-		t.Fatalf("one Unlock too many: %v", err)
-	}
-	other, err := l.Lock(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Unlock(other)
-}
-
 var holdLock = mp.Register("manager-test.hold", func(ctx context.Context, l *manager.Lock) (struct{}, error) {
 	if err := l.Lock(ctx); err != nil {
 		return struct{}{}, err
@@ -669,80 +613,194 @@ var holdLock = mp.Register("manager-test.hold", func(ctx context.Context, l *man
 	return struct{}{}, nil
 })
 
-func TestLockOwnerDies(t *testing.T) {
-	ctx := testCtx(t)
-	m := start(t)
-	l, _ := m.Lock(ctx)
-	p, _ := mp.NewProcess(holdLock, l)
-	p.Start(ctx)
-	p.Join(ctx)
-	if err := l.Lock(ctx); !errors.Is(err, mp.ErrOwnerDead) {
-		t.Fatalf("Lock after the holder died: %v", err)
-	}
-	if locked, _ := l.Locked(ctx); !locked {
-		t.Fatal("ErrOwnerDead, yet the lock is not held")
-	}
-	if ok, _ := l.TryLock(ctx); ok {
-		t.Fatal("TryLock of a held lock")
-	}
-	l.Unlock(ctx)
-	if err := l.Unlock(ctx); !errors.Is(err, manager.ErrNotOwner) {
-		t.Fatalf("Unlock of an unlocked lock: %v", err)
-	}
-}
-
 var barrierAction = mp.Register("manager-test.barrier-action", func(ctx context.Context, _ struct{}) (struct{}, error) {
 	return struct{}{}, errors.New("action failed")
 })
 
-func TestBarrier(t *testing.T) {
-	ctx := testCtx(t)
-	m := start(t)
-	b, _ := m.Barrier(ctx, 3, mp.Func[struct{}, struct{}]{})
-	idx := make(chan int, 3)
-	var wg sync.WaitGroup
-	for range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			i, err := b.Wait(ctx)
+// backends runs f against a manager of each kind: a server process of
+// this program, and NATS (an embedded server, a bucket of the test's own).
+func backends(t *testing.T, f func(t *testing.T, ctx context.Context, m *manager.Manager)) {
+	t.Run("server", func(t *testing.T) { f(t, testCtx(t), start(t)) })
+	t.Run("nats", func(t *testing.T) {
+		ctx := testCtx(t)
+		m, err := manager.Start(ctx, manager.Cluster(natsServer(t)), manager.Bucket(strings.ReplaceAll(t.Name(), "/", "_")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		f(t, ctx, m)
+	})
+}
+
+func TestCondition(t *testing.T) {
+	backends(t, func(t *testing.T, ctx context.Context, m *manager.Manager) {
+		cond, err := m.Condition(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cond.Wait(ctx); !errors.Is(err, manager.ErrNotOwner) {
+			t.Fatalf("Wait without the lock: %v", err)
+		}
+		if err := cond.Notify(ctx, 1); !errors.Is(err, manager.ErrNotOwner) {
+			t.Fatalf("Notify without the lock: %v", err)
+		}
+		// A waiter is woken by Notify and holds the lock again.
+		cond.Lock(ctx)
+		woke := make(chan error, 1)
+		go func() { woke <- cond.Wait(ctx) }()
+		// the waiter releases the lock when it waits: take it to notify
+		if err := cond.Lock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cond.Notify(ctx, 1)
+		cond.Unlock(ctx)
+		select {
+		case err := <-woke:
 			if err != nil {
-				t.Error(err)
+				t.Fatal(err)
 			}
-			idx <- i
-		}()
+		case <-time.After(30 * time.Second):
+			t.Fatal("Notify did not wake the waiter")
+		}
+		if locked, _ := cond.L.Locked(ctx); !locked {
+			t.Fatal("the waiter does not hold the lock after Wait")
+		}
+		// A Wait that times out holds the lock again.
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if err := cond.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait with a deadline: %v", err)
+		}
+		if locked, _ := cond.L.Locked(ctx); !locked {
+			t.Fatal("the lock is not held after a Wait that timed out")
+		}
+		cond.Unlock(ctx)
+	})
+}
+
+var holdRLock = mp.Register("manager-test.hold-rlock", func(ctx context.Context, l *manager.RLock) (struct{}, error) {
+	if _, err := l.Lock(ctx); err != nil {
+		return struct{}{}, err
 	}
-	wg.Wait()
-	close(idx)
-	var got []int
-	for i := range idx {
-		got = append(got, i)
-	}
-	slices.Sort(got)
-	if !slices.Equal(got, []int{0, 1, 2}) {
-		t.Fatalf("indices %v", got)
-	}
-	// A party that gives up breaks the barrier for the others.
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	if _, err := b.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Wait with a deadline: %v", err)
-	}
-	if _, err := b.Wait(ctx); !errors.Is(err, mp.ErrBrokenBarrier) {
-		t.Fatalf("Wait on a broken barrier: %v", err)
-	}
-	b.Reset(ctx)
-	if broken, _ := b.Broken(ctx); broken {
-		t.Fatal("broken after Reset")
-	}
-	// The action runs on the server; its error breaks the barrier.
-	ab, _ := m.Barrier(ctx, 1, barrierAction)
-	if _, err := ab.Wait(ctx); !errors.Is(err, mp.ErrBrokenBarrier) || !strings.Contains(err.Error(), "action failed") {
-		t.Fatalf("a failing action: %v", err)
-	}
-	if _, err := m.Barrier(ctx, 1, mp.Fn(func(context.Context, struct{}) (struct{}, error) { return struct{}{}, nil })); !errors.Is(err, mp.ErrInvalidOption) {
-		t.Fatalf("a closure as action: %v", err)
-	}
+	os.Exit(3) // dies holding it
+	return struct{}{}, nil
+})
+
+func TestRLock(t *testing.T) {
+	backends(t, func(t *testing.T, ctx context.Context, m *manager.Manager) {
+		l, err := m.RLock(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held, err := l.Lock(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := l.Lock(held)
+		if err != nil || again != held {
+			t.Fatalf("reentrant Lock: %v", err)
+		}
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if _, err := l.Lock(short); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Lock by another context: %v", err)
+		}
+		if err := l.Unlock(ctx); !errors.Is(err, manager.ErrNotOwner) {
+			t.Fatalf("Unlock by a context that never locked: %v", err)
+		}
+		l.Unlock(held)
+		l.Unlock(held)
+		if err := l.Unlock(held); !errors.Is(err, manager.ErrNotOwner) {
+			t.Fatalf("one Unlock too many: %v", err)
+		}
+		// A holder that dies: the next Lock gets it with ErrOwnerDead.
+		p, _ := mp.NewProcess(holdRLock, l)
+		p.Start(ctx)
+		p.Join(ctx)
+		other, err := l.Lock(ctx)
+		if !errors.Is(err, mp.ErrOwnerDead) {
+			t.Fatalf("Lock after its holder died: %v", err)
+		}
+		if err := l.Unlock(other); err != nil {
+			t.Fatalf("Unlock after ErrOwnerDead: %v", err)
+		}
+	})
+}
+
+func TestLockOwnerDies(t *testing.T) {
+	backends(t, func(t *testing.T, ctx context.Context, m *manager.Manager) {
+		l, err := m.Lock(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := mp.NewProcess(holdLock, l)
+		p.Start(ctx)
+		p.Join(ctx)
+		if err := l.Lock(ctx); !errors.Is(err, mp.ErrOwnerDead) {
+			t.Fatalf("Lock after the holder died: %v", err)
+		}
+		if locked, _ := l.Locked(ctx); !locked {
+			t.Fatal("ErrOwnerDead, yet the lock is not held")
+		}
+		if ok, _ := l.TryLock(ctx); ok {
+			t.Fatal("TryLock of a held lock")
+		}
+		l.Unlock(ctx)
+		if err := l.Unlock(ctx); !errors.Is(err, manager.ErrNotOwner) {
+			t.Fatalf("Unlock of an unlocked lock: %v", err)
+		}
+	})
+}
+
+func TestBarrier(t *testing.T) {
+	backends(t, func(t *testing.T, ctx context.Context, m *manager.Manager) {
+		b, err := m.Barrier(ctx, 3, mp.Func[struct{}, struct{}]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx := make(chan int, 3)
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				i, err := b.Wait(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				idx <- i
+			})
+		}
+		wg.Wait()
+		close(idx)
+		var got []int
+		for i := range idx {
+			got = append(got, i)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, []int{0, 1, 2}) {
+			t.Fatalf("indices %v", got)
+		}
+		// A party that gives up breaks the barrier for the others.
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if _, err := b.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait with a deadline: %v", err)
+		}
+		if _, err := b.Wait(ctx); !errors.Is(err, mp.ErrBrokenBarrier) {
+			t.Fatalf("Wait on a broken barrier: %v", err)
+		}
+		b.Reset(ctx)
+		if broken, _ := b.Broken(ctx); broken {
+			t.Fatal("broken after Reset")
+		}
+		// The action's error breaks the barrier.
+		ab, _ := m.Barrier(ctx, 1, barrierAction)
+		if _, err := ab.Wait(ctx); !errors.Is(err, mp.ErrBrokenBarrier) || !strings.Contains(err.Error(), "action failed") {
+			t.Fatalf("a failing action: %v", err)
+		}
+		if _, err := m.Barrier(ctx, 1, mp.Fn(func(context.Context, struct{}) (struct{}, error) { return struct{}{}, nil })); !errors.Is(err, mp.ErrInvalidOption) {
+			t.Fatalf("a closure as action: %v", err)
+		}
+	})
 }
 
 type Tally struct{ counts map[string]int }

@@ -3,7 +3,6 @@ package manager_test
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -92,27 +91,6 @@ func TestNATSManagerAcrossProcesses(t *testing.T) {
 	if n, _ := d.Len(ctx); n != 2 {
 		t.Errorf("Len = %d", n)
 	}
-	// A holder that dies: the next Lock gets it with ErrOwnerDead.
-	dl, _ := m.Lock(ctx)
-	p, _ := mp.NewProcess(holdLock, dl)
-	p.Start(ctx)
-	p.Join(ctx)
-	if err := dl.Lock(ctx); !errors.Is(err, mp.ErrOwnerDead) {
-		t.Errorf("Lock after its holder died: %v", err)
-	}
-	if ok, _ := dl.TryLock(ctx); ok {
-		t.Error("TryLock of a held lock")
-	}
-	dl.Unlock(ctx)
-	rl, _ := m.RLock(ctx)
-	p, _ = mp.NewProcess(holdRLock, rl)
-	p.Start(ctx)
-	p.Join(ctx)
-	if held, err := rl.Lock(ctx); !errors.Is(err, mp.ErrOwnerDead) {
-		t.Errorf("RLock after its holder died: %v", err)
-	} else if err := rl.Unlock(held); err != nil {
-		t.Errorf("Unlock after ErrOwnerDead: %v", err)
-	}
 	if _, err := manager.NewValue(ctx, m, 0, manager.Named("scores")); !errors.Is(err, manager.ErrBadRequest) {
 		t.Errorf("a name taken by another kind: %v", err)
 	}
@@ -153,14 +131,6 @@ func TestNATSManagerAcrossProcesses(t *testing.T) {
 		t.Errorf("Array.Get(3): %v", err)
 	}
 }
-
-var holdRLock = mp.Register("manager-test.hold-rlock", func(ctx context.Context, l *manager.RLock) (struct{}, error) {
-	if _, err := l.Lock(ctx); err != nil {
-		return struct{}{}, err
-	}
-	os.Exit(3) // dies holding it
-	return struct{}{}, nil
-})
 
 // Board is a registered type with exported fields (what lives in NATS).
 type Board struct{ Total int }
@@ -272,114 +242,4 @@ func TestNATSQueueEventSemaphore(t *testing.T) {
 	if _, err := q.Qsize(ctx); err == nil {
 		t.Fatal("a queue after Shutdown")
 	}
-}
-
-func TestNATSBarrierAndRLock(t *testing.T) {
-	ctx := testCtx(t)
-	url := natsServer(t)
-	m, err := manager.Start(ctx, manager.Cluster(url), manager.Bucket("test3"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	b, err := m.Barrier(ctx, 3, mp.Func[struct{}, struct{}]{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx := make(chan int, 3)
-	errs := make(chan error, 3)
-	for range 3 {
-		go func() {
-			i, err := b.Wait(ctx)
-			idx <- i
-			errs <- err
-		}()
-	}
-	var got []int
-	for range 3 {
-		got = append(got, <-idx)
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	slices.Sort(got)
-	if !slices.Equal(got, []int{0, 1, 2}) {
-		t.Fatalf("indices %v", got)
-	}
-	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	if _, err := b.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("a party giving up: %v", err)
-	}
-	if _, err := b.Wait(ctx); !errors.Is(err, mp.ErrBrokenBarrier) {
-		t.Fatalf("a broken barrier: %v", err)
-	}
-	b.Reset(ctx)
-	ab, _ := m.Barrier(ctx, 1, barrierAction)
-	if _, err := ab.Wait(ctx); !errors.Is(err, mp.ErrBrokenBarrier) {
-		t.Fatalf("a failing action: %v", err)
-	}
-
-	l, _ := m.RLock(ctx)
-	held, err := l.Lock(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Lock(held); err != nil {
-		t.Fatalf("reentrant Lock: %v", err)
-	}
-	short2, cancel2 := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel2()
-	if _, err := l.Lock(short2); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("another context: %v", err)
-	}
-	l.Unlock(held)
-	l.Unlock(held)
-	if err := l.Unlock(held); !errors.Is(err, manager.ErrNotOwner) {
-		t.Fatalf("one Unlock too many: %v", err)
-	}
-	if other, err := l.Lock(ctx); err != nil {
-		t.Fatal(err)
-	} else {
-		l.Unlock(other)
-	}
-
-	// Condition: a waiter is woken by Notify; one that times out holds
-	// the lock again.
-	cond, err := m.Condition(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cond.Wait(ctx); !errors.Is(err, manager.ErrNotOwner) {
-		t.Fatalf("Wait without the lock: %v", err)
-	}
-	cond.Lock(ctx)
-	woke := make(chan error, 1)
-	go func() { woke <- cond.Wait(ctx) }()
-	// the waiter releases the lock when it waits: take it to notify
-	if err := cond.Lock(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cond.Notify(ctx, 1)
-	cond.Unlock(ctx)
-	select {
-	case err := <-woke:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Notify did not wake the waiter")
-	}
-	if locked, _ := cond.L.Locked(ctx); !locked {
-		t.Fatal("the waiter does not hold the lock after Wait")
-	}
-	short3, cancel3 := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel3()
-	if err := cond.Wait(short3); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Wait with a deadline: %v", err)
-	}
-	if locked, _ := cond.L.Locked(ctx); !locked {
-		t.Fatal("the lock is not held after a Wait that timed out")
-	}
-	cond.Unlock(ctx)
 }

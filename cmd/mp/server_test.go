@@ -92,6 +92,10 @@ func TestRunOnCluster(t *testing.T) {
 			t.Error("the worker did not stop on SIGINT")
 		}
 	}()
+	// The runs are bounded: a worker that never takes the jobs fails the
+	// test instead of hanging it.
+	guard := time.AfterFunc(2*time.Minute, func() { panic("mp run -cluster did not finish within 2 minutes") })
+	defer guard.Stop()
 	out, errOut, code := cli(t, "", "run", "-k", "-cluster", srv.URL(), "echo {} $MP_TEST_MARK", ":::", "a", "b", "c")
 	if code != 0 || out != "a remote\nb remote\nc remote\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)

@@ -384,74 +384,74 @@ var produce = mp.Register("manager-test.produce", func(ctx context.Context, j qu
 })
 
 func TestQueueBetweenProcesses(t *testing.T) {
-	ctx := testCtx(t)
-	m := start(t)
-	q, _ := manager.NewQueue[int](ctx, m, 10) // bounded: the producer waits for room
-	const n = 500
-	p, err := mp.NewProcess(produce, queueJob{q, n})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var got []int
-	for len(got) < n {
-		batch, err := q.GetMany(ctx, 7)
+	backends(t, func(t *testing.T, ctx context.Context, m *manager.Manager) {
+		q, _ := manager.NewQueue[int](ctx, m, 10) // bounded: the producer waits for room
+		const n = 500
+		p, err := mp.NewProcess(produce, queueJob{q, n})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, batch...)
-		for range batch {
-			if err := q.TaskDone(ctx); err != nil {
+		if err := p.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for len(got) < n {
+			batch, err := q.GetMany(ctx, 7)
+			if err != nil {
 				t.Fatal(err)
 			}
+			got = append(got, batch...)
+			for range batch {
+				if err := q.TaskDone(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
-	}
-	for i, v := range got {
-		if v != i {
-			t.Fatalf("item %d is %d: not FIFO", i, v)
+		for i, v := range got {
+			if v != i {
+				t.Fatalf("item %d is %d: not FIFO", i, v)
+			}
 		}
-	}
-	if err := p.Join(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := q.TaskDone(ctx); err == nil {
-		t.Fatal("TaskDone more times than items put: no error")
-	}
-	if _, err := q.GetNowait(ctx); !errors.Is(err, mp.ErrEmpty) {
-		t.Fatalf("GetNowait on an empty queue: %v", err)
-	}
-	for i := range 10 {
-		q.PutNowait(ctx, i)
-	}
-	if err := q.PutNowait(ctx, 10); !errors.Is(err, mp.ErrFull) {
-		t.Fatalf("PutNowait on a full queue: %v", err)
-	}
-	if full, _ := q.Full(ctx); !full {
-		t.Fatal("Full")
-	}
-	// A Put that times out leaves the queue as it was; a Get that times
-	// out loses nothing.
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if err := q.Put(short, 99); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Put on a full queue with a deadline: %v", err)
-	}
-	if n, _ := q.Qsize(ctx); n != 10 {
-		t.Fatalf("Qsize = %d after a Put that timed out", n)
-	}
-	q.Close(ctx)
-	if err := q.Put(ctx, 1); !errors.Is(err, mp.ErrQueueClosed) {
-		t.Fatalf("Put after Close: %v", err)
-	}
-	if v, err := q.Get(ctx); v != 0 || err != nil {
-		t.Fatalf("Get after Close drains: %v %v", v, err)
-	}
-	q.GetMany(ctx, 100)
-	if _, err := q.Get(ctx); !errors.Is(err, mp.ErrQueueClosed) {
-		t.Fatalf("Get on a closed, drained queue: %v", err)
-	}
+		if err := p.Join(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.TaskDone(ctx); err == nil {
+			t.Fatal("TaskDone more times than items put: no error")
+		}
+		if _, err := q.GetNowait(ctx); !errors.Is(err, mp.ErrEmpty) {
+			t.Fatalf("GetNowait on an empty queue: %v", err)
+		}
+		for i := range 10 {
+			q.PutNowait(ctx, i)
+		}
+		if err := q.PutNowait(ctx, 10); !errors.Is(err, mp.ErrFull) {
+			t.Fatalf("PutNowait on a full queue: %v", err)
+		}
+		if full, _ := q.Full(ctx); !full {
+			t.Fatal("Full")
+		}
+		// A Put that times out leaves the queue as it was; a Get that times
+		// out loses nothing.
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if err := q.Put(short, 99); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Put on a full queue with a deadline: %v", err)
+		}
+		if n, _ := q.Qsize(ctx); n != 10 {
+			t.Fatalf("Qsize = %d after a Put that timed out", n)
+		}
+		q.Close(ctx)
+		if err := q.Put(ctx, 1); !errors.Is(err, mp.ErrQueueClosed) {
+			t.Fatalf("Put after Close: %v", err)
+		}
+		if v, err := q.Get(ctx); v != 0 || err != nil {
+			t.Fatalf("Get after Close drains: %v %v", v, err)
+		}
+		q.GetMany(ctx, 100)
+		if _, err := q.Get(ctx); !errors.Is(err, mp.ErrQueueClosed) {
+			t.Fatalf("Get on a closed, drained queue: %v", err)
+		}
+	})
 }
 
 func TestGetCancelledLosesNothing(t *testing.T) {

@@ -159,53 +159,13 @@ var boardWork = mp.Register("manager-test.board-work", func(ctx context.Context,
 	return struct{}{}, err
 })
 
-func TestNATSQueueEventSemaphore(t *testing.T) {
+func TestNATSEventSemaphore(t *testing.T) {
 	ctx := testCtx(t)
 	url := natsServer(t)
 	m, err := manager.Start(ctx, manager.Cluster(url), manager.Bucket("test2"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := manager.NewQueue[int](ctx, m, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 100
-	p, _ := mp.NewProcess(produce, queueJob{q, n})
-	if err := p.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var got []int
-	for len(got) < n {
-		batch, err := q.GetMany(ctx, 7)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, batch...)
-		for range batch {
-			q.TaskDone(ctx)
-		}
-	}
-	for i, v := range got {
-		if v != i {
-			t.Fatalf("item %d is %d", i, v)
-		}
-	}
-	if err := p.Join(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := q.GetNowait(ctx); !errors.Is(err, mp.ErrEmpty) {
-		t.Fatalf("GetNowait on empty: %v", err)
-	}
-	for i := range 10 {
-		if err := q.PutNowait(ctx, i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := q.PutNowait(ctx, 10); !errors.Is(err, mp.ErrFull) {
-		t.Fatalf("PutNowait on full: %v", err)
-	}
-
 	ev, _ := m.Event(ctx)
 	done := make(chan error, 1)
 	go func() { done <- ev.Wait(ctx) }()
@@ -239,7 +199,7 @@ func TestNATSQueueEventSemaphore(t *testing.T) {
 	if err := m.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := q.Qsize(ctx); err == nil {
-		t.Fatal("a queue after Shutdown")
+	if _, err := ev.IsSet(ctx); err == nil {
+		t.Fatal("an event after Shutdown")
 	}
 }

@@ -301,8 +301,10 @@ func (p *Pool) takeQueue() []job {
 }
 
 // Close stops the pool taking new work, waits for the work it has taken
-// (queued and running) to finish, and for its workers to exit. After Close
-// every call on the pool fails with ErrClosed. Close is what
+// (queued and running, including every item of a MapAsync, StarmapAsync,
+// ApplyAsync or Submit made before it) to finish, and for its workers to
+// exit; the Futures of those calls are resolved when it returns. After
+// Close every call on the pool fails with ErrClosed. Close is what
 // `with Pool() as p` and executor.shutdown(wait=True) do in Python, and
 // what `defer pool.Close()` is for; pool.close(); pool.join() in Python is
 // pool.Close() here. It always returns nil, and is safe to call twice.

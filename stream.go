@@ -22,10 +22,14 @@ import (
 // item and grow until a chunk takes about a millisecond, and a partial
 // chunk is sent at once whenever the workers would otherwise sit idle.
 //
-// Without Partial the first failure is yielded as a *TaskError and ends
-// the sequence, cancelling the rest; with Partial each failure is yielded
-// in its place and the sequence goes on. If ctx ends, (zero,
-// context.Cause(ctx)) is yielded and the sequence ends. Breaking out of
+// Without Partial a failure ends the sequence: the results before the
+// failed item are yielded first (every one of them, as in Python), then
+// its *TaskError, and the tasks still running are cancelled; items after
+// it are not started. With Partial each failure is yielded in its place
+// and the sequence goes on. If the input sequence panics, the results of
+// the items read before are yielded, then an error carrying the panic
+// (a *PanicError). If ctx ends, (zero, context.Cause(ctx)) is yielded and
+// the sequence ends. Breaking out of
 // the loop stops reading the input and cancels the tasks in flight; the
 // loop returns after the input sequence has returned.
 //

@@ -172,3 +172,43 @@ func TestAsyncCallsThenCloseRunEverything(t *testing.T) {
 		}
 	}
 }
+
+// A pool closed while Imap is being ranged over: the results of every
+// item the pool took come in order, then one error wrapping ErrClosed for
+// the input it did not take.
+func TestImapAcrossClose(t *testing.T) {
+	ctx := context.Background()
+	p := newPool(t, mp.Threads(2))
+	endless := func(yield func(int) bool) {
+		for i := 0; yield(i); i++ {
+		}
+	}
+	slow := mp.Fn(func(_ context.Context, x int) (int, error) {
+		time.Sleep(100 * time.Microsecond)
+		return x * x, nil
+	})
+	closed := make(chan struct{})
+	var got []int
+	var errs []error
+	within(t, "Imap across Close", func() {
+		for v, err := range mp.Imap(ctx, p, slow, endless, mp.Chunksize(4)) {
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if len(got) == 0 {
+				go func() { p.Close(); close(closed) }()
+			}
+			got = append(got, v)
+		}
+	})
+	within(t, "Close", func() { <-closed })
+	for i, v := range got {
+		if v != i*i {
+			t.Fatalf("result %d = %d: a gap before the end", i, v)
+		}
+	}
+	if len(got) == 0 || len(errs) != 1 || !errors.Is(errs[0], mp.ErrClosed) {
+		t.Errorf("%d results then %v; want some results then one ErrClosed", len(got), errs)
+	}
+}

@@ -15,7 +15,7 @@ import (
 //
 //	Python                           mp
 //	r.get(timeout) / f.result()      Get(ctx) (use context.WithTimeout)
-//	r.wait(timeout)                  Wait(timeout)
+//	r.wait(timeout) / r.wait()       Wait(timeout) / <-Done()
 //	r.ready() / f.done()             Ready()
 //	r.successful()                   Successful()
 //	f.exception() (non-blocking)     Err()
@@ -144,14 +144,15 @@ func (f *Future[R]) Get(ctx context.Context) (R, error) {
 }
 
 // Wait waits up to timeout for the future to be resolved and reports
-// whether it is. A timeout <= 0 waits without limit.
+// whether it is (Python's AsyncResult.wait(timeout)). A timeout <= 0
+// polls, as Python's wait(0) does: it reports at once. To wait without
+// limit (Python's wait()), receive from Done or call Get.
 func (f *Future[R]) Wait(timeout time.Duration) bool {
 	if f.Ready() {
 		return true
 	}
 	if timeout <= 0 {
-		<-f.Done()
-		return true
+		return false
 	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
@@ -189,15 +190,20 @@ func (f *Future[R]) Running() bool { return f.state.Load() == fRunning }
 func (f *Future[R]) Cancelled() bool { return f.state.Load() == fCancelled }
 
 // Cancel resolves the future with ErrCancelled if it is not resolved yet,
-// and reports whether it did. A Submit task that has not started will not
-// run; one that is running cannot be stopped this way (as in Python): to
-// stop it, cancel the context given to Submit. The future of an async call
-// (MapAsync, ...) cancels the call's context.
+// and reports whether the future is now cancelled: true also for one
+// cancelled before, false for one that ran or is running (Python's
+// cancel()). A Submit task that has not started will not run; one that is
+// running cannot be stopped this way (as in Python): to stop it, cancel
+// the context given to Submit. The future of an async call (MapAsync,
+// ...) cancels the call's context.
 func (f *Future[R]) Cancel() bool {
+	if f.Cancelled() {
+		return true
+	}
 	if f.canceler == nil {
 		return false
 	}
-	return f.canceler.cancelPending()
+	return f.canceler.cancelPending() || f.Cancelled()
 }
 
 // AddDoneCallback arranges for fn to be called with the future once it is

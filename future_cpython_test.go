@@ -151,8 +151,8 @@ func TestNewFuture(t *testing.T) {
 			if err := f.SetException(errors.New("late")); !errors.Is(err, mp.ErrInvalidState) {
 				t.Errorf("a second SetException: %v, want ErrInvalidState", err)
 			}
-			if f.Cancel() {
-				t.Error("Cancel of a resolved Future returned true")
+			if f.Cancel() != tt.cancel {
+				t.Errorf("Cancel of a resolved Future returned %v; want true only for a cancelled one", !tt.cancel)
 			}
 			if v, err := f.Get(ctx); v != tt.val || !errors.Is(err, tt.err) {
 				t.Errorf("Get after the refused changes = %v, %v", v, err)
@@ -202,4 +202,49 @@ func TestNewFuture(t *testing.T) {
 		t.Errorf("Wait over a hand-made and a pool Future: %d done, %v", len(done), err)
 	}
 	p.Close()
+}
+
+// CPython: test_concurrent_futures FutureTests.test_cancel,
+// test_exception_with_timeout (timeout=0 polls), _TestPool.test_async_timeout
+// (AsyncResult.wait(0))
+//
+// Cancel reports whether the future is cancelled: true again for one
+// cancelled before, false for one that ran or runs; Wait(0) polls.
+func TestCancelAndWaitZero(t *testing.T) {
+	ctx := context.Background()
+	ok, failed, cancelled := resolvedFutures(t)
+	running, pending := mp.NewFuture[int](), mp.NewFuture[int]()
+	running.SetRunning()
+	tests := []struct {
+		name   string
+		f      *mp.Future[int]
+		cancel bool // what Cancel returns
+		ready  bool // what Wait(0) returns
+	}{
+		{"pending", pending, true, true},
+		{"running", running, false, false},
+		{"cancelled", cancelled, true, true},
+		{"failed", failed, false, true},
+		{"successful", ok, false, true},
+	}
+	for _, tt := range tests {
+		if got := tt.f.Cancel(); got != tt.cancel {
+			t.Errorf("%s: Cancel() = %v, want %v", tt.name, got, tt.cancel)
+		}
+		var got bool
+		within(t, "Wait(0)", func() { got = tt.f.Wait(0) })
+		if got != tt.ready {
+			t.Errorf("%s: Wait(0) = %v, want %v", tt.name, got, tt.ready)
+		}
+	}
+	if running.Wait(-time.Second) || running.Wait(time.Millisecond) {
+		t.Error("Wait of a running future reported it resolved")
+	}
+	// A cancelled MapAsync is Cancelled, and a second Cancel says so.
+	p := newPool(t, mp.Threads(2))
+	m := mp.MapAsync(ctx, p, blocker(nil), ints(4))
+	if !m.Cancel() || !m.Cancelled() || !m.Cancel() {
+		t.Errorf("MapAsync after Cancel: Cancelled %v", m.Cancelled())
+	}
+	within(t, "Join", p.Join)
 }

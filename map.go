@@ -181,7 +181,7 @@ func async[R any](p *Pool, cancel context.CancelCauseFunc, wait func() (R, error
 	fut.state.Store(fRunning)
 	fut.canceler = cancelFunc(func() bool {
 		var zero R
-		if !fut.resolve(zero, ErrCancelled) {
+		if !fut.settle(zero, ErrCancelled, fCancelled) {
 			return false
 		}
 		cancel(ErrCancelled)

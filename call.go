@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,11 +18,15 @@ import (
 // callCtl is the state every multi-task call (Map, Imap, ...) shares:
 // its context, its stop flag, its errors and its progress bar.
 type callCtl struct {
-	pool    *Pool
-	ctx     context.Context // cancelled on first error, by the caller, or by Terminate
-	cancel  context.CancelCauseFunc
-	_       cpu.CacheLinePad // stopped is read for every item by every worker:
-	stopped atomic.Bool      // keep its cache line free of anything written
+	pool   *Pool
+	ctx    context.Context // cancelled by the caller, by Terminate, or once a failed call has the results before its failure
+	cancel context.CancelCauseFunc
+	_      cpu.CacheLinePad // stopAt is read for every item by every worker:
+	// stopAt is the index from which items are no longer started: noStop
+	// while the call runs, the failed index + 1 after a failure (the items
+	// before it still run, so that results before an error are kept, as in
+	// Python), and 0 once the call's context has ended.
+	stopAt  atomic.Int64 // keep its cache line free of anything written
 	_       cpu.CacheLinePad
 	partial bool
 	seq     uint64 // the call's number in its pool
@@ -29,17 +34,45 @@ type callCtl struct {
 	ownBar  bool
 	unhook  func() bool
 
+	// wake, if not nil, is signalled (without blocking) on each failure.
+	wake chan struct{}
+
 	mu    sync.Mutex
-	first error   // first failure, without Partial
-	errs  []error // every failure, with Partial
+	first *TaskError // failure of the lowest index, without Partial
+	errs  []error    // every failure, with Partial
+}
+
+// noStop is stopAt while the call runs.
+const noStop = math.MaxInt64
+
+// skip reports whether item index must not be started.
+func (c *callCtl) skip(index int) bool { return int64(index) >= c.stopAt.Load() }
+
+// lowerStop lowers stopAt to at most i.
+func (c *callCtl) lowerStop(i int64) {
+	for {
+		old := c.stopAt.Load()
+		if old <= i || c.stopAt.CompareAndSwap(old, i) {
+			return
+		}
+	}
+}
+
+// failed returns the failure of the lowest index so far (without
+// Partial), or nil.
+func (c *callCtl) failed() *TaskError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.first
 }
 
 // newCall starts a call's control block on p; total is the item count
 // when known (for the progress bar), else -1. The caller must call end.
 func newCall(ctx context.Context, p *Pool, s *settings, total int) *callCtl {
 	c := &callCtl{pool: p, partial: s.partial, seq: p.callSeq.Add(1)}
+	c.stopAt.Store(noStop)
 	c.ctx, c.cancel = context.WithCancelCause(ctx)
-	c.unhook = context.AfterFunc(c.ctx, func() { c.stopped.Store(true) })
+	c.unhook = context.AfterFunc(c.ctx, func() { c.stopAt.Store(0) })
 	switch {
 	case s.bar != nil:
 		c.bar = s.bar
@@ -69,18 +102,26 @@ func errOnlyProgress(call string) error {
 	return fmt.Errorf("%w: %s takes only Progress or ProgressBar", ErrInvalidOption, call)
 }
 
-// fail records the failure of item index. Without Partial the first
-// failure stops the call and cancels the tasks still running.
+// fail records the failure of item index. Without Partial a failure
+// stops the call after it: items of higher index are not started, while
+// those before it run on, so that the call can give their results before
+// the error (Python's order). The caller of the call (Map, the loop over
+// Imap) cancels the tasks still running once it has what it needs.
 func (c *callCtl) fail(index int, err error) error {
 	te := &TaskError{Index: index, Err: err}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.partial {
 		c.errs = append(c.errs, te)
-	} else if c.first == nil {
+	} else if c.first == nil || index < c.first.Index {
 		c.first = te
-		c.stopped.Store(true)
-		c.cancel(te)
+		c.lowerStop(int64(index) + 1)
+	}
+	c.mu.Unlock()
+	if c.wake != nil {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
 	}
 	return te
 }
@@ -154,6 +195,7 @@ type chunk[A, R any] struct {
 	errs []error // per item, made on the first failure
 	ran  int     // items reported; fewer than len(in) if the call stopped
 	took time.Duration
+	err  error         // why no item ran, if not the call's stop (Imap)
 	done chan struct{} // closed when every item is reported (Imap)
 }
 
@@ -166,7 +208,7 @@ type chunkedCall[A, R any] struct {
 
 func (k *chunk[A, R]) run(w *worker) {
 	c := k.call
-	if c.stopped.Load() {
+	if c.skip(k.base) {
 		k.finish()
 		return
 	}
@@ -178,7 +220,7 @@ func (k *chunk[A, R]) run(w *worker) {
 		}
 	} else {
 		for i, a := range k.in {
-			if c.stopped.Load() {
+			if c.skip(k.base + i) {
 				break
 			}
 			r, err := c.runner.run(ctx, a)
@@ -202,9 +244,9 @@ func (k *chunk[A, R]) runPlain(ctx context.Context) (again bool) {
 			again = k.ran < len(k.in)
 		}
 	}()
-	fn, in, out, bar := c.fn, k.in, k.out, c.bar
+	fn, in, out, bar, base := c.fn, k.in, k.out, c.bar, int64(k.base)
 	for ; i < len(in); i++ {
-		if c.stopped.Load() {
+		if base+int64(i) >= c.stopAt.Load() {
 			break
 		}
 		r, err := fn(ctx, in[i])

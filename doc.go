@@ -34,6 +34,8 @@
 //	pool.apply / apply_async, executor.submit       Apply / ApplyAsync, Submit
 //	as_completed, wait(return_when=...)             AsCompleted, Wait(FirstCompleted, ...)
 //	AsyncResult, concurrent.futures.Future          *Future
+//	Future(): set_result / set_exception            NewFuture(): SetResult / SetException
+//	future.exception(timeout)                       f.Exception(ctx)
 //	close()+join(), terminate()                     Close(), Terminate(); Join() waits, pool stays open
 //	tqdm(pool.imap(...), total=n)                   Imap(..., Progress("desc"))
 //	cpu_count()                                     CPUCount()
@@ -53,6 +55,18 @@
 //	RLock(), Condition(lock)                        NewRLock() (owner = the ctx Lock returns), NewCondition(l)
 //	Event(): set / clear / is_set / wait(timeout)   NewEvent(): Set / Clear / IsSet / Wait(ctx)
 //	Semaphore(n), BoundedSemaphore(n)               NewSemaphore(n), NewBoundedSemaphore(n)
+//
+// Python's threading module maps to Go itself; mp's objects work between
+// goroutines too, and are the ones to use when processes share them:
+//
+//	threading.Thread(target, args).start() / join() go f(arg) with a sync.WaitGroup: wg.Go / wg.Wait;
+//	                                                Submit on NewPool(Threads(n)) for a *Future
+//	current_thread(), active_count(), enumerate()   none (goroutines have no identity): pass a name;
+//	                                                WorkerID(ctx) in a task of a pool with an Initializer
+//	queue.Queue(maxsize)                            make(chan T, maxsize), close(ch) for "no more";
+//	                                                NewQueue / NewJoinableQueue for TaskDone, Join
+//	threading.Lock, RLock, Semaphore, Event         sync.Mutex, sync.RWMutex, chan struct{}, close(ch);
+//	                                                NewLock, NewRLock, NewSemaphore, NewEvent
 //
 // Every call takes a context first: cancelling it returns the call
 // promptly with context.Cause(ctx) and cancels its tasks. Every task ends

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -16,14 +15,19 @@ import (
 //
 //	Python                           mp
 //	r.get(timeout) / f.result()      Get(ctx) (use context.WithTimeout)
-//	r.wait(timeout)                  Wait(timeout)
+//	r.wait(timeout) / r.wait()       Wait(timeout) / <-Done()
 //	r.ready() / f.done()             Ready()
 //	r.successful()                   Successful()
-//	f.exception()                    Err()
+//	f.exception() (non-blocking)     Err()
+//	f.exception(timeout)             Exception(ctx)
 //	f.cancel() / f.cancelled()       Cancel() / Cancelled()
 //	f.running()                      Running()
 //	f.add_done_callback(fn)          AddDoneCallback(fn)
 //	                                 Done() channel, for select
+//	Future() (made by hand)          NewFuture()
+//	f.set_result(v)                  SetResult(v)
+//	f.set_exception(e)               SetException(err)
+//	f.set_running_or_notify_cancel() SetRunning()
 //
 // A Future is resolved exactly once; its methods are safe for concurrent
 // use.
@@ -56,10 +60,24 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 func (f *Future[R]) resolve(v R, err error) bool { return f.settle(v, err, fDone) }
 
 func (f *Future[R]) settle(v R, err error, state uint32) bool {
+	cbs, ok := f.settleQuiet(v, err, state)
+	f.runCallbacks(cbs)
+	return ok
+}
+
+// settleQuiet sets the outcome once, waking Get and Done waiters, and
+// returns the callbacks for the caller to run.
+func (f *Future[R]) settleQuiet(v R, err error, state uint32) ([]func(*Future[R]), bool) {
+	return f.settleIf(v, err, state, false)
+}
+
+// settleIf is settleQuiet, refusing a future that is not pending if
+// onlyPending.
+func (f *Future[R]) settleIf(v R, err error, state uint32, onlyPending bool) ([]func(*Future[R]), bool) {
 	f.mu.Lock()
-	if s := f.state.Load(); s == fDone || s == fCancelled {
+	if s := f.state.Load(); s == fDone || s == fCancelled || (onlyPending && s != fPending) {
 		f.mu.Unlock()
-		return false
+		return nil, false
 	}
 	f.val, f.err = v, err
 	f.state.Store(state)
@@ -71,10 +89,13 @@ func (f *Future[R]) settle(v R, err error, state uint32) bool {
 	cbs := f.cbs
 	f.cbs = nil
 	f.mu.Unlock()
+	return cbs, true
+}
+
+func (f *Future[R]) runCallbacks(cbs []func(*Future[R])) {
 	for _, cb := range cbs {
 		f.callback(cb)
 	}
-	return true
 }
 
 func (f *Future[R]) callback(cb func(*Future[R])) {
@@ -96,6 +117,16 @@ func (f *Future[R]) Done() <-chan struct{} {
 	return f.done
 }
 
+// Exception waits for the future and returns its error: nil if it
+// succeeded, ErrCancelled if it was cancelled (Python's
+// Future.exception(timeout)). If ctx ends first it returns
+// context.Cause(ctx) (use context.WithTimeout for Python's timeout; Ready
+// tells the two cases apart).
+func (f *Future[R]) Exception(ctx context.Context) error {
+	_, err := f.Get(ctx)
+	return err
+}
+
 // Get waits for the result. If ctx ends first it returns
 // context.Cause(ctx), and the task goes on (cancel the task with Cancel,
 // or with the ctx given to Submit).
@@ -113,14 +144,15 @@ func (f *Future[R]) Get(ctx context.Context) (R, error) {
 }
 
 // Wait waits up to timeout for the future to be resolved and reports
-// whether it is. A timeout <= 0 waits without limit.
+// whether it is (Python's AsyncResult.wait(timeout)). A timeout <= 0
+// polls, as Python's wait(0) does: it reports at once. To wait without
+// limit (Python's wait()), receive from Done or call Get.
 func (f *Future[R]) Wait(timeout time.Duration) bool {
 	if f.Ready() {
 		return true
 	}
 	if timeout <= 0 {
-		<-f.Done()
-		return true
+		return false
 	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
@@ -158,15 +190,20 @@ func (f *Future[R]) Running() bool { return f.state.Load() == fRunning }
 func (f *Future[R]) Cancelled() bool { return f.state.Load() == fCancelled }
 
 // Cancel resolves the future with ErrCancelled if it is not resolved yet,
-// and reports whether it did. A Submit task that has not started will not
-// run; one that is running cannot be stopped this way (as in Python): to
-// stop it, cancel the context given to Submit. The future of an async call
-// (MapAsync, ...) cancels the call's context.
+// and reports whether the future is now cancelled: true also for one
+// cancelled before, false for one that ran or is running (Python's
+// cancel()). A Submit task that has not started will not run; one that is
+// running cannot be stopped this way (as in Python): to stop it, cancel
+// the context given to Submit. The future of an async call (MapAsync,
+// ...) cancels the call's context.
 func (f *Future[R]) Cancel() bool {
+	if f.Cancelled() {
+		return true
+	}
 	if f.canceler == nil {
 		return false
 	}
-	return f.canceler.cancelPending()
+	return f.canceler.cancelPending() || f.Cancelled()
 }
 
 // AddDoneCallback arranges for fn to be called with the future once it is
@@ -183,6 +220,81 @@ func (f *Future[R]) AddDoneCallback(fn func(*Future[R])) {
 	}
 	f.mu.Unlock()
 	f.callback(fn)
+}
+
+// NewFuture returns a pending Future for code of its own to resolve with
+// SetResult or SetException: Python's concurrent.futures.Future() made
+// by hand, as executors and tests do. It works with Get, AsCompleted,
+// Wait and AddDoneCallback as any other Future. While pending, Cancel
+// resolves it with ErrCancelled; after SetRunning it cannot be cancelled.
+func NewFuture[R any]() *Future[R] {
+	f := new(Future[R])
+	f.canceler = bareCancel[R]{f}
+	return f
+}
+
+// ErrInvalidState is returned by SetResult and SetException on a Future
+// already resolved (Python's InvalidStateError), and by SetRunning on one
+// already running.
+var ErrInvalidState = errors.New("mp: invalid future state")
+
+// SetResult resolves f with v (Python's Future.set_result), waking Get and
+// Done waiters and running the done-callbacks. On a Future already
+// resolved it changes nothing and returns an error wrapping
+// ErrInvalidState. Code may only resolve a Future made with NewFuture:
+// those of pool calls are resolved by the pool, and refuse.
+func (f *Future[R]) SetResult(v R) error { return f.setByHand(v, nil) }
+
+// SetException resolves f with err (Python's Future.set_exception); Get
+// then returns err. A nil err is refused (use SetResult): it wraps
+// ErrInvalidOption. Otherwise as SetResult.
+func (f *Future[R]) SetException(err error) error {
+	if err == nil {
+		return fmt.Errorf("%w: SetException with a nil error (use SetResult for a success)", ErrInvalidOption)
+	}
+	var zero R
+	return f.setByHand(zero, err)
+}
+
+func (f *Future[R]) setByHand(v R, err error) error {
+	if _, ok := f.canceler.(bareCancel[R]); !ok {
+		return fmt.Errorf("%w: this Future belongs to a pool call; only one made with mp.NewFuture can be resolved by hand", ErrInvalidState)
+	}
+	if !f.resolve(v, err) {
+		return fmt.Errorf("%w: the Future is already resolved", ErrInvalidState)
+	}
+	return nil
+}
+
+// SetRunning marks a Future made with NewFuture as running, so that
+// Cancel no longer succeeds (Python's set_running_or_notify_cancel). It
+// returns false if the Future was cancelled (the work must not be done),
+// true if it is now running. On any other Future, or one already running
+// or resolved, it returns false with an error wrapping ErrInvalidState.
+func (f *Future[R]) SetRunning() (bool, error) {
+	if _, ok := f.canceler.(bareCancel[R]); !ok {
+		return false, fmt.Errorf("%w: this Future belongs to a pool call; only one made with mp.NewFuture is started by hand", ErrInvalidState)
+	}
+	f.mu.Lock() // against a Cancel between the two
+	started := f.state.CompareAndSwap(fPending, fRunning)
+	f.mu.Unlock()
+	if started {
+		return true, nil
+	}
+	if f.Cancelled() {
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: the Future is already running or resolved", ErrInvalidState)
+}
+
+// bareCancel is the canceler of a Future made with NewFuture.
+type bareCancel[R any] struct{ f *Future[R] }
+
+func (c bareCancel[R]) cancelPending() bool {
+	var zero R
+	cbs, ok := c.f.settleIf(zero, ErrCancelled, fCancelled, true)
+	c.f.runCallbacks(cbs)
+	return ok
 }
 
 // task is one Submit: the future and what it needs to run, in one
@@ -286,111 +398,3 @@ type poolBound struct {
 
 func (c *poolBound) Done() <-chan struct{} { return c.pool.ctx.Done() }
 func (c *poolBound) Err() error            { return c.pool.ctx.Err() }
-
-// Return conditions for Wait, as in concurrent.futures.wait.
-type WaitMode int
-
-const (
-	// AllCompleted waits until every future is resolved.
-	AllCompleted WaitMode = iota
-	// FirstCompleted waits until any future is resolved.
-	FirstCompleted
-	// FirstException waits until any future fails, or all are resolved.
-	FirstException
-)
-
-// Wait waits for the futures as mode says and returns those resolved and
-// those not (concurrent.futures.wait). If ctx ends first, it returns the
-// two sets at that moment and context.Cause(ctx); use
-// context.WithTimeout for Python's timeout.
-func Wait[R any](ctx context.Context, fs []*Future[R], mode WaitMode) (done, pending []*Future[R], err error) {
-	fs = unique(fs)
-	ch := make(chan *Future[R], len(fs))
-	for _, f := range fs {
-		f.AddDoneCallback(func(f *Future[R]) { ch <- f })
-	}
-wait:
-	for n := 0; n < len(fs); n++ {
-		select {
-		case f := <-ch:
-			if mode == FirstCompleted || (mode == FirstException && f.Err() != nil) {
-				break wait
-			}
-		case <-ctx.Done():
-			err = context.Cause(ctx)
-			break wait
-		}
-	}
-	for _, f := range fs {
-		if f.Ready() {
-			done = append(done, f)
-		} else {
-			pending = append(pending, f)
-		}
-	}
-	return done, pending, err
-}
-
-// AsCompleted yields the futures as they are resolved, first resolved
-// first (concurrent.futures.as_completed). Each future is yielded once,
-// duplicates being dropped. If ctx ends first it yields (nil,
-// context.Cause(ctx)) and stops. Progress or ProgressBar ticks a bar per
-// future; other options are refused.
-func AsCompleted[R any](ctx context.Context, fs []*Future[R], opts ...Option) iter.Seq2[*Future[R], error] {
-	return func(yield func(*Future[R], error) bool) {
-		var s settings
-		for _, o := range opts {
-			var probe settings
-			if o == nil {
-				continue
-			}
-			if err := o(&probe); err != nil {
-				yield(nil, err)
-				return
-			}
-			if probe.progressDesc == nil && probe.bar == nil {
-				yield(nil, errOnlyProgress("AsCompleted"))
-				return
-			}
-			_ = o(&s)
-		}
-		fs := unique(fs)
-		ch := make(chan *Future[R], len(fs))
-		for _, f := range fs {
-			f.AddDoneCallback(func(f *Future[R]) { ch <- f })
-		}
-		bar, own := s.bar, false
-		if bar == nil && s.progressDesc != nil {
-			bar, own = newBar(&s, int64(len(fs))), true
-		}
-		if own {
-			defer bar.Close()
-		}
-		for range len(fs) {
-			select {
-			case f := <-ch:
-				if bar != nil {
-					bar.Add(1)
-				}
-				if !yield(f, nil) {
-					return
-				}
-			case <-ctx.Done():
-				yield(nil, context.Cause(ctx))
-				return
-			}
-		}
-	}
-}
-
-func unique[R any](fs []*Future[R]) []*Future[R] {
-	seen := make(map[*Future[R]]bool, len(fs))
-	out := make([]*Future[R], 0, len(fs))
-	for _, f := range fs {
-		if f != nil && !seen[f] {
-			seen[f] = true
-			out = append(out, f)
-		}
-	}
-	return out
-}

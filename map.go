@@ -10,16 +10,29 @@ import (
 // in input order (Python's Pool.map and Executor.map).
 //
 // Items are handed out in chunks of Chunksize consecutive items (by
-// default len/(4·workers), rounded up, as in Python). Without Partial, the
-// first failing task stops the call: tasks not started are skipped, the
-// context of running ones is cancelled, and Map returns at once with a
-// *TaskError naming the item. With Partial every task runs, and Map
-// returns the results with the failures joined. If ctx ends first, Map
-// returns context.Cause(ctx) promptly.
+// default len/(4·workers), rounded up, as in Python). Without Partial, a
+// failing task stops the call after it: the items before the failed one
+// still run, those after it are not started, and once the items before it
+// are done Map cancels the context of the tasks still running and returns
+// their results (out[:k] for a failure at item k) with a *TaskError naming
+// the item. If several items fail, the error is that of the lowest index.
+// With Partial every task runs, and Map returns the results with the
+// failures joined. If ctx ends first, Map returns nil and
+// context.Cause(ctx) promptly.
 //
 // Overhead on a goroutine pool is a few nanoseconds per item (see
 // docs/benchmarks.md), so even tiny functions gain from parallelism.
 func Map[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A, opts ...Option) ([]R, error) {
+	wait, err := startMap(ctx, p, f, items, opts)
+	if err != nil {
+		return nil, err
+	}
+	return wait()
+}
+
+// startMap checks a Map call and queues all its chunks, so that a Close
+// that follows finds them; wait waits for the results.
+func startMap[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A, opts []Option) (wait func() ([]R, error), err error) {
 	s, err := p.callSettings(opts)
 	if err == nil {
 		err = f.checkFor(p)
@@ -33,23 +46,29 @@ func Map[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A, opts .
 	n := len(items)
 	out := make([]R, n)
 	if n == 0 {
-		return out, nil
+		return func() ([]R, error) { return out, nil }, nil
 	}
 	cs := s.chunksize
 	if cs == 0 {
 		cs = autoChunksize(n, p.n)
 	}
 	c := newCall(ctx, p, s, n)
-	defer c.end()
+	c.wake = make(chan struct{}, 1)
 
 	nchunks := (n + cs - 1) / cs
 	var pending atomic.Int64
-	var ran atomic.Int64
 	pending.Store(int64(nchunks))
 	done := make(chan struct{})
+	fins := make([]atomic.Bool, nchunks) // chunk i has finished
 	cc := &chunkedCall[A, R]{callCtl: c, runner: newRunner(f, s)}
 	cc.finished = func(k *chunk[A, R]) {
-		ran.Add(int64(k.ran))
+		fins[k.base/cs].Store(true)
+		if c.stopAt.Load() != noStop {
+			select {
+			case c.wake <- struct{}{}:
+			default:
+			}
+		}
 		if pending.Add(-1) == 0 {
 			close(done)
 		}
@@ -63,29 +82,50 @@ func Map[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A, opts .
 		jobs[i] = &chunks[i]
 	}
 	if err := p.enqueue(jobs...); err != nil {
+		c.end()
 		return nil, err
 	}
-	select {
-	case <-done:
-	case <-c.ctx.Done():
+	// before reports whether every chunk before the one holding item k
+	// has finished: the results before k are then all in. next is the
+	// first chunk not known to have finished.
+	next := 0
+	before := func(k int) bool {
+		for next < k/cs && fins[next].Load() {
+			next++
+		}
+		return next >= k/cs
 	}
-	if ran.Load() != int64(n) {
-		// stopped early: the first failure, the caller's ctx, or Terminate
-		return nil, context.Cause(c.ctx)
-	}
-	if c.partial {
-		if err := c.partialErr(); err != nil {
-			return out, err
+	return func() ([]R, error) {
+		defer c.end()
+	wait:
+		for {
+			select {
+			case <-done:
+				break wait
+			case <-c.ctx.Done():
+				return nil, context.Cause(c.ctx)
+			case <-c.wake:
+				if first := c.failed(); first != nil && before(first.Index) {
+					break wait
+				}
+			}
+		}
+		if err := c.ctx.Err(); err != nil {
+			// the caller's ctx or Terminate, as the call ended
+			return nil, context.Cause(c.ctx)
+		}
+		if c.partial {
+			if err := c.partialErr(); err != nil {
+				return out, err
+			}
+			return out, nil
+		}
+		if first := c.failed(); first != nil {
+			c.cancel(first) // the tasks after it, still running
+			return out[:first.Index:first.Index], first
 		}
 		return out, nil
-	}
-	c.mu.Lock()
-	first := c.first
-	c.mu.Unlock()
-	if first != nil {
-		return nil, first
-	}
-	return out, nil
+	}, nil
 }
 
 // autoChunksize is Python's Pool.map default: len/(4·workers), rounded up.
@@ -98,9 +138,20 @@ func autoChunksize(n, workers int) int {
 }
 
 // MapAsync starts Map and returns at once; the Future holds the results
-// (Python's map_async). Cancelling the Future cancels the call.
+// (Python's map_async). Its items are queued before MapAsync returns, so
+// that, as in Python, a Close that follows runs them all, and Join and
+// Close wait until the Future is resolved. Cancelling the Future cancels
+// the call.
 func MapAsync[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A, opts ...Option) *Future[[]R] {
-	return async(ctx, func(ctx context.Context) ([]R, error) { return Map(ctx, p, f, items, opts...) })
+	ctx, cancel := context.WithCancelCause(ctx)
+	wait, err := startMap(ctx, p, f, items, opts)
+	if err != nil {
+		cancel(nil)
+		fut := new(Future[[]R])
+		fut.resolve(nil, err)
+		return fut
+	}
+	return async(p, cancel, wait)
 }
 
 // Starmap is Map for functions of several arguments (Python's
@@ -122,24 +173,27 @@ func StarmapAsync[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []
 	return MapAsync(ctx, p, f, items, opts...)
 }
 
-// async runs fn on its own goroutine and resolves a Future with its
-// result; Cancel on the Future cancels fn's context.
-func async[R any](ctx context.Context, fn func(context.Context) (R, error)) *Future[R] {
+// async resolves a Future with what wait returns, waited for on its own
+// goroutine; Cancel on the Future calls cancel. The pool counts the
+// Future pending until it is resolved: Join and Close wait for it.
+func async[R any](p *Pool, cancel context.CancelCauseFunc, wait func() (R, error)) *Future[R] {
 	fut := new(Future[R])
-	ctx, cancel := context.WithCancelCause(ctx)
 	fut.state.Store(fRunning)
 	fut.canceler = cancelFunc(func() bool {
 		var zero R
-		if !fut.resolve(zero, ErrCancelled) {
+		if !fut.settle(zero, ErrCancelled, fCancelled) {
 			return false
 		}
 		cancel(ErrCancelled)
 		return true
 	})
+	p.asyncStarted()
 	go func() {
 		defer cancel(nil)
-		v, err := fn(ctx)
-		fut.resolve(v, err)
+		v, err := wait()
+		cbs, _ := fut.settleQuiet(v, err, fDone)
+		p.asyncDone()
+		fut.runCallbacks(cbs)
 	}()
 	return fut
 }

@@ -39,6 +39,7 @@ type Pool struct {
 	busy       int
 	idle       int
 	calls      map[*callCtl]struct{}
+	asyncs     int // Futures of async calls (MapAsync, ...) not yet resolved
 	nextID     int
 	callSeq    atomic.Uint64 // numbers calls, in the order they are made
 
@@ -300,8 +301,10 @@ func (p *Pool) takeQueue() []job {
 }
 
 // Close stops the pool taking new work, waits for the work it has taken
-// (queued and running) to finish, and for its workers to exit. After Close
-// every call on the pool fails with ErrClosed. Close is what
+// (queued and running, including every item of a MapAsync, StarmapAsync,
+// ApplyAsync or Submit made before it) to finish, and for its workers to
+// exit; the Futures of those calls are resolved when it returns. After
+// Close every call on the pool fails with ErrClosed. Close is what
 // `with Pool() as p` and executor.shutdown(wait=True) do in Python, and
 // what `defer pool.Close()` is for; pool.close(); pool.join() in Python is
 // pool.Close() here. It always returns nil, and is safe to call twice.
@@ -316,15 +319,44 @@ func (p *Pool) Close() error {
 	p.work.Broadcast()
 	p.mu.Unlock()
 	p.workers.Wait()
+	p.waitAsyncs()
 	return nil
 }
 
-// Join waits until the pool is idle: no task queued or running. It leaves
-// the pool open (tasks submitted meanwhile are waited for too). After
-// Close or Terminate it returns at once.
+// Join waits until the pool is idle: no task queued or running, and the
+// Future of every async call (MapAsync, StarmapAsync) resolved. It leaves
+// the pool open (tasks submitted meanwhile are waited for too), so
+// Python's pool.close(); pool.join() is pool.Close() alone, and
+// map_async(...); join() is MapAsync(...); Join().
 func (p *Pool) Join() {
 	p.mu.Lock()
-	for p.busy > 0 || p.head < len(p.queue) {
+	for p.busy > 0 || p.head < len(p.queue) || p.asyncs > 0 {
+		p.idleCond.Wait()
+	}
+	p.mu.Unlock()
+}
+
+// asyncStarted counts the Future of an async call pending.
+func (p *Pool) asyncStarted() {
+	p.mu.Lock()
+	p.asyncs++
+	p.mu.Unlock()
+}
+
+// asyncDone counts the Future of an async call resolved.
+func (p *Pool) asyncDone() {
+	p.mu.Lock()
+	p.asyncs--
+	if p.asyncs == 0 {
+		p.idleCond.Broadcast()
+	}
+	p.mu.Unlock()
+}
+
+// waitAsyncs waits until the Future of every async call is resolved.
+func (p *Pool) waitAsyncs() {
+	p.mu.Lock()
+	for p.asyncs > 0 {
 		p.idleCond.Wait()
 	}
 	p.mu.Unlock()
@@ -355,6 +387,7 @@ func (p *Pool) Terminate() {
 		p.jobDone()
 	}
 	p.workers.Wait()
+	p.waitAsyncs()
 }
 
 // track registers a running call so that Terminate can cancel it.

@@ -136,8 +136,8 @@ func TestMapFirstErrorStopsTheRest(t *testing.T) {
 	if !errors.As(err, &te) || te.Index != 3 || !errors.Is(err, errBoom) {
 		t.Fatalf("err = %v, want *TaskError for index 3 wrapping boom", err)
 	}
-	if out != nil {
-		t.Errorf("results on failure: %v", out[:3])
+	if !slices.Equal(out, []int{0, 1, 2}) {
+		t.Errorf("results before the failure: %v, want 0 1 2", out)
 	}
 	if n := started.Load(); n > 100 {
 		t.Errorf("%d of 1000 tasks started after the first failure", n)

@@ -915,7 +915,7 @@ func decodeResults[R any](name string, values []byte, n int) ([]R, error) {
 // remote job methods of a chunk
 
 func (k *chunk[A, R]) begin() bool {
-	if k.call.stopped.Load() {
+	if k.call.skip(k.base) {
 		k.finish()
 		return false
 	}

@@ -22,10 +22,14 @@ import (
 // item and grow until a chunk takes about a millisecond, and a partial
 // chunk is sent at once whenever the workers would otherwise sit idle.
 //
-// Without Partial the first failure is yielded as a *TaskError and ends
-// the sequence, cancelling the rest; with Partial each failure is yielded
-// in its place and the sequence goes on. If ctx ends, (zero,
-// context.Cause(ctx)) is yielded and the sequence ends. Breaking out of
+// Without Partial a failure ends the sequence: the results before the
+// failed item are yielded first (every one of them, as in Python), then
+// its *TaskError, and the tasks still running are cancelled; items after
+// it are not started. With Partial each failure is yielded in its place
+// and the sequence goes on. If the input sequence panics, the results of
+// the items read before are yielded, then an error carrying the panic
+// (a *PanicError). If ctx ends, (zero, context.Cause(ctx)) is yielded and
+// the sequence ends. Breaking out of
 // the loop stops reading the input and cancels the tasks in flight; the
 // loop returns after the input sequence has returned.
 //
@@ -59,7 +63,7 @@ type stream[A, R any] struct {
 	spare   chan *chunk[A, R] // yielded chunks, for the feeder to reuse
 	fed     chan struct{}     // closed when the feeder has returned
 	sent    int               // chunks sent; read after fed is closed
-	feedErr error             // the input's panic; read after fed is closed
+	feedErr error             // the input's panic; read after fed is closed (after every chunk, in both orders)
 
 	_ cpu.CacheLinePad // the feeder reads gate for every item
 	// gate is the number of chunks sent and not finished, plus gateStop
@@ -124,12 +128,6 @@ func (st *stream[A, R]) feed(items iter.Seq[A], fixed int) {
 		defer close(st.order)
 	}
 	cc := st.cc
-	defer func() {
-		if v := recover(); v != nil {
-			st.feedErr = fmt.Errorf("mp: the input sequence panicked: %w", newPanicError(v))
-			cc.cancel(st.feedErr)
-		}
-	}()
 	cs := max(fixed, 1)
 	base := 0
 	var k *chunk[A, R]
@@ -156,15 +154,19 @@ func (st *stream[A, R]) feed(items iter.Seq[A], fixed int) {
 		st.gate.Add(1)
 		st.sent++
 		if err := st.p.enqueue(k); err != nil {
-			cc.cancel(err)
+			// the pool closed: the results before come first, then this
+			k.err = err
+			k.finish()
 			return false
 		}
 		return true
 	}
-	for a := range items {
+	stopped := false
+	st.feedErr = pull(items, func(a A) bool {
 		g := st.gate.Load()
 		if g >= gateStop {
-			return
+			stopped = true
+			return false
 		}
 		if buf == nil {
 			k = st.newChunk(cs)
@@ -172,17 +174,36 @@ func (st *stream[A, R]) feed(items iter.Seq[A], fixed int) {
 		}
 		buf = append(buf, a)
 		if len(buf) >= cs || g == 0 {
-			if !flush() {
-				return
+			if cc.stopAt.Load() != noStop || !flush() {
+				stopped = true
+				return false
 			}
 			if fixed == 0 {
 				cs = st.adapt(cs)
 			}
 		}
-	}
-	if len(buf) > 0 && !cc.stopped.Load() {
+		return true
+	})
+	// The items read before the input ended, or panicked, still run.
+	if !stopped && len(buf) > 0 && cc.stopAt.Load() == noStop {
 		flush()
 	}
+}
+
+// pull ranges over items, calling body until it returns false, and turns
+// a panic of the sequence into an error.
+func pull[A any](items iter.Seq[A], body func(A) bool) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("mp: the input sequence panicked: %w", newPanicError(v))
+		}
+	}()
+	for a := range items {
+		if !body(a) {
+			break
+		}
+	}
+	return nil
 }
 
 // newChunk returns a chunk for up to cs items, reusing a yielded one when
@@ -321,8 +342,19 @@ func (st *stream[A, R]) yieldChunk(k *chunk[A, R], yield func(R, error) bool) bo
 		}
 	}
 	if k.ran < len(k.in) {
-		yield(zero, context.Cause(st.cc.ctx))
+		yield(zero, st.stopErr(k))
 		return false
 	}
 	return true
+}
+
+// stopErr says why the items of k did not all run.
+func (st *stream[A, R]) stopErr(k *chunk[A, R]) error {
+	if k.err != nil {
+		return k.err
+	}
+	if first := st.cc.failed(); first != nil {
+		return first // a chunk after the failed item, reaching an unordered loop first
+	}
+	return context.Cause(st.cc.ctx)
 }

@@ -14,8 +14,17 @@ func TestGroupTerminal(t *testing.T) {
 	a := g.New(100, progress.Description("worker 1"))
 	b := g.New(50, progress.Description("worker 2"))
 	a.Add(45)
+	// Wait until the group has redrawn both lines in place with worker 1
+	// at 45%. Seeing "\x1b[2A" alone is not enough: mpb renders on its
+	// own goroutine from the count the group's loop last gave it, so its
+	// first redraws (and, under load, several more) may still show the
+	// state before Add.
+	redrawnAt45 := func(out string) bool {
+		i := strings.Index(out, "\x1b[2A")
+		return i >= 0 && strings.Contains(out[i:], "worker 1:  45% |████") && strings.Contains(out[i:], "|  45/100 [")
+	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(buf.String(), "\x1b[2A") && time.Now().Before(deadline) {
+	for !redrawnAt45(buf.String()) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	a.Add(55)
@@ -28,8 +37,8 @@ func TestGroupTerminal(t *testing.T) {
 	if !strings.Contains(out, "\x1b[2A") {
 		t.Fatalf("the group never redrew its two lines in place:\n%q", out)
 	}
-	if !strings.Contains(out, "worker 1:  45% |████") || !strings.Contains(out, "|  45/100 [") {
-		t.Errorf("no line for worker 1 at 45%%:\n%q", out)
+	if !redrawnAt45(out) {
+		t.Errorf("no line for worker 1 at 45%% redrawn in place within 10s:\n%q", out)
 	}
 	final := out[strings.LastIndex(out, "\x1b[2A"):]
 	lines := strings.Split(strings.TrimSuffix(final, "\n"), "\n")

@@ -82,15 +82,15 @@ var (
 		return struct{}{}, s.Acquire(ctx)
 	})
 	// waitEvent is executor.submit(event.wait).
-	waitEvent = mp.Register("conf.waitEvent", func(ctx context.Context, e *mp.Event) (bool, error) {
-		return true, e.Wait(ctx)
+	waitEvent = mp.Register("conf.waitEvent", func(ctx context.Context, e *mp.Event) (int, error) {
+		return 1, e.Wait(ctx)
 	})
 	// waitAndRaise is test_wait's wait_and_raise(e).
-	waitAndRaise = mp.Register("conf.waitAndRaise", func(ctx context.Context, e *mp.Event) (bool, error) {
+	waitAndRaise = mp.Register("conf.waitAndRaise", func(ctx context.Context, e *mp.Event) (int, error) {
 		if err := e.Wait(ctx); err != nil {
-			return false, err
+			return 0, err
 		}
-		return false, errors.New("this is an exception")
+		return 0, errors.New("this is an exception")
 	})
 	// initState and workerState are TestInitializers' _init/_test_initializer.
 	initState   = mp.Register("conf.initState", func(_ context.Context, s string) (string, error) { return s, nil })

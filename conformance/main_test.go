@@ -139,3 +139,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// newPipe is mp.Pipe, closed and unlinked at the end of the test.
+func newPipe[T any](t *testing.T, duplex bool) (*mp.Conn[T], *mp.Conn[T]) {
+	t.Helper()
+	a, b, err := mp.Pipe[T](duplex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		a.Close()
+		b.Close()
+		a.Unlink()
+		b.Unlink()
+	})
+	return a, b
+}

@@ -200,12 +200,7 @@ func TestContextTimeoutIsTimeoutError(t *testing.T) {
 	if _, err := q.Get(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("queue.get(timeout): %v", err)
 	}
-	a, b, err := mp.Pipe[int](true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	defer b.Close()
+	a, _ := newPipe[int](t, true)
 	if a.Poll(50 * time.Millisecond) {
 		t.Fatal("poll(timeout) on an empty pipe is true")
 	}

@@ -36,6 +36,10 @@ func TestMain(m *testing.M) {
 	mp.Main()
 	// Race-enabled children would otherwise sleep a second when they exit.
 	os.Setenv("GORACE", "atexit_sleep_ms=0")
+	if role := os.Getenv("MP_CONF_ROLE"); role != "" {
+		// the test binary run as a program of its own
+		os.Exit(runRole(role))
+	}
 	// Tests make tasks and callbacks fail on purpose; keep their logs out
 	// of the output.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
@@ -58,6 +62,27 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// runRole is the test binary run as a program by a test: "leak-shm"
+// makes two shared memory segments, prints their names and waits to be
+// killed (TestResourceTracker.test_resource_tracker's script).
+func runRole(role string) int {
+	switch role {
+	case "leak-shm":
+		for range 2 {
+			m, err := mp.CreateSharedMemory("", 10)
+			if err != nil {
+				fmt.Println("error:", err)
+				return 1
+			}
+			fmt.Println(m.Name())
+		}
+		time.Sleep(time.Hour)
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "unknown MP_CONF_ROLE", role)
+	return 2
 }
 
 // shmSegments lists this test binary's tree's segments in /dev/shm, not

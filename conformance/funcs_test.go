@@ -60,9 +60,17 @@ var (
 	raiseLargeValueError = mp.Register("conf.raiseLargeValueError", func(_ context.Context, _ int) (int, error) {
 		return 0, valueError{strings.Repeat("x", 1024*1024)}
 	})
-	// unpicklableResult returns a value that cannot be encoded: a func.
-	unpicklableResult = mp.Register("conf.unpicklableResult", func(_ context.Context, _ int) (any, error) {
+	// unpicklableResult returns a value that cannot be encoded: CPython's
+	// lambda (even i), and the same trap inside a struct (odd i).
+	unpicklableResult = mp.Register("conf.unpicklableResult", func(_ context.Context, i int) (any, error) {
+		if i%2 == 1 {
+			return withFunc{F: func() int { return 42 }}, nil
+		}
 		return func() int { return 42 }, nil
+	})
+	// complexResult returns a complex number, which Python pickles.
+	complexResult = mp.Register("conf.complexResult", func(_ context.Context, _ int) (complex128, error) {
+		return complex(1, 2), nil
 	})
 	// sleepMs sleeps ms milliseconds or until its context ends.
 	sleepMs = mp.Register("conf.sleepMs", func(ctx context.Context, ms int) (struct{}, error) {
@@ -110,6 +118,8 @@ var (
 		return 0, valueError{"failing task"}
 	})
 )
+
+type withFunc struct{ F func() int }
 
 func ipow(x, y int) int {
 	r := 1

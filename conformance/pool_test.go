@@ -120,6 +120,22 @@ func TestPool(t *testing.T) {
 			}
 		})
 
+		// CPython: _TestPool.test_map_unplicklable
+		t.Run("test_map_unplicklable", func(t *testing.T) {
+			if k.name == "threads" {
+				t.Skip("test not appropriate for threads (as in CPython): nothing is encoded")
+			}
+			// Issue #19425: failure to pickle an argument must not hang
+			ctx := testCtx(t)
+			items := make([]any, 10)
+			for i := range items {
+				items[i] = func() {}
+			}
+			if _, err := mp.Map(ctx, p, anyIdentity, items); err == nil || ctx.Err() != nil {
+				t.Fatalf("map over unencodable items: %v", err)
+			}
+		})
+
 		// CPython: _TestPool.test_map_chunksize
 		t.Run("test_map_chunksize", func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second)
@@ -400,6 +416,8 @@ func TestPool(t *testing.T) {
 		})
 	})
 }
+
+var anyIdentity = mp.Register("conf.anyIdentity", func(_ context.Context, x any) (any, error) { return x, nil })
 
 // countedObject is test_release_task_refs' CountedObject.
 type countedObject struct{ N int }

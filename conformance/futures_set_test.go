@@ -1,8 +1,7 @@
-//go:build linux && conformance_pending
+//go:build linux
 
 // The tests in this file use mp.NewFuture (issue 12 §3, "a bare Future
-// that code can complete"), made on another branch: build them with
-// -tags conformance_pending once it is merged, then drop the tag.
+// that code can complete").
 
 package conformance
 

@@ -253,6 +253,7 @@ func TestWaitingCallsBounded(t *testing.T) {
 		w.Flush()
 	}()
 	for range calls - limit {
+		nc.SetReadDeadline(time.Now().Add(10 * time.Second)) // without the limit, none comes
 		if rep := readReply(t, r); !isLimit(rep, "Limits.Waiting") {
 			t.Fatalf("a waiting call beyond the limit: %+v, want refused by Limits.Waiting", rep.Err)
 		}

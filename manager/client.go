@@ -338,6 +338,9 @@ func clientHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, w *wire.W
 	}
 	hello, err := read()
 	if err != nil {
+		if errors.Is(err, ErrServerGone) {
+			return fmt.Errorf("%w (no challenge: not a manager, or one that wants TLS: manager.TLS)", err)
+		}
 		return err
 	}
 	if hello.Version != wire.ManagerVersion {

@@ -216,11 +216,13 @@ func (m *Manager) await(ctx context.Context, cfg *config) error {
 	}
 }
 
-// Connect connects to the manager server at address (a Unix socket path:
-// Manager.Address of the manager that started it) with its authkey, from
-// any process of the same program (registered types and update functions
-// must be the same on both sides). A wrong key is an error wrapping
-// ErrAuth.
+// Connect connects to the manager server at address with its authkey
+// (Python's BaseManager(address, authkey).connect()): a Unix socket path
+// (Manager.Address of a manager started here), "tcp://host:port" for a
+// server listening on TCP (Listen, Serve; add TLS if it uses TLS), or a
+// NATS URL (Cluster). Registered types and update functions must be the
+// same on both sides (the same program, or one sharing those packages).
+// A wrong key is an error wrapping ErrAuth.
 func Connect(ctx context.Context, address string, authkey []byte, opts ...Option) (*Manager, error) {
 	cfg, err := configure(opts)
 	if err != nil {

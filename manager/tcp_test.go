@@ -376,3 +376,19 @@ func TestRegisteredTypeOverTCP(t *testing.T) {
 		t.Fatalf("Top = %v %v", top, err)
 	}
 }
+
+func TestTCPAddressInUse(t *testing.T) {
+	ctx := testCtx(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, err = manager.Start(ctx, manager.Listen("tcp", ln.Addr().String()))
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("Start on a port in use: %v, want the server's error", err)
+	}
+	if _, err := manager.Start(ctx, manager.Listen("udp", "127.0.0.1:0")); !errors.Is(err, mp.ErrInvalidOption) {
+		t.Fatalf("Listen on udp: %v", err)
+	}
+}

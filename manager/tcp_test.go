@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -390,5 +391,67 @@ func TestTCPAddressInUse(t *testing.T) {
 	}
 	if _, err := manager.Start(ctx, manager.Listen("udp", "127.0.0.1:0")); !errors.Is(err, mp.ErrInvalidOption) {
 		t.Fatalf("Listen on udp: %v", err)
+	}
+}
+
+// remoteValues are CPython's _TestRemoteManager.values.
+var remoteValues = []any{"hello world", nil, true, 2.25, "hallå världen", "привіт світ", []byte("hall\xe5 v\xe4rlden")}
+
+type remoteAddr struct {
+	Addr string
+	Key  []byte
+}
+
+var remotePutter = mp.Register("manager-test.remote-putter", func(ctx context.Context, a remoteAddr) (struct{}, error) {
+	m, err := manager.Connect(ctx, a.Addr, a.Key)
+	if err != nil {
+		return struct{}{}, err
+	}
+	defer m.Close()
+	q, err := manager.NewQueue[[]any](ctx, m, 0, manager.Named("queue"))
+	if err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, q.Put(ctx, remoteValues)
+})
+
+// CPython: _TestRemoteManager.test_remote (values of every kind through
+// a remote manager's queue; an unencodable value is refused).
+func TestRemoteManagerValues(t *testing.T) {
+	ctx := testCtx(t)
+	key := make([]byte, 32)
+	rand.Read(key)
+	m := startTCP(t, manager.AuthKey(key))
+	p, err := mp.NewProcess(remotePutter, remoteAddr{m.Address(), key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Join(ctx); err != nil { // its Put does not wait
+		t.Fatal(err)
+	}
+	m2, err := manager.Connect(ctx, m.Address(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	q, err := manager.NewQueue[[]any](ctx, m2, 0, manager.Named("queue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := q.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, remoteValues) {
+		t.Fatalf("got %#v, want %#v", got, remoteValues)
+	}
+	if err := q.Put(ctx, []any{time.Sleep}); err == nil {
+		t.Fatal("a func went into a remote queue")
+	}
+	if err := q.Put(ctx, []any{"still works"}); err != nil {
+		t.Fatalf("after a refused value: %v", err)
 	}
 }

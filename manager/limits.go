@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // ErrLimit is the error of a call that would take the server past one of
@@ -79,6 +80,15 @@ const codeLimit = "limit"
 // than Limits.Items; what says what it asked for.
 func (s *server) tooManyItems(what string) error {
 	return errf(codeLimit, "manager: %s is above the server's limit of %d items per call (split it, or raise manager.Limits.Items with manager.ServerLimits)", what, s.lim.Items)
+}
+
+// checkNew refuses a "new" call that would allocate more than the
+// limits allow.
+func (s *server) checkNew(call *wire.Call) error {
+	if call.Name == kindArray && call.N > int64(s.lim.Items) {
+		return s.tooManyItems(fmt.Sprintf("an Array of %d items", call.N))
+	}
+	return nil
 }
 
 // admit takes one of the slots for connections that have not yet

@@ -51,11 +51,8 @@ func newObject(s *server, call *wire.Call) (object, error) {
 	case kindList:
 		return &listObj{items: slices.Clone(call.Args)}, nil
 	case kindArray:
-		if call.N < 0 || len(call.Args) != 1 {
+		if call.N < 0 || call.N > wire.MaxElements || len(call.Args) != 1 {
 			return nil, errf(codeBadArgs, "manager: an Array of %d items", call.N)
-		}
-		if call.N > int64(s.lim.Items) {
-			return nil, s.tooManyItems(fmt.Sprintf("an Array of %d items", call.N))
 		}
 		items := make([][]byte, call.N)
 		for i := range items {

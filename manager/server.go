@@ -465,6 +465,9 @@ func (s *server) create(c *sconn, call *wire.Call) (uint64, error) {
 		}
 	}
 	s.mu.Unlock()
+	if err := s.checkNew(call); err != nil {
+		return 0, err
+	}
 	obj, err := newObject(s, call)
 	if err != nil {
 		return 0, err

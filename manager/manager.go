@@ -131,31 +131,35 @@ func Start(ctx context.Context, opts ...Option) (*Manager, error) {
 		cfg.key = make([]byte, 32)
 		rand.Read(cfg.key)
 	}
-	m := &Manager{key: cfg.key, max: cfg.max, addr: cfg.address}
-	args := serveArgs{Key: m.key, Max: m.max, Limits: cfg.limits}
+	m := &Manager{key: cfg.key, max: cfg.max}
+	args := serveArgs{Key: m.key, Max: m.max, Limits: cfg.limits, Network: cfg.network, Socket: cfg.address}
 	tcp := cfg.network != "" && cfg.network != "unix"
 	if tcp {
 		if args.TLS, err = startTLS(cfg); err != nil {
 			return nil, err
 		}
-		args.Network, args.Socket, m.addr = cfg.network, cfg.address, ""
 	}
-	if m.addr == "" {
+	if tcp || cfg.address == "" {
 		sweepDirs()
 		m.dir, err = os.MkdirTemp("", "mp-manager-"+strconv.Itoa(os.Getpid())+"-")
 		if err != nil {
 			return nil, fmt.Errorf("manager: %w", err)
 		}
-		m.addr = filepath.Join(m.dir, "socket")
 	}
-	if tcp {
-		m.addr, args.AddrFile = "", filepath.Join(m.dir, "address")
-	} else {
-		args.Socket = m.addr
+	switch {
+	case tcp:
+		// The server writes the address it bound (port 0 picks one)
+		// there; await reads it.
+		args.AddrFile = filepath.Join(m.dir, "address")
+	case cfg.address == "":
+		args.Socket = filepath.Join(m.dir, "socket")
 	}
-	if len(m.addr) > 100 {
-		m.cleanup()
-		return nil, fmt.Errorf("manager: the socket path %q is too long for a Unix socket (set TMPDIR shorter, or use manager.Address)", m.addr)
+	if !tcp {
+		m.addr = args.Socket
+		if len(m.addr) > 100 {
+			m.cleanup()
+			return nil, fmt.Errorf("manager: the socket path %q is too long for a Unix socket (set TMPDIR shorter, or use manager.Address)", m.addr)
+		}
 	}
 	m.proc, err = mp.NewProcess(serveFunc, args, mp.ProcessName("Manager"), mp.Daemon(true))
 	if err == nil {

@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -453,5 +454,25 @@ func TestRemoteManagerValues(t *testing.T) {
 	}
 	if err := q.Put(ctx, []any{"still works"}); err != nil {
 		t.Fatalf("after a refused value: %v", err)
+	}
+}
+
+// Listen("unix", path) is Address(path): a known socket for unrelated
+// processes.
+func TestListenUnix(t *testing.T) {
+	ctx := testCtx(t)
+	path := filepath.Join(t.TempDir(), "m.sock")
+	m := startTCP(t, manager.Listen("unix", path)) // the last Listen wins
+	if m.Address() != path {
+		t.Fatalf("Address() = %q, want %q", m.Address(), path)
+	}
+	c, err := manager.Connect(ctx, "unix://"+path, m.AuthKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	d, _ := manager.NewDict[string, int](ctx, c, manager.Named("d"))
+	if err := d.Set(ctx, "k", 1); err != nil {
+		t.Fatal(err)
 	}
 }

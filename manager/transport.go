@@ -193,7 +193,8 @@ func (a *serveArgs) listen() (net.Listener, error) {
 	// Tell Start the address (the port, if it was 0): written whole, then
 	// renamed, so that it is never read in part.
 	tmp := a.AddrFile + ".tmp"
-	if err := os.WriteFile(tmp, []byte("tcp://"+ln.Addr().String()), 0o600); err == nil {
+	err = os.WriteFile(tmp, []byte("tcp://"+ln.Addr().String()), 0o600)
+	if err == nil {
 		err = os.Rename(tmp, a.AddrFile)
 	}
 	if err != nil {

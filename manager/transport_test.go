@@ -49,3 +49,35 @@ func TestTCPCallsOnTheConnection(t *testing.T) {
 		t.Fatalf("attach over TCP: %v, want refused", err)
 	}
 }
+
+// Connecting to something that is not a manager (or a hostile one) costs
+// the client at most an Auth frame, and fails at once.
+func TestClientHandshakeBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		nc.Write(header(32<<20, wire.KindAuth)) // a 32 MiB challenge, never sent
+		nc.Read(make([]byte, 1))                // until the client leaves
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	_, err = Connect(ctx, "tcp://"+ln.Addr().String(), []byte("k"))
+	if !errors.Is(err, ErrServerGone) || !errors.Is(err, wire.ErrFrameTooBig) {
+		t.Fatalf("Connect to a server announcing a 32 MiB challenge: %v, want a frame too big", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Connect took %v to refuse it", d)
+	}
+	<-served
+}

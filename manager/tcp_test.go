@@ -476,3 +476,30 @@ func TestListenUnix(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// ServerLimits reach Start's server process; a call past one fails with
+// ErrLimit, naming it, and the manager goes on.
+func TestServerLimitsReachTheServerProcess(t *testing.T) {
+	ctx := testCtx(t)
+	m, err := manager.Start(ctx, manager.ServerLimits(manager.Limits{Items: 10}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(ctx)
+	if _, err := manager.NewArray[int](ctx, m, 11); !errors.Is(err, manager.ErrLimit) || !strings.Contains(err.Error(), "Limits.Items") {
+		t.Fatalf("an Array of 11 with Limits.Items 10: %v", err)
+	}
+	l, err := manager.NewList[int](ctx, m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Extend(ctx, make([]int, 11)); !errors.Is(err, manager.ErrLimit) {
+		t.Fatalf("Extend by 11 with Limits.Items 10: %v", err)
+	}
+	if _, err := l.Extend(ctx, make([]int, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := manager.Start(ctx, manager.ServerLimits(manager.Limits{Waiting: -1})); !errors.Is(err, mp.ErrInvalidOption) {
+		t.Fatalf("negative limits: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -83,6 +84,8 @@ func (e *CallError) Is(target error) bool {
 		return target == ErrTooBig
 	case codeBadArgs, codeBadRequest, codeExists:
 		return target == ErrBadRequest
+	case codeLimit:
+		return target == ErrLimit
 	}
 	return false
 }
@@ -96,6 +99,10 @@ type client struct {
 	max  int
 
 	dial sync.Mutex // serialises connecting
+	// TLS, for a server on TCP: the configuration to dial with (set
+	// before connecting), and the server's certificate once known
+	tls  *tls.Config
+	cert []byte
 
 	mu      sync.Mutex
 	nc      net.Conn
@@ -166,7 +173,11 @@ type conn interface {
 	close()
 }
 
-func (c *client) handle() handle { return handle{Addr: c.addr, Key: c.key, Max: c.max} }
+func (c *client) handle() handle {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return handle{Addr: c.addr, Key: c.key, Max: c.max, TLSCert: c.cert}
+}
 
 // newClient makes a client, not connected yet.
 func newClient(addr string, key []byte, max int) *client {
@@ -195,26 +206,30 @@ func (c *client) connect(ctx context.Context) error {
 	if !errors.Is(err, errNotYet) {
 		return err
 	}
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "unix", c.addr)
+	nc, cert, err := dial(ctx, c.addr, c.tls, c.cert)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%w: connecting to %s: %w", ErrServerGone, c.addr, err)
+		return err
 	}
-	r := wire.NewReader(nc, c.max)
+	// Until the server proves it knows the key, it (or whatever listens
+	// there) can make this process allocate no more than an Auth frame.
+	r := wire.NewReader(nc, wire.MaxAuthFrame)
 	w := wire.NewWriter(nc, c.max)
 	if err := clientHandshake(ctx, nc, r, w, c.key); err != nil {
 		nc.Close()
 		return err
 	}
+	r.SetMax(c.max)
 	c.mu.Lock()
 	c.nc, c.w, c.err = nc, w, nil
+	if cert != nil {
+		c.cert = cert
+	}
 	c.mu.Unlock()
 	c.readers.Add(1)
 	go c.read(r)
-	c.attach(ctx)
+	if nc.LocalAddr().Network() == "unix" {
+		c.attach(ctx) // over TCP, calls stay on the connection
+	}
 	return nil
 }
 
@@ -323,6 +338,9 @@ func clientHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, w *wire.W
 	}
 	hello, err := read()
 	if err != nil {
+		if errors.Is(err, ErrServerGone) {
+			return fmt.Errorf("%w (no challenge: not a manager, or one that wants TLS: manager.TLS)", err)
+		}
 		return err
 	}
 	if hello.Version != wire.ManagerVersion {

@@ -19,6 +19,8 @@
 //
 //	Manager()                 manager.Start(ctx, opts...)
 //	BaseManager(address, authkey).connect()  manager.Connect(ctx, address, authkey)
+//	BaseManager(address=(host, port), authkey).start()  manager.Start(ctx, manager.Listen("tcp", "host:port"), manager.AuthKey(k))
+//	m.get_server().serve_forever()  manager.Serve(ctx, ln, authkey)
 //	m.shutdown(), with Manager() as m        m.Shutdown(ctx), m.Close()
 //	m.dict(), m.list()        NewDict[K, V](ctx, m), NewList[T](ctx, m, items)
 //	m.Namespace()             m.Namespace(ctx)
@@ -53,8 +55,10 @@
 // # Security and lifetime
 //
 // The server listens on a Unix socket of mode 0600 in a private directory
-// (mode 0700), and every connection must pass an HMAC-SHA256 challenge
-// with the authkey, both ways, compared in constant time. A proxy carries
+// (mode 0700), or on TCP with Listen, and every connection must pass an
+// HMAC-SHA256 challenge with the authkey, both ways, compared in constant
+// time. On TCP, add TLS (ServerTLS on the server, TLS on clients): the
+// authkey proves who may call, TLS keeps the calls private. A proxy carries
 // the address and the key, so pass proxies only to processes you trust
 // with the manager. The server dies with the process that started it;
 // Shutdown stops it, and every proxy call then returns ErrServerGone at
@@ -62,7 +66,24 @@
 // the server stops (there is no reference counting across processes, a
 // source of bugs in Python's manager).
 //
+// # Limits
+//
+// A server's memory follows what its clients send (Limits, set with
+// ServerLimits): a connection that has not proved it knows the authkey
+// can make it read no more than a 4 KiB handshake frame, and at most 64
+// such connections (Handshakes) wait at once, each for at most 5 s
+// (HandshakeTimeout); one call may make it allocate at most 1<<20 items
+// (Items: an Array's length, a batch's values), and one connection may
+// have at most 4,096 calls waiting at once (Waiting). A call past a limit
+// fails with ErrLimit, which names the limit; the connection goes on.
+// MaxMessage (64 MiB) bounds every message.
+//
 // # Across machines
+//
+// manager.Start(ctx, manager.Listen("tcp", ":50000"), manager.AuthKey(k))
+// (or manager.Serve in a process of your own) serves other hosts, which
+// Connect(ctx, "tcp://host:50000", k); calls then travel on the TCP
+// connection itself.
 //
 // manager.Start(ctx, manager.Cluster(url)) keeps the objects in a NATS
 // JetStream cluster instead of a server process: a KV bucket (compare-and-

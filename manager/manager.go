@@ -3,9 +3,9 @@ package manager
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,6 +45,10 @@ type config struct {
 	timeout time.Duration
 	nats    string // Cluster's URL
 	bucket  string
+	network string // Listen's; "" is a Unix socket
+	limits  Limits
+	// TLS and ServerTLS's
+	tlsClient, tlsServer *tls.Config
 }
 
 // AuthKey sets the key that clients must prove they know (Python's
@@ -75,38 +79,38 @@ func configure(opts []Option) (*config, error) {
 	if cfg.max < 1<<10 {
 		return nil, fmt.Errorf("%w: MaxMessage(%d) is below 1 KiB", mp.ErrInvalidOption, cfg.max)
 	}
-	return cfg, nil
+	switch cfg.network {
+	case "", "unix", "tcp", "tcp4", "tcp6":
+	default:
+		return nil, fmt.Errorf("%w: manager.Listen(%q, …): the network must be tcp, tcp4, tcp6 or unix", mp.ErrInvalidOption, cfg.network)
+	}
+	var err error
+	cfg.limits, err = cfg.limits.withDefaults()
+	return cfg, err
 }
 
 // serveArgs is what the server process needs.
 type serveArgs struct {
-	Socket string `cbor:"1,keyasint"`
+	Socket string `cbor:"1,keyasint"` // or host:port
 	Key    []byte `cbor:"2,keyasint"`
 	Max    int    `cbor:"3,keyasint"`
+	Limits Limits `cbor:"4,keyasint"`
+	// Listen's network ("" is unix); for TCP, the file to write the
+	// address to, and the certificate for TLS
+	Network  string      `cbor:"5,keyasint,omitempty"`
+	AddrFile string      `cbor:"6,keyasint,omitempty"`
+	TLS      *serverCert `cbor:"7,keyasint,omitempty"`
 }
 
 // serveFunc is the server process's function.
 var serveFunc = mp.Register("mp.manager.serve", func(ctx context.Context, a serveArgs) (struct{}, error) {
-	os.Remove(a.Socket) // a stale socket of a dead server
-	ln, err := net.Listen("unix", a.Socket)
+	ln, err := a.listen()
 	if err != nil {
-		return struct{}{}, fmt.Errorf("manager: listening: %w", err)
-	}
-	if err := os.Chmod(a.Socket, 0o600); err != nil {
-		ln.Close()
-		return struct{}{}, fmt.Errorf("manager: %w", err)
+		return struct{}{}, err
 	}
 	s := newServer(a.Key, a.Max)
-	go func() {
-		select {
-		case <-ctx.Done():
-			s.shutdown()
-		case <-s.stopped:
-		}
-	}()
-	err = s.serve(ln)
-	os.Remove(a.Socket)
-	return struct{}{}, err
+	s.lim = a.Limits
+	return struct{}{}, s.serveUntil(ctx, ln)
 })
 
 // Start starts a manager server in a child process of this program (which
@@ -127,20 +131,37 @@ func Start(ctx context.Context, opts ...Option) (*Manager, error) {
 		cfg.key = make([]byte, 32)
 		rand.Read(cfg.key)
 	}
-	m := &Manager{key: cfg.key, max: cfg.max, addr: cfg.address}
-	if m.addr == "" {
+	m := &Manager{key: cfg.key, max: cfg.max}
+	args := serveArgs{Key: m.key, Max: m.max, Limits: cfg.limits, Network: cfg.network, Socket: cfg.address}
+	tcp := cfg.network != "" && cfg.network != "unix"
+	if tcp {
+		if args.TLS, err = startTLS(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if tcp || cfg.address == "" {
 		sweepDirs()
 		m.dir, err = os.MkdirTemp("", "mp-manager-"+strconv.Itoa(os.Getpid())+"-")
 		if err != nil {
 			return nil, fmt.Errorf("manager: %w", err)
 		}
-		m.addr = filepath.Join(m.dir, "socket")
 	}
-	if len(m.addr) > 100 {
-		m.cleanup()
-		return nil, fmt.Errorf("manager: the socket path %q is too long for a Unix socket (set TMPDIR shorter, or use manager.Address)", m.addr)
+	switch {
+	case tcp:
+		// The server writes the address it bound (port 0 picks one)
+		// there; await reads it.
+		args.AddrFile = filepath.Join(m.dir, "address")
+	case cfg.address == "":
+		args.Socket = filepath.Join(m.dir, "socket")
 	}
-	m.proc, err = mp.NewProcess(serveFunc, serveArgs{Socket: m.addr, Key: m.key, Max: m.max}, mp.ProcessName("Manager"), mp.Daemon(true))
+	if !tcp {
+		m.addr = args.Socket
+		if len(m.addr) > 100 {
+			m.cleanup()
+			return nil, fmt.Errorf("manager: the socket path %q is too long for a Unix socket (set TMPDIR shorter, or use manager.Address)", m.addr)
+		}
+	}
+	m.proc, err = mp.NewProcess(serveFunc, args, mp.ProcessName("Manager"), mp.Daemon(true))
 	if err == nil {
 		// ctx bounds the start, not the server's life (see await)
 		err = m.proc.Start(context.WithoutCancel(ctx))
@@ -149,7 +170,7 @@ func Start(ctx context.Context, opts ...Option) (*Manager, error) {
 		m.cleanup()
 		return nil, fmt.Errorf("manager: starting the server: %w", err)
 	}
-	if err := m.await(ctx, cfg.timeout); err != nil {
+	if err := m.await(ctx, cfg); err != nil {
 		m.proc.Kill()
 		m.proc.Join(context.Background())
 		m.cleanup()
@@ -159,17 +180,28 @@ func Start(ctx context.Context, opts ...Option) (*Manager, error) {
 }
 
 // await connects to the new server, retrying while it starts.
-func (m *Manager) await(ctx context.Context, timeout time.Duration) error {
+func (m *Manager) await(ctx context.Context, cfg *config) error {
+	timeout := cfg.timeout
 	deadline := time.Now().Add(timeout)
 	wait := 100 * time.Microsecond
 	for {
-		c := clientFor(m.addr, m.key, m.max)
-		err := c.connect(ctx)
+		err := fmt.Errorf("%w: the server has not said its address yet", ErrServerGone)
+		if m.addr == "" {
+			m.addr = readAddr(m.dir) // a TCP server's, once it listens
+		}
+		var c *client
+		if m.addr != "" {
+			c = clientFor(m.addr, m.key, m.max)
+			c.useTLS(startClientTLS(cfg))
+			err = c.connect(ctx)
+		}
 		if err == nil {
 			m.c = c
 			return nil
 		}
-		c.close()
+		if c != nil {
+			c.close()
+		}
 		if !errors.Is(err, ErrServerGone) {
 			return err
 		}
@@ -188,11 +220,13 @@ func (m *Manager) await(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// Connect connects to the manager server at address (a Unix socket path:
-// Manager.Address of the manager that started it) with its authkey, from
-// any process of the same program (registered types and update functions
-// must be the same on both sides). A wrong key is an error wrapping
-// ErrAuth.
+// Connect connects to the manager server at address with its authkey
+// (Python's BaseManager(address, authkey).connect()): a Unix socket path
+// (Manager.Address of a manager started here), "tcp://host:port" for a
+// server listening on TCP (Listen, Serve; add TLS if it uses TLS), or a
+// NATS URL (Cluster). Registered types and update functions must be the
+// same on both sides (the same program, or one sharing those packages).
+// A wrong key is an error wrapping ErrAuth.
 func Connect(ctx context.Context, address string, authkey []byte, opts ...Option) (*Manager, error) {
 	cfg, err := configure(opts)
 	if err != nil {
@@ -203,6 +237,7 @@ func Connect(ctx context.Context, address string, authkey []byte, opts ...Option
 	}
 	m := &Manager{addr: address, key: authkey, max: cfg.max}
 	c := newClient(address, authkey, cfg.max) // its own: Close closes it
+	c.useTLS(cfg.tlsClient)
 	if err := c.connect(ctx); err != nil {
 		c.close()
 		return nil, err
@@ -211,7 +246,8 @@ func Connect(ctx context.Context, address string, authkey []byte, opts ...Option
 	return m, nil
 }
 
-// Address returns the server's Unix socket path, for Connect.
+// Address returns the server's address, for Connect: its Unix socket's
+// path, or "tcp://host:port" for a server started with Listen("tcp", …).
 func (m *Manager) Address() string { return m.addr }
 
 // AuthKey returns the key clients must know, for Connect.
@@ -326,6 +362,8 @@ type handle struct {
 	// a NATS-backed manager: its URL and bucket
 	NATS   string `cbor:"6,keyasint,omitempty"`
 	Bucket string `cbor:"7,keyasint,omitempty"`
+	// a manager on TLS: its certificate, which the server must present
+	TLSCert []byte `cbor:"8,keyasint,omitempty"`
 }
 
 // errZero is the error of a call on a zero proxy.
@@ -366,6 +404,10 @@ func (p *proxy) unmarshal(b []byte, kind string) error {
 	if h.Max == 0 {
 		h.Max = wire.DefaultMaxFrame
 	}
-	*p = proxy{c: clientFor(h.Addr, h.Key, h.Max), id: h.ID, kind: h.Kind}
+	c := clientFor(h.Addr, h.Key, h.Max)
+	if h.TLSCert != nil {
+		c.pinTLS(h.TLSCert)
+	}
+	*p = proxy{c: c, id: h.ID, kind: h.Kind}
 	return nil
 }

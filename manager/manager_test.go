@@ -618,9 +618,10 @@ var barrierAction = mp.Register("manager-test.barrier-action", func(ctx context.
 })
 
 // backends runs f against a manager of each kind: a server process of
-// this program, and NATS (an embedded server, a bucket of the test's own).
+// this program (on its Unix socket, and on TCP), and NATS (an embedded server, a bucket of the test's own).
 func backends(t *testing.T, f func(t *testing.T, ctx context.Context, m *manager.Manager)) {
 	t.Run("server", func(t *testing.T) { f(t, testCtx(t), start(t)) })
+	t.Run("tcp", func(t *testing.T) { f(t, testCtx(t), startTCP(t)) })
 	t.Run("nats", func(t *testing.T) {
 		ctx := testCtx(t)
 		m, err := manager.Start(ctx, manager.Cluster(natsServer(t)), manager.Bucket(strings.ReplaceAll(t.Name(), "/", "_")))

@@ -17,15 +17,12 @@ import (
 	"github.com/mp-go/mp/internal/wire"
 )
 
-// handshakeTimeout bounds the authentication of a new connection: a
-// client that connects and says nothing is dropped.
-const handshakeTimeout = 10 * time.Second
-
 // server holds the shared objects and serves calls on them. It runs in
 // the manager's process (see serve); tests also run one in-process.
 type server struct {
 	key      []byte
 	maxFrame int
+	lim      Limits // with defaults
 	log      *slog.Logger
 
 	mu      sync.Mutex
@@ -33,6 +30,7 @@ type server struct {
 	names   map[string]uint64
 	next    uint64
 	conns   map[*sconn]struct{}
+	unauth  int // connections not yet authenticated (Limits.Handshakes)
 	ln      net.Listener
 	closed  bool
 	stopped chan struct{} // closed by shutdown
@@ -40,7 +38,9 @@ type server struct {
 }
 
 func newServer(key []byte, maxFrame int) *server {
+	lim, _ := Limits{}.withDefaults()
 	return &server{
+		lim:      lim,
 		key:      key,
 		maxFrame: maxFrame,
 		log:      slog.Default(),
@@ -76,7 +76,12 @@ func (s *server) serve(ln net.Listener) error {
 			}
 			return err
 		}
+		if !s.admit() {
+			nc.Close() // Limits.Handshakes: too many strangers at once
+			continue
+		}
 		if !s.add(nc) {
+			s.admitted()
 			nc.Close()
 			continue
 		}
@@ -85,7 +90,7 @@ func (s *server) serve(ln net.Listener) error {
 
 // add starts serving nc, unless the server is shutting down.
 func (s *server) add(nc net.Conn) bool {
-	c := &sconn{s: s, nc: nc, inflight: make(map[uint64]context.CancelFunc)}
+	c := &sconn{s: s, nc: nc, inflight: make(map[uint64]context.CancelFunc), local: nc.LocalAddr().Network() == "unix"}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -131,7 +136,8 @@ type sconn struct {
 	wmu sync.Mutex
 	w   *wire.Writer
 
-	ring *mp.Conn[byte] // the client's shared-memory ring, once attached
+	ring  *mp.Conn[byte] // the client's shared-memory ring, once attached
+	local bool           // on a Unix socket: the client may attach a ring
 
 	mu       sync.Mutex
 	inflight map[uint64]context.CancelFunc // calls that wait, by ID
@@ -145,12 +151,17 @@ type heldLock interface{ ownerGone(c *sconn) }
 
 func (c *sconn) run() {
 	defer c.close()
-	r := wire.NewReader(c.nc, c.s.maxFrame)
+	// Until the client proves it knows the key, it can make the server
+	// allocate no more than an Auth frame.
+	r := wire.NewReader(c.nc, wire.MaxAuthFrame)
 	c.w = wire.NewWriter(c.nc, c.s.maxFrame)
-	if err := c.handshake(r); err != nil {
+	err := c.handshake(r)
+	c.s.admitted()
+	if err != nil {
 		c.s.log.Debug("manager: handshake failed", "err", err)
 		return
 	}
+	r.SetMax(c.s.maxFrame)
 	for {
 		kind, p, err := r.Read()
 		if err != nil {
@@ -175,7 +186,12 @@ func (c *sconn) handle(kind wire.Kind, p []byte, more bool) bool {
 		return false
 	}
 	var call wire.Call
-	if err := wire.DecodeCall(p, &call); err != nil {
+	err := wire.DecodeCallMax(p, &call, c.s.lim.Items)
+	if tm := (*wire.TooManyArgsError)(nil); errors.As(err, &tm) && call.ID != 0 {
+		c.reply(errReply(call.ID, c.s.tooManyItems(fmt.Sprintf("a %s call of %d values", call.Op, tm.N))), more)
+		return true
+	}
+	if err != nil {
 		c.fatal(codeBadRequest, "manager: malformed call: "+err.Error())
 		return false
 	}
@@ -220,7 +236,7 @@ func (c *sconn) close() {
 // handshake authenticates the client, then proves the server knows the
 // key too (both with HMAC-SHA256 over a fresh random challenge).
 func (c *sconn) handshake(r *wire.Reader) error {
-	c.nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	c.nc.SetDeadline(time.Now().Add(c.s.lim.HandshakeTimeout))
 	defer c.nc.SetDeadline(time.Time{})
 	challenge := make([]byte, 32)
 	rand.Read(challenge)
@@ -292,6 +308,12 @@ func (c *sconn) dispatch(call *wire.Call, more bool) {
 		c.reply(errReply(call.ID, errf(codeBadArgs, "manager: call ID %d is already running", call.ID)), more)
 		return
 	}
+	if len(c.inflight) >= c.s.lim.Waiting {
+		c.mu.Unlock()
+		cancel()
+		c.reply(errReply(call.ID, errf(codeLimit, "manager: %d calls already wait on this connection, the server's limit (fewer goroutines waiting at once, or raise manager.Limits.Waiting with manager.ServerLimits)", len(c.inflight))), more)
+		return
+	}
 	c.inflight[call.ID] = cancel
 	c.calls.Add(1)
 	c.mu.Unlock()
@@ -357,6 +379,10 @@ func (c *sconn) serverCall(call *wire.Call, more bool) {
 // travel there from then on.
 func (c *sconn) attach(call *wire.Call) {
 	var ring *mp.Conn[byte]
+	if !c.local {
+		c.reply(errReply(call.ID, errf(codeBadArgs, "manager: a shared-memory ring only on a Unix socket")), false)
+		return
+	}
 	if len(call.Args) != 1 || wire.Unmarshal(call.Args[0], &ring) != nil || ring == nil {
 		c.reply(errReply(call.ID, errf(codeBadArgs, "manager: attach needs a ring")), false)
 		return
@@ -439,6 +465,9 @@ func (s *server) create(c *sconn, call *wire.Call) (uint64, error) {
 		}
 	}
 	s.mu.Unlock()
+	if err := s.checkNew(call); err != nil {
+		return 0, err
+	}
 	obj, err := newObject(s, call)
 	if err != nil {
 		return 0, err

@@ -41,21 +41,7 @@ func AppendCall(dst []byte, c *Call) []byte {
 
 // DecodeCall decodes b into c. The Args alias b: the caller must not
 // reuse b while c is in use.
-func DecodeCall(b []byte, c *Call) error {
-	d := decoder{b: b}
-	if d.byte() != 'C' {
-		return errors.New("wire: not a call")
-	}
-	*c = Call{ID: d.uvarint(), Obj: d.uvarint(), Op: d.name(), N: d.varint(), M: d.varint(), Name: d.name(), Key: d.string(), Flag: d.bool()}
-	n := d.count()
-	if n > 0 && d.err == nil {
-		c.Args = make([][]byte, n)
-		for i := range c.Args {
-			c.Args[i] = d.bytes()
-		}
-	}
-	return d.end()
-}
+func DecodeCall(b []byte, c *Call) error { return DecodeCallMax(b, c, MaxElements) }
 
 // AppendReply appends the encoding of r to dst.
 func AppendReply(dst []byte, r *Reply) []byte {

@@ -1,0 +1,111 @@
+package manager
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/wire"
+)
+
+// ErrLimit is the error of a call that would take the server past one of
+// its Limits: an Array or a batch of too many items, too many calls
+// waiting at once on one connection. The message names the limit and how
+// to raise it.
+var ErrLimit = errors.New("manager: server limit reached")
+
+// Limits bound what clients can make a manager server hold, so that its
+// memory follows what clients send: a small call never makes the server
+// allocate much, and a client that has not proved it knows the authkey
+// can make it allocate almost nothing. A zero field takes its default.
+// The limits are the server's: set them with ServerLimits on Start or
+// Serve.
+type Limits struct {
+	// Items bounds the items one call may make the server allocate: an
+	// Array's length, the values of one batch (SetMany, GetMany, Extend,
+	// PutMany…). Default 1<<20 (1,048,576): at most 24 MiB of slots per
+	// call. Split bigger batches, or raise it.
+	Items int
+	// Waiting bounds the calls that wait at once on one connection (a
+	// Queue's Get or Put, a Lock, an Event's Wait, a Barrier…): each
+	// costs the server a goroutine (about 5 KiB). Default 4,096 per
+	// client process; the next one fails with ErrLimit.
+	Waiting int
+	// Handshakes bounds the connections that have not yet authenticated;
+	// more are closed at once, without a word. Default 64.
+	Handshakes int
+	// HandshakeTimeout bounds how long a connection may take to
+	// authenticate (and, with TLS, to make its TLS handshake). Default
+	// 5 s.
+	HandshakeTimeout time.Duration
+}
+
+// The default Limits.
+const (
+	defaultItems            = 1 << 20
+	defaultWaiting          = 4096
+	defaultHandshakes       = 64
+	defaultHandshakeTimeout = 5 * time.Second
+)
+
+// ServerLimits sets the limits of the server that Start starts or that
+// Serve runs (Connect ignores it: they are the server's).
+func ServerLimits(l Limits) Option { return func(c *config) { c.limits = l } }
+
+// withDefaults fills the zero fields; a negative one is an error.
+func (l Limits) withDefaults() (Limits, error) {
+	if l.Items < 0 || l.Waiting < 0 || l.Handshakes < 0 || l.HandshakeTimeout < 0 {
+		return l, fmt.Errorf("%w: negative manager.Limits %+v", mp.ErrInvalidOption, l)
+	}
+	if l.Items == 0 {
+		l.Items = defaultItems
+	}
+	if l.Waiting == 0 {
+		l.Waiting = defaultWaiting
+	}
+	if l.Handshakes == 0 {
+		l.Handshakes = defaultHandshakes
+	}
+	if l.HandshakeTimeout == 0 {
+		l.HandshakeTimeout = defaultHandshakeTimeout
+	}
+	return l, nil
+}
+
+// codeLimit is the error code of a call refused by a Limit.
+const codeLimit = "limit"
+
+// tooManyItems is the error of a call that would allocate more items
+// than Limits.Items; what says what it asked for.
+func (s *server) tooManyItems(what string) error {
+	return errf(codeLimit, "manager: %s is above the server's limit of %d items per call (split it, or raise manager.Limits.Items with manager.ServerLimits)", what, s.lim.Items)
+}
+
+// checkNew refuses a "new" call that would allocate more than the
+// limits allow.
+func (s *server) checkNew(call *wire.Call) error {
+	if call.Name == kindArray && call.N > int64(s.lim.Items) {
+		return s.tooManyItems(fmt.Sprintf("an Array of %d items", call.N))
+	}
+	return nil
+}
+
+// admit takes one of the slots for connections that have not yet
+// authenticated; false means that all are taken.
+func (s *server) admit() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unauth >= s.lim.Handshakes {
+		return false
+	}
+	s.unauth++
+	return true
+}
+
+// admitted gives back a slot taken by admit.
+func (s *server) admitted() {
+	s.mu.Lock()
+	s.unauth--
+	s.mu.Unlock()
+}

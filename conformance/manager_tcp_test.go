@@ -1,8 +1,7 @@
-//go:build linux && conformance_pending
+//go:build linux
 
 // The tests in this file use the manager's TCP transport (issue 12 §3,
-// manager.Listen), made on another branch: build them with -tags
-// conformance_pending once it is merged, then drop the tag.
+// manager.Listen).
 
 package conformance
 

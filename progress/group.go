@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vbauerster/cupwriter"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 )
@@ -32,17 +33,39 @@ type Group struct {
 // NewGroup starts a group of bars. It takes Writer, WithMode, Interval,
 // PlainInterval and Width; the other options belong to its bars.
 func NewGroup(opts ...Option) *Group {
-	c := newConfig(opts)
+	return newGroup(newConfig(opts))
+}
+
+// newGroup starts a group drawing with c, whose mode is settled (not
+// Auto). A single Bar is drawn by a group of one.
+func newGroup(c config) *Group {
 	g := &Group{cfg: c}
 	if c.mode == Off {
 		return g
 	}
 	if c.mode == Terminal {
-		g.p = mpb.New(mpb.WithOutput(c.w), mpb.WithRefreshRate(c.interval), mpb.WithAutoRefresh())
+		// forceTTY: the mode is decided here (by WithMode or by
+		// term.IsTerminal), so mpb redraws in place whatever the writer.
+		g.p = mpb.New(mpb.WithConsoleWriter(console{cupwriter.New(c.w, true)}),
+			mpb.WithRefreshRate(c.interval), mpb.WithAutoRefresh())
 	}
 	g.stop, g.exited = make(chan struct{}), make(chan struct{})
 	go g.loop()
 	return g
+}
+
+// console is mpb's terminal writer with a fallback size: a terminal that
+// reports no size (a new pseudo-terminal, some CI runners, docker exec)
+// would otherwise get no line at all, as mpb drops the rows that do not fit.
+type console struct{ *cupwriter.Writer }
+
+// GetTermSize returns the terminal's size, or 80×24 when it has none.
+func (c console) GetTermSize() (width, height int, err error) {
+	width, height, err = c.Writer.GetTermSize()
+	if err != nil || width <= 0 || height <= 0 {
+		return 80, 24, nil
+	}
+	return width, height, nil
 }
 
 // New adds a bar counting to total (<= 0: unknown) on the next line of
@@ -58,19 +81,48 @@ func (g *Group) New(total int64, opts ...Option) *Bar {
 	c.w, c.mode = g.cfg.w, Off // drawn by the group
 	b := &Bar{start: time.Now(), cfg: c, desc: c.desc}
 	b.total.Store(total)
+	g.add(b)
+	return b
+}
+
+// add puts b on the group's next line.
+func (g *Group) add(b *Bar) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.bars = append(g.bars, b)
 	g.last = append(g.last, -1)
 	if g.p != nil && !g.closed {
-		// mpb draws the line: our label, its bar, our counts and rates
-		g.mbars = append(g.mbars, g.p.New(0, mpb.BarStyle().Lbound("|").Filler("█").Tip("█").Padding(" ").Rbound("|"),
-			mpb.BarWidth(g.cfg.width),
-			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return b.head() })),
-			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return " " + b.tail() })),
-		))
+		g.mbars = append(g.mbars, g.newLine(b))
 	}
-	return b
+}
+
+// newLine makes the mpb bar that draws b as tqdm does: our head (the
+// description and percent), mpb's bar, our tail (counts, times, rate,
+// postfix), all from one snapshot of b taken when mpb renders the line.
+// The bar is left out while b's total is unknown, as tqdm leaves it out.
+// mpb's total is unknown too, so that its bar completes only when the
+// group says (and a total can change).
+func (g *Group) newLine(b *Bar) *mpb.Bar {
+	var st snapshot // mpb renders a line on one goroutine: head, tail, then the bar
+	style := mpb.BarStyle().Lbound("|").Filler("█").Tip("█").Padding(" ").Rbound("|")
+	return g.p.New(0, style,
+		mpb.BarFillerTrim(),
+		mpb.BarFillerMiddleware(func(f mpb.BarFiller) mpb.BarFiller {
+			return mpb.BarFillerFunc(func(w io.Writer, stat decor.Statistics) error {
+				if st.total <= 0 {
+					return nil
+				}
+				stat.Current, stat.Total = min(st.n, st.total), st.total
+				return f.Fill(w, stat)
+			})
+		}),
+		mpb.BarWidth(g.cfg.width),
+		mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
+			st = b.snap()
+			return st.head()
+		})),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return st.tail(b.cfg.unit) })),
+	)
 }
 
 func (g *Group) loop() {
@@ -88,8 +140,9 @@ func (g *Group) loop() {
 }
 
 // draw brings the drawing up to date: mpb's bars on a terminal, or a
-// plain line for each bar that moved (every bar when final).
-func (g *Group) draw(final bool) {
+// plain line for each bar that moved (every bar when final). It returns
+// the error of writing plain lines.
+func (g *Group) draw(final bool) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.cfg.mode == Plain {
@@ -101,12 +154,13 @@ func (g *Group) draw(final bool) {
 				sb.WriteByte('\n')
 			}
 		}
-		io.WriteString(g.cfg.w, sb.String())
-		return
+		if sb.Len() == 0 {
+			return nil
+		}
+		_, err := io.WriteString(g.cfg.w, sb.String())
+		return err
 	}
 	for i, b := range g.bars {
-		// mpb's bars are made with an unknown total, so that they
-		// complete only when we say (and a total can change).
 		n, total := b.count.Load(), b.total.Load()
 		mb := g.mbars[i]
 		switch {
@@ -123,10 +177,11 @@ func (g *Group) draw(final bool) {
 			mb.SetCurrent(n)
 		}
 	}
+	return nil
 }
 
-// Close draws the final state of every bar and stops drawing. It is safe
-// to call more than once.
+// Close draws the final state of every bar, ends their lines and stops
+// drawing. It is safe to call more than once.
 func (g *Group) Close() error {
 	g.mu.Lock()
 	if g.closed || g.stop == nil {
@@ -138,9 +193,10 @@ func (g *Group) Close() error {
 	g.mu.Unlock()
 	close(g.stop)
 	<-g.exited
-	g.draw(true)
+	err := g.draw(true)
 	if g.p != nil {
 		g.p.Wait()
+		err = g.p.Error
 	}
-	return nil
+	return err
 }

@@ -8,10 +8,13 @@
 //   - Wrap / Wrap2: tqdm(iterable, total=n) for any iter.Seq / iter.Seq2.
 //   - mp.Progress / mp.ProgressBar: the same bar on any mp call.
 //
-// On a terminal the bar is redrawn in place (by
-// github.com/schollz/progressbar). Elsewhere (a log file, CI) it prints a
-// plain status line now and then and a last one when closed, or nothing
-// with WithMode(Off).
+// On a terminal the bar is redrawn in place (by github.com/vbauerster/mpb,
+// as a Group of one), the way tqdm draws it:
+//
+//	squares:  45% |█████████████                 |  45/100 [00:01<00:02, 31.20 it/s]
+//
+// Elsewhere (a log file, CI) it prints a plain status line now and then and
+// a last one when closed, or nothing with WithMode(Off).
 package progress
 
 import (
@@ -25,7 +28,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
@@ -35,7 +37,7 @@ type Mode int
 const (
 	// Auto draws in place on a terminal and plain lines elsewhere.
 	Auto Mode = iota
-	// Terminal redraws one line in place with carriage returns.
+	// Terminal redraws its line in place with terminal escape codes.
 	Terminal
 	// Plain prints a whole status line every PlainInterval, and one when
 	// the bar is closed.
@@ -96,13 +98,9 @@ type Bar struct {
 	mu      sync.Mutex
 	desc    string
 	postfix string
-	gen     uint64 // bumps on Describe/SetPostfix
 	closed  bool
 
-	pb     *progressbar.ProgressBar // Terminal mode only
-	drawn  uint64                   // gen drawn last (Terminal)
-	stop   chan struct{}
-	exited chan struct{}
+	own *Group // draws this bar alone (Plain, Terminal); nil when Off or in a Group
 }
 
 // New starts a bar counting to total; total <= 0 means unknown (the bar
@@ -114,35 +112,11 @@ func New(total int64, opts ...Option) *Bar {
 	}
 	b := &Bar{start: time.Now(), cfg: c, desc: c.desc}
 	b.total.Store(total)
-	if c.mode == Off {
-		return b
+	if c.mode != Off {
+		b.own = newGroup(c)
+		b.own.add(b)
 	}
-	if c.mode == Terminal {
-		b.pb = b.newTerminalBar(total)
-	}
-	b.stop = make(chan struct{})
-	b.exited = make(chan struct{})
-	go b.loop()
 	return b
-}
-
-func (b *Bar) newTerminalBar(total int64) *progressbar.ProgressBar {
-	if total <= 0 {
-		total = -1
-	}
-	return progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(b.cfg.w),
-		progressbar.OptionSetDescription(b.label()),
-		progressbar.OptionSetWidth(b.cfg.width),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(b.cfg.unit),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetSpinnerChangeInterval(0), // we drive redraws: no goroutine of its own
-		progressbar.OptionSetRenderBlankState(true),
-		progressbar.OptionUseANSICodes(true),
-	)
 }
 
 // newConfig applies opts to the defaults and settles Auto: Terminal when
@@ -169,60 +143,6 @@ func (c *config) every() time.Duration {
 	return c.interval
 }
 
-// label is the description with the postfix; callers hold b.mu or own b.
-func (b *Bar) label() string {
-	if b.postfix == "" {
-		return b.desc
-	}
-	if b.desc == "" {
-		return "[" + b.postfix + "]"
-	}
-	return b.desc + " [" + b.postfix + "]"
-}
-
-func (b *Bar) loop() {
-	defer close(b.exited)
-	t := time.NewTicker(b.cfg.every())
-	defer t.Stop()
-	last := int64(-1)
-	for {
-		select {
-		case <-b.stop:
-			return
-		case <-t.C:
-			if b.cfg.mode == Plain {
-				if n := b.count.Load(); n != last {
-					last = n
-					fmt.Fprintln(b.cfg.w, b.String())
-				}
-				continue
-			}
-			b.drawTerminal(false)
-		}
-	}
-}
-
-// drawTerminal draws the current state. Until the final draw the count
-// shown stops one short of the total: the library stops redrawing a full
-// bar, and a description set at the end must still appear.
-func (b *Bar) drawTerminal(final bool) {
-	b.mu.Lock()
-	if b.gen != b.drawn {
-		b.drawn = b.gen
-		b.pb.Describe(b.label())
-	}
-	b.mu.Unlock()
-	t := b.total.Load()
-	if t > 0 && int64(b.pb.GetMax64()) != t {
-		b.pb.ChangeMax64(t)
-	}
-	n := b.count.Load()
-	if !final && t > 0 && n >= t {
-		n = t - 1
-	}
-	b.pb.Set64(n)
-}
-
 // Add counts n more items. It is a single atomic add.
 func (b *Bar) Add(n int) { b.count.Add(int64(n)) }
 
@@ -243,7 +163,6 @@ func (b *Bar) SetTotal(n int64) { b.total.Store(n) }
 func (b *Bar) Describe(desc string) {
 	b.mu.Lock()
 	b.desc = desc
-	b.gen++
 	b.mu.Unlock()
 }
 
@@ -252,12 +171,12 @@ func (b *Bar) Describe(desc string) {
 func (b *Bar) SetPostfix(s string) {
 	b.mu.Lock()
 	b.postfix = s
-	b.gen++
 	b.mu.Unlock()
 }
 
 // Close draws the final state, ends the line and stops drawing. It is safe
-// to call more than once.
+// to call more than once. A bar made by Group.New is only marked done: its
+// group draws it.
 func (b *Bar) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -266,20 +185,10 @@ func (b *Bar) Close() error {
 	}
 	b.closed = true
 	b.mu.Unlock()
-	if b.stop == nil {
+	if b.own == nil {
 		return nil
 	}
-	close(b.stop)
-	<-b.exited
-	var err error
-	switch b.cfg.mode {
-	case Plain:
-		_, err = fmt.Fprintln(b.cfg.w, b.String())
-	case Terminal:
-		b.drawTerminal(true)
-		_, err = io.WriteString(b.cfg.w, "\n")
-	}
-	return err
+	return b.own.Close()
 }
 
 // String returns the bar's state as one plain line, as Plain mode prints
@@ -303,10 +212,11 @@ func (b *Bar) String() string {
 	return sb.String()
 }
 
-// head and tail are what a Group draws before and after the bar itself,
-// as tqdm does: "desc:  45%" |█████     | "45/100 [00:01<00:02, 31.20 it/s, postfix]".
-func (b *Bar) head() string {
-	st := b.snap()
+// head and tail are what a terminal line shows before and after the bar
+// itself, as tqdm does: "desc:  45%" |█████     | "45/100 [00:01<00:02,
+// 31.20 it/s, postfix]". With an unknown total there is no bar and no
+// percent: "desc: 7 it [00:01, 5.00 it/s]".
+func (st snapshot) head() string {
 	s := ""
 	if st.desc != "" {
 		s = st.desc + ": "
@@ -317,13 +227,12 @@ func (b *Bar) head() string {
 	return s
 }
 
-func (b *Bar) tail() string {
-	st := b.snap()
+func (st snapshot) tail(unit string) string {
 	var s string
 	if st.total > 0 {
-		s = fmt.Sprintf("%d/%d [%s<%s, %s %s/s", st.n, st.total, clock(st.elapsed), st.eta(), rateString(st.rate), b.cfg.unit)
+		s = fmt.Sprintf(" %d/%d [%s<%s, %s %s/s", st.n, st.total, clock(st.elapsed), st.eta(), rateString(st.rate), unit)
 	} else {
-		s = fmt.Sprintf("%d %s [%s, %s %s/s", st.n, b.cfg.unit, clock(st.elapsed), rateString(st.rate), b.cfg.unit)
+		s = fmt.Sprintf("%d %s [%s, %s %s/s", st.n, unit, clock(st.elapsed), rateString(st.rate), unit)
 	}
 	if st.postfix != "" {
 		s += ", " + st.postfix

@@ -110,28 +110,42 @@ func TestWrap(t *testing.T) {
 	}
 }
 
+// waitFor polls cond until it holds, failing the test after 10s: drawing
+// happens on other goroutines (the bar's and mpb's), on their own schedule.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not seen within 10s: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestTerminal draws through a pseudo-terminal, as a user's shell would
-// show it: redrawn in place, with the description, count and percent.
+// show it: redrawn in place, tqdm's line (description, percent, bar,
+// count/total, times, rate), and a description set at the end in the last
+// line. The pseudo-terminal reports no size, as a fresh one (or some CI
+// runners) does: the bar must still be drawn.
 func TestTerminal(t *testing.T) {
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pseudo-terminal here: %v", err)
 	}
 	defer ptmx.Close()
-	var out bytes.Buffer
+	var out syncBuffer
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
 		io.Copy(&out, ptmx) // ends when tty is closed
 	}()
-	b := progress.New(100, progress.Writer(tty), progress.Description("squares"), progress.Interval(5*time.Millisecond))
-	for range 100 {
-		b.Add(1)
-		time.Sleep(200 * time.Microsecond)
-	}
-	// Let the bar draw its full state, then change the description: the
-	// final line must still show it.
-	time.Sleep(30 * time.Millisecond)
+	b := progress.New(100, progress.Writer(tty), progress.Description("squares"), progress.Interval(5*time.Millisecond), progress.Width(12))
+	b.Add(45)
+	waitFor(t, "the bar at 45%", func() bool {
+		return strings.Contains(out.String(), "squares:  45%|█████     | 45/100 [")
+	})
+	b.Add(55)
 	b.Describe("done")
 	b.Close()
 	tty.Close()
@@ -141,15 +155,28 @@ func TestTerminal(t *testing.T) {
 		t.Fatal("reading the pseudo-terminal did not end")
 	}
 	s := out.String()
-	for _, want := range []string{"\r", "squares", "100%", "(100/100", "done"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("terminal output lacks %q:\n%q", want, s)
-		}
+	i := strings.LastIndex(s, "\x1b[1A\x1b[J") // cursor up one line, erase it
+	if i < 0 {
+		t.Fatalf("bar not redrawn in place:\n%q", s)
+	}
+	last := s[i+len("\x1b[1A\x1b[J"):]
+	if !strings.HasPrefix(last, "done: 100%|██████████| 100/100 [") || !strings.Contains(last, " it/s]") {
+		t.Errorf("last line %q", last)
 	}
 	if !strings.HasSuffix(s, "\n") {
 		t.Errorf("Close did not end the line: %q", s[max(0, len(s)-40):])
 	}
-	if strings.Count(s, "\r") < 3 {
-		t.Errorf("bar not redrawn in place:\n%q", s)
+}
+
+// An unknown total draws no bar and no percent on a terminal, as tqdm.
+func TestTerminalUnknownTotal(t *testing.T) {
+	var buf syncBuffer
+	b := progress.New(0, progress.Writer(&buf), progress.WithMode(progress.Terminal), progress.Unit("rows"), progress.Description("read"))
+	b.Add(7)
+	b.SetPostfix("file=a.csv")
+	b.Close()
+	s := buf.String()
+	if !strings.HasPrefix(s, "read: 7 rows [") || !strings.HasSuffix(s, " rows/s, file=a.csv]\n") || strings.ContainsAny(s, "|%") {
+		t.Errorf("output %q", s)
 	}
 }

@@ -197,22 +197,11 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 	var errs []wire.ItemError
 	from := 0
 	flush := func() error {
-		vals, err := wire.MarshalSlice(out)
-		if err != nil {
-			// a result that cannot be encoded fails its own item only
-			var zero R
-			for i := range out {
-				if _, e := wire.Marshal(out[i]); e != nil {
-					errs = append(errs, wire.ItemError{Index: from + i, Err: wire.Error{Msg: e.Error(), Type: "mp.encodeResult"}})
-					out[i] = zero
-				}
-			}
-			slices.SortFunc(errs, func(a, b wire.ItemError) int { return a.Index - b.Index })
-			if vals, err = wire.MarshalSlice(out); err != nil {
-				return err
-			}
+		vals, bad := wire.MarshalEach(out)
+		if bad != nil {
+			errs = resultErrors(name, from, errs, bad)
 		}
-		err = send(&wire.Results{ID: t.ID, From: from, N: len(out), Values: vals, Errs: errs})
+		err := send(&wire.Results{ID: t.ID, From: from, N: len(out), Values: vals, Errs: errs})
 		from += len(out)
 		out, errs = out[:0], nil
 		return err

@@ -29,7 +29,7 @@ func MarshalSlice[T any](items []T) ([]byte, error) {
 	case []float64:
 		return appendWords(rawFloat64, len(s), func(i int) uint64 { return math.Float64bits(s[i]) }), nil
 	}
-	return Marshal(items)
+	return marshalAt(items, -1)
 }
 
 func appendWords(kind byte, n int, word func(int) uint64) []byte {
@@ -41,10 +41,11 @@ func appendWords(kind byte, n int, word func(int) uint64) []byte {
 	return b
 }
 
-// UnmarshalSlice decodes what MarshalSlice encoded into *out.
+// UnmarshalSlice decodes what MarshalSlice or MarshalEach encoded into
+// *out.
 func UnmarshalSlice[T any](data []byte, out *[]T) error {
 	if len(data) == 0 || data[0] != rawTag {
-		return Unmarshal(data, out)
+		return theLimits().decSlice.Unmarshal(data, out)
 	}
 	if len(data) < 2 || (len(data)-2)%8 != 0 {
 		return fmt.Errorf("wire: raw slice of %d bytes", len(data))

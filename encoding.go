@@ -1,0 +1,53 @@
+package mp
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/mp-go/mp/internal/wire"
+)
+
+// ErrEncoding is wrapped by every error about a value that cannot cross
+// a process boundary (Python's PicklingError and MaybeEncodingError): an
+// argument, a result, or an item put in a Queue or sent on a Conn that
+// holds a function, a channel, a pointer cycle, or is nested deeper than
+// the limit (1,000 levels; the environment variable MP_MAX_DEPTH sets
+// another). The value is refused where it is given: nothing is sent.
+// Test for it with errors.Is; the error itself, an *EncodeError or a
+// *RemoteError from a worker, names the value's type and the path inside
+// it to the part that cannot be encoded.
+var ErrEncoding = wire.ErrEncode
+
+// EncodeError says why a value cannot be encoded, and where inside it:
+// Type is the value's type, Path the way to the part (".Items[2].Handler",
+// "" for the value itself), Part that part's type, Reason why and how to
+// fix it. It wraps ErrEncoding.
+type EncodeError = wire.EncodeError
+
+// encodeErrorType is the RemoteError.Type of a result that a worker
+// process could not encode.
+const encodeErrorType = "*mp.EncodeError"
+
+// Is reports whether target is ErrEncoding and e a result that its worker
+// process could not encode, so that errors.Is(err, mp.ErrEncoding) holds
+// for those too.
+func (e *RemoteError) Is(target error) bool {
+	return target == ErrEncoding && e.Type == encodeErrorType
+}
+
+// resultErrors adds to errs, the errors of items from on of a Results, the
+// results (by index from from) that could not be encoded, unless the
+// item failed anyway; it returns them sorted by index.
+func resultErrors(name string, from int, errs []wire.ItemError, bad map[int]error) []wire.ItemError {
+	failed := make(map[int]bool, len(errs))
+	for _, e := range errs {
+		failed[e.Index] = true
+	}
+	for i, err := range bad {
+		if !failed[from+i] {
+			errs = append(errs, wire.ItemError{Index: from + i, Err: wire.Error{Msg: fmt.Sprintf("mp: cannot send the result of %s: %v", name, err), Type: encodeErrorType}})
+		}
+	}
+	slices.SortFunc(errs, func(a, b wire.ItemError) int { return a.Index - b.Index })
+	return errs
+}

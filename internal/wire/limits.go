@@ -33,7 +33,7 @@ const DepthEnv = "MP_MAX_DEPTH"
 
 type limits struct {
 	depth int
-	err   error // MP_MAX_DEPTH was not a number in range; depth is then the default
+	err   error        // MP_MAX_DEPTH was not a number in range; depth is then the default
 	dec   cbor.DecMode // values
 	// decSlice decodes values sent as one array (MarshalSlice): one
 	// level more, for the array.

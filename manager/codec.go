@@ -95,6 +95,9 @@ func encode(v any) ([]byte, error) {
 	if b, ok := appendFast[any](nil, v); ok {
 		return b, nil
 	}
+	if err := wire.Check(v); err != nil {
+		return nil, fmt.Errorf("manager: %w", err) // a cycle, nesting past the limit, a func
+	}
 	b, err := encMode.Marshal(v)
 	if err != nil {
 		if _, werr := wire.Marshal(v); werr != nil {

@@ -46,7 +46,7 @@ const (
 	reasonFunc    = "functions cannot cross a process boundary (send data, and run code registered with mp.Register)"
 	reasonChan    = "channels cannot cross a process boundary (use an mp.Queue or mp.Pipe)"
 	reasonPointer = "untyped pointers cannot cross a process boundary"
-	reasonComplex = "complex numbers are not supported on the wire (send the real and imaginary parts)"
+	reasonComplex = "complex numbers inside an interface value cannot be encoded (give it a concrete type, or send the real and imaginary parts)"
 )
 
 func reasonDepth(limit int) string {
@@ -68,6 +68,8 @@ type typeInfo struct {
 	// even where the part is nil or empty.
 	bad     reflect.Type
 	badPath string
+	// complex: the type holds complex numbers (see complex.go).
+	complex bool
 }
 
 var typeInfos sync.Map // reflect.Type → *typeInfo
@@ -100,7 +102,7 @@ func opaque(t reflect.Type) bool {
 
 func badKind(k reflect.Kind) bool {
 	switch k {
-	case reflect.Func, reflect.Chan, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
 		return true
 	}
 	return false
@@ -112,10 +114,8 @@ func reasonFor(k reflect.Kind) string {
 		return reasonFunc
 	case reflect.Chan:
 		return reasonChan
-	case reflect.UnsafePointer:
-		return reasonPointer
 	}
-	return reasonComplex
+	return reasonPointer
 }
 
 func computeInfo(t reflect.Type, busy map[reflect.Type]bool) *typeInfo {
@@ -124,6 +124,9 @@ func computeInfo(t reflect.Type, busy map[reflect.Type]bool) *typeInfo {
 	}
 	if badKind(t.Kind()) {
 		return &typeInfo{bad: t}
+	}
+	if t.Kind() == reflect.Complex64 || t.Kind() == reflect.Complex128 {
+		return &typeInfo{simple: true, depth: 1, complex: true} // [real, imaginary]
 	}
 	if busy[t] {
 		return &typeInfo{} // recursive: values must be walked
@@ -140,10 +143,10 @@ func computeInfo(t reflect.Type, busy map[reflect.Type]bool) *typeInfo {
 			return &typeInfo{simple: true} // a byte string
 		}
 		e := computeInfo(t.Elem(), busy)
-		return &typeInfo{simple: e.simple, depth: 1 + e.depth, bad: e.bad, badPath: "[0]" + e.badPath}
+		return &typeInfo{simple: e.simple, depth: 1 + e.depth, bad: e.bad, badPath: "[0]" + e.badPath, complex: e.complex}
 	case reflect.Map:
 		k, e := computeInfo(t.Key(), busy), computeInfo(t.Elem(), busy)
-		ti := &typeInfo{simple: k.simple && e.simple, depth: 1 + max(k.depth, e.depth), bad: k.bad, badPath: "[key]" + k.badPath}
+		ti := &typeInfo{simple: k.simple && e.simple, depth: 1 + max(k.depth, e.depth), bad: k.bad, badPath: "[key]" + k.badPath, complex: k.complex || e.complex}
 		if ti.bad == nil {
 			ti.bad, ti.badPath = e.bad, "[key]"+e.badPath
 		}
@@ -158,6 +161,7 @@ func computeInfo(t reflect.Type, busy map[reflect.Type]bool) *typeInfo {
 			}
 			fi := computeInfo(f.Type, busy)
 			ti.simple = ti.simple && fi.simple
+			ti.complex = ti.complex || fi.complex
 			if flat {
 				ti.depth = max(ti.depth, fi.depth)
 			} else {
@@ -209,7 +213,7 @@ func checkAt(v any, depth int) error {
 	rv := reflect.ValueOf(v)
 	ti := infoOf(rv.Type())
 	limit := MaxDepth()
-	if ti.simple && depth+ti.depth <= limit {
+	if ti.simple && depth+ti.depth <= limit && !ti.complex {
 		return nil
 	}
 	w := &walker{limit: limit}
@@ -224,6 +228,11 @@ func checkAt(v any, depth int) error {
 		}
 		e.Type = rv.Type().String()
 		return e
+	}
+	if ti.complex {
+		if _, err := mirrorOf(rv.Type()); err != nil {
+			return &EncodeError{Type: rv.Type().String(), Part: rv.Type().String(), Reason: err.Error()}
+		}
 	}
 	return nil
 }
@@ -281,6 +290,9 @@ func (w *walker) walk(v reflect.Value, depth, hops int) *EncodeError {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return w.badInside(ti)
+		}
+		if t.Kind() == reflect.Interface && infoOf(v.Elem().Type()).complex {
+			return w.fail(v.Elem().Type(), reasonComplex)
 		}
 		if t.Kind() == reflect.Pointer && w.seen != nil {
 			k := visit{p: v.Pointer(), t: t}

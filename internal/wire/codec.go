@@ -28,7 +28,11 @@ func marshalAt(v any, depth int) ([]byte, error) {
 	if err := checkAt(v, depth); err != nil {
 		return nil, err
 	}
-	b, err := encMode.Marshal(v)
+	m, err := forEncoding(v)
+	if err != nil {
+		return nil, err
+	}
+	b, err := encMode.Marshal(m)
 	if err != nil {
 		return nil, &EncodeError{Type: fmt.Sprintf("%T", v), Part: fmt.Sprintf("%T", v), Reason: err.Error()}
 	}
@@ -58,7 +62,7 @@ func decoderAt(depth int) cbor.DecMode {
 }
 
 // Unmarshal decodes data into v within the decoding limits.
-func Unmarshal(data []byte, v any) error { return theLimits().dec.Unmarshal(data, v) }
+func Unmarshal(data []byte, v any) error { return theLimits().dec.Unmarshal(data, forDecoding(v)) }
 
 // cborNull is what MarshalEach writes for an item that cannot be encoded:
 // decoding it leaves the receiver's zero value.

@@ -59,7 +59,7 @@ func appendWords(kind byte, n int, word func(int) uint64) []byte {
 // *out.
 func UnmarshalSlice[T any](data []byte, out *[]T) error {
 	if len(data) == 0 || data[0] != rawTag {
-		return theLimits().decSlice.Unmarshal(data, out)
+		return theLimits().decSlice.Unmarshal(data, forDecoding(out))
 	}
 	if len(data) < 2 || (len(data)-2)%8 != 0 {
 		return fmt.Errorf("wire: raw slice of %d bytes", len(data))

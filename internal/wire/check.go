@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -70,6 +72,36 @@ type typeInfo struct {
 	badPath string
 	// complex: the type holds complex numbers (see complex.go).
 	complex bool
+	// opaque: the encoder writes values of the type by a method of their
+	// own, without looking inside.
+	opaque bool
+	// custom: the type holds values that write their own CBOR
+	// (cbor.Marshaler), whose nesting only the bytes tell.
+	custom bool
+	// fields are the fields a struct type's encoding has.
+	fields []field
+	// elem and key are the infos of the element (or pointer target) and
+	// key types, found on first use: the walk then looks up no type.
+	elem, key atomic.Pointer[typeInfo]
+}
+
+// field is a field of a struct that its encoding has.
+type field struct {
+	index int
+	name  string
+	flat  bool // an embedded struct, whose fields are encoded in its place
+	typ   reflect.Type
+	info  atomic.Pointer[typeInfo] // found on first use
+}
+
+// child returns the info of t, cached in p.
+func child(p *atomic.Pointer[typeInfo], t reflect.Type) *typeInfo {
+	if ti := p.Load(); ti != nil {
+		return ti
+	}
+	ti := infoOf(t)
+	p.Store(ti)
+	return ti
 }
 
 var typeInfos sync.Map // reflect.Type → *typeInfo
@@ -120,7 +152,7 @@ func reasonFor(k reflect.Kind) string {
 
 func computeInfo(t reflect.Type, busy map[reflect.Type]bool) *typeInfo {
 	if t.Kind() != reflect.Pointer && opaque(t) {
-		return &typeInfo{simple: true}
+		return &typeInfo{simple: true, opaque: true, custom: reflect.PointerTo(t).Implements(typeMarshaler)}
 	}
 	if badKind(t.Kind()) {
 		return &typeInfo{bad: t}
@@ -137,16 +169,17 @@ func computeInfo(t reflect.Type, busy map[reflect.Type]bool) *typeInfo {
 	case reflect.Interface:
 		return &typeInfo{}
 	case reflect.Pointer:
-		return computeInfo(t.Elem(), busy)
+		e := computeInfo(t.Elem(), busy)
+		return &typeInfo{simple: e.simple, depth: e.depth, bad: e.bad, badPath: e.badPath, complex: e.complex, custom: e.custom}
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return &typeInfo{simple: true} // a byte string
 		}
 		e := computeInfo(t.Elem(), busy)
-		return &typeInfo{simple: e.simple, depth: 1 + e.depth, bad: e.bad, badPath: "[0]" + e.badPath, complex: e.complex}
+		return &typeInfo{simple: e.simple, depth: 1 + e.depth, bad: e.bad, badPath: "[0]" + e.badPath, complex: e.complex, custom: e.custom}
 	case reflect.Map:
 		k, e := computeInfo(t.Key(), busy), computeInfo(t.Elem(), busy)
-		ti := &typeInfo{simple: k.simple && e.simple, depth: 1 + max(k.depth, e.depth), bad: k.bad, badPath: "[key]" + k.badPath, complex: k.complex || e.complex}
+		ti := &typeInfo{simple: k.simple && e.simple, depth: 1 + max(k.depth, e.depth), bad: k.bad, badPath: "[key]" + k.badPath, complex: k.complex || e.complex, custom: k.custom || e.custom}
 		if ti.bad == nil {
 			ti.bad, ti.badPath = e.bad, "[key]"+e.badPath
 		}
@@ -159,9 +192,11 @@ func computeInfo(t reflect.Type, busy map[reflect.Type]bool) *typeInfo {
 			if !ok {
 				continue
 			}
+			ti.fields = append(ti.fields, field{index: i, name: f.Name, flat: flat, typ: f.Type})
 			fi := computeInfo(f.Type, busy)
 			ti.simple = ti.simple && fi.simple
 			ti.complex = ti.complex || fi.complex
+			ti.custom = ti.custom || fi.custom
 			if flat {
 				ti.depth = max(ti.depth, fi.depth)
 			} else {
@@ -202,47 +237,54 @@ func encodedField(f reflect.StructField) (flat, ok bool) {
 // encoding it: an *EncodeError naming the first part that cannot (a
 // function, a channel, a complex number, a pointer cycle, nesting past
 // MaxDepth, more than MaxElements elements), or nil.
-func Check(v any) error { return checkAt(v, 0) }
+func Check(v any) error {
+	_, err := checkAt(v, 0)
+	return err
+}
 
 // checkAt checks v at depth levels inside the message (-1: v is a slice
-// whose elements are the values, as MarshalSlice sends them).
-func checkAt(v any, depth int) error {
+// whose elements are the values, as MarshalSlice sends them). custom
+// says that v holds values that write their own CBOR: only the bytes
+// tell how deep they nest.
+func checkAt(v any, depth int) (custom bool, err error) {
 	if v == nil {
-		return nil
+		return false, nil
 	}
 	rv := reflect.ValueOf(v)
 	ti := infoOf(rv.Type())
 	limit := MaxDepth()
 	if ti.simple && depth+ti.depth <= limit && !ti.complex {
-		return nil
+		return ti.custom, nil
 	}
-	w := &walker{limit: limit}
-	if e := w.walk(rv, depth, 0); e != nil {
+	w := walker{limit: limit}
+	if e := w.walk(rv, ti, depth, 0); e != nil {
 		if w.tooDeep {
 			// Too deep, or going round a cycle: walk again, remembering
 			// the pointers on the way, to tell which.
 			w2 := &walker{limit: limit, seen: map[visit]int{}}
-			if e2 := w2.walk(rv, depth, 0); e2 != nil {
+			if e2 := w2.walk(rv, ti, depth, 0); e2 != nil {
 				e = e2
 			}
 		}
-		e.Type = rv.Type().String()
-		return e
+		return false, e.done(rv.Type())
 	}
 	if ti.complex {
 		if _, err := mirrorOf(rv.Type()); err != nil {
-			return &EncodeError{Type: rv.Type().String(), Part: rv.Type().String(), Reason: err.Error()}
+			return false, &EncodeError{Type: rv.Type().String(), Part: rv.Type().String(), Reason: err.Error()}
 		}
 	}
-	return nil
+	return ti.custom || w.custom, nil
 }
 
-// walker walks a value for parts that cannot be encoded.
+// walker walks a value for parts that cannot be encoded. The path to a
+// part is made only when one is found, on the way back (walkError.rev),
+// except when looking for cycles: the path is then kept as it goes.
 type walker struct {
 	limit   int
-	path    []seg
 	seen    map[visit]int // pointers on the path → len(path) there; nil: not looking for cycles
+	path    []seg         // kept only when seen is not nil
 	tooDeep bool
+	custom  bool // met a value that writes its own CBOR
 }
 
 // visit is a pointer on the path: the same address with the same type
@@ -261,67 +303,105 @@ type seg struct {
 	isKey bool // the map key itself, not its value
 }
 
-func (w *walker) fail(part reflect.Type, reason string) *EncodeError {
-	return &EncodeError{Path: render(w.path), Part: part.String(), Reason: reason}
+// walkError is an EncodeError on its way back to the root.
+type walkError struct {
+	EncodeError
+	rev    []seg  // the path from the part back to the root
+	suffix string // the path on from the part, by its type (badInside)
 }
 
-// walk checks v, with depth arrays, maps and structs around it and hops
-// steps from the root.
-func (w *walker) walk(v reflect.Value, depth, hops int) *EncodeError {
-	if !v.IsValid() {
+func (e *walkError) done(root reflect.Type) *EncodeError {
+	slices.Reverse(e.rev)
+	e.Type, e.Path = root.String(), render(e.rev)+e.suffix
+	return &e.EncodeError
+}
+
+// step adds s to the path of e, if any, on the way back.
+func step(e *walkError, s seg) *walkError {
+	if e != nil {
+		e.rev = append(e.rev, s)
+	}
+	return e
+}
+
+func fail(part reflect.Type, reason string) *walkError {
+	return &walkError{EncodeError: EncodeError{Part: part.String(), Reason: reason}}
+}
+
+func (w *walker) failDeep(t reflect.Type) *walkError {
+	w.tooDeep = true
+	return fail(t, reasonDepth(w.limit))
+}
+
+// push and pop keep the path while looking for cycles.
+func (w *walker) push(s seg) {
+	if w.seen != nil {
+		w.path = append(w.path, s)
+	}
+}
+
+func (w *walker) pop() {
+	if w.seen != nil {
+		w.path = w.path[:len(w.path)-1]
+	}
+}
+
+// walk checks v, of type info ti (nil: look it up), with depth arrays,
+// maps and structs around it and hops steps from the root.
+func (w *walker) walk(v reflect.Value, ti *typeInfo, depth, hops int) *walkError {
+	if k := v.Kind(); k == reflect.Invalid || k >= reflect.Bool && k <= reflect.Float64 || k == reflect.String {
 		return nil
 	}
 	t := v.Type()
-	ti := infoOf(t)
-	if ti.simple && depth+ti.depth <= w.limit {
-		return nil
+	if ti == nil {
+		ti = infoOf(t)
 	}
-	if t.Kind() != reflect.Pointer && opaque(t) {
+	if ti.simple && depth+ti.depth <= w.limit || ti.opaque {
+		w.custom = w.custom || ti.custom
 		return nil
 	}
 	if badKind(t.Kind()) {
-		return w.fail(t, reasonFor(t.Kind()))
+		return fail(t, reasonFor(t.Kind()))
 	}
 	if hops > 4*w.limit+64 {
-		w.tooDeep = true
-		return w.fail(t, reasonDepth(w.limit))
+		return w.failDeep(t)
 	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
-			return w.badInside(ti)
+			return badInside(ti)
 		}
 		if t.Kind() == reflect.Interface && infoOf(v.Elem().Type()).complex {
-			return w.fail(v.Elem().Type(), reasonComplex)
+			return fail(v.Elem().Type(), reasonComplex)
 		}
 		if t.Kind() == reflect.Pointer && w.seen != nil {
 			k := visit{p: v.Pointer(), t: t}
 			if e := w.enter(k, t); e != nil {
 				return e
 			}
-			defer delete(w.seen, k)
+			e := w.walk(v.Elem(), child(&ti.elem, t.Elem()), depth, hops+1)
+			delete(w.seen, k)
+			return e
 		}
-		return w.walk(v.Elem(), depth, hops+1)
+		if t.Kind() == reflect.Pointer {
+			return w.walk(v.Elem(), child(&ti.elem, t.Elem()), depth, hops+1)
+		}
+		return w.walk(v.Elem(), nil, depth, hops+1)
 	case reflect.Struct:
 		if depth+1 > w.limit {
-			w.tooDeep = true
-			return w.fail(t, reasonDepth(w.limit))
+			return w.failDeep(t)
 		}
-		for i := range t.NumField() {
-			f := t.Field(i)
-			flat, ok := encodedField(f)
-			if !ok {
-				continue
-			}
+		for i := range ti.fields {
+			f := &ti.fields[i]
 			d := depth + 1
-			if flat {
+			if f.flat {
 				d = depth
 			}
-			w.path = append(w.path, seg{field: f.Name})
-			if e := w.walk(v.Field(i), d, hops+1); e != nil {
-				return e
+			w.push(seg{field: f.name})
+			if e := w.walk(v.Field(f.index), child(&f.info, f.typ), d, hops+1); e != nil {
+				return step(e, seg{field: f.name})
 			}
-			w.path = w.path[:len(w.path)-1]
+			w.pop()
 		}
 		return nil
 	case reflect.Slice, reflect.Array:
@@ -329,61 +409,76 @@ func (w *walker) walk(v reflect.Value, depth, hops int) *EncodeError {
 			return nil
 		}
 		if v.Len() == 0 {
-			return w.badInside(ti)
+			return badInside(ti)
 		}
 		if depth+1 > w.limit {
-			w.tooDeep = true
-			return w.fail(t, reasonDepth(w.limit))
+			return w.failDeep(t)
 		}
 		if v.Len() > MaxElements {
-			return w.fail(t, fmt.Sprintf("%d elements, more than the %d an array may have on the wire: send it in parts", v.Len(), MaxElements))
+			return fail(t, fmt.Sprintf("%d elements, more than the %d an array may have on the wire: send it in parts", v.Len(), MaxElements))
 		}
+		ei := child(&ti.elem, t.Elem())
+		if ei.simple && depth+1+ei.depth <= w.limit {
+			return nil
+		}
+		var k visit
 		if t.Kind() == reflect.Slice && w.seen != nil {
-			k := visit{p: v.Pointer(), t: t, n: v.Len()}
+			k = visit{p: v.Pointer(), t: t, n: v.Len()}
 			if e := w.enter(k, t); e != nil {
 				return e
 			}
-			defer delete(w.seen, k)
-		}
-		if e := infoOf(t.Elem()); e.simple && depth+1+e.depth <= w.limit {
-			return nil
 		}
 		for i := range v.Len() {
-			w.path = append(w.path, seg{index: i})
-			if e := w.walk(v.Index(i), depth+1, hops+1); e != nil {
-				return e
+			w.push(seg{index: i})
+			if e := w.walk(v.Index(i), ei, depth+1, hops+1); e != nil {
+				return step(e, seg{index: i})
 			}
-			w.path = w.path[:len(w.path)-1]
+			w.pop()
+		}
+		if k.t != nil {
+			delete(w.seen, k)
 		}
 		return nil
 	case reflect.Map:
 		if v.Len() == 0 {
-			return w.badInside(ti)
+			return badInside(ti)
 		}
 		if depth+1 > w.limit {
-			w.tooDeep = true
-			return w.fail(t, reasonDepth(w.limit))
+			return w.failDeep(t)
 		}
 		if v.Len() > MaxElements {
-			return w.fail(t, fmt.Sprintf("%d entries, more than the %d a map may have on the wire: send it in parts", v.Len(), MaxElements))
+			return fail(t, fmt.Sprintf("%d entries, more than the %d a map may have on the wire: send it in parts", v.Len(), MaxElements))
 		}
+		ki, vi := child(&ti.key, t.Key()), child(&ti.elem, t.Elem())
+		keys := !ki.simple || depth+1+ki.depth > w.limit
+		if !keys && vi.simple && depth+1+vi.depth <= w.limit {
+			return nil
+		}
+		var k visit
 		if w.seen != nil {
-			k := visit{p: v.Pointer(), t: t}
+			k = visit{p: v.Pointer(), t: t}
 			if e := w.enter(k, t); e != nil {
 				return e
 			}
-			defer delete(w.seen, k)
 		}
+		// one key and one value for all entries: no copy per entry
+		key, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
 		for it := v.MapRange(); it.Next(); {
-			w.path = append(w.path, seg{key: it.Key(), isKey: true})
-			if e := w.walk(it.Key(), depth+1, hops+1); e != nil {
-				return e
+			key.SetIterKey(it)
+			w.push(seg{key: key})
+			if keys {
+				if e := w.walk(key, ki, depth+1, hops+1); e != nil {
+					return step(e, seg{key: key, isKey: true})
+				}
 			}
-			w.path[len(w.path)-1].isKey = false
-			if e := w.walk(it.Value(), depth+1, hops+1); e != nil {
-				return e
+			val.SetIterValue(it)
+			if e := w.walk(val, vi, depth+1, hops+1); e != nil {
+				return step(e, seg{key: key})
 			}
-			w.path = w.path[:len(w.path)-1]
+			w.pop()
+		}
+		if k.t != nil {
+			delete(w.seen, k)
 		}
 		return nil
 	}
@@ -392,17 +487,19 @@ func (w *walker) walk(v reflect.Value, depth, hops int) *EncodeError {
 
 // badInside fails a nil or empty container whose type holds a part that
 // cannot be encoded: the encoder refuses the type whatever the value.
-func (w *walker) badInside(ti *typeInfo) *EncodeError {
+func badInside(ti *typeInfo) *walkError {
 	if ti.bad == nil {
 		return nil
 	}
-	return &EncodeError{Path: render(w.path) + ti.badPath, Part: ti.bad.String(), Reason: reasonFor(ti.bad.Kind()) + " (the encoder refuses the type even where this part is nil or empty)"}
+	e := fail(ti.bad, reasonFor(ti.bad.Kind())+" (the encoder refuses the type even where this part is nil or empty)")
+	e.suffix = ti.badPath
+	return e
 }
 
 // enter records pointer k on the path, or fails if it is there already.
-func (w *walker) enter(k visit, t reflect.Type) *EncodeError {
+func (w *walker) enter(k visit, t reflect.Type) *walkError {
 	if n, ok := w.seen[k]; ok {
-		return w.fail(t, reasonCycle(render(w.path[:n])))
+		return fail(t, reasonCycle(render(w.path[:n])))
 	}
 	w.seen[k] = len(w.path)
 	return nil

@@ -25,7 +25,8 @@ func Marshal(v any) ([]byte, error) { return marshalAt(v, 0) }
 // marshalAt encodes v to be decoded depth levels inside a message (-1: v
 // is a slice whose elements are the values, see MarshalSlice).
 func marshalAt(v any, depth int) ([]byte, error) {
-	if err := checkAt(v, depth); err != nil {
+	custom, err := checkAt(v, depth)
+	if err != nil {
 		return nil, err
 	}
 	m, err := forEncoding(v)
@@ -37,9 +38,13 @@ func marshalAt(v any, depth int) ([]byte, error) {
 		return nil, &EncodeError{Type: fmt.Sprintf("%T", v), Part: fmt.Sprintf("%T", v), Reason: err.Error()}
 	}
 	// What a method of the value's own wrote (cbor.Marshaler) was not
-	// walked: check the bytes as the receiver will.
-	if err := decoderAt(depth).Wellformed(b); err != nil {
-		return nil, encodedTooBig(v, err)
+	// walked, nor the length of arrays whose elements need no walk (an
+	// array of more than MaxElements elements takes more bytes than
+	// that): check the bytes as the receiver will.
+	if custom || len(b) > MaxElements {
+		if err := decoderAt(depth).Wellformed(b); err != nil {
+			return nil, encodedTooBig(v, err)
+		}
 	}
 	return b, nil
 }

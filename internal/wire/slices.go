@@ -35,7 +35,7 @@ func MarshalSlice[T any](items []T) ([]byte, error) {
 	if err != nil {
 		// name the item, with the path inside it
 		for i := range items {
-			if e := checkAt(items[i], 0); e != nil {
+			if _, e := checkAt(items[i], 0); e != nil {
 				if len(items) > 1 {
 					return nil, fmt.Errorf("item %d: %w", i, e)
 				}

@@ -247,13 +247,16 @@ func FuzzMessages(f *testing.F) {
 }
 
 // FuzzSlices: hostile bytes decode as the items of a task or its results
-// (MarshalSlice, MarshalEach) to items or an error, never a panic.
+// (MarshalSlice, MarshalEach), complex numbers included, to items or an
+// error, never a panic.
 func FuzzSlices(f *testing.F) {
 	b, _ := MarshalSlice([]int{1, 2})
 	f.Add(b)
 	b, _ = MarshalEach([]any{1, func() {}, "x"})
 	f.Add(b)
 	b, _ = MarshalSlice([]*node{list(5)})
+	f.Add(b)
+	b, _ = MarshalSlice([]wave{{Amp: 1i, Taps: []complex64{2}, ByKey: map[string]complex128{"k": 3}}})
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var a []any
@@ -264,5 +267,9 @@ func FuzzSlices(f *testing.F) {
 		_ = UnmarshalSlice(b, &i)
 		var o []outer
 		_ = UnmarshalSlice(b, &o)
+		var w []wave // complex numbers, through the mirror type
+		_ = UnmarshalSlice(b, &w)
+		var z complex128
+		_ = Unmarshal(b, &z)
 	})
 }

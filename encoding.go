@@ -51,3 +51,10 @@ func resultErrors(name string, from int, errs []wire.ItemError, bad map[int]erro
 	slices.SortFunc(errs, func(a, b wire.ItemError) int { return a.Index - b.Index })
 	return errs
 }
+
+// processErrors drops from the errors of an mp.Process's function those
+// of a result that could not be encoded: as in Python, a Process's
+// return value is not used, so it need not be encodable.
+func processErrors(errs []wire.ItemError) []wire.ItemError {
+	return slices.DeleteFunc(errs, func(e wire.ItemError) bool { return e.Err.Type == encodeErrorType })
+}

@@ -277,3 +277,15 @@ func TestDeepValues(t *testing.T) {
 		t.Errorf("NewProcess with 1001 levels: %v", err)
 	}
 }
+
+// A Process's return value is not used (Python ignores a target's), so
+// one that cannot be encoded does not fail the process.
+func TestProcessResultNeedNotBeEncodable(t *testing.T) {
+	ctx := context.Background()
+	p, err := mp.NewProcess(funcFieldResult, 1)
+	startProcess(t, p, err)
+	within(t, "Join", func() { err = p.Join(ctx) })
+	if code, ok := p.ExitCode(); err != nil || !ok || code != 0 {
+		t.Errorf("Join = %v, exit code %d (%v); want a clean exit", err, code, ok)
+	}
+}

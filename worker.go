@@ -110,6 +110,9 @@ func serveWorker(in io.Reader, out io.Writer) int {
 		}
 		var failed *wire.Error
 		send := func(res *wire.Results) error {
+			if s.Process {
+				res.Errs = processErrors(res.Errs) // its result is not used
+			}
 			if len(res.Errs) > 0 && failed == nil {
 				failed = &res.Errs[0].Err
 			}

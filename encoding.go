@@ -35,6 +35,52 @@ func (e *RemoteError) Is(target error) bool {
 	return target == ErrEncoding && e.Type == encodeErrorType
 }
 
+// maxResultBytes bounds the encoded results and errors of one Results
+// frame, below the frame bound with room for the rest of the message.
+const maxResultBytes = wire.DefaultMaxFrame - 64<<10
+
+// encodeResults encodes the results out of items from on of task id, and
+// their errors errs (indexed in the task), as Results frames of at most
+// max bytes of values and errors each. A result that cannot be encoded,
+// or that alone takes more than max bytes, fails its item: nothing a task
+// returns can make its worker fail.
+func encodeResults[R any](name string, id uint64, from int, out []R, errs []wire.ItemError, max int) []*wire.Results {
+	vals, bad := wire.MarshalEach(out)
+	if bad != nil {
+		errs = resultErrors(name, from, errs, bad)
+	}
+	size := len(vals)
+	for _, e := range errs {
+		size += len(e.Err.Msg) + len(e.Err.Type) + len(e.Err.Stack) + 16
+	}
+	if size <= max {
+		return []*wire.Results{{ID: id, From: from, N: len(out), Values: vals, Errs: errs}}
+	}
+	if len(out) > 1 {
+		half := len(out) / 2
+		i := slices.IndexFunc(errs, func(e wire.ItemError) bool { return e.Index >= from+half })
+		if i < 0 {
+			i = len(errs)
+		}
+		return append(encodeResults(name, id, from, out[:half], errs[:i:i], max), encodeResults(name, id, from+half, out[half:], errs[i:], max)...)
+	}
+	// one item, too big: its error alone (cut short if it is the error)
+	e := wire.Error{Msg: fmt.Sprintf("mp: cannot send the result of %s: it takes %d bytes, more than the %d a message from a worker process may carry: return less (a path to a file, shared memory), or split the work", name, len(vals), max), Type: encodeErrorType}
+	if len(errs) > 0 {
+		e = errs[0].Err
+		e.Msg, e.Stack = cut(e.Msg, max/2), cut(e.Stack, max/4)
+	}
+	vals, _ = wire.MarshalEach([]any{nil})
+	return []*wire.Results{{ID: id, From: from, N: 1, Values: vals, Errs: []wire.ItemError{{Index: from, Err: e}}}}
+}
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
 // resultErrors adds to errs, the errors of items from on of a Results, the
 // results (by index from from) that could not be encoded, unless the
 // item failed anyway; it returns them sorted by index.

@@ -78,6 +78,7 @@ var (
 	linkLength = mp.Register("test.linkLength", mp.Plain(func(l *link) int { return l.length() }))
 	makeChain  = mp.Register("test.makeChain", mp.Plain(chain))
 	pairLength = mp.Register("test.pairLength", mp.Plain(func(ls [2]*link) int { return ls[0].length() + ls[1].length() }))
+	bigResult  = mp.Register("test.bigResult", mp.Plain(func(n int) string { return strings.Repeat("x", n) }))
 )
 
 // Defect 2.4: a result that cannot be encoded failed the whole worker
@@ -287,5 +288,24 @@ func TestProcessResultNeedNotBeEncodable(t *testing.T) {
 	within(t, "Join", func() { err = p.Join(ctx) })
 	if code, ok := p.ExitCode(); err != nil || !ok || code != 0 {
 		t.Errorf("Join = %v, exit code %d (%v); want a clean exit", err, code, ok)
+	}
+}
+
+// A result too big for a message from a worker (64 MiB) killed the
+// worker ("exited with status 3"); it fails its item, and the worker
+// goes on.
+func TestResultTooBigFailsItsItem(t *testing.T) {
+	ctx := context.Background()
+	p := newPool(t, mp.Processes(1))
+	pid, err := mp.Apply(ctx, p, workerPID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = mp.Apply(ctx, p, bigResult, 70<<20)
+	if !errors.Is(err, mp.ErrEncoding) || !strings.Contains(err.Error(), "test.bigResult") || !strings.Contains(err.Error(), "bytes, more than") {
+		t.Errorf("err = %v, want mp.ErrEncoding saying the result is too big", err)
+	}
+	if again, err := mp.Apply(ctx, p, workerPID, 0); err != nil || again != pid {
+		t.Errorf("after the result too big: worker %d, %v; want the same worker %d", again, err, pid)
 	}
 }

@@ -200,11 +200,12 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 	var errs []wire.ItemError
 	from := 0
 	flush := func() error {
-		vals, bad := wire.MarshalEach(out)
-		if bad != nil {
-			errs = resultErrors(name, from, errs, bad)
+		var err error
+		for _, res := range encodeResults(name, t.ID, from, out, errs, maxResultBytes) {
+			if err = send(res); err != nil {
+				break
+			}
 		}
-		err := send(&wire.Results{ID: t.ID, From: from, N: len(out), Values: vals, Errs: errs})
 		from += len(out)
 		out, errs = out[:0], nil
 		return err

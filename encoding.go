@@ -39,6 +39,41 @@ func (e *RemoteError) Is(target error) bool {
 // frame, below the frame bound with room for the rest of the message.
 const maxResultBytes = wire.DefaultMaxFrame - 64<<10
 
+// maxArgBytes bounds the encoded arguments of one Task frame.
+const maxArgBytes = wire.DefaultMaxFrame - 64<<10
+
+// encodeArgs encodes items from the first on as one array of at most max
+// bytes: as many as fit, stopping before the first that cannot be
+// encoded, whose error it returns with their count. If the first cannot
+// be encoded, or alone takes more than max bytes, the count is 0 and the
+// error says why.
+func encodeArgs[A any](items []A, max int) ([]byte, int, error) {
+	data, err := wire.MarshalSlice(items)
+	if err == nil && len(data) <= max {
+		return data, len(items), nil
+	}
+	if err != nil {
+		// the items before the first that cannot be encoded
+		for i := range items {
+			if _, e := wire.Marshal(items[i]); e != nil {
+				if i == 0 {
+					return nil, 0, e
+				}
+				data, n, err2 := encodeArgs(items[:i], max)
+				if n < i {
+					return data, n, err2 // too big: the rest in another Task
+				}
+				return data, n, e
+			}
+		}
+		return nil, 0, err
+	}
+	if len(items) == 1 {
+		return nil, 0, fmt.Errorf("%w: the argument takes %d bytes, more than the %d a message to a worker process may carry: pass something smaller (a path to a file, an mp.SharedMemory)", ErrEncoding, len(data), max)
+	}
+	return encodeArgs(items[:len(items)/2], max) // the rest in another Task
+}
+
 // encodeResults encodes the results out of items from on of task id, and
 // their errors errs (indexed in the task), as Results frames of at most
 // max bytes of values and errors each. A result that cannot be encoded,

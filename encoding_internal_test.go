@@ -1,6 +1,7 @@
 package mp
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -50,5 +51,49 @@ func TestEncodeResultsSplitsAndBounds(t *testing.T) {
 	}
 	if len(failed) != 2 || failed[0] != 11 || failed[1] != 13 {
 		t.Errorf("failed items %v, want 11 (its own error) and 13 (too big)", failed)
+	}
+}
+
+// Arguments are cut into Tasks that fit a frame; one that cannot be
+// encoded, or is too big alone, fails by itself.
+func TestEncodeArgsBounds(t *testing.T) {
+	long := strings.Repeat("x", 60)
+	tests := []struct {
+		name    string
+		items   []any
+		wantN   int
+		wantErr string
+	}{
+		{"all fit", []any{"a", "b", "c"}, 3, ""},
+		{"as many as fit", []any{long, "b", long, "d"}, 2, ""},
+		{"stop before one that cannot be encoded", []any{"a", "b", func() {}, "d"}, 2, "func() at the value itself"},
+		{"the first cannot be encoded", []any{make(chan int), "b"}, 0, "chan int"},
+		{"the first is too big", []any{strings.Repeat("y", 200), "b"}, 0, "more than the 100"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, n, err := encodeArgs(tt.items, 100)
+			if n != tt.wantN {
+				t.Fatalf("n = %d, want %d (err %v)", n, tt.wantN, err)
+			}
+			if (err == nil) != (tt.wantErr == "") || err != nil && (!strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrEncoding)) {
+				t.Fatalf("err = %v, want ErrEncoding saying %q", err, tt.wantErr)
+			}
+			if n == 0 {
+				return
+			}
+			if len(data) > 100 {
+				t.Errorf("%d bytes, bound 100", len(data))
+			}
+			var back []any
+			if err := wire.UnmarshalSlice(data, &back); err != nil || len(back) != n {
+				t.Errorf("decoded %v, %v", back, err)
+			}
+		})
+	}
+	// raw numbers are cut too
+	data, n, err := encodeArgs(make([]int, 100), 100)
+	if err != nil || n == 0 || n == 100 || len(data) > 100 {
+		t.Errorf("ints: %d items in %d bytes, %v", n, len(data), err)
 	}
 }

@@ -78,6 +78,7 @@ var (
 	linkLength = mp.Register("test.linkLength", mp.Plain(func(l *link) int { return l.length() }))
 	makeChain  = mp.Register("test.makeChain", mp.Plain(chain))
 	pairLength = mp.Register("test.pairLength", mp.Plain(func(ls [2]*link) int { return ls[0].length() + ls[1].length() }))
+	strLen     = mp.Register("test.strLen", mp.Plain(func(s string) int { return len(s) }))
 	bigResult  = mp.Register("test.bigResult", mp.Plain(func(n int) string { return strings.Repeat("x", n) }))
 )
 
@@ -307,5 +308,24 @@ func TestResultTooBigFailsItsItem(t *testing.T) {
 	}
 	if again, err := mp.Apply(ctx, p, workerPID, 0); err != nil || again != pid {
 		t.Errorf("after the result too big: worker %d, %v; want the same worker %d", again, err, pid)
+	}
+}
+
+// An argument too big for a message to a worker (64 MiB) got the worker
+// killed, after seconds, with a message about the worker; it fails at
+// once with the reason, and the worker goes on.
+func TestArgumentTooBigFailsItsItem(t *testing.T) {
+	ctx := context.Background()
+	p := newPool(t, mp.Processes(1))
+	pid, err := mp.Apply(ctx, p, workerPID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = mp.Apply(ctx, p, strLen, strings.Repeat("x", 70<<20))
+	if !errors.Is(err, mp.ErrEncoding) || !strings.Contains(err.Error(), "bytes, more than") {
+		t.Errorf("err = %v, want mp.ErrEncoding saying the argument is too big", err)
+	}
+	if again, err := mp.Apply(ctx, p, workerPID, 0); err != nil || again != pid {
+		t.Errorf("after the argument too big: worker %d, %v; want the same worker %d", again, err, pid)
 	}
 }

@@ -98,7 +98,11 @@ func encode(v any) ([]byte, error) {
 	if err := wire.Check(v); err != nil {
 		return nil, fmt.Errorf("manager: %w", err) // a cycle, nesting past the limit, a func
 	}
-	b, err := encMode.Marshal(v)
+	m, err := wire.Mirrored(v) // complex numbers
+	if err != nil {
+		return nil, fmt.Errorf("manager: %w", err)
+	}
+	b, err := encMode.Marshal(m)
 	if err != nil {
 		if _, werr := wire.Marshal(v); werr != nil {
 			err = werr // names the path to the part that cannot be encoded

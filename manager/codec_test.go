@@ -19,3 +19,15 @@ func TestEncodeRefusesACycle(t *testing.T) {
 		t.Fatalf("err = %v, want a pointer cycle at .Next", err)
 	}
 }
+
+func TestEncodeComplexNumbers(t *testing.T) {
+	type point struct{ Z complex128 }
+	b, err := encode(point{Z: 1 + 2i})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p point
+	if err := wire.Unmarshal(b, &p); err != nil || p.Z != 1+2i {
+		t.Errorf("decoded %v, %v", p, err)
+	}
+}

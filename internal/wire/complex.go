@@ -152,6 +152,11 @@ func buildMirror(t reflect.Type, busy map[reflect.Type]bool) reflect.Type {
 	panic("a kind that cannot be mirrored")
 }
 
+// Mirrored returns v, or v seen as its mirror if its type holds complex
+// numbers, for an encoder of the same CBOR library with other options
+// (Unmarshal decodes what it writes).
+func Mirrored(v any) (any, error) { return forEncoding(v) }
+
 // forEncoding returns v, or v seen as its mirror if its type holds
 // complex numbers.
 func forEncoding(v any) (any, error) {

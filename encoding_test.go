@@ -328,4 +328,8 @@ func TestArgumentTooBigFailsItsItem(t *testing.T) {
 	if again, err := mp.Apply(ctx, p, workerPID, 0); err != nil || again != pid {
 		t.Errorf("after the argument too big: worker %d, %v; want the same worker %d", again, err, pid)
 	}
+	// a Process's argument: refused by NewProcess, not by Start in the child
+	if _, err := mp.NewProcess(strLen, strings.Repeat("x", 70<<20)); !errors.Is(err, mp.ErrEncoding) || !strings.Contains(err.Error(), "bytes, more than") {
+		t.Errorf("NewProcess: err = %v, want mp.ErrEncoding saying the argument is too big", err)
+	}
 }

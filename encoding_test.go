@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -331,5 +332,41 @@ func TestArgumentTooBigFailsItsItem(t *testing.T) {
 	// a Process's argument: refused by NewProcess, not by Start in the child
 	if _, err := mp.NewProcess(strLen, strings.Repeat("x", 70<<20)); !errors.Is(err, mp.ErrEncoding) || !strings.Contains(err.Error(), "bytes, more than") {
 		t.Errorf("NewProcess: err = %v, want mp.ErrEncoding saying the argument is too big", err)
+	}
+}
+
+// MP_MAX_DEPTH sets the nesting limit of a program and of the processes
+// it starts: the test binary runs itself with MP_MAX_DEPTH=2000 and
+// sends 1,500 levels through a Queue and a worker process.
+func TestDepthLimitFromTheEnvironment(t *testing.T) {
+	if os.Getenv("MP_TEST_DEPTH_CHILD") != "" {
+		ctx := context.Background()
+		q, err := mp.NewQueue[*link](0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Unlink()
+		if err := q.Put(ctx, chain(1500)); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := q.Get(ctx); err != nil || l.length() != 1500 {
+			t.Fatalf("Queue: %d levels, %v", l.length(), err)
+		}
+		p := newPool(t, mp.Processes(1))
+		if n, err := mp.Apply(ctx, p, linkLength, chain(1500)); err != nil || n != 1500 {
+			t.Fatalf("Apply: %d, %v", n, err)
+		}
+		if _, err := mp.Apply(ctx, p, linkLength, chain(2001)); !errors.Is(err, mp.ErrEncoding) || !strings.Contains(err.Error(), "2000 levels") {
+			t.Fatalf("Apply with 2001 levels: %v", err)
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), long)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run", "^TestDepthLimitFromTheEnvironment$", "-test.count", "1", "-test.v")
+	cmd.Env = append(os.Environ(), "MP_TEST_DEPTH_CHILD=1", "MP_MAX_DEPTH=2000")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestDepthLimitFromTheEnvironment") {
+		t.Fatalf("the program with MP_MAX_DEPTH=2000: %v\n%s", err, out)
 	}
 }

@@ -130,8 +130,8 @@ func NewProcess[A, R any](f Func[A, R], arg A, opts ...ProcessOption) (*Process,
 	if p.name == "" {
 		p.name = fmt.Sprintf("Process-%d", processCount.Add(1))
 	}
-	data, err := wire.MarshalSlice([]A{arg})
-	if err != nil {
+	data, n, err := encodeArgs([]A{arg}, maxArgBytes)
+	if n == 0 {
 		return nil, fmt.Errorf("mp: the argument of process %s: %w", p.name, err)
 	}
 	p.arg = data

@@ -877,25 +877,8 @@ func (c *chain) receive(pw *procWorker, f *flight) (dead bool, reason error) {
 }
 
 // encodeFrom encodes items as one array, stopping before the first item
-// that cannot be encoded.
-func encodeFrom[A any](items []A) ([]byte, int, error) {
-	if data, err := wire.MarshalSlice(items); err == nil {
-		return data, len(items), nil
-	}
-	for i := range items {
-		if _, err := wire.Marshal(items[i]); err != nil {
-			if i == 0 {
-				return nil, 0, err
-			}
-			data, err2 := wire.MarshalSlice(items[:i])
-			if err2 != nil {
-				return nil, 0, err2
-			}
-			return data, i, err
-		}
-	}
-	return nil, 0, errors.New("mp: cannot encode the items")
-}
+// that cannot be encoded or does not fit in a Task frame (encoding.go).
+func encodeFrom[A any](items []A) ([]byte, int, error) { return encodeArgs(items, maxArgBytes) }
 
 // decodeResults decodes n results; a failure to decode fails every item.
 func decodeResults[R any](name string, values []byte, n int) ([]R, error) {

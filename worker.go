@@ -110,6 +110,9 @@ func serveWorker(in io.Reader, out io.Writer) int {
 		}
 		var failed *wire.Error
 		send := func(res *wire.Results) error {
+			if s.Process {
+				res.Errs = processErrors(res.Errs) // its result is not used
+			}
 			if len(res.Errs) > 0 && failed == nil {
 				failed = &res.Errs[0].Err
 			}
@@ -197,22 +200,12 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 	var errs []wire.ItemError
 	from := 0
 	flush := func() error {
-		vals, err := wire.MarshalSlice(out)
-		if err != nil {
-			// a result that cannot be encoded fails its own item only
-			var zero R
-			for i := range out {
-				if _, e := wire.Marshal(out[i]); e != nil {
-					errs = append(errs, wire.ItemError{Index: from + i, Err: wire.Error{Msg: e.Error(), Type: "mp.encodeResult"}})
-					out[i] = zero
-				}
-			}
-			slices.SortFunc(errs, func(a, b wire.ItemError) int { return a.Index - b.Index })
-			if vals, err = wire.MarshalSlice(out); err != nil {
-				return err
+		var err error
+		for _, res := range encodeResults(name, t.ID, from, out, errs, maxResultBytes) {
+			if err = send(res); err != nil {
+				break
 			}
 		}
-		err = send(&wire.Results{ID: t.ID, From: from, N: len(out), Values: vals, Errs: errs})
 		from += len(out)
 		out, errs = out[:0], nil
 		return err

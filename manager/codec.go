@@ -95,7 +95,14 @@ func encode(v any) ([]byte, error) {
 	if b, ok := appendFast[any](nil, v); ok {
 		return b, nil
 	}
-	b, err := encMode.Marshal(v)
+	if err := wire.Check(v); err != nil {
+		return nil, fmt.Errorf("manager: %w", err) // a cycle, nesting past the limit, a func
+	}
+	m, err := wire.Mirrored(v) // complex numbers
+	if err != nil {
+		return nil, fmt.Errorf("manager: %w", err)
+	}
+	b, err := encMode.Marshal(m)
 	if err != nil {
 		if _, werr := wire.Marshal(v); werr != nil {
 			err = werr // names the path to the part that cannot be encoded

@@ -1,110 +1,112 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
-	"reflect"
-	"strconv"
 
 	"github.com/fxamacker/cbor/v2"
 )
 
-// Decoding limits: bytes from another process are never trusted to be
-// small or shallow.
-const (
-	MaxDepth    = 64
-	MaxElements = 1 << 24 // per array or map
-)
-
-var (
-	encMode cbor.EncMode
-	decMode cbor.DecMode
-)
-
-func init() {
-	var err error
-	encMode, err = cbor.EncOptions{Time: cbor.TimeRFC3339Nano}.EncMode()
+var encMode = func() cbor.EncMode {
+	m, err := cbor.EncOptions{Time: cbor.TimeRFC3339Nano}.EncMode()
 	if err != nil {
 		panic(err)
 	}
-	decMode, err = cbor.DecOptions{
-		MaxNestedLevels:  MaxDepth,
-		MaxArrayElements: MaxElements,
-		MaxMapPairs:      MaxElements,
-		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-		IndefLength:      cbor.IndefLengthForbidden,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-}
+	return m
+}()
 
-// Marshal encodes v. If v cannot be encoded, the error names v's type and
-// the path inside v to the first part that cannot (".Conn", "[3]",
-// "[\"key\"]").
-func Marshal(v any) ([]byte, error) {
-	b, err := encMode.Marshal(v)
+// Marshal encodes v, after checking that it can be and that it is within
+// the limits its receiver decodes (see Check): a value Marshal accepts,
+// Unmarshal decodes. If v cannot be encoded, the error is an
+// *EncodeError naming v's type and the path inside v to the part that
+// cannot (".Conn", "[3]", "[\"key\"]").
+func Marshal(v any) ([]byte, error) { return marshalAt(v, 0) }
+
+// marshalAt encodes v to be decoded depth levels inside a message (-1: v
+// is a slice whose elements are the values, see MarshalSlice).
+func marshalAt(v any, depth int) ([]byte, error) {
+	custom, err := checkAt(v, depth)
 	if err != nil {
-		if path, typ, ok := unencodable(reflect.ValueOf(v), "", 0); ok {
-			return nil, fmt.Errorf("wire: cannot encode %T: %s at %s", v, typ, orRoot(path))
+		return nil, err
+	}
+	m, err := forEncoding(v)
+	if err != nil {
+		return nil, err
+	}
+	b, err := encMode.Marshal(m)
+	if err != nil {
+		return nil, &EncodeError{Type: fmt.Sprintf("%T", v), Part: fmt.Sprintf("%T", v), Reason: err.Error()}
+	}
+	// What a method of the value's own wrote (cbor.Marshaler) was not
+	// walked, nor the length of arrays whose elements need no walk (an
+	// array of more than MaxElements elements takes more bytes than
+	// that): check the bytes as the receiver will.
+	if custom || len(b) > MaxElements {
+		if err := decoderAt(depth).Wellformed(b); err != nil {
+			return nil, encodedTooBig(v, err)
 		}
-		return nil, fmt.Errorf("wire: cannot encode %T: %w", v, err)
 	}
 	return b, nil
 }
 
-// Unmarshal decodes data into v within the decoding limits.
-func Unmarshal(data []byte, v any) error { return decMode.Unmarshal(data, v) }
-
-func orRoot(p string) string {
-	if p == "" {
-		return "the value itself"
+func encodedTooBig(v any, err error) *EncodeError {
+	e := &EncodeError{Type: fmt.Sprintf("%T", v), Part: fmt.Sprintf("%T", v), Reason: err.Error()}
+	var deep *cbor.MaxNestedLevelError
+	if errors.As(err, &deep) {
+		e.Reason = reasonDepth(MaxDepth())
 	}
-	return p
+	return e
 }
 
-// unencodable walks v for a part CBOR cannot encode.
-func unencodable(v reflect.Value, path string, depth int) (string, string, bool) {
-	if !v.IsValid() || depth > MaxDepth {
-		return "", "", false
+// decoderAt decodes values that are depth levels inside a message.
+func decoderAt(depth int) cbor.DecMode {
+	if depth < 0 {
+		return theLimits().decSlice
 	}
-	switch v.Kind() {
-	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
-		return path, v.Type().String(), true
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return "", "", false
-		}
-		return unencodable(v.Elem(), path, depth+1)
-	case reflect.Struct:
-		t := v.Type()
-		for i := range t.NumField() {
-			if !t.Field(i).IsExported() {
-				continue
-			}
-			if p, typ, ok := unencodable(v.Field(i), path+"."+t.Field(i).Name, depth+1); ok {
-				return p, typ, true
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
-			return "", "", false
-		}
-		for i := range v.Len() {
-			if p, typ, ok := unencodable(v.Index(i), path+"["+strconv.Itoa(i)+"]", depth+1); ok {
-				return p, typ, true
-			}
-		}
-	case reflect.Map:
-		it := v.MapRange()
-		for it.Next() {
-			key := fmt.Sprintf("[%#v]", it.Key().Interface())
-			if p, typ, ok := unencodable(it.Key(), path+key+"(key)", depth+1); ok {
-				return p, typ, true
-			}
-			if p, typ, ok := unencodable(it.Value(), path+key, depth+1); ok {
-				return p, typ, true
-			}
-		}
+	return theLimits().dec
+}
+
+// Unmarshal decodes data into v within the decoding limits.
+func Unmarshal(data []byte, v any) error { return theLimits().dec.Unmarshal(data, forDecoding(v)) }
+
+// cborNull is what MarshalEach writes for an item that cannot be encoded:
+// decoding it leaves the receiver's zero value.
+const cborNull = 0xf6
+
+// MarshalEach encodes items as MarshalSlice does, except that an item
+// that cannot be encoded does not fail the rest: it travels as its zero
+// value, and its error is returned in errs, by index.
+func MarshalEach[T any](items []T) (data []byte, errs map[int]error) {
+	if data, err := MarshalSlice(items); err == nil {
+		return data, nil
 	}
-	return "", "", false
+	data = appendHead(nil, 4, uint64(len(items)))
+	errs = map[int]error{}
+	for i := range items {
+		b, err := marshalAt(items[i], 0)
+		if err != nil {
+			errs[i] = err
+			data = append(data, cborNull)
+			continue
+		}
+		data = append(data, b...)
+	}
+	return data, errs
+}
+
+// appendHead appends the head of a CBOR data item of major type major
+// with argument n.
+func appendHead(b []byte, major byte, n uint64) []byte {
+	m := major << 5
+	switch {
+	case n < 24:
+		return append(b, m|byte(n))
+	case n <= 0xff:
+		return append(b, m|24, byte(n))
+	case n <= 0xffff:
+		return append(b, m|25, byte(n>>8), byte(n))
+	case n <= 0xffffffff:
+		return append(b, m|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }

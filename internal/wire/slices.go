@@ -19,7 +19,9 @@ const (
 )
 
 // MarshalSlice encodes items as one array: raw words for slices of int,
-// int64 and float64, CBOR otherwise.
+// int64 and float64, CBOR otherwise. Each item is checked as Marshal
+// checks a value: the error of an item that cannot be encoded names it
+// (unless it is the only one) and the path inside it.
 func MarshalSlice[T any](items []T) ([]byte, error) {
 	switch s := any(items).(type) {
 	case []int:
@@ -29,7 +31,19 @@ func MarshalSlice[T any](items []T) ([]byte, error) {
 	case []float64:
 		return appendWords(rawFloat64, len(s), func(i int) uint64 { return math.Float64bits(s[i]) }), nil
 	}
-	return Marshal(items)
+	b, err := marshalAt(items, -1)
+	if err != nil {
+		// name the item, with the path inside it
+		for i := range items {
+			if _, e := checkAt(items[i], 0); e != nil {
+				if len(items) > 1 {
+					return nil, fmt.Errorf("item %d: %w", i, e)
+				}
+				return nil, e
+			}
+		}
+	}
+	return b, err
 }
 
 func appendWords(kind byte, n int, word func(int) uint64) []byte {
@@ -41,10 +55,11 @@ func appendWords(kind byte, n int, word func(int) uint64) []byte {
 	return b
 }
 
-// UnmarshalSlice decodes what MarshalSlice encoded into *out.
+// UnmarshalSlice decodes what MarshalSlice or MarshalEach encoded into
+// *out.
 func UnmarshalSlice[T any](data []byte, out *[]T) error {
 	if len(data) == 0 || data[0] != rawTag {
-		return Unmarshal(data, out)
+		return theLimits().decSlice.Unmarshal(data, forDecoding(out))
 	}
 	if len(data) < 2 || (len(data)-2)%8 != 0 {
 		return fmt.Errorf("wire: raw slice of %d bytes", len(data))

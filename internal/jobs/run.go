@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -35,7 +36,7 @@ type Config struct {
 	RetryOn    []int         // --retry-on: exit statuses retried; empty: any failure
 	RetryDelay time.Duration // first backoff; doubles, with jitter
 	Halt       Halt
-	JobLog     string // --joblog
+	JobLog     string // --joblog: a file; "+FILE" appends; "-" is standard output
 	Resume     bool   // --resume: skip the jobs the job log has
 	ResumeFail bool   // --resume-failed: skip the jobs the job log has as succeeded
 	JSON       string // --json: events
@@ -49,26 +50,16 @@ type Config struct {
 	Remote     *mp.Pool      // the pool for ClusterURL, made by the caller
 	Stdout     io.Writer
 	Stderr     io.Writer
+
+	Verbose   bool          // -v: print each command before its output
+	Ungroup   bool          // -u: output passes straight through, unbuffered
+	TagString string        // --tagstring: the --tag prefix, with replacement strings
+	Delay     time.Duration // --delay: between job starts
+	Results   string        // --results DIR: each job's output in GNU parallel's tree
+	MemFree   int64         // --memfree: start a job only with this many bytes available
+	Load      float64       // --load: start a job only under this load average
 }
 
-// Halt is --halt: when (now or soon) to stop after how many failures or
-// successes (a count, or a percentage of the jobs done).
-type Halt struct {
-	Now     bool
-	Success bool // halt on successes instead of failures
-	N       int
-	Pct     float64
-}
-
-// Summary counts what happened.
-type Summary struct {
-	Done, Failed, Skipped int
-	Halted, Interrupted   bool
-}
-
-// ExitStatus is the mp command's exit status, as GNU parallel's: 0 when
-// every job succeeded, else the number of failed jobs, at most 101.
-func (s Summary) ExitStatus() int { return min(s.Failed, 101) }
 
 // Runner runs jobs. Interrupt and Kill may be called from a signal
 // handler while Run runs.
@@ -89,7 +80,11 @@ type Runner struct {
 	failed    int
 	succeeded int
 	halted    bool
-	log       *os.File
+	haltExit  int // the exit status --halt gives, -1 for none
+	log       io.Writer
+	logFile   *os.File
+	baseEnv   []string // the jobs' environment but $PARALLEL_SEQ and $PARALLEL_JOBSLOT
+	lastStart time.Time // --delay
 	events    *json.Encoder
 	eventsF   *os.File
 	outMu     sync.Mutex // one job's output at a time
@@ -117,7 +112,7 @@ func NewRunner(cfg Config) *Runner {
 	if cfg.Stderr == nil {
 		cfg.Stderr = os.Stderr
 	}
-	return &Runner{cfg: cfg, term: make(chan struct{}), kill: make(chan struct{})}
+	return &Runner{cfg: cfg, term: make(chan struct{}), kill: make(chan struct{}), haltExit: -1}
 }
 
 // Interrupt is the first Ctrl-C: no job starts any more, and every running
@@ -149,8 +144,9 @@ type result struct {
 	skipped   bool
 	start     time.Time
 	took      time.Duration
-	exit      int // -1 if it could not start or was killed
+	exit      int // -1 if it could not start or was killed by mp
 	signal    int
+	killed    bool // mp sent the signal (timeout, --halt now, Ctrl-C)
 	tries     int
 	stopped   bool  // killed by Interrupt, Kill or --halt now: not logged, so --resume runs it again
 	err       error // could not start
@@ -166,15 +162,37 @@ func (res *result) ok() bool {
 func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary, error) {
 	cfg := r.cfg
 	var sum Summary
-	if cfg.DryRun {
+	if cfg.Halt.Pct > 0 && cfg.Total == 0 && !cfg.DryRun {
+		// a percentage of all the jobs, as GNU parallel counts it: read
+		// the input first
+		var all []*Job
 		for j, err := range jobs {
 			if err != nil {
 				return sum, err
 			}
-			fmt.Fprintln(cfg.Stdout, cfg.Template.Display(j, 1))
+			all = append(all, j)
+		}
+		cfg.Total, r.cfg.Total = len(all), len(all)
+		jobs = func(yield func(*Job, error) bool) {
+			for _, j := range all {
+				if !yield(j, nil) {
+					return
+				}
+			}
+		}
+	}
+	if cfg.DryRun {
+		slot := 0
+		for j, err := range jobs {
+			if err != nil {
+				return sum, err
+			}
+			slot = slot%cfg.Jobs + 1
+			fmt.Fprintln(cfg.Stdout, cfg.Template.Display(j, slot))
 		}
 		return sum, nil
 	}
+	r.baseEnv = os.Environ()
 	skip, err := r.openLogs()
 	if err != nil {
 		return sum, err
@@ -247,6 +265,13 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 	}
 	r.mu.Lock()
 	sum.Halted = r.halted
+	sum.HaltExit = r.haltExit
+	if sum.Halted && r.cfg.Halt.Success {
+		sum.HaltExit = 0
+	}
+	if r.cfg.Halt.Pct > 0 && sum.HaltExit != 0 {
+		sum.HaltExit = pctExit(sum.Failed, max(r.cfg.Total, sum.Done))
+	}
 	r.mu.Unlock()
 	sum.Interrupted = r.interrupted() && !sum.Halted
 	return sum, inputErr
@@ -300,20 +325,31 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 	cfg := r.cfg
 	res.out, res.err2 = &spill{}, &spill{}
 	argv, line := cfg.Template.Command(j, slot)
+	shell := cfg.Shell
+	if cfg.Template.Bash() {
+		shell = "bash" // export -f works with bash only
+	}
 	if argv == nil {
-		argv = []string{cfg.Shell, "-c", line}
+		argv = []string{shell, "-c", line}
 	}
 	if cfg.Remote != nil {
 		r.remoteAttempt(ctx, j, argv, res)
 		return
 	}
 	path, err := r.lookPath(argv[0])
+	if err != nil && argv[0] != shell {
+		// not a program: the shell says so (exit 127), or runs its
+		// alias or function, as GNU parallel's shell would
+		argv = []string{shell, "-c", cfg.Template.Display(j, slot)}
+		path, err = r.lookPath(shell)
+	}
 	if err != nil {
 		res.err, res.exit = err, -1
 		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
 		return
 	}
 	cmd := &exec.Cmd{Path: path, Args: argv}
+	cmd.Env = append(r.baseEnv[:len(r.baseEnv):len(r.baseEnv)], "PARALLEL_SEQ="+strconv.Itoa(j.Seq), "PARALLEL_JOBSLOT="+strconv.Itoa(slot))
 	proc.Configure(cmd) // its own process group, and it dies with us
 	if cfg.LineBuffer {
 		cmd.Stdout = r.lines(cfg.Stdout, j, res.out)
@@ -365,12 +401,13 @@ wait:
 		case err = <-waited:
 			break wait
 		case <-timer:
+			res.killed = true
 			terminate()
 		case <-r.term:
-			res.stopped = true
+			res.stopped, res.killed = true, true
 			terminate()
 		case <-r.kill:
-			res.stopped = true
+			res.stopped, res.killed = true, true
 			proc.KillGroup(pid)
 		case <-ctx.Done():
 			proc.KillGroup(pid)
@@ -390,7 +427,11 @@ wait:
 	if errors.As(err, &ee) {
 		res.exit = ee.ExitCode()
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			res.exit, res.signal = -1, int(ws.Signal())
+			// GNU parallel's job log: -1 when it killed the job, else 0
+			res.exit, res.signal = 0, int(ws.Signal())
+			if res.killed {
+				res.exit = -1
+			}
 		}
 	} else if err != nil {
 		res.err, res.exit = err, -1
@@ -429,44 +470,6 @@ func (r *Runner) timeout() time.Duration {
 	ds := slices.Clone(r.durations)
 	slices.Sort(ds)
 	return time.Duration(float64(ds[len(ds)/2]) * r.cfg.TimeoutPct / 100)
-}
-
-// finished records a job that ran: the counters, the job log, the event
-// stream, the bar, and --halt.
-func (r *Runner) finished(res *result) {
-	r.mu.Lock()
-	r.done++
-	if res.ok() {
-		r.succeeded++
-		r.durations = append(r.durations, res.took)
-	} else {
-		r.failed++
-	}
-	if r.log != nil && !(res.stopped && !res.ok()) {
-		fmt.Fprintf(r.log, "%d\t:\t%.3f\t%.3f\t0\t%d\t%d\t%d\t%s\n", res.job.Seq, float64(res.start.UnixMilli())/1000,
-			res.took.Seconds(), res.out.size+res.err2.size, res.exit, res.signal, res.command)
-	}
-	h := r.cfg.Halt
-	if h.N > 0 || h.Pct > 0 {
-		n := r.failed
-		if h.Success {
-			n = r.succeeded
-		}
-		if (h.N > 0 && n >= h.N) || (h.Pct > 0 && r.done >= 3 && float64(n)*100/float64(r.done) >= h.Pct) {
-			if !r.halted {
-				r.halted = true
-				r.stopping.Store(true)
-				if h.Now {
-					r.termOnce.Do(func() { close(r.term) })
-				}
-			}
-		}
-	}
-	r.mu.Unlock()
-	r.event(map[string]any{"event": "finish", "seq": res.job.Seq, "exit": res.exit, "signal": res.signal, "runtime_s": res.took.Seconds(), "tries": res.tries, "command": res.command})
-	if r.bar != nil {
-		r.bar.Add(1)
-	}
 }
 
 // print writes a finished job's output: stdout then stderr, whole, with
@@ -525,50 +528,6 @@ func (r *Runner) lines(dst io.Writer, j *Job, sp *spill) *lineWriter {
 		lw.prefix = tagOf(j)
 	}
 	return lw
-}
-
-// openLogs opens --joblog and --json, and reads the job log for
-// --resume: the commands to skip.
-func (r *Runner) openLogs() (skip map[string]bool, err error) {
-	cfg := r.cfg
-	if cfg.JobLog != "" {
-		if cfg.Resume || cfg.ResumeFail {
-			skip, err = readJobLog(cfg.JobLog, cfg.ResumeFail)
-			if err != nil {
-				return nil, err
-			}
-		}
-		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-		if skip != nil {
-			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-		}
-		r.log, err = os.OpenFile(cfg.JobLog, flags, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("--joblog: %w", err)
-		}
-		if st, _ := r.log.Stat(); st != nil && st.Size() == 0 {
-			fmt.Fprintln(r.log, "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand")
-		}
-	} else if cfg.Resume || cfg.ResumeFail {
-		return nil, errors.New("--resume and --resume-failed need --joblog FILE")
-	}
-	if cfg.JSON != "" {
-		r.eventsF, err = os.Create(cfg.JSON)
-		if err != nil {
-			return nil, fmt.Errorf("--json: %w", err)
-		}
-		r.events = json.NewEncoder(r.eventsF)
-	}
-	return skip, nil
-}
-
-func (r *Runner) closeLogs() {
-	if r.log != nil {
-		r.log.Close()
-	}
-	if r.eventsF != nil {
-		r.eventsF.Close()
-	}
 }
 
 func (r *Runner) event(ev map[string]any) {

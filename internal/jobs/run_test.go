@@ -49,7 +49,10 @@ func runT(t *testing.T, cfg Config, tmpl string, args ...[]string) (string, stri
 		t.Fatal(err)
 	}
 	var out, errb syncBuffer
-	cfg.Template, cfg.Stdout, cfg.Stderr = tm, &out, &errb
+	cfg.Template, cfg.Stdout = tm, &out
+	if cfg.Stderr == nil {
+		cfg.Stderr = &errb
+	}
 	if cfg.Jobs == 0 {
 		cfg.Jobs = 4
 	}
@@ -162,23 +165,61 @@ func TestRetries(t *testing.T) {
 	}
 }
 
+// onText is a writer that calls fn once when what it was written
+// contains text: a test's condition to wait on.
+type onText struct {
+	syncBuffer
+	text string
+	once sync.Once
+	fn   func()
+}
+
+func (o *onText) Write(p []byte) (int, error) {
+	n, err := o.syncBuffer.Write(p)
+	if strings.Contains(o.String(), o.text) {
+		o.once.Do(o.fn)
+	}
+	return n, err
+}
+
 func TestHalt(t *testing.T) {
 	start := time.Now()
 	args := append(each("exit 3"), each("sleep 30", "sleep 30", "sleep 30", "sleep 30", "sleep 30")...)
 	_, _, sum := runT(t, Config{Jobs: 2, Halt: Halt{Now: true, N: 1}, Grace: 100 * time.Millisecond}, "sh -c {}", args...)
-	if !sum.Halted || time.Since(start) > 20*time.Second {
-		t.Errorf("halt now,fail=1: %+v after %v", sum, time.Since(start))
+	if !sum.Halted || time.Since(start) > 20*time.Second || sum.ExitStatus() != 3 {
+		t.Errorf("halt now,fail=1: %+v (exit %d) after %v", sum, sum.ExitStatus(), time.Since(start))
 	}
-	// soon: running jobs finish, no new one starts
-	args = append(each("exit 3", "sleep 0.3"), each("echo late", "echo late", "echo late")...)
-	out, _, sum := runT(t, Config{Jobs: 2, Halt: Halt{N: 1}}, "sh -c {}", args...)
-	if !sum.Halted || strings.Contains(out, "late") || sum.Done != 2 {
+	// soon: running jobs finish, no new one starts. The second job runs
+	// until the runner has said it halts (its message on stderr makes the
+	// file the job waits for), so it is running when the halt comes.
+	flag := filepath.Join(t.TempDir(), "halted")
+	stderr := &onText{text: "This job failed", fn: func() { os.WriteFile(flag, nil, 0o600) }}
+	wait := "i=0; while [ ! -e " + flag + " ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; echo second"
+	args = append(each("exit 3", wait), each("echo late", "echo late", "echo late")...)
+	out, _, sum := runT(t, Config{Jobs: 2, Halt: Halt{N: 1}, Stderr: stderr}, "sh -c {}", args...)
+	if !sum.Halted || strings.Contains(out, "late") || !strings.Contains(out, "second") || sum.Done != 2 {
 		t.Errorf("halt soon,fail=1: %+v, output %q", sum, out)
 	}
-	// 50% of successes
-	_, _, sum = runT(t, Config{Jobs: 1, Halt: Halt{Success: true, Pct: 50}}, "sh -c {}", each("true", "true", "true", "true", "true", "true")...)
-	if !sum.Halted || sum.Done != 3 {
-		t.Errorf("halt soon,success=50%%: %+v", sum)
+	// GNU parallel 20221122's exit statuses, with -j1
+	tests := []struct {
+		halt Halt
+		jobs []string
+		done int
+		exit int
+	}{
+		{Halt{Success: true, Pct: 50}, []string{"true", "true", "true", "true", "true", "true"}, 3, 0},
+		{Halt{N: 2}, []string{"true", "exit 3", "exit 5", "exit 7"}, 3, 2},
+		{Halt{Now: true, Pct: 20}, []string{"true", "exit 1", "exit 2", "true", "true", "true", "true", "true", "true", "true"}, 3, 20},
+		{Halt{Pct: 50}, []string{"true", "exit 1", "exit 2", "true", "true", "true"}, 6, 34}, // never reached: still a percentage
+		{Halt{Done: true, N: 2}, []string{"true", "exit 1", "exit 2", "true"}, 2, 1},
+		{Halt{Now: true, Done: true, Pct: 50}, []string{"exit 1", "true", "true", "exit 4"}, 2, 25},
+		{Halt{Now: true, Success: true, N: 1}, []string{"exit 1", "true", "exit 2"}, 2, 0},
+	}
+	for _, tt := range tests {
+		_, _, sum := runT(t, Config{Jobs: 1, Halt: tt.halt}, "sh -c {}", each(tt.jobs...)...)
+		if sum.Done != tt.done || sum.ExitStatus() != tt.exit {
+			t.Errorf("--halt %+v over %q: %d jobs done, exit %d; want %d, %d", tt.halt, tt.jobs, sum.Done, sum.ExitStatus(), tt.done, tt.exit)
+		}
 	}
 }
 

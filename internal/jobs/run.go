@@ -60,7 +60,6 @@ type Config struct {
 	Load      float64       // --load: start a job only under this load average
 }
 
-
 // Runner runs jobs. Interrupt and Kill may be called from a signal
 // handler while Run runs.
 type Runner struct {
@@ -83,7 +82,7 @@ type Runner struct {
 	haltExit  int // the exit status --halt gives, -1 for none
 	log       io.Writer
 	logFile   *os.File
-	baseEnv   []string // the jobs' environment but $PARALLEL_SEQ and $PARALLEL_JOBSLOT
+	baseEnv   []string  // the jobs' environment but $PARALLEL_SEQ and $PARALLEL_JOBSLOT
 	lastStart time.Time // --delay
 	events    *json.Encoder
 	eventsF   *os.File

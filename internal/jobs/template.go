@@ -54,7 +54,7 @@ type segment struct {
 	lit string
 	ph  *placeholder
 	src string // the replacement string as written
-	raw bool // the value goes in unquoted (a replacement string in the command's name)
+	raw bool   // the value goes in unquoted (a replacement string in the command's name)
 }
 
 // placeholder is one replacement string.

@@ -59,7 +59,7 @@ func TestShellTemplates(t *testing.T) {
 		{[]string{"echo $HOME {}"}, []string{"it's"}, `echo $HOME 'it'"'"'s'`},
 		{[]string{"{}"}, []string{"echo a; echo b"}, "echo a; echo b"}, // a command per input
 		{nil, []string{"echo a"}, "echo a"},                            // no command: the same
-		{[]string{"x{}", "{}"}, []string{"a b"}, "xa b 'a b'"},          // in the command's name: as it is
+		{[]string{"x{}", "{}"}, []string{"a b"}, "xa b 'a b'"},         // in the command's name: as it is
 		{[]string{"exit", "{}"}, []string{"3"}, "exit 3"},
 		{[]string{"cd /tmp && pwd"}, nil, "cd /tmp && pwd"},
 		{[]string{"FOO=1 env"}, []string{"a"}, "FOO=1 env a"},

@@ -154,3 +154,24 @@ func (r *Runner) closeLogs() {
 		r.eventsF.Close()
 	}
 }
+
+// LoggedCommands returns the commands of a job log, in its order
+// (--retry-failed runs them again).
+func LoggedCommands(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--joblog: %w", err)
+	}
+	var cmds []string
+	for i, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		cols := strings.SplitN(line, "\t", 9)
+		if i == 0 && cols[0] == "Seq" || line == "" {
+			continue
+		}
+		if len(cols) != 9 {
+			return nil, fmt.Errorf("--joblog %s: line %q is not a job log line (9 tab-separated columns)", path, line)
+		}
+		cmds = append(cmds, cols[8])
+	}
+	return cmds, nil
+}

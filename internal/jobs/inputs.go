@@ -19,6 +19,7 @@ type Source struct {
 	path   string    // a file, "-" for standard input
 	stdin  io.Reader // standard input
 	linked bool      // ":::+" / "::::+": paired with the source before
+	skip   int       // values to drop at the start: a header line already read
 }
 
 // Args is a source of the values given on the command line (:::).
@@ -47,9 +48,6 @@ type InputOptions struct {
 	Delim byte // -d, -0: the end of a value read from a file; 0 with Null false is '\n'
 	Null  bool // -0: values end with NUL
 	Link  bool // --link: every source pairs with the one before, the shorter wrapping
-	// Skip is the number of values to drop at the start of each
-	// source: --header's header lines.
-	Skip int
 }
 
 // values yields the source's values: lines without their newline.
@@ -134,7 +132,7 @@ func Inputs(sources []Source, o InputOptions) iter.Seq2[[]string, error] {
 	}
 	return func(yield func([]string, error) bool) {
 		if len(sources) == 1 {
-			skip := o.Skip
+			skip := sources[0].skip
 			for v, err := range sources[0].values(o) {
 				if err != nil {
 					yield(nil, err)
@@ -161,7 +159,7 @@ func Inputs(sources []Source, o InputOptions) iter.Seq2[[]string, error] {
 				}
 				vals = append(vals, v)
 			}
-			vals = vals[min(o.Skip, len(vals)):]
+			vals = vals[min(s.skip, len(vals)):]
 			if len(vals) == 0 {
 				return // no combination
 			}
@@ -217,7 +215,7 @@ func Count(sources []Source, o InputOptions) (n int, ok bool) {
 		if s.path != "" || s.stdin != nil {
 			return 0, false
 		}
-		k := max(len(s.vals)-o.Skip, 0)
+		k := len(s.vals)
 		if i == 0 || !(s.linked || o.Link) {
 			groups = append(groups, k)
 		} else if o.Link {
@@ -234,4 +232,62 @@ func Count(sources []Source, o InputOptions) (n int, ok bool) {
 		n *= g
 	}
 	return n, true
+}
+
+// Headers reads --header's first value of each source: the names of its
+// columns ({name} stands for {N}). It returns the names, one per
+// argument of a job, and the sources without their header.
+func Headers(sources []Source, o InputOptions) ([]string, []Source, error) {
+	var names []string
+	out := make([]Source, len(sources))
+	for i, s := range sources {
+		var head string
+		switch {
+		case s.path == "" && s.stdin == nil:
+			if len(s.vals) > 0 {
+				head, s.vals = s.vals[0], s.vals[1:]
+			}
+		case s.stdin != nil:
+			// byte by byte: the rest of standard input stays unread
+			delim := byte('\n')
+			if o.Null {
+				delim = 0
+			} else if o.Delim != 0 {
+				delim = o.Delim
+			}
+			var b []byte
+			one := make([]byte, 1)
+			for {
+				n, err := s.stdin.Read(one)
+				if n == 1 {
+					if one[0] == delim {
+						break
+					}
+					b = append(b, one[0])
+				}
+				if err != nil {
+					break
+				}
+			}
+			head = string(b)
+		default:
+			for v, err := range s.values(o) {
+				if err != nil {
+					return nil, nil, err
+				}
+				head = v
+				break
+			}
+			s.skip = 1
+		}
+		if o.Colsep != nil {
+			for _, c := range o.Colsep.Split(head, -1) {
+				names = append(names, strings.TrimSpace(c))
+			}
+		} else {
+			names = append(names, head)
+		}
+		out[i] = s
+	}
+	return names, out, nil
 }

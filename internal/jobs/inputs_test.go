@@ -95,7 +95,6 @@ func TestInputOptions(t *testing.T) {
 		{"--trim lr alone", []Source{Args([]string{" a "}, false)}, InputOptions{Trim: "lr"}, "a"},
 		{"-0", []Source{Stdin(strings.NewReader("a\nb\x00c\x00"))}, InputOptions{Null: true}, "a\nb|c"},
 		{"-d ,", []Source{Stdin(strings.NewReader("a,b\n,c"))}, InputOptions{Delim: ','}, "a|b\n|c"},
-		{"--header", []Source{Args([]string{"h", "1", "2"}, false), Args([]string{"g", "x"}, false)}, InputOptions{Skip: 1}, "1,x|2,x"},
 	}
 	for _, tt := range tests {
 		var got []string
@@ -105,5 +104,23 @@ func TestInputOptions(t *testing.T) {
 		if s := strings.Join(got, "|"); s != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.name, s, tt.want)
 		}
+	}
+}
+
+func TestHeaders(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, []byte("f1,f2\n1,2\n"), 0o600)
+	stdin := strings.NewReader("s\nx\ny\n")
+	o := InputOptions{Colsep: regexp.MustCompile(",")}
+	names, srcs, err := Headers([]Source{Args([]string{"a", "1"}, false), File(file, nil, false), Stdin(stdin)}, o)
+	if err != nil || strings.Join(names, " ") != "a f1 f2 s" {
+		t.Fatalf("names %q, %v", names, err)
+	}
+	var got []string
+	for _, a := range collectO(t, srcs, o) {
+		got = append(got, strings.Join(a, ","))
+	}
+	if s := strings.Join(got, "|"); s != "1,1,2,x|1,1,2,y" {
+		t.Errorf("rows %q", s)
 	}
 }

@@ -204,3 +204,23 @@ func (d *dropFirstLine) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// passThrough is -u's writer: the stream itself when it is a file (the
+// job writes to it directly), else writes under mu.
+func passThrough(w io.Writer, mu *sync.Mutex) io.Writer {
+	if f, ok := w.(*os.File); ok {
+		return f
+	}
+	return &lockedWriter{w: w, mu: mu}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

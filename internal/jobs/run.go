@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -58,6 +59,7 @@ type Config struct {
 	Results   string        // --results DIR: each job's output in GNU parallel's tree
 	MemFree   int64         // --memfree: start a job only with this many bytes available
 	Load      float64       // --load: start a job only under this load average
+	Sources   int           // input values per job's input, for --results' tree
 }
 
 // Runner runs jobs. Interrupt and Kill may be called from a signal
@@ -89,6 +91,10 @@ type Runner struct {
 	outMu     sync.Mutex // one job's output at a time
 	headerOut bool       // a job's output with its header line has been printed
 	bar       *progress.Bar
+	tagT      *Template // --tagstring
+	resultsT  *Template // --results with replacement strings
+	delayMu   sync.Mutex
+	running   atomic.Int32
 }
 
 // NewRunner prepares a run.
@@ -111,7 +117,17 @@ func NewRunner(cfg Config) *Runner {
 	if cfg.Stderr == nil {
 		cfg.Stderr = os.Stderr
 	}
-	return &Runner{cfg: cfg, term: make(chan struct{}), kill: make(chan struct{}), haltExit: -1}
+	r := &Runner{cfg: cfg, term: make(chan struct{}), kill: make(chan struct{}), haltExit: -1}
+	if cfg.TagString != "" {
+		r.cfg.Tag = true
+		r.tagT, _ = Parse([]string{cfg.TagString})
+	}
+	if cfg.Results != "" && strings.Contains(cfg.Results, "{") {
+		if t, _ := Parse([]string{cfg.Results}); !t.appendArgs {
+			r.resultsT = t
+		}
+	}
+	return r
 }
 
 // Interrupt is the first Ctrl-C: no job starts any more, and every running
@@ -143,6 +159,7 @@ type result struct {
 	skipped   bool
 	start     time.Time
 	took      time.Duration
+	slot      int
 	exit      int // -1 if it could not start or was killed by mp
 	signal    int
 	killed    bool // mp sent the signal (timeout, --halt now, Ctrl-C)
@@ -282,7 +299,15 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 	if r.stopping.Load() {
 		return &result{job: j, skipped: true}
 	}
-	res := &result{job: j, command: cfg.Template.Display(j, slot)}
+	res := &result{job: j, command: cfg.Template.Display(j, slot), slot: slot}
+	r.throttle()
+	r.running.Add(1)
+	defer r.running.Add(-1)
+	if cfg.Verbose && (cfg.Ungroup || cfg.LineBuffer) {
+		r.outMu.Lock()
+		fmt.Fprintln(cfg.Stdout, res.command)
+		r.outMu.Unlock()
+	}
 	delay := cfg.RetryDelay
 	for try := 1; ; try++ {
 		res.tries = try
@@ -308,6 +333,7 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 	if j.RemoveStdin && j.Stdin != "" {
 		os.Remove(j.Stdin)
 	}
+	r.saveResults(res, slot)
 	r.finished(res)
 	return res
 }
@@ -350,9 +376,11 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 	cmd := &exec.Cmd{Path: path, Args: argv}
 	cmd.Env = append(r.baseEnv[:len(r.baseEnv):len(r.baseEnv)], "PARALLEL_SEQ="+strconv.Itoa(j.Seq), "PARALLEL_JOBSLOT="+strconv.Itoa(slot))
 	proc.Configure(cmd) // its own process group, and it dies with us
-	if cfg.LineBuffer {
-		cmd.Stdout = r.lines(cfg.Stdout, j, res.out)
-		cmd.Stderr = r.lines(cfg.Stderr, j, res.err2)
+	if cfg.Ungroup {
+		cmd.Stdout, cmd.Stderr = passThrough(cfg.Stdout, &r.outMu), passThrough(cfg.Stderr, &r.outMu)
+	} else if cfg.LineBuffer {
+		cmd.Stdout = r.lines(cfg.Stdout, j, slot, res.out)
+		cmd.Stderr = r.lines(cfg.Stderr, j, slot, res.err2)
 	} else {
 		// The job writes straight into (unlinked) temporary files: no
 		// pipe and no copying goroutine per stream, and big outputs go
@@ -360,6 +388,18 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		cmd.Stdout, cmd.Stderr = res.out.file(), res.err2.file()
 	}
 	cmd.Stdin = r.devNull // shared: os/exec would open /dev/null for every job
+	switch {
+	case j.Data != nil:
+		cmd.Stdin = bytes.NewReader(j.Data)
+	case j.Part != nil:
+		f, err := os.Open(j.Part.Path)
+		if err != nil {
+			res.err, res.exit = err, -1
+			return
+		}
+		defer f.Close()
+		cmd.Stdin = io.NewSectionReader(f, j.Part.Off, j.Part.Len)
+	}
 	if j.Stdin != "" {
 		f, err := os.Open(j.Stdin)
 		if err != nil {
@@ -476,11 +516,14 @@ func (r *Runner) timeout() time.Duration {
 func (r *Runner) print(res *result) {
 	defer res.out.discard()
 	defer res.err2.discard()
-	if r.cfg.LineBuffer {
+	if r.cfg.LineBuffer || r.cfg.Ungroup {
 		return // already printed
 	}
 	r.outMu.Lock()
 	defer r.outMu.Unlock()
+	if r.cfg.Verbose {
+		fmt.Fprintln(r.cfg.Stdout, res.command)
+	}
 	for i, s := range []struct {
 		sp *spill
 		w  io.Writer
@@ -493,7 +536,7 @@ func (r *Runner) print(res *result) {
 			}
 		}
 		if r.cfg.Tag {
-			lw := &lineWriter{dst: s.w, mu: new(sync.Mutex), prefix: tagOf(res.job)}
+			lw := &lineWriter{dst: s.w, mu: new(sync.Mutex), prefix: r.tagOf(res.job, res.slot)}
 			s.sp.writeTo(lw)
 			lw.flush()
 		} else {
@@ -502,29 +545,12 @@ func (r *Runner) print(res *result) {
 	}
 }
 
-func tagOf(j *Job) string {
-	var b bytes.Buffer
-	for i, a := range j.Args {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(a)
-	}
-	for _, k := range []string{"key"} {
-		if v, ok := j.Vars[k]; ok && len(j.Args) == 0 {
-			b.WriteString(v)
-		}
-	}
-	b.WriteByte('\t')
-	return b.String()
-}
-
 // lines makes the writer of --line-buffer: whole lines to dst as they
 // come, counted in sp.
-func (r *Runner) lines(dst io.Writer, j *Job, sp *spill) *lineWriter {
+func (r *Runner) lines(dst io.Writer, j *Job, slot int, sp *spill) *lineWriter {
 	lw := &lineWriter{dst: dst, mu: &r.outMu, count: sp}
 	if r.cfg.Tag {
-		lw.prefix = tagOf(j)
+		lw.prefix = r.tagOf(j, slot)
 	}
 	return lw
 }

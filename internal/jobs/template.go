@@ -25,6 +25,10 @@ type Job struct {
 	RemoveStdin bool
 	// Total is the number of jobs, for {##}; 0 if unknown.
 	Total int
+	// Data is the job's standard input (--pipe); Part a section of a
+	// file for it (--pipepart).
+	Data []byte
+	Part *Part
 }
 
 // ParseOptions change how a template is read.
@@ -47,6 +51,28 @@ type Template struct {
 	bash  bool        // the command is an exported bash function
 	// appendArgs: no placeholder in the line, so {} is added at its end
 	appendArgs bool
+	context    bool // -X: a word with {} is repeated for each argument
+}
+
+// SetContext is -X: a word with {} in it is repeated for each of the
+// job's arguments (pre{}post gives preapost prebpost).
+func (t *Template) SetContext(on bool) { t.context = on }
+
+// contextLine is the line for -X: words without {} as they are, the
+// others once per argument.
+func (t *Template) contextLine(j *Job, slot int) string {
+	var words []string
+	for _, w := range splitWords(t.line) {
+		if !slices.ContainsFunc(w, func(s segment) bool { return s.ph != nil && s.ph.kind == 'a' && s.ph.col == 0 }) {
+			words = append(words, (&Template{line: w}).Display(j, slot))
+			continue
+		}
+		one := &Template{line: w}
+		for _, a := range j.Args {
+			words = append(words, one.Display(&Job{Seq: j.Seq, Args: []string{a}, Vars: j.Vars, Total: j.Total}, slot))
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // segment is literal text or a replacement string.
@@ -304,7 +330,7 @@ func (t *Template) Bash() bool { return t.bash }
 // Command returns the command of job j: the argv to run directly, or (for
 // a shell template) the line for $SHELL -c, its values shell-quoted.
 func (t *Template) Command(j *Job, slot int) (argv []string, line string) {
-	if t.shell {
+	if t.shell || t.context {
 		return nil, t.Display(j, slot)
 	}
 	var b strings.Builder
@@ -339,6 +365,9 @@ words:
 // Display is the command as a shell reads it: the line run by $SHELL -c,
 // and what --dry-run, the job log and --resume show.
 func (t *Template) Display(j *Job, slot int) string {
+	if t.context && !t.appendArgs {
+		return t.contextLine(j, slot)
+	}
 	var b strings.Builder
 	for _, s := range t.line {
 		if s.ph == nil {
@@ -512,4 +541,19 @@ func shellQuote(s string) string {
 	q := "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 	q = strings.TrimPrefix(q, "''")
 	return strings.TrimSuffix(q, "''")
+}
+
+// Text is the template's text for job j with the values as they are, not
+// quoted (--tagstring, --results' path).
+func (t *Template) Text(j *Job, slot int) string {
+	var b strings.Builder
+	for _, s := range t.line {
+		if s.ph == nil {
+			b.WriteString(s.lit)
+			continue
+		}
+		v, _ := s.ph.value(j, slot)
+		b.WriteString(v)
+	}
+	return b.String()
 }

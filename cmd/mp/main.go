@@ -48,6 +48,7 @@ Run "mp run -h", "mp groupby -h" or "mp server -h" for the options.
 
 func main() {
 	mp.Main()
+	jobs.WatchdogMain()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -96,6 +97,7 @@ func execute(cfg jobs.Config, input func(func(*jobs.Job, error) bool), stderr io
 		defer pool.Close()
 		cfg.Remote = pool
 	}
+	cfg.Watchdog = true
 	r := jobs.NewRunner(cfg)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)

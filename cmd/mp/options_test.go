@@ -3,9 +3,12 @@
 package main
 
 import (
+	"bufio"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -193,6 +196,45 @@ func TestRunLikeGNU(t *testing.T) {
 		t.Setenv("BASH_FUNC_mpfn%%", "() {  echo fn \"$1\"\n}")
 		if out, errOut, code := cli(t, "", "run", "mpfn", ":::", "1"); out != "fn 1\n" || code != 0 {
 			t.Errorf("export -f: exit %d, %q %q", code, out, errOut)
+		}
+	}
+}
+
+// Issue 12, defect 2.13: what a job starts does not outlive a SIGKILLed
+// mp run (the watchdog kills the jobs' process groups).
+func TestJobChildrenDieWithMp(t *testing.T) {
+	cmd := mpCmd("run", "-j", "2", "--line-buffer", "sleep 41 & echo $!; wait; true", ":::", "1", "2")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	guard := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	defer guard.Stop()
+	br := bufio.NewReader(stdout)
+	var pids []int
+	for range 2 {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("reading the sleeps' pids: %v", err)
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(line))
+		pids = append(pids, pid)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for _, pid := range pids {
+		deadline := time.Now().Add(10 * time.Second)
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if alive(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("the job's child %d outlived mp run's SIGKILL by 10s", pid)
 		}
 	}
 }

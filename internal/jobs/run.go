@@ -60,6 +60,10 @@ type Config struct {
 	MemFree   int64         // --memfree: start a job only with this many bytes available
 	Load      float64       // --load: start a job only under this load average
 	Sources   int           // input values per job's input, for --results' tree
+	// Watchdog starts a process that kills the jobs' process groups if
+	// this one dies (SIGKILL included); the program must call
+	// WatchdogMain first thing in main.
+	Watchdog bool
 }
 
 // Runner runs jobs. Interrupt and Kill may be called from a signal
@@ -95,6 +99,7 @@ type Runner struct {
 	resultsT  *Template // --results with replacement strings
 	delayMu   sync.Mutex
 	running   atomic.Int32
+	wd        *watchdog
 }
 
 // NewRunner prepares a run.
@@ -218,6 +223,12 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		return sum, err
 	}
 	defer r.devNull.Close()
+	if cfg.Watchdog && cfg.Remote == nil {
+		if r.wd, err = startWatchdog(); err != nil {
+			return sum, err
+		}
+		defer r.wd.close()
+	}
 	if cfg.Bar {
 		r.bar = progress.New(int64(cfg.Total), progress.Writer(cfg.Stderr), progress.Unit("job"))
 		defer r.bar.Close()
@@ -422,9 +433,11 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		defer t.Stop()
 		timer = t.C
 	}
+	pid := cmd.Process.Pid
+	r.wd.watch('+', pid)
+	defer r.wd.watch('-', pid)
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
-	pid := cmd.Process.Pid
 	var killAt <-chan time.Time
 	termed := false
 	terminate := func() {

@@ -1,13 +1,15 @@
 package jobs
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"sync"
-	"syscall"
+	"time"
+
+	"github.com/mp-go/mp/internal/proc"
 )
 
 // A job's program runs in a process group of its own and dies with mp
@@ -29,25 +31,41 @@ func WatchdogMain() {
 		return
 	}
 	groups := map[int]bool{}
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		line := sc.Text()
-		if len(line) < 2 {
-			continue
+	buf := make([]byte, 64<<10)
+	var part []byte
+	for {
+		n, err := os.Stdin.Read(buf)
+		part = append(part, buf[:n]...)
+		for {
+			i := bytes.IndexByte(part, '\n')
+			if i < 0 {
+				break
+			}
+			line := part[:i]
+			part = part[i+1:]
+			if len(line) < 2 {
+				continue
+			}
+			pid, perr := strconv.Atoi(string(line[1:]))
+			if perr != nil {
+				continue
+			}
+			if line[0] == '+' {
+				groups[pid] = true
+			} else {
+				delete(groups, pid)
+			}
 		}
-		pid, err := strconv.Atoi(line[1:])
 		if err != nil {
-			continue
+			break
 		}
-		if line[0] == '+' {
-			groups[pid] = true
-		} else {
-			delete(groups, pid)
-		}
+		// Let the lines pile up in the pipe: a wake-up per job would
+		// cost more than the jobs' own start.
+		time.Sleep(20 * time.Millisecond)
 	}
 	// mp run has ended: whatever is still running is an orphan
 	for pid := range groups {
-		syscall.Kill(-pid, syscall.SIGKILL)
+		proc.KillGroup(pid)
 	}
 	os.Exit(0)
 }
@@ -70,11 +88,11 @@ func startWatchdog() (*watchdog, error) {
 		return nil, fmt.Errorf("watchdog: %w", err)
 	}
 	defer r.Close()
+	proc.GrowPipe(w, 1<<20) // room for the lines written while it sleeps
 	cmd := exec.Command(exe)
 	cmd.Stdin = r
 	cmd.Env = append(os.Environ(), watchdogEnv+"=1")
-	// its own process group: a Ctrl-C to mp run's group does not stop it
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd) // a Ctrl-C to mp run's group does not stop it
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("watchdog: %w", err)

@@ -126,9 +126,6 @@ func execute(cfg jobs.Config, input func(func(*jobs.Job, error) bool), stderr io
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 255
 	}
-	if sum.Halted {
-		fmt.Fprintf(stderr, "%s: halted (--halt) after %d jobs, %d failed\n", name, sum.Done, sum.Failed)
-	}
 	if sum.Interrupted && sum.Failed == 0 {
 		return 130
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,6 +39,8 @@ type runOpts struct {
 	block       string
 	recstart    string
 	recend      string
+	eof         string
+	nice        int
 }
 
 func (o *runOpts) register(fs *pflag.FlagSet) {
@@ -58,6 +61,8 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.xargs, "xargs", false, "the same as -m")
 	fs.BoolVarP(&o.multi, "X", "X", false, "as -m, repeating the word around {} for each input (context replace)")
 	fs.BoolVarP(&o.noEmpty, "no-run-if-empty", "r", false, "skip inputs that are only white space")
+	fs.StringVarP(&o.eof, "eof", "E", "", "stop reading inputs at a value equal to `STR`")
+	fs.IntVar(&o.nice, "nice", 0, "run the jobs with this `niceness` (nice -n N)")
 	fs.BoolVar(&o.shuf, "shuf", false, "run the jobs in a random order (the whole input is read first)")
 	fs.StringVar(&o.results, "results", "", "save each job's output in `DIR`/1/ARG/stdout, stderr and seq, as GNU parallel does (a name ending .csv or .tsv: a table of all jobs)")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "run again the jobs that failed in the --joblog file, with their logged commands (the command line's are ignored)")
@@ -176,7 +181,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	cfg.Results = o.results
+	cfg.Results, cfg.Nice = o.results, o.nice
+	if in.Colsep == nil {
+		cfg.Sources = len(sources)
+	}
 	if o.xargs {
 		o.multi = true
 	}
@@ -187,6 +195,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	group.Context = fs.Changed("X")
 	total, known := jobs.Count(sources, in)
 	all := jobs.Inputs(sources, in)
+	if o.eof != "" {
+		all, known = untilEOF(all, o.eof), false
+	}
 	if o.shuf || (group.Multi && group.MaxArgs == 0 && !known) {
 		var vals [][]string
 		for a, err := range all {
@@ -234,6 +245,20 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return execute(cfg, input, stderr, "mp run")
 }
 
+// untilEOF is -E: the inputs up to one with a value equal to eof.
+func untilEOF(in func(func([]string, error) bool), eof string) func(func([]string, error) bool) {
+	return func(yield func([]string, error) bool) {
+		for a, err := range in {
+			if err == nil && slices.Contains(a, eof) {
+				return
+			}
+			if !yield(a, err) {
+				return
+			}
+		}
+	}
+}
+
 // unescape reads -d's delimiter: a character, or \n, \t, \0, \\, \xHH.
 func unescape(s string) (string, error) {
 	if !strings.HasPrefix(s, `\`) || len(s) == 1 {
@@ -272,6 +297,9 @@ func splitSources(args []string, stdin io.Reader) ([]string, []jobs.Source, erro
 			continue
 		}
 		sources = append(sources, jobs.Args(vals, linked))
+	}
+	if len(sources) == 1 && len(args) > len(words) && args[len(words)] == ":::" && len(args) == len(words)+1 {
+		sources = nil // a ::: with nothing after it: standard input, as GNU parallel reads it
 	}
 	return words, sources, nil
 }

@@ -33,10 +33,13 @@ func (r *Runner) resultsPath(j *Job, slot int) (dir string, named bool) {
 		return r.resultsT.Text(j, slot), true
 	}
 	dir = r.cfg.Results
-	n := max(r.cfg.Sources, 1)
 	for i, a := range j.Args {
 		esc := strings.ReplaceAll(strings.ReplaceAll(a, `\`, `\\`), "/", `\_`)
-		dir = filepath.Join(dir, strconv.Itoa(i%n+1), esc)
+		k := i + 1 // a column
+		if n := r.cfg.Sources; n > 0 {
+			k = i%n + 1 // an input source
+		}
+		dir = filepath.Join(dir, strconv.Itoa(k), esc)
 	}
 	return dir, false
 }

@@ -88,7 +88,7 @@ func (r *Runner) finished(res *result) {
 			case h.Done:
 				what = "finished"
 			}
-			fmt.Fprintf(r.cfg.Stderr, "mp: This job %s:\n%s\n", what, res.command)
+			res.haltMsg = fmt.Sprintf("mp: This job %s:\n%s\n", what, res.command)
 			if !h.Success && !h.Done && h.N == 1 {
 				r.haltExit = res.exit // GNU parallel: the failing job's status
 				if res.exit <= 0 {

@@ -60,6 +60,7 @@ type Config struct {
 	MemFree   int64         // --memfree: start a job only with this many bytes available
 	Load      float64       // --load: start a job only under this load average
 	Sources   int           // input values per job's input, for --results' tree
+	Nice      int           // --nice: the jobs' niceness
 	// Watchdog starts a process that kills the jobs' process groups if
 	// this one dies (SIGKILL included); the program must call
 	// WatchdogMain first thing in main.
@@ -99,6 +100,8 @@ type Runner struct {
 	resultsT  *Template // --results with replacement strings
 	delayMu   sync.Mutex
 	running   atomic.Int32
+	slotMu    sync.Mutex
+	slotsUsed []bool // {%}: a job takes the lowest free slot, as in GNU parallel
 	wd        *watchdog
 }
 
@@ -167,7 +170,9 @@ type result struct {
 	slot      int
 	exit      int // -1 if it could not start or was killed by mp
 	signal    int
-	killed    bool // mp sent the signal (timeout, --halt now, Ctrl-C)
+	killed    bool   // mp sent the signal (timeout, --halt now, Ctrl-C)
+	haltMsg   string // --halt's message, printed after the job's output
+	timedOut  bool
 	tries     int
 	stopped   bool  // killed by Interrupt, Kill or --halt now: not logged, so --resume runs it again
 	err       error // could not start
@@ -271,7 +276,9 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 	}
 	defer pool.Close()
 	run := mp.Fn(func(ctx context.Context, j *Job) (*result, error) {
-		return r.runJob(ctx, j, mp.WorkerID(ctx)), nil
+		slot := r.takeSlot()
+		defer r.freeSlot(slot)
+		return r.runJob(ctx, j, slot), nil
 	})
 	results := mp.ImapUnordered(ctx, pool, run, input, mp.Chunksize(1))
 	if cfg.KeepOrder {
@@ -372,6 +379,9 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		r.remoteAttempt(ctx, j, argv, res)
 		return
 	}
+	if cfg.Nice != 0 {
+		argv = append([]string{"nice", "-n", strconv.Itoa(cfg.Nice)}, argv...)
+	}
 	path, err := r.lookPath(argv[0])
 	if err != nil && argv[0] != shell {
 		// not a program: the shell says so (exit 127), or runs its
@@ -453,7 +463,7 @@ wait:
 		case err = <-waited:
 			break wait
 		case <-timer:
-			res.killed = true
+			res.killed, res.timedOut = true, true
 			terminate()
 		case <-r.term:
 			res.stopped, res.killed = true, true
@@ -530,12 +540,19 @@ func (r *Runner) print(res *result) {
 	defer res.out.discard()
 	defer res.err2.discard()
 	if r.cfg.LineBuffer || r.cfg.Ungroup {
+		fmt.Fprint(r.cfg.Stderr, res.haltMsg)
 		return // already printed
 	}
 	r.outMu.Lock()
 	defer r.outMu.Unlock()
+	if res.haltMsg != "" {
+		defer fmt.Fprint(r.cfg.Stderr, res.haltMsg) // after the job's output, as GNU parallel
+	}
 	if r.cfg.Verbose {
 		fmt.Fprintln(r.cfg.Stdout, res.command)
+	}
+	if res.timedOut {
+		defer fmt.Fprintf(r.cfg.Stderr, "mp: Warning: This job was killed because it timed out:\nmp: Warning: %s\n", res.command)
 	}
 	for i, s := range []struct {
 		sp *spill
@@ -576,4 +593,24 @@ func (r *Runner) event(ev map[string]any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events.Encode(ev)
+}
+
+// takeSlot returns the lowest free job slot ({%}), from 1.
+func (r *Runner) takeSlot() int {
+	r.slotMu.Lock()
+	defer r.slotMu.Unlock()
+	for i, used := range r.slotsUsed {
+		if !used {
+			r.slotsUsed[i] = true
+			return i + 1
+		}
+	}
+	r.slotsUsed = append(r.slotsUsed, true)
+	return len(r.slotsUsed)
+}
+
+func (r *Runner) freeSlot(slot int) {
+	r.slotMu.Lock()
+	r.slotsUsed[slot-1] = false
+	r.slotMu.Unlock()
 }

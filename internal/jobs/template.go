@@ -141,6 +141,9 @@ func Parse(words []string, opts ...ParseOptions) (*Template, error) {
 	if strings.TrimSpace(line) == "" {
 		return nil, fmt.Errorf("empty command")
 	}
+	if i := strings.Index(line, "{="); i >= 0 && strings.Contains(line[i:], "=}") {
+		return nil, fmt.Errorf("%s: GNU parallel's {= perl expression =} replacement strings are not supported; use --plus strings or a shell expression", line[i:i+strings.Index(line[i:], "=}")+2])
+	}
 	t := &Template{line: scan(line, o)}
 	t.appendArgs = !slices.ContainsFunc(t.line, func(s segment) bool { return s.ph != nil })
 	// A replacement string in the command's name goes in unquoted, as
@@ -467,13 +470,7 @@ func modify(v, mod string) string {
 	case "/":
 		return base(v)
 	case "//", "+/":
-		if i := strings.LastIndexByte(v, '/'); i >= 0 {
-			if i == 0 {
-				return "/"
-			}
-			return v[:i]
-		}
-		return "."
+		return dirname(v)
 	case "/.":
 		return dropExt(base(v))
 	case "+.":
@@ -501,12 +498,33 @@ func base(v string) string {
 	return v
 }
 
-// dropExt removes the extension of the last path element only:
-// "dir.d/file" is kept, "a/b.tar.gz" becomes "a/b.tar".
+// dirname is Perl's File::Basename dirname, which GNU parallel's {//}
+// is: "a/" and "a" give ".", "/a" gives "/".
+func dirname(v string) string {
+	t := strings.TrimRight(v, "/")
+	if t == "" {
+		if v == "" {
+			return "."
+		}
+		return "/"
+	}
+	i := strings.LastIndexByte(t, '/')
+	if i < 0 {
+		return "."
+	}
+	if d := strings.TrimRight(t[:i], "/"); d != "" {
+		return d
+	}
+	return "/"
+}
+
+// dropExt removes the extension of the last path element only, as GNU
+// parallel's s:\.[^/.]*$:: does: "dir.d/file" is kept, "a/b.tar.gz"
+// becomes "a/b.tar", ".a" becomes "".
 func dropExt(v string) string {
 	b := base(v)
 	i := strings.LastIndexByte(b, '.')
-	if i <= 0 {
+	if i < 0 {
 		return v
 	}
 	return v[:len(v)-len(b)+i]

@@ -15,7 +15,10 @@ func TestPlaceholders(t *testing.T) {
 		{"echo {}", []string{"a/b.tar.gz"}, []string{"echo", "a/b.tar.gz"}},
 		{"echo {.}", []string{"a/b.tar.gz"}, []string{"echo", "a/b.tar"}},
 		{"echo {.}", []string{"dir.d/file"}, []string{"echo", "dir.d/file"}},
-		{"echo {.}", []string{".hidden"}, []string{"echo", ".hidden"}},
+		{"echo {.}", []string{".hidden"}, []string{"echo", ""}}, // GNU parallel's s:\.[^/.]*$::
+		{"echo {//} {//} {//} {//}", []string{"a/"}, []string{"echo", ".", ".", ".", "."}},
+		{"echo {//}", []string{"/a"}, []string{"echo", "/"}},
+		{"echo {//}", []string{"a//b/"}, []string{"echo", "a"}},
 		{"echo {/}", []string{"a/b.tar.gz"}, []string{"echo", "b.tar.gz"}},
 		{"echo {//}", []string{"a/b.tar.gz"}, []string{"echo", "a"}},
 		{"echo {//}", []string{"file"}, []string{"echo", "."}},

@@ -1,0 +1,93 @@
+//go:build unix
+
+package jobs
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// GNU parallel's output options and the job's environment, against what
+// GNU parallel 20221122 prints for the same jobs.
+func TestOutputOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		tmpl string
+		args [][]string
+		want string
+	}{
+		{"-v", Config{Verbose: true, KeepOrder: true}, "echo", each("a", "b"), "echo a\na\necho b\nb\n"},
+		{"--tagstring", Config{TagString: "<{}>", KeepOrder: true}, "echo", each("a", "b"), "<a>\ta\n<b>\tb\n"},
+		{"--tagstring {#}", Config{TagString: "{#}:{1}", KeepOrder: true}, "echo", [][]string{{"a", "x"}}, "1:a\ta x\n"},
+		{"-u", Config{Ungroup: true, Jobs: 1}, "echo", each("a", "b"), "a\nb\n"},
+		{"$PARALLEL_SEQ and $PARALLEL_JOBSLOT", Config{Jobs: 1, KeepOrder: true}, "echo $PARALLEL_SEQ $PARALLEL_JOBSLOT {}", each("a", "b"), "1 1 a\n2 1 b\n"},
+		{"{%} is the lowest free slot", Config{Jobs: 3, KeepOrder: true}, "sleep 0.{}; echo {%}", each("3", "0"), ""},
+	}
+	for _, tt := range tests {
+		out, errOut, sum := runT(t, tt.cfg, tt.tmpl, tt.args...)
+		if tt.want == "" { // the slots: each job had one in 1..2
+			lines := strings.Fields(out)
+			sort.Strings(lines)
+			if strings.Join(lines, " ") != "1 2" {
+				t.Errorf("%s: slots %q", tt.name, out)
+			}
+			continue
+		}
+		if out != tt.want || sum.Failed != 0 {
+			t.Errorf("%s: %q (stderr %q), want %q", tt.name, out, errOut, tt.want)
+		}
+	}
+}
+
+// --results DIR: GNU parallel's tree, DIR/1/ARG/2/ARG/stdout, stderr, seq;
+// a DIR with replacement strings names the files.
+func TestResults(t *testing.T) {
+	dir := t.TempDir()
+	res := filepath.Join(dir, "r")
+	runT(t, Config{Results: res, Sources: 2}, "echo out {1}; echo err >&2", [][]string{{"a/b", "1"}, {"c", "2"}}...)
+	for path, want := range map[string]string{
+		"1/a\\_b/2/1/stdout": "out a/b\n", "1/a\\_b/2/1/stderr": "err\n", "1/a\\_b/2/1/seq": "1\n", "1/c/2/2/stdout": "out c\n",
+	} {
+		if b, err := os.ReadFile(filepath.Join(res, path)); err != nil || string(b) != want {
+			t.Errorf("%s: %q, %v; want %q", path, b, err, want)
+		}
+	}
+	named := filepath.Join(dir, "n", "{}.out")
+	runT(t, Config{Results: named}, "echo {}", each("x")...)
+	for path, want := range map[string]string{"n/x.out": "x\n", "n/x.out.err": "", "n/x.out.seq": "1\n"} {
+		if b, err := os.ReadFile(filepath.Join(dir, path)); err != nil || string(b) != want {
+			t.Errorf("%s: %q, %v; want %q", path, b, err, want)
+		}
+	}
+}
+
+// --delay spaces the starts; the job log says 127 for a program that
+// does not exist and 0 / 9 for a job that killed itself.
+func TestDelayAndJobLogStatuses(t *testing.T) {
+	start := time.Now()
+	runT(t, Config{Delay: 150 * time.Millisecond, Jobs: 3}, "true", each("1", "2", "3")...)
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("3 jobs with --delay 0.15 took %v", took)
+	}
+	log := filepath.Join(t.TempDir(), "log")
+	runT(t, Config{JobLog: log, KeepOrder: true, Jobs: 1}, "{}", each("mp-no-such-program x", "kill -9 $$")...)
+	b, _ := os.ReadFile(log)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("job log:\n%s", b)
+	}
+	for i, want := range []string{"127\t0", "0\t9"} {
+		cols := strings.Split(lines[i+1], "\t")
+		if got := cols[6] + "\t" + cols[7]; got != want {
+			t.Errorf("job %d: Exitval, Signal = %q, want %q (%s)", i+1, got, want, lines[i+1])
+		}
+		if len(cols[3]) != 10 {
+			t.Errorf("JobRuntime %q is not GNU's %%10.3f", cols[3])
+		}
+	}
+}

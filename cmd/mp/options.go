@@ -128,11 +128,7 @@ func parseJobs(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		f, ferr := strconv.ParseFloat(s, 64) // -j 1.5: 1.5 times the CPUs, as GNU's
-		if ferr != nil || f <= 0 {
-			return 0, bad
-		}
-		return max(int(float64(cpus)*f), 1), nil
+		return 0, bad // GNU parallel refuses -j 1.5 too
 	}
 	switch {
 	case strings.HasPrefix(s, "+"), strings.HasPrefix(s, "-"):
@@ -364,7 +360,10 @@ func printOptions(fs *pflag.FlagSet, w io.Writer) {
 		}
 		name, usage := pflag.UnquoteUsage(f)
 		head := "      --" + f.Name
-		if f.Shorthand != "" {
+		switch {
+		case f.Shorthand != "" && f.Name == f.Shorthand:
+			head = "  -" + f.Shorthand
+		case f.Shorthand != "":
 			head = "  -" + f.Shorthand + ", --" + f.Name
 		}
 		if name != "" && f.NoOptDefVal == "" {

@@ -101,6 +101,7 @@ func TestUsageErrorIsOneLine(t *testing.T) {
 		{[]string{"run", "-j"}, "'j'"},
 		{[]string{"run", "--jobs"}, "--jobs"},
 		{[]string{"run", "-j", "lots", "echo"}, `-j "lots"`},
+		{[]string{"run", "-j", "1.5", "echo"}, `-j "1.5"`},
 		{[]string{"run", "--halt", "later", "echo"}, "--halt"},
 		{[]string{"run", "--block", "x", "--pipe", "cat"}, "--block"},
 		{[]string{"groupby", "--frob", "--", "cat"}, "--frob"},

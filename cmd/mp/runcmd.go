@@ -181,6 +181,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	if strings.HasSuffix(o.results, ".csv") || strings.HasSuffix(o.results, ".tsv") {
+		return fail(fmt.Errorf("--results %s: a CSV or TSV table of the results is not supported; give a directory", o.results))
+	}
 	cfg.Results, cfg.Nice = o.results, o.nice
 	if in.Colsep == nil {
 		cfg.Sources = len(sources)

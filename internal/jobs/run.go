@@ -437,11 +437,18 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		return
 	}
 	timeout := r.timeout()
-	var timer <-chan time.Time
+	var timer, recheck <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
 		defer t.Stop()
 		timer = t.C
+	}
+	if cfg.TimeoutPct > 0 {
+		// --timeout N%: the median moves as jobs end, and applies to the
+		// jobs already running, as in GNU parallel
+		tk := time.NewTicker(100 * time.Millisecond)
+		defer tk.Stop()
+		recheck = tk.C
 	}
 	pid := cmd.Process.Pid
 	r.wd.watch('+', pid)
@@ -465,6 +472,11 @@ wait:
 		case <-timer:
 			res.killed, res.timedOut = true, true
 			terminate()
+		case <-recheck:
+			if d := r.timeout(); d > 0 && time.Since(res.start) > d {
+				res.killed, res.timedOut = true, true
+				terminate()
+			}
 		case <-r.term:
 			res.stopped, res.killed = true, true
 			terminate()

@@ -140,6 +140,13 @@ func TestTimeout(t *testing.T) {
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("took %v: the timed-out job was not killed", d)
 	}
+	// --timeout N% applies to a job already running when the median is
+	// known: the sleeper starts first, before any job has ended
+	start = time.Now()
+	_, _, sum = runT(t, Config{Jobs: 4, TimeoutPct: 200, Grace: 100 * time.Millisecond}, "sleep {}", each("30", "0", "0", "0", "0")...)
+	if sum.Failed != 1 || time.Since(start) > 20*time.Second {
+		t.Errorf("--timeout 200%%: %+v after %v, want the sleeper killed", sum, time.Since(start))
+	}
 	// a job that ignores SIGTERM is killed after the grace period
 	_, _, sum = runT(t, Config{Timeout: 200 * time.Millisecond, Grace: 200 * time.Millisecond}, "trap '' TERM; sleep {}", each("30")...)
 	if sum.Failed != 1 {

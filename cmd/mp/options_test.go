@@ -239,3 +239,49 @@ func TestJobChildrenDieWithMp(t *testing.T) {
 		}
 	}
 }
+
+// --pipe and --pipepart against GNU parallel's output for the same input.
+func TestPipe(t *testing.T) {
+	var nums strings.Builder
+	for i := 1; i <= 10; i++ {
+		nums.WriteString(strconv.Itoa(i) + "\n")
+	}
+	file := filepath.Join(t.TempDir(), "nums")
+	os.WriteFile(file, []byte(nums.String()), 0o600)
+	tests := []struct {
+		stdin string
+		args  []string
+		out   string
+	}{
+		{nums.String(), []string{"-k", "--pipe", "-N3", "echo start; cat"}, "start\n1\n2\n3\nstart\n4\n5\n6\nstart\n7\n8\n9\nstart\n10\n"},
+		{"a\nb\n>x\nc\n>y\nd\n", []string{"-k", "--pipe", "--recstart", ">", "-N1", "echo ==; cat"}, "==\na\nb\n==\n>x\nc\n==\n>y\nd\n"},
+		{nums.String(), []string{"-k", "--pipe", "--block", "6", "wc", "-l"}, "3\n3\n3\n1\n"},
+		{"", []string{"-k", "--pipepart", "-a", file, "--block", "6", "wc", "-l"}, "4\n4\n2\n"}, // cut at the first line end past each 6 bytes, as GNU's
+		{nums.String(), []string{"-k", "--pipe"}, nums.String()}, // no command: cat
+	}
+	for _, tt := range tests {
+		out, errOut, code := cli(t, tt.stdin, append([]string{"run"}, tt.args...)...)
+		if out != tt.out || code != 0 {
+			t.Errorf("%q: exit %d, %q (stderr %q); want %q", tt.args, code, out, errOut, tt.out)
+		}
+	}
+	// 64 blocks of 64 KiB, each to its job whole
+	var big strings.Builder
+	for range 64 * 1024 {
+		big.WriteString(strings.Repeat("x", 63) + "\n")
+	}
+	dir := t.TempDir()
+	out, errOut, code := cli(t, big.String(), "run", "-j2", "--pipe", "--block", "64K", "wc -c > "+dir+"/{#}")
+	if code != 0 {
+		t.Fatalf("exit %d %q %q", code, out, errOut)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 64 {
+		t.Errorf("%d blocks, want 64", len(entries))
+	}
+	for _, e := range entries {
+		if b, _ := os.ReadFile(filepath.Join(dir, e.Name())); strings.TrimSpace(string(b)) != "65536" {
+			t.Errorf("block %s: %q bytes", e.Name(), b)
+		}
+	}
+}

@@ -78,17 +78,23 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 			}
 		}
 	} else {
+		// at most a block per job slot, and one more, is held: the input
+		// is read as the jobs take it
+		held := make(chan struct{}, cfg.Jobs+1)
+		release := func() { <-held }
 		input = func(yield func(*jobs.Job, error) bool) {
 			seq := 0
+			held <- struct{}{}
 			for b, err := range jobs.Blocks(stdin, po) {
 				if err != nil {
 					yield(nil, err)
 					return
 				}
 				seq++
-				if !yield(&jobs.Job{Seq: seq, Data: b}, nil) {
+				if !yield(&jobs.Job{Seq: seq, Data: b, Release: release}, nil) {
 					return
 				}
+				held <- struct{}{}
 			}
 		}
 	}

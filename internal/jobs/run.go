@@ -314,6 +314,9 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 // runJob runs one job, with its tries, and records it.
 func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 	cfg := r.cfg
+	if j.Release != nil {
+		defer j.Release()
+	}
 	if r.stopping.Load() {
 		return &result{job: j, skipped: true}
 	}
@@ -353,6 +356,7 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 	}
 	r.saveResults(res, slot)
 	r.finished(res)
+	j.Data = nil // a --pipe block is not kept until the output is printed
 	return res
 }
 

@@ -29,6 +29,9 @@ type Job struct {
 	// file for it (--pipepart).
 	Data []byte
 	Part *Part
+	// Release, if set, is called once the job has ended (or was
+	// skipped): --pipe bounds the blocks held with it.
+	Release func()
 }
 
 // ParseOptions change how a template is read.

@@ -257,7 +257,7 @@ func TestPipe(t *testing.T) {
 		{"a\nb\n>x\nc\n>y\nd\n", []string{"-k", "--pipe", "--recstart", ">", "-N1", "echo ==; cat"}, "==\na\nb\n==\n>x\nc\n==\n>y\nd\n"},
 		{nums.String(), []string{"-k", "--pipe", "--block", "6", "wc", "-l"}, "3\n3\n3\n1\n"},
 		{"", []string{"-k", "--pipepart", "-a", file, "--block", "6", "wc", "-l"}, "4\n4\n2\n"}, // cut at the first line end past each 6 bytes, as GNU's
-		{nums.String(), []string{"-k", "--pipe"}, nums.String()}, // no command: cat
+		{nums.String(), []string{"-k", "--pipe"}, nums.String()},                                // no command: cat
 	}
 	for _, tt := range tests {
 		out, errOut, code := cli(t, tt.stdin, append([]string{"run"}, tt.args...)...)

@@ -196,6 +196,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		group.MaxArgs = o.maxReplace
 	}
 	group.Context = fs.Changed("X")
+	group.None = (fs.Changed("max-args") && o.maxArgs == 0) || (fs.Changed("max-replace-args") && o.maxReplace == 0)
 	total, known := jobs.Count(sources, in)
 	all := jobs.Inputs(sources, in)
 	if o.eof != "" {

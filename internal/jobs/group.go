@@ -9,6 +9,7 @@ type Grouping struct {
 	Exact   bool // -N: the inputs are {1} to {N}
 	Multi   bool // -m, -X
 	Context bool // -X: the word around {} is repeated for each input
+	None    bool // -n 0, -N 0: each input runs the command without arguments
 }
 
 // Jobs is the number of jobs n inputs make.
@@ -22,6 +23,15 @@ func (g Grouping) Jobs(n int) int {
 // Apply groups the inputs: each job's arguments are those of its inputs,
 // one after the other.
 func (g Grouping) Apply(in iter.Seq2[[]string, error]) iter.Seq2[[]string, error] {
+	if g.None {
+		return func(yield func([]string, error) bool) {
+			for _, err := range in {
+				if !yield([]string{}, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
 	if g.MaxArgs <= 1 {
 		return in
 	}

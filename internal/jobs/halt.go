@@ -75,12 +75,8 @@ func (r *Runner) finished(res *result) {
 		}
 		total := max(r.cfg.Total, r.done)
 		counted := (h.Success && res.ok()) || (!h.Success && !h.Done && !res.ok()) || h.Done
-		if counted && ((h.N > 0 && n >= h.N) || (h.Pct > 0 && float64(n)*100/float64(total) >= h.Pct)) {
-			r.halted = true
-			r.stopping.Store(true)
-			if h.Now {
-				r.termOnce.Do(func() { close(r.term) })
-			}
+		if counted {
+			// GNU parallel names every job that counts towards the halt
 			what := "failed"
 			switch {
 			case h.Success:
@@ -89,6 +85,13 @@ func (r *Runner) finished(res *result) {
 				what = "finished"
 			}
 			res.haltMsg = fmt.Sprintf("mp: This job %s:\n%s\n", what, res.command)
+		}
+		if counted && ((h.N > 0 && n >= h.N) || (h.Pct > 0 && float64(n)*100/float64(total) >= h.Pct)) {
+			r.halted = true
+			r.stopping.Store(true)
+			if h.Now {
+				r.termOnce.Do(func() { close(r.term) })
+			}
 			if !h.Success && !h.Done && h.N == 1 {
 				r.haltExit = res.exit // GNU parallel: the failing job's status
 				if res.exit <= 0 {

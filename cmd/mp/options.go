@@ -30,6 +30,7 @@ var aliases = map[string]string{
 	"xapply":        "link",
 	"keeporder":     "keep-order",
 	"retry":         "retries",
+	"wd":            "workdir",
 }
 
 func normalize(_ *pflag.FlagSet, name string) pflag.NormalizedName {

@@ -175,6 +175,10 @@ func TestRunLikeGNU(t *testing.T) {
 		{"", []string{"--dry-run", "echo", ":::", "a b", "c'd"}, "echo 'a b'\necho 'c'\"'\"'d'\n", 0},
 		{"", []string{"--plus", "echo", "{+/}", "{+.}", "{/..}", ":::", "dir/ab.tar.gz"}, "dir gz ab\n", 0},
 		{"", []string{"-j0", "echo", ":::", "x"}, "x\n", 0},
+		{"", []string{"-k", "-n0", "echo", "foo", ":::", "1", "2"}, "foo\nfoo\n", 0},
+		{"", []string{"-k", "--arg-sep", ",,", "echo", ",,", "a", "b", ",,+", "1", "2"}, "a 1\nb 2\n", 0},
+		{"", []string{"--wd", "/usr", "pwd", ":::", "1"}, "/usr\n", 0},
+		{"", []string{"-k", "--halt", "soon,fail=20%", "-j1", "exit {}", ":::", "0", "1", "0", "0", "0", "0", "0", "0", "0", "0"}, "", 10},
 	}
 	for _, tt := range tests {
 		out, errOut, code := cli(t, tt.stdin, append([]string{"run"}, tt.args...)...)

@@ -59,7 +59,7 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 	if err != nil {
 		return fail(err)
 	}
-	cfg.Results = o.results
+	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
 	var input func(func(*jobs.Job, error) bool)
 	if o.pipepart {
 		if len(o.argFiles) != 1 {

@@ -41,6 +41,10 @@ type runOpts struct {
 	recend      string
 	eof         string
 	nice        int
+	argSep      string
+	argFileSep  string
+	env         []string
+	workdir     string
 }
 
 func (o *runOpts) register(fs *pflag.FlagSet) {
@@ -62,6 +66,10 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.multi, "X", "X", false, "as -m, repeating the word around {} for each input (context replace)")
 	fs.BoolVarP(&o.noEmpty, "no-run-if-empty", "r", false, "skip inputs that are only white space")
 	fs.StringVarP(&o.eof, "eof", "E", "", "stop reading inputs at a value equal to `STR`")
+	fs.StringVar(&o.argSep, "arg-sep", ":::", "use `SEP` instead of ::: (and SEP+ instead of :::+)")
+	fs.StringVar(&o.argFileSep, "arg-file-sep", "::::", "use `SEP` instead of :::: (and SEP+ instead of ::::+)")
+	fs.StringArrayVar(&o.env, "env", nil, "accepted for GNU parallel's sake: jobs run here and inherit the whole environment")
+	fs.StringVar(&o.workdir, "workdir", "", "run the jobs in `DIR`; also --wd")
 	fs.IntVar(&o.nice, "nice", 0, "run the jobs with this `niceness` (nice -n N)")
 	fs.BoolVar(&o.shuf, "shuf", false, "run the jobs in a random order (the whole input is read first)")
 	fs.StringVar(&o.results, "results", "", "save each job's output in `DIR`/1/ARG/stdout, stderr and seq, as GNU parallel does (a name ending .csv or .tsv: a table of all jobs)")
@@ -121,7 +129,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mp run:", err)
 		return 255
 	}
-	cmdWords, sources, err := splitSources(fs.Args(), stdin)
+	cmdWords, sources, err := splitSources(fs.Args(), stdin, o.argSep, o.argFileSep)
 	if err != nil {
 		return fail(err)
 	}
@@ -184,7 +192,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if strings.HasSuffix(o.results, ".csv") || strings.HasSuffix(o.results, ".tsv") {
 		return fail(fmt.Errorf("--results %s: a CSV or TSV table of the results is not supported; give a directory", o.results))
 	}
-	cfg.Results, cfg.Nice = o.results, o.nice
+	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
 	if in.Colsep == nil {
 		cfg.Sources = len(sources)
 	}
@@ -273,7 +281,11 @@ func unescape(s string) (string, error) {
 
 // splitSources separates the command's words from the input sources that
 // follow it (:::, :::+, ::::, ::::+).
-func splitSources(args []string, stdin io.Reader) ([]string, []jobs.Source, error) {
+func splitSources(args []string, stdin io.Reader, argSep, fileSep string) ([]string, []jobs.Source, error) {
+	if argSep == "" || fileSep == "" || argSep == fileSep {
+		return nil, nil, fmt.Errorf("--arg-sep %q and --arg-file-sep %q must differ and not be empty", argSep, fileSep)
+	}
+	isMarker := func(s string) bool { return s == argSep || s == argSep+"+" || s == fileSep || s == fileSep+"+" }
 	var words []string
 	i := 0
 	for ; i < len(args) && !isMarker(args[i]); i++ {
@@ -291,7 +303,7 @@ func splitSources(args []string, stdin io.Reader) ([]string, []jobs.Source, erro
 		if linked && len(sources) == 0 {
 			return nil, nil, fmt.Errorf("%s links to the input source before it, and there is none", marker)
 		}
-		if strings.HasPrefix(marker, "::::") {
+		if strings.TrimSuffix(marker, "+") == fileSep {
 			if len(vals) == 0 {
 				return nil, nil, fmt.Errorf("%s needs at least one file", marker)
 			}
@@ -302,10 +314,9 @@ func splitSources(args []string, stdin io.Reader) ([]string, []jobs.Source, erro
 		}
 		sources = append(sources, jobs.Args(vals, linked))
 	}
-	if len(sources) == 1 && len(args) > len(words) && args[len(words)] == ":::" && len(args) == len(words)+1 {
+	if len(sources) == 1 && len(args) == len(words)+1 && args[len(words)] == argSep {
 		sources = nil // a ::: with nothing after it: standard input, as GNU parallel reads it
 	}
 	return words, sources, nil
 }
 
-func isMarker(s string) bool { return s == ":::" || s == ":::+" || s == "::::" || s == "::::+" }

@@ -61,6 +61,7 @@ type Config struct {
 	Load      float64       // --load: start a job only under this load average
 	Sources   int           // input values per job's input, for --results' tree
 	Nice      int           // --nice: the jobs' niceness
+	Dir       string        // --workdir: the jobs' working directory
 	// Watchdog starts a process that kills the jobs' process groups if
 	// this one dies (SIGKILL included); the program must call
 	// WatchdogMain first thing in main.
@@ -398,7 +399,7 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
 		return
 	}
-	cmd := &exec.Cmd{Path: path, Args: argv}
+	cmd := &exec.Cmd{Path: path, Args: argv, Dir: cfg.Dir}
 	cmd.Env = append(r.baseEnv[:len(r.baseEnv):len(r.baseEnv)], "PARALLEL_SEQ="+strconv.Itoa(j.Seq), "PARALLEL_JOBSLOT="+strconv.Itoa(slot))
 	proc.Configure(cmd) // its own process group, and it dies with us
 	if cfg.Ungroup {

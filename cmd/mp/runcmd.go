@@ -319,4 +319,3 @@ func splitSources(args []string, stdin io.Reader, argSep, fileSep string) ([]str
 	}
 	return words, sources, nil
 }
-

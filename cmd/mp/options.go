@@ -65,7 +65,6 @@ type common struct {
 	delay      string
 	memfree    string
 	load       string
-	ignored    []string
 }
 
 func newFlagSet(name string) *pflag.FlagSet {

@@ -258,8 +258,8 @@ func classify(c string, o ParseOptions) *placeholder {
 		}
 		col = n
 	}
-	if o.Replace != "" && num == "" && slices.Contains(mods, digits) {
-		return nil // -I renames {} and {.}...: they are text
+	if o.Replace != "" && num == "" && digits == "" {
+		return nil // -I renames {}: it is text ({.} and the others stay, as in GNU parallel)
 	}
 	if slices.Contains(mods, digits) || (o.Plus && slices.Contains(plusMods, digits)) {
 		return &placeholder{kind: 'a', col: col, mod: digits}

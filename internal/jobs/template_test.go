@@ -112,6 +112,7 @@ func TestParseOptions(t *testing.T) {
 		want  string
 	}{
 		{[]string{"echo", ",,", "{}"}, ParseOptions{Replace: ",,"}, []string{"a"}, "echo a {}"},
+		{[]string{"echo", ",,{.}"}, ParseOptions{Replace: ",,"}, []string{"a.b"}, "echo a.ba"},
 		{[]string{"echo", "a b"}, ParseOptions{Quote: true}, []string{"c d"}, "echo 'a b' 'c d'"},
 		{[]string{"echo", "{}x"}, ParseOptions{Quote: true}, []string{"c d"}, "echo 'c d'x"},
 		{[]string{"echo {+/} {+.} {..} {+..} {/..} {##} {0#} {:2} {:1:2} {#d} {%z} {/b/X}"}, ParseOptions{Plus: true}, []string{"dir/ab.tar.gz"},

@@ -30,10 +30,10 @@ func TestOutputOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		out, errOut, sum := runT(t, tt.cfg, tt.tmpl, tt.args...)
-		if tt.want == "" { // the slots: each job had one in 1..2
+		if tt.want == "" { // the slots: the lowest free, so 1 and 2 (or 1 twice if they did not overlap), never 3
 			lines := strings.Fields(out)
 			sort.Strings(lines)
-			if strings.Join(lines, " ") != "1 2" {
+			if s := strings.Join(lines, " "); s != "1 2" && s != "1 1" {
 				t.Errorf("%s: slots %q", tt.name, out)
 			}
 			continue

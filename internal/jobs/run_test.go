@@ -202,10 +202,16 @@ func TestHalt(t *testing.T) {
 	// soon: running jobs finish, no new one starts. The second job runs
 	// until the runner has said it halts (its message on stderr makes the
 	// file the job waits for), so it is running when the halt comes.
-	flag := filepath.Join(t.TempDir(), "halted")
+	// The first job fails only once the second has started.
+	dir := t.TempDir()
+	flag, started := filepath.Join(dir, "halted"), filepath.Join(dir, "started")
 	stderr := &onText{text: "This job failed", fn: func() { os.WriteFile(flag, nil, 0o600) }}
-	wait := "i=0; while [ ! -e " + flag + " ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; echo second"
-	args = append(each("exit 3", wait), each("echo late", "echo late", "echo late")...)
+	waitFor := func(f string) string {
+		return "i=0; while [ ! -e " + f + " ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done"
+	}
+	first := waitFor(started) + "; exit 3"
+	second := "touch " + started + "; " + waitFor(flag) + "; echo second"
+	args = append(each(first, second), each("echo late", "echo late", "echo late")...)
 	out, _, sum := runT(t, Config{Jobs: 2, Halt: Halt{N: 1}, Stderr: stderr}, "sh -c {}", args...)
 	if !sum.Halted || strings.Contains(out, "late") || !strings.Contains(out, "second") || sum.Done != 2 {
 		t.Errorf("halt soon,fail=1: %+v, output %q", sum, out)

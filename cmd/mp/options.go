@@ -301,8 +301,16 @@ func legacyLong(fs *pflag.FlagSet, args []string) []string {
 		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
 			return append(out, args[i:]...)
 		}
-		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		long := strings.HasPrefix(a, "--")
+		if long {
+			if full := abbrev(fs, name); full != name {
+				name, a = full, "--"+full
+				if hasValue {
+					a += "=" + value
+				}
+			}
+		}
 		if !long && len(name) > 1 {
 			if f := fs.Lookup(string(normalize(fs, name))); f != nil {
 				a, long = "-"+a, true
@@ -332,6 +340,32 @@ func legacyLong(fs *pflag.FlagSet, args []string) []string {
 		}
 	}
 	return out
+}
+
+// abbrev expands a unique prefix of a long option's name, as
+// Getopt::Long does for GNU parallel (--keep-o is --keep-order); other
+// names are returned as they are.
+func abbrev(fs *pflag.FlagSet, name string) string {
+	if name == "" || fs.Lookup(string(normalize(fs, name))) != nil {
+		return name
+	}
+	found := map[string]bool{}
+	match := func(n string) {
+		if strings.HasPrefix(n, name) {
+			found[string(normalize(fs, n))] = true
+		}
+	}
+	fs.VisitAll(func(f *pflag.Flag) { match(f.Name) })
+	for alias := range aliases {
+		match(alias)
+	}
+	if len(found) != 1 {
+		return name
+	}
+	for full := range found {
+		return full
+	}
+	return name
 }
 
 // parseFlags parses args into fs; on a usage error it prints one line

@@ -65,6 +65,8 @@ func TestOptionSyntax(t *testing.T) {
 		{[]string{"-I", ",,", "-n2", "echo"}, func(o *runOpts) bool { return o.replace == ",," && o.maxArgs == 2 }, "echo"},
 		{[]string{"-N", "3", "-X", "echo"}, func(o *runOpts) bool { return o.maxReplace == 3 && o.multi }, "echo"},
 		{[]string{"--will-cite", "--pipe", "--block", "10k", "wc"}, func(o *runOpts) bool { return o.pipe && o.block == "10k" }, "wc"},
+		// unique prefixes, as Getopt::Long takes them
+		{[]string{"--keep-o", "--dry", "--max-p=3", "echo"}, func(o *runOpts) bool { return o.keep && o.dryRun && o.jobs == "3" }, "echo"},
 		// options end at the command
 		{[]string{"-k", "echo", "-j", "4"}, func(o *runOpts) bool { return o.keep && o.jobs == "" }, "echo -j 4"},
 		// mp's single-dash long options
@@ -100,6 +102,7 @@ func TestUsageErrorIsOneLine(t *testing.T) {
 		{[]string{"run", "-Y", "echo"}, "'Y'"},
 		{[]string{"run", "-j"}, "'j'"},
 		{[]string{"run", "--jobs"}, "--jobs"},
+		{[]string{"run", "--re", "echo"}, "--re"}, // ambiguous: --resume, --results, --retries...
 		{[]string{"run", "-j", "lots", "echo"}, `-j "lots"`},
 		{[]string{"run", "-j", "1.5", "echo"}, `-j "1.5"`},
 		{[]string{"run", "--halt", "later", "echo"}, "--halt"},

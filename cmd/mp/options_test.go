@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -290,5 +291,34 @@ func TestPipe(t *testing.T) {
 		if b, _ := os.ReadFile(filepath.Join(dir, e.Name())); strings.TrimSpace(string(b)) != "65536" {
 			t.Errorf("block %s: %q bytes", e.Name(), b)
 		}
+	}
+}
+
+// --retry-failed runs the job log's failed commands again, under their
+// numbers; --shuf runs every job once; -E stops at its value.
+func TestRetryFailedShufEOF(t *testing.T) {
+	dir := t.TempDir()
+	jl, mark := filepath.Join(dir, "jl"), filepath.Join(dir, "mark")
+	if _, _, code := cli(t, "", "run", "--joblog", jl, "test -e "+mark+" && echo ok {}", ":::", "1", "2"); code != 2 {
+		t.Fatalf("first run: exit %d, want 2", code)
+	}
+	os.WriteFile(mark, nil, 0o600)
+	out, errOut, code := cli(t, "", "run", "-k", "--retry-failed", "--joblog", jl)
+	if out != "ok 1\nok 2\n" || code != 0 {
+		t.Errorf("--retry-failed: exit %d, %q %q", code, out, errOut)
+	}
+	b, _ := os.ReadFile(jl)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[3], "1\t") && !strings.HasPrefix(lines[4], "1\t") {
+		t.Errorf("job log after --retry-failed:\n%s", b)
+	}
+	out, _, _ = cli(t, "", "run", "--shuf", "echo", ":::", "a", "b", "c", "d")
+	got := strings.Fields(out)
+	slices.Sort(got)
+	if strings.Join(got, " ") != "a b c d" {
+		t.Errorf("--shuf: %q", out)
+	}
+	if out, _, _ = cli(t, "", "run", "-k", "-E", "stop", "echo", ":::", "a", "stop", "b"); out != "a\n" {
+		t.Errorf("-E: %q", out)
 	}
 }

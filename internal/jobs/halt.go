@@ -7,6 +7,8 @@ import (
 
 	"math"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -158,23 +160,38 @@ func (r *Runner) closeLogs() {
 	}
 }
 
-// LoggedCommands returns the commands of a job log, in its order
-// (--retry-failed runs them again).
+// LoggedCommands returns the commands of a job log, once each, in the
+// order of their job numbers (--retry-failed runs them again under the
+// same numbers, as GNU parallel).
 func LoggedCommands(path string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--joblog: %w", err)
 	}
-	var cmds []string
+	type logged struct {
+		seq int
+		cmd string
+	}
+	var all []logged
+	seen := map[string]bool{}
 	for i, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 		cols := strings.SplitN(line, "\t", 9)
 		if i == 0 && cols[0] == "Seq" || line == "" {
 			continue
 		}
-		if len(cols) != 9 {
+		seq, err := strconv.Atoi(cols[0])
+		if len(cols) != 9 || err != nil {
 			return nil, fmt.Errorf("--joblog %s: line %q is not a job log line (9 tab-separated columns)", path, line)
 		}
-		cmds = append(cmds, cols[8])
+		if !seen[cols[8]] {
+			seen[cols[8]] = true
+			all = append(all, logged{seq, cols[8]})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b logged) int { return a.seq - b.seq })
+	cmds := make([]string, len(all))
+	for i, l := range all {
+		cmds[i] = l.cmd
 	}
 	return cmds, nil
 }

@@ -72,7 +72,7 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.workdir, "workdir", "", "run the jobs in `DIR`; also --wd")
 	fs.IntVar(&o.nice, "nice", 0, "run the jobs with this `niceness` (nice -n N)")
 	fs.BoolVar(&o.shuf, "shuf", false, "run the jobs in a random order (the whole input is read first)")
-	fs.StringVar(&o.results, "results", "", "save each job's output in `DIR`/1/ARG/stdout, stderr and seq, as GNU parallel does (a name ending .csv or .tsv: a table of all jobs)")
+	fs.StringVar(&o.results, "results", "", "save each job's output in `DIR`/1/ARG/stdout, stderr and seq instead of printing it, as GNU parallel does (a name ending .csv or .tsv: a table of all jobs)")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "run again the jobs that failed in the --joblog file, with their logged commands (the command line's are ignored)")
 	fs.BoolVar(&o.pipe, "pipe", false, "split standard input into blocks fed to the jobs' standard input")
 	fs.BoolVar(&o.pipepart, "pipepart", false, "split the -a FILE into blocks fed to the jobs' standard input (each job reads its part of the file)")
@@ -188,9 +188,6 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := o.config(t, stdout, stderr)
 	if err != nil {
 		return fail(err)
-	}
-	if strings.HasSuffix(o.results, ".csv") || strings.HasSuffix(o.results, ".tsv") {
-		return fail(fmt.Errorf("--results %s: a CSV or TSV table of the results is not supported; give a directory", o.results))
 	}
 	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
 	if in.Colsep == nil {

@@ -46,7 +46,7 @@ func (r *Runner) resultsPath(j *Job, slot int) (dir string, named bool) {
 
 // saveResults writes a finished job's output and number under --results.
 func (r *Runner) saveResults(res *result, slot int) {
-	if r.cfg.Results == "" || res.skipped {
+	if _, table := resultsTable(r.cfg.Results); r.cfg.Results == "" || res.skipped || table {
 		return
 	}
 	dir, named := r.resultsPath(res.job, slot)

@@ -49,13 +49,23 @@ func TestOutputOptions(t *testing.T) {
 func TestResults(t *testing.T) {
 	dir := t.TempDir()
 	res := filepath.Join(dir, "r")
-	runT(t, Config{Results: res, Sources: 2}, "echo out {1}; echo err >&2", [][]string{{"a/b", "1"}, {"c", "2"}}...)
+	if out, _, _ := runT(t, Config{Results: res, Sources: 2}, "echo out {1}; echo err >&2", [][]string{{"a/b", "1"}, {"c", "2"}}...); out != "" {
+		t.Errorf("--results printed %q; GNU parallel prints nothing", out)
+	}
 	for path, want := range map[string]string{
 		"1/a\\_b/2/1/stdout": "out a/b\n", "1/a\\_b/2/1/stderr": "err\n", "1/a\\_b/2/1/seq": "1\n", "1/c/2/2/stdout": "out c\n",
 	} {
 		if b, err := os.ReadFile(filepath.Join(res, path)); err != nil || string(b) != want {
 			t.Errorf("%s: %q, %v; want %q", path, b, err, want)
 		}
+	}
+	csvPath := filepath.Join(dir, "r.csv")
+	out, _, _ := runT(t, Config{Results: csvPath, KeepOrder: true}, "echo {1}; echo e >&2", [][]string{{"a b", "1"}, {"x", "1"}}...)
+	b, _ := os.ReadFile(csvPath)
+	rows := strings.Split(string(b), "\n")
+	if out != "" || len(rows) < 5 || rows[0] != "Seq,Host,Starttime,JobRuntime,Send,Receive,Exitval,Signal,Command,V1,V2,Stdout,Stderr" ||
+		!strings.HasSuffix(rows[1], `,0,4,0,0,"echo 'a b'; echo e >&2","a b",1,"a b`) || !strings.HasSuffix(rows[4], `,0,2,0,0,"echo x; echo e >&2",x,1,"x`) {
+		t.Errorf("--results r.csv: printed %q, table:\n%s", out, b)
 	}
 	named := filepath.Join(dir, "n", "{}.out")
 	runT(t, Config{Results: named}, "echo {}", each("x")...)

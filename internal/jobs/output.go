@@ -230,6 +230,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func (r *Runner) print(res *result) {
 	defer res.out.discard()
 	defer res.err2.discard()
+	r.writeRow(res)
 	if r.cfg.LineBuffer || r.cfg.Ungroup {
 		fmt.Fprint(r.cfg.Stderr, res.haltMsg)
 		return // already printed
@@ -244,6 +245,9 @@ func (r *Runner) print(res *result) {
 	}
 	if res.timedOut {
 		defer fmt.Fprintf(r.cfg.Stderr, "mp: Warning: This job was killed because it timed out:\nmp: Warning: %s\n", res.command)
+	}
+	if r.cfg.Results != "" {
+		return // in the --results files only, as GNU parallel 20221122 does
 	}
 	for i, s := range []struct {
 		sp *spill

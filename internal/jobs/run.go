@@ -100,6 +100,9 @@ type Runner struct {
 	tagT      *Template // --tagstring
 	resultsT  *Template // --results with replacement strings
 	delayMu   sync.Mutex
+	table     *os.File // --results FILE.csv
+	tableSep  byte
+	tableHead bool
 	running   atomic.Int32
 	slotMu    sync.Mutex
 	slotsUsed []bool // {%}: a job takes the lowest free slot, as in GNU parallel
@@ -131,7 +134,7 @@ func NewRunner(cfg Config) *Runner {
 		r.cfg.Tag = true
 		r.tagT, _ = Parse([]string{cfg.TagString})
 	}
-	if cfg.Results != "" && strings.Contains(cfg.Results, "{") {
+	if _, table := resultsTable(cfg.Results); cfg.Results != "" && strings.Contains(cfg.Results, "{") && !table {
 		if t, _ := Parse([]string{cfg.Results}); !t.appendArgs {
 			r.resultsT = t
 		}
@@ -225,6 +228,12 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		return sum, err
 	}
 	defer r.closeLogs()
+	if err := r.openTable(); err != nil {
+		return sum, err
+	}
+	if r.table != nil {
+		defer r.table.Close()
+	}
 	if r.devNull, err = os.Open(os.DevNull); err != nil {
 		return sum, err
 	}

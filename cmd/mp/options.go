@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -349,9 +351,18 @@ func abbrev(fs *pflag.FlagSet, name string) string {
 	if name == "" || fs.Lookup(string(normalize(fs, name))) != nil {
 		return name
 	}
+	if found := prefixed(fs, name); len(found) == 1 {
+		return found[0]
+	}
+	return name
+}
+
+// prefixed returns the options (by their registered names) that a long
+// name starting with prefix may mean, sorted.
+func prefixed(fs *pflag.FlagSet, prefix string) []string {
 	found := map[string]bool{}
 	match := func(n string) {
-		if strings.HasPrefix(n, name) {
+		if strings.HasPrefix(n, prefix) {
 			found[string(normalize(fs, n))] = true
 		}
 	}
@@ -359,13 +370,7 @@ func abbrev(fs *pflag.FlagSet, name string) string {
 	for alias := range aliases {
 		match(alias)
 	}
-	if len(found) != 1 {
-		return name
-	}
-	for full := range found {
-		return full
-	}
-	return name
+	return slices.Sorted(maps.Keys(found))
 }
 
 // parseFlags parses args into fs; on a usage error it prints one line
@@ -380,6 +385,11 @@ func parseFlags(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer, name
 	}
 	if err != nil {
 		msg := strings.ReplaceAll(err.Error(), "flag", "option")
+		if name, ok := strings.CutPrefix(msg, "unknown option: --"); ok {
+			if many := prefixed(fs, name); len(many) > 1 {
+				msg = fmt.Sprintf("option --%s is ambiguous (--%s)", name, strings.Join(many, ", --"))
+			}
+		}
 		fmt.Fprintf(stderr, "%s: %s (see %s --help)\n", name, msg, name)
 		return 255, false
 	}

@@ -103,7 +103,7 @@ func TestUsageErrorIsOneLine(t *testing.T) {
 		{[]string{"run", "-Y", "echo"}, "'Y'"},
 		{[]string{"run", "-j"}, "'j'"},
 		{[]string{"run", "--jobs"}, "--jobs"},
-		{[]string{"run", "--re", "echo"}, "--re"}, // ambiguous: --resume, --results, --retries...
+		{[]string{"run", "--re", "echo"}, "--re is ambiguous (--recend, --recstart, --replace, --results, --resume"},
 		{[]string{"run", "-j", "lots", "echo"}, `-j "lots"`},
 		{[]string{"run", "-j", "1.5", "echo"}, `-j "1.5"`},
 		{[]string{"run", "--halt", "later", "echo"}, "--halt"},

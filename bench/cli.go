@@ -29,7 +29,8 @@ func runCLI() {
 	check(err)
 	defer os.RemoveAll(dir)
 	mpBin := filepath.Join(dir, "mp")
-	build := exec.Command("go", "build", "-o", mpBin, "github.com/mp-go/mp/cmd/mp")
+	build := exec.Command("go", "build", "-o", mpBin, "./cmd/mp")
+	build.Dir = ".." // the main module: the command's own dependencies (pflag) are there
 	build.Stderr = os.Stderr
 	check(build.Run())
 	parallel := findParallel()

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,48 +12,22 @@ import (
 )
 
 func groupbyCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mp groupby", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("mp groupby")
+	fs.SetInterspersed(true)
 	var c common
 	c.register(fs)
 	by := fs.String("by", "", "group by these `COLUMNS` (header names, comma-separated)")
 	sorted := fs.Bool("sorted", false, "the input's groups are adjacent: stream, running each group as soon as it ends")
 	headerOnce := fs.Bool("header-once", false, "the outputs are CSV with a header: print the first output's header only")
 	budget := fs.Int64("memory", 64<<20, "bytes of rows kept in memory before the groups spill to temporary files")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: mp groupby --by COL[,COL] [options] [FILE|-] -- COMMAND
-
-Reads CSV (a header row, RFC 4180 quoting) from FILE or standard input,
-groups its rows by the key columns (groups need not be adjacent) and runs
-COMMAND once per group, in parallel, with the group's rows as CSV, header
-first, on its standard input. Outputs are printed whole, in first-seen group
-order with -k, else as groups finish.
-
-Replacement strings in COMMAND:
-  {key}      the group's key values, joined by commas
-  {key.COL}  the value of key column COL
-  {#}        the group number, in first-seen order      {%}  the job slot
-
-Memory stays bounded: past -memory bytes the rows spill to one temporary file
-per group, so an input larger than memory works; with -sorted nothing is
-held but the current group. Timeouts, retries, the job log and Ctrl-C work
-as for mp run; the bar counts groups. Exit status as mp run's.
-
-Options:
-`)
-		fs.PrintDefaults()
-	}
 	// The command follows "--", which the flag package would swallow.
 	dash := slices.Index(args, "--")
 	opts := args
 	if dash >= 0 {
 		opts = args[:dash]
 	}
-	if err := fs.Parse(opts); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 255
+	if code, ok := parseFlags(fs, opts, stdout, stderr, "mp groupby", groupbyHelp); !ok {
+		return code
 	}
 	if dash < 0 || dash == len(args)-1 {
 		fmt.Fprintln(stderr, "mp groupby: give the command after --: mp groupby --by COL [FILE] -- COMMAND")
@@ -117,3 +89,24 @@ Options:
 	}
 	return execute(cfg, input, stderr, "mp groupby")
 }
+
+const groupbyHelp = `Usage: mp groupby --by COL[,COL] [options] [FILE|-] -- COMMAND
+
+Reads CSV (a header row, RFC 4180 quoting) from FILE or standard input,
+groups its rows by the key columns (groups need not be adjacent) and runs
+COMMAND once per group, in parallel, with the group's rows as CSV, header
+first, on its standard input. Outputs are printed whole, in first-seen group
+order with -k, else as groups finish.
+
+Replacement strings in COMMAND:
+  {key}      the group's key values, joined by commas
+  {key.COL}  the value of key column COL
+  {#}        the group number, in first-seen order      {%}  the job slot
+
+Memory stays bounded: past -memory bytes the rows spill to one temporary file
+per group, so an input larger than memory works; with -sorted nothing is
+held but the current group. Timeouts, retries, the job log and Ctrl-C work
+as for mp run; the bar counts groups. Exit status as mp run's.
+
+Options:
+`

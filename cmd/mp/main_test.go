@@ -17,11 +17,13 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/jobs"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
 	mp.Main()
+	jobs.WatchdogMain()
 	if os.Getenv("MP_TEST_CLI") == "1" {
 		// this test binary is the mp command, for the tests that signal it
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -50,12 +52,12 @@ func TestHelp(t *testing.T) {
 		t.Errorf("help: %d %q", code, out)
 	}
 	for _, sub := range []string{"run", "groupby"} {
-		_, errOut, code := cli(t, "", sub, "-h")
+		helpOut, _, code := cli(t, "", sub, "-h")
 		if code != 0 {
 			t.Errorf("%s -h: exit %d", sub, code)
 		}
-		for _, want := range []string{"-timeout", "-retries", "-halt", "-joblog", "-resume", "-bar", "-dry-run", "Exit status"} {
-			if !strings.Contains(errOut, want) {
+		for _, want := range []string{"--timeout", "--retries", "--halt", "--joblog", "--resume", "--bar", "--dry-run", "Exit status"} {
+			if !strings.Contains(helpOut, want) {
 				t.Errorf("%s -h lacks %q", sub, want)
 			}
 		}
@@ -68,11 +70,10 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"frobnicate"}, "unknown command"},
-		{[]string{"run"}, "no command"},
 		{[]string{"run", "-halt", "later", "echo"}, "-halt"},
 		{[]string{"run", "-timeout", "soon", "echo"}, "-timeout"},
 		{[]string{"run", "-retry-on", "x", "echo"}, "-retry-on"},
-		{[]string{"run", "-j", "0", "echo"}, "-j 0"},
+		{[]string{"run", "-j", "x", "echo"}, "-j \"x\""},
 		{[]string{"run", "echo", ":::+", "a"}, "links to the input source before it"},
 		{[]string{"run", "-resume", "echo", ":::", "a"}, "need --joblog"},
 		{[]string{"run", "cat", "::::", "/nonexistent/file"}, "/nonexistent/file"},

@@ -19,6 +19,7 @@ type Source struct {
 	path   string    // a file, "-" for standard input
 	stdin  io.Reader // standard input
 	linked bool      // ":::+" / "::::+": paired with the source before
+	skip   int       // values to drop at the start: a header line already read
 }
 
 // Args is a source of the values given on the command line (:::).
@@ -37,8 +38,20 @@ func File(path string, stdin io.Reader, linked bool) Source {
 // Stdin is a source of the lines of standard input, the default.
 func Stdin(r io.Reader) Source { return Source{name: "standard input", stdin: r} }
 
+// InputOptions say how input sources become arguments.
+type InputOptions struct {
+	Colsep *regexp.Regexp // --colsep: split each value into columns
+	// Trim is --trim: "l", "r", "lr" or "rl" trims white space on that
+	// side of each value (each column with Colsep); "n" trims nothing.
+	// "" is GNU parallel's default: "lr" with Colsep, else "n".
+	Trim  string
+	Delim byte // -d, -0: the end of a value read from a file; 0 with Null false is '\n'
+	Null  bool // -0: values end with NUL
+	Link  bool // --link: every source pairs with the one before, the shorter wrapping
+}
+
 // values yields the source's values: lines without their newline.
-func (s Source) values() iter.Seq2[string, error] {
+func (s Source) values(o InputOptions) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		if s.vals != nil || (s.path == "" && s.stdin == nil) {
 			for _, v := range s.vals {
@@ -58,11 +71,17 @@ func (s Source) values() iter.Seq2[string, error] {
 			defer f.Close()
 			r = f
 		}
+		delim := byte('\n')
+		if o.Null {
+			delim = 0
+		} else if o.Delim != 0 {
+			delim = o.Delim
+		}
 		br := bufio.NewReaderSize(r, 64<<10)
 		for {
-			line, err := br.ReadString('\n')
+			line, err := br.ReadString(delim)
 			if line != "" {
-				line = strings.TrimSuffix(line, "\n")
+				line = strings.TrimSuffix(line, string(delim))
 				if !yield(line, nil) {
 					return
 				}
@@ -84,19 +103,44 @@ func (s Source) values() iter.Seq2[string, error] {
 // (the shorter wrapping around). colsep, if not nil, splits each value
 // into columns. A single source is read lazily, so that jobs start before
 // the input ends.
-func Inputs(sources []Source, colsep *regexp.Regexp) iter.Seq2[[]string, error] {
-	split := func(v string) []string {
-		if colsep == nil {
-			return []string{v}
+func Inputs(sources []Source, o InputOptions) iter.Seq2[[]string, error] {
+	trim := o.Trim
+	if trim == "" {
+		trim = "n"
+		if o.Colsep != nil {
+			trim = "lr"
 		}
-		return colsep.Split(v, -1)
+	}
+	trimmed := func(v string) string {
+		if strings.Contains(trim, "l") {
+			v = strings.TrimLeft(v, " \t")
+		}
+		if strings.Contains(trim, "r") {
+			v = strings.TrimRight(v, " \t")
+		}
+		return v
+	}
+	split := func(v string) []string {
+		if o.Colsep == nil {
+			return []string{trimmed(v)}
+		}
+		cols := o.Colsep.Split(v, -1)
+		for i := range cols {
+			cols[i] = trimmed(cols[i])
+		}
+		return cols
 	}
 	return func(yield func([]string, error) bool) {
 		if len(sources) == 1 {
-			for v, err := range sources[0].values() {
+			skip := sources[0].skip
+			for v, err := range sources[0].values(o) {
 				if err != nil {
 					yield(nil, err)
 					return
+				}
+				if skip > 0 {
+					skip--
+					continue
 				}
 				if !yield(split(v), nil) {
 					return
@@ -108,17 +152,18 @@ func Inputs(sources []Source, colsep *regexp.Regexp) iter.Seq2[[]string, error] 
 		var groups [][][]string
 		for i, s := range sources {
 			var vals []string
-			for v, err := range s.values() {
+			for v, err := range s.values(o) {
 				if err != nil {
 					yield(nil, err)
 					return
 				}
 				vals = append(vals, v)
 			}
+			vals = vals[min(s.skip, len(vals)):]
 			if len(vals) == 0 {
 				return // no combination
 			}
-			if i == 0 || !s.linked {
+			if i == 0 || !(s.linked || o.Link) {
 				rows := make([][]string, len(vals))
 				for k, v := range vals {
 					rows[k] = split(v)
@@ -128,6 +173,9 @@ func Inputs(sources []Source, colsep *regexp.Regexp) iter.Seq2[[]string, error] 
 			}
 			g := groups[len(groups)-1]
 			n := max(len(g), len(vals))
+			if !o.Link {
+				n = min(len(g), len(vals)) // :::+ does not wrap
+			}
 			rows := make([][]string, n)
 			for k := range n {
 				rows[k] = append(append([]string(nil), g[k%len(g)]...), split(vals[k%len(vals)])...)
@@ -161,18 +209,21 @@ func Inputs(sources []Source, colsep *regexp.Regexp) iter.Seq2[[]string, error] 
 
 // Count returns how many argument lists Inputs yields, when every source
 // is given on the command line (ok false when a file or stdin is read).
-func Count(sources []Source) (n int, ok bool) {
+func Count(sources []Source, o InputOptions) (n int, ok bool) {
 	var groups []int
 	for i, s := range sources {
 		if s.path != "" || s.stdin != nil {
 			return 0, false
 		}
-		if i == 0 || !s.linked {
-			groups = append(groups, len(s.vals))
+		k := len(s.vals)
+		if i == 0 || !(s.linked || o.Link) {
+			groups = append(groups, k)
+		} else if o.Link {
+			groups[len(groups)-1] = max(groups[len(groups)-1], k)
 		} else {
-			groups[len(groups)-1] = max(groups[len(groups)-1], len(s.vals))
+			groups[len(groups)-1] = min(groups[len(groups)-1], k)
 		}
-		if len(s.vals) == 0 {
+		if k == 0 {
 			return 0, true
 		}
 	}
@@ -181,4 +232,62 @@ func Count(sources []Source) (n int, ok bool) {
 		n *= g
 	}
 	return n, true
+}
+
+// Headers reads --header's first value of each source: the names of its
+// columns ({name} stands for {N}). It returns the names, one per
+// argument of a job, and the sources without their header.
+func Headers(sources []Source, o InputOptions) ([]string, []Source, error) {
+	var names []string
+	out := make([]Source, len(sources))
+	for i, s := range sources {
+		var head string
+		switch {
+		case s.path == "" && s.stdin == nil:
+			if len(s.vals) > 0 {
+				head, s.vals = s.vals[0], s.vals[1:]
+			}
+		case s.stdin != nil:
+			// byte by byte: the rest of standard input stays unread
+			delim := byte('\n')
+			if o.Null {
+				delim = 0
+			} else if o.Delim != 0 {
+				delim = o.Delim
+			}
+			var b []byte
+			one := make([]byte, 1)
+			for {
+				n, err := s.stdin.Read(one)
+				if n == 1 {
+					if one[0] == delim {
+						break
+					}
+					b = append(b, one[0])
+				}
+				if err != nil {
+					break
+				}
+			}
+			head = string(b)
+		default:
+			for v, err := range s.values(o) {
+				if err != nil {
+					return nil, nil, err
+				}
+				head = v
+				break
+			}
+			s.skip = 1
+		}
+		if o.Colsep != nil {
+			for _, c := range o.Colsep.Split(head, -1) {
+				names = append(names, strings.TrimSpace(c))
+			}
+		} else {
+			names = append(names, head)
+		}
+		out[i] = s
+	}
+	return names, out, nil
 }

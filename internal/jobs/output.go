@@ -204,3 +204,98 @@ func (d *dropFirstLine) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// passThrough is -u's writer: the stream itself when it is a file (the
+// job writes to it directly), else writes under mu.
+func passThrough(w io.Writer, mu *sync.Mutex) io.Writer {
+	if f, ok := w.(*os.File); ok {
+		return f
+	}
+	return &lockedWriter{w: w, mu: mu}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// print writes a finished job's output: stdout then stderr, whole, with
+// --tag's prefix on every line.
+func (r *Runner) print(res *result) {
+	defer res.out.discard()
+	defer res.err2.discard()
+	r.writeRow(res)
+	if r.cfg.LineBuffer || r.cfg.Ungroup {
+		fmt.Fprint(r.cfg.Stderr, res.haltMsg)
+		return // already printed
+	}
+	r.outMu.Lock()
+	defer r.outMu.Unlock()
+	if res.haltMsg != "" {
+		defer fmt.Fprint(r.cfg.Stderr, res.haltMsg) // after the job's output, as GNU parallel
+	}
+	if r.cfg.Verbose {
+		fmt.Fprintln(r.cfg.Stdout, res.command)
+	}
+	if res.timedOut {
+		defer fmt.Fprintf(r.cfg.Stderr, "mp: Warning: This job was killed because it timed out:\nmp: Warning: %s\n", res.command)
+	}
+	if r.cfg.Results != "" {
+		return // in the --results files only, as GNU parallel 20221122 does
+	}
+	for i, s := range []struct {
+		sp *spill
+		w  io.Writer
+	}{{res.out, r.cfg.Stdout}, {res.err2, r.cfg.Stderr}} {
+		if i == 0 && r.cfg.HeaderOnce {
+			if r.headerOut {
+				s.w = &dropFirstLine{w: s.w}
+			} else if s.sp.size > 0 {
+				r.headerOut = true
+			}
+		}
+		if r.cfg.Tag {
+			lw := &lineWriter{dst: s.w, mu: new(sync.Mutex), prefix: r.tagOf(res.job, res.slot)}
+			s.sp.writeTo(lw)
+			lw.flush()
+		} else {
+			s.sp.writeTo(s.w)
+		}
+	}
+}
+
+// lines makes the writer of --line-buffer: whole lines to dst as they
+// come, counted in sp.
+func (r *Runner) lines(dst io.Writer, j *Job, slot int, sp *spill) *lineWriter {
+	lw := &lineWriter{dst: dst, mu: &r.outMu, count: sp}
+	if r.cfg.Tag {
+		lw.prefix = r.tagOf(j, slot)
+	}
+	return lw
+}
+
+// takeSlot returns the lowest free job slot ({%}), from 1.
+func (r *Runner) takeSlot() int {
+	r.slotMu.Lock()
+	defer r.slotMu.Unlock()
+	for i, used := range r.slotsUsed {
+		if !used {
+			r.slotsUsed[i] = true
+			return i + 1
+		}
+	}
+	r.slotsUsed = append(r.slotsUsed, true)
+	return len(r.slotsUsed)
+}
+
+func (r *Runner) freeSlot(slot int) {
+	r.slotMu.Lock()
+	r.slotsUsed[slot-1] = false
+	r.slotMu.Unlock()
+}

@@ -156,7 +156,7 @@ func (r *Runner) remoteAttempt(ctx context.Context, j *Job, argv []string, res *
 		return
 	}
 	if cfg.LineBuffer {
-		lw, le := r.lines(cfg.Stdout, j, res.out), r.lines(cfg.Stderr, j, res.err2)
+		lw, le := r.lines(cfg.Stdout, j, 0, res.out), r.lines(cfg.Stderr, j, 0, res.err2)
 		lw.Write(out.Stdout)
 		le.Write(out.Stderr)
 		lw.flush()

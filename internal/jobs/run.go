@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -35,7 +37,7 @@ type Config struct {
 	RetryOn    []int         // --retry-on: exit statuses retried; empty: any failure
 	RetryDelay time.Duration // first backoff; doubles, with jitter
 	Halt       Halt
-	JobLog     string // --joblog
+	JobLog     string // --joblog: a file; "+FILE" appends; "-" is standard output
 	Resume     bool   // --resume: skip the jobs the job log has
 	ResumeFail bool   // --resume-failed: skip the jobs the job log has as succeeded
 	JSON       string // --json: events
@@ -49,26 +51,22 @@ type Config struct {
 	Remote     *mp.Pool      // the pool for ClusterURL, made by the caller
 	Stdout     io.Writer
 	Stderr     io.Writer
-}
 
-// Halt is --halt: when (now or soon) to stop after how many failures or
-// successes (a count, or a percentage of the jobs done).
-type Halt struct {
-	Now     bool
-	Success bool // halt on successes instead of failures
-	N       int
-	Pct     float64
+	Verbose   bool          // -v: print each command before its output
+	Ungroup   bool          // -u: output passes straight through, unbuffered
+	TagString string        // --tagstring: the --tag prefix, with replacement strings
+	Delay     time.Duration // --delay: between job starts
+	Results   string        // --results DIR: each job's output in GNU parallel's tree
+	MemFree   int64         // --memfree: start a job only with this many bytes available
+	Load      float64       // --load: start a job only under this load average
+	Sources   int           // input values per job's input, for --results' tree
+	Nice      int           // --nice: the jobs' niceness
+	Dir       string        // --workdir: the jobs' working directory
+	// Watchdog starts a process that kills the jobs' process groups if
+	// this one dies (SIGKILL included); the program must call
+	// WatchdogMain first thing in main.
+	Watchdog bool
 }
-
-// Summary counts what happened.
-type Summary struct {
-	Done, Failed, Skipped int
-	Halted, Interrupted   bool
-}
-
-// ExitStatus is the mp command's exit status, as GNU parallel's: 0 when
-// every job succeeded, else the number of failed jobs, at most 101.
-func (s Summary) ExitStatus() int { return min(s.Failed, 101) }
 
 // Runner runs jobs. Interrupt and Kill may be called from a signal
 // handler while Run runs.
@@ -89,12 +87,26 @@ type Runner struct {
 	failed    int
 	succeeded int
 	halted    bool
-	log       *os.File
+	haltExit  int // the exit status --halt gives, -1 for none
+	log       io.Writer
+	logFile   *os.File
+	baseEnv   []string  // the jobs' environment but $PARALLEL_SEQ and $PARALLEL_JOBSLOT
+	lastStart time.Time // --delay
 	events    *json.Encoder
 	eventsF   *os.File
 	outMu     sync.Mutex // one job's output at a time
 	headerOut bool       // a job's output with its header line has been printed
 	bar       *progress.Bar
+	tagT      *Template // --tagstring
+	resultsT  *Template // --results with replacement strings
+	delayMu   sync.Mutex
+	table     *os.File // --results FILE.csv
+	tableSep  byte
+	tableHead bool
+	running   atomic.Int32
+	slotMu    sync.Mutex
+	slotsUsed []bool // {%}: a job takes the lowest free slot, as in GNU parallel
+	wd        *watchdog
 }
 
 // NewRunner prepares a run.
@@ -117,7 +129,17 @@ func NewRunner(cfg Config) *Runner {
 	if cfg.Stderr == nil {
 		cfg.Stderr = os.Stderr
 	}
-	return &Runner{cfg: cfg, term: make(chan struct{}), kill: make(chan struct{})}
+	r := &Runner{cfg: cfg, term: make(chan struct{}), kill: make(chan struct{}), haltExit: -1}
+	if cfg.TagString != "" {
+		r.cfg.Tag = true
+		r.tagT, _ = Parse([]string{cfg.TagString})
+	}
+	if _, table := resultsTable(cfg.Results); cfg.Results != "" && strings.Contains(cfg.Results, "{") && !table {
+		if t, _ := Parse([]string{cfg.Results}); !t.appendArgs {
+			r.resultsT = t
+		}
+	}
+	return r
 }
 
 // Interrupt is the first Ctrl-C: no job starts any more, and every running
@@ -149,8 +171,12 @@ type result struct {
 	skipped   bool
 	start     time.Time
 	took      time.Duration
-	exit      int // -1 if it could not start or was killed
+	slot      int
+	exit      int // -1 if it could not start or was killed by mp
 	signal    int
+	killed    bool   // mp sent the signal (timeout, --halt now, Ctrl-C)
+	haltMsg   string // --halt's message, printed after the job's output
+	timedOut  bool
 	tries     int
 	stopped   bool  // killed by Interrupt, Kill or --halt now: not logged, so --resume runs it again
 	err       error // could not start
@@ -166,24 +192,58 @@ func (res *result) ok() bool {
 func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary, error) {
 	cfg := r.cfg
 	var sum Summary
-	if cfg.DryRun {
+	if cfg.Halt.Pct > 0 && cfg.Total == 0 && !cfg.DryRun {
+		// a percentage of all the jobs, as GNU parallel counts it: read
+		// the input first
+		var all []*Job
 		for j, err := range jobs {
 			if err != nil {
 				return sum, err
 			}
-			fmt.Fprintln(cfg.Stdout, cfg.Template.Display(j, 1))
+			all = append(all, j)
+		}
+		cfg.Total, r.cfg.Total = len(all), len(all)
+		jobs = func(yield func(*Job, error) bool) {
+			for _, j := range all {
+				if !yield(j, nil) {
+					return
+				}
+			}
+		}
+	}
+	if cfg.DryRun {
+		slot := 0
+		for j, err := range jobs {
+			if err != nil {
+				return sum, err
+			}
+			slot = slot%cfg.Jobs + 1
+			fmt.Fprintln(cfg.Stdout, cfg.Template.Display(j, slot))
 		}
 		return sum, nil
 	}
+	r.baseEnv = os.Environ()
 	skip, err := r.openLogs()
 	if err != nil {
 		return sum, err
 	}
 	defer r.closeLogs()
+	if err := r.openTable(); err != nil {
+		return sum, err
+	}
+	if r.table != nil {
+		defer r.table.Close()
+	}
 	if r.devNull, err = os.Open(os.DevNull); err != nil {
 		return sum, err
 	}
 	defer r.devNull.Close()
+	if cfg.Watchdog && cfg.Remote == nil {
+		if r.wd, err = startWatchdog(); err != nil {
+			return sum, err
+		}
+		defer r.wd.close()
+	}
 	if cfg.Bar {
 		r.bar = progress.New(int64(cfg.Total), progress.Writer(cfg.Stderr), progress.Unit("job"))
 		defer r.bar.Close()
@@ -226,7 +286,9 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 	}
 	defer pool.Close()
 	run := mp.Fn(func(ctx context.Context, j *Job) (*result, error) {
-		return r.runJob(ctx, j, mp.WorkerID(ctx)), nil
+		slot := r.takeSlot()
+		defer r.freeSlot(slot)
+		return r.runJob(ctx, j, slot), nil
 	})
 	results := mp.ImapUnordered(ctx, pool, run, input, mp.Chunksize(1))
 	if cfg.KeepOrder {
@@ -247,6 +309,13 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 	}
 	r.mu.Lock()
 	sum.Halted = r.halted
+	sum.HaltExit = r.haltExit
+	if sum.Halted && r.cfg.Halt.Success {
+		sum.HaltExit = 0
+	}
+	if r.cfg.Halt.Pct > 0 && sum.HaltExit != 0 {
+		sum.HaltExit = pctExit(sum.Failed, max(r.cfg.Total, sum.Done))
+	}
 	r.mu.Unlock()
 	sum.Interrupted = r.interrupted() && !sum.Halted
 	return sum, inputErr
@@ -255,10 +324,21 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 // runJob runs one job, with its tries, and records it.
 func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 	cfg := r.cfg
+	if j.Release != nil {
+		defer j.Release()
+	}
 	if r.stopping.Load() {
 		return &result{job: j, skipped: true}
 	}
-	res := &result{job: j, command: cfg.Template.Display(j, slot)}
+	res := &result{job: j, command: cfg.Template.Display(j, slot), slot: slot}
+	r.throttle()
+	r.running.Add(1)
+	defer r.running.Add(-1)
+	if cfg.Verbose && (cfg.Ungroup || cfg.LineBuffer) {
+		r.outMu.Lock()
+		fmt.Fprintln(cfg.Stdout, res.command)
+		r.outMu.Unlock()
+	}
 	delay := cfg.RetryDelay
 	for try := 1; ; try++ {
 		res.tries = try
@@ -284,7 +364,9 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 	if j.RemoveStdin && j.Stdin != "" {
 		os.Remove(j.Stdin)
 	}
+	r.saveResults(res, slot)
 	r.finished(res)
+	j.Data = nil // a --pipe block is not kept until the output is printed
 	return res
 }
 
@@ -300,24 +382,40 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 	cfg := r.cfg
 	res.out, res.err2 = &spill{}, &spill{}
 	argv, line := cfg.Template.Command(j, slot)
+	shell := cfg.Shell
+	if cfg.Template.Bash() {
+		shell = "bash" // export -f works with bash only
+	}
 	if argv == nil {
-		argv = []string{cfg.Shell, "-c", line}
+		argv = []string{shell, "-c", line}
 	}
 	if cfg.Remote != nil {
 		r.remoteAttempt(ctx, j, argv, res)
 		return
 	}
+	if cfg.Nice != 0 {
+		argv = append([]string{"nice", "-n", strconv.Itoa(cfg.Nice)}, argv...)
+	}
 	path, err := r.lookPath(argv[0])
+	if err != nil && argv[0] != shell {
+		// not a program: the shell says so (exit 127), or runs its
+		// alias or function, as GNU parallel's shell would
+		argv = []string{shell, "-c", cfg.Template.Display(j, slot)}
+		path, err = r.lookPath(shell)
+	}
 	if err != nil {
 		res.err, res.exit = err, -1
 		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
 		return
 	}
-	cmd := &exec.Cmd{Path: path, Args: argv}
+	cmd := &exec.Cmd{Path: path, Args: argv, Dir: cfg.Dir}
+	cmd.Env = append(r.baseEnv[:len(r.baseEnv):len(r.baseEnv)], "PARALLEL_SEQ="+strconv.Itoa(j.Seq), "PARALLEL_JOBSLOT="+strconv.Itoa(slot))
 	proc.Configure(cmd) // its own process group, and it dies with us
-	if cfg.LineBuffer {
-		cmd.Stdout = r.lines(cfg.Stdout, j, res.out)
-		cmd.Stderr = r.lines(cfg.Stderr, j, res.err2)
+	if cfg.Ungroup {
+		cmd.Stdout, cmd.Stderr = passThrough(cfg.Stdout, &r.outMu), passThrough(cfg.Stderr, &r.outMu)
+	} else if cfg.LineBuffer {
+		cmd.Stdout = r.lines(cfg.Stdout, j, slot, res.out)
+		cmd.Stderr = r.lines(cfg.Stderr, j, slot, res.err2)
 	} else {
 		// The job writes straight into (unlinked) temporary files: no
 		// pipe and no copying goroutine per stream, and big outputs go
@@ -325,6 +423,18 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		cmd.Stdout, cmd.Stderr = res.out.file(), res.err2.file()
 	}
 	cmd.Stdin = r.devNull // shared: os/exec would open /dev/null for every job
+	switch {
+	case j.Data != nil:
+		cmd.Stdin = bytes.NewReader(j.Data)
+	case j.Part != nil:
+		f, err := os.Open(j.Part.Path)
+		if err != nil {
+			res.err, res.exit = err, -1
+			return
+		}
+		defer f.Close()
+		cmd.Stdin = io.NewSectionReader(f, j.Part.Off, j.Part.Len)
+	}
 	if j.Stdin != "" {
 		f, err := os.Open(j.Stdin)
 		if err != nil {
@@ -341,15 +451,24 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		return
 	}
 	timeout := r.timeout()
-	var timer <-chan time.Time
+	var timer, recheck <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
 		defer t.Stop()
 		timer = t.C
 	}
+	if cfg.TimeoutPct > 0 {
+		// --timeout N%: the median moves as jobs end, and applies to the
+		// jobs already running, as in GNU parallel
+		tk := time.NewTicker(100 * time.Millisecond)
+		defer tk.Stop()
+		recheck = tk.C
+	}
+	pid := cmd.Process.Pid
+	r.wd.watch('+', pid)
+	defer r.wd.watch('-', pid)
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
-	pid := cmd.Process.Pid
 	var killAt <-chan time.Time
 	termed := false
 	terminate := func() {
@@ -365,12 +484,18 @@ wait:
 		case err = <-waited:
 			break wait
 		case <-timer:
+			res.killed, res.timedOut = true, true
 			terminate()
+		case <-recheck:
+			if d := r.timeout(); d > 0 && time.Since(res.start) > d {
+				res.killed, res.timedOut = true, true
+				terminate()
+			}
 		case <-r.term:
-			res.stopped = true
+			res.stopped, res.killed = true, true
 			terminate()
 		case <-r.kill:
-			res.stopped = true
+			res.stopped, res.killed = true, true
 			proc.KillGroup(pid)
 		case <-ctx.Done():
 			proc.KillGroup(pid)
@@ -390,7 +515,11 @@ wait:
 	if errors.As(err, &ee) {
 		res.exit = ee.ExitCode()
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			res.exit, res.signal = -1, int(ws.Signal())
+			// GNU parallel's job log: -1 when it killed the job, else 0
+			res.exit, res.signal = 0, int(ws.Signal())
+			if res.killed {
+				res.exit = -1
+			}
 		}
 	} else if err != nil {
 		res.err, res.exit = err, -1
@@ -429,146 +558,6 @@ func (r *Runner) timeout() time.Duration {
 	ds := slices.Clone(r.durations)
 	slices.Sort(ds)
 	return time.Duration(float64(ds[len(ds)/2]) * r.cfg.TimeoutPct / 100)
-}
-
-// finished records a job that ran: the counters, the job log, the event
-// stream, the bar, and --halt.
-func (r *Runner) finished(res *result) {
-	r.mu.Lock()
-	r.done++
-	if res.ok() {
-		r.succeeded++
-		r.durations = append(r.durations, res.took)
-	} else {
-		r.failed++
-	}
-	if r.log != nil && !(res.stopped && !res.ok()) {
-		fmt.Fprintf(r.log, "%d\t:\t%.3f\t%.3f\t0\t%d\t%d\t%d\t%s\n", res.job.Seq, float64(res.start.UnixMilli())/1000,
-			res.took.Seconds(), res.out.size+res.err2.size, res.exit, res.signal, res.command)
-	}
-	h := r.cfg.Halt
-	if h.N > 0 || h.Pct > 0 {
-		n := r.failed
-		if h.Success {
-			n = r.succeeded
-		}
-		if (h.N > 0 && n >= h.N) || (h.Pct > 0 && r.done >= 3 && float64(n)*100/float64(r.done) >= h.Pct) {
-			if !r.halted {
-				r.halted = true
-				r.stopping.Store(true)
-				if h.Now {
-					r.termOnce.Do(func() { close(r.term) })
-				}
-			}
-		}
-	}
-	r.mu.Unlock()
-	r.event(map[string]any{"event": "finish", "seq": res.job.Seq, "exit": res.exit, "signal": res.signal, "runtime_s": res.took.Seconds(), "tries": res.tries, "command": res.command})
-	if r.bar != nil {
-		r.bar.Add(1)
-	}
-}
-
-// print writes a finished job's output: stdout then stderr, whole, with
-// --tag's prefix on every line.
-func (r *Runner) print(res *result) {
-	defer res.out.discard()
-	defer res.err2.discard()
-	if r.cfg.LineBuffer {
-		return // already printed
-	}
-	r.outMu.Lock()
-	defer r.outMu.Unlock()
-	for i, s := range []struct {
-		sp *spill
-		w  io.Writer
-	}{{res.out, r.cfg.Stdout}, {res.err2, r.cfg.Stderr}} {
-		if i == 0 && r.cfg.HeaderOnce {
-			if r.headerOut {
-				s.w = &dropFirstLine{w: s.w}
-			} else if s.sp.size > 0 {
-				r.headerOut = true
-			}
-		}
-		if r.cfg.Tag {
-			lw := &lineWriter{dst: s.w, mu: new(sync.Mutex), prefix: tagOf(res.job)}
-			s.sp.writeTo(lw)
-			lw.flush()
-		} else {
-			s.sp.writeTo(s.w)
-		}
-	}
-}
-
-func tagOf(j *Job) string {
-	var b bytes.Buffer
-	for i, a := range j.Args {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(a)
-	}
-	for _, k := range []string{"key"} {
-		if v, ok := j.Vars[k]; ok && len(j.Args) == 0 {
-			b.WriteString(v)
-		}
-	}
-	b.WriteByte('\t')
-	return b.String()
-}
-
-// lines makes the writer of --line-buffer: whole lines to dst as they
-// come, counted in sp.
-func (r *Runner) lines(dst io.Writer, j *Job, sp *spill) *lineWriter {
-	lw := &lineWriter{dst: dst, mu: &r.outMu, count: sp}
-	if r.cfg.Tag {
-		lw.prefix = tagOf(j)
-	}
-	return lw
-}
-
-// openLogs opens --joblog and --json, and reads the job log for
-// --resume: the commands to skip.
-func (r *Runner) openLogs() (skip map[string]bool, err error) {
-	cfg := r.cfg
-	if cfg.JobLog != "" {
-		if cfg.Resume || cfg.ResumeFail {
-			skip, err = readJobLog(cfg.JobLog, cfg.ResumeFail)
-			if err != nil {
-				return nil, err
-			}
-		}
-		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-		if skip != nil {
-			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-		}
-		r.log, err = os.OpenFile(cfg.JobLog, flags, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("--joblog: %w", err)
-		}
-		if st, _ := r.log.Stat(); st != nil && st.Size() == 0 {
-			fmt.Fprintln(r.log, "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand")
-		}
-	} else if cfg.Resume || cfg.ResumeFail {
-		return nil, errors.New("--resume and --resume-failed need --joblog FILE")
-	}
-	if cfg.JSON != "" {
-		r.eventsF, err = os.Create(cfg.JSON)
-		if err != nil {
-			return nil, fmt.Errorf("--json: %w", err)
-		}
-		r.events = json.NewEncoder(r.eventsF)
-	}
-	return skip, nil
-}
-
-func (r *Runner) closeLogs() {
-	if r.log != nil {
-		r.log.Close()
-	}
-	if r.eventsF != nil {
-		r.eventsF.Close()
-	}
 }
 
 func (r *Runner) event(ev map[string]any) {

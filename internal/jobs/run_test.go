@@ -20,7 +20,10 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	WatchdogMain()
+	goleak.VerifyTestMain(m)
+}
 
 // syncBuffer is a bytes.Buffer safe for the runner's writers.
 type syncBuffer struct {
@@ -49,7 +52,10 @@ func runT(t *testing.T, cfg Config, tmpl string, args ...[]string) (string, stri
 		t.Fatal(err)
 	}
 	var out, errb syncBuffer
-	cfg.Template, cfg.Stdout, cfg.Stderr = tm, &out, &errb
+	cfg.Template, cfg.Stdout = tm, &out
+	if cfg.Stderr == nil {
+		cfg.Stderr = &errb
+	}
 	if cfg.Jobs == 0 {
 		cfg.Jobs = 4
 	}
@@ -134,6 +140,13 @@ func TestTimeout(t *testing.T) {
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("took %v: the timed-out job was not killed", d)
 	}
+	// --timeout N% applies to a job already running when the median is
+	// known: the sleeper starts first, before any job has ended
+	start = time.Now()
+	_, _, sum = runT(t, Config{Jobs: 4, TimeoutPct: 200, Grace: 100 * time.Millisecond}, "sleep {}", each("30", "0", "0", "0", "0")...)
+	if sum.Failed != 1 || time.Since(start) > 20*time.Second {
+		t.Errorf("--timeout 200%%: %+v after %v, want the sleeper killed", sum, time.Since(start))
+	}
 	// a job that ignores SIGTERM is killed after the grace period
 	_, _, sum = runT(t, Config{Timeout: 200 * time.Millisecond, Grace: 200 * time.Millisecond}, "trap '' TERM; sleep {}", each("30")...)
 	if sum.Failed != 1 {
@@ -162,23 +175,67 @@ func TestRetries(t *testing.T) {
 	}
 }
 
+// onText is a writer that calls fn once when what it was written
+// contains text: a test's condition to wait on.
+type onText struct {
+	syncBuffer
+	text string
+	once sync.Once
+	fn   func()
+}
+
+func (o *onText) Write(p []byte) (int, error) {
+	n, err := o.syncBuffer.Write(p)
+	if strings.Contains(o.String(), o.text) {
+		o.once.Do(o.fn)
+	}
+	return n, err
+}
+
 func TestHalt(t *testing.T) {
 	start := time.Now()
 	args := append(each("exit 3"), each("sleep 30", "sleep 30", "sleep 30", "sleep 30", "sleep 30")...)
 	_, _, sum := runT(t, Config{Jobs: 2, Halt: Halt{Now: true, N: 1}, Grace: 100 * time.Millisecond}, "sh -c {}", args...)
-	if !sum.Halted || time.Since(start) > 20*time.Second {
-		t.Errorf("halt now,fail=1: %+v after %v", sum, time.Since(start))
+	if !sum.Halted || time.Since(start) > 20*time.Second || sum.ExitStatus() != 3 {
+		t.Errorf("halt now,fail=1: %+v (exit %d) after %v", sum, sum.ExitStatus(), time.Since(start))
 	}
-	// soon: running jobs finish, no new one starts
-	args = append(each("exit 3", "sleep 0.3"), each("echo late", "echo late", "echo late")...)
-	out, _, sum := runT(t, Config{Jobs: 2, Halt: Halt{N: 1}}, "sh -c {}", args...)
-	if !sum.Halted || strings.Contains(out, "late") || sum.Done != 2 {
+	// soon: running jobs finish, no new one starts. The second job runs
+	// until the runner has said it halts (its message on stderr makes the
+	// file the job waits for), so it is running when the halt comes.
+	// The first job fails only once the second has started.
+	dir := t.TempDir()
+	flag, started := filepath.Join(dir, "halted"), filepath.Join(dir, "started")
+	stderr := &onText{text: "This job failed", fn: func() { os.WriteFile(flag, nil, 0o600) }}
+	waitFor := func(f string) string {
+		return "i=0; while [ ! -e " + f + " ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done"
+	}
+	first := waitFor(started) + "; exit 3"
+	second := "touch " + started + "; " + waitFor(flag) + "; echo second"
+	args = append(each(first, second), each("echo late", "echo late", "echo late")...)
+	out, _, sum := runT(t, Config{Jobs: 2, Halt: Halt{N: 1}, Stderr: stderr}, "sh -c {}", args...)
+	if !sum.Halted || strings.Contains(out, "late") || !strings.Contains(out, "second") || sum.Done != 2 {
 		t.Errorf("halt soon,fail=1: %+v, output %q", sum, out)
 	}
-	// 50% of successes
-	_, _, sum = runT(t, Config{Jobs: 1, Halt: Halt{Success: true, Pct: 50}}, "sh -c {}", each("true", "true", "true", "true", "true", "true")...)
-	if !sum.Halted || sum.Done != 3 {
-		t.Errorf("halt soon,success=50%%: %+v", sum)
+	// GNU parallel 20221122's exit statuses, with -j1
+	tests := []struct {
+		halt Halt
+		jobs []string
+		done int
+		exit int
+	}{
+		{Halt{Success: true, Pct: 50}, []string{"true", "true", "true", "true", "true", "true"}, 3, 0},
+		{Halt{N: 2}, []string{"true", "exit 3", "exit 5", "exit 7"}, 3, 2},
+		{Halt{Now: true, Pct: 20}, []string{"true", "exit 1", "exit 2", "true", "true", "true", "true", "true", "true", "true"}, 3, 20},
+		{Halt{Pct: 50}, []string{"true", "exit 1", "exit 2", "true", "true", "true"}, 6, 34}, // never reached: still a percentage
+		{Halt{Done: true, N: 2}, []string{"true", "exit 1", "exit 2", "true"}, 2, 1},
+		{Halt{Now: true, Done: true, Pct: 50}, []string{"exit 1", "true", "true", "exit 4"}, 2, 25},
+		{Halt{Now: true, Success: true, N: 1}, []string{"exit 1", "true", "exit 2"}, 2, 0},
+	}
+	for _, tt := range tests {
+		_, _, sum := runT(t, Config{Jobs: 1, Halt: tt.halt}, "sh -c {}", each(tt.jobs...)...)
+		if sum.Done != tt.done || sum.ExitStatus() != tt.exit {
+			t.Errorf("--halt %+v over %q: %d jobs done, exit %d; want %d, %d", tt.halt, tt.jobs, sum.Done, sum.ExitStatus(), tt.done, tt.exit)
+		}
 	}
 }
 

@@ -6,8 +6,8 @@ package jobs
 
 import (
 	"fmt"
-	"path"
-	"regexp"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -23,63 +23,344 @@ type Job struct {
 	Stdin string // a file to read standard input from; "" for none
 	// RemoveStdin removes the Stdin file once the job has ended.
 	RemoveStdin bool
+	// Total is the number of jobs, for {##}; 0 if unknown.
+	Total int
+	// Data is the job's standard input (--pipe); Part a section of a
+	// file for it (--pipepart).
+	Data []byte
+	Part *Part
+	// Release, if set, is called once the job has ended (or was
+	// skipped): --pipe bounds the blocks held with it.
+	Release func()
+}
+
+// ParseOptions change how a template is read.
+type ParseOptions struct {
+	// Replace is -I: the string that stands for {} instead of "{}".
+	Replace string
+	// Plus is --plus: the replacement strings {+/} {+.} {..} {##} {:N}
+	// {#pre} {%suf} {/re/new}... as GNU parallel's --plus defines them.
+	Plus bool
+	// Quote is -q: the command's words are passed as they are, each
+	// quoted, instead of being joined and read by a shell.
+	Quote bool
 }
 
 // Template is a parsed command template.
 type Template struct {
-	line  string // the words joined by spaces, as GNU parallel does
-	shell bool   // run with $SHELL -c: the line has shell syntax
-	words []string
+	line  []segment   // the words joined by spaces, as GNU parallel does
+	words [][]segment // for direct execution
+	shell bool        // run with $SHELL -c: the line has shell syntax
+	bash  bool        // the command is an exported bash function
 	// appendArgs: no placeholder in the line, so {} is added at its end
 	appendArgs bool
+	context    bool // -X: a word with {} is repeated for each argument
 }
 
-// placeholder matches GNU parallel's replacement strings: {}, {.}, {/},
-// {//}, {/.}, {#}, {%}, and {n} with the same modifiers; and mp's {key},
-// {key.COL} (named values).
-var placeholder = regexp.MustCompile(`\{(?:(\d*)(\.|/|//|/\.)?|(#|%)|(key(?:\.[^{}]+)?))\}`)
+// SetContext is -X: a word with {} in it is repeated for each of the
+// job's arguments (pre{}post gives preapost prebpost).
+func (t *Template) SetContext(on bool) { t.context = on }
 
-// shellSyntax are the characters that make a command line need a shell
-// (and a value need quoting for one). An '=' needs one only in the first
-// word (FOO=1 cmd), checked apart.
+// contextLine is the line for -X: words without {} as they are, the
+// others once per argument.
+func (t *Template) contextLine(j *Job, slot int) string {
+	var words []string
+	for _, w := range splitWords(t.line) {
+		if !slices.ContainsFunc(w, func(s segment) bool { return s.ph != nil && s.ph.kind == 'a' && s.ph.col == 0 }) {
+			words = append(words, (&Template{line: w}).Display(j, slot))
+			continue
+		}
+		one := &Template{line: w}
+		for _, a := range j.Args {
+			words = append(words, one.Display(&Job{Seq: j.Seq, Args: []string{a}, Vars: j.Vars, Total: j.Total}, slot))
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// segment is literal text or a replacement string.
+type segment struct {
+	lit string
+	ph  *placeholder
+	src string // the replacement string as written
+	raw bool   // the value goes in unquoted (a replacement string in the command's name)
+}
+
+// placeholder is one replacement string.
+type placeholder struct {
+	kind byte   // 'a' arguments, '#' seq, '%' slot, 'k' named value, 'T' total
+	col  int    // 'a': 0 = every argument, N = the Nth, -N = the Nth from the end
+	mod  string // "", ".", "/", "//", "/.", and --plus's "+/" "+." ".." "+.." "..." "+..." "/.." "/..."
+	key  string // 'k': the name
+	// --plus string operations on the value
+	op     byte // ':' substring, '#' drop prefix, '%' drop suffix, '/' replace
+	p1, p2 string
+	pad    bool // {0#}, {0%}: zero-padded to the width of the total
+}
+
+// shellBuiltins are the words that must run in a shell to mean what they
+// mean: builtins without a program of the same name, and keywords.
+var shellBuiltins = []string{
+	".", ":", "alias", "bg", "break", "builtin", "case", "cd", "command", "continue", "declare",
+	"eval", "exec", "exit", "export", "fg", "for", "function", "getopts", "hash", "if", "jobs", "let",
+	"local", "read", "readonly", "return", "select", "set", "shift", "source", "time", "trap", "type",
+	"typeset", "ulimit", "umask", "unalias", "unset", "until", "wait", "while", "{", "!", "[[",
+}
+
+// shellSyntax are the characters that make a command line need a shell.
+// An '=' needs one only in the first word (FOO=1 cmd), checked apart.
 const shellSyntax = "|&;<>()$`\\\"'*?[]#~{}\n\t!"
 
 // Parse reads a command template given as words (the words after the
-// options, joined by spaces as GNU parallel joins them).
-func Parse(words []string) (*Template, error) {
-	if len(words) == 0 {
-		return nil, fmt.Errorf("no command given")
+// options, joined by spaces as GNU parallel joins them). No words is
+// GNU parallel's no-command mode: each input is a command line.
+func Parse(words []string, opts ...ParseOptions) (*Template, error) {
+	var o ParseOptions
+	if len(opts) > 0 {
+		o = opts[0]
 	}
-	t := &Template{line: strings.Join(words, " ")}
-	t.appendArgs = !placeholder.MatchString(t.line)
-	// Placeholders are not shell syntax: look at the line without them.
-	bare := placeholder.ReplaceAllString(t.line, "x")
-	t.shell = strings.ContainsAny(bare, shellSyntax)
-	if !t.shell {
-		t.words = strings.Fields(t.line)
-		if len(t.words) == 0 {
-			return nil, fmt.Errorf("empty command")
+	if len(words) == 0 {
+		words = []string{"{}"}
+		if o.Replace != "" {
+			words = []string{o.Replace}
 		}
-		t.shell = strings.Contains(t.words[0], "=")
+	}
+	if o.Quote {
+		// -q: each word is one argument, its text quoted; its
+		// replacement strings stay replacement strings
+		q := make([]string, len(words))
+		for i, w := range words {
+			for _, s := range scan(w, o) {
+				if s.ph != nil {
+					q[i] += s.src
+				} else {
+					q[i] += shellQuote(s.lit)
+				}
+			}
+		}
+		words = q
+	}
+	line := strings.Join(words, " ")
+	if strings.TrimSpace(line) == "" {
+		return nil, fmt.Errorf("empty command")
+	}
+	if i := strings.Index(line, "{="); i >= 0 && strings.Contains(line[i:], "=}") {
+		return nil, fmt.Errorf("%s: GNU parallel's {= perl expression =} replacement strings are not supported; use --plus strings or a shell expression", line[i:i+strings.Index(line[i:], "=}")+2])
+	}
+	t := &Template{line: scan(line, o)}
+	t.appendArgs = !slices.ContainsFunc(t.line, func(s segment) bool { return s.ph != nil })
+	// A replacement string in the command's name goes in unquoted, as
+	// GNU parallel does ({} alone runs each input as a command line).
+	rawName, started := false, false
+	for i := range t.line {
+		s := &t.line[i]
+		if s.ph != nil {
+			s.raw, rawName, started = true, true, true
+			continue
+		}
+		lit := s.lit
+		if !started {
+			lit = strings.TrimLeft(lit, " \t\n")
+		}
+		if lit == "" {
+			continue
+		}
+		started = true
+		if strings.ContainsAny(lit, " \t\n") {
+			break
+		}
+	}
+	var bare strings.Builder // the line without its replacement strings
+	for _, s := range t.line {
+		if s.ph != nil {
+			bare.WriteByte('x')
+		} else {
+			bare.WriteString(s.lit)
+		}
+	}
+	t.shell = rawName || strings.ContainsAny(bare.String(), shellSyntax)
+	if !t.shell {
+		fields := strings.Fields(bare.String())
+		name := fields[0]
+		switch {
+		case strings.Contains(name, "="), slices.Contains(shellBuiltins, name):
+			t.shell = true
+		case os.Getenv("BASH_FUNC_"+name+"%%") != "":
+			t.shell, t.bash = true, true // export -f name
+		}
+	}
+	if !t.shell {
+		t.words = splitWords(t.line)
 	}
 	return t, nil
+}
+
+// scan splits a line into literal text and replacement strings.
+func scan(line string, o ParseOptions) []segment {
+	var segs []segment
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			segs = append(segs, segment{lit: lit.String()})
+			lit.Reset()
+		}
+	}
+	for i := 0; i < len(line); {
+		if o.Replace != "" && strings.HasPrefix(line[i:], o.Replace) {
+			flush()
+			segs = append(segs, segment{ph: &placeholder{kind: 'a'}, src: o.Replace})
+			i += len(o.Replace)
+			continue
+		}
+		if line[i] == '{' {
+			if end := strings.IndexByte(line[i+1:], '}'); end >= 0 {
+				if ph := classify(line[i+1:i+1+end], o); ph != nil {
+					flush()
+					segs = append(segs, segment{ph: ph, src: line[i : i+end+2]})
+					i += end + 2
+					continue
+				}
+			}
+		}
+		lit.WriteByte(line[i])
+		i++
+	}
+	flush()
+	return segs
+}
+
+var mods = []string{"", ".", "/", "//", "/."}
+var plusMods = []string{"+/", "+.", "..", "+..", "...", "+...", "/..", "/..."}
+
+// classify reads the inside of {...}; nil if it is not a replacement
+// string (then it is literal text, as in GNU parallel).
+func classify(c string, o ParseOptions) *placeholder {
+	switch c {
+	case "#":
+		return &placeholder{kind: '#'}
+	case "%":
+		return &placeholder{kind: '%'}
+	}
+	if c == "key" || strings.HasPrefix(c, "key.") {
+		return &placeholder{kind: 'k', key: c}
+	}
+	if o.Plus && (c == "0#" || c == "0%") {
+		return &placeholder{kind: c[1], pad: true}
+	}
+	// {N}, {-N}, with a modifier
+	digits := strings.TrimLeft(strings.TrimPrefix(c, "-"), "0123456789")
+	num := c[:len(c)-len(digits)]
+	col := 0
+	if num != "" {
+		n, err := strconv.Atoi(num)
+		if err != nil || n == 0 {
+			return nil
+		}
+		col = n
+	}
+	if o.Replace != "" && num == "" && digits == "" {
+		return nil // -I renames {}: it is text ({.} and the others stay, as in GNU parallel)
+	}
+	if slices.Contains(mods, digits) || (o.Plus && slices.Contains(plusMods, digits)) {
+		return &placeholder{kind: 'a', col: col, mod: digits}
+	}
+	if !o.Plus || num != "" {
+		return nil
+	}
+	switch {
+	case c == "##":
+		return &placeholder{kind: 'T'}
+	case strings.HasPrefix(c, ":"):
+		parts := strings.Split(c[1:], ":")
+		for _, p := range parts {
+			if _, err := strconv.Atoi(p); err != nil {
+				return nil
+			}
+		}
+		if len(parts) > 2 {
+			return nil
+		}
+		ph := &placeholder{kind: 'a', op: ':', p1: parts[0]}
+		if len(parts) == 2 {
+			ph.p2 = parts[1]
+		}
+		return ph
+	case len(c) > 1 && (c[0] == '#' || c[0] == '%'):
+		return &placeholder{kind: 'a', op: c[0], p1: c[1:]}
+	case strings.HasPrefix(c, "/") && strings.Count(c, "/") == 2:
+		re, repl, _ := strings.Cut(c[1:], "/")
+		return &placeholder{kind: 'a', op: '/', p1: re, p2: repl}
+	}
+	return nil
+}
+
+// splitWords splits a line without shell syntax at its spaces.
+func splitWords(line []segment) [][]segment {
+	var words [][]segment
+	var cur []segment
+	for _, s := range line {
+		if s.ph != nil {
+			cur = append(cur, s)
+			continue
+		}
+		lit := s.lit
+		for lit != "" {
+			i := strings.IndexAny(lit, " \t\n")
+			if i < 0 {
+				cur = append(cur, segment{lit: lit})
+				break
+			}
+			if i > 0 {
+				cur = append(cur, segment{lit: lit[:i]})
+			}
+			if len(cur) > 0 {
+				words = append(words, cur)
+				cur = nil
+			}
+			lit = lit[i+1:]
+		}
+	}
+	if len(cur) > 0 {
+		words = append(words, cur)
+	}
+	return words
 }
 
 // Shell reports whether the template runs through $SHELL -c.
 func (t *Template) Shell() bool { return t.shell }
 
+// Bash reports whether the command is a bash function exported with
+// export -f: it needs bash, whatever $SHELL is.
+func (t *Template) Bash() bool { return t.bash }
+
 // Command returns the command of job j: the argv to run directly, or (for
 // a shell template) the line for $SHELL -c, its values shell-quoted.
 func (t *Template) Command(j *Job, slot int) (argv []string, line string) {
-	if t.shell {
-		line = t.expand(t.line, j, slot, shellQuote)
-		if t.appendArgs && len(j.Args) > 0 {
-			line += " " + joinQuoted(j.Args, shellQuote)
-		}
-		return nil, line
+	if t.shell || t.context {
+		return nil, t.Display(j, slot)
 	}
+	var b strings.Builder
+words:
 	for _, w := range t.words {
-		argv = append(argv, t.expand(w, j, slot, nil))
+		b.Reset()
+		missing := false
+		for _, s := range w {
+			if s.ph == nil {
+				b.WriteString(s.lit)
+				continue
+			}
+			v, ok := s.ph.value(j, slot)
+			missing = missing || !ok
+			if s.ph.kind == 'a' && s.ph.col == 0 && s.ph.mod == "" && s.ph.op == 0 && len(w) == 1 {
+				argv = append(argv, j.Args...) // {} alone: one word per argument
+				continue words
+			}
+			b.WriteString(v)
+		}
+		if b.Len() == 0 && missing {
+			continue // a missing column gives no word, as in GNU parallel
+		}
+		argv = append(argv, b.String())
 	}
 	if t.appendArgs {
 		argv = append(argv, j.Args...)
@@ -87,67 +368,128 @@ func (t *Template) Command(j *Job, slot int) (argv []string, line string) {
 	return argv, ""
 }
 
-// Display is the command as a shell would read it, for --dry-run, the job
-// log and --tag-less messages.
+// Display is the command as a shell reads it: the line run by $SHELL -c,
+// and what --dry-run, the job log and --resume show.
 func (t *Template) Display(j *Job, slot int) string {
-	argv, line := t.Command(j, slot)
-	if argv == nil {
-		return line
+	if t.context && !t.appendArgs {
+		return t.contextLine(j, slot)
 	}
-	return joinQuoted(argv, shellQuote)
+	var b strings.Builder
+	for _, s := range t.line {
+		if s.ph == nil {
+			b.WriteString(s.lit)
+			continue
+		}
+		if s.raw {
+			v, _ := s.ph.value(j, slot)
+			b.WriteString(v)
+			continue
+		}
+		if s.ph.kind == 'a' && s.ph.col == 0 && s.ph.mod == "" && s.ph.op == 0 {
+			b.WriteString(joinQuoted(j.Args, shellQuote))
+			continue
+		}
+		v, ok := s.ph.value(j, slot)
+		if ok {
+			v = shellQuote(v)
+		}
+		b.WriteString(v)
+	}
+	if t.appendArgs && len(j.Args) > 0 {
+		b.WriteByte(' ')
+		b.WriteString(joinQuoted(j.Args, shellQuote))
+	}
+	return b.String()
 }
 
-func (t *Template) expand(s string, j *Job, slot int, quote func(string) string) string {
-	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
-		sub := placeholder.FindStringSubmatch(m)
-		var v string
-		switch {
-		case sub[3] == "#":
-			return strconv.Itoa(j.Seq)
-		case sub[3] == "%":
-			return strconv.Itoa(slot)
-		case sub[4] != "":
-			v = j.Vars[sub[4]]
-		case sub[1] == "":
-			if sub[2] == "" {
-				if quote != nil {
-					return joinQuoted(j.Args, quote)
-				}
-				return strings.Join(j.Args, " ")
-			}
-			v = modify(strings.Join(j.Args, " "), sub[2])
-		default:
-			n, _ := strconv.Atoi(sub[1])
-			if n >= 1 && n <= len(j.Args) {
-				v = modify(j.Args[n-1], sub[2])
-			}
+// value is the placeholder's text for job j; ok is false for a column
+// the job does not have.
+func (p *placeholder) value(j *Job, slot int) (string, bool) {
+	switch p.kind {
+	case '#':
+		return pad(j.Seq, j.Total, p.pad), true
+	case '%':
+		return pad(slot, 0, false), true
+	case 'T':
+		return strconv.Itoa(j.Total), true
+	case 'k':
+		v, ok := j.Vars[p.key]
+		return v, ok
+	}
+	var v string
+	switch {
+	case p.col == 0:
+		v = strings.Join(j.Args, " ")
+	case p.col > 0 && p.col <= len(j.Args):
+		v = j.Args[p.col-1]
+	case p.col < 0 && -p.col <= len(j.Args):
+		v = j.Args[len(j.Args)+p.col]
+	default:
+		return "", false
+	}
+	return p.apply(modify(v, p.mod)), true
+}
+
+func pad(n, total int, zero bool) string {
+	s := strconv.Itoa(n)
+	if zero {
+		if w := len(strconv.Itoa(total)); len(s) < w {
+			s = strings.Repeat("0", w-len(s)) + s
 		}
-		if quote != nil {
-			return quote(v)
+	}
+	return s
+}
+
+// apply does --plus's string operations.
+func (p *placeholder) apply(v string) string {
+	switch p.op {
+	case ':':
+		start, _ := strconv.Atoi(p.p1)
+		start = min(max(start, 0), len(v))
+		if p.p2 == "" {
+			return v[start:]
 		}
-		return v
-	})
+		n, _ := strconv.Atoi(p.p2)
+		return v[start:min(start+max(n, 0), len(v))]
+	case '#':
+		return strings.TrimPrefix(v, p.p1)
+	case '%':
+		return strings.TrimSuffix(v, p.p1)
+	case '/':
+		return strings.Replace(v, p.p1, p.p2, 1)
+	}
+	return v
 }
 
 // modify applies a replacement string's modifier as GNU parallel does:
 // "." drops the extension, "/" keeps the base name, "//" the directory,
-// "/." the base name without extension.
+// "/." the base name without extension; --plus adds "+/" (the directory),
+// "+." (the extension), ".." and "..." (two or three extensions dropped),
+// "+.." and "+..." (those extensions), "/.." and "/...".
 func modify(v, mod string) string {
 	switch mod {
 	case ".":
 		return dropExt(v)
 	case "/":
 		return base(v)
-	case "//":
-		if i := strings.LastIndexByte(v, '/'); i >= 0 {
-			if i == 0 {
-				return "/"
-			}
-			return v[:i]
-		}
-		return "."
+	case "//", "+/":
+		return dirname(v)
 	case "/.":
 		return dropExt(base(v))
+	case "+.":
+		return strings.TrimPrefix(v[len(dropExt(v)):], ".")
+	case "..":
+		return dropExt(dropExt(v))
+	case "...":
+		return dropExt(dropExt(dropExt(v)))
+	case "+..":
+		return strings.TrimPrefix(v[len(dropExt(dropExt(v))):], ".")
+	case "+...":
+		return strings.TrimPrefix(v[len(dropExt(dropExt(dropExt(v)))):], ".")
+	case "/..":
+		return dropExt(dropExt(base(v)))
+	case "/...":
+		return dropExt(dropExt(dropExt(base(v))))
 	}
 	return v
 }
@@ -159,14 +501,36 @@ func base(v string) string {
 	return v
 }
 
-// dropExt removes the extension of the last path element only:
-// "dir.d/file" is kept, "a/b.tar.gz" becomes "a/b.tar".
+// dirname is Perl's File::Basename dirname, which GNU parallel's {//}
+// is: "a/" and "a" give ".", "/a" gives "/".
+func dirname(v string) string {
+	t := strings.TrimRight(v, "/")
+	if t == "" {
+		if v == "" {
+			return "."
+		}
+		return "/"
+	}
+	i := strings.LastIndexByte(t, '/')
+	if i < 0 {
+		return "."
+	}
+	if d := strings.TrimRight(t[:i], "/"); d != "" {
+		return d
+	}
+	return "/"
+}
+
+// dropExt removes the extension of the last path element only, as GNU
+// parallel's s:\.[^/.]*$:: does: "dir.d/file" is kept, "a/b.tar.gz"
+// becomes "a/b.tar", ".a" becomes "".
 func dropExt(v string) string {
-	ext := path.Ext(base(v))
-	if ext == "" || ext == base(v) {
+	b := base(v)
+	i := strings.LastIndexByte(b, '.')
+	if i < 0 {
 		return v
 	}
-	return v[:len(v)-len(ext)]
+	return v[:len(v)-len(b)+i]
 }
 
 func joinQuoted(args []string, quote func(string) string) string {
@@ -177,13 +541,40 @@ func joinQuoted(args []string, quote func(string) string) string {
 	return strings.Join(q, " ")
 }
 
-// shellQuote quotes s for a POSIX shell: 'it'\”s'.
+// shellQuote quotes s for a POSIX shell as GNU parallel does: words of
+// letters, digits and _+./- as they are, others in single quotes, a
+// single quote as "'".
 func shellQuote(s string) string {
 	if s == "" {
 		return "''"
 	}
-	if !strings.ContainsAny(s, shellSyntax+" =") {
+	safe := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_+./-", c) >= 0) {
+			safe = false
+			break
+		}
+	}
+	if safe {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	q := "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+	q = strings.TrimPrefix(q, "''")
+	return strings.TrimSuffix(q, "''")
+}
+
+// Text is the template's text for job j with the values as they are, not
+// quoted (--tagstring, --results' path).
+func (t *Template) Text(j *Job, slot int) string {
+	var b strings.Builder
+	for _, s := range t.line {
+		if s.ph == nil {
+			b.WriteString(s.lit)
+			continue
+		}
+		v, _ := s.ph.value(j, slot)
+		b.WriteString(v)
+	}
+	return b.String()
 }

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/mp-go/mp/internal/jobs"
+)
+
+// parseBlock reads --block's size as GNU parallel does: k, m, g, t are
+// powers of 1000, K, M, G, T of 1024.
+func parseBlock(s string) (int, error) {
+	mult := 1.0
+	if s != "" {
+		if i := strings.IndexByte("kmgtKMGT", s[len(s)-1]); i >= 0 {
+			base := 1000.0
+			if i >= 4 {
+				base, i = 1024, i-4
+			}
+			for range i + 1 {
+				mult *= base
+			}
+			s = s[:len(s)-1]
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f*mult < 1 || f*mult > 1<<40 {
+		return 0, fmt.Errorf("--block %q: want a size such as 1M or 500k", s)
+	}
+	return int(f * mult), nil
+}
+
+// pipeCmd is mp run --pipe and --pipepart: standard input (or the -a
+// file) cut into blocks of whole records, each block the standard input
+// of a job.
+func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "mp run:", err)
+		return 255
+	}
+	block, err := parseBlock(o.block)
+	if err != nil {
+		return fail(err)
+	}
+	po := jobs.PipeOptions{Block: block, RecStart: o.recstart, RecEnd: o.recend, Records: o.maxReplace}
+	if o.recstart != "" && o.recend == "\n" {
+		po.RecEnd = "" // --recstart alone: records are cut before each start
+	}
+	if len(words) == 0 {
+		words = []string{"cat"}
+	}
+	t, err := jobs.Parse(words, jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote})
+	if err != nil {
+		return fail(err)
+	}
+	cfg, err := o.config(t, stdout, stderr)
+	if err != nil {
+		return fail(err)
+	}
+	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
+	var input func(func(*jobs.Job, error) bool)
+	if o.pipepart {
+		if len(o.argFiles) != 1 {
+			return fail(fmt.Errorf("--pipepart reads one file: give it with -a FILE"))
+		}
+		parts, err := jobs.Parts(o.argFiles[0], po)
+		if err != nil {
+			return fail(err)
+		}
+		cfg.Total = len(parts)
+		input = func(yield func(*jobs.Job, error) bool) {
+			for i := range parts {
+				if !yield(&jobs.Job{Seq: i + 1, Part: &parts[i], Total: len(parts)}, nil) {
+					return
+				}
+			}
+		}
+	} else {
+		// at most a block per job slot, and one more, is held: the input
+		// is read as the jobs take it
+		held := make(chan struct{}, cfg.Jobs+1)
+		release := func() { <-held }
+		input = func(yield func(*jobs.Job, error) bool) {
+			seq := 0
+			held <- struct{}{}
+			for b, err := range jobs.Blocks(stdin, po) {
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				seq++
+				if !yield(&jobs.Job{Seq: seq, Data: b, Release: release}, nil) {
+					return
+				}
+				held <- struct{}{}
+			}
+		}
+	}
+	return execute(cfg, input, stderr, "mp run")
+}

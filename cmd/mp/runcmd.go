@@ -1,0 +1,318 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mp-go/mp/internal/jobs"
+	"github.com/spf13/pflag"
+)
+
+// runOpts are mp run's options beyond the common ones.
+type runOpts struct {
+	common
+	argFiles    []string
+	colsep      string
+	trim        string
+	delim       string
+	null        bool
+	link        bool
+	quote       bool
+	plus        bool
+	replace     string
+	header      string
+	shuf        bool
+	results     string
+	retryFailed bool
+	maxArgs     int
+	maxReplace  int
+	xargs       bool
+	multi       bool
+	noEmpty     bool
+	pipe        bool
+	pipepart    bool
+	block       string
+	recstart    string
+	recend      string
+	eof         string
+	nice        int
+	argSep      string
+	argFileSep  string
+	env         []string
+	workdir     string
+}
+
+func (o *runOpts) register(fs *pflag.FlagSet) {
+	o.common.register(fs)
+	fs.StringArrayVarP(&o.argFiles, "arg-file", "a", nil, "read inputs from the lines of `FILE` (repeatable: every combination, as :::: FILE)")
+	fs.StringVarP(&o.colsep, "colsep", "C", "", "split each input line into columns {1} {2} ... at this `REGEXP` (the columns are trimmed, see --trim)")
+	fs.StringVar(&o.trim, "trim", "", "trim white space of inputs: `n|l|r|lr` (with --colsep the default is lr, else n)")
+	fs.StringVarP(&o.delim, "delimiter", "d", "", "inputs end with `DELIM` instead of a newline (\\n, \\t, \\0 and \\xHH understood)")
+	fs.BoolVarP(&o.null, "null", "0", false, "inputs end with a NUL byte (find -print0)")
+	fs.BoolVar(&o.link, "link", false, "pair the input sources instead of combining them (the shorter ones wrap); also --xapply")
+	fs.StringVar(&o.header, "header", "", "the first input line (of each source) is a header: `:` names the columns {name} (a regexp is taken as :)")
+	fs.BoolVarP(&o.quote, "quote", "q", false, "pass the command's words as they are, quoted, instead of reading them with a shell")
+	fs.StringVarP(&o.replace, "replace", "I", "", "use `STR` for {} instead of {}")
+	fs.BoolVar(&o.plus, "plus", false, "GNU parallel's --plus replacement strings: {+/} {+.} {..} {+..} {...} {/..} {##} {0#} {:N} {:N:M} {#pre} {%suf} {/old/new}")
+	fs.IntVarP(&o.maxArgs, "max-args", "n", 0, "give each job up to `N` inputs")
+	fs.IntVarP(&o.maxReplace, "max-replace-args", "N", 0, "give each job `N` inputs, {1} to {N} (the last job may have fewer)")
+	fs.BoolVarP(&o.multi, "m", "m", false, "give each job as many inputs as fit on a command line, spread over the job slots")
+	fs.BoolVar(&o.xargs, "xargs", false, "the same as -m")
+	fs.BoolVarP(&o.multi, "X", "X", false, "as -m, repeating the word around {} for each input (context replace)")
+	fs.BoolVarP(&o.noEmpty, "no-run-if-empty", "r", false, "skip inputs that are only white space")
+	fs.StringVarP(&o.eof, "eof", "E", "", "stop reading inputs at a value equal to `STR`")
+	fs.StringVar(&o.argSep, "arg-sep", ":::", "use `SEP` instead of ::: (and SEP+ instead of :::+)")
+	fs.StringVar(&o.argFileSep, "arg-file-sep", "::::", "use `SEP` instead of :::: (and SEP+ instead of ::::+)")
+	fs.StringArrayVar(&o.env, "env", nil, "accepted for GNU parallel's sake: jobs run here and inherit the whole environment")
+	fs.StringVar(&o.workdir, "workdir", "", "run the jobs in `DIR`; also --wd")
+	fs.IntVar(&o.nice, "nice", 0, "run the jobs with this `niceness` (nice -n N)")
+	fs.BoolVar(&o.shuf, "shuf", false, "run the jobs in a random order (the whole input is read first)")
+	fs.StringVar(&o.results, "results", "", "save each job's output in `DIR`/1/ARG/stdout, stderr and seq instead of printing it, as GNU parallel does (a name ending .csv or .tsv: a table of all jobs)")
+	fs.BoolVar(&o.retryFailed, "retry-failed", false, "run again the jobs that failed in the --joblog file, with their logged commands (the command line's are ignored)")
+	fs.BoolVar(&o.pipe, "pipe", false, "split standard input into blocks fed to the jobs' standard input")
+	fs.BoolVar(&o.pipepart, "pipepart", false, "split the -a FILE into blocks fed to the jobs' standard input (each job reads its part of the file)")
+	fs.StringVar(&o.block, "block", "1M", "--pipe's block `SIZE` (k, M, G suffixes); blocks end at a record end")
+	fs.StringVar(&o.recstart, "recstart", "", "--pipe: records start with `STR`")
+	fs.StringVar(&o.recend, "recend", "\n", "--pipe: records end with `STR`")
+}
+
+const runHelp = `Usage: mp run [options] [COMMAND [ARGS]] [::: ARGS...] [:::+ ARGS...] [:::: FILES...] [::::+ FILES...]
+
+mp run runs COMMAND once per input, like GNU parallel, with GNU parallel's
+options (-j4, -kj4, --jobs=4, -P4...). Inputs are the ARGS after ::: (several
+::: give every combination; :::+ pairs with the source before, up to the
+shorter; --link pairs all, the shorter wrapping), the lines of FILES after
+:::: (::::+ pairs them) or -a, or the lines of standard input. Without a
+COMMAND each input is a command line.
+
+COMMAND's words are joined by spaces, as GNU parallel does. Replacement
+strings, as in GNU parallel:
+  {}    the input                      {.}   without its extension
+  {/}   its base name                  {//}  its directory
+  {/.}  base name without extension    {#}   the job number (1, 2, ...)
+  {%}   the job slot (1 to -j)         {N}   the Nth input source or column,
+  {-N}  the Nth from the end                 also {N.} {N/} {N//} {N/.}
+  {name} a column named by --header :  (--plus and -I: see below)
+Without a replacement string the input is added at the end. Anything else
+in braces is text. Jobs see $PARALLEL_SEQ ({#}) and $PARALLEL_JOBSLOT ({%}).
+
+A COMMAND without shell syntax (quotes, pipes, redirections, $, globs...)
+whose program exists is executed directly; otherwise (a builtin such as cd
+or exit, a function exported with export -f, a replacement string in the
+command's name) it runs with $PARALLEL_SHELL, $SHELL or /bin/sh -c, each
+replaced value quoted for the shell. A shell costs about half a millisecond
+per job.
+
+Exit status: 0 when every job succeeded, else the number of jobs that failed
+(at most 101); with --halt: the failing job's status for fail=1, 0 for
+success=, the percentage of jobs failed for N%; 255 for a usage or input
+error. Ctrl-C stops launching jobs and sends SIGTERM to the running ones
+(SIGKILL after --grace); a second Ctrl-C kills them at once. No job's
+process outlives mp run, even a SIGKILLed one.
+
+Options:
+`
+
+func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("mp run")
+	var o runOpts
+	o.register(fs)
+	if code, ok := parseFlags(fs, args, stdout, stderr, "mp run", runHelp); !ok {
+		return code
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "mp run:", err)
+		return 255
+	}
+	cmdWords, sources, err := splitSources(fs.Args(), stdin, o.argSep, o.argFileSep)
+	if err != nil {
+		return fail(err)
+	}
+	var fromA []jobs.Source // -a FILE, like :::: FILE before the sources after the command
+	for _, f := range o.argFiles {
+		fromA = append(fromA, jobs.File(f, stdin, false))
+	}
+	if o.pipe || o.pipepart {
+		return pipeCmd(&o, cmdWords, stdin, stdout, stderr)
+	}
+	sources = append(fromA, sources...)
+	if len(sources) == 0 {
+		sources = []jobs.Source{jobs.Stdin(stdin)}
+	}
+	in := jobs.InputOptions{Trim: o.trim, Null: o.null, Link: o.link}
+	if o.colsep != "" {
+		if in.Colsep, err = regexp.Compile(o.colsep); err != nil {
+			return fail(fmt.Errorf("--colsep: %w", err))
+		}
+	}
+	if o.delim != "" {
+		d, err := unescape(o.delim)
+		if err != nil || len(d) != 1 {
+			return fail(fmt.Errorf("-d %q: want one character such as , or \\t or \\0", o.delim))
+		}
+		in.Delim = d[0]
+		in.Null = d[0] == 0
+	}
+	if o.header != "" {
+		names, srcs, err := jobs.Headers(sources, in)
+		if err != nil {
+			return fail(err)
+		}
+		sources = srcs
+		for i, n := range names {
+			for k := range cmdWords {
+				cmdWords[k] = strings.ReplaceAll(cmdWords[k], "{"+n+"}", "{"+strconv.Itoa(i+1)+"}")
+			}
+		}
+	}
+	if o.retryFailed {
+		if o.joblog == "" || o.joblog == "-" {
+			return fail(fmt.Errorf("--retry-failed needs --joblog FILE"))
+		}
+		cmds, err := jobs.LoggedCommands(strings.TrimPrefix(o.joblog, "+"))
+		if err != nil {
+			return fail(err)
+		}
+		cmdWords, sources, o.resumeFail = nil, []jobs.Source{jobs.Args(cmds, false)}, true
+		in = jobs.InputOptions{}
+	}
+	t, err := jobs.Parse(cmdWords, jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote})
+	if err != nil {
+		return fail(err)
+	}
+	cfg, err := o.config(t, stdout, stderr)
+	if err != nil {
+		return fail(err)
+	}
+	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
+	if in.Colsep == nil {
+		cfg.Sources = len(sources)
+	}
+	if o.xargs {
+		o.multi = true
+	}
+	group := jobs.Grouping{MaxArgs: o.maxArgs, Exact: o.maxReplace > 0, Multi: o.multi || fs.Changed("X")}
+	if o.maxReplace > 0 {
+		group.MaxArgs = o.maxReplace
+	}
+	group.Context = fs.Changed("X")
+	group.None = (fs.Changed("max-args") && o.maxArgs == 0) || (fs.Changed("max-replace-args") && o.maxReplace == 0)
+	total, known := jobs.Count(sources, in)
+	all := jobs.Inputs(sources, in)
+	if o.eof != "" {
+		all, known = untilEOF(all, o.eof), false
+	}
+	if o.shuf || (group.Multi && group.MaxArgs == 0 && !known) {
+		var vals [][]string
+		for a, err := range all {
+			if err != nil {
+				return fail(err)
+			}
+			vals = append(vals, a)
+		}
+		if o.shuf {
+			rand.Shuffle(len(vals), func(i, k int) { vals[i], vals[k] = vals[k], vals[i] })
+		}
+		total, known = len(vals), true
+		all = func(yield func([]string, error) bool) {
+			for _, v := range vals {
+				if !yield(v, nil) {
+					return
+				}
+			}
+		}
+	}
+	if group.Multi && group.MaxArgs == 0 && known {
+		// spread the inputs over the job slots, as GNU parallel does
+		group.MaxArgs = max((total+cfg.Jobs-1)/cfg.Jobs, 1)
+	}
+	if known {
+		cfg.Total = group.Jobs(total)
+	}
+	input := func(yield func(*jobs.Job, error) bool) {
+		seq := 0
+		for a, err := range group.Apply(all) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if o.noEmpty && strings.TrimSpace(strings.Join(a, "")) == "" {
+				continue
+			}
+			seq++
+			if !yield(&jobs.Job{Seq: seq, Args: a, Total: cfg.Total}, nil) {
+				return
+			}
+		}
+	}
+	cfg.Template.SetContext(group.Context)
+	return execute(cfg, input, stderr, "mp run")
+}
+
+// untilEOF is -E: the inputs up to one with a value equal to eof.
+func untilEOF(in func(func([]string, error) bool), eof string) func(func([]string, error) bool) {
+	return func(yield func([]string, error) bool) {
+		for a, err := range in {
+			if err == nil && slices.Contains(a, eof) {
+				return
+			}
+			if !yield(a, err) {
+				return
+			}
+		}
+	}
+}
+
+// unescape reads -d's delimiter: a character, or \n, \t, \0, \\, \xHH.
+func unescape(s string) (string, error) {
+	if !strings.HasPrefix(s, `\`) || len(s) == 1 {
+		return s, nil
+	}
+	return strconv.Unquote(`"` + strings.ReplaceAll(s, `\0`, `\x00`) + `"`)
+}
+
+// splitSources separates the command's words from the input sources that
+// follow it (:::, :::+, ::::, ::::+).
+func splitSources(args []string, stdin io.Reader, argSep, fileSep string) ([]string, []jobs.Source, error) {
+	if argSep == "" || fileSep == "" || argSep == fileSep {
+		return nil, nil, fmt.Errorf("--arg-sep %q and --arg-file-sep %q must differ and not be empty", argSep, fileSep)
+	}
+	isMarker := func(s string) bool { return s == argSep || s == argSep+"+" || s == fileSep || s == fileSep+"+" }
+	var words []string
+	i := 0
+	for ; i < len(args) && !isMarker(args[i]); i++ {
+		words = append(words, args[i])
+	}
+	var sources []jobs.Source
+	for i < len(args) {
+		marker := args[i]
+		i++
+		var vals []string
+		for ; i < len(args) && !isMarker(args[i]); i++ {
+			vals = append(vals, args[i])
+		}
+		linked := strings.HasSuffix(marker, "+")
+		if linked && len(sources) == 0 {
+			return nil, nil, fmt.Errorf("%s links to the input source before it, and there is none", marker)
+		}
+		if strings.TrimSuffix(marker, "+") == fileSep {
+			if len(vals) == 0 {
+				return nil, nil, fmt.Errorf("%s needs at least one file", marker)
+			}
+			for _, f := range vals {
+				sources = append(sources, jobs.File(f, stdin, linked)) // ::::+ links every file after it
+			}
+			continue
+		}
+		sources = append(sources, jobs.Args(vals, linked))
+	}
+	if len(sources) == 1 && len(args) == len(words)+1 && args[len(words)] == argSep {
+		sources = nil // a ::: with nothing after it: standard input, as GNU parallel reads it
+	}
+	return words, sources, nil
+}

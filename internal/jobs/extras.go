@@ -1,0 +1,135 @@
+package jobs
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// tagOf is the prefix of a job's lines for --tag (its arguments, or
+// groupby's key) and --tagstring, with the tab.
+func (r *Runner) tagOf(j *Job, slot int) string {
+	if r.tagT != nil {
+		return r.tagT.Text(j, slot) + "\t"
+	}
+	var b bytes.Buffer
+	b.WriteString(strings.Join(j.Args, " "))
+	if v, ok := j.Vars["key"]; ok && len(j.Args) == 0 {
+		b.WriteString(v)
+	}
+	b.WriteByte('\t')
+	return b.String()
+}
+
+// resultsPath is where --results DIR puts a job's files, as GNU parallel
+// does: DIR/1/ARG1/2/ARG2.../stdout (a / in an argument as \_); a DIR
+// with replacement strings names the files: DIR, DIR.err, DIR.seq.
+func (r *Runner) resultsPath(j *Job, slot int) (dir string, named bool) {
+	if r.resultsT != nil {
+		return r.resultsT.Text(j, slot), true
+	}
+	dir = r.cfg.Results
+	for i, a := range j.Args {
+		esc := strings.ReplaceAll(strings.ReplaceAll(a, `\`, `\\`), "/", `\_`)
+		k := i + 1 // a column
+		if n := r.cfg.Sources; n > 0 {
+			k = i%n + 1 // an input source
+		}
+		dir = filepath.Join(dir, strconv.Itoa(k), esc)
+	}
+	return dir, false
+}
+
+// saveResults writes a finished job's output and number under --results.
+func (r *Runner) saveResults(res *result, slot int) {
+	if _, table := resultsTable(r.cfg.Results); r.cfg.Results == "" || res.skipped || table {
+		return
+	}
+	dir, named := r.resultsPath(res.job, slot)
+	out, errf, seq := filepath.Join(dir, "stdout"), filepath.Join(dir, "stderr"), filepath.Join(dir, "seq")
+	if named {
+		out, errf, seq = dir, dir+".err", dir+".seq"
+		dir = filepath.Dir(dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintf(r.cfg.Stderr, "mp: --results: %v\n", err)
+		return
+	}
+	for _, f := range []struct {
+		path string
+		sp   *spill
+	}{{out, res.out}, {errf, res.err2}} {
+		w, err := os.Create(f.path)
+		if err != nil {
+			fmt.Fprintf(r.cfg.Stderr, "mp: --results: %v\n", err)
+			return
+		}
+		f.sp.writeTo(w)
+		w.Close()
+	}
+	os.WriteFile(seq, []byte(strconv.Itoa(res.job.Seq)+"\n"), 0o644)
+}
+
+// throttle waits before a job starts: --delay between starts, --memfree
+// and --load until the machine has room (at once when no job runs, so
+// that the run always moves).
+func (r *Runner) throttle() {
+	cfg := r.cfg
+	if cfg.Delay > 0 {
+		r.delayMu.Lock()
+		if wait := time.Until(r.lastStart.Add(cfg.Delay)); !r.lastStart.IsZero() && wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-r.term:
+			}
+		}
+		r.lastStart = time.Now()
+		r.delayMu.Unlock()
+	}
+	for (cfg.MemFree > 0 || cfg.Load > 0) && r.running.Load() > 0 && !r.stopping.Load() {
+		if (cfg.MemFree <= 0 || memAvailable() >= cfg.MemFree) && (cfg.Load <= 0 || loadAverage() < cfg.Load) {
+			return
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-r.term:
+			return
+		}
+	}
+}
+
+// memAvailable is MemAvailable of /proc/meminfo in bytes; a large number
+// where it cannot be read.
+func memAvailable() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 1 << 62
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			f := strings.Fields(rest)
+			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 1 << 62
+}
+
+// loadAverage is the one-minute load average; 0 where it cannot be read.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	l, _ := strconv.ParseFloat(f[0], 64)
+	return l
+}

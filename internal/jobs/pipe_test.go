@@ -1,0 +1,81 @@
+package jobs
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func blocks(t *testing.T, in string, o PipeOptions) []string {
+	t.Helper()
+	var out []string
+	for b, err := range Blocks(strings.NewReader(in), o) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// The blocks of --pipe, as GNU parallel 20221122 cuts the same inputs.
+func TestBlocks(t *testing.T) {
+	nums := "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n"
+	tests := []struct {
+		name string
+		in   string
+		o    PipeOptions
+		want string
+	}{
+		{"-N3", nums, PipeOptions{Records: 3}, "1\n2\n3\n|4\n5\n6\n|7\n8\n9\n|10\n"},
+		{"--block 6: whole lines up to the size", nums, PipeOptions{Block: 6}, "1\n2\n3\n|4\n5\n6\n|7\n8\n9\n|10\n"},
+		{"a record longer than a block", "abcdefgh\nx\n", PipeOptions{Block: 3}, "abcdefgh\n|x\n"},
+		{"no newline at the end", "a\nb", PipeOptions{Block: 2}, "a\n|b"},
+		{"--recstart", "a\nb\n>x\nc\n>y\nd\n", PipeOptions{RecStart: ">", Records: 1}, "a\nb\n|>x\nc\n|>y\nd\n"},
+		{"--recend", "a0b0c", PipeOptions{RecEnd: "0", Records: 1}, "a0|b0|c"},
+		{"--recend and --recstart", "a;\n>b;c;\n>d", PipeOptions{RecEnd: ";\n", RecStart: ">", Records: 1}, "a;\n|>b;c;\n|>d"},
+		{"empty input", "", PipeOptions{Block: 10}, ""},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(blocks(t, tt.in, tt.o), "|"); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	// streaming: a block comes before the input ends
+	pr, pw := io.Pipe()
+	go pw.Write([]byte("a\nb\n"))
+	for b := range Blocks(pr, PipeOptions{Records: 1}) {
+		if string(b) != "a\n" {
+			t.Errorf("first block %q", b)
+		}
+		break
+	}
+	pw.Close()
+}
+
+// --pipepart's parts cover the file, each ending at a line's end.
+func TestParts(t *testing.T) {
+	var sb strings.Builder
+	for i := range 20000 {
+		sb.WriteString(strings.Repeat("x", i%7) + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(path, []byte(sb.String()), 0o600)
+	parts, err := Parts(path, PipeOptions{Block: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var off int64
+	data := sb.String()
+	for _, p := range parts {
+		if p.Off != off || p.Len <= 0 || data[p.Off+p.Len-1] != '\n' {
+			t.Fatalf("part %+v after offset %d", p, off)
+		}
+		off += p.Len
+	}
+	if off != int64(len(data)) || len(parts) < 50 {
+		t.Errorf("%d parts cover %d of %d bytes", len(parts), off, len(data))
+	}
+}

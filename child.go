@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -115,6 +116,7 @@ var children struct {
 // f must be made with Register. The argument is encoded now: one that
 // cannot be is an error naming its type and the path inside it.
 func NewProcess[A, R any](f Func[A, R], arg A, opts ...ProcessOption) (*Process, error) {
+	stopIfNotServing("mp.NewProcess")
 	if err := f.check(); err != nil {
 		return nil, err
 	}
@@ -163,9 +165,9 @@ func (p *Process) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return p.failStart(err)
 	}
-	pw, err := spawnWorker(0, "process "+p.name, processHandshake, false)
+	pw, err := spawnWorker(0, "child process", processHandshake, false)
 	if err != nil {
-		return p.failStart(err)
+		return p.failStart(fmt.Errorf("mp: starting process %s: %w", p.name, err))
 	}
 	stop := context.AfterFunc(ctx, pw.kill)
 	if err := p.launch(pw); err != nil {
@@ -196,6 +198,9 @@ func (p *Process) launch(pw *procWorker) error {
 	kind, b, err := pw.read(slog.Default(), "process", p.name)
 	var ready wire.Ready
 	if err != nil || kind != wire.KindReady || wire.Unmarshal(b, &ready) != nil || ready.Err != nil {
+		if err == nil || framingError(err) {
+			pw.kill() // out of step: it would not be understood
+		}
 		return fmt.Errorf("mp: process %s (pid %d) %s during setup", p.name, pw.pid, pw.exitText())
 	}
 	if err := pw.send(wire.KindTask, wire.Task{ID: 1, Func: p.fn, Args: p.arg, N: 1}); err != nil {
@@ -221,6 +226,12 @@ func (p *Process) wait(pw *procWorker, stop func() bool) {
 	for {
 		kind, b, err := pw.read(slog.Default(), "process", p.name)
 		if err != nil {
+			if framingError(err) {
+				// something else wrote to the pipe: no more frames can be
+				// read, but the child goes on (as in Python, whose pipe
+				// this would not be)
+				io.Copy(io.Discard, pw.res)
+			}
 			break // EOF: the child has ended (or closed its pipe)
 		}
 		var res wire.Results

@@ -347,6 +347,20 @@ func parentRole() int {
 		time.Sleep(time.Hour)
 		return 0
 	}
+	if os.Getenv("MP_TEST_PARENT_OF") == "tasksleep" {
+		p, err := mp.NewPool(mp.Processes(1))
+		var pid int
+		if err == nil {
+			pid, err = mp.Apply(context.Background(), p, startSleep, "")
+		}
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		fmt.Println(pid)
+		time.Sleep(time.Hour)
+		return 0
+	}
 	if os.Getenv("MP_TEST_PARENT_OF") == "processes" {
 		for _, daemon := range []bool{false, true} {
 			p, err := mp.NewProcess(sleepy, 3_600_000, mp.Daemon(daemon))

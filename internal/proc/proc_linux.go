@@ -18,6 +18,28 @@ func Configure(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 }
 
+// ClearParentDeathSignal takes back, in a worker process that serves,
+// the parent-death signal Configure gave it: the worker learns of its
+// parent's death from its lifeline instead, and then kills its process
+// group, which the signal would not let it do. (The signal comes when
+// the parent's thread that started the worker ends, before the parent has
+// died as a whole, so that the worker cannot tell it from another's.)
+func ClearParentDeathSignal() { unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0) }
+
+// WaitExited returns once pid has ended, leaving it unreaped (waitid with
+// WNOWAIT), so that its pid, and the id of the process group it leads,
+// cannot be reused before the caller has killed that group. It reports
+// whether it could wait so.
+func WaitExited(pid int) bool {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			return err == nil
+		}
+	}
+}
+
 // KillGroup sends SIGKILL to the process group led by pid.
 func KillGroup(pid int) error { return syscall.Kill(-pid, syscall.SIGKILL) }
 

@@ -10,6 +10,10 @@ type Hello struct {
 	PID     int      `cbor:"2,keyasint"`
 	Names   []string `cbor:"3,keyasint"` // registered function names
 	InitErr *Error   `cbor:"4,keyasint,omitempty"`
+	// NoMain, set by a re-executed program that did not call mp.Main and
+	// reached a call that would start processes (named here): it exits
+	// at once instead, and the parent reports the missing mp.Main.
+	NoMain string `cbor:"5,keyasint,omitempty"`
 }
 
 // Task asks a worker to run Func on each of the N arguments encoded, as

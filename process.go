@@ -182,6 +182,7 @@ func (b *processBackend) setup(pw *procWorker, id int) error {
 	setup := wire.Setup{
 		Worker: id, Init: b.initName, Arg: b.initArg, RSS: b.maxRSS > 0,
 		Name: fmt.Sprintf("PoolWorker-%d", id), Daemon: true, LogLevel: int(lowestLevel(b.pool.log)),
+		Parent: CurrentProcess().Name(),
 	}
 	// the initializer may take long: no deadline but the worker's life
 	err := pw.send(wire.KindSetup, setup)

@@ -448,3 +448,47 @@ func readPid(t *testing.T, file string) int {
 	t.Fatalf("no pid in %s", file)
 	return 0
 }
+
+type parentInfo struct {
+	Nil   bool
+	Name  string
+	Pid   int
+	Alive bool
+}
+
+// whoIsParent describes mp.ParentProcess() where it runs, to a file if
+// given one (a Process's result does not come back).
+var whoIsParent = mp.Register("test.whoIsParent", func(_ context.Context, file string) (parentInfo, error) {
+	var info parentInfo
+	if pp := mp.ParentProcess(); pp == nil {
+		info.Nil = true
+	} else {
+		info = parentInfo{Name: pp.Name(), Pid: pp.Pid(), Alive: pp.IsAlive()}
+	}
+	if file != "" {
+		b, _ := json.Marshal(info)
+		return info, os.WriteFile(file, b, 0o600)
+	}
+	return info, nil
+})
+
+// CPython: _TestProcess.test_parent_process (parent_process()).
+func TestParentProcess(t *testing.T) {
+	if pp := mp.ParentProcess(); pp != nil {
+		t.Errorf("the program as started has a parent process %v", pp)
+	}
+	want := parentInfo{Name: "MainProcess", Pid: os.Getpid(), Alive: true}
+	p := newProcPool(t, mp.Processes(1))
+	if got, err := mp.Apply(context.Background(), p, whoIsParent, ""); err != nil || got != want {
+		t.Errorf("in a pool's worker: %+v, %v; want %+v", got, err, want)
+	}
+	file := filepath.Join(t.TempDir(), "parent")
+	child, err := mp.NewProcess(whoIsParent, file)
+	child = startProcess(t, child, err)
+	within(t, "Join", func() { err = child.Join(context.Background()) })
+	var got parentInfo
+	b, rerr := os.ReadFile(file)
+	if err != nil || rerr != nil || json.Unmarshal(b, &got) != nil || got != want {
+		t.Errorf("in a Process: %s (%v, %v); want %+v", b, err, rerr, want)
+	}
+}

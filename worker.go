@@ -69,9 +69,11 @@ func Main() {
 	// tell the parent's death from the end of one of its threads and would
 	// kill this worker alone.
 	proc.ClearParentDeathSignal()
+	gone := parentGone()
 	go func() {
 		var b [1]byte
 		os.NewFile(5, "mp-lifeline").Read(b[:])
+		close(gone)
 		proc.KillOwnGroup()
 	}()
 	os.Exit(serveWorker(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results")))
@@ -359,6 +361,7 @@ func setupWorker(r *wire.Reader, o *workerOut) (*worker, *wire.Setup, int) {
 		return nil, nil, 4
 	}
 	setCurrent(s.Name, s.Daemon)
+	parent.name = s.Parent
 	forwardLogs(o, slog.Level(s.LogLevel))
 	me := &worker{id: s.Worker, init: s.Init != "", rss: s.RSS}
 	var ready wire.Ready

@@ -81,6 +81,9 @@ type Setup struct {
 	// LogLevel is the lowest log/slog level the parent's logger takes:
 	// records at or above it travel to the parent as Log frames.
 	LogLevel int `cbor:"8,keyasint,omitempty"`
+	// Parent is the name of the process that started the worker
+	// (mp.ParentProcess().Name()).
+	Parent string `cbor:"9,keyasint,omitempty"`
 }
 
 // Log is a log/slog record made in a worker, for the parent's logger.

@@ -346,7 +346,7 @@ func TestGarbageOnTheResultsPipe(t *testing.T) {
 			}
 			// two workers killed (the first run, then the careful one),
 			// two started, and the stall bound twice for a header
-			if limit := 2*tt.bound + 4*spawn + 2*time.Second; took > limit {
+			if limit := 2*tt.bound + 8*spawn + 3*time.Second; took > limit {
 				t.Errorf("the call took %v, more than %v", took, limit)
 			}
 			if v, err := mp.Apply(ctx, p, square, 4); v != 16 || err != nil {

@@ -62,21 +62,40 @@ func Main() {
 	}
 	proc.NoInherit(3)
 	proc.NoInherit(4)
+	os.Exit(serveWorker(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results")))
+}
+
+func init() {
+	if os.Getenv(workerEnv) == workerCookie && os.Getenv("MP_SHM_TRACKER") == "" {
+		watchLifeline()
+	}
+}
+
+// watchLifeline makes a worker process end when its parent has died,
+// however it died, and with it what its tasks started, in its process
+// group: the lifeline (fd 5), a pipe the parent never writes to, then
+// reads EOF. It replaces the parent-death signal, which would kill this
+// worker alone (and cannot be told from the end of one of the parent's
+// threads). It runs in init, on the thread the signal was set on (package
+// initialisation is locked to it), so that it can clear it, and before the
+// program's own code: a program that does not call Main dies with its
+// parent as well.
+func watchLifeline() {
+	lifeline := os.NewFile(5, "mp-lifeline")
+	if st, err := lifeline.Stat(); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		return // not started by a pool: keep the signal
+	}
 	proc.NoInherit(5)
-	// The lifeline (fd 5) ends when the parent has died, however it died:
-	// this worker then ends, and so does what its tasks started, in its
-	// process group. It replaces the parent-death signal, which cannot
-	// tell the parent's death from the end of one of its threads and would
-	// kill this worker alone.
 	proc.ClearParentDeathSignal()
 	gone := parentGone()
 	go func() {
 		var b [1]byte
-		os.NewFile(5, "mp-lifeline").Read(b[:])
+		if _, err := lifeline.Read(b[:]); err != io.EOF {
+			return // EOF is the only way it ends
+		}
 		close(gone)
 		proc.KillOwnGroup()
 	}()
-	os.Exit(serveWorker(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results")))
 }
 
 // mainCalled says that the program calls Main: running it again as a

@@ -18,12 +18,9 @@ func Configure(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 }
 
-// ClearParentDeathSignal takes back, in a worker process that serves,
-// the parent-death signal Configure gave it: the worker learns of its
-// parent's death from its lifeline instead, and then kills its process
-// group, which the signal would not let it do. (The signal comes when
-// the parent's thread that started the worker ends, before the parent has
-// died as a whole, so that the worker cannot tell it from another's.)
+// ClearParentDeathSignal takes back the parent-death signal Configure
+// gave this process. It must run on the thread that was started with it
+// (the signal belongs to a thread), as package initialisation does.
 func ClearParentDeathSignal() { unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0) }
 
 // WaitExited returns once pid has ended, leaving it unreaped (waitid with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -54,6 +55,7 @@ type Process struct {
 	fn     string
 	arg    []byte // the argument, encoded as a one-item array
 	self   bool   // CurrentProcess
+	parent bool   // ParentProcess
 	done   chan struct{}
 
 	mu      sync.Mutex
@@ -115,6 +117,7 @@ var children struct {
 // f must be made with Register. The argument is encoded now: one that
 // cannot be is an error naming its type and the path inside it.
 func NewProcess[A, R any](f Func[A, R], arg A, opts ...ProcessOption) (*Process, error) {
+	stopIfNotServing("mp.NewProcess")
 	if err := f.check(); err != nil {
 		return nil, err
 	}
@@ -151,6 +154,9 @@ func (p *Process) Start(ctx context.Context) error {
 	case p.self:
 		p.mu.Unlock()
 		return errors.New("mp: the current process cannot be started")
+	case p.parent:
+		p.mu.Unlock()
+		return errors.New("mp: the parent process cannot be started")
 	case p.closed:
 		p.mu.Unlock()
 		return fmt.Errorf("mp: process %s is closed", p.name)
@@ -163,9 +169,9 @@ func (p *Process) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return p.failStart(err)
 	}
-	pw, err := spawnWorker(0, "process "+p.name, processHandshake, false)
+	pw, err := spawnWorker(0, "child process", processHandshake, false)
 	if err != nil {
-		return p.failStart(err)
+		return p.failStart(fmt.Errorf("mp: starting process %s: %w", p.name, err))
 	}
 	stop := context.AfterFunc(ctx, pw.kill)
 	if err := p.launch(pw); err != nil {
@@ -189,13 +195,16 @@ func (p *Process) launch(pw *procWorker) error {
 	if !pw.names[p.fn] {
 		return fmt.Errorf("mp: function %q is not registered in process %s (pid %d): register it at package level, so that every process of the program has it", p.fn, p.name, pw.pid)
 	}
-	setup := wire.Setup{Name: p.name, Daemon: p.daemon, Process: true, LogLevel: int(lowestLevel(slog.Default()))}
+	setup := wire.Setup{Name: p.name, Daemon: p.daemon, Process: true, LogLevel: int(lowestLevel(slog.Default())), Parent: CurrentProcess().Name()}
 	if err := pw.send(wire.KindSetup, setup); err != nil {
 		return fmt.Errorf("mp: starting process %s (pid %d): %w", p.name, pw.pid, err)
 	}
 	kind, b, err := pw.read(slog.Default(), "process", p.name)
 	var ready wire.Ready
 	if err != nil || kind != wire.KindReady || wire.Unmarshal(b, &ready) != nil || ready.Err != nil {
+		if err == nil || framingError(err) {
+			pw.kill() // out of step: it would not be understood
+		}
 		return fmt.Errorf("mp: process %s (pid %d) %s during setup", p.name, pw.pid, pw.exitText())
 	}
 	if err := pw.send(wire.KindTask, wire.Task{ID: 1, Func: p.fn, Args: p.arg, N: 1}); err != nil {
@@ -221,6 +230,12 @@ func (p *Process) wait(pw *procWorker, stop func() bool) {
 	for {
 		kind, b, err := pw.read(slog.Default(), "process", p.name)
 		if err != nil {
+			if framingError(err) {
+				// something else wrote to the pipe: no more frames can be
+				// read, but the child goes on (as in Python, whose pipe
+				// this would not be)
+				io.Copy(io.Discard, pw.res)
+			}
 			break // EOF: the child has ended (or closed its pipe)
 		}
 		var res wire.Results
@@ -324,6 +339,8 @@ func (p *Process) signal(kill bool) error {
 	switch {
 	case self:
 		return errors.New("mp: use os.Exit to end the current process")
+	case p.parent:
+		return errors.New("mp: the parent process cannot be signalled from its child")
 	case !started:
 		return fmt.Errorf("mp: process %s is not started", p.name)
 	case cmd == nil || !p.IsAlive():
@@ -348,7 +365,7 @@ func ignoreDone(err error) error {
 // Close releases the Process. It is an error while the process runs;
 // afterwards Start fails. (Python's close.)
 func (p *Process) Close() error {
-	if p.self {
+	if p.self || p.parent {
 		return nil
 	}
 	if p.IsAlive() {
@@ -363,7 +380,7 @@ func (p *Process) Close() error {
 // ExitCode returns the exit status once the process has ended (ok true):
 // 0 for success, 1 when the function failed, -N when signal N ended it.
 func (p *Process) ExitCode() (code int, ok bool) {
-	if started, ended := p.status(); p.self || !started || !ended {
+	if started, ended := p.status(); p.self || p.parent || !started || !ended {
 		return 0, false
 	}
 	p.mu.Lock()
@@ -414,6 +431,41 @@ var current struct {
 func setCurrent(name string, daemon bool) {
 	current.name, current.daemon = name, daemon
 }
+
+var parent struct {
+	once sync.Once
+	p    *Process
+	name string        // set by Setup
+	gone chan struct{} // closed when the parent has died
+}
+
+// ParentProcess returns the Process that stands for the process that
+// started this one, or nil in the program as started (Python's
+// parent_process()). In a pool's worker process it is the pool's
+// process; in a Process's child, the process that started it. Only Name,
+// Pid, IsAlive, Join and Sentinel mean anything on it. A child dies with
+// its parent (see Process), so it sees its parent alive to the end.
+func ParentProcess() *Process {
+	if parentPID == 0 {
+		return nil
+	}
+	parent.once.Do(func() {
+		name := parent.name
+		if name == "" {
+			name = "MainProcess"
+		}
+		parent.p = &Process{name: name, pid: parentPID, parent: true, started: true, done: parentGone()}
+	})
+	return parent.p
+}
+
+// parentGone returns the channel closed when the parent has died.
+func parentGone() chan struct{} {
+	parentGoneOnce.Do(func() { parent.gone = make(chan struct{}) })
+	return parent.gone
+}
+
+var parentGoneOnce sync.Once
 
 // CurrentProcess returns the Process that stands for this process
 // (Python's current_process()): "MainProcess" in the program as started,

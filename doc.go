@@ -18,7 +18,8 @@
 //   - Chunksize, Timeout, Retries, Partial: per call, or pool-wide defaults.
 //   - Initializer, WorkerState, MaxTasksPerChild: per-worker state.
 //   - Process: one registered function in a child process, with Start,
-//     Join, Terminate, Kill; CurrentProcess, ActiveChildren, JoinChildren.
+//     Join, Terminate, Kill; CurrentProcess, ParentProcess, ActiveChildren,
+//     JoinChildren.
 //   - SharedMemory, RawArray, RawValue: memory every process maps, passed
 //     to processes and tasks as arguments; Lock, Event, Semaphore in it.
 //
@@ -44,6 +45,7 @@
 //	p.terminate() / kill() / close() / exitcode     p.Terminate() / Kill() / Close() / ExitCode()
 //	p.pid / name / daemon / sentinel                p.Pid() / Name() / IsDaemon() / Sentinel()
 //	current_process(), active_children()            CurrentProcess(), ActiveChildren()
+//	parent_process()                                ParentProcess()
 //	(joining non-daemon children at exit)           JoinChildren(ctx) at the end of main
 //	shared_memory.SharedMemory(name, create, size)  CreateSharedMemory(name, size), AttachSharedMemory(name)
 //	RawArray(type, n), RawValue(type, v)            NewRawArray[T](n), NewRawValue[T](v)

@@ -30,6 +30,15 @@ func TestMain(m *testing.M) {
 		if os.Getenv("MP_WORKER") != "" {
 			os.Exit(7)
 		}
+	case "killed":
+		if os.Getenv("MP_WORKER") != "" {
+			p, _ := os.FindProcess(os.Getpid())
+			p.Kill()
+			time.Sleep(time.Hour)
+		}
+	}
+	if os.Getenv(noMainEnv) != "" {
+		os.Exit(noMainRole()) // a program that forgets mp.Main
 	}
 	mp.Main()
 	// Race-enabled worker processes would otherwise sleep a second when

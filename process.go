@@ -4,17 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
-	"os/exec"
 	"slices"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -107,28 +100,6 @@ type processBackend struct {
 	maxRSS    uint64 // MaxMemoryPerChild
 }
 
-// procWorker is one worker process and its pipes.
-type procWorker struct {
-	id     int // the worker's number in its pool
-	cmd    *exec.Cmd
-	pid    int
-	tasks  *os.File // our end of the task pipe
-	w      *wire.Writer
-	res    *os.File // our end of the result pipe
-	r      *wire.Reader
-	names  map[string]bool
-	exited chan struct{}
-	nextID uint64
-	rss    uint64 // resident memory after its last task
-	// the worker's recent time per Task, for pipelining
-	avgTask  time.Duration
-	lastDone time.Time
-	room     int                   // bytes that Tasks queued in its pipe may take
-	why      atomic.Pointer[error] // why we killed it, if we did
-	unhook   func() bool           // stops Terminate killing it
-	once     sync.Once
-}
-
 func (b *processBackend) start(ctx context.Context, w *worker) error {
 	pw, err := b.spawn(w.id)
 	if err != nil {
@@ -145,11 +116,48 @@ func (b *processBackend) stop(w *worker) {
 	}
 }
 
-// errMissingMain is the advice given when a worker never says hello.
-const errMissingMain = "the program must call mp.Main() first thing in main() (and in TestMain), so that its worker processes serve tasks instead of running the program again"
+// maxStarts bounds the attempts to start a worker process that is
+// killed before it serves; between them the pool waits, from startBackoff
+// doubling up to a second.
+const (
+	maxStarts    = 6
+	startBackoff = 25 * time.Millisecond
+)
 
+// spawn starts worker id's process. One killed while it starts (someone
+// kills the pool's processes, the OOM killer) is started again, with
+// backoff; the pool breaks only when workers cannot start at all: after
+// maxStarts attempts, or at once when the program cannot serve (no
+// mp.Main, a failing initializer).
 func (b *processBackend) spawn(id int) (*procWorker, error) {
-	pw, err := spawnWorker(id, fmt.Sprintf("worker %d", id), b.handshake, true)
+	delay, began := startBackoff, time.Now()
+	for attempt := 1; ; attempt++ {
+		pw, err := b.spawnOnce(id)
+		if err == nil {
+			return pw, nil
+		}
+		var se *startError
+		if !errors.As(err, &se) {
+			return nil, err // the initializer failed
+		}
+		if !se.retry {
+			return nil, fmt.Errorf("%w: %w", ErrBrokenPool, err)
+		}
+		if attempt == maxStarts {
+			return nil, fmt.Errorf("%w: worker %d cannot start: %d attempts in %v failed, the last because %w", ErrBrokenPool, id, attempt, time.Since(began).Round(time.Millisecond), err)
+		}
+		b.pool.log.Warn("mp: a worker process failed to start; starting another", "worker", id, "attempt", attempt, "err", err, "after", delay)
+		select {
+		case <-time.After(delay):
+		case <-b.pool.ctx.Done():
+			return nil, errTerminated
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+func (b *processBackend) spawnOnce(id int) (*procWorker, error) {
+	pw, err := spawnWorker(id, "worker process", b.handshake, true)
 	if err != nil {
 		return nil, err
 	}
@@ -166,230 +174,44 @@ func (b *processBackend) spawn(id int) (*procWorker, error) {
 	return pw, nil
 }
 
-// spawnWorker starts this program as a worker process and reads its Hello
-// within handshake. Its output is copied to ours line by line, tagged
-// with the worker's number and pid (pool workers), or goes straight to
-// our stdout and stderr (a Process, as in Python).
-func spawnWorker(id int, label string, handshake time.Duration, tagged bool) (*procWorker, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("mp: finding this program to start %s: %w", label, err)
-	}
-	// Pipes: tasks (fd 3), results (fd 4), and for tagged output stdout
-	// and stderr. The output pipes are made here, not by os/exec, so that
-	// the tag can carry the pid, known only after Start.
-	npipes := 2
-	if tagged {
-		npipes = 4
-	}
-	var pipes [4][2]*os.File // read end, write end
-	for i := range npipes {
-		if pipes[i][0], pipes[i][1], err = os.Pipe(); err != nil {
-			for _, p := range pipes[:i] {
-				p[0].Close()
-				p[1].Close()
-			}
-			return nil, fmt.Errorf("mp: starting %s: %w", label, err)
-		}
-	}
-	tr, tw := pipes[0][0], pipes[0][1]
-	rr, rw := pipes[1][0], pipes[1][1]
-	room := proc.GrowPipe(tw, taskPipeSize) * 3 / 4
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), workerEnv+"="+workerCookie, treeEnv+"="+tree())
-	cmd.ExtraFiles = []*os.File{tr, rw} // fds 3 and 4 in the worker
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if tagged {
-		cmd.Stdout, cmd.Stderr = pipes[2][1], pipes[3][1]
-	}
-	proc.Configure(cmd)
-	err = cmd.Start()
-	// close the child's ends: tasks' read end, the others' write ends
-	tr.Close()
-	for _, p := range pipes[1:npipes] {
-		p[1].Close()
-	}
-	if err != nil {
-		tw.Close()
-		for _, p := range pipes[1:npipes] {
-			p[0].Close()
-		}
-		return nil, fmt.Errorf("mp: starting %s: %w", label, err)
-	}
-	var copying sync.WaitGroup
-	if tagged {
-		for _, c := range []struct {
-			r   *os.File
-			dst *os.File
-		}{{pipes[2][0], os.Stdout}, {pipes[3][0], os.Stderr}} {
-			tag := newTaggedWriter(c.dst, id, cmd.Process.Pid)
-			copying.Go(func() {
-				io.Copy(tag, c.r) // ends when the worker and its children close the pipe
-				tag.Close()
-				c.r.Close()
-			})
-		}
-	}
-	pw := &procWorker{
-		id: id, cmd: cmd, pid: cmd.Process.Pid, tasks: tw, res: rr, room: room,
-		w: wire.NewWriter(tw, wire.DefaultMaxFrame), r: wire.NewReader(rr, wire.DefaultMaxFrame),
-		exited: make(chan struct{}),
-	}
-	go func() {
-		cmd.Wait()
-		// Output still in the pipes is copied; a grandchild that keeps them
-		// open (it dies with the worker's process group) cannot stall us.
-		done := make(chan struct{})
-		go func() { copying.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(2 * time.Second):
-			if tagged {
-				pipes[2][0].Close()
-				pipes[3][0].Close()
-			}
-			<-done
-		}
-		close(pw.exited)
-	}()
-	if err := pw.hello(handshake); err != nil {
-		pw.kill()
-		pw.close()
-		return nil, err
-	}
-	return pw, nil
-}
-
 // setup sends Setup and waits for Ready: the initializer has run.
 func (b *processBackend) setup(pw *procWorker, id int) error {
 	if b.initName != "" && !pw.names[b.initName] {
-		return fmt.Errorf("mp: initializer %q is not registered in worker process %d: register it at package level", b.initName, pw.pid)
+		return &startError{msg: fmt.Sprintf("initializer %q is not registered in worker process %d: register it at package level", b.initName, pw.pid)}
 	}
 	setup := wire.Setup{
 		Worker: id, Init: b.initName, Arg: b.initArg, RSS: b.maxRSS > 0,
 		Name: fmt.Sprintf("PoolWorker-%d", id), Daemon: true, LogLevel: int(lowestLevel(b.pool.log)),
-	}
-	if err := pw.send(wire.KindSetup, setup); err != nil {
-		return fmt.Errorf("%w: worker %d (pid %d): %w", ErrBrokenPool, id, pw.pid, err)
+		Parent: CurrentProcess().Name(),
 	}
 	// the initializer may take long: no deadline but the worker's life
-	kind, p, err := pw.read(b.pool.log, "worker", id)
+	err := pw.send(wire.KindSetup, setup)
+	var kind wire.Kind
+	var p []byte
+	if err == nil {
+		kind, p, err = pw.read(b.pool.log, "worker", id)
+	}
 	var ready wire.Ready
 	if err != nil || kind != wire.KindReady || wire.Unmarshal(p, &ready) != nil {
-		return fmt.Errorf("%w: worker %d (pid %d) %s during setup", ErrBrokenPool, id, pw.pid, pw.exitText())
+		if err == nil {
+			pw.killFor(pw.protocolError(fmt.Errorf("a frame of kind %d where Ready was due", kind)))
+		} else if framingError(err) {
+			pw.killFor(pw.protocolError(err))
+		}
+		if why := pw.reason(); why != nil {
+			return &startError{msg: fmt.Sprintf("worker %d (pid %d) during setup: %v", id, pw.pid, why), err: why}
+		}
+		e := pw.exitError(nil)
+		if e.Signal != "" {
+			return &startError{msg: fmt.Sprintf("worker %d (pid %d) was killed by signal %s during setup", id, pw.pid, e.Signal), retry: true}
+		}
+		return &startError{msg: fmt.Sprintf("worker %d (pid %d) %s during setup", id, pw.pid, pw.exitText())}
 	}
 	if ready.Err != nil {
 		re := &RemoteError{PID: pw.pid, Msg: ready.Err.Msg, Type: ready.Err.Type, Stack: ready.Err.Stack, Panic: ready.Err.Panic}
 		return fmt.Errorf("mp: initializer of worker %d (pid %d): %w", id, pw.pid, re)
 	}
 	return nil
-}
-
-// hello reads the worker's Hello within d.
-func (pw *procWorker) hello(d time.Duration) error {
-	pw.res.SetReadDeadline(time.Now().Add(d))
-	defer pw.res.SetReadDeadline(time.Time{})
-	kind, p, err := pw.r.Read()
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("%w: worker process %d did not answer within %v: %s", ErrBrokenPool, pw.pid, d, errMissingMain)
-	}
-	if err != nil {
-		return fmt.Errorf("%w: worker process %d %s before serving: %s", ErrBrokenPool, pw.pid, pw.exitText(), errMissingMain)
-	}
-	var h wire.Hello
-	if kind != wire.KindHello || wire.Unmarshal(p, &h) != nil {
-		return fmt.Errorf("%w: worker process %d spoke out of turn (frame kind %d): %s", ErrBrokenPool, pw.pid, kind, errMissingMain)
-	}
-	if h.Version != wire.Version {
-		return fmt.Errorf("%w: worker process %d speaks protocol %d, this pool %d", ErrBrokenPool, pw.pid, h.Version, wire.Version)
-	}
-	pw.names = make(map[string]bool, len(h.Names))
-	for _, n := range h.Names {
-		pw.names[n] = true
-	}
-	return nil
-}
-
-// exitText waits briefly for the worker to end and says how it ended.
-func (pw *procWorker) exitText() string {
-	e := pw.exitError(nil)
-	if e.Signal != "" {
-		return "was killed by signal " + e.Signal
-	}
-	return fmt.Sprintf("exited with status %d", e.ExitCode)
-}
-
-// exitError waits for the worker to end (killing it if it lingers) and
-// describes the end.
-func (pw *procWorker) exitError(reason error) *WorkerError {
-	select {
-	case <-pw.exited:
-	case <-time.After(2 * time.Second):
-		pw.kill()
-		<-pw.exited
-	}
-	e := &WorkerError{PID: pw.pid, ExitCode: -1, Reason: reason}
-	if st := pw.cmd.ProcessState; st != nil {
-		e.ExitCode = st.ExitCode()
-		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			e.Signal = ws.Signal().String()
-		}
-	}
-	return e
-}
-
-// send writes one message to the worker and flushes it.
-func (pw *procWorker) send(kind wire.Kind, msg any) error {
-	b, err := wire.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	if err := pw.w.Write(kind, b); err != nil {
-		return err
-	}
-	return pw.w.Flush()
-}
-
-// read reads the worker's next frame other than Log, handing Log frames
-// to l with the given attributes and the worker's pid.
-func (pw *procWorker) read(l *slog.Logger, where ...any) (wire.Kind, []byte, error) {
-	for {
-		kind, p, err := pw.r.Read()
-		if err != nil || kind != wire.KindLog {
-			return kind, p, err
-		}
-		emitLog(l, p, append(where, "pid", pw.pid)...)
-	}
-}
-
-// killFor kills the worker, recording why (the first reason counts).
-func (pw *procWorker) killFor(err error) {
-	pw.why.CompareAndSwap(nil, &err)
-	pw.kill()
-}
-
-func (pw *procWorker) kill() {
-	if proc.KillGroup(pw.pid) != nil {
-		pw.cmd.Process.Kill()
-	}
-}
-
-// close ends the worker: EOF on its task pipe makes it exit; one that
-// lingers is killed.
-func (pw *procWorker) close() {
-	pw.once.Do(func() {
-		if pw.unhook != nil {
-			pw.unhook()
-		}
-		pw.tasks.Close()
-		select {
-		case <-pw.exited:
-		case <-time.After(2 * time.Second):
-			pw.kill()
-			<-pw.exited
-		}
-		pw.res.Close()
-	})
 }
 
 // A worker slot keeps Tasks queued in its worker's pipe behind the one
@@ -551,8 +373,8 @@ func (b *processBackend) run(w *worker, j job) {
 		}
 		// The worker died. Tasks queued behind h never ran as far as we
 		// know: they are sent again to the replacement.
-		if p := pw.why.Load(); p != nil {
-			reason = *p
+		if why := pw.reason(); why != nil {
+			reason = why
 		}
 		werr := pw.exitError(reason)
 		pw.close()
@@ -818,12 +640,7 @@ func (c *chain) receive(pw *procWorker, f *flight) (dead bool, reason error) {
 			}
 		})
 	}
-	reasonOf := func() error {
-		if p := pw.why.Load(); p != nil {
-			return *p
-		}
-		return nil
-	}
+	reasonOf := pw.reason
 	timer := arm(0)
 	for got := 0; got < n; {
 		kind, p, err := pw.r.Read()
@@ -843,12 +660,16 @@ func (c *chain) receive(pw *procWorker, f *flight) (dead bool, reason error) {
 			timer.Stop()
 		}
 		if err != nil {
+			if framingError(err) {
+				pw.killFor(pw.protocolError(err)) // at once: it cannot be trusted
+			}
 			return true, reasonOf()
 		}
 		var res wire.Results
 		if kind != wire.KindResult || wire.Unmarshal(p, &res) != nil || res.ID != id || res.From != got || res.N < 1 || res.From+res.N > n {
-			pw.kill() // out of step: this worker cannot be trusted
-			return true, fmt.Errorf("mp: worker process %d sent a malformed result", pw.pid)
+			// out of step: this worker cannot be trusted
+			pw.killFor(pw.protocolError(fmt.Errorf("a malformed or unexpected frame (kind %d, %d bytes) where the results of task %d were due", kind, len(p), id)))
+			return true, reasonOf()
 		}
 		var errs map[int]error
 		for _, e := range res.Errs {

@@ -286,27 +286,70 @@ func TestProcessMissingMain(t *testing.T) {
 	}
 }
 
+// processID names this process uniquely: its pid and start time (a pid
+// alone can be reused by a busy machine within the test).
+var processID = mp.Register("test.processID", func(_ context.Context, x int) (string, error) {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return strconv.Itoa(os.Getpid()), nil
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return fmt.Sprintf("%d-%s", os.Getpid(), f[19]), nil
+})
+
 // TestProcessRecycling replaces a worker after every task, under load:
-// MP_TEST_RECYCLE_N=2000 runs the full size (about 10 s).
+// MP_TEST_RECYCLE_N=2000 runs the full size (about 10 s). What
+// is bounded is progress (each result within long of the one before),
+// not the whole run, whose time is that of n process starts on however
+// busy a machine.
 func TestProcessRecycling(t *testing.T) {
 	n := 200
 	if v, err := strconv.Atoi(os.Getenv("MP_TEST_RECYCLE_N")); err == nil {
 		n = v
 	}
 	p := newProcPool(t, mp.MaxTasksPerChild(1))
-	var pids []int
-	var err error
-	within(t, "Map with a new worker per task", func() {
-		pids, err = mp.Map(context.Background(), p, pidOf, ints(n), mp.Chunksize(1))
-	})
-	if err != nil {
-		t.Fatal(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	type result struct {
+		id  string
+		err error
 	}
-	slices.Sort(pids)
-	if got := len(slices.Compact(pids)); got != n {
-		t.Errorf("%d tasks with MaxTasksPerChild(1) ran in %d processes", n, got)
+	results := make(chan result)
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for id, err := range mp.Imap(ctx, p, processID, slices.Values(ints(n)), mp.Chunksize(1)) {
+			select {
+			case results <- result{id, err}:
+			case <-ctx.Done():
+				return
+			}
+		}
+		close(results)
+	}()
+	defer func() { cancel(); <-ended }()
+	ids := map[string]bool{}
+	for got := 0; ; got++ {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				if got != n {
+					t.Fatalf("%d results of %d", got, n)
+				}
+				if len(ids) != n {
+					t.Errorf("%d tasks with MaxTasksPerChild(1) ran in %d processes", n, len(ids))
+				}
+				p.Close()
+				return
+			}
+			if r.err != nil {
+				t.Fatalf("task %d: %v", got, r.err)
+			}
+			ids[r.id] = true
+		case <-time.After(long):
+			t.Fatalf("no result for %v after %d of %d: the pool stalled", long, got, n)
+		}
 	}
-	p.Close()
 }
 
 func TestProcessInitializer(t *testing.T) {
@@ -344,6 +387,20 @@ func parentRole() int {
 			return 1
 		}
 		fmt.Println(m.Name())
+		time.Sleep(time.Hour)
+		return 0
+	}
+	if os.Getenv("MP_TEST_PARENT_OF") == "tasksleep" {
+		p, err := mp.NewPool(mp.Processes(1))
+		var pid int
+		if err == nil {
+			pid, err = mp.Apply(context.Background(), p, startSleep, "")
+		}
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		fmt.Println(pid)
 		time.Sleep(time.Hour)
 		return 0
 	}
@@ -480,6 +537,12 @@ func TestNoFdLeaks(t *testing.T) {
 		}
 		return len(entries)
 	}
+	// The first pool makes the process's lifeline, kept for its life.
+	warm, err := mp.NewPool(mp.Processes(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm.Close()
 	before := count()
 	for range 3 {
 		p, err := mp.NewPool(mp.Processes(2))

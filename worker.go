@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -51,18 +52,84 @@ func Main() {
 		exe, _ := os.Executable()
 		os.Exit(shm.TrackerMain(mode, exe, os.Environ()))
 	}
-	// The tree this worker belongs to, for its shared memory; not passed
-	// on to the processes its tasks start (they are not mp's).
+	// The tree this worker belongs to, for its shared memory, that it is a
+	// worker, and its parent: not passed on to the processes its tasks
+	// start (they are not mp's).
 	treeState.id = os.Getenv(treeEnv)
-	os.Unsetenv(treeEnv)
+	parentPID, _ = strconv.Atoi(os.Getenv(parentEnv))
+	for _, v := range []string{treeEnv, workerEnv, parentEnv} {
+		os.Unsetenv(v)
+	}
 	proc.NoInherit(3)
 	proc.NoInherit(4)
 	os.Exit(serveWorker(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results")))
 }
 
+func init() {
+	if os.Getenv(workerEnv) == workerCookie && os.Getenv("MP_SHM_TRACKER") == "" {
+		watchLifeline()
+	}
+}
+
+// watchLifeline makes a worker process end when its parent has died,
+// however it died, and with it what its tasks started, in its process
+// group: the lifeline (fd 5), a pipe the parent never writes to, then
+// reads EOF. It replaces the parent-death signal, which would kill this
+// worker alone (and cannot be told from the end of one of the parent's
+// threads). It runs in init, on the thread the signal was set on (package
+// initialisation is locked to it), so that it can clear it, and before the
+// program's own code: a program that does not call Main dies with its
+// parent as well.
+func watchLifeline() {
+	lifeline := os.NewFile(5, "mp-lifeline")
+	if st, err := lifeline.Stat(); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		return // not started by a pool: keep the signal
+	}
+	proc.NoInherit(5)
+	proc.ClearParentDeathSignal()
+	gone := parentGone()
+	go func() {
+		var b [1]byte
+		if _, err := lifeline.Read(b[:]); err != io.EOF {
+			return // EOF is the only way it ends
+		}
+		close(gone)
+		proc.KillOwnGroup()
+	}()
+}
+
 // mainCalled says that the program calls Main: running it again as a
 // worker (or tracker) then serves instead of running the program.
 var mainCalled bool
+
+// parentPID is the pid of the process that started this worker process.
+var parentPID int
+
+// stopIfNotServing ends this process at once if it is a worker process
+// running the program instead of serving, because the program does not
+// call Main (or calls it too late), and has come to call, which would
+// start processes: they would run the program too, and start more, and
+// so on. The parent learns why from a Hello saying so, and reports it.
+func stopIfNotServing(call string) {
+	if mainCalled || os.Getenv(workerEnv) != workerCookie {
+		return
+	}
+	results := os.NewFile(4, "mp-results")
+	if st, err := results.Stat(); err == nil && st.Mode()&os.ModeNamedPipe != 0 {
+		if b, err := wire.Marshal(wire.Hello{Version: wire.Version, PID: os.Getpid(), NoMain: call}); err == nil {
+			w := wire.NewWriter(results, wire.DefaultMaxFrame)
+			if w.Write(wire.KindHello, b) == nil {
+				w.Flush()
+			}
+		}
+	}
+	fmt.Fprintf(os.Stderr, "mp: process %d was started as a worker process but runs the program instead of serving, up to %s: %s\n", os.Getpid(), call, errMissingMain)
+	os.Exit(exitNoMain)
+}
+
+// exitNoMain is the status of a worker process stopped by
+// stopIfNotServing.
+const exitNoMain = 2
 
 // serveWorker runs the worker side of the protocol: Hello, Setup/Ready,
 // then the Results of every Task, until the task stream ends. It returns
@@ -105,7 +172,7 @@ func serveWorker(in io.Reader, out io.Writer) int {
 			// where there is no parent-death signal.
 			go func() {
 				r.Read()
-				os.Exit(1)
+				proc.KillOwnGroup() // and what it started
 			}()
 		}
 		var failed *wire.Error
@@ -306,6 +373,7 @@ func setupWorker(r *wire.Reader, o *workerOut) (*worker, *wire.Setup, int) {
 		return nil, nil, 4
 	}
 	setCurrent(s.Name, s.Daemon)
+	parent.name = s.Parent
 	forwardLogs(o, slog.Level(s.LogLevel))
 	me := &worker{id: s.Worker, init: s.Init != "", rss: s.RSS}
 	var ready wire.Ready

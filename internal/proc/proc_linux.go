@@ -18,6 +18,25 @@ func Configure(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 }
 
+// ClearParentDeathSignal takes back the parent-death signal Configure
+// gave this process. It must run on the thread that was started with it
+// (the signal belongs to a thread), as package initialisation does.
+func ClearParentDeathSignal() { unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0) }
+
+// WaitExited returns once pid has ended, leaving it unreaped (waitid with
+// WNOWAIT), so that its pid, and the id of the process group it leads,
+// cannot be reused before the caller has killed that group. It reports
+// whether it could wait so.
+func WaitExited(pid int) bool {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			return err == nil
+		}
+	}
+}
+
 // KillGroup sends SIGKILL to the process group led by pid.
 func KillGroup(pid int) error { return syscall.Kill(-pid, syscall.SIGKILL) }
 

@@ -12,6 +12,12 @@ import (
 // the task pipe closes.
 func Configure(cmd *exec.Cmd) {}
 
+// ClearParentDeathSignal does nothing here: there is none.
+func ClearParentDeathSignal() {}
+
+// WaitExited cannot wait without reaping here: it says so.
+func WaitExited(pid int) bool { return false }
+
 // KillGroup is not available here; the caller kills the process itself.
 func KillGroup(pid int) error { return errors.ErrUnsupported }
 

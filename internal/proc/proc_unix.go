@@ -27,3 +27,9 @@ func GrowPipe(f *os.File, size int) int { return 16 << 10 }
 
 // Alive reports whether pid runs.
 func Alive(pid int) bool { return syscall.Kill(pid, 0) != syscall.ESRCH }
+
+// ClearParentDeathSignal does nothing here: there is none.
+func ClearParentDeathSignal() {}
+
+// WaitExited cannot wait without reaping here: it says so.
+func WaitExited(pid int) bool { return false }

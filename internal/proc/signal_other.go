@@ -15,3 +15,6 @@ func NoInherit(fd int) {}
 
 // TerminateGroup is not available here; the caller kills the process.
 func TerminateGroup(pid int) error { return errors.ErrUnsupported }
+
+// KillOwnGroup ends this process (there are no process groups here).
+func KillOwnGroup() { os.Exit(1) }

@@ -10,6 +10,10 @@ type Hello struct {
 	PID     int      `cbor:"2,keyasint"`
 	Names   []string `cbor:"3,keyasint"` // registered function names
 	InitErr *Error   `cbor:"4,keyasint,omitempty"`
+	// NoMain, set by a re-executed program that did not call mp.Main and
+	// reached a call that would start processes (named here): it exits
+	// at once instead, and the parent reports the missing mp.Main.
+	NoMain string `cbor:"5,keyasint,omitempty"`
 }
 
 // Task asks a worker to run Func on each of the N arguments encoded, as
@@ -77,6 +81,9 @@ type Setup struct {
 	// LogLevel is the lowest log/slog level the parent's logger takes:
 	// records at or above it travel to the parent as Log frames.
 	LogLevel int `cbor:"8,keyasint,omitempty"`
+	// Parent is the name of the process that started the worker
+	// (mp.ParentProcess().Name()).
+	Parent string `cbor:"9,keyasint,omitempty"`
 }
 
 // Log is a log/slog record made in a worker, for the parent's logger.

@@ -11,6 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"sync/atomic"
+	"time"
 )
 
 // Kind says what a frame carries.
@@ -75,15 +78,42 @@ func (w *Writer) Buffered() int { return w.w.Buffered() }
 func (w *Writer) Flush() error { return w.w.Flush() }
 
 // Reader reads frames. It is not safe for concurrent use.
+//
+// A frame's length is not trusted: the payload buffer grows as its bytes
+// arrive (doubling from 64 KiB), so a header announcing a frame that
+// never comes costs nothing but the header. With SetStall, a frame whose
+// bytes stop arriving is reported instead of waited for without bound.
 type Reader struct {
 	r   *bufio.Reader
 	max int
 	buf []byte
+
+	stall   time.Duration
+	onStall func(want, got int)
+	timer   *time.Timer
+	want    atomic.Int64 // of the frame being read, for onStall
+	got     atomic.Int64
 }
+
+// firstChunk is the most a Reader allocates for a payload before its
+// bytes arrive; it doubles as they do.
+const firstChunk = 64 << 10
 
 // NewReader reads frames of at most max payload bytes from r.
 func NewReader(r io.Reader, max int) *Reader {
-	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+	return &Reader{r: bufio.NewReaderSize(r, firstChunk), max: max}
+}
+
+// SetStall makes the Reader call onStall (on a goroutine of its own) when
+// a frame has begun to arrive and no byte of it has come for d: a header
+// cut short or a payload shorter than announced, which a healthy writer,
+// writing each frame at once, never leaves. onStall gets the bytes the
+// frame announced (0 if its header is incomplete) and those it got. It
+// is meant to end the stream (kill the writer, close the file), so that
+// the Read waiting for the rest returns. Waiting between frames is not
+// bounded.
+func (r *Reader) SetStall(d time.Duration, onStall func(want, got int)) {
+	r.stall, r.onStall = d, onStall
 }
 
 // Buffered returns the bytes read ahead from the stream: more than zero
@@ -95,26 +125,95 @@ func (r *Reader) Buffered() int { return r.r.Buffered() }
 // frame is io.ErrUnexpectedEOF.
 func (r *Reader) Read() (Kind, []byte, error) {
 	var hdr [HeaderSize]byte
-	if _, err := io.ReadFull(r.r, hdr[:]); err != nil {
-		return 0, nil, err
+	if r.r.Buffered() >= HeaderSize || r.stall <= 0 {
+		if _, err := io.ReadFull(r.r, hdr[:]); err != nil {
+			return 0, nil, err
+		}
+	} else {
+		// wait for a frame without bound, then for the rest of its header
+		// with the stall bound
+		if _, err := io.ReadFull(r.r, hdr[:1]); err != nil {
+			return 0, nil, err
+		}
+		r.arm(0, 1)
+		_, err := io.ReadFull(r.r, hdr[1:])
+		r.disarm()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, nil, err
+		}
 	}
-	n := binary.LittleEndian.Uint32(hdr[:4])
+	n := int(binary.LittleEndian.Uint32(hdr[:4]))
 	if uint64(n) > uint64(r.max) {
 		return 0, nil, fmt.Errorf("%w: header says %d bytes, bound %d", ErrFrameTooBig, n, r.max)
 	}
 	kind := Kind(hdr[4])
 	if kind < KindHello || kind > maxKind {
-		return 0, nil, fmt.Errorf("%w %d", ErrBadKind, kind)
+		return 0, nil, fmt.Errorf("%w %d (header % x)", ErrBadKind, kind, hdr)
 	}
-	if cap(r.buf) < int(n) {
-		r.buf = make([]byte, n)
-	}
-	p := r.buf[:n]
-	if _, err := io.ReadFull(r.r, p); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	if n <= r.r.Buffered() {
+		// all here: the common case, no allocation beyond what arrived
+		if cap(r.buf) < n {
+			r.buf = make([]byte, n, max(n, firstChunk))
 		}
+		p := r.buf[:n]
+		io.ReadFull(r.r, p)
+		return kind, p, nil
+	}
+	p, err := r.payload(n)
+	if err != nil {
 		return 0, nil, err
 	}
 	return kind, p, nil
+}
+
+// payload reads n bytes, growing the buffer only as they arrive.
+func (r *Reader) payload(n int) ([]byte, error) {
+	p := r.buf[:0]
+	r.arm(n, 0)
+	defer r.disarm()
+	for len(p) < n {
+		if len(p) == cap(p) {
+			// double what has come, at most to the announced size
+			p = slices.Grow(p, min(n, max(2*len(p), firstChunk))-len(p))
+		}
+		m, err := r.r.Read(p[len(p):min(cap(p), n)])
+		p = p[:len(p)+m]
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			r.buf = p[:0]
+			return nil, err
+		}
+		if m > 0 && r.stall > 0 {
+			r.got.Store(int64(len(p)))
+			r.timer.Reset(r.stall)
+		}
+	}
+	r.buf = p[:0]
+	return p, nil
+}
+
+// arm starts the stall bound for a frame of want bytes of which got have
+// come.
+func (r *Reader) arm(want, got int) {
+	if r.stall <= 0 {
+		return
+	}
+	r.want.Store(int64(want))
+	r.got.Store(int64(got))
+	if r.timer == nil {
+		r.timer = time.AfterFunc(r.stall, func() { r.onStall(int(r.want.Load()), int(r.got.Load())) })
+		return
+	}
+	r.timer.Reset(r.stall)
+}
+
+func (r *Reader) disarm() {
+	if r.timer != nil {
+		r.timer.Stop()
+	}
 }

@@ -2,9 +2,12 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"testing"
+	"testing/iotest"
+	"time"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -63,16 +66,103 @@ func TestBadFrames(t *testing.T) {
 func FuzzReader(f *testing.F) {
 	f.Add([]byte{2, 0, 0, 0, 3, 'o', 'k'})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1})
+	f.Add([]byte{0, 0, 0, 0x3c, 3, 'x'}) // 1 GiB announced, one byte sent
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r := NewReader(bytes.NewReader(in), 4096)
+		r := NewReader(bytes.NewReader(in), 1<<30)
 		for {
 			_, p, err := r.Read()
+			// never more memory than the bytes that came (or one chunk)
+			if c := cap(r.buf); c > max(firstChunk, 2*len(in)) {
+				t.Fatalf("a buffer of %d bytes for %d bytes of input", c, len(in))
+			}
 			if err != nil {
 				return
 			}
-			if len(p) > 4096 {
-				t.Fatalf("payload of %d bytes past the bound", len(p))
+			if len(p) > len(in) {
+				t.Fatalf("payload of %d bytes from %d bytes of input", len(p), len(in))
 			}
+		}
+	})
+}
+
+// TestUntrustedLength: a header announcing a big frame costs no more
+// memory than the bytes that came, and a frame that stops arriving is
+// reported within the stall bound.
+func TestUntrustedLength(t *testing.T) {
+	const announced = 60 << 20
+	hdr := []byte{0, 0, 0, 0, byte(KindResult)}
+	binary.LittleEndian.PutUint32(hdr, announced)
+
+	t.Run("cut short", func(t *testing.T) {
+		in := append(append([]byte(nil), hdr...), bytes.Repeat([]byte{1}, 1000)...)
+		r := NewReader(bytes.NewReader(in), 64<<20)
+		if _, _, err := r.Read(); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("err = %v, want io.ErrUnexpectedEOF", err)
+		}
+		if c := cap(r.buf); c > firstChunk {
+			t.Errorf("a frame announcing %d bytes of which 1000 came took a buffer of %d", announced, c)
+		}
+	})
+
+	t.Run("grows as bytes come", func(t *testing.T) {
+		payload := bytes.Repeat([]byte{7}, 3<<20+5)
+		var b bytes.Buffer
+		w := NewWriter(&b, 64<<20)
+		w.Write(KindTask, payload)
+		w.Flush()
+		r := NewReader(iotest.OneByteReader(&b), 64<<20)
+		_, p, err := r.Read()
+		if err != nil || !bytes.Equal(p, payload) {
+			t.Fatalf("read %d bytes, %v", len(p), err)
+		}
+	})
+
+	for _, tt := range []struct {
+		name      string
+		sent      []byte
+		want, got int
+	}{
+		{"payload stalls", append(append([]byte(nil), hdr...), 1, 2, 3), announced, 3},
+		{"header stalls", hdr[:2], 0, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			go pw.Write(tt.sent)
+			r := NewReader(pr, 64<<20)
+			stalled := make(chan [2]int, 1)
+			r.SetStall(50*time.Millisecond, func(want, got int) {
+				stalled <- [2]int{want, got}
+				pw.CloseWithError(errors.New("stalled"))
+			})
+			done := make(chan error, 1)
+			go func() { _, _, err := r.Read(); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil || err.Error() != "stalled" {
+					t.Errorf("err = %v, want the stall", err)
+				}
+			case <-time.After(20 * time.Second):
+				pr.Close()
+				t.Fatal("Read waited without bound for a frame that stopped coming")
+			}
+			if s := <-stalled; s != [2]int{tt.want, tt.got} {
+				t.Errorf("onStall(%d, %d), want (%d, %d)", s[0], s[1], tt.want, tt.got)
+			}
+		})
+	}
+
+	t.Run("no stall between frames", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		r := NewReader(pr, 64<<20)
+		r.SetStall(time.Millisecond, func(int, int) { t.Error("stall reported while waiting between frames") })
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			w := NewWriter(pw, 64<<20)
+			w.Write(KindLog, []byte("x"))
+			w.Flush()
+		}()
+		if k, p, err := r.Read(); err != nil || k != KindLog || string(p) != "x" {
+			t.Errorf("read %v %q %v", k, p, err)
 		}
 	})
 }

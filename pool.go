@@ -262,7 +262,10 @@ func (p *Pool) replace(old *worker) {
 			return
 		}
 		if err := p.backend.start(p.ctx, nw); err != nil {
-			p.breakPool(fmt.Errorf("%w: starting worker %d to replace worker %d: %w", ErrBrokenPool, nw.id, old.id, err))
+			if !errors.Is(err, ErrBrokenPool) { // the start already says "broken pool" and names the worker
+				err = fmt.Errorf("%w: starting worker %d to replace worker %d: %w", ErrBrokenPool, nw.id, old.id, err)
+			}
+			p.breakPool(err)
 			return
 		}
 		p.log.Debug("mp: worker replaced", "old", old.id, "new", nw.id, "tasks", old.tasks)

@@ -72,11 +72,16 @@
 // ServerLimits): a connection that has not proved it knows the authkey
 // can make it read no more than a 4 KiB handshake frame, and at most 64
 // such connections (Handshakes) wait at once, each for at most 5 s
-// (HandshakeTimeout); one call may make it allocate at most 1<<20 items
-// (Items: an Array's length, a batch's values), and one connection may
-// have at most 4,096 calls waiting at once (Waiting). A call past a limit
-// fails with ErrLimit, which names the limit; the connection goes on.
-// MaxMessage (64 MiB) bounds every message.
+// (HandshakeTimeout); one message may make it allocate at most 1<<20
+// items (Items: an Array's length, a batch's values), and one connection
+// may have at most 4,096 calls waiting at once (Waiting). A call past a
+// limit fails with ErrLimit, which names the limit; the connection goes
+// on. MaxMessage (64 MiB) bounds every message. A batch above Items or
+// MaxMessage (a List of millions of items, as Python's manager takes) is
+// sent by the proxy in parts, which the server stages and then runs as
+// one call: it stays atomic (nothing applies before the last part; a
+// batch abandoned half-way is dropped); only one value above MaxMessage
+// fails, with ErrTooBig.
 //
 // # Across machines
 //

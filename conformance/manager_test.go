@@ -95,14 +95,18 @@ var (
 			check(n == 2, "qsize() == 2"), check(full, "full()"), check(!empty, "not empty()"),
 			check(a == 5, "get() == 5"), check(!empty2, "not empty()"), check(b == 6, "get() == 6"), check(empty3, "empty()"))
 	})
+	// CPython: TestSyncManagerTypes._test_list (with its sort() and reverse())
 	mgrList = mp.Register("conf.mgrList", func(ctx context.Context, o *manager.List[int]) (struct{}, error) {
 		v, err1 := o.Get(ctx, 0)
 		c, err2 := o.Count(ctx, 5)
 		i, err3 := o.Index(ctx, 5)
+		// obj.sort(); obj.reverse()
+		errSort := o.Sort(ctx, manager.Ascending[int]())
+		errReverse := o.Reverse(ctx)
 		all, err4 := o.All(ctx)
 		n, err5 := o.Len(ctx)
 		p, err6 := o.Pop(ctx, 0)
-		return struct{}{}, errors.Join(err1, err2, err3, err4, err5, err6,
+		return struct{}{}, errors.Join(err1, err2, err3, errSort, errReverse, err4, err5, err6,
 			check(v == 5, "obj[0] == 5"), check(c == 1, "count(5) == 1"), check(i == 0, "index(5) == 0"),
 			check(len(all) == 1, "for x in obj"), check(n == 1, "len(obj) == 1"), check(p == 5, "pop(0) == 5"))
 	})

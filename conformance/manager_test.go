@@ -711,3 +711,33 @@ func TestRemoteManager(t *testing.T) {
 		}
 	})
 }
+
+// mgrInitializer is TestInitializers' initializer(ns): ns.test += 1.
+var mgrInitializer = mp.Register("conf.mgrInitializer", func(ctx context.Context, ns *manager.Namespace) (struct{}, error) {
+	_, err := manager.UpdateAttr(ctx, ns, "test", manager.Add(1))
+	return struct{}{}, err
+})
+
+// TestManagerInitializer ports TestInitializers.test_manager_initializer:
+// the initializer runs in the new manager's server process before start
+// returns; a non-function initializer is refused (Python's TypeError).
+func TestManagerInitializer(t *testing.T) {
+	// CPython: TestInitializers.test_manager_initializer
+	ctx := testCtx(t)
+	mgr := startManager(t)
+	ns, err := mgr.Namespace(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Set(ctx, "test", 0); err != nil {
+		t.Fatal(err)
+	}
+	// self.assertRaises(TypeError, m.start, 1)
+	if _, err := manager.Start(ctx, manager.Initializer(mp.Func[*manager.Namespace, struct{}]{}, ns)); !errors.Is(err, mp.ErrInvalidOption) {
+		t.Fatalf("start with a zero initializer: %v, want mp.ErrInvalidOption", err)
+	}
+	startManager(t, manager.Initializer(mgrInitializer, ns)) // shut down by its cleanup (m.shutdown(); m.join())
+	if n, err := manager.Attr[int](ctx, ns, "test"); err != nil || n != 1 {
+		t.Fatalf("ns.test = %d, %v; want 1", n, err)
+	}
+}

@@ -18,11 +18,14 @@
 // # Python's names
 //
 //	Manager()                 manager.Start(ctx, opts...)
+//	m.start(initializer, initargs)  manager.Start(ctx, manager.Initializer(init, arg))
 //	BaseManager(address, authkey).connect()  manager.Connect(ctx, address, authkey)
 //	BaseManager(address=(host, port), authkey).start()  manager.Start(ctx, manager.Listen("tcp", "host:port"), manager.AuthKey(k))
 //	m.get_server().serve_forever()  manager.Serve(ctx, ln, authkey)
 //	m.shutdown(), with Manager() as m        m.Shutdown(ctx), m.Close()
 //	m.dict(), m.list()        NewDict[K, V](ctx, m), NewList[T](ctx, m, items)
+//	l.sort(), l.sort(key=f, reverse=True)  l.Sort(ctx, Ascending[T]()), l.Sort(ctx, NewOrder(name, cmp).Reversed())
+//	l.reverse()               l.Reverse(ctx)
 //	m.Namespace()             m.Namespace(ctx)
 //	m.Value(), m.Array()      NewValue[T](ctx, m, v), NewArray[T](ctx, m, n)
 //	m.Queue(), m.JoinableQueue()  NewQueue[T](ctx, m, maxsize) (joinable)

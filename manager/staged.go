@@ -46,11 +46,11 @@ func (c *client) limitItems() int {
 // tooBigForOne says that call has too many values, or bytes, for one
 // message to the server.
 func (c *client) tooBigForOne(call *wire.Call) bool {
-	if len(call.Args) > c.limitItems() {
-		return true
-	}
 	if len(call.Args) < 2 {
 		return false // one value cannot be split
+	}
+	if len(call.Args) > c.limitItems() {
+		return true
 	}
 	n := callOverhead + len(call.Op) + len(call.Name) + len(call.Key)
 	for _, a := range call.Args {

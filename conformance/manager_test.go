@@ -95,14 +95,18 @@ var (
 			check(n == 2, "qsize() == 2"), check(full, "full()"), check(!empty, "not empty()"),
 			check(a == 5, "get() == 5"), check(!empty2, "not empty()"), check(b == 6, "get() == 6"), check(empty3, "empty()"))
 	})
+	// CPython: TestSyncManagerTypes._test_list (with its sort() and reverse())
 	mgrList = mp.Register("conf.mgrList", func(ctx context.Context, o *manager.List[int]) (struct{}, error) {
 		v, err1 := o.Get(ctx, 0)
 		c, err2 := o.Count(ctx, 5)
 		i, err3 := o.Index(ctx, 5)
+		// obj.sort(); obj.reverse()
+		errSort := o.Sort(ctx, manager.Ascending[int]())
+		errReverse := o.Reverse(ctx)
 		all, err4 := o.All(ctx)
 		n, err5 := o.Len(ctx)
 		p, err6 := o.Pop(ctx, 0)
-		return struct{}{}, errors.Join(err1, err2, err3, err4, err5, err6,
+		return struct{}{}, errors.Join(err1, err2, err3, errSort, errReverse, err4, err5, err6,
 			check(v == 5, "obj[0] == 5"), check(c == 1, "count(5) == 1"), check(i == 0, "index(5) == 0"),
 			check(len(all) == 1, "for x in obj"), check(n == 1, "len(obj) == 1"), check(p == 5, "pop(0) == 5"))
 	})
@@ -706,4 +710,34 @@ func TestRemoteManager(t *testing.T) {
 			t.Fatalf("connect with a wrong authkey: %v, want ErrAuth", err)
 		}
 	})
+}
+
+// mgrInitializer is TestInitializers' initializer(ns): ns.test += 1.
+var mgrInitializer = mp.Register("conf.mgrInitializer", func(ctx context.Context, ns *manager.Namespace) (struct{}, error) {
+	_, err := manager.UpdateAttr(ctx, ns, "test", manager.Add(1))
+	return struct{}{}, err
+})
+
+// TestManagerInitializer ports TestInitializers.test_manager_initializer:
+// the initializer runs in the new manager's server process before start
+// returns; a non-function initializer is refused (Python's TypeError).
+func TestManagerInitializer(t *testing.T) {
+	// CPython: TestInitializers.test_manager_initializer
+	ctx := testCtx(t)
+	mgr := startManager(t)
+	ns, err := mgr.Namespace(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Set(ctx, "test", 0); err != nil {
+		t.Fatal(err)
+	}
+	// self.assertRaises(TypeError, m.start, 1)
+	if _, err := manager.Start(ctx, manager.Initializer(mp.Func[*manager.Namespace, struct{}]{}, ns)); !errors.Is(err, mp.ErrInvalidOption) {
+		t.Fatalf("start with a zero initializer: %v, want mp.ErrInvalidOption", err)
+	}
+	startManager(t, manager.Initializer(mgrInitializer, ns)) // shut down by its cleanup (m.shutdown(); m.join())
+	if n, err := manager.Attr[int](ctx, ns, "test"); err != nil || n != 1 {
+		t.Fatalf("ns.test = %d, %v; want 1", n, err)
+	}
 }

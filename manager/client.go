@@ -97,6 +97,10 @@ type client struct {
 	addr string
 	key  []byte
 	max  int
+	// items is the server's limit of values per call, told at the
+	// handshake (0 until then: the default); bigger batches are sent in
+	// parts (staged.go)
+	items int
 
 	dial sync.Mutex // serialises connecting
 	// TLS, for a server on TCP: the configuration to dial with (set
@@ -214,13 +218,15 @@ func (c *client) connect(ctx context.Context) error {
 	// there) can make this process allocate no more than an Auth frame.
 	r := wire.NewReader(nc, wire.MaxAuthFrame)
 	w := wire.NewWriter(nc, c.max)
-	if err := clientHandshake(ctx, nc, r, w, c.key); err != nil {
+	items, err := handshake(ctx, nc, r, w, c.key)
+	if err != nil {
 		nc.Close()
 		return err
 	}
 	r.SetMax(c.max)
 	c.mu.Lock()
 	c.nc, c.w, c.err = nc, w, nil
+	c.items = items
 	if cert != nil {
 		c.cert = cert
 	}
@@ -316,6 +322,13 @@ func (c *client) deliver(rep *wire.Reply) {
 // clientHandshake answers the server's challenge and checks its answer to
 // ours.
 func clientHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, w *wire.Writer, key []byte) error {
+	_, err := handshake(ctx, nc, r, w, key)
+	return err
+}
+
+// handshake is clientHandshake; it returns the server's Limits.Items (0:
+// not told, the default).
+func handshake(ctx context.Context, nc net.Conn, r *wire.Reader, w *wire.Writer, key []byte) (int, error) {
 	deadline := time.Now().Add(handshakeTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -339,33 +352,33 @@ func clientHandshake(ctx context.Context, nc net.Conn, r *wire.Reader, w *wire.W
 	hello, err := read()
 	if err != nil {
 		if errors.Is(err, ErrServerGone) {
-			return fmt.Errorf("%w (no challenge: not a manager, or one that wants TLS: manager.TLS)", err)
+			return 0, fmt.Errorf("%w (no challenge: not a manager, or one that wants TLS: manager.TLS)", err)
 		}
-		return err
+		return 0, err
 	}
 	if hello.Version != wire.ManagerVersion {
-		return fmt.Errorf("%w: the server speaks protocol %d, this program %d", ErrBadRequest, hello.Version, wire.ManagerVersion)
+		return 0, fmt.Errorf("%w: the server speaks protocol %d, this program %d", ErrBadRequest, hello.Version, wire.ManagerVersion)
 	}
 	mine := make([]byte, 32)
 	rand.Read(mine)
 	b, _ := wire.Marshal(&wire.Auth{Version: wire.ManagerVersion, MAC: mac(key, hello.Challenge), Challenge: mine})
 	if err := w.Write(wire.KindAuth, b); err != nil {
-		return err
+		return 0, err
 	}
 	if err := w.Flush(); err != nil {
-		return fmt.Errorf("%w: during the handshake: %w", ErrServerGone, err)
+		return 0, fmt.Errorf("%w: during the handshake: %w", ErrServerGone, err)
 	}
 	ans, err := read()
 	if err != nil {
 		if errors.Is(err, ErrServerGone) {
-			return fmt.Errorf("%w: the server closed the connection during the handshake (wrong authkey?)", ErrAuth)
+			return 0, fmt.Errorf("%w: the server closed the connection during the handshake (wrong authkey?)", ErrAuth)
 		}
-		return err
+		return 0, err
 	}
 	if !hmac.Equal(ans.MAC, mac(key, mine)) {
-		return fmt.Errorf("%w: the server does not know the authkey", ErrAuth)
+		return 0, fmt.Errorf("%w: the server does not know the authkey", ErrAuth)
 	}
-	return nil
+	return ans.Items, nil
 }
 
 // read delivers replies to their callers until the connection ends.
@@ -460,6 +473,9 @@ func (c *client) call(ctx context.Context, call *wire.Call) (*wire.Reply, error)
 	if err := c.connect(ctx); err != nil {
 		return nil, err
 	}
+	if c.tooBigForOne(call) {
+		return c.callStaged(ctx, call)
+	}
 	ch := replyChans.Get().(chan *wire.Reply)
 	c.mu.Lock()
 	if c.err != nil {
@@ -481,19 +497,21 @@ func (c *client) call(ctx context.Context, call *wire.Call) (*wire.Reply, error)
 		return nil, err
 	}
 	c.pending[call.ID] = ch
-	ring := c.ring
+	// A call too big for the ring goes on the socket, but its reply may
+	// come on the ring: whoever waits reads the ring all the same.
+	ring, send := c.ring, c.ring
 	if len(b) > ringMsg {
-		ring = nil
+		send = nil
 	}
-	if ring == nil {
+	if send == nil {
 		if err = c.w.Write(wire.KindCall, b); err == nil {
 			err = c.w.Flush()
 		}
 	}
 	c.mu.Unlock()
-	if ring != nil {
+	if send != nil {
 		// waits only while the ring is full: the server drains it
-		err = ring.SendBytes(context.Background(), b)
+		err = send.SendBytes(context.Background(), b)
 	}
 	if err != nil {
 		c.fail(fmt.Errorf("%w: %w", ErrServerGone, err))
@@ -536,7 +554,7 @@ func (c *client) call(ctx context.Context, call *wire.Call) (*wire.Reply, error)
 			}
 			// Tell the server, and wait for what it did: the operation
 			// happened (its reply) or not (cancelled).
-			c.cancel(call.ID, ring != nil)
+			c.cancel(call.ID, send != nil)
 			cancelled = true
 			var stop context.CancelFunc
 			wait, stop = context.WithTimeout(context.Background(), cancelGrace)

@@ -18,11 +18,14 @@
 // # Python's names
 //
 //	Manager()                 manager.Start(ctx, opts...)
+//	m.start(initializer, initargs)  manager.Start(ctx, manager.Initializer(init, arg))
 //	BaseManager(address, authkey).connect()  manager.Connect(ctx, address, authkey)
 //	BaseManager(address=(host, port), authkey).start()  manager.Start(ctx, manager.Listen("tcp", "host:port"), manager.AuthKey(k))
 //	m.get_server().serve_forever()  manager.Serve(ctx, ln, authkey)
 //	m.shutdown(), with Manager() as m        m.Shutdown(ctx), m.Close()
 //	m.dict(), m.list()        NewDict[K, V](ctx, m), NewList[T](ctx, m, items)
+//	l.sort(), l.sort(key=f, reverse=True)  l.Sort(ctx, Ascending[T]()), l.Sort(ctx, NewOrder(name, cmp).Reversed())
+//	l.reverse()               l.Reverse(ctx)
 //	m.Namespace()             m.Namespace(ctx)
 //	m.Value(), m.Array()      NewValue[T](ctx, m, v), NewArray[T](ctx, m, n)
 //	m.Queue(), m.JoinableQueue()  NewQueue[T](ctx, m, maxsize) (joinable)
@@ -72,11 +75,16 @@
 // ServerLimits): a connection that has not proved it knows the authkey
 // can make it read no more than a 4 KiB handshake frame, and at most 64
 // such connections (Handshakes) wait at once, each for at most 5 s
-// (HandshakeTimeout); one call may make it allocate at most 1<<20 items
-// (Items: an Array's length, a batch's values), and one connection may
-// have at most 4,096 calls waiting at once (Waiting). A call past a limit
-// fails with ErrLimit, which names the limit; the connection goes on.
-// MaxMessage (64 MiB) bounds every message.
+// (HandshakeTimeout); one message may make it allocate at most 1<<20
+// items (Items: an Array's length, a batch's values), and one connection
+// may have at most 4,096 calls waiting at once (Waiting). A call past a
+// limit fails with ErrLimit, which names the limit; the connection goes
+// on. MaxMessage (64 MiB) bounds every message. A batch above Items or
+// MaxMessage (a List of millions of items, as Python's manager takes) is
+// sent by the proxy in parts, which the server stages and then runs as
+// one call: it stays atomic (nothing applies before the last part; a
+// batch abandoned half-way is dropped); only one value above MaxMessage
+// fails, with ErrTooBig.
 //
 // # Across machines
 //

@@ -22,10 +22,14 @@ var ErrLimit = errors.New("manager: server limit reached")
 // The limits are the server's: set them with ServerLimits on Start or
 // Serve.
 type Limits struct {
-	// Items bounds the items one call may make the server allocate: an
-	// Array's length, the values of one batch (SetMany, GetMany, Extend,
-	// PutMany…). Default 1<<20 (1,048,576): at most 24 MiB of slots per
-	// call. Split bigger batches, or raise it.
+	// Items bounds the items one message may make the server allocate:
+	// an Array's length, the values of one batch message. Default 1<<20
+	// (1,048,576): at most 24 MiB of slots per message. The server tells
+	// its clients at the handshake, and proxies send a bigger batch
+	// (NewList, SetMany, GetMany, Extend, PutMany…) in parts that the
+	// server holds until the last arrives, then runs as one call: it
+	// stays atomic, and the server never holds more than the client sent.
+	// An Array above it fails with ErrLimit.
 	Items int
 	// Waiting bounds the calls that wait at once on one connection (a
 	// Queue's Get or Put, a Lock, an Event's Wait, a Barrier…): each

@@ -49,6 +49,9 @@ type config struct {
 	limits  Limits
 	// TLS and ServerTLS's
 	tlsClient, tlsServer *tls.Config
+	// Initializer's, or why it cannot be
+	init    *serverInit
+	initErr error
 }
 
 // AuthKey sets the key that clients must prove they know (Python's
@@ -100,10 +103,14 @@ type serveArgs struct {
 	Network  string      `cbor:"5,keyasint,omitempty"`
 	AddrFile string      `cbor:"6,keyasint,omitempty"`
 	TLS      *serverCert `cbor:"7,keyasint,omitempty"`
+	Init     *serverInit `cbor:"8,keyasint,omitempty"` // Initializer's
 }
 
 // serveFunc is the server process's function.
 var serveFunc = mp.Register("mp.manager.serve", func(ctx context.Context, a serveArgs) (struct{}, error) {
+	if err := a.Init.run(ctx); err != nil {
+		return struct{}{}, err
+	}
 	ln, err := a.listen()
 	if err != nil {
 		return struct{}{}, err
@@ -125,14 +132,20 @@ func Start(ctx context.Context, opts ...Option) (*Manager, error) {
 		return nil, err
 	}
 	if cfg.nats != "" {
+		if err := cfg.checkInit("manager.Cluster"); err != nil {
+			return nil, err
+		}
 		return startNATS(ctx, cfg.nats, cfg)
+	}
+	if err := cfg.checkInit(""); err != nil {
+		return nil, err
 	}
 	if cfg.key == nil {
 		cfg.key = make([]byte, 32)
 		rand.Read(cfg.key)
 	}
 	m := &Manager{key: cfg.key, max: cfg.max}
-	args := serveArgs{Key: m.key, Max: m.max, Limits: cfg.limits, Network: cfg.network, Socket: cfg.address}
+	args := serveArgs{Key: m.key, Max: m.max, Limits: cfg.limits, Network: cfg.network, Socket: cfg.address, Init: cfg.init}
 	tcp := cfg.network != "" && cfg.network != "unix"
 	if tcp {
 		if args.TLS, err = startTLS(cfg); err != nil {

@@ -559,6 +559,8 @@ func (l *listObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire
 		}
 	case "clear":
 		l.items = nil
+	case "sort", "reverse":
+		return l.reorder(call)
 	case "apply":
 		if err := wantArgs(call, 1); err != nil {
 			return err

@@ -77,7 +77,8 @@ func (d *Dict[K, V]) Set(ctx context.Context, key K, v V) error {
 
 // SetMany sets every key of items, in one round trip (Python's
 // d.update(items)). It is atomic: no other call sees some set and not the
-// others.
+// others, even for a batch above the server's Limits.Items, which is sent
+// in parts and applied at once.
 func (d *Dict[K, V]) SetMany(ctx context.Context, items map[K]V) error {
 	vs := values{ends: make([]int, 0, 2*len(items))}
 	for k, v := range items {
@@ -107,8 +108,9 @@ func (d *Dict[K, V]) SetDefault(ctx context.Context, key K, v V) (actual V, load
 	return actual, rep.OK, err
 }
 
-// GetMany returns the values of keys, in one round trip; found[i] says
-// whether keys[i] is there.
+// GetMany returns the values of keys, in one round trip (several parts
+// above the server's Limits.Items, read at once); found[i] says whether
+// keys[i] is there.
 func (d *Dict[K, V]) GetMany(ctx context.Context, keys []K) (vals []V, found []bool, err error) {
 	args, err := encodeSlice(keys)
 	if err != nil {
@@ -478,7 +480,8 @@ func (s *seq[T]) Set(ctx context.Context, i int, v T) error {
 }
 
 // SetMany sets the items from index from on to vals, in one round trip
-// (Python's a[from:from+len(vals)] = vals).
+// (Python's a[from:from+len(vals)] = vals), atomically, even above the
+// server's Limits.Items (sent in parts, applied at once).
 func (s *seq[T]) SetMany(ctx context.Context, from int, vals []T) error {
 	args, err := encodeSlice(vals)
 	if err != nil {
@@ -535,7 +538,9 @@ func (s *seq[T]) Update(ctx context.Context, i int, op Op[T]) (T, error) {
 // Manager().list()).
 type List[T any] struct{ seq[T] }
 
-// NewList makes a list on m's server holding items (none if nil).
+// NewList makes a list on m's server holding items (none if nil; any
+// number: above the server's Limits.Items they are sent in parts, and
+// the list appears with all of them).
 func NewList[T any](ctx context.Context, m *Manager, items []T, opts ...ObjectOption) (*List[T], error) {
 	args, err := encodeSlice(items)
 	if err != nil {
@@ -559,8 +564,9 @@ func (l *List[T]) Append(ctx context.Context, v T) (int, error) {
 	return l.Extend(ctx, []T{v})
 }
 
-// Extend adds vals at the end, in one round trip, and returns the new
-// length.
+// Extend adds vals at the end, in one round trip, atomically (above the
+// server's Limits.Items, sent in parts and added at once), and returns
+// the new length (Python's extend).
 func (l *List[T]) Extend(ctx context.Context, vals []T) (int, error) {
 	args, err := encodeSlice(vals)
 	if err != nil {
@@ -675,8 +681,8 @@ func (q *Queue[T]) Put(ctx context.Context, v T) error { return q.put(ctx, []T{v
 // PutNowait adds v, or returns an error wrapping mp.ErrFull.
 func (q *Queue[T]) PutNowait(ctx context.Context, v T) error { return q.put(ctx, []T{v}, false) }
 
-// PutMany adds vals in order, in one round trip, waiting for room as Put
-// does.
+// PutMany adds vals in order, in one round trip (above the server's
+// Limits.Items, sent in parts first), waiting for room as Put does.
 func (q *Queue[T]) PutMany(ctx context.Context, vals []T) error { return q.put(ctx, vals, true) }
 
 func (q *Queue[T]) put(ctx context.Context, vals []T, wait bool) error {

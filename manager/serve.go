@@ -28,6 +28,9 @@ func Serve(ctx context.Context, ln net.Listener, authkey []byte, opts ...Option)
 	if err != nil {
 		return err
 	}
+	if err := cfg.checkInit("manager.Serve"); err != nil {
+		return err
+	}
 	if len(authkey) == 0 {
 		return fmt.Errorf("%w: manager.Serve needs an authkey (Python's authkey=…): clients prove they know it", mp.ErrInvalidOption)
 	}

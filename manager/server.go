@@ -142,6 +142,7 @@ type sconn struct {
 	mu       sync.Mutex
 	inflight map[uint64]context.CancelFunc // calls that wait, by ID
 	held     []heldLock                    // locks taken by this connection
+	staged   map[uint64][][]byte           // batches being sent in parts, by stage ID
 	calls    sync.WaitGroup
 }
 
@@ -224,6 +225,7 @@ func (c *sconn) close() {
 	c.mu.Lock()
 	held := c.held
 	c.held = nil
+	c.staged = nil
 	c.mu.Unlock()
 	for _, l := range held {
 		l.ownerGone(c)
@@ -262,7 +264,7 @@ func (c *sconn) handshake(r *wire.Reader) error {
 	if len(a.Challenge) < 16 {
 		return errors.New("short challenge")
 	}
-	return c.writeAuth(&wire.Auth{Version: wire.ManagerVersion, MAC: mac(c.s.key, a.Challenge)})
+	return c.writeAuth(&wire.Auth{Version: wire.ManagerVersion, MAC: mac(c.s.key, a.Challenge), Items: c.s.lim.Items})
 }
 
 func (c *sconn) writeAuth(a *wire.Auth) error {
@@ -367,6 +369,8 @@ func (c *sconn) serverCall(call *wire.Call, more bool) {
 		c.reply(&wire.Reply{ID: call.ID, OK: true}, more)
 	case "attach":
 		c.attach(call)
+	case opStage, opCommit, opUnstage:
+		c.staging(call, more)
 	case "shutdown":
 		c.reply(&wire.Reply{ID: call.ID, OK: true}, false)
 		go c.s.shutdown()

@@ -19,6 +19,9 @@ type Auth struct {
 	Challenge []byte `cbor:"2,keyasint,omitempty"`
 	MAC       []byte `cbor:"3,keyasint,omitempty"`
 	Err       string `cbor:"4,keyasint,omitempty"`
+	// Items is the server's limit of values per call (manager
+	// Limits.Items), told in its answer: clients split bigger batches.
+	Items int `cbor:"5,keyasint,omitempty"`
 }
 
 // Call asks the server to run operation Op on object Obj (0: the server

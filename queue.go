@@ -85,6 +85,10 @@ type Queue[T any] struct {
 	// rawSize > 0: T is plain data (numbers, and arrays and structs of
 	// them) of this size, put in the ring as its bytes
 	rawSize int
+	// peerGone, for a pipe's direction, reports whether no process holds
+	// the other end any more: a Get that waits, or a Put, then closes the
+	// queue instead of waiting for ever.
+	peerGone func() bool
 }
 
 // rawSizeOf is the size of T if it can travel as its bytes, else 0.
@@ -219,6 +223,9 @@ func (q *Queue[T]) putRaw(ctx context.Context, b []byte, wait bool) error {
 			return nil
 		}
 		q.unlock()
+		if q.peerGoneNow() {
+			continue // closed now
+		}
 		if !wait {
 			return ErrFull
 		}
@@ -292,7 +299,7 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, error) {
 // then have the item's length).
 func (q *Queue[T]) getRaw(ctx context.Context, wait bool, dst []byte) ([]byte, error) {
 	h := q.h
-	for {
+	for slept := false; ; slept = true {
 		seq := atomic.LoadUint32(&h.notEmpty)
 		if err := q.lock(ctx); err != nil {
 			return nil, err
@@ -310,6 +317,9 @@ func (q *Queue[T]) getRaw(ctx context.Context, wait bool, dst []byte) ([]byte, e
 		}
 		closed := atomic.LoadUint32(&h.closed) != 0
 		q.unlock()
+		if !closed && slept && q.peerGoneNow() {
+			continue // closed now: a last look for an item
+		}
 		if closed {
 			return nil, ErrQueueClosed
 		}
@@ -355,16 +365,28 @@ func (q *Queue[T]) read(s *queueState, dst []byte) ([]byte, error) {
 	return b, nil
 }
 
-// poll waits until the queue holds an item, without taking it, or ctx
-// ends; it reports whether there is one.
+// peerGoneNow closes the queue, and reports so, if it is a pipe's
+// direction whose other end no process holds any more.
+func (q *Queue[T]) peerGoneNow() bool {
+	if q.peerGone == nil || atomic.LoadUint32(&q.h.closed) != 0 || !q.peerGone() {
+		return false
+	}
+	q.Close()
+	return true
+}
+
+func (q *Queue[T]) isClosed() bool { return atomic.LoadUint32(&q.h.closed) != 0 }
+
+// poll waits until a Get would return at once (with an item, or with
+// ErrQueueClosed) or ctx ends, and reports whether it would.
 func (q *Queue[T]) poll(ctx context.Context) bool {
 	h := q.h
-	for {
+	for slept := false; ; slept = true {
 		seq := atomic.LoadUint32(&h.notEmpty)
-		if q.Qsize() > 0 {
+		if q.Qsize() > 0 || q.isClosed() || (slept && q.peerGoneNow()) {
 			return true
 		}
-		if atomic.LoadUint32(&h.closed) != 0 || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return false
 		}
 		atomic.AddUint32(&h.waitGet, 1)

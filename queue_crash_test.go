@@ -130,7 +130,7 @@ func TestQueueSurvivesKills(t *testing.T) {
 		t.Skip("kills processes for a while")
 	}
 	// 2,000 kills; under the race detector, whose processes start slowly,
-	// 1,000 (kills/4 and 3*kills/4)
+	// 1,000
 	kills := 1000
 	if raceEnabled {
 		kills = 250

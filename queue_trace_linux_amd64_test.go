@@ -107,7 +107,7 @@ func killAfterStore(pid, tid int, addrs [4]uintptr, lock *uint32, n int) (inside
 	defer runtime.UnlockOSThread()
 	// A thread that never stores (it waits for room, or for an item)
 	// is killed after a while in any case.
-	stop := time.AfterFunc(300*time.Millisecond, func() { syscall.Kill(pid, syscall.SIGKILL) })
+	stop := time.AfterFunc(100*time.Millisecond, func() { syscall.Kill(pid, syscall.SIGKILL) })
 	defer stop.Stop()
 	defer func() {
 		if errors.Is(err, errGone) {

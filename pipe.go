@@ -29,6 +29,11 @@ import (
 //	a.Send(ctx, "hello") // and talks to the child over a
 //
 // CloseAll closes both ends for every process at once.
+//
+// A copy received by a pool task stays open until the task calls Close
+// or the worker process ends (Python's closes when the task's argument
+// is garbage-collected): a task that is done with a Conn should Close it
+// if the other end waits for io.EOF.
 type Conn[T any] struct {
 	in, out *Queue[T] // nil: this end does not receive, or does not send
 	st      *pipeState

@@ -230,7 +230,8 @@ func queueKills(t *testing.T, precise bool, kills int) {
 				// wait for some work, then kill at a random point of it
 				start := atomic.LoadUint32(&prog.Slice()[slot])
 				want := start + 1 + uint32(rng.IntN(40))
-				for atomic.LoadUint32(&prog.Slice()[slot]) < want && time.Now().Before(deadline) {
+				// (the others may be done: then no consumer empties the queue)
+				for atomic.LoadUint32(&prog.Slice()[slot]) < want && time.Now().Before(deadline) && killed.Load() < int64(kills) {
 					select {
 					case <-p.Sentinel():
 					case <-time.After(200 * time.Microsecond):

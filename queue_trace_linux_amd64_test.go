@@ -147,7 +147,9 @@ func killAfterStore(pid, tid int, addrs [4]uintptr, lock *uint32, n int) (inside
 func debugReg(i int) uintptr { return 848 + uintptr(i)*8 }
 
 func (t *tracer) pokeUser(off uintptr, v uint64) error {
-	if _, _, e := syscall.Syscall6(syscall.SYS_PTRACE, syscall.PTRACE_POKEUSR, uintptr(t.tid), off, uintptr(v), 0, 0); e != 0 {
+	if _, _, e := syscall.Syscall6(syscall.SYS_PTRACE, syscall.PTRACE_POKEUSR, uintptr(t.tid), off, uintptr(v), 0, 0); e == syscall.ESRCH {
+		return errGone
+	} else if e != 0 {
 		return fmt.Errorf("PTRACE_POKEUSER %d at %d: %w", t.tid, off, e)
 	}
 	return nil

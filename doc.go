@@ -50,11 +50,16 @@
 //	shared_memory.SharedMemory(name, create, size)  CreateSharedMemory(name, size), AttachSharedMemory(name)
 //	RawArray(type, n), RawValue(type, v)            NewRawArray[T](n), NewRawValue[T](v)
 //	Value(type, v), Array(type, n), get_lock()      NewValue(v), NewArray[T](n), Update(ctx, f), GetLock()
+//	Array(type, sequence), RawArray(type, sequence) NewArrayFrom(s), NewRawArrayFrom(s)
+//	ShareableList(seq), SharedMemoryManager()       NewShareableList(vals), NewSharedMemoryManager(): Shutdown()
 //	Queue(maxsize), JoinableQueue(maxsize)          NewQueue[T](maxsize), NewJoinableQueue[T](maxsize)
 //	SimpleQueue(), Barrier(parties, action)         NewSimpleQueue[T](), NewBarrier(n, action)
 //	Pipe(duplex) → Connection                       Pipe[T](duplex) → *Conn[T]: Send, Recv, Poll, ...
+//	conn.close() (this process's copy)              Close(); CloseAll() closes both ends everywhere
+//	connection.wait(objects, timeout)               WaitReady(ctx, conns, queues, processes...)
 //	Lock(): acquire(timeout) / release()             NewLock(): Lock(ctx) / Unlock(), TryLock()
 //	RLock(), Condition(lock)                        NewRLock() (owner = the ctx Lock returns), NewCondition(l)
+//	Condition() (over an RLock, Python's default)   NewRCondition(nil)
 //	Event(): set / clear / is_set / wait(timeout)   NewEvent(): Set / Clear / IsSet / Wait(ctx)
 //	Semaphore(n), BoundedSemaphore(n)               NewSemaphore(n), NewBoundedSemaphore(n)
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -14,9 +15,36 @@ import (
 // Send and Recv typed messages, SendBytes and RecvBytes raw ones. Pass it
 // to a process or a task as an argument; several processes may use one end,
 // as in Python (messages are whole, never interleaved).
+//
+// As in Python, every process has its own copy of an end: the process that
+// made the pipe holds both, and a process that receives an end (as an
+// argument, or through a queue) gets a copy of its own. Close closes the
+// calling process's copy only; the other end reads io.EOF once every copy
+// of this end is closed or its process has died. The usual idiom works:
+//
+//	a, b, _ := mp.Pipe[string](true)
+//	p, _ := mp.NewProcess(child, b)
+//	p.Start(ctx)
+//	b.Close() // the parent's copy; the child still has its own
+//	a.Send(ctx, "hello") // and talks to the child over a
+//
+// CloseAll closes both ends for every process at once.
+//
+// A copy received by a pool task stays open until the task calls Close
+// or the worker process ends (Python's closes when the task's argument
+// is garbage-collected): a task that is done with a Conn should Close it
+// if the other end waits for io.EOF.
 type Conn[T any] struct {
 	in, out *Queue[T] // nil: this end does not receive, or does not send
+	st      *pipeState
+	m       *SharedMemory // holds st
+	end     int           // this end's index in st.ends
+	closed  atomic.Bool   // this process's copy is closed
 }
+
+// ErrConnClosed is the error of a Conn's methods after Close in the same
+// process (Python's OSError "handle is closed").
+var ErrConnClosed = errors.New("mp: the Conn is closed in this process")
 
 // Pipe returns the two ends of a pipe (Python's Pipe(duplex)). A duplex
 // pipe carries messages both ways; otherwise the first end only receives
@@ -24,19 +52,54 @@ type Conn[T any] struct {
 // DefaultQueueBytes (see QueueCapacity): a message larger than that is an
 // error, and Send waits while unread messages fill it.
 func Pipe[T any](duplex bool, opts ...QueueOption) (*Conn[T], *Conn[T], error) {
+	st, m, err := newPipeState()
+	if err != nil {
+		return nil, nil, err
+	}
 	ab, err := NewQueue[T](0, opts...) // a → b
 	if err != nil {
+		m.Unlink()
 		return nil, nil, err
 	}
-	if !duplex {
-		return &Conn[T]{in: ab}, &Conn[T]{out: ab}, nil
+	a, b := &Conn[T]{st: st, m: m, end: 0}, &Conn[T]{st: st, m: m, end: 1}
+	if duplex {
+		ba, err := NewQueue[T](0, opts...)
+		if err != nil {
+			ab.Unlink()
+			m.Unlink()
+			return nil, nil, err
+		}
+		a.in, a.out, b.in, b.out = ba, ab, ab, ba
+	} else {
+		a.in, b.out = ab, ab
 	}
-	ba, err := NewQueue[T](0, opts...)
-	if err != nil {
-		ab.Unlink()
-		return nil, nil, err
+	a.setup()
+	b.setup()
+	st.hold(0, myPid, 0, 0)
+	st.hold(1, myPid, 0, 0)
+	return a, b, nil
+}
+
+// setup gives this Conn its own copies of its queues, which know how to
+// tell that the other end is gone.
+func (c *Conn[T]) setup() {
+	gone := func() bool {
+		if !c.st.gone(1 - c.end) {
+			return false
+		}
+		c.closeQueues() // both directions: Send fails too
+		return true
 	}
-	return &Conn[T]{in: ba, out: ab}, &Conn[T]{in: ab, out: ba}, nil
+	if c.in != nil {
+		in := *c.in
+		in.peerGone = gone
+		c.in = &in
+	}
+	if c.out != nil {
+		out := *c.out
+		out.peerGone = gone
+		c.out = &out
+	}
 }
 
 var (
@@ -44,20 +107,35 @@ var (
 	errNotReadable = errors.New("mp: this end of the pipe only sends")
 )
 
-// Send sends v to the other end, waiting while the pipe is full.
+// Send sends v to the other end, waiting while the pipe is full. Once the
+// other end is closed in every process, it returns an error wrapping
+// io.ErrClosedPipe (Python's BrokenPipeError); a message sent just before
+// that is seen may be lost with the other end, as in Python.
 func (c *Conn[T]) Send(ctx context.Context, v T) error {
-	if c.out == nil {
-		return errNotWritable
+	if err := c.usable(c.out, errNotWritable); err != nil {
+		return err
 	}
 	return sendErr(c.out.Put(ctx, v))
 }
 
+// usable says why q cannot be used, if it cannot.
+func (c *Conn[T]) usable(q *Queue[T], missing error) error {
+	if c.closed.Load() {
+		return ErrConnClosed
+	}
+	if q == nil {
+		return missing
+	}
+	return nil
+}
+
 // Recv returns the next message, waiting for one until ctx ends; io.EOF
-// once the other end is closed and every message read.
+// once every copy of the other end is closed (or its process dead) and
+// every message read.
 func (c *Conn[T]) Recv(ctx context.Context) (T, error) {
-	if c.in == nil {
+	if err := c.usable(c.in, errNotReadable); err != nil {
 		var zero T
-		return zero, errNotReadable
+		return zero, err
 	}
 	v, err := c.in.Get(ctx)
 	return v, pipeErr(err)
@@ -65,8 +143,8 @@ func (c *Conn[T]) Recv(ctx context.Context) (T, error) {
 
 // SendBytes sends b as one raw message (Python's send_bytes).
 func (c *Conn[T]) SendBytes(ctx context.Context, b []byte) error {
-	if c.out == nil {
-		return errNotWritable
+	if err := c.usable(c.out, errNotWritable); err != nil {
+		return err
 	}
 	if uint64(4+len(b)) > c.out.h.capacity {
 		return fmt.Errorf("mp: SendBytes: a message of %d bytes does not fit in the pipe's %d (see QueueCapacity)", len(b), c.out.h.capacity)
@@ -76,8 +154,8 @@ func (c *Conn[T]) SendBytes(ctx context.Context, b []byte) error {
 
 // RecvBytes returns the next message as raw bytes (Python's recv_bytes).
 func (c *Conn[T]) RecvBytes(ctx context.Context) ([]byte, error) {
-	if c.in == nil {
-		return nil, errNotReadable
+	if err := c.usable(c.in, errNotReadable); err != nil {
+		return nil, err
 	}
 	b, err := c.in.getRaw(ctx, true, nil)
 	return b, pipeErr(err)
@@ -97,34 +175,63 @@ func (c *Conn[T]) RecvBytesInto(ctx context.Context, buf []byte) (int, error) {
 	return copy(buf, b), nil
 }
 
-// Poll reports whether a message is waiting, waiting for one at most d
-// (Python's poll(timeout); d <= 0 does not wait).
+// Poll reports whether Recv would return at once, with a message or with
+// io.EOF, waiting for that at most d (Python's poll(timeout); d <= 0 does
+// not wait).
 func (c *Conn[T]) Poll(d time.Duration) bool {
-	if c.in == nil {
+	if c.usable(c.in, errNotReadable) != nil {
 		return false
 	}
 	if d <= 0 {
-		return c.in.Qsize() > 0
+		return c.in.Qsize() > 0 || c.in.isClosed() || c.in.peerGoneNow()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	return c.in.poll(ctx)
 }
 
-// Close closes this end: the other end reads what was sent, then io.EOF,
-// and cannot send here any more.
+// Closed reports whether this process's copy is closed (Python's closed).
+func (c *Conn[T]) Closed() bool { return c.closed.Load() }
+
+// Readable reports whether this end receives (Python's readable).
+func (c *Conn[T]) Readable() bool { return c.in != nil }
+
+// Writable reports whether this end sends (Python's writable).
+func (c *Conn[T]) Writable() bool { return c.out != nil }
+
+// Close closes this process's copy of this end (Python's close): its
+// methods return ErrConnClosed from then on. When no process holds a
+// copy of this end any more, the other end reads what was sent, then
+// io.EOF, and its Send fails. Closing twice does nothing.
 func (c *Conn[T]) Close() error {
-	if c.out != nil {
-		c.out.Close()
+	if c.closed.Swap(true) {
+		return nil
 	}
-	if c.in != nil {
-		c.in.Close()
+	if c.st.release(c.end, myPid) {
+		c.closeQueues()
 	}
 	return nil
 }
 
+// CloseAll closes the pipe, both ends, for every process: Recv returns
+// what was sent, then io.EOF, and Send fails, on both ends everywhere
+// (what Close did before mp followed Python). Python has no such call.
+func (c *Conn[T]) CloseAll() error {
+	c.closeQueues()
+	return nil
+}
+
+func (c *Conn[T]) closeQueues() {
+	for _, q := range []*Queue[T]{c.in, c.out} {
+		if q != nil {
+			q.Close()
+		}
+	}
+}
+
 // Fileno returns -1: an mp pipe lives in shared memory, not in a file
-// descriptor, so it cannot be given to select or poll; use Poll.
+// descriptor, so it cannot be given to select or poll; use Poll, or
+// WaitReady over several Conns, queues and processes.
 func (c *Conn[T]) Fileno() int { return -1 }
 
 // Unlink removes the pipe's shared memory (both ends use it; see
@@ -136,7 +243,7 @@ func (c *Conn[T]) Unlink() error {
 			err = errors.Join(err, q.Unlink())
 		}
 	}
-	return err
+	return errors.Join(err, c.m.Unlink())
 }
 
 func sendErr(err error) error {
@@ -154,24 +261,46 @@ func pipeErr(err error) error {
 }
 
 type connHandle[T any] struct {
-	In  *Queue[T] `cbor:"1,keyasint,omitempty"`
-	Out *Queue[T] `cbor:"2,keyasint,omitempty"`
+	In    *Queue[T] `cbor:"1,keyasint,omitempty"`
+	Out   *Queue[T] `cbor:"2,keyasint,omitempty"`
+	State string    `cbor:"3,keyasint"`
+	End   int       `cbor:"4,keyasint"`
+	Token uint32    `cbor:"5,keyasint"`
 }
 
-// MarshalCBOR encodes the handle: the names of its directions.
+// MarshalCBOR encodes the handle: the names of its directions. The copy
+// on its way to another process counts as open (see transitFor) until
+// that process decodes it.
 func (c *Conn[T]) MarshalCBOR() ([]byte, error) {
-	return cbor.Marshal(connHandle[T]{c.in, c.out})
+	if c.closed.Load() {
+		return nil, fmt.Errorf("%w: it cannot be sent", ErrConnClosed)
+	}
+	tok, err := c.st.inTransit(c.end)
+	if err != nil {
+		return nil, err
+	}
+	return cbor.Marshal(connHandle[T]{c.in, c.out, c.m.Name(), c.end, tok})
 }
 
-// UnmarshalCBOR maps the pipe end named in b.
+// UnmarshalCBOR maps the pipe end named in b: this process now holds a
+// copy of it.
 func (c *Conn[T]) UnmarshalCBOR(b []byte) error {
 	var h connHandle[T]
 	if err := cbor.Unmarshal(b, &h); err != nil {
 		return err
 	}
-	if (h.In == nil && h.Out == nil) || (h.In != nil && h.In.h == nil) || (h.Out != nil && h.Out.h == nil) {
+	if (h.In == nil && h.Out == nil) || (h.In != nil && h.In.h == nil) || (h.Out != nil && h.Out.h == nil) || h.End < 0 || h.End > 1 {
 		return errBadHandle
 	}
-	c.in, c.out = h.In, h.Out
+	st, m, err := receivedPipeState(h.State)
+	if err != nil {
+		return err
+	}
+	c.in, c.out, c.st, c.m, c.end = h.In, h.Out, st, m, h.End
+	c.setup()
+	if err := st.hold(h.End, myPid, 0, 0); err != nil {
+		return err
+	}
+	st.arrived(h.End, h.Token)
 	return nil
 }

@@ -49,6 +49,24 @@ type queueHeader struct {
 	head, tail uint64
 	count      uint64 // items in the queue
 	unfinished uint64 // JoinableQueue: items put and not yet TaskDone
+	// An update of the four words above is first written here as their
+	// new values, then committed by setting logged (one atomic store),
+	// then applied, then logged is cleared. A process that takes the lock
+	// and finds logged set finishes the update of a holder that died (the
+	// values are absolute: applying them twice is harmless); an update
+	// whose holder died before logged was set never happened. Either way
+	// the queue is as if the dead process's operation ran whole or not at
+	// all: a Get that committed took its item (the dead process had it),
+	// a Put that committed left its item, readable.
+	logged uint32
+	_      uint32
+	next   queueState
+}
+
+// queueState is the part of a queue's header that every Put, Get and
+// TaskDone changes together.
+type queueState struct {
+	head, tail, count, unfinished uint64
 }
 
 const magicQueue = 0x6d705175 // "mpQu"
@@ -67,6 +85,10 @@ type Queue[T any] struct {
 	// rawSize > 0: T is plain data (numbers, and arrays and structs of
 	// them) of this size, put in the ring as its bytes
 	rawSize int
+	// peerGone, for a pipe's direction, reports whether no process holds
+	// the other end any more: a Get that waits, or a Put, then closes the
+	// queue instead of waiting for ever.
+	peerGone func() bool
 }
 
 // rawSizeOf is the size of T if it can travel as its bytes, else 0.
@@ -119,10 +141,36 @@ func (q *Queue[T]) lock(ctx context.Context) error {
 	if err := lockWord(ctx, &q.h.lock); err != nil && !errors.Is(err, ErrOwnerDead) {
 		return err
 	}
-	// A process that died holding the queue's lock died between two
-	// complete updates of the header or mid-copy of an item it had not
-	// yet counted: the queue is consistent either way.
+	// A process that died holding the queue's lock died before or after
+	// the commit of its update (see queueHeader.logged), or mid-copy of
+	// an item beyond the tail: finishing a committed update makes the
+	// queue consistent either way.
+	if atomic.LoadUint32(&q.h.logged) != 0 {
+		q.apply()
+	}
 	return nil
+}
+
+// state returns the header's words; the lock is held.
+func (q *Queue[T]) state() queueState {
+	h := q.h
+	return queueState{h.head, h.tail, h.count, h.unfinished}
+}
+
+// commit makes s the header's state in one step that a crash cannot
+// split: once logged is stored, the update counts even if this process
+// dies before applying it. The lock is held.
+func (q *Queue[T]) commit(s queueState) {
+	q.h.next = s
+	atomic.StoreUint32(&q.h.logged, 1)
+	q.apply()
+}
+
+// apply copies the committed state into the header; the lock is held.
+func (q *Queue[T]) apply() {
+	h := q.h
+	h.head, h.tail, h.count, h.unfinished = h.next.head, h.next.tail, h.next.count, h.next.unfinished
+	atomic.StoreUint32(&h.logged, 0)
 }
 
 func (q *Queue[T]) unlock() { unlockWord(&q.h.lock) }
@@ -162,9 +210,11 @@ func (q *Queue[T]) putRaw(ctx context.Context, b []byte, wait bool) error {
 		}
 		full := (h.maxsize > 0 && h.count >= uint64(h.maxsize)) || h.tail-h.head+need > h.capacity
 		if !full {
-			q.write(b)
-			h.count++
-			h.unfinished++
+			s := q.state()
+			s.tail = q.write(b)
+			s.count++
+			s.unfinished++
+			q.commit(s)
 			atomic.AddUint32(&h.notEmpty, 1)
 			q.unlock()
 			if atomic.LoadUint32(&h.waitGet) > 0 {
@@ -173,6 +223,9 @@ func (q *Queue[T]) putRaw(ctx context.Context, b []byte, wait bool) error {
 			return nil
 		}
 		q.unlock()
+		if q.peerGoneNow() {
+			continue // closed now
+		}
 		if !wait {
 			return ErrFull
 		}
@@ -189,13 +242,14 @@ func (q *Queue[T]) putRaw(ctx context.Context, b []byte, wait bool) error {
 	}
 }
 
-// write copies a length-prefixed item at the tail; the lock is held.
-func (q *Queue[T]) write(b []byte) {
+// write copies a length-prefixed item after the tail, where no reader
+// looks until the new tail it returns is committed; the lock is held.
+func (q *Queue[T]) write(b []byte) uint64 {
 	var n [4]byte
 	binary.LittleEndian.PutUint32(n[:], uint32(len(b)))
 	q.copyIn(q.h.tail, n[:])
 	q.copyIn(q.h.tail+4, b)
-	q.h.tail += uint64(4 + len(b))
+	return q.h.tail + uint64(4+len(b))
 }
 
 func (q *Queue[T]) copyIn(at uint64, b []byte) {
@@ -245,14 +299,15 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, error) {
 // then have the item's length).
 func (q *Queue[T]) getRaw(ctx context.Context, wait bool, dst []byte) ([]byte, error) {
 	h := q.h
-	for {
+	for slept := false; ; slept = true {
 		seq := atomic.LoadUint32(&h.notEmpty)
 		if err := q.lock(ctx); err != nil {
 			return nil, err
 		}
 		if h.count > 0 {
-			b, err := q.read(dst)
-			h.count--
+			s := q.state()
+			b, err := q.read(&s, dst)
+			q.commit(s)
 			atomic.AddUint32(&h.notFull, 1)
 			q.unlock()
 			if atomic.LoadUint32(&h.waitPut) > 0 {
@@ -262,6 +317,9 @@ func (q *Queue[T]) getRaw(ctx context.Context, wait bool, dst []byte) ([]byte, e
 		}
 		closed := atomic.LoadUint32(&h.closed) != 0
 		q.unlock()
+		if !closed && slept && q.peerGoneNow() {
+			continue // closed now: a last look for an item
+		}
 		if closed {
 			return nil, ErrQueueClosed
 		}
@@ -280,41 +338,55 @@ func (q *Queue[T]) getRaw(ctx context.Context, wait bool, dst []byte) ([]byte, e
 	}
 }
 
-// read takes the item at the head; the lock is held. A length that does
-// not fit what is in the ring means the memory was scribbled on: the
-// queue is emptied rather than read out of bounds.
-func (q *Queue[T]) read(dst []byte) ([]byte, error) {
-	h := q.h
+// read copies out the item at the head and sets s to the state without
+// it, for the caller to commit; the lock is held. A length that does not
+// fit what is in the ring means the memory was scribbled on (by a
+// process that wrote through a stray pointer: no crash leaves it so):
+// the queue is emptied rather than read out of bounds.
+func (q *Queue[T]) read(s *queueState, dst []byte) ([]byte, error) {
 	var n [4]byte
-	q.copyOut(h.head, n[:])
+	q.copyOut(s.head, n[:])
 	size := uint64(binary.LittleEndian.Uint32(n[:]))
-	if h.tail-h.head < 4+size {
-		h.head, h.count = h.tail, 1 // the caller takes the 1
+	if s.tail-s.head < 4+size {
+		s.head, s.count = s.tail, 0
 		return nil, errors.New("mp: Queue.Get: the queue's memory is corrupt; it was emptied")
 	}
+	at := s.head + 4
+	s.head += 4 + size
+	s.count--
 	b := dst
 	if uint64(len(dst)) != size {
 		if dst != nil {
-			h.head += 4 + size
 			return nil, fmt.Errorf("mp: Queue.Get: a message of %d bytes for a %T of %d", size, *new(T), len(dst))
 		}
 		b = make([]byte, size)
 	}
-	q.copyOut(h.head+4, b)
-	h.head += 4 + size
+	q.copyOut(at, b)
 	return b, nil
 }
 
-// poll waits until the queue holds an item, without taking it, or ctx
-// ends; it reports whether there is one.
+// peerGoneNow closes the queue, and reports so, if it is a pipe's
+// direction whose other end no process holds any more.
+func (q *Queue[T]) peerGoneNow() bool {
+	if q.peerGone == nil || atomic.LoadUint32(&q.h.closed) != 0 || !q.peerGone() {
+		return false
+	}
+	q.Close()
+	return true
+}
+
+func (q *Queue[T]) isClosed() bool { return atomic.LoadUint32(&q.h.closed) != 0 }
+
+// poll waits until a Get would return at once (with an item, or with
+// ErrQueueClosed) or ctx ends, and reports whether it would.
 func (q *Queue[T]) poll(ctx context.Context) bool {
 	h := q.h
-	for {
+	for slept := false; ; slept = true {
 		seq := atomic.LoadUint32(&h.notEmpty)
-		if q.Qsize() > 0 {
+		if q.Qsize() > 0 || q.isClosed() || (slept && q.peerGoneNow()) {
 			return true
 		}
-		if atomic.LoadUint32(&h.closed) != 0 || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return false
 		}
 		atomic.AddUint32(&h.waitGet, 1)
@@ -410,8 +482,10 @@ func (q *JoinableQueue[T]) TaskDone() error {
 		q.unlock()
 		return errors.New("mp: JoinableQueue.TaskDone called more times than items were put")
 	}
-	h.unfinished--
-	last := h.unfinished == 0
+	s := q.state()
+	s.unfinished--
+	q.commit(s)
+	last := s.unfinished == 0
 	if last {
 		atomic.AddUint32(&h.done, 1)
 	}

@@ -183,24 +183,34 @@ func (c *Condition) Wait(ctx context.Context) error {
 		h.tickets--
 		return fmt.Errorf("mp: Condition.Wait without its lock: %w", err)
 	}
-	var werr error
-	for {
-		r := atomic.LoadUint32(&h.released)
-		if int32(r-ticket) > 0 {
-			break
-		}
-		if err := waitWord(ctx, &h.released, r); err != nil {
-			werr = err
-			break
-		}
-	}
+	werr := h.sleep(ctx, ticket)
 	if err := c.l.Lock(context.Background()); err != nil && !errors.Is(err, ErrOwnerDead) {
 		return err
 	}
-	if werr != nil && int32(atomic.LoadUint32(&h.released)-ticket) <= 0 {
-		h.gone[ticket%1024/32] |= 1 << (ticket % 32) // leaving: not to be notified
-	}
+	h.leave(ticket, werr)
 	return werr
+}
+
+// sleep waits until ticket is notified or ctx ends; the lock is not held.
+func (h *condHeader) sleep(ctx context.Context, ticket uint32) error {
+	for {
+		r := atomic.LoadUint32(&h.released)
+		if int32(r-ticket) > 0 {
+			return nil
+		}
+		if err := waitWord(ctx, &h.released, r); err != nil {
+			return err
+		}
+	}
+}
+
+// leave marks ticket as gone if its wait ended with err before it was
+// notified, so that Notify does not spend a notification on it; the lock
+// is held again.
+func (h *condHeader) leave(ticket uint32, err error) {
+	if err != nil && int32(atomic.LoadUint32(&h.released)-ticket) <= 0 {
+		h.gone[ticket%1024/32] |= 1 << (ticket % 32)
+	}
 }
 
 // WaitFor waits until pred, called with the lock held, returns true, or
@@ -216,10 +226,15 @@ func (c *Condition) WaitFor(ctx context.Context, pred func() bool) error {
 
 // Notify wakes up to n waiters (Python's notify). The lock must be held.
 func (c *Condition) Notify(n int) error {
-	h := c.h
 	if int(atomic.LoadUint32(&c.l.h.word)>>1) != myPid {
 		return errors.New("mp: Condition.Notify without its lock")
 	}
+	c.h.notify(n)
+	return nil
+}
+
+// notify releases up to n waiting tickets; the lock is held.
+func (h *condHeader) notify(n int) {
 	r := atomic.LoadUint32(&h.released)
 	for k := 0; k < n && r != h.tickets; r++ {
 		w, bit := &h.gone[r%1024/32], uint32(1)<<(r%32)
@@ -231,7 +246,6 @@ func (c *Condition) Notify(n int) error {
 	}
 	atomic.StoreUint32(&h.released, r)
 	futex.Wake(&h.released, 1<<30) // each checks its own ticket
-	return nil
 }
 
 // NotifyAll wakes every waiter (Python's notify_all). The lock must be

@@ -166,6 +166,17 @@ func NewRawArray[T any](n int) (*RawArray[T], error) {
 	return &RawArray[T]{m: m, s: view[T](m.Buf(), n)}, nil
 }
 
+// NewRawArrayFrom makes a shared array holding a copy of values (Python's
+// RawArray(typecode, sequence)).
+func NewRawArrayFrom[T any](values []T) (*RawArray[T], error) {
+	a, err := NewRawArray[T](len(values))
+	if err != nil {
+		return nil, err
+	}
+	copy(a.s, values)
+	return a, nil
+}
+
 // Slice returns the elements, in shared memory: valid until Close.
 func (a *RawArray[T]) Slice() []T { return a.s }
 

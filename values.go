@@ -160,6 +160,17 @@ func NewArray[T any](n int) (*Array[T], error) {
 	return &Array[T]{l: l, a: raw}, nil
 }
 
+// NewArrayFrom makes a shared array holding a copy of values (Python's
+// Array(typecode, sequence), e.g. Array('i', [1, 2, 3])).
+func NewArrayFrom[T any](values []T) (*Array[T], error) {
+	a, err := NewArray[T](len(values))
+	if err != nil {
+		return nil, err
+	}
+	copy(a.Slice(), values)
+	return a, nil
+}
+
 // Update runs f on the elements with the lock held (see Value.Update).
 func (a *Array[T]) Update(ctx context.Context, f func([]T)) error {
 	return underLock(ctx, a.l, func() { f(a.a.Slice()) })

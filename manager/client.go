@@ -252,13 +252,13 @@ func (c *client) attach(ctx context.Context) {
 		return
 	}
 	if _, err := c.call(ctx, &wire.Call{Op: "attach", Args: [][]byte{b}}); err != nil {
-		mine.Close()
+		mine.CloseAll()
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
-		mine.Close()
+		mine.CloseAll()
 		return
 	}
 	c.ring, c.poke = mine, theirs
@@ -426,7 +426,7 @@ func (c *client) fail(err error) {
 		c.nc.Close()
 	}
 	if c.ring != nil {
-		c.ring.Close() // wakes both sides' readers
+		c.ring.CloseAll() // wakes both sides' readers
 		c.poke = nil
 	}
 }

@@ -218,7 +218,7 @@ func (c *sconn) close() {
 	c.nc.Close()
 	c.mu.Lock()
 	if c.ring != nil {
-		c.ring.Close() // wakes its reader, and a reply waiting for room
+		c.ring.CloseAll() // wakes its reader, and a reply waiting for room
 	}
 	c.mu.Unlock()
 	c.calls.Wait()

@@ -119,33 +119,17 @@ func (c *RCondition) Unlink() error {
 	return errors.Join(c.l.Unlink(), c.m.Unlink())
 }
 
-type rcondHandle struct {
-	L *RLock `cbor:"1,keyasint"`
-	C string `cbor:"2,keyasint"`
-}
-
 // MarshalCBOR encodes the handle: the names of the lock and the condition.
 func (c *RCondition) MarshalCBOR() ([]byte, error) {
-	return cbor.Marshal(rcondHandle{c.l, c.m.Name()})
+	return cbor.Marshal(condHandle[*RLock]{c.l, c.m.Name()})
 }
 
 // UnmarshalCBOR maps the condition named in b.
 func (c *RCondition) UnmarshalCBOR(b []byte) error {
-	var hd rcondHandle
-	if err := cbor.Unmarshal(b, &hd); err != nil {
-		return err
-	}
-	if hd.L == nil || hd.L.h == nil {
-		return errBadHandle
-	}
-	inner, err := cbor.Marshal(shmHandle{Name: hd.C})
+	l, m, h, err := receivedCondition(b, func(l *RLock) bool { return l != nil && l.h != nil })
 	if err != nil {
 		return err
 	}
-	m, err := receivedKind(inner, int(unsafe.Sizeof(condHeader{})), magicCond, "Condition")
-	if err != nil {
-		return err
-	}
-	c.l, c.m, c.h = hd.L, m, (*condHeader)(unsafe.Pointer(&m.Buf()[0]))
+	c.l, c.m, c.h = l, m, h
 	return nil
 }

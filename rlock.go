@@ -264,33 +264,45 @@ func (c *Condition) Unlink() error {
 	return c.m.Unlink()
 }
 
-type condHandle struct {
-	L *Lock  `cbor:"1,keyasint"`
+// condHandle is a condition's handle on the wire: its lock (a *Lock or an
+// *RLock) and the name of its segment.
+type condHandle[L any] struct {
+	L L      `cbor:"1,keyasint"`
 	C string `cbor:"2,keyasint"`
 }
 
 // MarshalCBOR encodes the handle: the names of the lock and the condition.
 func (c *Condition) MarshalCBOR() ([]byte, error) {
-	return cbor.Marshal(condHandle{c.l, c.m.Name()})
+	return cbor.Marshal(condHandle[*Lock]{c.l, c.m.Name()})
 }
 
 // UnmarshalCBOR maps the condition named in b.
 func (c *Condition) UnmarshalCBOR(b []byte) error {
-	var hd condHandle
-	if err := cbor.Unmarshal(b, &hd); err != nil {
+	l, m, h, err := receivedCondition(b, func(l *Lock) bool { return l != nil && l.h != nil })
+	if err != nil {
 		return err
 	}
-	if hd.L == nil || hd.L.h == nil {
-		return errBadHandle
+	c.l, c.m, c.h = l, m, h
+	return nil
+}
+
+// receivedCondition maps the condition whose handle is b; ok says whether
+// the decoded lock is a valid one.
+func receivedCondition[L any](b []byte, ok func(L) bool) (L, *SharedMemory, *condHeader, error) {
+	var hd condHandle[L]
+	if err := cbor.Unmarshal(b, &hd); err != nil {
+		return hd.L, nil, nil, err
+	}
+	if !ok(hd.L) {
+		return hd.L, nil, nil, errBadHandle
 	}
 	inner, err := cbor.Marshal(shmHandle{Name: hd.C})
 	if err != nil {
-		return err
+		return hd.L, nil, nil, err
 	}
 	m, err := receivedKind(inner, int(unsafe.Sizeof(condHeader{})), magicCond, "Condition")
 	if err != nil {
-		return err
+		return hd.L, nil, nil, err
 	}
-	c.l, c.m, c.h = hd.L, m, (*condHeader)(unsafe.Pointer(&m.Buf()[0]))
-	return nil
+	return hd.L, m, (*condHeader)(unsafe.Pointer(&m.Buf()[0])), nil
 }

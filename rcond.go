@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -30,12 +29,10 @@ func NewRCondition(lock *RLock) (*RCondition, error) {
 			return nil, err
 		}
 	}
-	m, err := CreateSharedMemory("", int(unsafe.Sizeof(condHeader{})))
+	m, h, err := newCondSegment()
 	if err != nil {
 		return nil, err
 	}
-	h := (*condHeader)(unsafe.Pointer(&m.Buf()[0]))
-	atomic.StoreUint32(&h.magic, magicCond)
 	return &RCondition{l: lock, m: m, h: h}, nil
 }
 

@@ -157,13 +157,22 @@ func NewCondition(lock *Lock) (*Condition, error) {
 			return nil, err
 		}
 	}
-	m, err := CreateSharedMemory("", int(unsafe.Sizeof(condHeader{})))
+	m, h, err := newCondSegment()
 	if err != nil {
 		return nil, err
 	}
+	return &Condition{l: lock, m: m, h: h}, nil
+}
+
+// newCondSegment makes the shared segment of a Condition or RCondition.
+func newCondSegment() (*SharedMemory, *condHeader, error) {
+	m, err := CreateSharedMemory("", int(unsafe.Sizeof(condHeader{})))
+	if err != nil {
+		return nil, nil, err
+	}
 	h := (*condHeader)(unsafe.Pointer(&m.Buf()[0]))
 	atomic.StoreUint32(&h.magic, magicCond)
-	return &Condition{l: lock, m: m, h: h}, nil
+	return m, h, nil
 }
 
 // Lock takes the condition's lock (see Lock.Lock).

@@ -162,18 +162,41 @@ func (c *Conn[T]) RecvBytes(ctx context.Context) ([]byte, error) {
 }
 
 // RecvBytesInto reads the next raw message into buf and returns its
-// length (Python's recv_bytes_into); a message longer than buf is an
-// error, and is lost.
+// length (Python's recv_bytes_into). A message longer than buf is
+// received all the same and returned in a *BufferTooShortError (Python's
+// BufferTooShort, whose args[0] is the message): nothing is lost, and
+// errors.Is(err, ErrBufferTooShort) holds.
 func (c *Conn[T]) RecvBytesInto(ctx context.Context, buf []byte) (int, error) {
 	b, err := c.RecvBytes(ctx)
 	if err != nil {
 		return 0, err
 	}
 	if len(b) > len(buf) {
-		return 0, fmt.Errorf("mp: RecvBytesInto: a message of %d bytes for a buffer of %d", len(b), len(buf))
+		return 0, &BufferTooShortError{Msg: b, Buf: len(buf)}
 	}
 	return copy(buf, b), nil
 }
+
+// ErrBufferTooShort is wrapped by a *BufferTooShortError.
+var ErrBufferTooShort = errors.New("mp: buffer too short")
+
+// BufferTooShortError is RecvBytesInto's error when the message does not
+// fit the buffer (Python's BufferTooShort): it carries the whole message,
+// which was received.
+type BufferTooShortError struct {
+	Msg []byte // the whole message
+	Buf int    // the buffer's length
+}
+
+func (e *BufferTooShortError) Error() string {
+	return fmt.Sprintf("mp: RecvBytesInto: a message of %d bytes for a buffer of %d (the message is in the error: errors.As(err, &*mp.BufferTooShortError))", len(e.Msg), e.Buf)
+}
+
+// Unwrap returns ErrBufferTooShort.
+func (e *BufferTooShortError) Unwrap() error { return ErrBufferTooShort }
+
+// Message returns the whole message.
+func (e *BufferTooShortError) Message() []byte { return e.Msg }
 
 // Poll reports whether Recv would return at once, with a message or with
 // io.EOF, waiting for that at most d (Python's poll(timeout); d <= 0 does

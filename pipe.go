@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // Conn is one end of a Pipe (Python's multiprocessing.connection.Connection):
@@ -40,6 +41,7 @@ type Conn[T any] struct {
 	m       *SharedMemory // holds st
 	end     int           // this end's index in st.ends
 	closed  atomic.Bool   // this process's copy is closed
+	sock    *sockConn     // not nil: a Conn over a socket (Dial, Accept); in, out, st, m are nil
 }
 
 // ErrConnClosed is the error of a Conn's methods after Close in the same
@@ -112,6 +114,16 @@ var (
 // io.ErrClosedPipe (Python's BrokenPipeError); a message sent just before
 // that is seen may be lost with the other end, as in Python.
 func (c *Conn[T]) Send(ctx context.Context, v T) error {
+	if c.sock != nil {
+		if c.closed.Load() {
+			return ErrConnClosed
+		}
+		b, err := wire.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("mp: Send: %w", err)
+		}
+		return c.sock.send(ctx, b)
+	}
 	if err := c.usable(c.out, errNotWritable); err != nil {
 		return err
 	}
@@ -133,6 +145,17 @@ func (c *Conn[T]) usable(q *Queue[T], missing error) error {
 // once every copy of the other end is closed (or its process dead) and
 // every message read.
 func (c *Conn[T]) Recv(ctx context.Context) (T, error) {
+	if c.sock != nil {
+		var v T
+		b, err := c.RecvBytes(ctx)
+		if err != nil {
+			return v, err
+		}
+		if err := wire.Unmarshal(b, &v); err != nil {
+			return v, fmt.Errorf("mp: Recv: decoding a %T: %w", v, err)
+		}
+		return v, nil
+	}
 	if err := c.usable(c.in, errNotReadable); err != nil {
 		var zero T
 		return zero, err
@@ -143,6 +166,12 @@ func (c *Conn[T]) Recv(ctx context.Context) (T, error) {
 
 // SendBytes sends b as one raw message (Python's send_bytes).
 func (c *Conn[T]) SendBytes(ctx context.Context, b []byte) error {
+	if c.sock != nil {
+		if c.closed.Load() {
+			return ErrConnClosed
+		}
+		return c.sock.send(ctx, b)
+	}
 	if err := c.usable(c.out, errNotWritable); err != nil {
 		return err
 	}
@@ -154,6 +183,12 @@ func (c *Conn[T]) SendBytes(ctx context.Context, b []byte) error {
 
 // RecvBytes returns the next message as raw bytes (Python's recv_bytes).
 func (c *Conn[T]) RecvBytes(ctx context.Context) ([]byte, error) {
+	if c.sock != nil {
+		if c.closed.Load() {
+			return nil, ErrConnClosed
+		}
+		return c.sock.recv(ctx)
+	}
 	if err := c.usable(c.in, errNotReadable); err != nil {
 		return nil, err
 	}
@@ -202,6 +237,9 @@ func (e *BufferTooShortError) Message() []byte { return e.Msg }
 // io.EOF, waiting for that at most d (Python's poll(timeout); d <= 0 does
 // not wait).
 func (c *Conn[T]) Poll(d time.Duration) bool {
+	if c.sock != nil {
+		return !c.closed.Load() && c.sock.poll(d)
+	}
 	if c.usable(c.in, errNotReadable) != nil {
 		return false
 	}
@@ -217,10 +255,10 @@ func (c *Conn[T]) Poll(d time.Duration) bool {
 func (c *Conn[T]) Closed() bool { return c.closed.Load() }
 
 // Readable reports whether this end receives (Python's readable).
-func (c *Conn[T]) Readable() bool { return c.in != nil }
+func (c *Conn[T]) Readable() bool { return c.in != nil || c.sock != nil }
 
 // Writable reports whether this end sends (Python's writable).
-func (c *Conn[T]) Writable() bool { return c.out != nil }
+func (c *Conn[T]) Writable() bool { return c.out != nil || c.sock != nil }
 
 // Close closes this process's copy of this end (Python's close): its
 // methods return ErrConnClosed from then on. When no process holds a
@@ -229,6 +267,9 @@ func (c *Conn[T]) Writable() bool { return c.out != nil }
 func (c *Conn[T]) Close() error {
 	if c.closed.Swap(true) {
 		return nil
+	}
+	if c.sock != nil {
+		return c.sock.close()
 	}
 	if c.st.release(c.end, myPid) {
 		c.closeQueues()
@@ -239,7 +280,11 @@ func (c *Conn[T]) Close() error {
 // CloseAll closes the pipe, both ends, for every process: Recv returns
 // what was sent, then io.EOF, and Send fails, on both ends everywhere
 // (what Close did before mp followed Python). Python has no such call.
+// On a Conn over a socket it is Close.
 func (c *Conn[T]) CloseAll() error {
+	if c.sock != nil {
+		return c.Close()
+	}
 	c.closeQueues()
 	return nil
 }
@@ -260,6 +305,9 @@ func (c *Conn[T]) Fileno() int { return -1 }
 // Unlink removes the pipe's shared memory (both ends use it; see
 // SharedMemory.Unlink).
 func (c *Conn[T]) Unlink() error {
+	if c.sock != nil {
+		return nil
+	}
 	var err error
 	for _, q := range []*Queue[T]{c.in, c.out} {
 		if q != nil {
@@ -295,6 +343,9 @@ type connHandle[T any] struct {
 // on its way to another process counts as open (see transitFor) until
 // that process decodes it.
 func (c *Conn[T]) MarshalCBOR() ([]byte, error) {
+	if c.sock != nil {
+		return nil, errors.New("mp: a Conn from Dial or Accept cannot be sent to another process: Dial from that process instead")
+	}
 	if c.closed.Load() {
 		return nil, fmt.Errorf("%w: it cannot be sent", ErrConnClosed)
 	}

@@ -149,9 +149,9 @@ func newSocketConn[T any](ctx context.Context, nc net.Conn, key []byte, server b
 		stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 		var err error
 		if server {
-			err = authkey.Server(r, w, key, connVersion)
+			err = authkey.Server(r, w, key, connVersion, "mp", wire.Auth{})
 		} else {
-			err = authkey.Client(r, w, key, connVersion)
+			_, err = authkey.Client(r, w, key, connVersion)
 		}
 		stop()
 		if err != nil {
@@ -172,6 +172,10 @@ func handshakeErr(ctx context.Context, err error, server bool) error {
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("mp: %s: during the authkey handshake: %w", who, ctx.Err())
+	case errors.As(err, new(*authkey.PeerError)):
+		return fmt.Errorf("%w: %s: %w", ErrAuthentication, who, err)
+	case errors.Is(err, authkey.ErrNoAnswer):
+		return fmt.Errorf("%w: %s: %w (wrong authkey?)", ErrAuthentication, who, err)
 	case errors.Is(err, authkey.ErrWrongKey):
 		if server {
 			return fmt.Errorf("%w: the peer does not know the authkey (%s)", ErrAuthentication, err)

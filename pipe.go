@@ -31,6 +31,10 @@ import (
 //
 // CloseAll closes both ends for every process at once.
 //
+// A Conn made by Dial or a Listener's Accept (Python's Client and
+// Listener) works the same way over a socket, with messages up to 64 MiB;
+// it belongs to the process that made it and cannot be sent to another.
+//
 // A copy received by a pool task stays open until the task calls Close
 // or the worker process ends (Python's closes when the task's argument
 // is garbage-collected): a task that is done with a Conn should Close it

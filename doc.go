@@ -57,6 +57,9 @@
 //	Pipe(duplex) → Connection                       Pipe[T](duplex) → *Conn[T]: Send, Recv, Poll, ...
 //	conn.close() (this process's copy)              Close(); CloseAll() closes both ends everywhere
 //	connection.wait(objects, timeout)               WaitReady(ctx, conns, queues, processes...)
+//	connection.Listener(address, authkey=k)         Listen[T](ctx, "unix"|"tcp", address, k): Accept(ctx), Addr, Close
+//	connection.Client(address, authkey=k)           Dial[T](ctx, network, address, k) → *Conn[T]
+//	BufferTooShort (recv_bytes_into)                *BufferTooShortError (the whole message), ErrBufferTooShort
 //	Lock(): acquire(timeout) / release()             NewLock(): Lock(ctx) / Unlock(), TryLock()
 //	RLock(), Condition(lock)                        NewRLock() (owner = the ctx Lock returns), NewCondition(l)
 //	Condition() (over an RLock, Python's default)   NewRCondition(nil)

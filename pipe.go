@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // Conn is one end of a Pipe (Python's multiprocessing.connection.Connection):
@@ -30,6 +31,10 @@ import (
 //
 // CloseAll closes both ends for every process at once.
 //
+// A Conn made by Dial or a Listener's Accept (Python's Client and
+// Listener) works the same way over a socket, with messages up to 64 MiB;
+// it belongs to the process that made it and cannot be sent to another.
+//
 // A copy received by a pool task stays open until the task calls Close
 // or the worker process ends (Python's closes when the task's argument
 // is garbage-collected): a task that is done with a Conn should Close it
@@ -40,6 +45,7 @@ type Conn[T any] struct {
 	m       *SharedMemory // holds st
 	end     int           // this end's index in st.ends
 	closed  atomic.Bool   // this process's copy is closed
+	sock    *sockConn     // not nil: a Conn over a socket (Dial, Accept); in, out, st, m are nil
 }
 
 // ErrConnClosed is the error of a Conn's methods after Close in the same
@@ -112,6 +118,16 @@ var (
 // io.ErrClosedPipe (Python's BrokenPipeError); a message sent just before
 // that is seen may be lost with the other end, as in Python.
 func (c *Conn[T]) Send(ctx context.Context, v T) error {
+	if c.sock != nil {
+		if c.closed.Load() {
+			return ErrConnClosed
+		}
+		b, err := wire.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("mp: Send: %w", err)
+		}
+		return c.sock.send(ctx, b)
+	}
 	if err := c.usable(c.out, errNotWritable); err != nil {
 		return err
 	}
@@ -133,6 +149,17 @@ func (c *Conn[T]) usable(q *Queue[T], missing error) error {
 // once every copy of the other end is closed (or its process dead) and
 // every message read.
 func (c *Conn[T]) Recv(ctx context.Context) (T, error) {
+	if c.sock != nil {
+		var v T
+		b, err := c.RecvBytes(ctx)
+		if err != nil {
+			return v, err
+		}
+		if err := wire.Unmarshal(b, &v); err != nil {
+			return v, fmt.Errorf("mp: Recv: decoding a %T: %w", v, err)
+		}
+		return v, nil
+	}
 	if err := c.usable(c.in, errNotReadable); err != nil {
 		var zero T
 		return zero, err
@@ -143,6 +170,12 @@ func (c *Conn[T]) Recv(ctx context.Context) (T, error) {
 
 // SendBytes sends b as one raw message (Python's send_bytes).
 func (c *Conn[T]) SendBytes(ctx context.Context, b []byte) error {
+	if c.sock != nil {
+		if c.closed.Load() {
+			return ErrConnClosed
+		}
+		return c.sock.send(ctx, b)
+	}
 	if err := c.usable(c.out, errNotWritable); err != nil {
 		return err
 	}
@@ -154,6 +187,12 @@ func (c *Conn[T]) SendBytes(ctx context.Context, b []byte) error {
 
 // RecvBytes returns the next message as raw bytes (Python's recv_bytes).
 func (c *Conn[T]) RecvBytes(ctx context.Context) ([]byte, error) {
+	if c.sock != nil {
+		if c.closed.Load() {
+			return nil, ErrConnClosed
+		}
+		return c.sock.recv(ctx)
+	}
 	if err := c.usable(c.in, errNotReadable); err != nil {
 		return nil, err
 	}
@@ -162,23 +201,49 @@ func (c *Conn[T]) RecvBytes(ctx context.Context) ([]byte, error) {
 }
 
 // RecvBytesInto reads the next raw message into buf and returns its
-// length (Python's recv_bytes_into); a message longer than buf is an
-// error, and is lost.
+// length (Python's recv_bytes_into). A message longer than buf is
+// received all the same and returned in a *BufferTooShortError (Python's
+// BufferTooShort, whose args[0] is the message): nothing is lost, and
+// errors.Is(err, ErrBufferTooShort) holds.
 func (c *Conn[T]) RecvBytesInto(ctx context.Context, buf []byte) (int, error) {
 	b, err := c.RecvBytes(ctx)
 	if err != nil {
 		return 0, err
 	}
 	if len(b) > len(buf) {
-		return 0, fmt.Errorf("mp: RecvBytesInto: a message of %d bytes for a buffer of %d", len(b), len(buf))
+		return 0, &BufferTooShortError{Msg: b, Buf: len(buf)}
 	}
 	return copy(buf, b), nil
 }
+
+// ErrBufferTooShort is wrapped by a *BufferTooShortError.
+var ErrBufferTooShort = errors.New("mp: buffer too short")
+
+// BufferTooShortError is RecvBytesInto's error when the message does not
+// fit the buffer (Python's BufferTooShort): it carries the whole message,
+// which was received.
+type BufferTooShortError struct {
+	Msg []byte // the whole message
+	Buf int    // the buffer's length
+}
+
+func (e *BufferTooShortError) Error() string {
+	return fmt.Sprintf("mp: RecvBytesInto: a message of %d bytes for a buffer of %d (the message is in the error: errors.As(err, &*mp.BufferTooShortError))", len(e.Msg), e.Buf)
+}
+
+// Unwrap returns ErrBufferTooShort.
+func (e *BufferTooShortError) Unwrap() error { return ErrBufferTooShort }
+
+// Message returns the whole message.
+func (e *BufferTooShortError) Message() []byte { return e.Msg }
 
 // Poll reports whether Recv would return at once, with a message or with
 // io.EOF, waiting for that at most d (Python's poll(timeout); d <= 0 does
 // not wait).
 func (c *Conn[T]) Poll(d time.Duration) bool {
+	if c.sock != nil {
+		return !c.closed.Load() && c.sock.poll(d)
+	}
 	if c.usable(c.in, errNotReadable) != nil {
 		return false
 	}
@@ -194,10 +259,10 @@ func (c *Conn[T]) Poll(d time.Duration) bool {
 func (c *Conn[T]) Closed() bool { return c.closed.Load() }
 
 // Readable reports whether this end receives (Python's readable).
-func (c *Conn[T]) Readable() bool { return c.in != nil }
+func (c *Conn[T]) Readable() bool { return c.in != nil || c.sock != nil }
 
 // Writable reports whether this end sends (Python's writable).
-func (c *Conn[T]) Writable() bool { return c.out != nil }
+func (c *Conn[T]) Writable() bool { return c.out != nil || c.sock != nil }
 
 // Close closes this process's copy of this end (Python's close): its
 // methods return ErrConnClosed from then on. When no process holds a
@@ -206,6 +271,9 @@ func (c *Conn[T]) Writable() bool { return c.out != nil }
 func (c *Conn[T]) Close() error {
 	if c.closed.Swap(true) {
 		return nil
+	}
+	if c.sock != nil {
+		return c.sock.close()
 	}
 	if c.st.release(c.end, myPid) {
 		c.closeQueues()
@@ -216,7 +284,11 @@ func (c *Conn[T]) Close() error {
 // CloseAll closes the pipe, both ends, for every process: Recv returns
 // what was sent, then io.EOF, and Send fails, on both ends everywhere
 // (what Close did before mp followed Python). Python has no such call.
+// On a Conn over a socket it is Close.
 func (c *Conn[T]) CloseAll() error {
+	if c.sock != nil {
+		return c.Close()
+	}
 	c.closeQueues()
 	return nil
 }
@@ -237,6 +309,9 @@ func (c *Conn[T]) Fileno() int { return -1 }
 // Unlink removes the pipe's shared memory (both ends use it; see
 // SharedMemory.Unlink).
 func (c *Conn[T]) Unlink() error {
+	if c.sock != nil {
+		return nil
+	}
 	var err error
 	for _, q := range []*Queue[T]{c.in, c.out} {
 		if q != nil {
@@ -272,6 +347,9 @@ type connHandle[T any] struct {
 // on its way to another process counts as open (see transitFor) until
 // that process decodes it.
 func (c *Conn[T]) MarshalCBOR() ([]byte, error) {
+	if c.sock != nil {
+		return nil, errors.New("mp: a Conn from Dial or Accept cannot be sent to another process: Dial from that process instead")
+	}
 	if c.closed.Load() {
 		return nil, fmt.Errorf("%w: it cannot be sent", ErrConnClosed)
 	}

@@ -66,6 +66,9 @@ func WaitReady(ctx context.Context, objs ...Waitable) ([]Waitable, error) {
 }
 
 func (c *Conn[T]) ready(slow bool) bool {
+	if c.sock != nil {
+		return !c.closed.Load() && c.sock.poll(0)
+	}
 	if c.closed.Load() || c.in == nil {
 		return false
 	}

@@ -167,11 +167,9 @@ func TestConnection(t *testing.T) {
 			t.Fatalf("recv_bytes() after the other end closed: %v, want EOF", err)
 		}
 		// BufferTooShort carries the message: nothing is lost.
-		type carrier interface{ Message() []byte }
-		var c carrier
-		if !errors.As(shortErr, &c) || !bytes.Equal(c.Message(), longmsg) {
-			knownGap(t, "not in issue 12: RecvBytesInto with a short buffer loses the message; Python's BufferTooShort carries it")
-			t.Fatal("the too-long message is lost")
+		var bts *mp.BufferTooShortError
+		if !errors.As(shortErr, &bts) || !bytes.Equal(bts.Msg, longmsg) || !errors.Is(shortErr, mp.ErrBufferTooShort) {
+			t.Fatalf("the too-long message is lost: %v", shortErr)
 		}
 	})
 

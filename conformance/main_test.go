@@ -31,6 +31,11 @@ import (
 const long = 60 * time.Second
 
 func TestMain(m *testing.M) {
+	if os.Getenv(noMainEnv) != "" {
+		// the test binary run as a program that forgets mp.Main (and so
+		// does every process it starts: TestNoForkBomb)
+		os.Exit(noMainRole())
+	}
 	// Worker processes are this test binary, re-executed: there mp.Main
 	// serves and never returns.
 	mp.Main()
@@ -69,6 +74,24 @@ func TestMain(m *testing.M) {
 // killed (TestResourceTracker.test_resource_tracker's script).
 func runRole(role string) int {
 	switch role {
+	case "smm":
+		// TestSharedMemory.test_shared_memory_SharedMemoryManager_reuses_resource_tracker's script
+		var smm mp.SharedMemoryManager
+		vals := make([]any, 10)
+		for i := range vals {
+			vals[i] = i
+		}
+		sl, err := smm.ShareableList(vals)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(sl.SharedMemory().Name())
+		if err := smm.Shutdown(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
 	case "leak-shm":
 		for range 2 {
 			m, err := mp.CreateSharedMemory("", 10)

@@ -197,8 +197,11 @@ func TestArray(t *testing.T) {
 	t.Run("test_array", func(t *testing.T) {
 		ctx := testCtx(t)
 		seq := slices.Clone(arraySeq)
-		arr := newArray[int32](t, len(seq))
-		arr.Update(ctx, func(s []int32) { copy(s, seq) })
+		arr, err := mp.NewArrayFrom(seq) // Array('i', seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { arr.Unlink() })
 		s := arr.Slice()
 		if len(s) != len(seq) || arr.Len() != len(seq) || s[3] != seq[3] || !slices.Equal(s[2:7], seq[2:7]) {
 			t.Fatalf("array = %v", s)

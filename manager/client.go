@@ -3,8 +3,6 @@ package manager
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/authkey"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -335,50 +334,27 @@ func handshake(ctx context.Context, nc net.Conn, r *wire.Reader, w *wire.Writer,
 	}
 	nc.SetDeadline(deadline)
 	defer nc.SetDeadline(time.Time{})
-	read := func() (*wire.Auth, error) {
-		kind, p, err := r.Read()
-		if err != nil {
-			return nil, fmt.Errorf("%w: during the handshake: %w", ErrServerGone, err)
-		}
-		var a wire.Auth
-		if kind != wire.KindAuth || wire.Unmarshal(p, &a) != nil {
-			return nil, fmt.Errorf("%w: the handshake got a frame of kind %d (not a manager?)", ErrBadRequest, kind)
-		}
-		if a.Err != "" {
-			return nil, fmt.Errorf("%w: the server says: %s", ErrAuth, a.Err)
-		}
-		return &a, nil
-	}
-	hello, err := read()
-	if err != nil {
-		if errors.Is(err, ErrServerGone) {
-			return 0, fmt.Errorf("%w (no challenge: not a manager, or one that wants TLS: manager.TLS)", err)
-		}
-		return 0, err
-	}
-	if hello.Version != wire.ManagerVersion {
-		return 0, fmt.Errorf("%w: the server speaks protocol %d, this program %d", ErrBadRequest, hello.Version, wire.ManagerVersion)
-	}
-	mine := make([]byte, 32)
-	rand.Read(mine)
-	b, _ := wire.Marshal(&wire.Auth{Version: wire.ManagerVersion, MAC: mac(key, hello.Challenge), Challenge: mine})
-	if err := w.Write(wire.KindAuth, b); err != nil {
-		return 0, err
-	}
-	if err := w.Flush(); err != nil {
+	ans, err := authkey.Client(r, w, key, wire.ManagerVersion)
+	var pe *authkey.PeerError
+	var ve *authkey.VersionError
+	switch {
+	case err == nil:
+		return ans.Items, nil
+	case errors.As(err, &pe):
+		return 0, fmt.Errorf("%w: the server says: %s", ErrAuth, pe.Msg)
+	case errors.As(err, &ve):
+		return 0, fmt.Errorf("%w: the server speaks protocol %d, this program %d", ErrBadRequest, ve.Peer, ve.Mine)
+	case errors.Is(err, authkey.ErrNotHandshake):
+		return 0, fmt.Errorf("%w: the handshake got %v (not a manager?)", ErrBadRequest, err)
+	case errors.Is(err, authkey.ErrNoChallenge):
+		return 0, fmt.Errorf("%w: during the handshake: %w (not a manager, or one that wants TLS: manager.TLS)", ErrServerGone, err)
+	case errors.Is(err, authkey.ErrNoAnswer):
+		return 0, fmt.Errorf("%w: the server closed the connection during the handshake (wrong authkey?)", ErrAuth)
+	case errors.Is(err, authkey.ErrWrongKey):
+		return 0, fmt.Errorf("%w: the server does not know the authkey", ErrAuth)
+	default:
 		return 0, fmt.Errorf("%w: during the handshake: %w", ErrServerGone, err)
 	}
-	ans, err := read()
-	if err != nil {
-		if errors.Is(err, ErrServerGone) {
-			return 0, fmt.Errorf("%w: the server closed the connection during the handshake (wrong authkey?)", ErrAuth)
-		}
-		return 0, err
-	}
-	if !hmac.Equal(ans.MAC, mac(key, mine)) {
-		return 0, fmt.Errorf("%w: the server does not know the authkey", ErrAuth)
-	}
-	return ans.Items, nil
 }
 
 // read delivers replies to their callers until the connection ends.

@@ -3,9 +3,6 @@ package manager
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/authkey"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -240,31 +238,7 @@ func (c *sconn) close() {
 func (c *sconn) handshake(r *wire.Reader) error {
 	c.nc.SetDeadline(time.Now().Add(c.s.lim.HandshakeTimeout))
 	defer c.nc.SetDeadline(time.Time{})
-	challenge := make([]byte, 32)
-	rand.Read(challenge)
-	if err := c.writeAuth(&wire.Auth{Version: wire.ManagerVersion, Challenge: challenge}); err != nil {
-		return err
-	}
-	kind, p, err := r.Read()
-	if err != nil {
-		return err
-	}
-	var a wire.Auth
-	if kind != wire.KindAuth || wire.Unmarshal(p, &a) != nil {
-		return errors.New("not a handshake")
-	}
-	if a.Version != wire.ManagerVersion {
-		c.writeAuth(&wire.Auth{Err: fmt.Sprintf("manager: protocol version %d, the server speaks %d", a.Version, wire.ManagerVersion)})
-		return errors.New("wrong version")
-	}
-	if !hmac.Equal(a.MAC, mac(c.s.key, challenge)) {
-		c.writeAuth(&wire.Auth{Err: "manager: authentication failed: wrong authkey"})
-		return errors.New("wrong authkey")
-	}
-	if len(a.Challenge) < 16 {
-		return errors.New("short challenge")
-	}
-	return c.writeAuth(&wire.Auth{Version: wire.ManagerVersion, MAC: mac(c.s.key, a.Challenge), Items: c.s.lim.Items})
+	return authkey.Server(r, c.w, c.s.key, wire.ManagerVersion, "manager", wire.Auth{Items: c.s.lim.Items})
 }
 
 func (c *sconn) writeAuth(a *wire.Auth) error {
@@ -276,12 +250,6 @@ func (c *sconn) writeAuth(a *wire.Auth) error {
 		return err
 	}
 	return c.w.Flush()
-}
-
-func mac(key, challenge []byte) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write(challenge)
-	return h.Sum(nil)
 }
 
 // dispatch runs a call: in the reading goroutine when it cannot wait, in

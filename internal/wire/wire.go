@@ -30,7 +30,10 @@ const (
 	KindAuth   Kind = 7 // manager client ↔ server: the handshake (Auth)
 	KindCall   Kind = 8 // manager client → server: Call
 	KindReply  Kind = 9 // manager server → client: Reply
-	maxKind         = KindReply
+	// KindMessage is one message of an mp.Conn over a socket (mp.Listen,
+	// mp.Dial), either way: a value's encoding, or raw bytes (SendBytes).
+	KindMessage Kind = 10
+	maxKind          = KindMessage
 )
 
 // HeaderSize is the size of a frame's header: length and kind.

@@ -241,17 +241,6 @@ func (c *sconn) handshake(r *wire.Reader) error {
 	return authkey.Server(r, c.w, c.s.key, wire.ManagerVersion, "manager", wire.Auth{Items: c.s.lim.Items})
 }
 
-func (c *sconn) writeAuth(a *wire.Auth) error {
-	b, err := wire.Marshal(a)
-	if err != nil {
-		return err
-	}
-	if err := c.w.Write(wire.KindAuth, b); err != nil {
-		return err
-	}
-	return c.w.Flush()
-}
-
 // dispatch runs a call: in the reading goroutine when it cannot wait, in
 // its own goroutine when it may (so that the calls behind it go on).
 // more says that another call is already arriving, so the reply may wait

@@ -206,7 +206,7 @@ func TestConnection(t *testing.T) {
 		}
 		if err != nil || string(got) != "hello" {
 			p.Kill()
-			knownGap(t, "issue 12 §2.6: Conn.Close closes the pipe for every process")
+			regression(t, "issue 12 §2.6: Conn.Close closes the pipe for every process")
 			t.Fatalf("echo after closing the parent's copy of the child's end: %q, %v", got, err)
 		}
 		conn.SendBytes(ctx, nil)

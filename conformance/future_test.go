@@ -174,7 +174,7 @@ func TestFutureStates(t *testing.T) {
 			t.Error("a cancelled future is not cancelled()")
 		}
 		if !st.cancelled.Cancel() {
-			knownGap(t, "not in issue 12: Cancel of an already cancelled future returns false; Python's cancel() returns True")
+			regression(t, "found by the port: Cancel of an already cancelled future returns false; Python's cancel() returns True")
 			t.Error("cancel() of a cancelled future must return true")
 		}
 	})
@@ -282,7 +282,7 @@ func TestFutureStates(t *testing.T) {
 			}
 		case <-time.After(2 * time.Second):
 			st.release()
-			knownGap(t, "not in issue 12: Future.Wait(0) waits without limit; Python's wait(timeout=0)/exception(timeout=0) polls")
+			regression(t, "found by the port: Future.Wait(0) waits without limit; Python's wait(timeout=0)/exception(timeout=0) polls")
 			t.Error("Wait(0) of a pending future did not return")
 		}
 		if !st.cancelled.Wait(0) || !errors.Is(st.cancelled.Err(), mp.ErrCancelled) {

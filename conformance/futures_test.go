@@ -140,7 +140,7 @@ func TestExecutor(t *testing.T) {
 				got = append(got, v)
 			}
 			if !slices.Equal(got, [][2]int{{0, 1}, {0, 1}}) || !raised[zeroDivisionError](err) {
-				knownGap(t, "issue 12 §2.3: ordered results before an error are lost")
+				regression(t, "issue 12 §2.3: ordered results before an error are lost")
 				t.Fatalf("map(divmod) = %v then %v; want (0, 1), (0, 1), ZeroDivisionError", got, err)
 			}
 		})
@@ -176,7 +176,7 @@ func TestExecutor(t *testing.T) {
 				t.Fatal("shutdown() hung with a map pending")
 			}
 			if got, err := f.Get(ctx); err != nil || !slices.Equal(got, squares(3)) {
-				knownGap(t, "issue 12 §2.1: work accepted before Close must run")
+				regression(t, "issue 12 §2.1: work accepted before Close must run")
 				t.Fatalf("map_async before shutdown = %v, %v", got, err)
 			}
 		})
@@ -299,7 +299,7 @@ func TestWaitFutures(t *testing.T) {
 			f2 := mp.Submit(ctx, p, waitEvent, event)
 			done, pending, err := mp.Wait(ctx, []*mp.Future[int]{st.successful, st.cancelled, f1, f2}, mp.FirstException)
 			if err != nil || !sameSet(done, []*mp.Future[int]{st.successful, st.cancelled, f1}) || !sameSet(pending, []*mp.Future[int]{f2}) {
-				knownGap(t, "issue 12 §2.5: Wait(FirstException) returns at once on a cancelled future")
+				regression(t, "issue 12 §2.5: Wait(FirstException) returns at once on a cancelled future")
 				t.Fatalf("wait(FIRST_EXCEPTION) = %d done, %d pending, %v", len(done), len(pending), err)
 			}
 			event.Set()
@@ -422,7 +422,7 @@ func TestAsCompleted(t *testing.T) {
 				}
 				cancel()
 				if !errors.Is(err, context.DeadlineExceeded) || !sameSet(got, already) {
-					knownGap(t, "issue 12 §2.5: AsCompleted with an ended context yields a random subset of the finished futures")
+					regression(t, "issue 12 §2.5: AsCompleted with an ended context yields a random subset of the finished futures")
 					t.Fatalf("timeout %v: as_completed yielded %d of the 3 finished, then %v", timeout, len(got), err)
 				}
 				fi.Get(ctx)

@@ -4,12 +4,10 @@
 // concurrent.futures tests, ported to Go against mp's public API. Each test
 // names the CPython test it ports in a "CPython:" comment.
 //
-// A test that shows a gap mp has today calls knownGap, which skips it unless
-// MP_CONFORMANCE_STRICT is set: run
-//
-//	MP_CONFORMANCE_STRICT=1 go test -race ./conformance
-//
-// to see every known gap fail.
+// Every ported test runs and must pass; where mp deliberately differs from
+// CPython, the test checks mp's behaviour and docs/python-differences.md
+// says why. A check that guards a defect the port found calls regression
+// first, naming the defect, so its failure says what came back.
 package conformance
 
 import (
@@ -121,16 +119,13 @@ func shmSegments() map[string]bool {
 	return out
 }
 
-// knownGap marks a faithful port that fails today because mp lacks what
-// CPython's test checks. It skips the test unless MP_CONFORMANCE_STRICT is
-// set, so that the gaps can all be run once their fixes are merged. reason
-// names the issue section: "issue 12 §2.3: ...".
-func knownGap(t *testing.T, reason string) {
+// regression names the defect whose fix a failing faithful port checks
+// ("issue 12 §2.3: ..."), so that its failure says what came back; the
+// assertion after it fails the test. Every such gap is fixed: the suite
+// runs strict, there is nothing to skip.
+func regression(t *testing.T, defect string) {
 	t.Helper()
-	if os.Getenv("MP_CONFORMANCE_STRICT") == "" {
-		t.Skip("known gap: " + reason)
-	}
-	t.Log("known gap (strict run): " + reason)
+	t.Log("regression of a fixed defect: " + defect)
 }
 
 // testCtx bounds a test with long.

@@ -83,7 +83,7 @@ func TestPoolWorkers(t *testing.T) {
 			}
 			var we *mp.WorkerError
 			if err == nil || errors.As(err, &we) || !strings.Contains(err.Error(), want) {
-				knownGap(t, "issue 12 §2.4: a result that cannot be encoded kills the worker")
+				regression(t, "issue 12 §2.4: a result that cannot be encoded kills the worker")
 				t.Fatalf("iteration %d: %v; want an encoding error naming the type, the worker kept", i, err)
 			}
 		}
@@ -128,7 +128,7 @@ func TestPoolWorkers(t *testing.T) {
 		p.Join()
 		for j, f := range fs {
 			if v, err := f.Get(ctx); err != nil || v != j*j {
-				knownGap(t, "issue 12 §2.1: ApplyAsync then Close runs nothing")
+				regression(t, "issue 12 §2.1: ApplyAsync then Close runs nothing")
 				t.Fatalf("result %d = %v, %v", j, v, err)
 			}
 		}

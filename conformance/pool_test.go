@@ -153,7 +153,7 @@ func TestPool(t *testing.T) {
 			for _, tc := range []struct{ total, when int }{{1, -1}, {1, -1}, {10, 3}} {
 				_, err := collect(mp.Imap(ctx, p, sqr, exceptionThrowingGenerator(tc.total, tc.when), mp.Chunksize(1)))
 				if !sayWhen(err) {
-					knownGap(t, "issue 12 §2.3: a raising input generator's error is not returned as such")
+					regression(t, "issue 12 §2.3: a raising input generator's error is not returned as such")
 					t.Fatalf("map over exception_throwing_generator(%d, %d): %v", tc.total, tc.when, err)
 				}
 			}
@@ -214,7 +214,7 @@ func TestPool(t *testing.T) {
 				// CPython checks at least `before` results come first (the
 				// chunk holding the raise is lost); more is no harm.
 				if !sayWhen(err) || len(got) < tc.before || !slices.Equal(got, squares(len(got))) {
-					knownGap(t, "issue 12 §2.3: results before a raising input generator's error are lost")
+					regression(t, "issue 12 §2.3: results before a raising input generator's error are lost")
 					t.Fatalf("imap(gen(%d, %d), %d) = %v, %v; want %d results then SayWhenError", tc.total, tc.when, tc.chunk, got, err, tc.before)
 				}
 			}
@@ -239,7 +239,7 @@ func TestPool(t *testing.T) {
 				got, err := collect(mp.ImapUnordered(ctx, p, sqr, exceptionThrowingGenerator(tc.total, tc.when), mp.Chunksize(tc.chunk)))
 				slices.Sort(got)
 				if !sayWhen(err) || len(got) > tc.when+1 || len(slices.Compact(got)) != len(got) {
-					knownGap(t, "issue 12 §2.3: a raising input generator's error is not returned as such")
+					regression(t, "issue 12 §2.3: a raising input generator's error is not returned as such")
 					t.Fatalf("imap_unordered(gen(%d, %d)) = %v, %v", tc.total, tc.when, got, err)
 				}
 			}
@@ -346,7 +346,7 @@ func TestPool(t *testing.T) {
 			// The input generator's error is not made a remote one.
 			_, err = collect(mp.Imap(ctx, p1, sqr, exceptionThrowingGenerator(1, -1), mp.Chunksize(1)))
 			if !sayWhen(err) || errors.As(err, &re) {
-				knownGap(t, "issue 12 §2.3: a raising input generator's error is not returned as such")
+				regression(t, "issue 12 §2.3: a raising input generator's error is not returned as such")
 				t.Fatalf("map over a raising generator: %v", err)
 			}
 		})

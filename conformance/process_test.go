@@ -309,7 +309,7 @@ func TestProcess(t *testing.T) {
 					}
 				case <-time.After(5 * time.Second):
 					tc.meth(p)
-					knownGap(t, "not in issue 12: Process.JoinTimeout(0) and (-1) wait without limit; Python's join(0)/join(-1) return at once")
+					regression(t, "found by the port: Process.JoinTimeout(0) and (-1) wait without limit; Python's join(0)/join(-1) return at once")
 					t.Fatalf("join(%v) on a running process did not return", d)
 				}
 			}

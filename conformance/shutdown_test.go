@@ -49,7 +49,7 @@ func TestExecutorShutdown(t *testing.T) {
 			closeWithin(t, p)
 			for i, f := range fs {
 				if _, err := f.Get(ctx); err != nil {
-					knownGap(t, "issue 12 §2.1: work accepted before Close must run")
+					regression(t, "issue 12 §2.1: work accepted before Close must run")
 					t.Fatalf("future %d submitted before shutdown: %v", i, err)
 				}
 			}
@@ -144,7 +144,7 @@ func TestExecutorShutdown(t *testing.T) {
 			go p.Close()
 			got, err := res.Get(ctx)
 			if err != nil || !slices.Equal(got, []int{5, 4, 3, 2, 1, 0, 1, 2, 3, 4}) {
-				knownGap(t, "issue 12 §2.1: work accepted before Close must run")
+				regression(t, "issue 12 §2.1: work accepted before Close must run")
 				t.Fatalf("results of a map before shutdown(wait=False) = %v, %v", got, err)
 			}
 			closeWithin(t, p)

@@ -33,6 +33,7 @@ var aliases = map[string]string{
 	"keeporder":     "keep-order",
 	"retry":         "retries",
 	"wd":            "workdir",
+	"res":           "results",
 }
 
 func normalize(_ *pflag.FlagSet, name string) pflag.NormalizedName {
@@ -62,6 +63,7 @@ type common struct {
 	grace      time.Duration
 	cluster    string
 	verbose    bool
+	trace      bool
 	ungroup    bool
 	tagstring  string
 	delay      string
@@ -88,7 +90,8 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&c.ungroup, "ungroup", "u", false, "pass output through as it comes, unbuffered: lines of jobs may mix")
 	fs.BoolVar(&c.tag, "tag", false, "prefix each output line with the job's arguments and a tab")
 	fs.StringVar(&c.tagstring, "tagstring", "", "prefix each output line with `STR` (replacement strings allowed) and a tab")
-	fs.BoolVarP(&c.verbose, "verbose", "v", false, "print each job's command before its output")
+	fs.BoolVarP(&c.verbose, "v", "v", false, "print each job's command on standard output before its output")
+	fs.BoolVarP(&c.trace, "verbose", "t", false, "print each job's command on standard error as it starts (GNU parallel's -t)")
 	fs.StringVar(&c.timeout, "timeout", "", "kill a job after `D` (seconds, a duration such as 30s, or N% of the median time of the jobs done so far); SIGTERM, then SIGKILL after --grace")
 	fs.IntVar(&c.retries, "retries", 0, "run a failing job up to `N` times in all (GNU parallel's meaning), with exponential backoff and jitter")
 	fs.StringVar(&c.retryOn, "retry-on", "", "retry only jobs that exit with one of these `CODES` (comma-separated); default: any failure")
@@ -192,7 +195,7 @@ func (c *common) config(t *jobs.Template, stdout, stderr io.Writer) (jobs.Config
 		Tries: c.retries, RetryDelay: c.retryDelay, JobLog: c.joblog, Resume: c.resume,
 		ResumeFail: c.resumeFail, JSON: c.json, Bar: c.bar || c.eta, DryRun: c.dryRun,
 		Grace: c.grace, Shell: shellOf(), Stdout: stdout, Stderr: stderr,
-		ClusterURL: c.cluster, Verbose: c.verbose, Ungroup: c.ungroup, TagString: c.tagstring,
+		ClusterURL: c.cluster, Verbose: c.verbose, Trace: c.trace, Ungroup: c.ungroup, TagString: strings.ReplaceAll(c.tagstring, `\t`, "\t"),
 	}
 	if err != nil {
 		return cfg, err

@@ -152,11 +152,11 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if o.delim != "" {
 		d, err := unescape(o.delim)
-		if err != nil || len(d) != 1 {
-			return fail(fmt.Errorf("-d %q: want one character such as , or \\t or \\0", o.delim))
+		if err != nil || d == "" {
+			return fail(fmt.Errorf("-d %q: want a delimiter such as , or \\t or \\0 or \\r\\n", o.delim))
 		}
-		in.Delim = d[0]
-		in.Null = d[0] == 0
+		in.Delim = d
+		in.Null = d == "\x00"
 	}
 	if o.header != "" {
 		names, srcs, err := jobs.Headers(sources, in)
@@ -268,9 +268,9 @@ func untilEOF(in func(func([]string, error) bool), eof string) func(func([]strin
 	}
 }
 
-// unescape reads -d's delimiter: a character, or \n, \t, \0, \\, \xHH.
+// unescape reads -d's delimiter: characters, and \n, \r, \t, \0, \\, \xHH.
 func unescape(s string) (string, error) {
-	if !strings.HasPrefix(s, `\`) || len(s) == 1 {
+	if !strings.Contains(s, `\`) || len(s) == 1 {
 		return s, nil
 	}
 	return strconv.Unquote(`"` + strings.ReplaceAll(s, `\0`, `\x00`) + `"`)
@@ -297,17 +297,18 @@ func splitSources(args []string, stdin io.Reader, argSep, fileSep string) ([]str
 			vals = append(vals, args[i])
 		}
 		linked := strings.HasSuffix(marker, "+")
-		if linked && len(sources) == 0 {
-			return nil, nil, fmt.Errorf("%s links to the input source before it, and there is none", marker)
-		}
 		if strings.TrimSuffix(marker, "+") == fileSep {
 			if len(vals) == 0 {
 				return nil, nil, fmt.Errorf("%s needs at least one file", marker)
 			}
 			for _, f := range vals {
-				sources = append(sources, jobs.File(f, stdin, linked)) // ::::+ links every file after it
+				// ::::+ links every file after it (the first of all to nothing)
+				sources = append(sources, jobs.File(f, stdin, linked && len(sources) > 0))
 			}
 			continue
+		}
+		if linked && len(sources) == 0 {
+			return nil, nil, fmt.Errorf("%s links to the input source before it, and there is none", marker)
 		}
 		sources = append(sources, jobs.Args(vals, linked))
 	}

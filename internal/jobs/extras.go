@@ -71,7 +71,8 @@ func (r *Runner) saveResults(res *result, slot int) {
 		f.sp.writeTo(w)
 		w.Close()
 	}
-	os.WriteFile(seq, []byte(strconv.Itoa(res.job.Seq)+"\n"), 0o644)
+	// GNU parallel writes the number without a newline.
+	os.WriteFile(seq, []byte(strconv.Itoa(res.job.Seq)), 0o644)
 }
 
 // throttle waits before a job starts: --delay between starts, --memfree

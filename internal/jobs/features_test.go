@@ -53,7 +53,7 @@ func TestResults(t *testing.T) {
 		t.Errorf("--results printed %q; GNU parallel prints nothing", out)
 	}
 	for path, want := range map[string]string{
-		"1/a\\_b/2/1/stdout": "out a/b\n", "1/a\\_b/2/1/stderr": "err\n", "1/a\\_b/2/1/seq": "1\n", "1/c/2/2/stdout": "out c\n",
+		"1/a\\_b/2/1/stdout": "out a/b\n", "1/a\\_b/2/1/stderr": "err\n", "1/a\\_b/2/1/seq": "1", "1/c/2/2/stdout": "out c\n",
 	} {
 		if b, err := os.ReadFile(filepath.Join(res, path)); err != nil || string(b) != want {
 			t.Errorf("%s: %q, %v; want %q", path, b, err, want)
@@ -69,7 +69,7 @@ func TestResults(t *testing.T) {
 	}
 	named := filepath.Join(dir, "n", "{}.out")
 	runT(t, Config{Results: named}, "echo {}", each("x")...)
-	for path, want := range map[string]string{"n/x.out": "x\n", "n/x.out.err": "", "n/x.out.seq": "1\n"} {
+	for path, want := range map[string]string{"n/x.out": "x\n", "n/x.out.err": "", "n/x.out.seq": "1"} {
 		if b, err := os.ReadFile(filepath.Join(dir, path)); err != nil || string(b) != want {
 			t.Errorf("%s: %q, %v; want %q", path, b, err, want)
 		}
@@ -99,5 +99,13 @@ func TestDelayAndJobLogStatuses(t *testing.T) {
 		if len(cols[3]) != 10 {
 			t.Errorf("JobRuntime %q is not GNU's %%10.3f", cols[3])
 		}
+	}
+}
+
+// -t (--verbose): the commands on standard error, the output unchanged.
+func TestTrace(t *testing.T) {
+	out, errOut, _ := runT(t, Config{Trace: true, Jobs: 1, KeepOrder: true}, "echo", each("a", "b")...)
+	if out != "a\nb\n" || errOut != "echo a\necho b\n" {
+		t.Errorf("stdout %q stderr %q, want \"a\\nb\\n\" and \"echo a\\necho b\\n\"", out, errOut)
 	}
 }

@@ -53,6 +53,7 @@ type Config struct {
 	Stderr     io.Writer
 
 	Verbose   bool          // -v: print each command before its output
+	Trace     bool          // -t: print each command on Stderr as it starts
 	Ungroup   bool          // -u: output passes straight through, unbuffered
 	TagString string        // --tagstring: the --tag prefix, with replacement strings
 	Delay     time.Duration // --delay: between job starts
@@ -337,6 +338,11 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 	if cfg.Verbose && (cfg.Ungroup || cfg.LineBuffer) {
 		r.outMu.Lock()
 		fmt.Fprintln(cfg.Stdout, res.command)
+		r.outMu.Unlock()
+	}
+	if cfg.Trace {
+		r.outMu.Lock()
+		fmt.Fprintln(cfg.Stderr, res.command)
 		r.outMu.Unlock()
 	}
 	delay := cfg.RetryDelay

@@ -34,6 +34,10 @@ var aliases = map[string]string{
 	"retry":         "retries",
 	"wd":            "workdir",
 	"res":           "results",
+	"er":            "extensionreplace",
+	"bnr":           "basenamereplace",
+	"dnr":           "dirnamereplace",
+	"bner":          "basenameextensionreplace",
 }
 
 func normalize(_ *pflag.FlagSet, name string) pflag.NormalizedName {

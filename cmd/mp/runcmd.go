@@ -25,6 +25,7 @@ type runOpts struct {
 	quote       bool
 	plus        bool
 	replace     string
+	renames     [6]string
 	header      string
 	shuf        bool
 	results     string
@@ -58,6 +59,9 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.header, "header", "", "the first input line (of each source) is a header: `:` names the columns {name} (a regexp is taken as :)")
 	fs.BoolVarP(&o.quote, "quote", "q", false, "pass the command's words as they are, quoted, instead of reading them with a shell")
 	fs.StringVarP(&o.replace, "replace", "I", "", "use `STR` for {} instead of {}")
+	for i, r := range renameOpts {
+		fs.StringVar(&o.renames[i], r.name, "", "use `STR` for "+r.to+" instead of "+r.to)
+	}
 	fs.BoolVar(&o.plus, "plus", false, "GNU parallel's --plus replacement strings: {+/} {+.} {..} {+..} {...} {/..} {##} {0#} {:N} {:N:M} {#pre} {%suf} {/old/new}")
 	fs.IntVarP(&o.maxArgs, "max-args", "n", 0, "give each job up to `N` inputs")
 	fs.IntVarP(&o.maxReplace, "max-replace-args", "N", 0, "give each job `N` inputs, {1} to {N} (the last job may have fewer)")
@@ -79,6 +83,12 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.block, "block", "1M", "--pipe's block `SIZE` (k, M, G suffixes); blocks end at a record end")
 	fs.StringVar(&o.recstart, "recstart", "", "--pipe: records start with `STR`")
 	fs.StringVar(&o.recend, "recend", "\n", "--pipe: records end with `STR`")
+}
+
+// renameOpts are GNU parallel's options that rename a replacement string.
+var renameOpts = []struct{ name, to string }{
+	{"extensionreplace", "{.}"}, {"basenamereplace", "{/}"}, {"dirnamereplace", "{//}"},
+	{"basenameextensionreplace", "{/.}"}, {"seqreplace", "{#}"}, {"slotreplace", "{%}"},
 }
 
 const runHelp = `Usage: mp run [options] [COMMAND [ARGS]] [::: ARGS...] [:::+ ARGS...] [:::: FILES...] [::::+ FILES...]
@@ -181,7 +191,16 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmdWords, sources, o.resumeFail = nil, []jobs.Source{jobs.Args(cmds, false)}, true
 		in = jobs.InputOptions{}
 	}
-	t, err := jobs.Parse(cmdWords, jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote})
+	popt := jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote}
+	for i, r := range o.renames {
+		if r != "" {
+			if popt.Rename == nil {
+				popt.Rename = map[string]string{}
+			}
+			popt.Rename[r] = renameOpts[i].to
+		}
+	}
+	t, err := jobs.Parse(cmdWords, popt)
 	if err != nil {
 		return fail(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,7 +87,7 @@ func newFlagSet(name string) *pflag.FlagSet {
 }
 
 func (c *common) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&c.jobs, "jobs", "j", "", "run `N` jobs at once: N, N% of the CPUs, +N or -N CPUs, 0 for as many as possible (default: the CPUs this process may use); also -P, --max-procs")
+	fs.StringVarP(&c.jobs, "jobs", "j", "", "run `N` jobs at once: N, N% of the CPUs, +N or -N CPUs, 0 for as many as possible, or a FILE holding one of those (default: the CPUs this process may use); also -P, --max-procs")
 	fs.StringVarP(&c.jobs, "max-procs", "P", "", "the same as -j")
 	fs.MarkHidden("max-procs")
 	fs.BoolVarP(&c.keep, "keep-order", "k", false, "keep order: print each job's output once every earlier job's has been printed")
@@ -122,7 +123,11 @@ func (c *common) register(fs *pflag.FlagSet) {
 
 // parseJobs reads -j as GNU parallel does: N, N% of the CPUs, +N and -N
 // CPUs, 0 for as many as possible.
-func parseJobs(s string) (int, error) {
+func parseJobs(s string) (int, error) { return parseJobsFrom(s, true) }
+
+// parseJobsFrom is parseJobs; file says whether s may name a file that
+// holds the value (-j FILE, one level only).
+func parseJobsFrom(s string, file bool) (int, error) {
 	cpus := mp.CPUCount()
 	if s == "" {
 		return cpus, nil
@@ -137,6 +142,10 @@ func parseJobs(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
+		if b, ferr := os.ReadFile(s); ferr == nil && file {
+			// -j FILE: the number in the file (read once, at the start)
+			return parseJobsFrom(strings.TrimSpace(string(b)), false)
+		}
 		return 0, bad // GNU parallel refuses -j 1.5 too
 	}
 	switch {

@@ -143,6 +143,8 @@ func TestParseHalt(t *testing.T) {
 func TestRunLikeGNU(t *testing.T) {
 	dir := t.TempDir()
 	jl := filepath.Join(dir, "jl")
+	jf := filepath.Join(t.TempDir(), "jobs")
+	os.WriteFile(jf, []byte("1\n"), 0o644)
 	tests := []struct {
 		stdin string
 		args  []string
@@ -182,6 +184,8 @@ func TestRunLikeGNU(t *testing.T) {
 		{"", []string{"-k", "-n0", "echo", "foo", ":::", "1", "2"}, "foo\nfoo\n", 0},
 		{"", []string{"-k", "--arg-sep", ",,", "echo", ",,", "a", "b", ",,+", "1", "2"}, "a 1\nb 2\n", 0},
 		{"", []string{"--wd", "/usr", "pwd", ":::", "1"}, "/usr\n", 0},
+		{"", []string{"-j", jf, "-k", "echo", ":::", "a", "b"}, "a\nb\n", 0},
+		{"A\tB\n1\tone\n", []string{"--header", ":", "echo", "{B}", "{A}"}, "one 1\n", 0},
 		{"", []string{"-k", "--halt", "soon,fail=20%", "-j1", "exit {}", ":::", "0", "1", "0", "0", "0", "0", "0", "0", "0", "0"}, "", 10},
 	}
 	for _, tt := range tests {
@@ -200,6 +204,12 @@ func TestRunLikeGNU(t *testing.T) {
 	if _, err := os.Stat("-"); err == nil {
 		t.Errorf("--joblog - made a file named -")
 	}
+	// $PARALLEL: options before the command line's
+	t.Setenv("PARALLEL", "--tag -k")
+	if out, errOut, code := cli(t, "", "run", "echo", ":::", "a", "b"); out != "a\ta\nb\tb\n" || code != 0 {
+		t.Errorf("PARALLEL=--tag: exit %d, %q %q", code, out, errOut)
+	}
+	t.Setenv("PARALLEL", "")
 	// a function exported with export -f runs in bash
 	if _, err := os.Stat("/bin/bash"); err == nil {
 		t.Setenv("BASH_FUNC_mpfn%%", "() {  echo fn \"$1\"\n}")

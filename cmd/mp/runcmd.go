@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -125,6 +126,9 @@ error. Ctrl-C stops launching jobs and sends SIGTERM to the running ones
 (SIGKILL after --grace); a second Ctrl-C kills them at once. No job's
 process outlives mp run, even a SIGKILLed one.
 
+Options in $PARALLEL (such as PARALLEL='-j4 --tag') are read before the
+command line's, as GNU parallel reads them.
+
 Options:
 `
 
@@ -132,6 +136,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("mp run")
 	var o runOpts
 	o.register(fs)
+	if env := strings.Fields(os.Getenv("PARALLEL")); len(env) > 0 {
+		// GNU parallel's $PARALLEL: options read before the command line's
+		args = append(env, args...)
+	}
 	if code, ok := parseFlags(fs, args, stdout, stderr, "mp run", runHelp); !ok {
 		return code
 	}
@@ -155,6 +163,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		sources = []jobs.Source{jobs.Stdin(stdin)}
 	}
 	in := jobs.InputOptions{Trim: o.trim, Null: o.null, Link: o.link}
+	if o.header != "" && o.colsep == "" {
+		o.colsep = "\t" // GNU parallel's default column separator with --header
+	}
 	if o.colsep != "" {
 		if in.Colsep, err = regexp.Compile(o.colsep); err != nil {
 			return fail(fmt.Errorf("--colsep: %w", err))

@@ -109,3 +109,12 @@ func TestTrace(t *testing.T) {
 		t.Errorf("stdout %q stderr %q, want \"a\\nb\\n\" and \"echo a\\necho b\\n\"", out, errOut)
 	}
 }
+
+// --joblog -: each job's line after its output, as GNU parallel writes it.
+func TestJobLogStdoutOrder(t *testing.T) {
+	out, _, _ := runT(t, Config{JobLog: "-", Jobs: 1, KeepOrder: true}, "echo", each("a", "b")...)
+	lines := strings.Split(out, "\n")
+	if len(lines) < 5 || lines[1] != "a" || !strings.HasPrefix(lines[2], "1\t") || lines[3] != "b" || !strings.HasPrefix(lines[4], "2\t") {
+		t.Errorf("got %q, want the header, a, job 1's line, b, job 2's line", out)
+	}
+}

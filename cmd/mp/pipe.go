@@ -40,6 +40,9 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "mp run:", err)
 		return 255
 	}
+	if o.maxLines > 0 {
+		return fail(fmt.Errorf("--pipe -L %d (records of several lines) is not supported; use -N %d for %d lines a job", o.maxLines, o.maxLines, o.maxLines))
+	}
 	block, err := parseBlock(o.block)
 	if err != nil {
 		return fail(err)

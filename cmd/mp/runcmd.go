@@ -33,6 +33,7 @@ type runOpts struct {
 	retryFailed bool
 	maxArgs     int
 	maxReplace  int
+	maxLines    int
 	xargs       bool
 	multi       bool
 	noEmpty     bool
@@ -66,6 +67,7 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.plus, "plus", false, "GNU parallel's --plus replacement strings: {+/} {+.} {..} {+..} {...} {/..} {##} {0#} {:N} {:N:M} {#pre} {%suf} {/old/new}")
 	fs.IntVarP(&o.maxArgs, "max-args", "n", 0, "give each job up to `N` inputs")
 	fs.IntVarP(&o.maxReplace, "max-replace-args", "N", 0, "give each job `N` inputs, {1} to {N} (the last job may have fewer)")
+	fs.IntVarP(&o.maxLines, "max-lines", "L", 0, "give each job `N` input lines (a line ending in a blank goes on with the next), as xargs -L")
 	fs.BoolVarP(&o.multi, "m", "m", false, "give each job as many inputs as fit on a command line, spread over the job slots")
 	fs.BoolVar(&o.xargs, "xargs", false, "the same as -m")
 	fs.BoolVarP(&o.multi, "X", "X", false, "as -m, repeating the word around {} for each input (context replace)")
@@ -237,6 +239,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.eof != "" {
 		all, known = untilEOF(all, o.eof), false
 	}
+	if o.maxLines > 0 {
+		all, known = byLines(all, o.maxLines), false
+	}
 	if o.shuf || (group.Multi && group.MaxArgs == 0 && !known) {
 		var vals [][]string
 		for a, err := range all {
@@ -294,6 +299,40 @@ func untilEOF(in func(func([]string, error) bool), eof string) func(func([]strin
 			if !yield(a, err) {
 				return
 			}
+		}
+	}
+}
+
+// byLines is -L N: N lines a job, each line's value trimmed of trailing
+// blanks; a line that ended in a blank goes on with the next (xargs -L).
+func byLines(in func(func([]string, error) bool), n int) func(func([]string, error) bool) {
+	return func(yield func([]string, error) bool) {
+		var cur []string
+		lines := 0
+		for a, err := range in {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(a) == 0 {
+				continue
+			}
+			last := a[len(a)-1]
+			trimmed := strings.TrimRight(last, " \t")
+			cur = append(cur, a[:len(a)-1]...)
+			cur = append(cur, trimmed)
+			if trimmed != last {
+				continue // the line goes on
+			}
+			if lines++; lines == n {
+				if !yield(cur, nil) {
+					return
+				}
+				cur, lines = nil, 0
+			}
+		}
+		if len(cur) > 0 {
+			yield(cur, nil)
 		}
 	}
 }

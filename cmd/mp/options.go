@@ -91,7 +91,7 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&c.jobs, "max-procs", "P", "", "the same as -j")
 	fs.MarkHidden("max-procs")
 	fs.BoolVarP(&c.keep, "keep-order", "k", false, "keep order: print each job's output once every earlier job's has been printed")
-	fs.BoolVar(&c.lineBuffer, "line-buffer", false, "print output line by line as it comes instead of job by job (lines never mix; -k then orders nothing); also --lb")
+	fs.BoolVar(&c.lineBuffer, "line-buffer", false, "print output line by line as it comes instead of job by job (lines never mix; with -k the output is in job order, job by job); also --lb")
 	fs.BoolVarP(&c.ungroup, "ungroup", "u", false, "pass output through as it comes, unbuffered: lines of jobs may mix")
 	fs.BoolVar(&c.tag, "tag", false, "prefix each output line with the job's arguments and a tab")
 	fs.StringVar(&c.tagstring, "tagstring", "", "prefix each output line with `STR` (replacement strings allowed) and a tab")
@@ -204,7 +204,7 @@ func parseSize(s string) (int64, error) {
 func (c *common) config(t *jobs.Template, stdout, stderr io.Writer) (jobs.Config, error) {
 	n, err := parseJobs(c.jobs)
 	cfg := jobs.Config{
-		Template: t, Jobs: n, KeepOrder: c.keep, LineBuffer: c.lineBuffer, Tag: c.tag,
+		Template: t, Jobs: n, KeepOrder: c.keep, LineBuffer: c.lineBuffer && !c.keep, Tag: c.tag,
 		Tries: c.retries, RetryDelay: c.retryDelay, JobLog: c.joblog, Resume: c.resume,
 		ResumeFail: c.resumeFail, JSON: c.json, Bar: c.bar || c.eta, DryRun: c.dryRun,
 		Grace: c.grace, Shell: shellOf(), Stdout: stdout, Stderr: stderr,

@@ -181,12 +181,13 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		in.Delim = d
 		in.Null = d == "\x00"
 	}
+	var headerNames []string
 	if o.header != "" {
 		names, srcs, err := jobs.Headers(sources, in)
 		if err != nil {
 			return fail(err)
 		}
-		sources = srcs
+		sources, headerNames = srcs, names
 		for i, n := range names {
 			for k := range cmdWords {
 				cmdWords[k] = strings.ReplaceAll(cmdWords[k], "{"+n+"}", "{"+strconv.Itoa(i+1)+"}")
@@ -222,6 +223,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
+	cfg.ResultNames = headerNames
 	if in.Colsep == nil {
 		cfg.Sources = len(sources)
 	}

@@ -59,6 +59,12 @@ func TestResults(t *testing.T) {
 			t.Errorf("%s: %q, %v; want %q", path, b, err, want)
 		}
 	}
+	// with --header's names the directories are named after the columns
+	hdr := filepath.Join(dir, "h")
+	runT(t, Config{Results: hdr, Sources: 2, ResultNames: []string{"x", "y/z"}}, "echo {1}", [][]string{{"a", "1"}}...)
+	if b, err := os.ReadFile(filepath.Join(hdr, "x", "a", "y\\_z", "1", "stdout")); err != nil || string(b) != "a\n" {
+		t.Errorf("--results with --header: %q, %v", b, err)
+	}
 	csvPath := filepath.Join(dir, "r.csv")
 	out, _, _ := runT(t, Config{Results: csvPath, KeepOrder: true}, "echo {1}; echo e >&2", [][]string{{"a b", "1"}, {"x", "1"}}...)
 	b, _ := os.ReadFile(csvPath)

@@ -58,11 +58,14 @@ type Config struct {
 	TagString string        // --tagstring: the --tag prefix, with replacement strings
 	Delay     time.Duration // --delay: between job starts
 	Results   string        // --results DIR: each job's output in GNU parallel's tree
-	MemFree   int64         // --memfree: start a job only with this many bytes available
-	Load      float64       // --load: start a job only under this load average
-	Sources   int           // input values per job's input, for --results' tree
-	Nice      int           // --nice: the jobs' niceness
-	Dir       string        // --workdir: the jobs' working directory
+	// ResultNames are --header's column names: the --results tree's
+	// directories are named after them instead of the columns' numbers.
+	ResultNames []string
+	MemFree     int64   // --memfree: start a job only with this many bytes available
+	Load        float64 // --load: start a job only under this load average
+	Sources     int     // input values per job's input, for --results' tree
+	Nice        int     // --nice: the jobs' niceness
+	Dir         string  // --workdir: the jobs' working directory
 	// Watchdog starts a process that kills the jobs' process groups if
 	// this one dies (SIGKILL included); the program must call
 	// WatchdogMain first thing in main.

@@ -189,6 +189,7 @@ func TestRunLikeGNU(t *testing.T) {
 		{"", []string{"--lb", "-k", "-j2", "sleep 0.{}; echo {}", ":::", "3", "1"}, "3\n1\n", 0},
 		{"a\tb\t", []string{"--pipe", "-k", "-N1", "--recend", `\t`, "cat; echo"}, "a\t\nb\t\n", 0},
 		{"h\n1\n2\n", []string{"--pipe", "-k", "-N1", "--header", ":", "cat"}, "h\n1\nh\n2\n", 0},
+		{"a+b", []string{"--pipe", "-k", "-N1", "--rrs", "--recend", "+", "cat; echo ."}, "a.\nb.\n", 0},
 		{"h\ni\n1\n2\n", []string{"--pipe", "-k", "-N1", "--header", `.*\n.*\n`, "cat"}, "h\ni\n1\nh\ni\n2\n", 0},
 		{"A\tB\n1\tone\n", []string{"--header", ":", "echo", "{B}", "{A}"}, "one 1\n", 0},
 		{"", []string{"-k", "--halt", "soon,fail=20%", "-j1", "exit {}", ":::", "0", "1", "0", "0", "0", "0", "0", "0", "0", "0"}, "", 10},

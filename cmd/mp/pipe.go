@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +113,9 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 					return
 				}
 				seq++
+				if o.rrs {
+					b = removeSeparators(b, po.RecStart, po.RecEnd)
+				}
 				if header != nil {
 					b = append(header[:len(header):len(header)], b...) // every block starts with the header, as in GNU parallel
 				}
@@ -152,4 +156,17 @@ func pipeHeader(r io.Reader, spec string) ([]byte, io.Reader, error) {
 	h := append([]byte(nil), peek[:loc[1]]...)
 	br.Discard(loc[1])
 	return h, br, nil
+}
+
+// removeSeparators is --rrs: the block without its records' ends and
+// starts (every end followed by a start, when both are given).
+func removeSeparators(b []byte, start, end string) []byte {
+	switch {
+	case start == "":
+		return bytes.ReplaceAll(b, []byte(end), nil)
+	case end == "":
+		return bytes.ReplaceAll(b, []byte(start), nil)
+	}
+	b = bytes.ReplaceAll(b, []byte(end+start), nil)
+	return bytes.TrimSuffix(bytes.TrimPrefix(b, []byte(start)), []byte(end))
 }

@@ -42,6 +42,7 @@ type runOpts struct {
 	block       string
 	recstart    string
 	recend      string
+	rrs         bool
 	eof         string
 	nice        int
 	argSep      string
@@ -86,6 +87,7 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.block, "block", "1M", "--pipe's block `SIZE` (k, M, G suffixes); blocks end at a record end")
 	fs.StringVar(&o.recstart, "recstart", "", "--pipe: records start with `STR`")
 	fs.StringVar(&o.recend, "recend", "\n", "--pipe: records end with `STR`")
+	fs.BoolVar(&o.rrs, "rrs", false, "--pipe: remove the record separators (--recend, --recstart) from the blocks")
 }
 
 // renameOpts are GNU parallel's options that rename a replacement string.

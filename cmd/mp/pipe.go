@@ -60,7 +60,7 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 	if err != nil {
 		return fail(fmt.Errorf("--recend %q: %w", o.recend, err))
 	}
-	po := jobs.PipeOptions{Block: block, RecStart: recstart, RecEnd: recend, Records: o.maxReplace}
+	po := jobs.PipeOptions{Block: block, RecStart: recstart, RecEnd: recend, Records: o.maxReplace, Regexp: o.regexp}
 	if recstart != "" && recend == "\n" {
 		po.RecEnd = "" // --recstart alone: records are cut before each start
 	}

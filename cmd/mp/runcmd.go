@@ -43,6 +43,7 @@ type runOpts struct {
 	recstart    string
 	recend      string
 	rrs         bool
+	regexp      bool
 	eof         string
 	nice        int
 	argSep      string
@@ -87,6 +88,7 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.block, "block", "1M", "--pipe's block `SIZE` (k, M, G suffixes); blocks end at a record end")
 	fs.StringVar(&o.recstart, "recstart", "", "--pipe: records start with `STR`")
 	fs.StringVar(&o.recend, "recend", "\n", "--pipe: records end with `STR`")
+	fs.BoolVar(&o.regexp, "regexp", false, "--pipe: --recstart and --recend are regular expressions")
 	fs.BoolVar(&o.rrs, "rrs", false, "--pipe: remove the record separators (--recend, --recstart) from the blocks")
 }
 

@@ -110,9 +110,9 @@ func TestDelayAndJobLogStatuses(t *testing.T) {
 
 // -t (--verbose): the commands on standard error, the output unchanged.
 func TestTrace(t *testing.T) {
-	out, errOut, _ := runT(t, Config{Trace: true, Jobs: 1, KeepOrder: true}, "echo", each("a", "b")...)
-	if out != "a\nb\n" || errOut != "echo a\necho b\n" {
-		t.Errorf("stdout %q stderr %q, want \"a\\nb\\n\" and \"echo a\\necho b\\n\"", out, errOut)
+	out, errOut, _ := runT(t, Config{Trace: true, Jobs: 3, KeepOrder: true}, "sleep 0.{}; echo {}", each("3", "1")...)
+	if out != "3\n1\n" || errOut != "sleep 0.3; echo 3\nsleep 0.1; echo 1\n" {
+		t.Errorf("stdout %q stderr %q: want the commands in job order", out, errOut)
 	}
 }
 

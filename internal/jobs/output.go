@@ -240,6 +240,11 @@ func (r *Runner) print(res *result) {
 		}()
 	}
 	r.writeRow(res)
+	if r.cfg.Trace && r.cfg.KeepOrder {
+		r.outMu.Lock()
+		fmt.Fprintln(r.cfg.Stderr, res.command)
+		r.outMu.Unlock()
+	}
 	if r.cfg.LineBuffer || r.cfg.Ungroup {
 		fmt.Fprint(r.cfg.Stderr, res.haltMsg)
 		return // already printed

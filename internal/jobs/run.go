@@ -343,7 +343,7 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 		fmt.Fprintln(cfg.Stdout, res.command)
 		r.outMu.Unlock()
 	}
-	if cfg.Trace {
+	if cfg.Trace && !cfg.KeepOrder { // with -k: in job order, when printed
 		r.outMu.Lock()
 		fmt.Fprintln(cfg.Stderr, res.command)
 		r.outMu.Unlock()

@@ -144,6 +144,8 @@ func TestRunLikeGNU(t *testing.T) {
 	dir := t.TempDir()
 	jl := filepath.Join(dir, "jl")
 	jf := filepath.Join(t.TempDir(), "jobs")
+	pf := filepath.Join(t.TempDir(), "part")
+	os.WriteFile(pf, []byte("1\n2\n3\n4\n"), 0o644)
 	os.WriteFile(jf, []byte("1\n"), 0o644)
 	tests := []struct {
 		stdin string
@@ -190,6 +192,7 @@ func TestRunLikeGNU(t *testing.T) {
 		{"a\tb\t", []string{"--pipe", "-k", "-N1", "--recend", `\t`, "cat; echo"}, "a\t\nb\t\n", 0},
 		{"h\n1\n2\n", []string{"--pipe", "-k", "-N1", "--header", ":", "cat"}, "h\n1\nh\n2\n", 0},
 		{"a+b", []string{"--pipe", "-k", "-N1", "--rrs", "--recend", "+", "cat; echo ."}, "a.\nb.\n", 0},
+		{"", []string{"-j2", "-k", "--block", "-1", "--pipepart", "wc", "-l", "::::", pf}, "3\n1\n", 0}, // as GNU parallel splits it
 		{"a1b22c", []string{"--pipe", "-k", "-N1", "--regexp", "--recend", "[0-9]+", "cat; echo"}, "a1\nb22\nc\n", 0},
 		{"h\ni\n1\n2\n", []string{"--pipe", "-k", "-N1", "--header", `.*\n.*\n`, "cat"}, "h\ni\n1\nh\ni\n2\n", 0},
 		{"A\tB\n1\tone\n", []string{"--header", ":", "echo", "{B}", "{A}"}, "one 1\n", 0},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,7 +48,20 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 	if o.maxLines > 0 {
 		return fail(fmt.Errorf("--pipe -L %d (records of several lines) is not supported; use -N %d for %d lines a job", o.maxLines, o.maxLines, o.maxLines))
 	}
-	block, err := parseBlock(o.block)
+	bs := o.block
+	if n, err := strconv.Atoi(bs); err == nil && n < 0 && o.pipepart && len(o.argFiles) == 1 {
+		// --pipepart --block -N: N blocks per job slot, as GNU parallel
+		st, err := os.Stat(o.argFiles[0])
+		if err != nil {
+			return fail(err)
+		}
+		slots, err := parseJobs(o.jobs)
+		if err != nil {
+			return fail(err)
+		}
+		bs = strconv.FormatInt(max((st.Size()+int64(slots*-n)-1)/int64(slots*-n), 1), 10)
+	}
+	block, err := parseBlock(bs)
 	if err != nil {
 		return fail(err)
 	}

@@ -162,6 +162,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fromA = append(fromA, jobs.File(f, stdin, false))
 	}
 	if o.pipe || o.pipepart {
+		if rest := fs.Args()[len(cmdWords):]; o.pipepart && len(o.argFiles) == 0 && len(rest) == 2 && rest[0] == o.argFileSep {
+			o.argFiles = rest[1:] // --pipepart ... :::: FILE, as -a FILE
+		}
 		return pipeCmd(&o, cmdWords, stdin, stdout, stderr)
 	}
 	sources = append(fromA, sources...)

@@ -38,7 +38,7 @@ import (
 
 // gnuMinMatchPct is the share of cases, in percent, that must give the same
 // results under mp run as under GNU parallel. Raise it as features land.
-const gnuMinMatchPct = 84.0
+const gnuMinMatchPct = 97.5
 
 const (
 	gnuCaseTimeout = 60 * time.Second // one side of one case, on a loaded machine

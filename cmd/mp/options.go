@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,11 @@ var aliases = map[string]string{
 	"keeporder":     "keep-order",
 	"retry":         "retries",
 	"wd":            "workdir",
+	"res":           "results",
+	"er":            "extensionreplace",
+	"bnr":           "basenamereplace",
+	"dnr":           "dirnamereplace",
+	"bner":          "basenameextensionreplace",
 }
 
 func normalize(_ *pflag.FlagSet, name string) pflag.NormalizedName {
@@ -62,6 +68,7 @@ type common struct {
 	grace      time.Duration
 	cluster    string
 	verbose    bool
+	trace      bool
 	ungroup    bool
 	tagstring  string
 	delay      string
@@ -80,15 +87,16 @@ func newFlagSet(name string) *pflag.FlagSet {
 }
 
 func (c *common) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&c.jobs, "jobs", "j", "", "run `N` jobs at once: N, N% of the CPUs, +N or -N CPUs, 0 for as many as possible (default: the CPUs this process may use); also -P, --max-procs")
+	fs.StringVarP(&c.jobs, "jobs", "j", "", "run `N` jobs at once: N, N% of the CPUs, +N or -N CPUs, 0 for as many as possible, or a FILE holding one of those (default: the CPUs this process may use); also -P, --max-procs")
 	fs.StringVarP(&c.jobs, "max-procs", "P", "", "the same as -j")
 	fs.MarkHidden("max-procs")
 	fs.BoolVarP(&c.keep, "keep-order", "k", false, "keep order: print each job's output once every earlier job's has been printed")
-	fs.BoolVar(&c.lineBuffer, "line-buffer", false, "print output line by line as it comes instead of job by job (lines never mix; -k then orders nothing); also --lb")
+	fs.BoolVar(&c.lineBuffer, "line-buffer", false, "print output line by line as it comes instead of job by job (lines never mix; with -k the output is in job order, job by job); also --lb")
 	fs.BoolVarP(&c.ungroup, "ungroup", "u", false, "pass output through as it comes, unbuffered: lines of jobs may mix")
 	fs.BoolVar(&c.tag, "tag", false, "prefix each output line with the job's arguments and a tab")
 	fs.StringVar(&c.tagstring, "tagstring", "", "prefix each output line with `STR` (replacement strings allowed) and a tab")
-	fs.BoolVarP(&c.verbose, "verbose", "v", false, "print each job's command before its output")
+	fs.BoolVarP(&c.verbose, "v", "v", false, "print each job's command on standard output before its output")
+	fs.BoolVarP(&c.trace, "verbose", "t", false, "print each job's command on standard error as it starts (GNU parallel's -t)")
 	fs.StringVar(&c.timeout, "timeout", "", "kill a job after `D` (seconds, a duration such as 30s, or N% of the median time of the jobs done so far); SIGTERM, then SIGKILL after --grace")
 	fs.IntVar(&c.retries, "retries", 0, "run a failing job up to `N` times in all (GNU parallel's meaning), with exponential backoff and jitter")
 	fs.StringVar(&c.retryOn, "retry-on", "", "retry only jobs that exit with one of these `CODES` (comma-separated); default: any failure")
@@ -115,7 +123,11 @@ func (c *common) register(fs *pflag.FlagSet) {
 
 // parseJobs reads -j as GNU parallel does: N, N% of the CPUs, +N and -N
 // CPUs, 0 for as many as possible.
-func parseJobs(s string) (int, error) {
+func parseJobs(s string) (int, error) { return parseJobsFrom(s, true) }
+
+// parseJobsFrom is parseJobs; file says whether s may name a file that
+// holds the value (-j FILE, one level only).
+func parseJobsFrom(s string, file bool) (int, error) {
 	cpus := mp.CPUCount()
 	if s == "" {
 		return cpus, nil
@@ -130,6 +142,10 @@ func parseJobs(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
+		if b, ferr := os.ReadFile(s); ferr == nil && file {
+			// -j FILE: the number in the file (read once, at the start)
+			return parseJobsFrom(strings.TrimSpace(string(b)), false)
+		}
 		return 0, bad // GNU parallel refuses -j 1.5 too
 	}
 	switch {
@@ -188,11 +204,11 @@ func parseSize(s string) (int64, error) {
 func (c *common) config(t *jobs.Template, stdout, stderr io.Writer) (jobs.Config, error) {
 	n, err := parseJobs(c.jobs)
 	cfg := jobs.Config{
-		Template: t, Jobs: n, KeepOrder: c.keep, LineBuffer: c.lineBuffer, Tag: c.tag,
+		Template: t, Jobs: n, KeepOrder: c.keep, LineBuffer: c.lineBuffer && !c.keep, Tag: c.tag,
 		Tries: c.retries, RetryDelay: c.retryDelay, JobLog: c.joblog, Resume: c.resume,
 		ResumeFail: c.resumeFail, JSON: c.json, Bar: c.bar || c.eta, DryRun: c.dryRun,
 		Grace: c.grace, Shell: shellOf(), Stdout: stdout, Stderr: stderr,
-		ClusterURL: c.cluster, Verbose: c.verbose, Ungroup: c.ungroup, TagString: c.tagstring,
+		ClusterURL: c.cluster, Verbose: c.verbose, Trace: c.trace, Ungroup: c.ungroup, TagString: strings.ReplaceAll(c.tagstring, `\t`, "\t"),
 	}
 	if err != nil {
 		return cfg, err

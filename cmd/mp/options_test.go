@@ -103,7 +103,7 @@ func TestUsageErrorIsOneLine(t *testing.T) {
 		{[]string{"run", "-Y", "echo"}, "'Y'"},
 		{[]string{"run", "-j"}, "'j'"},
 		{[]string{"run", "--jobs"}, "--jobs"},
-		{[]string{"run", "--re", "echo"}, "--re is ambiguous (--recend, --recstart, --replace, --results, --resume"},
+		{[]string{"run", "--re", "echo"}, "--re is ambiguous (--recend, --recstart, --regexp, --replace, --results, --resume"},
 		{[]string{"run", "-j", "lots", "echo"}, `-j "lots"`},
 		{[]string{"run", "-j", "1.5", "echo"}, `-j "1.5"`},
 		{[]string{"run", "--halt", "later", "echo"}, "--halt"},
@@ -143,6 +143,10 @@ func TestParseHalt(t *testing.T) {
 func TestRunLikeGNU(t *testing.T) {
 	dir := t.TempDir()
 	jl := filepath.Join(dir, "jl")
+	jf := filepath.Join(t.TempDir(), "jobs")
+	pf := filepath.Join(t.TempDir(), "part")
+	os.WriteFile(pf, []byte("1\n2\n3\n4\n"), 0o644)
+	os.WriteFile(jf, []byte("1\n"), 0o644)
 	tests := []struct {
 		stdin string
 		args  []string
@@ -182,6 +186,16 @@ func TestRunLikeGNU(t *testing.T) {
 		{"", []string{"-k", "-n0", "echo", "foo", ":::", "1", "2"}, "foo\nfoo\n", 0},
 		{"", []string{"-k", "--arg-sep", ",,", "echo", ",,", "a", "b", ",,+", "1", "2"}, "a 1\nb 2\n", 0},
 		{"", []string{"--wd", "/usr", "pwd", ":::", "1"}, "/usr\n", 0},
+		{"", []string{"-j", jf, "-k", "echo", ":::", "a", "b"}, "a\nb\n", 0},
+		{"a_b \nc\nd\ne\nf\n", []string{"-k", "-L2", "echo"}, "a_b c d\ne f\n", 0},
+		{"", []string{"--lb", "-k", "-j2", "sleep 0.{}; echo {}", ":::", "3", "1"}, "3\n1\n", 0},
+		{"a\tb\t", []string{"--pipe", "-k", "-N1", "--recend", `\t`, "cat; echo"}, "a\t\nb\t\n", 0},
+		{"h\n1\n2\n", []string{"--pipe", "-k", "-N1", "--header", ":", "cat"}, "h\n1\nh\n2\n", 0},
+		{"a+b", []string{"--pipe", "-k", "-N1", "--rrs", "--recend", "+", "cat; echo ."}, "a.\nb.\n", 0},
+		{"", []string{"-j2", "-k", "--block", "-1", "--pipepart", "wc", "-l", "::::", pf}, "3\n1\n", 0}, // as GNU parallel splits it
+		{"a1b22c", []string{"--pipe", "-k", "-N1", "--regexp", "--recend", "[0-9]+", "cat; echo"}, "a1\nb22\nc\n", 0},
+		{"h\ni\n1\n2\n", []string{"--pipe", "-k", "-N1", "--header", `.*\n.*\n`, "cat"}, "h\ni\n1\nh\ni\n2\n", 0},
+		{"A\tB\n1\tone\n", []string{"--header", ":", "echo", "{B}", "{A}"}, "one 1\n", 0},
 		{"", []string{"-k", "--halt", "soon,fail=20%", "-j1", "exit {}", ":::", "0", "1", "0", "0", "0", "0", "0", "0", "0", "0"}, "", 10},
 	}
 	for _, tt := range tests {
@@ -200,6 +214,12 @@ func TestRunLikeGNU(t *testing.T) {
 	if _, err := os.Stat("-"); err == nil {
 		t.Errorf("--joblog - made a file named -")
 	}
+	// $PARALLEL: options before the command line's
+	t.Setenv("PARALLEL", "--tag -k")
+	if out, errOut, code := cli(t, "", "run", "echo", ":::", "a", "b"); out != "a\ta\nb\tb\n" || code != 0 {
+		t.Errorf("PARALLEL=--tag: exit %d, %q %q", code, out, errOut)
+	}
+	t.Setenv("PARALLEL", "")
 	// a function exported with export -f runs in bash
 	if _, err := os.Stat("/bin/bash"); err == nil {
 		t.Setenv("BASH_FUNC_mpfn%%", "() {  echo fn \"$1\"\n}")

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -40,12 +45,37 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "mp run:", err)
 		return 255
 	}
-	block, err := parseBlock(o.block)
+	if o.maxLines > 0 {
+		return fail(fmt.Errorf("--pipe -L %d (records of several lines) is not supported; use -N %d for %d lines a job", o.maxLines, o.maxLines, o.maxLines))
+	}
+	bs := o.block
+	if n, err := strconv.Atoi(bs); err == nil && n < 0 && o.pipepart && len(o.argFiles) == 1 {
+		// --pipepart --block -N: N blocks per job slot, as GNU parallel
+		st, err := os.Stat(o.argFiles[0])
+		if err != nil {
+			return fail(err)
+		}
+		slots, err := parseJobs(o.jobs)
+		if err != nil {
+			return fail(err)
+		}
+		bs = strconv.FormatInt(max((st.Size()+int64(slots*-n)-1)/int64(slots*-n), 1), 10)
+	}
+	block, err := parseBlock(bs)
 	if err != nil {
 		return fail(err)
 	}
-	po := jobs.PipeOptions{Block: block, RecStart: o.recstart, RecEnd: o.recend, Records: o.maxReplace}
-	if o.recstart != "" && o.recend == "\n" {
+	// \n, \t, \0... in --recstart and --recend, as GNU parallel reads them
+	recstart, err := unescape(o.recstart)
+	if err != nil {
+		return fail(fmt.Errorf("--recstart %q: %w", o.recstart, err))
+	}
+	recend, err := unescape(o.recend)
+	if err != nil {
+		return fail(fmt.Errorf("--recend %q: %w", o.recend, err))
+	}
+	po := jobs.PipeOptions{Block: block, RecStart: recstart, RecEnd: recend, Records: o.maxReplace, Regexp: o.regexp}
+	if recstart != "" && recend == "\n" {
 		po.RecEnd = "" // --recstart alone: records are cut before each start
 	}
 	if len(words) == 0 {
@@ -80,6 +110,12 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 	} else {
 		// at most a block per job slot, and one more, is held: the input
 		// is read as the jobs take it
+		var header []byte
+		if o.header != "" {
+			if header, stdin, err = pipeHeader(stdin, o.header); err != nil {
+				return fail(err)
+			}
+		}
 		held := make(chan struct{}, cfg.Jobs+1)
 		release := func() { <-held }
 		input = func(yield func(*jobs.Job, error) bool) {
@@ -91,6 +127,12 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 					return
 				}
 				seq++
+				if o.rrs {
+					b = removeSeparators(b, po.RecStart, po.RecEnd)
+				}
+				if header != nil {
+					b = append(header[:len(header):len(header)], b...) // every block starts with the header, as in GNU parallel
+				}
 				if !yield(&jobs.Job{Seq: seq, Data: b, Release: release}, nil) {
 					return
 				}
@@ -99,4 +141,46 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 		}
 	}
 	return execute(cfg, input, stderr, "mp run")
+}
+
+// pipeHeader reads --pipe's --header from the start of r: a line for
+// ":", else what the regexp matches there (such as '.*\n.*\n' for two
+// lines). It returns the header and the rest of the input.
+func pipeHeader(r io.Reader, spec string) ([]byte, io.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if spec == ":" {
+		h, err := br.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, nil, fmt.Errorf("--header: %w", err)
+		}
+		return h, br, nil
+	}
+	re, err := regexp.Compile(`\A(?:` + spec + `)`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--header %q: %w", spec, err)
+	}
+	peek, err := br.Peek(64 << 10)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, nil, fmt.Errorf("--header: %w", err)
+	}
+	loc := re.FindIndex(peek)
+	if loc == nil {
+		return nil, br, nil
+	}
+	h := append([]byte(nil), peek[:loc[1]]...)
+	br.Discard(loc[1])
+	return h, br, nil
+}
+
+// removeSeparators is --rrs: the block without its records' ends and
+// starts (every end followed by a start, when both are given).
+func removeSeparators(b []byte, start, end string) []byte {
+	switch {
+	case start == "":
+		return bytes.ReplaceAll(b, []byte(end), nil)
+	case end == "":
+		return bytes.ReplaceAll(b, []byte(start), nil)
+	}
+	b = bytes.ReplaceAll(b, []byte(end+start), nil)
+	return bytes.TrimSuffix(bytes.TrimPrefix(b, []byte(start)), []byte(end))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -25,12 +26,14 @@ type runOpts struct {
 	quote       bool
 	plus        bool
 	replace     string
+	renames     [6]string
 	header      string
 	shuf        bool
 	results     string
 	retryFailed bool
 	maxArgs     int
 	maxReplace  int
+	maxLines    int
 	xargs       bool
 	multi       bool
 	noEmpty     bool
@@ -39,6 +42,8 @@ type runOpts struct {
 	block       string
 	recstart    string
 	recend      string
+	rrs         bool
+	regexp      bool
 	eof         string
 	nice        int
 	argSep      string
@@ -58,9 +63,13 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.header, "header", "", "the first input line (of each source) is a header: `:` names the columns {name} (a regexp is taken as :)")
 	fs.BoolVarP(&o.quote, "quote", "q", false, "pass the command's words as they are, quoted, instead of reading them with a shell")
 	fs.StringVarP(&o.replace, "replace", "I", "", "use `STR` for {} instead of {}")
+	for i, r := range renameOpts {
+		fs.StringVar(&o.renames[i], r.name, "", "use `STR` for "+r.to+" instead of "+r.to)
+	}
 	fs.BoolVar(&o.plus, "plus", false, "GNU parallel's --plus replacement strings: {+/} {+.} {..} {+..} {...} {/..} {##} {0#} {:N} {:N:M} {#pre} {%suf} {/old/new}")
 	fs.IntVarP(&o.maxArgs, "max-args", "n", 0, "give each job up to `N` inputs")
 	fs.IntVarP(&o.maxReplace, "max-replace-args", "N", 0, "give each job `N` inputs, {1} to {N} (the last job may have fewer)")
+	fs.IntVarP(&o.maxLines, "max-lines", "L", 0, "give each job `N` input lines (a line ending in a blank goes on with the next), as xargs -L")
 	fs.BoolVarP(&o.multi, "m", "m", false, "give each job as many inputs as fit on a command line, spread over the job slots")
 	fs.BoolVar(&o.xargs, "xargs", false, "the same as -m")
 	fs.BoolVarP(&o.multi, "X", "X", false, "as -m, repeating the word around {} for each input (context replace)")
@@ -79,6 +88,14 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.block, "block", "1M", "--pipe's block `SIZE` (k, M, G suffixes); blocks end at a record end")
 	fs.StringVar(&o.recstart, "recstart", "", "--pipe: records start with `STR`")
 	fs.StringVar(&o.recend, "recend", "\n", "--pipe: records end with `STR`")
+	fs.BoolVar(&o.regexp, "regexp", false, "--pipe: --recstart and --recend are regular expressions")
+	fs.BoolVar(&o.rrs, "rrs", false, "--pipe: remove the record separators (--recend, --recstart) from the blocks")
+}
+
+// renameOpts are GNU parallel's options that rename a replacement string.
+var renameOpts = []struct{ name, to string }{
+	{"extensionreplace", "{.}"}, {"basenamereplace", "{/}"}, {"dirnamereplace", "{//}"},
+	{"basenameextensionreplace", "{/.}"}, {"seqreplace", "{#}"}, {"slotreplace", "{%}"},
 }
 
 const runHelp = `Usage: mp run [options] [COMMAND [ARGS]] [::: ARGS...] [:::+ ARGS...] [:::: FILES...] [::::+ FILES...]
@@ -115,6 +132,9 @@ error. Ctrl-C stops launching jobs and sends SIGTERM to the running ones
 (SIGKILL after --grace); a second Ctrl-C kills them at once. No job's
 process outlives mp run, even a SIGKILLed one.
 
+Options in $PARALLEL (such as PARALLEL='-j4 --tag') are read before the
+command line's, as GNU parallel reads them.
+
 Options:
 `
 
@@ -122,6 +142,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("mp run")
 	var o runOpts
 	o.register(fs)
+	if env := strings.Fields(os.Getenv("PARALLEL")); len(env) > 0 {
+		// GNU parallel's $PARALLEL: options read before the command line's
+		args = append(env, args...)
+	}
 	if code, ok := parseFlags(fs, args, stdout, stderr, "mp run", runHelp); !ok {
 		return code
 	}
@@ -138,6 +162,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fromA = append(fromA, jobs.File(f, stdin, false))
 	}
 	if o.pipe || o.pipepart {
+		if rest := fs.Args()[len(cmdWords):]; o.pipepart && len(o.argFiles) == 0 && len(rest) == 2 && rest[0] == o.argFileSep {
+			o.argFiles = rest[1:] // --pipepart ... :::: FILE, as -a FILE
+		}
 		return pipeCmd(&o, cmdWords, stdin, stdout, stderr)
 	}
 	sources = append(fromA, sources...)
@@ -145,6 +172,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		sources = []jobs.Source{jobs.Stdin(stdin)}
 	}
 	in := jobs.InputOptions{Trim: o.trim, Null: o.null, Link: o.link}
+	if o.header != "" && o.colsep == "" {
+		o.colsep = "\t" // GNU parallel's default column separator with --header
+	}
 	if o.colsep != "" {
 		if in.Colsep, err = regexp.Compile(o.colsep); err != nil {
 			return fail(fmt.Errorf("--colsep: %w", err))
@@ -152,18 +182,19 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if o.delim != "" {
 		d, err := unescape(o.delim)
-		if err != nil || len(d) != 1 {
-			return fail(fmt.Errorf("-d %q: want one character such as , or \\t or \\0", o.delim))
+		if err != nil || d == "" {
+			return fail(fmt.Errorf("-d %q: want a delimiter such as , or \\t or \\0 or \\r\\n", o.delim))
 		}
-		in.Delim = d[0]
-		in.Null = d[0] == 0
+		in.Delim = d
+		in.Null = d == "\x00"
 	}
+	var headerNames []string
 	if o.header != "" {
 		names, srcs, err := jobs.Headers(sources, in)
 		if err != nil {
 			return fail(err)
 		}
-		sources = srcs
+		sources, headerNames = srcs, names
 		for i, n := range names {
 			for k := range cmdWords {
 				cmdWords[k] = strings.ReplaceAll(cmdWords[k], "{"+n+"}", "{"+strconv.Itoa(i+1)+"}")
@@ -181,7 +212,16 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmdWords, sources, o.resumeFail = nil, []jobs.Source{jobs.Args(cmds, false)}, true
 		in = jobs.InputOptions{}
 	}
-	t, err := jobs.Parse(cmdWords, jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote})
+	popt := jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote}
+	for i, r := range o.renames {
+		if r != "" {
+			if popt.Rename == nil {
+				popt.Rename = map[string]string{}
+			}
+			popt.Rename[r] = renameOpts[i].to
+		}
+	}
+	t, err := jobs.Parse(cmdWords, popt)
 	if err != nil {
 		return fail(err)
 	}
@@ -190,6 +230,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
+	cfg.ResultNames = headerNames
 	if in.Colsep == nil {
 		cfg.Sources = len(sources)
 	}
@@ -206,6 +247,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	all := jobs.Inputs(sources, in)
 	if o.eof != "" {
 		all, known = untilEOF(all, o.eof), false
+	}
+	if o.maxLines > 0 {
+		all, known = byLines(all, o.maxLines), false
 	}
 	if o.shuf || (group.Multi && group.MaxArgs == 0 && !known) {
 		var vals [][]string
@@ -268,9 +312,43 @@ func untilEOF(in func(func([]string, error) bool), eof string) func(func([]strin
 	}
 }
 
-// unescape reads -d's delimiter: a character, or \n, \t, \0, \\, \xHH.
+// byLines is -L N: N lines a job, each line's value trimmed of trailing
+// blanks; a line that ended in a blank goes on with the next (xargs -L).
+func byLines(in func(func([]string, error) bool), n int) func(func([]string, error) bool) {
+	return func(yield func([]string, error) bool) {
+		var cur []string
+		lines := 0
+		for a, err := range in {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(a) == 0 {
+				continue
+			}
+			last := a[len(a)-1]
+			trimmed := strings.TrimRight(last, " \t")
+			cur = append(cur, a[:len(a)-1]...)
+			cur = append(cur, trimmed)
+			if trimmed != last {
+				continue // the line goes on
+			}
+			if lines++; lines == n {
+				if !yield(cur, nil) {
+					return
+				}
+				cur, lines = nil, 0
+			}
+		}
+		if len(cur) > 0 {
+			yield(cur, nil)
+		}
+	}
+}
+
+// unescape reads -d's delimiter: characters, and \n, \r, \t, \0, \\, \xHH.
 func unescape(s string) (string, error) {
-	if !strings.HasPrefix(s, `\`) || len(s) == 1 {
+	if !strings.Contains(s, `\`) || len(s) == 1 {
 		return s, nil
 	}
 	return strconv.Unquote(`"` + strings.ReplaceAll(s, `\0`, `\x00`) + `"`)
@@ -297,17 +375,18 @@ func splitSources(args []string, stdin io.Reader, argSep, fileSep string) ([]str
 			vals = append(vals, args[i])
 		}
 		linked := strings.HasSuffix(marker, "+")
-		if linked && len(sources) == 0 {
-			return nil, nil, fmt.Errorf("%s links to the input source before it, and there is none", marker)
-		}
 		if strings.TrimSuffix(marker, "+") == fileSep {
 			if len(vals) == 0 {
 				return nil, nil, fmt.Errorf("%s needs at least one file", marker)
 			}
 			for _, f := range vals {
-				sources = append(sources, jobs.File(f, stdin, linked)) // ::::+ links every file after it
+				// ::::+ links every file after it (the first of all to nothing)
+				sources = append(sources, jobs.File(f, stdin, linked && len(sources) > 0))
 			}
 			continue
+		}
+		if linked && len(sources) == 0 {
+			return nil, nil, fmt.Errorf("%s links to the input source before it, and there is none", marker)
 		}
 		sources = append(sources, jobs.Args(vals, linked))
 	}

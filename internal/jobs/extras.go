@@ -34,14 +34,24 @@ func (r *Runner) resultsPath(j *Job, slot int) (dir string, named bool) {
 	}
 	dir = r.cfg.Results
 	for i, a := range j.Args {
-		esc := strings.ReplaceAll(strings.ReplaceAll(a, `\`, `\\`), "/", `\_`)
+		esc := resultsEscape(a)
 		k := i + 1 // a column
 		if n := r.cfg.Sources; n > 0 {
 			k = i%n + 1 // an input source
 		}
-		dir = filepath.Join(dir, strconv.Itoa(k), esc)
+		name := strconv.Itoa(k)
+		if i < len(r.cfg.ResultNames) {
+			name = resultsEscape(r.cfg.ResultNames[i])
+		}
+		dir = filepath.Join(dir, name, esc)
 	}
 	return dir, false
+}
+
+// resultsEscape makes a value one directory name, as GNU parallel's
+// --results does: \ becomes \\ and / becomes \_.
+func resultsEscape(a string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(a, `\`, `\\`), "/", `\_`)
 }
 
 // saveResults writes a finished job's output and number under --results.
@@ -71,7 +81,8 @@ func (r *Runner) saveResults(res *result, slot int) {
 		f.sp.writeTo(w)
 		w.Close()
 	}
-	os.WriteFile(seq, []byte(strconv.Itoa(res.job.Seq)+"\n"), 0o644)
+	// GNU parallel writes the number without a newline.
+	os.WriteFile(seq, []byte(strconv.Itoa(res.job.Seq)), 0o644)
 }
 
 // throttle waits before a job starts: --delay between starts, --memfree

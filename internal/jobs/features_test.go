@@ -53,11 +53,17 @@ func TestResults(t *testing.T) {
 		t.Errorf("--results printed %q; GNU parallel prints nothing", out)
 	}
 	for path, want := range map[string]string{
-		"1/a\\_b/2/1/stdout": "out a/b\n", "1/a\\_b/2/1/stderr": "err\n", "1/a\\_b/2/1/seq": "1\n", "1/c/2/2/stdout": "out c\n",
+		"1/a\\_b/2/1/stdout": "out a/b\n", "1/a\\_b/2/1/stderr": "err\n", "1/a\\_b/2/1/seq": "1", "1/c/2/2/stdout": "out c\n",
 	} {
 		if b, err := os.ReadFile(filepath.Join(res, path)); err != nil || string(b) != want {
 			t.Errorf("%s: %q, %v; want %q", path, b, err, want)
 		}
+	}
+	// with --header's names the directories are named after the columns
+	hdr := filepath.Join(dir, "h")
+	runT(t, Config{Results: hdr, Sources: 2, ResultNames: []string{"x", "y/z"}}, "echo {1}", [][]string{{"a", "1"}}...)
+	if b, err := os.ReadFile(filepath.Join(hdr, "x", "a", "y\\_z", "1", "stdout")); err != nil || string(b) != "a\n" {
+		t.Errorf("--results with --header: %q, %v", b, err)
 	}
 	csvPath := filepath.Join(dir, "r.csv")
 	out, _, _ := runT(t, Config{Results: csvPath, KeepOrder: true}, "echo {1}; echo e >&2", [][]string{{"a b", "1"}, {"x", "1"}}...)
@@ -69,7 +75,7 @@ func TestResults(t *testing.T) {
 	}
 	named := filepath.Join(dir, "n", "{}.out")
 	runT(t, Config{Results: named}, "echo {}", each("x")...)
-	for path, want := range map[string]string{"n/x.out": "x\n", "n/x.out.err": "", "n/x.out.seq": "1\n"} {
+	for path, want := range map[string]string{"n/x.out": "x\n", "n/x.out.err": "", "n/x.out.seq": "1"} {
 		if b, err := os.ReadFile(filepath.Join(dir, path)); err != nil || string(b) != want {
 			t.Errorf("%s: %q, %v; want %q", path, b, err, want)
 		}
@@ -99,5 +105,22 @@ func TestDelayAndJobLogStatuses(t *testing.T) {
 		if len(cols[3]) != 10 {
 			t.Errorf("JobRuntime %q is not GNU's %%10.3f", cols[3])
 		}
+	}
+}
+
+// -t (--verbose): the commands on standard error, the output unchanged.
+func TestTrace(t *testing.T) {
+	out, errOut, _ := runT(t, Config{Trace: true, Jobs: 3, KeepOrder: true}, "sleep 0.{}; echo {}", each("3", "1")...)
+	if out != "3\n1\n" || errOut != "sleep 0.3; echo 3\nsleep 0.1; echo 1\n" {
+		t.Errorf("stdout %q stderr %q: want the commands in job order", out, errOut)
+	}
+}
+
+// --joblog -: each job's line after its output, as GNU parallel writes it.
+func TestJobLogStdoutOrder(t *testing.T) {
+	out, _, _ := runT(t, Config{JobLog: "-", Jobs: 1, KeepOrder: true}, "echo", each("a", "b")...)
+	lines := strings.Split(out, "\n")
+	if len(lines) < 5 || lines[1] != "a" || !strings.HasPrefix(lines[2], "1\t") || lines[3] != "b" || !strings.HasPrefix(lines[4], "2\t") {
+		t.Errorf("got %q, want the header, a, job 1's line, b, job 2's line", out)
 	}
 }

@@ -51,6 +51,14 @@ func pctExit(failed, total int) int {
 	return int(math.Ceil(float64(failed) * 100 / float64(total)))
 }
 
+// logRow writes the job's line of the job log; the caller holds r.mu.
+func (r *Runner) logRow(res *result) {
+	if r.log != nil && !(res.stopped && !res.ok()) {
+		fmt.Fprintf(r.log, "%d\t:\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", res.job.Seq, float64(res.start.UnixMilli())/1000,
+			res.took.Seconds(), res.out.size, res.exit, res.signal, res.command)
+	}
+}
+
 // finished records a job that ran: the counters, the job log, the event
 // stream, the bar, and --halt.
 func (r *Runner) finished(res *result) {
@@ -62,9 +70,8 @@ func (r *Runner) finished(res *result) {
 	} else {
 		r.failed++
 	}
-	if r.log != nil && !(res.stopped && !res.ok()) {
-		fmt.Fprintf(r.log, "%d\t:\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", res.job.Seq, float64(res.start.UnixMilli())/1000,
-			res.took.Seconds(), res.out.size, res.exit, res.signal, res.command)
+	if r.cfg.JobLog != "-" {
+		r.logRow(res)
 	}
 	h := r.cfg.Halt
 	if (h.N > 0 || h.Pct > 0) && !r.halted {

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -44,8 +45,11 @@ type InputOptions struct {
 	// Trim is --trim: "l", "r", "lr" or "rl" trims white space on that
 	// side of each value (each column with Colsep); "n" trims nothing.
 	// "" is GNU parallel's default: "lr" with Colsep, else "n".
-	Trim  string
-	Delim byte // -d, -0: the end of a value read from a file; 0 with Null false is '\n'
+	Trim string
+	// Delim is -d: the end of a value (any string, such as "\r\n" or
+	// "\n\n"); "" is a newline. A Delim other than a newline also splits
+	// the values given after :::, as GNU parallel does.
+	Delim string
 	Null  bool // -0: values end with NUL
 	Link  bool // --link: every source pairs with the one before, the shorter wrapping
 }
@@ -55,6 +59,18 @@ func (s Source) values(o InputOptions) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		if s.vals != nil || (s.path == "" && s.stdin == nil) {
 			for _, v := range s.vals {
+				if o.Delim != "" && o.Delim != "\n" && !o.Null {
+					parts := strings.Split(v, o.Delim)
+					if len(parts) > 1 && parts[len(parts)-1] == "" {
+						parts = parts[:len(parts)-1]
+					}
+					for _, p := range parts {
+						if !yield(p, nil) {
+							return
+						}
+					}
+					continue
+				}
 				if !yield(v, nil) {
 					return
 				}
@@ -71,17 +87,12 @@ func (s Source) values(o InputOptions) iter.Seq2[string, error] {
 			defer f.Close()
 			r = f
 		}
-		delim := byte('\n')
-		if o.Null {
-			delim = 0
-		} else if o.Delim != 0 {
-			delim = o.Delim
-		}
+		delim := o.delimiter()
 		br := bufio.NewReaderSize(r, 64<<10)
 		for {
-			line, err := br.ReadString(delim)
+			line, err := readUntil(br, delim)
 			if line != "" {
-				line = strings.TrimSuffix(line, string(delim))
+				line = strings.TrimSuffix(line, delim)
 				if !yield(line, nil) {
 					return
 				}
@@ -93,6 +104,34 @@ func (s Source) values(o InputOptions) iter.Seq2[string, error] {
 				yield("", fmt.Errorf("reading %s: %w", s.name, err))
 				return
 			}
+		}
+	}
+}
+
+// delimiter is the string that ends a value read from a file.
+func (o InputOptions) delimiter() string {
+	switch {
+	case o.Null:
+		return "\x00"
+	case o.Delim != "":
+		return o.Delim
+	}
+	return "\n"
+}
+
+// readUntil reads up to and including delim (any length) or the end of
+// the input.
+func readUntil(br *bufio.Reader, delim string) (string, error) {
+	last := delim[len(delim)-1]
+	if len(delim) == 1 {
+		return br.ReadString(last)
+	}
+	var sb strings.Builder
+	for {
+		part, err := br.ReadString(last)
+		sb.WriteString(part)
+		if err != nil || strings.HasSuffix(sb.String(), delim) {
+			return sb.String(), err
 		}
 	}
 }
@@ -249,21 +288,17 @@ func Headers(sources []Source, o InputOptions) ([]string, []Source, error) {
 			}
 		case s.stdin != nil:
 			// byte by byte: the rest of standard input stays unread
-			delim := byte('\n')
-			if o.Null {
-				delim = 0
-			} else if o.Delim != 0 {
-				delim = o.Delim
-			}
+			delim := o.delimiter()
 			var b []byte
 			one := make([]byte, 1)
 			for {
 				n, err := s.stdin.Read(one)
 				if n == 1 {
-					if one[0] == delim {
+					b = append(b, one[0])
+					if bytes.HasSuffix(b, []byte(delim)) {
+						b = b[:len(b)-len(delim)]
 						break
 					}
-					b = append(b, one[0])
 				}
 				if err != nil {
 					break

@@ -94,7 +94,10 @@ func TestInputOptions(t *testing.T) {
 		{"--colsep --trim l", []Source{Args([]string{" a , b "}, false)}, InputOptions{Colsep: regexp.MustCompile(","), Trim: "l"}, "a ,b "},
 		{"--trim lr alone", []Source{Args([]string{" a "}, false)}, InputOptions{Trim: "lr"}, "a"},
 		{"-0", []Source{Stdin(strings.NewReader("a\nb\x00c\x00"))}, InputOptions{Null: true}, "a\nb|c"},
-		{"-d ,", []Source{Stdin(strings.NewReader("a,b\n,c"))}, InputOptions{Delim: ','}, "a|b\n|c"},
+		{"-d ,", []Source{Stdin(strings.NewReader("a,b\n,c"))}, InputOptions{Delim: ","}, "a|b\n|c"},
+		{"-d \\r\\n", []Source{Stdin(strings.NewReader("a\r\nb\rc\r\n"))}, InputOptions{Delim: "\r\n"}, "a|b\rc"},
+		{"-d \\n\\n", []Source{Stdin(strings.NewReader("1\n2\n\n3\n"))}, InputOptions{Delim: "\n\n"}, "1\n2|3\n"},
+		{"-d splits ::: values", []Source{Args([]string{"a:b:", "c"}, false)}, InputOptions{Delim: ":"}, "a|b|c"},
 	}
 	for _, tt := range tests {
 		var got []string

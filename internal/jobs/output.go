@@ -230,7 +230,21 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func (r *Runner) print(res *result) {
 	defer res.out.discard()
 	defer res.err2.discard()
+	if r.cfg.JobLog == "-" {
+		// the job log on standard output: after the job's output, as
+		// GNU parallel writes it
+		defer func() {
+			r.mu.Lock()
+			r.logRow(res)
+			r.mu.Unlock()
+		}()
+	}
 	r.writeRow(res)
+	if r.cfg.Trace && r.cfg.KeepOrder {
+		r.outMu.Lock()
+		fmt.Fprintln(r.cfg.Stderr, res.command)
+		r.outMu.Unlock()
+	}
 	if r.cfg.LineBuffer || r.cfg.Ungroup {
 		fmt.Fprint(r.cfg.Stderr, res.haltMsg)
 		return // already printed

@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"regexp"
 )
 
 // PipeOptions say how --pipe and --pipepart cut their input into blocks
@@ -16,41 +17,82 @@ type PipeOptions struct {
 	RecStart string // --recstart: records start with this
 	RecEnd   string // --recend: records end with this ("\n" if both are empty)
 	Records  int    // -N: records per job instead of --block
+	// Regexp is --regexp: RecStart and RecEnd are regular expressions.
+	Regexp bool
+
+	startRe, endRe *regexp.Regexp // compiled: --regexp's
+}
+
+// compiled is o with its --regexp expressions compiled.
+func (o PipeOptions) compiled() (PipeOptions, error) {
+	if !o.Regexp {
+		return o, nil
+	}
+	var err error
+	for _, x := range []struct {
+		s  string
+		re **regexp.Regexp
+	}{{o.RecStart, &o.startRe}, {o.RecEnd, &o.endRe}} {
+		if x.s != "" {
+			if *x.re, err = regexp.Compile(x.s); err != nil {
+				return o, fmt.Errorf("--regexp: %w", err)
+			}
+		}
+	}
+	return o, nil
+}
+
+// find finds a record start or end in b: its index and length; -1 if
+// none.
+func find(b []byte, lit string, re *regexp.Regexp) (int, int) {
+	if re != nil {
+		loc := re.FindIndex(b)
+		if loc == nil {
+			return -1, 0
+		}
+		return loc[0], loc[1] - loc[0]
+	}
+	return bytes.Index(b, []byte(lit)), len(lit)
 }
 
 // boundary returns where a block may end in b at or after from: just
 // after a record end (followed by a record start when both are given),
 // or before a record start; -1 if none.
 func (o PipeOptions) boundary(b []byte, from int) int {
-	end, start := []byte(o.RecEnd), []byte(o.RecStart)
-	if len(end) == 0 && len(start) == 0 {
-		end = []byte("\n")
+	endS, startS := o.RecEnd, o.RecStart
+	if endS == "" && startS == "" {
+		endS = "\n"
 	}
 	for i := from; i < len(b); {
-		var k int
-		if len(end) > 0 {
-			k = bytes.Index(b[i:], end)
+		if endS != "" {
+			k, n := find(b[i:], endS, o.endRe)
 			if k < 0 {
 				return -1
 			}
-			at := i + k + len(end)
-			if len(start) == 0 || bytes.HasPrefix(b[at:], start) {
-				if at < len(b) || len(start) == 0 {
+			at := i + k + max(n, 1) // past an empty match too
+			if startS == "" {
+				return min(at, len(b))
+			}
+			if k2, _ := find(b[at:], startS, o.startRe); k2 == 0 {
+				if at < len(b) {
 					return at
 				}
 				return -1 // the start may follow in data not read yet
 			}
+			if at >= len(b) {
+				return -1
+			}
 			i = at
 			continue
 		}
-		k = bytes.Index(b[i:], start)
+		k, n := find(b[i:], startS, o.startRe)
 		if k < 0 {
 			return -1
 		}
 		if at := i + k; at > 0 {
 			return at
 		}
-		i = len(start)
+		i = max(n, 1)
 	}
 	return -1
 }
@@ -72,6 +114,10 @@ func (o PipeOptions) lastBoundary(b []byte, limit int) int {
 func Blocks(r io.Reader, o PipeOptions) iter.Seq2[[]byte, error] {
 	if o.Block <= 0 {
 		o.Block = 1 << 20
+	}
+	o, err := o.compiled()
+	if err != nil {
+		return func(yield func([]byte, error) bool) { yield(nil, err) }
 	}
 	return func(yield func([]byte, error) bool) {
 		var buf []byte
@@ -138,6 +184,10 @@ type Part struct {
 func Parts(path string, o PipeOptions) ([]Part, error) {
 	if o.Block <= 0 {
 		o.Block = 1 << 20
+	}
+	o, err := o.compiled()
+	if err != nil {
+		return nil, err
 	}
 	f, err := os.Open(path)
 	if err != nil {

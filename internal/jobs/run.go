@@ -53,15 +53,19 @@ type Config struct {
 	Stderr     io.Writer
 
 	Verbose   bool          // -v: print each command before its output
+	Trace     bool          // -t: print each command on Stderr as it starts
 	Ungroup   bool          // -u: output passes straight through, unbuffered
 	TagString string        // --tagstring: the --tag prefix, with replacement strings
 	Delay     time.Duration // --delay: between job starts
 	Results   string        // --results DIR: each job's output in GNU parallel's tree
-	MemFree   int64         // --memfree: start a job only with this many bytes available
-	Load      float64       // --load: start a job only under this load average
-	Sources   int           // input values per job's input, for --results' tree
-	Nice      int           // --nice: the jobs' niceness
-	Dir       string        // --workdir: the jobs' working directory
+	// ResultNames are --header's column names: the --results tree's
+	// directories are named after them instead of the columns' numbers.
+	ResultNames []string
+	MemFree     int64   // --memfree: start a job only with this many bytes available
+	Load        float64 // --load: start a job only under this load average
+	Sources     int     // input values per job's input, for --results' tree
+	Nice        int     // --nice: the jobs' niceness
+	Dir         string  // --workdir: the jobs' working directory
 	// Watchdog starts a process that kills the jobs' process groups if
 	// this one dies (SIGKILL included); the program must call
 	// WatchdogMain first thing in main.
@@ -337,6 +341,11 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 	if cfg.Verbose && (cfg.Ungroup || cfg.LineBuffer) {
 		r.outMu.Lock()
 		fmt.Fprintln(cfg.Stdout, res.command)
+		r.outMu.Unlock()
+	}
+	if cfg.Trace && !cfg.KeepOrder { // with -k: in job order, when printed
+		r.outMu.Lock()
+		fmt.Fprintln(cfg.Stderr, res.command)
 		r.outMu.Unlock()
 	}
 	delay := cfg.RetryDelay

@@ -7,6 +7,7 @@ package jobs
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,10 @@ type Job struct {
 type ParseOptions struct {
 	// Replace is -I: the string that stands for {} instead of "{}".
 	Replace string
+	// Rename gives other strings for replacement strings, as GNU
+	// parallel's --er, --bnr, --dnr, --bner, --seqreplace and
+	// --slotreplace do: "FOO" -> "{/}" makes FOO mean {/}.
+	Rename map[string]string
 	// Plus is --plus: the replacement strings {+/} {+.} {..} {##} {:N}
 	// {#pre} {%suf} {/re/new}... as GNU parallel's --plus defines them.
 	Plus bool
@@ -93,8 +98,13 @@ type placeholder struct {
 	mod  string // "", ".", "/", "//", "/.", and --plus's "+/" "+." ".." "+.." "..." "+..." "/.." "/..."
 	key  string // 'k': the name
 	// --plus string operations on the value
-	op     byte // ':' substring, '#' drop prefix, '%' drop suffix, '/' replace
+	// op: ':' substring, '-' default, '#' '%' drop the shortest
+	// prefix or suffix, '/' replace the first match, '^' upper case
+	// a match at the start; with 0x80 set: the longest prefix or
+	// suffix, every match
+	op     byte
 	p1, p2 string
+	re     *regexp.Regexp
 	pad    bool // {0#}, {0%}: zero-padded to the width of the total
 }
 
@@ -212,6 +222,12 @@ func scan(line string, o ParseOptions) []segment {
 			i += len(o.Replace)
 			continue
 		}
+		if ph, n := renamed(line[i:], o); ph != nil {
+			flush()
+			segs = append(segs, segment{ph: ph, src: line[i : i+n]})
+			i += n
+			continue
+		}
 		if line[i] == '{' {
 			if end := strings.IndexByte(line[i+1:], '}'); end >= 0 {
 				if ph := classify(line[i+1:i+1+end], o); ph != nil {
@@ -227,6 +243,22 @@ func scan(line string, o ParseOptions) []segment {
 	}
 	flush()
 	return segs
+}
+
+// renamed is the replacement string that a --er, --bnr... string at the
+// start of s stands for, and its length; nil if there is none (the
+// longest wins).
+func renamed(s string, o ParseOptions) (*placeholder, int) {
+	var best *placeholder
+	n := 0
+	for from, to := range o.Rename {
+		if len(from) > n && strings.HasPrefix(s, from) {
+			if ph := classify(strings.TrimSuffix(strings.TrimPrefix(to, "{"), "}"), ParseOptions{}); ph != nil {
+				best, n = ph, len(from)
+			}
+		}
+	}
+	return best, n
 }
 
 var mods = []string{"", ".", "/", "//", "/."}
@@ -270,6 +302,10 @@ func classify(c string, o ParseOptions) *placeholder {
 	switch {
 	case c == "##":
 		return &placeholder{kind: 'T'}
+	case c == "slot":
+		return &placeholder{kind: '%'}
+	case strings.HasPrefix(c, ":-") && len(c) > 2:
+		return &placeholder{kind: 'a', op: '-', p1: c[2:]}
 	case strings.HasPrefix(c, ":"):
 		parts := strings.Split(c[1:], ":")
 		for _, p := range parts {
@@ -285,13 +321,69 @@ func classify(c string, o ParseOptions) *placeholder {
 			ph.p2 = parts[1]
 		}
 		return ph
-	case len(c) > 1 && (c[0] == '#' || c[0] == '%'):
-		return &placeholder{kind: 'a', op: c[0], p1: c[1:]}
-	case strings.HasPrefix(c, "/") && strings.Count(c, "/") == 2:
-		re, repl, _ := strings.Cut(c[1:], "/")
-		return &placeholder{kind: 'a', op: '/', p1: re, p2: repl}
+	case len(c) > 1 && strings.ContainsRune("#%^", rune(c[0])):
+		// {#re} {##re} {%re} {%%re} {^re} {^^re}: Perl
+		// regexps, as GNU parallel's; one sign is the shortest match
+		// ({#} {%}) or a match at the start ({^} {,}), two the longest
+		// or every match
+		op, re := c[0], c[1:]
+		if re[0] == op {
+			op, re = op|0x80, re[1:]
+		}
+		if re == "" {
+			return nil
+		}
+		if op == '#' || op == '%' {
+			re = ungreedy(re)
+		}
+		pat := map[byte]string{'#': "^(?:" + re + ")", '#' | 0x80: "^(?:" + re + ")",
+			'%': "^(.*)(?:" + re + ")$", '%' | 0x80: "(?:" + re + ")$", '^': "^(?:" + re + ")"}[op]
+		if pat == "" {
+			pat = re
+		}
+		rx, err := regexp.Compile(pat)
+		if err != nil {
+			return nil
+		}
+		return &placeholder{kind: 'a', op: op, re: rx}
+	case strings.HasPrefix(c, "/") && len(c) > 1:
+		op := byte('/')
+		body := c[1:]
+		if body[0] == '/' {
+			op, body = '/'|0x80, body[1:]
+		}
+		re, repl, ok := strings.Cut(body, "/")
+		if !ok || re == "" || strings.Contains(repl, "/") {
+			return nil
+		}
+		rx, err := regexp.Compile(re)
+		if err != nil {
+			return nil
+		}
+		return &placeholder{kind: 'a', op: op, re: rx, p2: repl}
 	}
 	return nil
+}
+
+// ungreedy makes a Perl regexp's quantifiers lazy, as GNU parallel's
+// make_regexp_ungreedy does for {#re} and {%re}.
+func ungreedy(re string) string {
+	var b strings.Builder
+	for i := 0; i < len(re); i++ {
+		b.WriteByte(re[i])
+		switch re[i] {
+		case '\\':
+			if i+1 < len(re) {
+				i++
+				b.WriteByte(re[i])
+			}
+		case '*', '+', '?', '}':
+			if i+1 >= len(re) || re[i+1] != '?' {
+				b.WriteByte('?')
+			}
+		}
+	}
+	return b.String()
 }
 
 // splitWords splits a line without shell syntax at its spaces.
@@ -451,14 +543,34 @@ func (p *placeholder) apply(v string) string {
 		}
 		n, _ := strconv.Atoi(p.p2)
 		return v[start:min(start+max(n, 0), len(v))]
-	case '#':
-		return strings.TrimPrefix(v, p.p1)
+	case '-':
+		if v == "" {
+			return p.p1
+		}
+	case '#', '#' | 0x80, '%' | 0x80:
+		if loc := p.re.FindStringIndex(v); loc != nil {
+			return v[:loc[0]] + v[loc[1]:]
+		}
 	case '%':
-		return strings.TrimSuffix(v, p.p1)
-	case '/':
-		return strings.Replace(v, p.p1, p.p2, 1)
+		if m := p.re.FindStringSubmatch(v); m != nil {
+			return m[1]
+		}
+	case '/', '^':
+		if loc := p.re.FindStringIndex(v); loc != nil {
+			return v[:loc[0]] + p.edit(v[loc[0]:loc[1]]) + v[loc[1]:]
+		}
+	case '/' | 0x80, '^' | 0x80:
+		return p.re.ReplaceAllStringFunc(v, p.edit)
 	}
 	return v
+}
+
+// edit is what a match of {/re/new} or {^re} becomes.
+func (p *placeholder) edit(m string) string {
+	if p.op&^0x80 == '^' {
+		return strings.ToUpper(m)
+	}
+	return p.re.ReplaceAllString(m, p.p2)
 }
 
 // modify applies a replacement string's modifier as GNU parallel does:
@@ -479,19 +591,33 @@ func modify(v, mod string) string {
 	case "+.":
 		return strings.TrimPrefix(v[len(dropExt(v)):], ".")
 	case "..":
-		return dropExt(dropExt(v))
+		return dropExts(v, 2)
 	case "...":
-		return dropExt(dropExt(dropExt(v)))
+		return dropExts(v, 3)
 	case "+..":
-		return strings.TrimPrefix(v[len(dropExt(dropExt(v))):], ".")
+		return strings.TrimPrefix(v[len(dropExts(v, 2)):], ".")
 	case "+...":
-		return strings.TrimPrefix(v[len(dropExt(dropExt(dropExt(v)))):], ".")
+		return strings.TrimPrefix(v[len(dropExts(v, 3)):], ".")
 	case "/..":
-		return dropExt(dropExt(base(v)))
+		return dropExts(base(v), 2)
 	case "/...":
-		return dropExt(dropExt(dropExt(base(v))))
+		return dropExts(base(v), 3)
 	}
 	return v
+}
+
+// dropExts removes n extensions of the last path element at once, as
+// GNU parallel's {..} and {...} do; a value with fewer is kept whole.
+func dropExts(v string, n int) string {
+	b := base(v)
+	i := len(b)
+	for range n {
+		i = strings.LastIndexByte(b[:i], '.')
+		if i < 0 {
+			return v
+		}
+	}
+	return v[:len(v)-len(b)+i]
 }
 
 func base(v string) string {

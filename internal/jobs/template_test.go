@@ -118,6 +118,11 @@ func TestParseOptions(t *testing.T) {
 		{[]string{"echo {+/} {+.} {..} {+..} {/..} {##} {0#} {:2} {:1:2} {#d} {%z} {/b/X}"}, ParseOptions{Plus: true}, []string{"dir/ab.tar.gz"},
 			"echo dir gz dir/ab tar.gz ab 12 07 r/ab.tar.gz ir ir/ab.tar.gz dir/ab.tar.g dir/aX.tar.gz"},
 		{[]string{"echo {+/}"}, ParseOptions{}, []string{"d/a"}, "echo {+/} d/a"},
+		{[]string{"echo {..} {+..} {...} {/..}"}, ParseOptions{Plus: true}, []string{"a.b/1.2.3"}, "echo a.b/1 2.3 a.b/1.2.3 1"},
+		{[]string{"echo {#z.*z.} {##z.*z.} {%.z} {%%.z.*z}"}, ParseOptions{Plus: true}, []string{"z.z.foo.z.z"}, "echo foo.z.z z z.z.foo.z z"},
+		{[]string{"echo {:-none} {//a/X} {^a} {^b} {^^b} {slot}"}, ParseOptions{Plus: true}, []string{"abaB"}, "echo abaB XbXB AbaB abaB aBaB 1"},
+		{[]string{"echo {:-none}"}, ParseOptions{Plus: true}, []string{""}, "echo none"},
+		{[]string{"echo FOO BE S SL"}, ParseOptions{Rename: map[string]string{"FOO": "{/}", "BE": "{/.}", "S": "{#}", "SL": "{%}"}}, []string{"d/a.b"}, "echo a.b a 7 1"},
 	}
 	for _, tt := range tests {
 		tm, err := Parse(tt.words, tt.o)

@@ -180,7 +180,7 @@ func LoggedCommands(path string) ([]string, error) {
 		cmd string
 	}
 	var all []logged
-	seen := map[string]bool{}
+	at := map[string]int{} // command -> its index in all
 	for i, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 		cols := strings.SplitN(line, "\t", 9)
 		if i == 0 && cols[0] == "Seq" || line == "" {
@@ -190,9 +190,13 @@ func LoggedCommands(path string) ([]string, error) {
 		if len(cols) != 9 || err != nil {
 			return nil, fmt.Errorf("--joblog %s: line %q is not a job log line (9 tab-separated columns)", path, line)
 		}
-		if !seen[cols[8]] {
-			seen[cols[8]] = true
+		// Rows are in the order jobs ended: a command logged twice keeps
+		// its lowest job number, whichever row comes first.
+		if k, ok := at[cols[8]]; !ok {
+			at[cols[8]] = len(all)
 			all = append(all, logged{seq, cols[8]})
+		} else if seq < all[k].seq {
+			all[k].seq = seq
 		}
 	}
 	slices.SortStableFunc(all, func(a, b logged) int { return a.seq - b.seq })

@@ -130,16 +130,25 @@ func TestImapIsLazyAndBounded(t *testing.T) {
 func TestImapBreakCancelsInFlight(t *testing.T) {
 	p := newPool(t, mp.Threads(2))
 	var cancelled atomic.Int32
+	running := make(chan struct{}, 10)
 	f := mp.Fn(func(ctx context.Context, x int) (int, error) {
 		if x == 0 {
 			return 0, nil
 		}
+		running <- struct{}{}
 		<-ctx.Done()
 		cancelled.Add(1)
 		return 0, ctx.Err()
 	})
 	within(t, "break", func() {
 		for range mp.Imap(context.Background(), p, f, slices.Values(ints(10)), mp.Chunksize(1)) {
+			// Break while a task is in flight (one may not have started yet
+			// when the first result arrives on a busy machine).
+			select {
+			case <-running:
+			case <-time.After(10 * time.Second):
+				t.Error("no task started after the first result") // fn runs on another goroutine: no Fatal
+			}
 			break
 		}
 	})

@@ -21,7 +21,7 @@ type cliCase struct {
 
 // runCLI measures the cases and prints their table.
 func runCLI() {
-	n, runs := 5000, min(*runs, 3)
+	n, runs := 5000, *runs
 	if *smoke {
 		n, runs = 50, 1
 	}
@@ -63,22 +63,26 @@ func runCLI() {
 	} else {
 		fmt.Fprintln(os.Stderr, "bench: GNU parallel not found (apt-get install parallel): its cases are skipped")
 	}
-	res := map[string]float64{}
-	for _, c := range cases {
-		var ts []float64
-		for range runs {
+	// The cases take turns, run after run, so that a change in the
+	// machine's load during the measurement falls on every case alike.
+	ts := map[string][]float64{}
+	for range runs {
+		for _, c := range cases {
 			cmd := c.cmd(n)
 			var out bytes.Buffer
 			cmd.Stdout = &out
 			cmd.Stderr = os.Stderr
 			t0 := time.Now()
 			check(cmd.Run())
-			ts = append(ts, float64(time.Since(t0).Nanoseconds())/float64(n))
+			ts[c.name] = append(ts[c.name], float64(time.Since(t0).Nanoseconds())/float64(n))
 			if c.keep && out.String() != lines {
 				fail(fmt.Errorf("%s: output out of order or incomplete", c.name))
 			}
 		}
-		res[c.name] = median(ts)
+	}
+	res := map[string]float64{}
+	for name, t := range ts {
+		res[name] = median(t)
 	}
 	fmt.Printf("\nThe mp command, %d jobs on 2 slots, median of %d runs (wall time per job):\n\n", n, runs)
 	fmt.Println("| case | µs/job |")

@@ -70,7 +70,7 @@ func (s *spill) writeTo(w io.Writer) {
 	if s == nil {
 		return
 	}
-	if s.f != nil {
+	if s.f != nil && s.size > 0 { // most short jobs write nothing: no seek, no copy
 		if _, err := s.f.Seek(0, io.SeekStart); err == nil {
 			io.Copy(w, s.f)
 		}

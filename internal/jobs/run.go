@@ -453,8 +453,10 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		defer f.Close()
 		cmd.Stdin = f
 	}
+	exited := proc.WatchExit(cmd)
 	res.start = time.Now()
 	if err := cmd.Start(); err != nil {
+		exited.Close()
 		res.err, res.exit, res.took = err, -1, time.Since(res.start)
 		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
 		return
@@ -477,7 +479,7 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 	r.wd.watch('+', pid)
 	defer r.wd.watch('-', pid)
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	go func() { exited.Wait(); waited <- cmd.Wait() }()
 	var killAt <-chan time.Time
 	termed := false
 	terminate := func() {

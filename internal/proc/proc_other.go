@@ -29,3 +29,15 @@ func GrowPipe(f *os.File, size int) int { return 4 << 10 }
 
 // Alive cannot tell here: it says yes.
 func Alive(pid int) bool { return true }
+
+// ExitFD waits in cmd.Wait itself here (no pidfd).
+type ExitFD struct{}
+
+// WatchExit returns an ExitFD that does nothing here.
+func WatchExit(*exec.Cmd) *ExitFD { return nil }
+
+// Wait returns at once: cmd.Wait waits.
+func (*ExitFD) Wait() {}
+
+// Close does nothing.
+func (*ExitFD) Close() {}

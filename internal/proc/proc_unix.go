@@ -33,3 +33,15 @@ func ClearParentDeathSignal() {}
 
 // WaitExited cannot wait without reaping here: it says so.
 func WaitExited(pid int) bool { return false }
+
+// ExitFD waits in cmd.Wait itself here (no pidfd).
+type ExitFD struct{}
+
+// WatchExit returns an ExitFD that does nothing here.
+func WatchExit(*exec.Cmd) *ExitFD { return nil }
+
+// Wait returns at once: cmd.Wait waits.
+func (*ExitFD) Wait() {}
+
+// Close does nothing.
+func (*ExitFD) Close() {}

@@ -327,6 +327,9 @@ func Submit[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ..
 	if err == nil {
 		err = f.checkFor(p)
 	}
+	if err == nil {
+		err = s.noCheckpoint("Apply and Submit")
+	}
 	if err == nil && ctx.Err() != nil {
 		err = context.Cause(ctx)
 	}

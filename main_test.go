@@ -44,8 +44,11 @@ func TestMain(m *testing.M) {
 	// Race-enabled worker processes would otherwise sleep a second when
 	// they exit, waiting for race reports.
 	os.Setenv("GORACE", "atexit_sleep_ms=0")
-	if os.Getenv("MP_TEST_ROLE") == "parent" {
+	switch os.Getenv("MP_TEST_ROLE") {
+	case "parent":
 		os.Exit(parentRole())
+	case "checkpoint":
+		os.Exit(checkpointRole())
 	}
 	// Tests make tasks and callbacks panic on purpose; keep their logs out
 	// of the test output.

@@ -43,6 +43,15 @@ func startMap[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A, o
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
+	if s.checkpoint != "" {
+		return startMapCheckpointed(ctx, p, f, items, s)
+	}
+	return startChunks(ctx, p, f, items, s, nil)
+}
+
+// startChunks queues the chunks of a Map call with settings s; saved, if
+// not nil, is given each chunk as it finishes (Checkpoint).
+func startChunks[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A, s *settings, saved func(*chunk[A, R])) (wait func() ([]R, error), err error) {
 	n := len(items)
 	out := make([]R, n)
 	if n == 0 {
@@ -62,6 +71,9 @@ func startMap[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A, o
 	fins := make([]atomic.Bool, nchunks) // chunk i has finished
 	cc := &chunkedCall[A, R]{callCtl: c, runner: newRunner(f, s)}
 	cc.finished = func(k *chunk[A, R]) {
+		if saved != nil {
+			saved(k)
+		}
 		fins[k.base/cs].Store(true)
 		if c.stopAt.Load() != noStop {
 			select {

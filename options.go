@@ -47,6 +47,7 @@ type settings struct {
 	progressDesc *string
 	progressOpts []progress.Option
 	bar          *progress.Bar
+	checkpoint   string // Checkpoint's directory
 }
 
 func (s *settings) apply(opts []Option) error {

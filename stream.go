@@ -84,6 +84,9 @@ func streamCall[A, R any](ctx context.Context, p *Pool, f Func[A, R], items iter
 		if err == nil && items == nil {
 			err = errNilItems("Imap")
 		}
+		if err == nil {
+			err = s.noCheckpoint("Imap and ImapUnordered")
+		}
 		if err == nil && ctx.Err() != nil {
 			err = context.Cause(ctx)
 		}

@@ -61,7 +61,16 @@ type queueHeader struct {
 	logged uint32
 	_      uint32
 	next   queueState
+	// backed is how many bytes of the ring, from its start, have memory
+	// behind them (fallocate): a Put past it first backs more, so that a
+	// full /dev/shm is an error of that Put, never a SIGBUS. It only
+	// grows; a holder that dies while growing leaves it as it was (backing
+	// again is harmless).
+	backed uint64
 }
+
+// queueGrowStep is how much more of a ring a Put backs at a time.
+const queueGrowStep = 1 << 20
 
 // queueState is the part of a queue's header that every Put, Get and
 // TaskDone changes together.
@@ -123,13 +132,15 @@ func NewQueue[T any](maxsize int, opts ...QueueOption) (*Queue[T], error) {
 		return nil, fmt.Errorf("%w: queue capacity %d bytes", ErrInvalidOption, c.bytes)
 	}
 	hsize := int(unsafe.Sizeof(queueHeader{}))
-	m, err := CreateSharedMemory("", hsize+c.bytes)
+	first := min(c.bytes, queueGrowStep)
+	m, err := createSharedMemory("", hsize+c.bytes, hsize+first)
 	if err != nil {
 		return nil, err
 	}
 	buf := m.Buf()
 	q := &Queue[T]{m: m, h: (*queueHeader)(unsafe.Pointer(&buf[0])), data: buf[hsize:], rawSize: rawSizeOf[T]()}
 	q.h.capacity = uint64(c.bytes)
+	q.h.backed = uint64(first)
 	q.h.maxsize = uint32(maxsize)
 	atomic.StoreUint32(&q.h.magic, magicQueue)
 	return q, nil
@@ -210,6 +221,10 @@ func (q *Queue[T]) putRaw(ctx context.Context, b []byte, wait bool) error {
 		}
 		full := (h.maxsize > 0 && h.count >= uint64(h.maxsize)) || h.tail-h.head+need > h.capacity
 		if !full {
+			if err := q.back(h.tail + need); err != nil {
+				q.unlock()
+				return fmt.Errorf("mp: Queue.Put: an item of %d bytes: %w", len(b), err)
+			}
 			s := q.state()
 			s.tail = q.write(b)
 			s.count++
@@ -240,6 +255,22 @@ func (q *Queue[T]) putRaw(ctx context.Context, b []byte, wait bool) error {
 			return err
 		}
 	}
+}
+
+// back makes sure that the ring has memory behind it up to end (counted
+// as head and tail are: past the capacity, all of it); the lock is held.
+func (q *Queue[T]) back(end uint64) error {
+	h := q.h
+	if end <= h.backed || h.backed >= h.capacity {
+		return nil
+	}
+	to := min(h.capacity, (end+queueGrowStep-1)/queueGrowStep*queueGrowStep)
+	hsize := int(unsafe.Sizeof(queueHeader{}))
+	if err := q.m.reserve(hsize+int(h.backed), int(to-h.backed)); err != nil {
+		return err
+	}
+	h.backed = to
+	return nil
 }
 
 // write copies a length-prefixed item after the tail, where no reader

@@ -36,16 +36,31 @@ type SharedMemory struct {
 	mu       sync.Mutex
 }
 
-// CreateSharedMemory makes a segment of size bytes, zeroed. With name ""
-// it gets a fresh name (Python's name=None).
+// ErrNoSharedMemory is wrapped by the error of a segment, or of a queue's
+// or pipe's item, that does not fit in the shared memory left (/dev/shm,
+// or $MP_SHM_DIR if set); the message gives the size wanted, the space
+// left and the fix (a container's --shm-size, a bigger MP_SHM_DIR, a
+// smaller QueueCapacity).
+var ErrNoSharedMemory = shm.ErrNoSpace
+
+// CreateSharedMemory makes a segment of size bytes, zeroed, backed by
+// memory at once: a segment that does not fit is an error wrapping
+// ErrNoSharedMemory, not a SIGBUS when it is first used. With name "" it
+// gets a fresh name (Python's name=None).
 func CreateSharedMemory(name string, size int) (*SharedMemory, error) {
+	return createSharedMemory(name, size, size)
+}
+
+// createSharedMemory makes a segment of which the first now bytes are
+// backed by memory at once (see reserve).
+func createSharedMemory(name string, size, now int) (*SharedMemory, error) {
 	if name == "" {
 		var b [8]byte
 		rand.Read(b[:])
 		name = "mp-" + tree() + "-" + hex.EncodeToString(b[:])
 	}
 	trackTree()
-	seg, err := shm.Create(name, size)
+	seg, err := shm.CreateLazy(name, size, now)
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +71,9 @@ func CreateSharedMemory(name string, size int) (*SharedMemory, error) {
 	}
 	return &SharedMemory{seg: seg}, nil
 }
+
+// reserve backs bytes [off, off+n) of the segment with memory.
+func (m *SharedMemory) reserve(off, n int) error { return m.seg.Reserve(off, n) }
 
 // AttachSharedMemory maps an existing segment by name (Python's
 // SharedMemory(name)).

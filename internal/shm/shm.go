@@ -11,7 +11,32 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
+
+// noSpace is the error of a segment that does not fit: how much was
+// wanted, how much is left, and what to do.
+func noSpace(name string, size int, avail, total uint64, cause error) error {
+	err := fmt.Errorf("%w: %s more of shared memory %q do not fit in %s: %s free of %s (a container's /dev/shm is 64 MiB unless run with --shm-size, e.g. docker run --shm-size=1g; or set %s to a bigger tmpfs; or ask for less, e.g. a smaller mp.QueueCapacity)",
+		ErrNoSpace, bytesText(uint64(size)), name, Dir(), bytesText(avail), bytesText(total), DirEnv)
+	if cause != nil {
+		err = fmt.Errorf("%w (%v)", err, cause)
+	}
+	return err
+}
+
+// bytesText writes n in the largest binary unit it fills.
+func bytesText(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
 
 // Segment is one mapped segment.
 type Segment struct {
@@ -23,9 +48,20 @@ type Segment struct {
 // ErrExist is returned by Create for a name in use.
 var ErrExist = os.ErrExist
 
-// Dir is where segments live: /dev/shm when it exists (memory, as
-// shm_open), else the temporary directory.
+// DirEnv names the directory for segments in place of /dev/shm (a bigger
+// tmpfs when a container's /dev/shm is small). Every process that shares
+// segments must see the same value; children inherit it.
+const DirEnv = "MP_SHM_DIR"
+
+// ErrNoSpace says that a segment does not fit in the shared memory left.
+var ErrNoSpace = errors.New("mp: not enough shared memory")
+
+// Dir is where segments live: $MP_SHM_DIR if set, /dev/shm when it
+// exists (memory, as shm_open), else the temporary directory.
 func Dir() string {
+	if d := os.Getenv(DirEnv); d != "" {
+		return d
+	}
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		return "/dev/shm"
 	}
@@ -40,8 +76,18 @@ func path(name string) (string, error) {
 }
 
 // Create makes a segment of size bytes, zeroed, readable and writable by
-// this user only.
-func Create(name string, size int) (*Segment, error) {
+// this user only, backed by memory at once: a segment that does not fit
+// is an error wrapping ErrNoSpace here, not a SIGBUS when it is used.
+func Create(name string, size int) (*Segment, error) { return create(name, size, size) }
+
+// CreateLazy makes a segment of size bytes of which only the first now
+// are backed by memory at once; Reserve backs more before it is used (a
+// queue's ring, used as items are put).
+func CreateLazy(name string, size, now int) (*Segment, error) {
+	return create(name, size, min(max(now, 1), size))
+}
+
+func create(name string, size, now int) (*Segment, error) {
 	if size <= 0 {
 		return nil, fmt.Errorf("shared memory %q: size %d must be positive", name, size)
 	}
@@ -49,13 +95,24 @@ func Create(name string, size int) (*Segment, error) {
 	if err != nil {
 		return nil, err
 	}
+	if avail, total, ok := free(Dir()); ok && uint64(now) > avail {
+		return nil, noSpace(name, now, avail, total, nil)
+	}
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("creating shared memory %q: %w", name, err)
 	}
-	if err := f.Truncate(int64(size)); err != nil {
+	err = f.Truncate(int64(size))
+	if err == nil {
+		err = allocate(f, 0, now)
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(p)
+		if errors.Is(err, syscall.ENOSPC) {
+			avail, total, _ := free(Dir())
+			return nil, noSpace(name, now, avail, total, err)
+		}
 		return nil, fmt.Errorf("sizing shared memory %q: %w", name, err)
 	}
 	s, err := mapFile(name, f, size)
@@ -64,6 +121,22 @@ func Create(name string, size int) (*Segment, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Reserve backs bytes [off, off+n) of the segment with memory, or returns
+// an error wrapping ErrNoSpace that says how much is left.
+func (s *Segment) Reserve(off, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	if err := allocate(s.f, off, n); err != nil {
+		if errors.Is(err, syscall.ENOSPC) {
+			avail, total, _ := free(Dir())
+			return noSpace(s.Name, n, avail, total, err)
+		}
+		return fmt.Errorf("shared memory %q: %w", s.Name, err)
+	}
+	return nil
 }
 
 // Open maps an existing segment.

@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/cluster"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 	"go.uber.org/goleak"
 )
@@ -85,7 +88,84 @@ var flaky = mp.Register("cluster-test.flaky", func(_ context.Context, x int) (in
 
 var big = mp.Register("cluster-test.big", func(_ context.Context, b []byte) (int, error) { return len(b), nil })
 
-var bigResult = mp.Register("cluster-test.big-result", func(_ context.Context, n int) ([]byte, error) { return make([]byte, n), nil })
+// pattern is n bytes that differ from place to place.
+func pattern(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i>>11)
+	}
+	return b
+}
+
+var bigResult = mp.Register("cluster-test.big-result", func(_ context.Context, n int) ([]byte, error) { return pattern(n), nil })
+
+var checksum = mp.Register("cluster-test.checksum", func(_ context.Context, b []byte) ([32]byte, error) { return sha256.Sum256(b), nil })
+
+// Tasks and results over the cluster's message limit (1 MiB) travel
+// through the object store, whole; what they stored is gone once their
+// calls end and the pool closes.
+func TestBigPayloads(t *testing.T) {
+	ctx := testCtx(t)
+	srv, err := cluster.StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	pool, err := mp.NewPool(mp.Cluster(srv.URL()), mp.LocalWorkers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{10, 900 << 10, 2 << 20, 24 << 20} {
+		in := pattern(n)
+		if sum, err := mp.Apply(ctx, pool, checksum, in); err != nil || sum != sha256.Sum256(in) {
+			t.Fatalf("a task of %d bytes: %v (checksum matches: %v)", n, err, sum == sha256.Sum256(in))
+		}
+		if out, err := mp.Apply(ctx, pool, bigResult, n); err != nil || !bytes.Equal(out, pattern(n)) {
+			t.Fatalf("a result of %d bytes: %v (%d bytes back)", n, err, len(out))
+		}
+	}
+	// several big ones at once, in one Map
+	items := []int{3 << 20, 10, 2 << 20, 5 << 20}
+	outs, err := mp.Map(ctx, pool, bigResult, items, mp.Chunksize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range outs {
+		if !bytes.Equal(o, pattern(items[i])) {
+			t.Fatalf("Map result %d: %d bytes, want %d", i, len(o), items[i])
+		}
+	}
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	obs, err := js.ObjectStore(ctx, "mp-payloads")
+	if err != nil {
+		t.Fatalf("the payload bucket: %v", err)
+	}
+	left := func(prefix string) int {
+		n := 0
+		infos, _ := obs.List(ctx)
+		for _, in := range infos {
+			if strings.HasPrefix(in.Name, prefix) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := left("task."); n != 0 {
+		t.Errorf("%d task objects left after their calls", n)
+	}
+	if n := left("result."); n == 0 {
+		t.Errorf("no result object while the pool is open: the big results did not go through the object store")
+	}
+	pool.Close()
+	if n := left(""); n != 0 {
+		t.Errorf("%d objects left after the pool closed", n)
+	}
+}
 
 func TestEmbeddedMapTenThousand(t *testing.T) {
 	ctx := testCtx(t)
@@ -271,16 +351,6 @@ func TestBadInput(t *testing.T) {
 	defer pool.Close()
 	if n, err := mp.Apply(ctx, pool, big, make([]byte, 100)); err != nil || n != 100 {
 		t.Fatalf("a small task with a token: %v %v", n, err)
-	}
-	_, err = mp.Apply(ctx, pool, big, make([]byte, 2<<20))
-	if err == nil || !strings.Contains(err.Error(), "message limit") {
-		t.Fatalf("an oversized task: %v", err)
-	}
-	if _, err := mp.Apply(ctx, pool, bigResult, 2<<20); err == nil || !strings.Contains(err.Error(), "message limit") {
-		t.Fatalf("an oversized result: %v", err)
-	}
-	if b, err := mp.Apply(ctx, pool, bigResult, 10); err != nil || len(b) != 10 {
-		t.Fatalf("after an oversized result: %v %v", len(b), err)
 	}
 	if _, err := mp.NewPool(mp.Cluster(""), mp.Processes(2)); !errors.Is(err, mp.ErrInvalidOption) {
 		t.Fatalf("Cluster with Processes: %v", err)

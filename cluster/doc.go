@@ -36,11 +36,14 @@
 //   - A cancelled call (its context, mp.Timeout) deletes its tasks not yet
 //     taken from the stream, and the workers running the others cancel
 //     their contexts (a message on mp.cancel); their results are dropped.
-//   - A task bigger than the cluster's message limit (1 MiB by default)
-//     is refused before it is sent, with an error naming both sizes: use
-//     a smaller mp.Chunksize or raise the server's max_payload. Results
-//     bigger than half the limit fail their items with an error that
-//     says so (the task is not run again).
+//   - Tasks bigger than the cluster's message limit (1 MiB by default)
+//     and results bigger than half of it travel through JetStream's
+//     object store (bucket mp-payloads, in chunks; up to 1 GiB): the
+//     message carries the object's name. A task's object is deleted when
+//     its call has its results or ends, a result's when the pool closes;
+//     the bucket's TTL (an hour, as long as results are kept for
+//     ClusterRun) removes what a crashed pool left. mp run -cluster jobs
+//     take --pipe blocks and give output of up to 24 MiB a stream.
 //   - If the pool loses its cluster for good (after a minute of
 //     reconnecting), the tasks in flight fail with ErrClusterGone.
 //

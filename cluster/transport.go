@@ -54,6 +54,7 @@ type transport struct {
 	pending map[uint64]*inflight      // by task ID
 	bySeq   map[uint64]uint64         // task ID by stream sequence
 	early   map[uint64][]wire.Results // results stored by a previous run (ClusterRun), not yet asked for
+	big     payloads                  // tasks and results bigger than a message
 	closed  bool
 }
 
@@ -171,6 +172,10 @@ func (t *transport) connect() error {
 	}); err != nil {
 		return fmt.Errorf("cluster: making the result stream: %w", err)
 	}
+	t.big.js = t.js
+	if err := t.big.create(ctx, storage, replicas); err != nil {
+		return err
+	}
 	// The results' subject: the run's name, so that a run started again
 	// reads what was stored (from the start of the stream), or a fresh one.
 	t.subject = resultsPrefix + nuid.Next()
@@ -263,8 +268,15 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire
 	if err != nil {
 		return err
 	}
+	var object string
 	if max := t.nc.MaxPayload(); int64(len(data)) > max-1024 {
-		return fmt.Errorf("cluster: a task of %d bytes, above the cluster's message limit of %d (use a smaller mp.Chunksize, smaller arguments, or raise the server's max_payload)", len(data), max)
+		// too big for a message: through the object store, deleted once
+		// the task has its results (or its call ends)
+		if object, err = t.big.put(ctx, "task", data); err != nil {
+			return err
+		}
+		defer t.big.drop(object)
+		data = nil
 	}
 	f := &inflight{done: make(chan struct{})}
 	t.mu.Lock()
@@ -290,6 +302,9 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire
 	}()
 	id := strconv.FormatUint(tk.ID, 10)
 	msg := &nats.Msg{Subject: tasksSubject, Data: data, Header: nats.Header{hdrReply: {t.subject}, hdrTask: {id}}}
+	if object != "" {
+		msg.Header.Set(hdrObject, object)
+	}
 	ack, err := t.publish(ctx, msg, jetstream.WithMsgID(t.subject+".task."+id))
 	if err != nil {
 		return err
@@ -358,6 +373,9 @@ func (t *transport) onResult(msg jetstream.Msg) {
 		return
 	}
 	for _, tr := range r.Tasks {
+		if tr.Object != "" && !t.fetch(&tr) {
+			continue
+		}
 		if !wellFormed(tr.Results) {
 			continue
 		}
@@ -375,6 +393,23 @@ func (t *transport) onResult(msg jetstream.Msg) {
 		f.results = tr.Results
 		close(f.done)
 	}
+}
+
+// fetch reads the results of tr that a worker put in the object store.
+// It reports false if they cannot be had: the task is then run again
+// (its results are missing), which beats losing them.
+func (t *transport) fetch(tr *taskResult) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := t.big.get(ctx, tr.Object)
+	if err == nil {
+		err = wire.Unmarshal(b, &tr.Results)
+	}
+	if err != nil {
+		return false
+	}
+	t.big.fetchedResult(tr.Object)
+	return true
 }
 
 // wellFormed checks that results cover their task's items in order.
@@ -431,6 +466,9 @@ func (t *transport) Close() error {
 	}
 	if t.adv != nil {
 		t.adv.Unsubscribe()
+	}
+	if t.js != nil {
+		t.big.dropFetched()
 	}
 	if t.nc != nil {
 		t.nc.Close()

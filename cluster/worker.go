@@ -41,6 +41,9 @@ type resultMsg struct {
 type taskResult struct {
 	Task    uint64         `cbor:"1,keyasint"`
 	Results []wire.Results `cbor:"2,keyasint"`
+	// Object names the object that holds Results (encoded) when they are
+	// too big for a message; Results is then empty.
+	Object string `cbor:"3,keyasint,omitempty"`
 }
 
 // serve runs this process as a worker of the cluster at url: it takes
@@ -93,6 +96,7 @@ func serve(url string) int {
 		ackWait = info.Config.AckWait
 	}
 	w := &worker{js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}}
+	w.big.js = js
 	sub, err := nc.Subscribe(cancelSubject, func(m *nats.Msg) {
 		w.mu.Lock()
 		cancel := w.running[string(m.Data)]
@@ -142,6 +146,7 @@ type worker struct {
 	ackWait time.Duration
 	avg     time.Duration // recent time per task
 	maxMsg  int           // the cluster's message limit
+	big     payloads      // tasks and results bigger than a message
 
 	mu      sync.Mutex
 	held    []jetstream.Msg               // taken, not yet acknowledged
@@ -287,7 +292,19 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size int, ok bool) {
 	reply = msg.Headers().Get(hdrReply)
 	var t wire.Task
-	if reply == "" || wire.Unmarshal(msg.Data(), &t) != nil {
+	data := msg.Data()
+	if name := msg.Headers().Get(hdrObject); name != "" && reply != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		b, err := w.big.get(ctx, name)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", w.name, err)
+			msg.Nak() // another worker, or a later try, may read it
+			return "", tr, 0, false
+		}
+		data = b
+	}
+	if reply == "" || wire.Unmarshal(data, &t) != nil {
 		msg.Term() // not a task of ours: never deliver it again
 		return "", tr, 0, false
 	}
@@ -312,7 +329,19 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 	}
 	size = encodedSize(&tr)
 	if size > w.maxMsg/2 {
-		err := fmt.Errorf("cluster: the results of this task are %d bytes, above half the cluster's message limit of %d (return less per item, or use a smaller mp.Chunksize)", size, w.maxMsg)
+		// too big for a message: through the object store
+		b, err := wire.Marshal(tr.Results)
+		var name string
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			name, err = w.big.put(ctx, "result", b)
+			cancel()
+		}
+		if err == nil {
+			tr = taskResult{Task: t.ID, Object: name}
+			return reply, tr, 64 + len(name), true
+		}
+		err = fmt.Errorf("cluster: the results of this task are %d bytes, above half the cluster's message limit of %d, and the object store did not take them (%v)", size, w.maxMsg, err)
 		zeros, _ := wire.Marshal(make([]any, t.N))
 		r := wire.Results{ID: t.ID, N: t.N, Values: zeros}
 		for i := range t.N {

@@ -19,7 +19,11 @@ func trackRelease[T any](obj *T, released *atomic.Int32) {
 	runtime.AddCleanup(obj, func(r *atomic.Int32) { r.Add(1) }, released)
 }
 
-type myObject struct{ n int }
+// myObject is 16 bytes or more (see dummyObject).
+type myObject struct {
+	n int
+	_ [2]int
+}
 
 // submitAndForget submits a task holding a new object and drops the
 // future; the flag it returns is set once the object is collected.

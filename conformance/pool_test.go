@@ -391,7 +391,7 @@ func TestPool(t *testing.T) {
 			objs := make([]*countedObject, 10)
 			for i := range objs {
 				objs[i] = &countedObject{N: i}
-				runtime.AddCleanup(objs[i], func(*atomic.Int32) { released.Add(1) }, &released)
+				runtime.AddCleanup(objs[i], func(r *atomic.Int32) { r.Add(1) }, &released)
 			}
 			if _, err := mp.Map(ctx, p, identityObj, objs); err != nil {
 				t.Fatal(err)
@@ -420,7 +420,11 @@ func TestPool(t *testing.T) {
 var anyIdentity = mp.Register("conf.anyIdentity", func(_ context.Context, x any) (any, error) { return x, nil })
 
 // countedObject is test_release_task_refs' CountedObject.
-type countedObject struct{ N int }
+// countedObject is 16 bytes or more (see dummyObject).
+type countedObject struct {
+	N int
+	_ [2]int
+}
 
 var identityObj = mp.Register("conf.identityObj", func(_ context.Context, o *countedObject) (*countedObject, error) {
 	return o, nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,6 +100,17 @@ func TestRunOnCluster(t *testing.T) {
 	out, errOut, code := cli(t, "", "run", "-k", "-cluster", srv.URL(), "echo {} $MP_TEST_MARK", ":::", "a", "b", "c")
 	if code != 0 || out != "a remote\nb remote\nc remote\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// output and input over the cluster's 1 MiB message limit travel
+	// through its object store, whole
+	want, _ := exec.Command("seq", "400000").Output()
+	out, errOut, code = cli(t, "", "run", "-cluster", srv.URL(), "seq {}", ":::", "400000")
+	if code != 0 || out != string(want) {
+		t.Fatalf("a job writing %d bytes: exit %d, %d bytes back, stderr %q", len(want), code, len(out), errOut)
+	}
+	out, errOut, code = cli(t, string(want), "run", "-cluster", srv.URL(), "--pipe", "--block", "3M", "wc", "-l")
+	if code != 0 || strings.TrimSpace(out) != "400000" {
+		t.Fatalf("a 3 MB block on stdin: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	_, _, code = cli(t, "", "run", "-cluster", srv.URL(), "sh -c 'exit {}'", ":::", "0", "3", "4")
 	if code != 2 {

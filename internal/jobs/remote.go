@@ -37,9 +37,10 @@ type remoteOut struct {
 	Host   string        `cbor:"7,keyasint,omitempty"`
 }
 
-// maxRemoteOutput bounds the output a remote job sends back, each stream:
-// a result must fit in one NATS message (1 MiB by default).
-const maxRemoteOutput = 384 << 10
+// maxRemoteOutput bounds the output a remote job sends back, each stream
+// (results over the cluster's message limit go through its object store;
+// both streams together stay under a value's 64 MiB).
+const maxRemoteOutput = 24 << 20
 
 // capped is a buffer that keeps the first max bytes.
 type capped struct {
@@ -125,6 +126,21 @@ wait:
 func (r *Runner) remoteAttempt(ctx context.Context, j *Job, argv []string, res *result) {
 	cfg := r.cfg
 	spec := remoteSpec{Argv: argv, Timeout: r.timeout(), Grace: cfg.Grace}
+	switch {
+	case j.Data != nil: // a --pipe block
+		spec.Stdin = j.Data
+	case j.Part != nil: // a --pipepart block
+		f, err := os.Open(j.Part.Path)
+		if err == nil {
+			spec.Stdin = make([]byte, j.Part.Len)
+			_, err = f.ReadAt(spec.Stdin, j.Part.Off)
+			f.Close()
+		}
+		if err != nil {
+			res.err, res.exit = err, -1
+			return
+		}
+	}
 	if j.Stdin != "" {
 		b, err := os.ReadFile(j.Stdin)
 		if err != nil {

@@ -250,7 +250,7 @@ func (c *client) attach(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	if _, err := c.call(ctx, &wire.Call{Op: "attach", Args: [][]byte{b}}); err != nil {
+	if _, err := c.call(ctx, &wire.Call{Op: opAttach, Args: [][]byte{b}}); err != nil {
 		mine.CloseAll()
 		return
 	}
@@ -555,7 +555,7 @@ func (c *client) gone(ch chan *wire.Reply) (*wire.Reply, error) {
 // cancel asks the server to cancel call id (a call that waits), on the
 // way the call went, so that it cannot overtake it.
 func (c *client) cancel(id uint64, onRing bool) {
-	b := wire.AppendCall(nil, &wire.Call{ID: id, Op: "cancel", N: int64(id)})
+	b := wire.AppendCall(nil, &wire.Call{ID: id, Op: opCancel, N: int64(id)})
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()

@@ -17,6 +17,7 @@ import (
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // Manager is a connection to a manager server: Start starts one (in a
@@ -272,7 +273,7 @@ func (m *Manager) AuthKey() []byte { return m.key }
 // directory. Shutdown is idempotent.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.once.Do(func() {
-		_, err := m.c.call(ctx, &wire.Call{Op: "shutdown"})
+		_, err := m.c.call(ctx, &wire.Call{Op: string(ops.ManagerShutdown)})
 		if err != nil && !errors.Is(err, ErrServerGone) {
 			m.err = err
 		}

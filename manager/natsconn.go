@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -211,8 +212,8 @@ func key(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // serverCall: new (and find by name), shutdown.
 func (c *natsConn) serverCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
-	switch call.Op {
-	case "new":
+	switch ops.ManagerOp(call.Op) {
+	case ops.ManagerNew:
 		switch call.Name {
 		case kindDict, kindNamespace, kindValue, kindQueue, kindLock, kindEvent, kindSemaphore, kindBounded, kindList, kindArray, kindRLock, kindBarrier, kindCondition:
 		default:
@@ -233,13 +234,13 @@ func (c *natsConn) serverCall(ctx context.Context, call *wire.Call, rep *wire.Re
 			return c.initObject(ctx, id, call)
 		}
 		return nil
-	case "shutdown":
+	case ops.ManagerShutdown:
 		// The objects go, for every host.
 		for _, q := range c.listQueues(ctx) {
 			c.js.DeleteStream(ctx, q)
 		}
 		return c.js.DeleteKeyValue(ctx, "mp_manager_"+c.bucket)
-	case "ping":
+	case ops.ManagerPing:
 		rep.OK = true
 		return nil
 	}
@@ -503,8 +504,8 @@ func (c *natsConn) keysWith(ctx context.Context, p string) ([]string, error) {
 func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	a := call.Args
 	k := func(b []byte) string { return p + "k." + key(b) }
-	switch call.Op {
-	case "get":
+	switch ops.DictOp(call.Op) {
+	case ops.DictGet:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
@@ -513,7 +514,7 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 			rep.Vals, rep.OK = [][]byte{v}, true
 		}
 		return err
-	case "set":
+	case ops.DictSet:
 		if len(a)%2 != 0 {
 			return errf(codeBadArgs, "manager: set needs keys and values in pairs")
 		}
@@ -523,7 +524,7 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 			}
 		}
 		return nil
-	case "setdefault":
+	case ops.DictSetDefault:
 		if err := wantArgs(call, 2); err != nil {
 			return err
 		}
@@ -541,7 +542,7 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 				return nil
 			}
 		}
-	case "pop":
+	case ops.DictPop:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
@@ -558,14 +559,14 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 				return ctx.Err()
 			}
 		}
-	case "has":
+	case ops.DictHas:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
 		v, _, err := c.get(ctx, k(a[0]))
 		rep.OK = v != nil
 		return err
-	case "getmany":
+	case ops.DictGetMany:
 		rep.Vals = make([][]byte, len(a))
 		for i, kb := range a {
 			v, _, err := c.get(ctx, k(kb))
@@ -575,13 +576,13 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 			rep.Vals[i] = v
 		}
 		return nil
-	case "len", "keys", "values", "items", "clear":
+	case ops.DictLen, ops.DictKeys, ops.DictValues, ops.DictItems, ops.DictClear:
 		ks, err := c.keysWith(ctx, p+"k.")
 		if err != nil {
 			return err
 		}
 		for _, full := range ks {
-			if call.Op == "clear" {
+			if ops.DictOp(call.Op) == ops.DictClear {
 				if err := c.kv.Delete(ctx, full); err != nil {
 					return err
 				}
@@ -599,22 +600,22 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 				continue // deleted meanwhile
 			}
 			rep.N++
-			switch call.Op {
-			case "keys":
+			switch ops.DictOp(call.Op) {
+			case ops.DictKeys:
 				rep.Vals = append(rep.Vals, kb)
-			case "values":
+			case ops.DictValues:
 				rep.Vals = append(rep.Vals, v)
-			case "items":
+			case ops.DictItems:
 				rep.Vals = append(rep.Vals, kb, v)
 			}
 		}
 		return nil
-	case "apply":
+	case ops.DictApply:
 		if err := wantArgs(call, 2); err != nil {
 			return err
 		}
 		return c.applyAt(ctx, k(a[0]), call, 1, rep)
-	case "cas":
+	case ops.DictCAS:
 		if err := wantArgs(call, 3); err != nil {
 			return err
 		}
@@ -630,26 +631,26 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 
 func (c *natsConn) namespace(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	k := p + "a." + key([]byte(call.Key))
-	switch call.Op {
-	case "get":
+	switch ops.NamespaceOp(call.Op) {
+	case ops.NamespaceGet:
 		v, _, err := c.get(ctx, k)
 		if v != nil {
 			rep.Vals, rep.OK = [][]byte{v}, true
 		}
 		return err
-	case "set":
+	case ops.NamespaceSet:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
 		return c.put(ctx, k, call.Args[0])
-	case "del":
+	case ops.NamespaceDel:
 		v, _, err := c.get(ctx, k)
 		if err != nil || v == nil {
 			return err
 		}
 		rep.OK = true
 		return c.kv.Delete(ctx, k)
-	case "items":
+	case ops.NamespaceItems:
 		ks, err := c.keysWith(ctx, p+"a.")
 		if err != nil {
 			return err
@@ -668,7 +669,7 @@ func (c *natsConn) namespace(ctx context.Context, p string, call *wire.Call, rep
 			}
 		}
 		return nil
-	case "apply":
+	case ops.NamespaceApply:
 		return c.applyAt(ctx, k, call, 0, rep)
 	}
 	return errf(codeUnknownOp, "manager: a namespace has no operation %q here", call.Op)
@@ -676,19 +677,19 @@ func (c *natsConn) namespace(ctx context.Context, p string, call *wire.Call, rep
 
 func (c *natsConn) value(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	k := p + "v"
-	switch call.Op {
-	case "get":
+	switch ops.ValueOp(call.Op) {
+	case ops.ValueGet:
 		v, _, err := c.get(ctx, k)
 		rep.Vals = [][]byte{v}
 		return err
-	case "set":
+	case ops.ValueSet:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
 		return c.put(ctx, k, call.Args[0])
-	case "apply":
+	case ops.ValueApply:
 		return c.applyAt(ctx, k, call, 0, rep)
-	case "cas":
+	case ops.ValueCAS:
 		if err := wantArgs(call, 2); err != nil {
 			return err
 		}
@@ -725,8 +726,8 @@ func (c *natsConn) watchUntil(ctx context.Context, k string, cond func() (bool, 
 
 func (c *natsConn) lock(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	k := p + "held"
-	switch call.Op {
-	case "acquire":
+	switch ops.LockOp(call.Op) {
+	case ops.LockAcquire:
 		var ownerDead bool
 		try := func() (bool, error) {
 			ok, dead, err := c.takeLock(ctx, k)
@@ -743,7 +744,7 @@ func (c *natsConn) lock(ctx context.Context, p string, call *wire.Call, rep *wir
 			return errf(codeOwnerDead, "manager: the Lock's holder ended holding it")
 		}
 		return err
-	case "release":
+	case ops.LockRelease:
 		v, rev, err := c.get(ctx, k)
 		if err != nil {
 			return err
@@ -752,7 +753,7 @@ func (c *natsConn) lock(ctx context.Context, p string, call *wire.Call, rep *wir
 			return errf(codeNotOwner, "manager: release of an unlocked Lock")
 		}
 		return c.kv.Delete(ctx, k, jetstream.LastRevision(rev))
-	case "locked":
+	case ops.LockLocked:
 		v, _, err := c.get(ctx, k)
 		rep.OK = v != nil
 		return err
@@ -792,17 +793,17 @@ func (c *natsConn) event(ctx context.Context, p string, call *wire.Call, rep *wi
 		v, _, err := c.get(ctx, k)
 		return v != nil, err
 	}
-	switch call.Op {
-	case "set":
+	switch ops.EventOp(call.Op) {
+	case ops.EventSet:
 		_, err := c.kv.Put(ctx, k, []byte("1"))
 		return err
-	case "clear":
+	case ops.EventClear:
 		return c.kv.Delete(ctx, k)
-	case "isset":
+	case ops.EventIsSet:
 		var err error
 		rep.OK, err = isSet()
 		return err
-	case "wait":
+	case ops.EventWait:
 		err := c.watchUntil(ctx, k, isSet)
 		rep.OK = err == nil
 		return err
@@ -819,8 +820,8 @@ type semState struct {
 
 func (c *natsConn) semaphore(ctx context.Context, p string, bounded bool, call *wire.Call, rep *wire.Reply) error {
 	k := p + "sem"
-	switch call.Op {
-	case "acquire":
+	switch ops.SemaphoreOp(call.Op) {
+	case ops.SemaphoreAcquire:
 		try := func() (bool, error) {
 			rep.OK = false
 			_, err := changeEntry(ctx, c, k, func(st *semState) error {
@@ -838,7 +839,7 @@ func (c *natsConn) semaphore(ctx context.Context, p string, bounded bool, call *
 			return err
 		}
 		return c.watchUntil(ctx, k, try)
-	case "release":
+	case ops.SemaphoreRelease:
 		inc := max(1, call.N)
 		_, err := changeEntry(ctx, c, k, func(st *semState) error {
 			if bounded && st.N+inc > st.Init {
@@ -848,7 +849,7 @@ func (c *natsConn) semaphore(ctx context.Context, p string, bounded bool, call *
 			return nil
 		})
 		return err
-	case "value":
+	case ops.SemaphoreValue:
 		st, _, err := readEntry[semState](ctx, c, k)
 		if err == nil {
 			rep.N = st.N
@@ -937,8 +938,8 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 		v, _, err := c.get(ctx, p+"closed")
 		return v != nil, err
 	}
-	switch call.Op {
-	case "put":
+	switch ops.QueueOp(call.Op) {
+	case ops.QueuePut:
 		if cl, err := closed(); err != nil || cl {
 			if cl {
 				return errf(codeClosed, "manager: queue closed")
@@ -978,7 +979,7 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 			}
 		}
 		return nil
-	case "get":
+	case ops.QueueGet:
 		max := int(max(1, call.N))
 		for {
 			batch, err := q.cons.FetchNoWait(max)
@@ -1017,7 +1018,7 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 				return ctx.Err()
 			}
 		}
-	case "qsize", "full":
+	case ops.QueueQsize, ops.QueueFull:
 		info, err := q.stream.Info(ctx)
 		if err != nil {
 			return err
@@ -1025,14 +1026,14 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 		rep.N = int64(info.State.Msgs)
 		rep.OK = info.Config.MaxMsgs > 0 && rep.N >= info.Config.MaxMsgs
 		return nil
-	case "taskdone":
+	case ops.QueueTaskDone:
 		return c.counter(ctx, p+"unfinished", -max(1, call.N), true)
-	case "join":
+	case ops.QueueJoin:
 		return c.watchUntil(ctx, p+"unfinished", func() (bool, error) {
 			n, _, err := readEntry[int64](ctx, c, p+"unfinished")
 			return err == nil && *n <= 0, err
 		})
-	case "close":
+	case ops.QueueClose:
 		_, err := c.kv.Put(ctx, p+"closed", []byte("1"))
 		return err
 	}
@@ -1057,8 +1058,7 @@ func (c *natsConn) list(ctx context.Context, p string, fixed bool, call *wire.Ca
 		if err := l.call(ctx, nil, call, r); err != nil {
 			return err
 		}
-		changed := call.Op != "get" && call.Op != "len" && call.Op != "slice" && call.Op != "index" && call.Op != "count"
-		if changed {
+		if row, _ := ops.Lookup(ops.KindList, call.Op); row.Writes {
 			ok, err := c.cas(ctx, k, wire.AppendReply(nil, &wire.Reply{Vals: l.items}), rev)
 			if err != nil {
 				return err
@@ -1085,7 +1085,7 @@ func (c *natsConn) custom(ctx context.Context, p, name string, call *wire.Call, 
 		return errf(codeUnknownType, "manager: no type %q is registered in this program", name)
 	}
 	ti := t.(*typeInfo)
-	if call.Op != "call" {
+	if ops.TypeOp(call.Op) != ops.TypeCall {
 		return errf(codeUnknownOp, "manager: a %s has no operation %q", name, call.Op)
 	}
 	m, ok := ti.methods.Load(call.Name)
@@ -1143,8 +1143,8 @@ type rlockState struct {
 func (c *natsConn) rlock(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	k := p + "rlock"
 	hold := uint64(call.N)
-	switch call.Op {
-	case "acquire":
+	switch ops.RLockOp(call.Op) {
+	case ops.RLockAcquire:
 		if hold == 0 {
 			return errf(codeBadArgs, "manager: an RLock hold of 0")
 		}
@@ -1178,7 +1178,7 @@ func (c *natsConn) rlock(ctx context.Context, p string, call *wire.Call, rep *wi
 			return errf(codeOwnerDead, "manager: the RLock's holder ended holding it")
 		}
 		return err
-	case "release":
+	case ops.RLockRelease:
 		st, err := changeEntry(ctx, c, k, func(st *rlockState) error {
 			if st.Depth == 0 || st.Hold != hold {
 				return errf(codeNotOwner, "manager: release of an RLock not held by this context")
@@ -1264,8 +1264,8 @@ func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *
 		st.Gen++
 		return nil
 	}
-	switch call.Op {
-	case "wait":
+	switch ops.BarrierOp(call.Op) {
+	case ops.BarrierWait:
 		var idx int
 		var gen uint64
 		var last bool
@@ -1318,10 +1318,10 @@ func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *
 			return broken
 		}
 		return nil
-	case "abort":
+	case ops.BarrierAbort:
 		_, err := changeEntry(ctx, c, p+"barrier", breakRound)
 		return err
-	case "reset":
+	case ops.BarrierReset:
 		_, err := changeEntry(ctx, c, p+"barrier", func(st *barrierState) error {
 			if st.Count > 0 {
 				st.Gen++
@@ -1330,13 +1330,13 @@ func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *
 			return nil
 		})
 		return err
-	case "parties", "nwaiting", "broken":
+	case ops.BarrierParties, ops.BarrierNWaiting, ops.BarrierBroken:
 		st, _, err := readEntry[barrierState](ctx, c, p+"barrier")
 		if err != nil {
 			return err
 		}
 		rep.N = int64(st.Parties)
-		if call.Op == "nwaiting" {
+		if ops.BarrierOp(call.Op) == ops.BarrierNWaiting {
 			rep.N = int64(st.Count)
 		}
 		rep.OK = st.Broken
@@ -1368,8 +1368,8 @@ func (c *natsConn) condition(ctx context.Context, p string, call *wire.Call, rep
 	if held == nil {
 		return errf(codeNotOwner, "manager: Condition.%s without its lock", call.Op)
 	}
-	switch call.Op {
-	case "wait":
+	switch ops.ConditionOp(call.Op) {
+	case ops.ConditionWait:
 		var ticket uint64
 		if _, err := changeEntry(ctx, c, p+"cond", func(st *condState) error { ticket = st.Tickets; st.Tickets++; return nil }); err != nil {
 			return err
@@ -1401,9 +1401,9 @@ func (c *natsConn) condition(ctx context.Context, p string, call *wire.Call, rep
 		}
 		rep.OK = werr == nil
 		return werr
-	case "notify", "notifyall":
+	case ops.ConditionNotify, ops.ConditionNotifyAll:
 		n := call.N
-		if call.Op == "notifyall" {
+		if ops.ConditionOp(call.Op) == ops.ConditionNotifyAll {
 			n = 1 << 30
 		}
 		_, err := changeEntry(ctx, c, p+"cond", func(st *condState) error {

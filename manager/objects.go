@@ -11,6 +11,7 @@ import (
 
 	"github.com/mp-go/mp/internal/funcs"
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // object is a shared object held by the server. Values inside it are kept
@@ -18,9 +19,6 @@ import (
 // update function or a registered type's method.
 type object interface {
 	kind() string
-	// waits reports whether the call may wait (and so runs in its own
-	// goroutine, cancellable).
-	waits(call *wire.Call) bool
 	call(ctx context.Context, c *sconn, call *wire.Call, rep *wire.Reply) error
 }
 
@@ -262,29 +260,28 @@ type dictObj struct {
 	m omap
 }
 
-func (*dictObj) kind() string          { return kindDict }
-func (*dictObj) waits(*wire.Call) bool { return false }
+func (*dictObj) kind() string { return kindDict }
 
 func (d *dictObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	a := call.Args
-	switch call.Op {
-	case "get":
+	switch ops.DictOp(call.Op) {
+	case ops.DictGet:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
 		if v, ok := d.m.get(a[0]); ok {
 			rep.Vals, rep.OK = [][]byte{v}, true
 		}
-	case "set":
+	case ops.DictSet:
 		if len(a)%2 != 0 {
 			return errf(codeBadArgs, "manager: set needs keys and values in pairs")
 		}
 		for i := 0; i < len(a); i += 2 {
 			d.m.set(a[i], a[i+1])
 		}
-	case "setdefault":
+	case ops.DictSetDefault:
 		if err := wantArgs(call, 2); err != nil {
 			return err
 		}
@@ -294,39 +291,39 @@ func (d *dictObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire
 			v = a[1]
 		}
 		rep.Vals, rep.OK = [][]byte{v}, ok
-	case "pop":
+	case ops.DictPop:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
 		if v, ok := d.m.del(a[0]); ok {
 			rep.Vals, rep.OK = [][]byte{v}, true
 		}
-	case "popitem":
+	case ops.DictPopItem:
 		if k, v, ok := d.m.last(); ok {
 			d.m.del([]byte(k))
 			rep.Vals, rep.OK = [][]byte{[]byte(k), v}, true
 		}
-	case "has":
+	case ops.DictHas:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
 		_, rep.OK = d.m.get(a[0])
-	case "len":
+	case ops.DictLen:
 		rep.N = int64(d.m.len())
-	case "keys":
+	case ops.DictKeys:
 		rep.Vals = d.m.items(nil, true, false)
-	case "values":
+	case ops.DictValues:
 		rep.Vals = d.m.items(nil, false, true)
-	case "items":
+	case ops.DictItems:
 		rep.Vals = d.m.items(nil, true, true)
-	case "getmany":
+	case ops.DictGetMany:
 		rep.Vals = make([][]byte, len(a))
 		for i, k := range a {
 			rep.Vals[i], _ = d.m.get(k) // nil where missing
 		}
-	case "clear":
+	case ops.DictClear:
 		d.m.clear()
-	case "apply":
+	case ops.DictApply:
 		if err := wantArgs(call, 2); err != nil {
 			return err
 		}
@@ -337,7 +334,7 @@ func (d *dictObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire
 		}
 		d.m.set(a[0], nv)
 		rep.Vals = [][]byte{nv}
-	case "cas":
+	case ops.DictCAS:
 		if err := wantArgs(call, 3); err != nil {
 			return err
 		}
@@ -357,28 +354,27 @@ type namespaceObj struct {
 	m omap
 }
 
-func (*namespaceObj) kind() string          { return kindNamespace }
-func (*namespaceObj) waits(*wire.Call) bool { return false }
+func (*namespaceObj) kind() string { return kindNamespace }
 
 func (n *namespaceObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	name := []byte(call.Key)
-	switch call.Op {
-	case "get":
+	switch ops.NamespaceOp(call.Op) {
+	case ops.NamespaceGet:
 		if v, ok := n.m.get(name); ok {
 			rep.Vals, rep.OK = [][]byte{v}, true
 		}
-	case "set":
+	case ops.NamespaceSet:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
 		n.m.set(name, call.Args[0])
-	case "del":
+	case ops.NamespaceDel:
 		_, rep.OK = n.m.del(name)
-	case "items":
+	case ops.NamespaceItems:
 		rep.Vals = n.m.items(nil, true, true)
-	case "apply":
+	case ops.NamespaceApply:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
@@ -401,21 +397,20 @@ type valueObj struct {
 	v []byte
 }
 
-func (*valueObj) kind() string          { return kindValue }
-func (*valueObj) waits(*wire.Call) bool { return false }
+func (*valueObj) kind() string { return kindValue }
 
 func (v *valueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	switch call.Op {
-	case "get":
+	switch ops.ValueOp(call.Op) {
+	case ops.ValueGet:
 		rep.Vals = [][]byte{v.v}
-	case "set":
+	case ops.ValueSet:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
 		v.v = call.Args[0]
-	case "apply":
+	case ops.ValueApply:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
@@ -425,7 +420,7 @@ func (v *valueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wir
 		}
 		v.v = nv
 		rep.Vals = [][]byte{nv}
-	case "cas":
+	case ops.ValueCAS:
 		if err := wantArgs(call, 2); err != nil {
 			return err
 		}
@@ -451,8 +446,6 @@ func (l *listObj) kind() string {
 	}
 	return kindList
 }
-
-func (*listObj) waits(*wire.Call) bool { return false }
 
 // index resolves a Python index (negative: from the end).
 func (l *listObj) index(i int64) (int, error) {
@@ -488,22 +481,22 @@ func (l *listObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire
 	defer l.mu.Unlock()
 	a := call.Args
 	if l.fixed {
-		switch call.Op {
+		switch ops.ListOp(call.Op) {
 		case "append", "extend", "pop", "insert", "remove", "clear":
 			return errf(codeUnknownOp, "manager: an Array's length is fixed: no %s", call.Op)
 		}
 	}
-	switch call.Op {
-	case "append", "extend":
+	switch ops.ListOp(call.Op) {
+	case ops.ListExtend:
 		l.items = append(l.items, a...)
 		rep.N = int64(len(l.items))
-	case "get":
+	case ops.ListGet:
 		i, err := l.index(call.N)
 		if err != nil {
 			return err
 		}
 		rep.Vals = [][]byte{l.items[i]}
-	case "set":
+	case ops.ListSet:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
@@ -512,31 +505,31 @@ func (l *listObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire
 			return err
 		}
 		l.items[i] = a[0]
-	case "setmany":
+	case ops.ListSetMany:
 		lo, hi := l.bounds(call.N, call.N+int64(len(a)), false)
 		if hi-lo != len(a) {
 			return errf(codeIndex, "manager: setting %d items from index %d of a %s of length %d", len(a), call.N, l.kind(), len(l.items))
 		}
 		copy(l.items[lo:], a)
-	case "len":
+	case ops.ListLen:
 		rep.N = int64(len(l.items))
-	case "slice":
+	case ops.ListSlice:
 		lo, hi := l.bounds(call.N, call.M, call.Flag)
 		rep.Vals = slices.Clone(l.items[lo:hi])
-	case "pop":
+	case ops.ListPop:
 		i, err := l.index(call.N)
 		if err != nil {
 			return err
 		}
 		rep.Vals = [][]byte{l.items[i]}
 		l.items = slices.Delete(l.items, i, i+1)
-	case "insert":
+	case ops.ListInsert:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
 		i, _ := l.bounds(call.N, 0, true) // Python clamps insert's index
 		l.items = slices.Insert(l.items, i, a[0])
-	case "remove", "index":
+	case ops.ListRemove, ops.ListIndex:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
@@ -544,11 +537,11 @@ func (l *listObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire
 		if i < 0 {
 			return errf(codeNoKey, "manager: %s.%s(x): x not in list", l.kind(), call.Op)
 		}
-		if call.Op == "remove" {
+		if ops.ListOp(call.Op) == ops.ListRemove {
 			l.items = slices.Delete(l.items, i, i+1)
 		}
 		rep.N = int64(i)
-	case "count":
+	case ops.ListCount:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
@@ -557,11 +550,11 @@ func (l *listObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire
 				rep.N++
 			}
 		}
-	case "clear":
+	case ops.ListClear:
 		l.items = nil
-	case "sort", "reverse":
+	case ops.ListSort, ops.ListReverse:
 		return l.reorder(call)
-	case "apply":
+	case ops.ListApply:
 		if err := wantArgs(call, 1); err != nil {
 			return err
 		}
@@ -593,17 +586,13 @@ type queueObj struct {
 
 func (*queueObj) kind() string { return kindQueue }
 
-func (*queueObj) waits(call *wire.Call) bool {
-	return call.Flag && (call.Op == "put" || call.Op == "get") || call.Op == "join"
-}
-
 func (q *queueObj) len() int { return len(q.items) - q.head }
 
 func (q *queueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	switch call.Op {
-	case "put":
+	switch ops.QueueOp(call.Op) {
+	case ops.QueuePut:
 		for i, v := range call.Args {
 			room := func() bool { return q.closed || q.max <= 0 || q.len() < q.max }
 			if !call.Flag && !room() {
@@ -626,7 +615,7 @@ func (q *queueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wir
 			rep.N++
 			q.changed()
 		}
-	case "get":
+	case ops.QueueGet:
 		avail := func() bool { return q.len() > 0 || q.closed }
 		if call.Flag {
 			if err := q.await(ctx, avail); err != nil {
@@ -648,20 +637,20 @@ func (q *queueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wir
 			q.head = 0
 		}
 		q.changed()
-	case "qsize":
+	case ops.QueueQsize:
 		rep.N = int64(q.len())
-	case "full":
+	case ops.QueueFull:
 		rep.OK = q.max > 0 && q.len() >= q.max
-	case "taskdone":
+	case ops.QueueTaskDone:
 		n := int(max(1, call.N))
 		if n > q.unfinished {
 			return errf(codeBadArgs, "manager: task_done called more times than items were put")
 		}
 		q.unfinished -= n
 		q.changed()
-	case "join":
+	case ops.QueueJoin:
 		return q.await(ctx, func() bool { return q.unfinished == 0 })
-	case "close":
+	case ops.QueueClose:
 		q.closed = true
 		q.changed()
 	default:
@@ -681,17 +670,15 @@ type lockObj struct {
 
 func (*lockObj) kind() string { return kindLock }
 
-func (*lockObj) waits(call *wire.Call) bool { return call.Op == "acquire" && call.Flag }
-
 func (l *lockObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wire.Reply) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch call.Op {
-	case "acquire":
+	switch ops.LockOp(call.Op) {
+	case ops.LockAcquire:
 		return l.acquire(ctx, c, call.Flag, rep)
-	case "release":
+	case ops.LockRelease:
 		return l.release()
-	case "locked":
+	case ops.LockLocked:
 		rep.OK = l.locked
 	default:
 		return unknownOp(l, call.Op)
@@ -773,14 +760,12 @@ type rlockObj struct {
 
 func (*rlockObj) kind() string { return kindRLock }
 
-func (*rlockObj) waits(call *wire.Call) bool { return call.Op == "acquire" && call.Flag }
-
 func (l *rlockObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wire.Reply) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	hold := uint64(call.N)
-	switch call.Op {
-	case "acquire":
+	switch ops.RLockOp(call.Op) {
+	case ops.RLockAcquire:
 		if hold == 0 {
 			return errf(codeBadArgs, "manager: an RLock hold of 0")
 		}
@@ -808,7 +793,7 @@ func (l *rlockObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wir
 			l.dead = false
 			return errf(codeOwnerDead, "manager: the RLock's holder ended holding it")
 		}
-	case "release":
+	case ops.RLockRelease:
 		if l.depth == 0 || l.owner != hold || l.conn != c {
 			return errf(codeNotOwner, "manager: release of an RLock not held by this context")
 		}
@@ -848,13 +833,11 @@ func (s *semObj) kind() string {
 	return kindSemaphore
 }
 
-func (*semObj) waits(call *wire.Call) bool { return call.Op == "acquire" && call.Flag }
-
 func (s *semObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch call.Op {
-	case "acquire":
+	switch ops.SemaphoreOp(call.Op) {
+	case ops.SemaphoreAcquire:
 		try := func() bool {
 			if s.value == 0 {
 				return false
@@ -870,14 +853,14 @@ func (s *semObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.
 			return err
 		}
 		rep.OK = true
-	case "release":
+	case ops.SemaphoreRelease:
 		n := int(max(1, call.N))
 		if s.bounded && s.value+n > s.initial {
 			return errf(codeBadArgs, "manager: BoundedSemaphore released too many times")
 		}
 		s.value += n
 		s.changed()
-	case "value":
+	case ops.SemaphoreValue:
 		rep.N = int64(s.value)
 	default:
 		return unknownOp(s, call.Op)
@@ -893,20 +876,18 @@ type eventObj struct {
 
 func (*eventObj) kind() string { return kindEvent }
 
-func (*eventObj) waits(call *wire.Call) bool { return call.Op == "wait" }
-
 func (e *eventObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	switch call.Op {
-	case "set":
+	switch ops.EventOp(call.Op) {
+	case ops.EventSet:
 		e.set = true
 		e.changed()
-	case "clear":
+	case ops.EventClear:
 		e.set = false
-	case "isset":
+	case ops.EventIsSet:
 		rep.OK = e.set
-	case "wait":
+	case ops.EventWait:
 		if err := e.await(ctx, func() bool { return e.set }); err != nil {
 			return err
 		}
@@ -931,8 +912,6 @@ type condWaiter struct {
 
 func (*condObj) kind() string { return kindCondition }
 
-func (*condObj) waits(call *wire.Call) bool { return call.Op == "wait" }
-
 // holds reports whether c holds the condition's lock.
 func (cd *condObj) holds(c *sconn) bool {
 	cd.lock.mu.Lock()
@@ -941,8 +920,8 @@ func (cd *condObj) holds(c *sconn) bool {
 }
 
 func (cd *condObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wire.Reply) error {
-	switch call.Op {
-	case "wait":
+	switch ops.ConditionOp(call.Op) {
+	case ops.ConditionWait:
 		if !cd.holds(c) {
 			return errf(codeNotOwner, "manager: Condition.Wait without its lock")
 		}
@@ -974,12 +953,12 @@ func (cd *condObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wir
 		}
 		rep.OK = werr == nil
 		return werr
-	case "notify", "notifyall":
+	case ops.ConditionNotify, ops.ConditionNotifyAll:
 		if !cd.holds(c) {
 			return errf(codeNotOwner, "manager: Condition.%s without its lock", call.Op)
 		}
 		n := int(call.N)
-		if call.Op == "notifyall" {
+		if ops.ConditionOp(call.Op) == ops.ConditionNotifyAll {
 			n = 1 << 30
 		}
 		cd.mu.Lock()
@@ -1009,8 +988,6 @@ type barrierObj struct {
 
 func (*barrierObj) kind() string { return kindBarrier }
 
-func (*barrierObj) waits(call *wire.Call) bool { return call.Op == "wait" }
-
 func (b *barrierObj) breakLocked() {
 	b.broken = true
 	b.count = 0
@@ -1022,8 +999,8 @@ func (b *barrierObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *w
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	broken := func() error { return errf(codeBroken, "manager: broken barrier") }
-	switch call.Op {
-	case "wait":
+	switch ops.BarrierOp(call.Op) {
+	case ops.BarrierWait:
 		if b.broken {
 			return broken()
 		}
@@ -1051,19 +1028,19 @@ func (b *barrierObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *w
 		if b.released != gen+1 {
 			return broken()
 		}
-	case "abort":
+	case ops.BarrierAbort:
 		b.breakLocked()
-	case "reset":
+	case ops.BarrierReset:
 		if b.count > 0 {
 			b.gen++ // the parties waiting now see it broken
 		}
 		b.count, b.broken = 0, false
 		b.changed()
-	case "parties":
+	case ops.BarrierParties:
 		rep.N = int64(b.parties)
-	case "nwaiting":
+	case ops.BarrierNWaiting:
 		rep.N = int64(b.count)
-	case "broken":
+	case ops.BarrierBroken:
 		rep.OK = b.broken
 	default:
 		return unknownOp(b, call.Op)
@@ -1098,10 +1075,8 @@ type customObj struct {
 
 func (o *customObj) kind() string { return kindTypePfx + o.t.name }
 
-func (*customObj) waits(*wire.Call) bool { return true }
-
 func (o *customObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
-	if call.Op != "call" {
+	if ops.TypeOp(call.Op) != ops.TypeCall {
 		return unknownOp(o, call.Op)
 	}
 	m, ok := o.t.methods.Load(call.Name)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // decodeAll decodes each value of a reply as a T.
@@ -57,7 +58,7 @@ func (d *Dict[K, V]) Get(ctx context.Context, key K) (V, bool, error) {
 	if err != nil {
 		return zero, false, err
 	}
-	rep, err := d.do(ctx, &wire.Call{Op: "get", Args: [][]byte{k}})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictGet), Args: [][]byte{k}})
 	if err != nil || !rep.OK {
 		return zero, false, err
 	}
@@ -71,7 +72,7 @@ func (d *Dict[K, V]) Set(ctx context.Context, key K, v V) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.do(ctx, &wire.Call{Op: "set", Args: args})
+	_, err = d.do(ctx, &wire.Call{Op: string(ops.DictSet), Args: args})
 	return err
 }
 
@@ -89,7 +90,7 @@ func (d *Dict[K, V]) SetMany(ctx context.Context, items map[K]V) error {
 			return err
 		}
 	}
-	_, err := d.do(ctx, &wire.Call{Op: "set", Args: vs.slices()})
+	_, err := d.do(ctx, &wire.Call{Op: string(ops.DictSet), Args: vs.slices()})
 	return err
 }
 
@@ -100,7 +101,7 @@ func (d *Dict[K, V]) SetDefault(ctx context.Context, key K, v V) (actual V, load
 	if err != nil {
 		return actual, false, err
 	}
-	rep, err := d.do(ctx, &wire.Call{Op: "setdefault", Args: args})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictSetDefault), Args: args})
 	if err != nil {
 		return actual, false, err
 	}
@@ -116,7 +117,7 @@ func (d *Dict[K, V]) GetMany(ctx context.Context, keys []K) (vals []V, found []b
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := d.do(ctx, &wire.Call{Op: "getmany", Args: args})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictGetMany), Args: args})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,7 +148,7 @@ func (d *Dict[K, V]) Pop(ctx context.Context, key K) (V, bool, error) {
 	if err != nil {
 		return zero, false, err
 	}
-	rep, err := d.do(ctx, &wire.Call{Op: "pop", Args: [][]byte{k}})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictPop), Args: [][]byte{k}})
 	if err != nil || !rep.OK {
 		return zero, false, err
 	}
@@ -158,7 +159,7 @@ func (d *Dict[K, V]) Pop(ctx context.Context, key K) (V, bool, error) {
 // PopItem removes and returns the pair inserted last (Python's popitem);
 // ok is false when the dict is empty.
 func (d *Dict[K, V]) PopItem(ctx context.Context) (key K, v V, ok bool, err error) {
-	rep, err := d.do(ctx, &wire.Call{Op: "popitem"})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictPopItem)})
 	if err != nil || !rep.OK || len(rep.Vals) != 2 {
 		return key, v, false, err
 	}
@@ -175,7 +176,7 @@ func (d *Dict[K, V]) Contains(ctx context.Context, key K) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	rep, err := d.do(ctx, &wire.Call{Op: "has", Args: [][]byte{k}})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictHas), Args: [][]byte{k}})
 	if err != nil {
 		return false, err
 	}
@@ -184,7 +185,7 @@ func (d *Dict[K, V]) Contains(ctx context.Context, key K) (bool, error) {
 
 // Len returns the number of keys.
 func (d *Dict[K, V]) Len(ctx context.Context) (int, error) {
-	rep, err := d.do(ctx, &wire.Call{Op: "len"})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictLen)})
 	if err != nil {
 		return 0, err
 	}
@@ -193,7 +194,7 @@ func (d *Dict[K, V]) Len(ctx context.Context) (int, error) {
 
 // Keys returns the keys in insertion order.
 func (d *Dict[K, V]) Keys(ctx context.Context) ([]K, error) {
-	rep, err := d.do(ctx, &wire.Call{Op: "keys"})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictKeys)})
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +203,7 @@ func (d *Dict[K, V]) Keys(ctx context.Context) ([]K, error) {
 
 // Values returns the values in insertion order.
 func (d *Dict[K, V]) Values(ctx context.Context) ([]V, error) {
-	rep, err := d.do(ctx, &wire.Call{Op: "values"})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictValues)})
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +218,7 @@ type Item[K, V any] struct {
 
 // Items returns every pair in insertion order, in one round trip.
 func (d *Dict[K, V]) Items(ctx context.Context) ([]Item[K, V], error) {
-	rep, err := d.do(ctx, &wire.Call{Op: "items"})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictItems)})
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +252,7 @@ func (d *Dict[K, V]) Copy(ctx context.Context) (map[K]V, error) {
 
 // Clear removes every key.
 func (d *Dict[K, V]) Clear(ctx context.Context) error {
-	_, err := d.do(ctx, &wire.Call{Op: "clear"})
+	_, err := d.do(ctx, &wire.Call{Op: string(ops.DictClear)})
 	return err
 }
 
@@ -269,7 +270,7 @@ func (d *Dict[K, V]) Update(ctx context.Context, key K, op Op[V]) (V, error) {
 	if err != nil {
 		return zero, err
 	}
-	rep, err := d.do(ctx, &wire.Call{Op: "apply", Name: op.name, Args: [][]byte{k, a}})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictApply), Name: op.name, Args: [][]byte{k, a}})
 	if err != nil {
 		return zero, err
 	}
@@ -284,7 +285,7 @@ func (d *Dict[K, V]) CompareAndSwap(ctx context.Context, key K, old, new V) (boo
 	if err != nil {
 		return false, err
 	}
-	rep, err := d.do(ctx, &wire.Call{Op: "cas", Args: args})
+	rep, err := d.do(ctx, &wire.Call{Op: string(ops.DictCAS), Args: args})
 	if err != nil {
 		return false, err
 	}
@@ -317,14 +318,14 @@ func (n *Namespace) Set(ctx context.Context, name string, v any) error {
 	if err != nil {
 		return err
 	}
-	_, err = n.do(ctx, &wire.Call{Op: "set", Key: name, Args: [][]byte{b}})
+	_, err = n.do(ctx, &wire.Call{Op: string(ops.NamespaceSet), Key: name, Args: [][]byte{b}})
 	return err
 }
 
 // Get decodes the attribute name into out (a pointer); a missing
 // attribute is an error wrapping ErrNotFound (Python's AttributeError).
 func (n *Namespace) Get(ctx context.Context, name string, out any) error {
-	rep, err := n.do(ctx, &wire.Call{Op: "get", Key: name})
+	rep, err := n.do(ctx, &wire.Call{Op: string(ops.NamespaceGet), Key: name})
 	if err != nil {
 		return err
 	}
@@ -339,7 +340,7 @@ func (n *Namespace) Get(ctx context.Context, name string, out any) error {
 
 // Delete removes the attribute name, and reports whether it was there.
 func (n *Namespace) Delete(ctx context.Context, name string) (bool, error) {
-	rep, err := n.do(ctx, &wire.Call{Op: "del", Key: name})
+	rep, err := n.do(ctx, &wire.Call{Op: string(ops.NamespaceDel), Key: name})
 	if err != nil {
 		return false, err
 	}
@@ -348,7 +349,7 @@ func (n *Namespace) Delete(ctx context.Context, name string) (bool, error) {
 
 // Names returns the attributes' names, in the order they were first set.
 func (n *Namespace) Names(ctx context.Context) ([]string, error) {
-	rep, err := n.do(ctx, &wire.Call{Op: "items"})
+	rep, err := n.do(ctx, &wire.Call{Op: string(ops.NamespaceItems)})
 	if err != nil {
 		return nil, err
 	}
@@ -375,7 +376,7 @@ func UpdateAttr[T any](ctx context.Context, ns *Namespace, name string, op Op[T]
 	if err != nil {
 		return zero, err
 	}
-	rep, err := ns.do(ctx, &wire.Call{Op: "apply", Key: name, Name: op.name, Args: [][]byte{a}})
+	rep, err := ns.do(ctx, &wire.Call{Op: string(ops.NamespaceApply), Key: name, Name: op.name, Args: [][]byte{a}})
 	if err != nil {
 		return zero, err
 	}
@@ -407,7 +408,7 @@ func (v *Value[T]) UnmarshalCBOR(b []byte) error { return v.unmarshal(b, kindVal
 
 // Get returns the value.
 func (v *Value[T]) Get(ctx context.Context) (T, error) {
-	rep, err := v.do(ctx, &wire.Call{Op: "get"})
+	rep, err := v.do(ctx, &wire.Call{Op: string(ops.ValueGet)})
 	if err != nil {
 		var zero T
 		return zero, err
@@ -421,7 +422,7 @@ func (v *Value[T]) Set(ctx context.Context, x T) error {
 	if err != nil {
 		return err
 	}
-	_, err = v.do(ctx, &wire.Call{Op: "set", Args: [][]byte{b}})
+	_, err = v.do(ctx, &wire.Call{Op: string(ops.ValueSet), Args: [][]byte{b}})
 	return err
 }
 
@@ -434,7 +435,7 @@ func (v *Value[T]) Update(ctx context.Context, op Op[T]) (T, error) {
 	if err != nil {
 		return zero, err
 	}
-	rep, err := v.do(ctx, &wire.Call{Op: "apply", Name: op.name, Args: [][]byte{a}})
+	rep, err := v.do(ctx, &wire.Call{Op: string(ops.ValueApply), Name: op.name, Args: [][]byte{a}})
 	if err != nil {
 		return zero, err
 	}
@@ -448,7 +449,7 @@ func (v *Value[T]) CompareAndSwap(ctx context.Context, old, new T) (bool, error)
 	if err != nil {
 		return false, err
 	}
-	rep, err := v.do(ctx, &wire.Call{Op: "cas", Args: args})
+	rep, err := v.do(ctx, &wire.Call{Op: string(ops.ValueCAS), Args: args})
 	if err != nil {
 		return false, err
 	}
@@ -461,7 +462,7 @@ type seq[T any] struct{ proxy }
 // Get returns item i (negative: from the end, as in Python); out of range
 // is an error wrapping ErrIndex.
 func (s *seq[T]) Get(ctx context.Context, i int) (T, error) {
-	rep, err := s.do(ctx, &wire.Call{Op: "get", N: int64(i)})
+	rep, err := s.do(ctx, &wire.Call{Op: string(ops.ListGet), N: int64(i)})
 	if err != nil {
 		var zero T
 		return zero, err
@@ -475,7 +476,7 @@ func (s *seq[T]) Set(ctx context.Context, i int, v T) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.do(ctx, &wire.Call{Op: "set", N: int64(i), Args: [][]byte{b}})
+	_, err = s.do(ctx, &wire.Call{Op: string(ops.ListSet), N: int64(i), Args: [][]byte{b}})
 	return err
 }
 
@@ -487,13 +488,13 @@ func (s *seq[T]) SetMany(ctx context.Context, from int, vals []T) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.do(ctx, &wire.Call{Op: "setmany", N: int64(from), Args: args})
+	_, err = s.do(ctx, &wire.Call{Op: string(ops.ListSetMany), N: int64(from), Args: args})
 	return err
 }
 
 // Len returns the number of items.
 func (s *seq[T]) Len(ctx context.Context) (int, error) {
-	rep, err := s.do(ctx, &wire.Call{Op: "len"})
+	rep, err := s.do(ctx, &wire.Call{Op: string(ops.ListLen)})
 	if err != nil {
 		return 0, err
 	}
@@ -503,12 +504,12 @@ func (s *seq[T]) Len(ctx context.Context) (int, error) {
 // Slice returns items lo to hi-1, in one round trip, with Python's slice
 // rules (negative from the end, clamped to the length).
 func (s *seq[T]) Slice(ctx context.Context, lo, hi int) ([]T, error) {
-	return s.slice(ctx, &wire.Call{Op: "slice", N: int64(lo), M: int64(hi)})
+	return s.slice(ctx, &wire.Call{Op: string(ops.ListSlice), N: int64(lo), M: int64(hi)})
 }
 
 // All returns every item, in one round trip.
 func (s *seq[T]) All(ctx context.Context) ([]T, error) {
-	return s.slice(ctx, &wire.Call{Op: "slice", Flag: true})
+	return s.slice(ctx, &wire.Call{Op: string(ops.ListSlice), Flag: true})
 }
 
 func (s *seq[T]) slice(ctx context.Context, call *wire.Call) ([]T, error) {
@@ -527,7 +528,7 @@ func (s *seq[T]) Update(ctx context.Context, i int, op Op[T]) (T, error) {
 	if err != nil {
 		return zero, err
 	}
-	rep, err := s.do(ctx, &wire.Call{Op: "apply", N: int64(i), Name: op.name, Args: [][]byte{a}})
+	rep, err := s.do(ctx, &wire.Call{Op: string(ops.ListApply), N: int64(i), Name: op.name, Args: [][]byte{a}})
 	if err != nil {
 		return zero, err
 	}
@@ -572,7 +573,7 @@ func (l *List[T]) Extend(ctx context.Context, vals []T) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	rep, err := l.do(ctx, &wire.Call{Op: "extend", Args: args})
+	rep, err := l.do(ctx, &wire.Call{Op: string(ops.ListExtend), Args: args})
 	if err != nil {
 		return 0, err
 	}
@@ -581,7 +582,7 @@ func (l *List[T]) Extend(ctx context.Context, vals []T) (int, error) {
 
 // Pop removes and returns item i (Python's pop(i); -1 is the last).
 func (l *List[T]) Pop(ctx context.Context, i int) (T, error) {
-	rep, err := l.do(ctx, &wire.Call{Op: "pop", N: int64(i)})
+	rep, err := l.do(ctx, &wire.Call{Op: string(ops.ListPop), N: int64(i)})
 	if err != nil {
 		var zero T
 		return zero, err
@@ -595,30 +596,30 @@ func (l *List[T]) Insert(ctx context.Context, i int, v T) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.do(ctx, &wire.Call{Op: "insert", N: int64(i), Args: [][]byte{b}})
+	_, err = l.do(ctx, &wire.Call{Op: string(ops.ListInsert), N: int64(i), Args: [][]byte{b}})
 	return err
 }
 
 // Remove removes the first item equal to v (compared as encodings); none
 // is an error wrapping ErrNotFound.
 func (l *List[T]) Remove(ctx context.Context, v T) error {
-	_, err := l.find(ctx, "remove", v)
+	_, err := l.find(ctx, ops.ListRemove, v)
 	return err
 }
 
 // Index returns the index of the first item equal to v; none is an error
 // wrapping ErrNotFound.
-func (l *List[T]) Index(ctx context.Context, v T) (int, error) { return l.find(ctx, "index", v) }
+func (l *List[T]) Index(ctx context.Context, v T) (int, error) { return l.find(ctx, ops.ListIndex, v) }
 
 // Count returns how many items equal v.
-func (l *List[T]) Count(ctx context.Context, v T) (int, error) { return l.find(ctx, "count", v) }
+func (l *List[T]) Count(ctx context.Context, v T) (int, error) { return l.find(ctx, ops.ListCount, v) }
 
-func (l *List[T]) find(ctx context.Context, op string, v T) (int, error) {
+func (l *List[T]) find(ctx context.Context, op ops.ListOp, v T) (int, error) {
 	b, err := encode1(v)
 	if err != nil {
 		return 0, err
 	}
-	rep, err := l.do(ctx, &wire.Call{Op: op, Args: [][]byte{b}})
+	rep, err := l.do(ctx, &wire.Call{Op: string(op), Args: [][]byte{b}})
 	if err != nil {
 		return 0, err
 	}
@@ -627,7 +628,7 @@ func (l *List[T]) find(ctx context.Context, op string, v T) (int, error) {
 
 // Clear removes every item.
 func (l *List[T]) Clear(ctx context.Context) error {
-	_, err := l.do(ctx, &wire.Call{Op: "clear"})
+	_, err := l.do(ctx, &wire.Call{Op: string(ops.ListClear)})
 	return err
 }
 
@@ -690,7 +691,7 @@ func (q *Queue[T]) put(ctx context.Context, vals []T, wait bool) error {
 	if err != nil {
 		return err
 	}
-	rep, err := q.do(ctx, &wire.Call{Op: "put", Args: args, Flag: wait})
+	rep, err := q.do(ctx, &wire.Call{Op: string(ops.QueuePut), Args: args, Flag: wait})
 	if err == nil && int(rep.N) < len(vals) {
 		err = fmt.Errorf("manager: %d of %d items put: %w", rep.N, len(vals), ctx.Err())
 	}
@@ -706,7 +707,7 @@ func (q *Queue[T]) Get(ctx context.Context) (T, error) { return q.get1(ctx, true
 func (q *Queue[T]) GetNowait(ctx context.Context) (T, error) { return q.get1(ctx, false) }
 
 func (q *Queue[T]) get1(ctx context.Context, wait bool) (T, error) {
-	rep, err := q.do(ctx, &wire.Call{Op: "get", N: 1, Flag: wait})
+	rep, err := q.do(ctx, &wire.Call{Op: string(ops.QueueGet), N: 1, Flag: wait})
 	if err != nil {
 		var zero T
 		return zero, err
@@ -717,7 +718,7 @@ func (q *Queue[T]) get1(ctx context.Context, wait bool) (T, error) {
 // GetMany removes and returns up to max items, in one round trip, waiting
 // until there is at least one.
 func (q *Queue[T]) GetMany(ctx context.Context, max int) ([]T, error) {
-	rep, err := q.do(ctx, &wire.Call{Op: "get", N: int64(max), Flag: true})
+	rep, err := q.do(ctx, &wire.Call{Op: string(ops.QueueGet), N: int64(max), Flag: true})
 	if err != nil {
 		return nil, err
 	}
@@ -726,7 +727,7 @@ func (q *Queue[T]) GetMany(ctx context.Context, max int) ([]T, error) {
 
 // Qsize returns the number of items in the queue.
 func (q *Queue[T]) Qsize(ctx context.Context) (int, error) {
-	rep, err := q.do(ctx, &wire.Call{Op: "qsize"})
+	rep, err := q.do(ctx, &wire.Call{Op: string(ops.QueueQsize)})
 	if err != nil {
 		return 0, err
 	}
@@ -741,7 +742,7 @@ func (q *Queue[T]) Empty(ctx context.Context) (bool, error) {
 
 // Full reports whether a bounded queue is full.
 func (q *Queue[T]) Full(ctx context.Context) (bool, error) {
-	rep, err := q.do(ctx, &wire.Call{Op: "full"})
+	rep, err := q.do(ctx, &wire.Call{Op: string(ops.QueueFull)})
 	if err != nil {
 		return false, err
 	}
@@ -751,13 +752,13 @@ func (q *Queue[T]) Full(ctx context.Context) (bool, error) {
 // TaskDone says that an item got from the queue has been processed
 // (Python's task_done); more calls than items put is an error.
 func (q *Queue[T]) TaskDone(ctx context.Context) error {
-	_, err := q.do(ctx, &wire.Call{Op: "taskdone", N: 1})
+	_, err := q.do(ctx, &wire.Call{Op: string(ops.QueueTaskDone), N: 1})
 	return err
 }
 
 // Join waits until every item put has been marked done with TaskDone.
 func (q *Queue[T]) Join(ctx context.Context) error {
-	_, err := q.do(ctx, &wire.Call{Op: "join"})
+	_, err := q.do(ctx, &wire.Call{Op: string(ops.QueueJoin)})
 	return err
 }
 
@@ -765,6 +766,6 @@ func (q *Queue[T]) Join(ctx context.Context) error {
 // mp.ErrQueueClosed, and Get does once the queue is drained (Python
 // 3.13's shutdown()).
 func (q *Queue[T]) Close(ctx context.Context) error {
-	_, err := q.do(ctx, &wire.Call{Op: "close"})
+	_, err := q.do(ctx, &wire.Call{Op: string(ops.QueueClose)})
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/authkey"
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // server holds the shared objects and serves calls on them. It runs in
@@ -255,7 +256,7 @@ func (c *sconn) dispatch(call *wire.Call, more bool) {
 		c.reply(errReply(call.ID, errf(codeUnknownObject, "manager: no object %d (created by another manager, or the manager restarted?)", call.Obj)), more)
 		return
 	}
-	if !obj.waits(call) {
+	if !ops.MayWait(ops.Kind(obj.kind()), call.Op, call.Flag) {
 		c.reply(run(c.ctx, c, obj, call), more)
 		return
 	}
@@ -307,7 +308,7 @@ func run(ctx context.Context, c *sconn, obj object, call *wire.Call) (rep *wire.
 // serverCall runs a call on the server itself (object 0).
 func (c *sconn) serverCall(call *wire.Call, more bool) {
 	switch call.Op {
-	case "cancel":
+	case opCancel:
 		c.mu.Lock()
 		cancel := c.inflight[uint64(call.N)]
 		c.mu.Unlock()
@@ -315,20 +316,20 @@ func (c *sconn) serverCall(call *wire.Call, more bool) {
 			cancel()
 		}
 		return // no reply: the cancelled call replies
-	case "new":
+	case string(ops.ManagerNew):
 		id, err := c.s.create(c, call)
 		if err != nil {
 			c.reply(errReply(call.ID, err), more)
 			return
 		}
 		c.reply(&wire.Reply{ID: call.ID, N: int64(id)}, more)
-	case "ping":
+	case string(ops.ManagerPing):
 		c.reply(&wire.Reply{ID: call.ID, OK: true}, more)
-	case "attach":
+	case opAttach:
 		c.attach(call)
 	case opStage, opCommit, opUnstage:
 		c.staging(call, more)
-	case "shutdown":
+	case string(ops.ManagerShutdown):
 		c.reply(&wire.Reply{ID: call.ID, OK: true}, false)
 		go c.s.shutdown()
 	default:

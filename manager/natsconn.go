@@ -240,9 +240,6 @@ func (c *natsConn) serverCall(ctx context.Context, call *wire.Call, rep *wire.Re
 			c.js.DeleteStream(ctx, q)
 		}
 		return c.js.DeleteKeyValue(ctx, "mp_manager_"+c.bucket)
-	case ops.ManagerPing:
-		rep.OK = true
-		return nil
 	}
 	return errf(codeUnknownOp, "manager: no operation %q", call.Op)
 }

@@ -277,6 +277,7 @@ func (c *sconn) dispatch(call *wire.Call, more bool) {
 	c.inflight[call.ID] = cancel
 	c.calls.Add(1)
 	c.mu.Unlock()
+	c.flush() // this call replies later: send the replies held for it now
 	go func() {
 		defer c.calls.Done()
 		rep := run(ctx, c, obj, call)
@@ -315,6 +316,7 @@ func (c *sconn) serverCall(call *wire.Call, more bool) {
 		if cancel != nil {
 			cancel()
 		}
+		c.flush()
 		return // no reply: the cancelled call replies
 	case string(ops.ManagerNew):
 		id, err := c.s.create(c, call)
@@ -323,7 +325,7 @@ func (c *sconn) serverCall(call *wire.Call, more bool) {
 			return
 		}
 		c.reply(&wire.Reply{ID: call.ID, N: int64(id)}, more)
-	case string(ops.ManagerPing):
+	case opPing:
 		c.reply(&wire.Reply{ID: call.ID, OK: true}, more)
 	case opAttach:
 		c.attach(call)
@@ -401,6 +403,17 @@ func (c *sconn) reply(rep *wire.Reply, more bool) {
 		return
 	}
 	if !more || c.w.Buffered() > 32<<10 {
+		c.w.Flush()
+	}
+}
+
+// flush sends the replies that reply held back because another call
+// was arriving (more), when that call does not reply now: one that
+// waits, or a cancel.
+func (c *sconn) flush() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.w.Buffered() > 0 {
 		c.w.Flush()
 	}
 }

@@ -32,6 +32,7 @@ const (
 const (
 	opCancel = "cancel" // N: the ID of a call that waits: end it
 	opAttach = "attach" // Args: a shared-memory ring to use from now on
+	opPing   = "ping"   // → OK: the server answers
 )
 
 // callOverhead bounds the bytes that a call adds to its values' (its

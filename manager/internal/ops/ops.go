@@ -196,7 +196,6 @@ type ManagerOp string
 // The operations of the manager.
 const (
 	ManagerNew      ManagerOp = "new"      // Name: kind; Key: name; N, M, Args: the kind's → N: id
-	ManagerPing     ManagerOp = "ping"     // → OK
 	ManagerShutdown ManagerOp = "shutdown" //
 )
 
@@ -320,7 +319,6 @@ var Table = []Row{
 	r(Kind(KindTypePrefix), TypeCall, Always, true),
 
 	r(KindManager, ManagerNew, Never, true),
-	r(KindManager, ManagerPing, Never, false),
 	r(KindManager, ManagerShutdown, Never, true),
 }
 

@@ -40,7 +40,37 @@ const (
 	kindTypePfx   = "type:"
 )
 
+// checkNew checks the arguments of a "new" call, for both backends.
+func checkNew(call *wire.Call) error {
+	switch call.Name {
+	case kindArray:
+		if call.N < 0 || call.N > wire.MaxElements || len(call.Args) != 1 {
+			return errf(codeBadArgs, "manager: an Array of %d items", call.N)
+		}
+	case kindValue:
+		if len(call.Args) != 1 {
+			return errf(codeBadArgs, "manager: a Value needs its initial value")
+		}
+	case kindQueue:
+		if call.N < 0 {
+			return errf(codeBadArgs, "manager: a Queue of maxsize %d", call.N)
+		}
+	case kindSemaphore, kindBounded:
+		if call.N < 0 {
+			return errf(codeBadArgs, "manager: a semaphore's value must not be negative, not %d", call.N)
+		}
+	case kindBarrier:
+		if call.N < 1 || call.N >= 1<<31 {
+			return errf(codeBadArgs, "manager: a Barrier for %d parties", call.N)
+		}
+	}
+	return nil
+}
+
 func newObject(s *server, call *wire.Call) (object, error) {
+	if err := checkNew(call); err != nil {
+		return nil, err
+	}
 	switch call.Name {
 	case kindDict:
 		return &dictObj{m: newOmap()}, nil
@@ -49,32 +79,20 @@ func newObject(s *server, call *wire.Call) (object, error) {
 	case kindList:
 		return &listObj{items: slices.Clone(call.Args)}, nil
 	case kindArray:
-		if call.N < 0 || call.N > wire.MaxElements || len(call.Args) != 1 {
-			return nil, errf(codeBadArgs, "manager: an Array of %d items", call.N)
-		}
 		items := make([][]byte, call.N)
 		for i := range items {
 			items[i] = call.Args[0]
 		}
 		return &listObj{items: items, fixed: true}, nil
 	case kindValue:
-		if len(call.Args) != 1 {
-			return nil, errf(codeBadArgs, "manager: a Value needs its initial value")
-		}
 		return &valueObj{v: call.Args[0]}, nil
 	case kindQueue:
-		if call.N < 0 {
-			return nil, errf(codeBadArgs, "manager: a Queue of maxsize %d", call.N)
-		}
 		return &queueObj{max: int(call.N)}, nil
 	case kindLock:
 		return &lockObj{}, nil
 	case kindRLock:
 		return &rlockObj{}, nil
 	case kindSemaphore, kindBounded:
-		if call.N < 0 {
-			return nil, errf(codeBadArgs, "manager: a semaphore's value must not be negative, not %d", call.N)
-		}
 		return &semObj{value: int(call.N), initial: int(call.N), bounded: call.Name == kindBounded}, nil
 	case kindEvent:
 		return &eventObj{}, nil
@@ -85,9 +103,6 @@ func newObject(s *server, call *wire.Call) (object, error) {
 		}
 		return &condObj{lock: l}, nil
 	case kindBarrier:
-		if call.N < 1 || call.N >= 1<<31 {
-			return nil, errf(codeBadArgs, "manager: a Barrier for %d parties", call.N)
-		}
 		b := &barrierObj{parties: int(call.N)}
 		if len(call.Args) == 1 {
 			b.action = string(call.Args[0])

@@ -459,10 +459,10 @@ func conformLock(t *testing.T, ctx context.Context, m *manager.Manager) {
 	locked, _ = l.Locked(ctx)
 	equal(t, "Locked", locked, true)
 	taking := async(func() error { return l.Lock(ctx) })
-	is(t, "Unlock", l.Unlock(ctx), nil)
+	is(t, "Unlock", l.Unlock(), nil)
 	is(t, "a waiting Lock", await(t, ctx, "Lock", taking), nil)
-	is(t, "Unlock", l.Unlock(ctx), nil)
-	is(t, "Unlock of an unlocked lock", l.Unlock(ctx), manager.ErrNotOwner)
+	is(t, "Unlock", l.Unlock(), nil)
+	is(t, "Unlock of an unlocked lock", l.Unlock(), manager.ErrNotOwner)
 	locked, _ = l.Locked(ctx)
 	equal(t, "Locked", locked, false)
 }
@@ -550,7 +550,7 @@ func conformCondition(t *testing.T, ctx context.Context, m *manager.Manager) {
 	is(t, "Wait, in vain", c.Wait(short(t, ctx)), context.DeadlineExceeded)
 	locked, _ := c.L.Locked(ctx)
 	equal(t, "Locked after a Wait that ended", locked, true)
-	is(t, "Unlock", c.Unlock(ctx), nil)
+	is(t, "Unlock", c.Unlock(), nil)
 
 	// waiters start n goroutines that wait on c; it returns once they all
 	// wait (each says so under the lock, which Wait then releases).
@@ -564,7 +564,7 @@ func conformCondition(t *testing.T, ctx context.Context, m *manager.Manager) {
 				}
 				in.Add(1)
 				err := c.Wait(ctx)
-				if uerr := c.Unlock(ctx); err == nil {
+				if uerr := c.Unlock(); err == nil {
 					err = uerr
 				}
 				return err
@@ -578,14 +578,14 @@ func conformCondition(t *testing.T, ctx context.Context, m *manager.Manager) {
 			if in.Load() == int64(n) {
 				return true
 			}
-			c.Unlock(ctx)
+			c.Unlock()
 			return false
 		})
 		return chs
 	}
 	chs := waiters(2)
 	is(t, "Notify", c.Notify(ctx, 1), nil)
-	is(t, "Unlock", c.Unlock(ctx), nil)
+	is(t, "Unlock", c.Unlock(), nil)
 	select {
 	case first := <-chs[0]:
 		is(t, "a notified Wait", first, nil)
@@ -598,12 +598,12 @@ func conformCondition(t *testing.T, ctx context.Context, m *manager.Manager) {
 	}
 	is(t, "Lock", c.Lock(ctx), nil)
 	is(t, "Notify", c.Notify(ctx, 1), nil)
-	is(t, "Unlock", c.Unlock(ctx), nil)
+	is(t, "Unlock", c.Unlock(), nil)
 	is(t, "the other waiter", await(t, ctx, "Wait", chs[0]), nil)
 
 	chs = waiters(3)
 	is(t, "NotifyAll", c.NotifyAll(ctx), nil)
-	is(t, "Unlock", c.Unlock(ctx), nil)
+	is(t, "Unlock", c.Unlock(), nil)
 	for _, ch := range chs {
 		is(t, "a Wait woken by NotifyAll", await(t, ctx, "Wait", ch), nil)
 	}

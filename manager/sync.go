@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/wire"
@@ -55,11 +56,21 @@ func (l *Lock) TryLock(ctx context.Context) (bool, error) {
 }
 
 // Unlock releases the lock; releasing an unlocked lock is an error
-// wrapping ErrNotOwner.
-func (l *Lock) Unlock(ctx context.Context) error {
+// wrapping ErrNotOwner. Like mp.Lock's Unlock (and sync.Mutex's), it
+// takes no context: releasing never waits for another process, only for
+// the server's answer, which comes at once (or ErrServerGone, once the
+// connection is lost; it gives up after UnlockTimeout).
+func (l *Lock) Unlock() error {
+	ctx, cancel := context.WithTimeout(context.Background(), UnlockTimeout)
+	defer cancel()
 	_, err := l.do(ctx, &wire.Call{Op: string(ops.LockRelease)})
 	return err
 }
+
+// UnlockTimeout bounds Lock.Unlock's and Condition.Unlock's wait for the
+// server's answer (a server that stops answering without closing the
+// connection).
+const UnlockTimeout = time.Minute
 
 // Locked reports whether the lock is held.
 func (l *Lock) Locked(ctx context.Context) (bool, error) {
@@ -301,7 +312,7 @@ func (c *Condition) UnmarshalCBOR(b []byte) error {
 func (c *Condition) Lock(ctx context.Context) error { return c.L.Lock(ctx) }
 
 // Unlock releases the condition's lock.
-func (c *Condition) Unlock(ctx context.Context) error { return c.L.Unlock(ctx) }
+func (c *Condition) Unlock() error { return c.L.Unlock() }
 
 // Wait releases the lock, waits until notified or until ctx ends, and
 // takes the lock again (also when ctx ended, as in Python). This process

@@ -380,9 +380,6 @@ type handle struct {
 	TLSCert []byte `cbor:"8,keyasint,omitempty"`
 }
 
-// errZero is the error of a call on a zero proxy.
-var errZero = fmt.Errorf("%w: a zero proxy (make proxies with a Manager)", mp.ErrInvalidOption)
-
 func (p *proxy) do(ctx context.Context, call *wire.Call) (*wire.Reply, error) {
 	if p.c == nil {
 		return nil, errZero

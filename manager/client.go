@@ -102,6 +102,13 @@ type conn interface {
 	close()
 }
 
+// The backends: a server process (Start, Connect, Serve) and NATS
+// (Cluster).
+var (
+	_ conn = (*client)(nil)
+	_ conn = (*natsConn)(nil)
+)
+
 func (c *client) handle() handle {
 	c.mu.Lock()
 	defer c.mu.Unlock()

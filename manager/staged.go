@@ -28,7 +28,7 @@ const (
 
 // The transport's own calls on object 0 of a server process, besides the
 // manager's operations (ops.ManagerOp): not operations of the table, as
-// natskv has no use for them.
+// the NATS backend has no use for them.
 const (
 	opCancel = "cancel" // N: the ID of a call that waits: end it
 	opAttach = "attach" // Args: a shared-memory ring to use from now on

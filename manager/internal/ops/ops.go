@@ -6,8 +6,9 @@
 // switches on it (switch ops.DictOp(call.Op)), so that a misspelt
 // operation, or one of another kind, is a compile error. Adding an
 // operation is a constant and a row here, and a case in each backend
-// (the server process's objects, and natskv); the conformance suite
-// (manager's conformance_test.go) fails until both backends run it.
+// (the server process's objects, manager/objects_*.go, and the NATS
+// backend, manager/nats_*.go); the conformance suite (manager's
+// conformance_test.go) fails until it runs the operation on both.
 package ops
 
 // Kind is a kind of shared object, as a "new" call names it and a proxy's
@@ -222,8 +223,8 @@ type Row struct {
 	Kind  Kind
 	Op    string
 	Waits Waits
-	// Writes: the operation may change the object (natskv writes a List
-	// back only then).
+	// Writes: the operation may change the object (the NATS backend
+	// writes a List back only then).
 	Writes bool
 	// Grows: the operation changes a List's length (refused on an Array).
 	Grows bool

@@ -74,7 +74,7 @@ var (
 		if err := o.Lock(ctx); err != nil {
 			return struct{}{}, err
 		}
-		return struct{}{}, o.Unlock(ctx)
+		return struct{}{}, o.Unlock()
 	})
 	mgrBarrier = mp.Register("conf.mgrBarrier", func(ctx context.Context, o *manager.Barrier) (struct{}, error) {
 		n, err := o.Parties(ctx)
@@ -180,10 +180,10 @@ func TestSyncManagerTypes(t *testing.T) {
 		if err := o.Lock(ctx); err != nil && !errors.Is(err, mp.ErrOwnerDead) {
 			t.Fatalf("acquire() after the holder exited: %v", err)
 		}
-		if err := o.Unlock(ctx); err != nil {
+		if err := o.Unlock(); err != nil {
 			t.Fatalf("release(): %v", err)
 		}
-		if err := o.Unlock(ctx); err == nil {
+		if err := o.Unlock(); err == nil {
 			t.Fatal("a second release() succeeded")
 		}
 	})

@@ -15,80 +15,6 @@ import (
 	"github.com/mp-go/mp/internal/wire"
 )
 
-// Errors of proxy calls, besides those of package mp (mp.ErrEmpty and
-// mp.ErrFull from a Queue's Nowait calls, mp.ErrQueueClosed,
-// mp.ErrBrokenBarrier, mp.ErrOwnerDead) and the context's.
-var (
-	// ErrServerGone is the error of every call once the connection to the
-	// server is lost: the server ended (Shutdown, killed, its parent
-	// gone) or the connection was closed. Calls waiting at the time
-	// return it at once.
-	ErrServerGone = errors.New("manager: server gone")
-	// ErrAuth is Connect's error for a wrong authkey.
-	ErrAuth = errors.New("manager: authentication failed")
-	// ErrIndex is the error for an index out of range (Python's
-	// IndexError).
-	ErrIndex = errors.New("manager: index out of range")
-	// ErrNotFound is the error of List.Remove and List.Index for a value
-	// not in the list (Python's ValueError) and of Namespace.Get for a
-	// missing attribute (AttributeError).
-	ErrNotFound = errors.New("manager: not found")
-	// ErrNotOwner is the error for releasing a lock not held (by this
-	// process, for a Lock's Condition; by this context, for an RLock).
-	ErrNotOwner = errors.New("manager: lock not held")
-	// ErrUnknown is the error for a type, method, update function or
-	// operation the server does not know: only registered ones run.
-	ErrUnknown = errors.New("manager: unknown")
-	// ErrTooBig is the error for a call or reply above the message bound
-	// (MaxMessage).
-	ErrTooBig = errors.New("manager: message too big")
-	// ErrBadRequest is the error for a malformed request, and for
-	// arguments the server refuses.
-	ErrBadRequest = errors.New("manager: bad request")
-)
-
-// CallError is a call the server refused or that failed there. It
-// matches (errors.Is) the sentinel error of its kind, such as ErrIndex,
-// mp.ErrEmpty or mp.ErrBrokenBarrier; Msg says exactly what went wrong.
-type CallError struct {
-	Code string // the kind of failure, as the server names it
-	Msg  string
-}
-
-// Error returns the server's message.
-func (e *CallError) Error() string { return e.Msg }
-
-// Is matches the sentinel error of the failure's kind.
-func (e *CallError) Is(target error) bool {
-	switch e.Code {
-	case codeEmpty:
-		return target == mp.ErrEmpty
-	case codeFull:
-		return target == mp.ErrFull
-	case codeClosed:
-		return target == mp.ErrQueueClosed
-	case codeBroken:
-		return target == mp.ErrBrokenBarrier
-	case codeOwnerDead:
-		return target == mp.ErrOwnerDead
-	case codeNotOwner:
-		return target == ErrNotOwner
-	case codeIndex:
-		return target == ErrIndex
-	case codeNoKey:
-		return target == ErrNotFound
-	case codeUnknownObject, codeUnknownOp, codeUnknownType:
-		return target == ErrUnknown
-	case codeTooBig:
-		return target == ErrTooBig
-	case codeBadArgs, codeBadRequest, codeExists:
-		return target == ErrBadRequest
-	case codeLimit:
-		return target == ErrLimit
-	}
-	return false
-}
-
 // client is this process's connection to one manager server, shared by
 // all proxies of that server. Calls from any goroutine are multiplexed on
 // it; each waits for the reply with its ID.
@@ -176,6 +102,13 @@ type conn interface {
 	close()
 }
 
+// The backends: a server process (Start, Connect, Serve) and NATS
+// (Cluster).
+var (
+	_ conn = (*client)(nil)
+	_ conn = (*natsConn)(nil)
+)
+
 func (c *client) handle() handle {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -250,7 +183,7 @@ func (c *client) attach(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	if _, err := c.call(ctx, &wire.Call{Op: "attach", Args: [][]byte{b}}); err != nil {
+	if _, err := c.call(ctx, &wire.Call{Op: opAttach, Args: [][]byte{b}}); err != nil {
 		mine.CloseAll()
 		return
 	}
@@ -555,7 +488,7 @@ func (c *client) gone(ch chan *wire.Reply) (*wire.Reply, error) {
 // cancel asks the server to cancel call id (a call that waits), on the
 // way the call went, so that it cannot overtake it.
 func (c *client) cancel(id uint64, onRing bool) {
-	b := wire.AppendCall(nil, &wire.Call{ID: id, Op: "cancel", N: int64(id)})
+	b := wire.AppendCall(nil, &wire.Call{ID: id, Op: opCancel, N: int64(id)})
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()

@@ -96,6 +96,6 @@ func ExampleManager_Lock() {
 	l.Lock(ctx)
 	ok, _ := l.TryLock(ctx)
 	fmt.Println("second TryLock:", ok)
-	l.Unlock(ctx)
+	l.Unlock()
 	// Output: second TryLock: false
 }

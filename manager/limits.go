@@ -1,19 +1,12 @@
 package manager
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/wire"
 )
-
-// ErrLimit is the error of a call that would take the server past one of
-// its Limits: an Array or a batch of too many items, too many calls
-// waiting at once on one connection. The message names the limit and how
-// to raise it.
-var ErrLimit = errors.New("manager: server limit reached")
 
 // Limits bound what clients can make a manager server hold, so that its
 // memory follows what clients send: a small call never makes the server

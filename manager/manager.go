@@ -17,6 +17,7 @@ import (
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // Manager is a connection to a manager server: Start starts one (in a
@@ -272,7 +273,7 @@ func (m *Manager) AuthKey() []byte { return m.key }
 // directory. Shutdown is idempotent.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.once.Do(func() {
-		_, err := m.c.call(ctx, &wire.Call{Op: "shutdown"})
+		_, err := m.c.call(ctx, &wire.Call{Op: string(ops.ManagerShutdown)})
 		if err != nil && !errors.Is(err, ErrServerGone) {
 			m.err = err
 		}
@@ -378,9 +379,6 @@ type handle struct {
 	// a manager on TLS: its certificate, which the server must present
 	TLSCert []byte `cbor:"8,keyasint,omitempty"`
 }
-
-// errZero is the error of a call on a zero proxy.
-var errZero = fmt.Errorf("%w: a zero proxy (make proxies with a Manager)", mp.ErrInvalidOption)
 
 func (p *proxy) do(ctx context.Context, call *wire.Call) (*wire.Reply, error) {
 	if p.c == nil {

@@ -106,7 +106,7 @@ var bump = mp.Register("manager-test.bump", func(ctx context.Context, j counterJ
 		if err == nil {
 			err = j.X.Set(ctx, x+1)
 		}
-		if uerr := j.L.Unlock(ctx); err == nil {
+		if uerr := j.L.Unlock(); err == nil {
 			err = uerr
 		}
 		if err != nil {
@@ -542,7 +542,7 @@ var syncWork = mp.Register("manager-test.sync", func(ctx context.Context, j sync
 			return "", err
 		}
 	}
-	j.Cond.Unlock(ctx)
+	j.Cond.Unlock()
 	return greeting, nil
 })
 
@@ -591,7 +591,7 @@ func TestSyncObjectsAcrossProcesses(t *testing.T) {
 	cond.Lock(ctx)
 	ns.Set(ctx, "go", true)
 	cond.NotifyAll(ctx)
-	cond.Unlock(ctx)
+	cond.Unlock()
 	for _, p := range procs {
 		if err := p.Join(ctx); err != nil {
 			t.Fatal(err)
@@ -654,7 +654,7 @@ func TestCondition(t *testing.T) {
 			t.Fatal(err)
 		}
 		cond.Notify(ctx, 1)
-		cond.Unlock(ctx)
+		cond.Unlock()
 		select {
 		case err := <-woke:
 			if err != nil {
@@ -675,7 +675,7 @@ func TestCondition(t *testing.T) {
 		if locked, _ := cond.L.Locked(ctx); !locked {
 			t.Fatal("the lock is not held after a Wait that timed out")
 		}
-		cond.Unlock(ctx)
+		cond.Unlock()
 	})
 }
 
@@ -746,8 +746,8 @@ func TestLockOwnerDies(t *testing.T) {
 		if ok, _ := l.TryLock(ctx); ok {
 			t.Fatal("TryLock of a held lock")
 		}
-		l.Unlock(ctx)
-		if err := l.Unlock(ctx); !errors.Is(err, manager.ErrNotOwner) {
+		l.Unlock()
+		if err := l.Unlock(); !errors.Is(err, manager.ErrNotOwner) {
 			t.Fatalf("Unlock of an unlocked lock: %v", err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // encMode encodes values deterministically (map keys sorted, shortest
@@ -264,7 +265,7 @@ func (m Method[T, A, R]) Call(ctx context.Context, o *Object[T], arg A) (R, erro
 	if err != nil {
 		return r, err
 	}
-	rep, err := o.do(ctx, &wire.Call{Op: "call", Name: m.name, Args: [][]byte{b}})
+	rep, err := o.do(ctx, &wire.Call{Op: string(ops.TypeCall), Name: m.name, Args: [][]byte{b}})
 	if err != nil {
 		return r, err
 	}

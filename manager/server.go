@@ -13,6 +13,7 @@ import (
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/authkey"
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // server holds the shared objects and serves calls on them. It runs in
@@ -255,7 +256,7 @@ func (c *sconn) dispatch(call *wire.Call, more bool) {
 		c.reply(errReply(call.ID, errf(codeUnknownObject, "manager: no object %d (created by another manager, or the manager restarted?)", call.Obj)), more)
 		return
 	}
-	if !obj.waits(call) {
+	if !ops.MayWait(ops.Kind(obj.kind()), call.Op, call.Flag) {
 		c.reply(run(c.ctx, c, obj, call), more)
 		return
 	}
@@ -276,6 +277,7 @@ func (c *sconn) dispatch(call *wire.Call, more bool) {
 	c.inflight[call.ID] = cancel
 	c.calls.Add(1)
 	c.mu.Unlock()
+	c.flush() // this call replies later: send the replies held for it now
 	go func() {
 		defer c.calls.Done()
 		rep := run(ctx, c, obj, call)
@@ -307,28 +309,29 @@ func run(ctx context.Context, c *sconn, obj object, call *wire.Call) (rep *wire.
 // serverCall runs a call on the server itself (object 0).
 func (c *sconn) serverCall(call *wire.Call, more bool) {
 	switch call.Op {
-	case "cancel":
+	case opCancel:
 		c.mu.Lock()
 		cancel := c.inflight[uint64(call.N)]
 		c.mu.Unlock()
 		if cancel != nil {
 			cancel()
 		}
+		c.flush()
 		return // no reply: the cancelled call replies
-	case "new":
+	case string(ops.ManagerNew):
 		id, err := c.s.create(c, call)
 		if err != nil {
 			c.reply(errReply(call.ID, err), more)
 			return
 		}
 		c.reply(&wire.Reply{ID: call.ID, N: int64(id)}, more)
-	case "ping":
+	case opPing:
 		c.reply(&wire.Reply{ID: call.ID, OK: true}, more)
-	case "attach":
+	case opAttach:
 		c.attach(call)
 	case opStage, opCommit, opUnstage:
 		c.staging(call, more)
-	case "shutdown":
+	case string(ops.ManagerShutdown):
 		c.reply(&wire.Reply{ID: call.ID, OK: true}, false)
 		go c.s.shutdown()
 	default:
@@ -404,6 +407,17 @@ func (c *sconn) reply(rep *wire.Reply, more bool) {
 	}
 }
 
+// flush sends the replies that reply held back because another call
+// was arriving (more), when that call does not reply now: one that
+// waits, or a cancel.
+func (c *sconn) flush() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.w.Buffered() > 0 {
+		c.w.Flush()
+	}
+}
+
 // object returns the object with id, or nil.
 func (s *server) object(id uint64) object {
 	s.mu.Lock()
@@ -450,47 +464,3 @@ func (s *server) create(c *sconn, call *wire.Call) (uint64, error) {
 	}
 	return s.next, nil
 }
-
-// callError is a failed call on the server: its code travels to the
-// client, which maps it to a sentinel error.
-type callError struct{ code, msg string }
-
-func (e *callError) Error() string { return e.msg }
-
-func errf(code, format string, a ...any) error {
-	return &callError{code, fmt.Sprintf(format, a...)}
-}
-
-func errReply(id uint64, err error) *wire.Reply {
-	var ce *callError
-	if errors.As(err, &ce) {
-		return &wire.Reply{ID: id, Err: &wire.CallError{Code: ce.code, Msg: ce.msg}}
-	}
-	code := codeRemote
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		code = codeCancelled
-	}
-	return &wire.Reply{ID: id, Err: &wire.CallError{Code: code, Msg: err.Error()}}
-}
-
-// The error codes of a Reply.
-const (
-	codeUnknownObject = "unknown-object"
-	codeUnknownOp     = "unknown-op"
-	codeUnknownType   = "unknown-type"
-	codeBadArgs       = "bad-args"
-	codeExists        = "exists"
-	codeEmpty         = "empty"
-	codeFull          = "full"
-	codeClosed        = "closed"
-	codeBroken        = "broken-barrier"
-	codeOwnerDead     = "owner-dead"
-	codeNotOwner      = "not-owner"
-	codeIndex         = "index"
-	codeNoKey         = "no-key"
-	codeTooBig        = "too-big"
-	codeRemote        = "remote"
-	codeCancelled     = "cancelled"
-	codeBadRequest    = "bad-request"
-)

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // Order is how List.Sort orders a list's items on the server: Ascending
@@ -83,19 +84,19 @@ func (l *List[T]) Sort(ctx context.Context, o Order[T]) error {
 	if name == "" {
 		name = orderNatural
 	}
-	_, err := l.do(ctx, &wire.Call{Op: "sort", Name: name, Flag: o.desc})
+	_, err := l.do(ctx, &wire.Call{Op: string(ops.ListSort), Name: name, Flag: o.desc})
 	return err
 }
 
 // Reverse reverses the list on the server (Python's l.reverse()).
 func (l *List[T]) Reverse(ctx context.Context) error {
-	_, err := l.do(ctx, &wire.Call{Op: "reverse"})
+	_, err := l.do(ctx, &wire.Call{Op: string(ops.ListReverse)})
 	return err
 }
 
 // reorder runs "sort" and "reverse" on a list; l.mu is held.
 func (l *listObj) reorder(call *wire.Call) error {
-	if call.Op == "reverse" {
+	if ops.ListOp(call.Op) == ops.ListReverse {
 		slices.Reverse(l.items)
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // Batches bigger than one message.
@@ -23,6 +24,15 @@ const (
 	opStage   = "stage"   // N: stage ID; Args: values to add to it
 	opCommit  = "commit"  // N: stage ID; Args: [the call, with its last values]
 	opUnstage = "unstage" // N: stage ID: drop it
+)
+
+// The transport's own calls on object 0 of a server process, besides the
+// manager's operations (ops.ManagerOp): not operations of the table, as
+// the NATS backend has no use for them.
+const (
+	opCancel = "cancel" // N: the ID of a call that waits: end it
+	opAttach = "attach" // Args: a shared-memory ring to use from now on
+	opPing   = "ping"   // → OK: the server answers
 )
 
 // callOverhead bounds the bytes that a call adds to its values' (its
@@ -134,7 +144,7 @@ func (c *sconn) staging(call *wire.Call, more bool) {
 		c.reply(errReply(call.ID, errf(codeBadRequest, "manager: a commit of a malformed call: %v", err)), more)
 		return
 	}
-	if inner.Obj == 0 && inner.Op != "new" {
+	if inner.Obj == 0 && inner.Op != string(ops.ManagerNew) {
 		c.reply(errReply(call.ID, errf(codeBadRequest, "manager: a commit of a %q call", inner.Op)), more)
 		return
 	}

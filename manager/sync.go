@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // Lock is a proxy of a lock held by a manager's server (Python's
@@ -37,13 +39,13 @@ func (l *Lock) UnmarshalCBOR(b []byte) error { return l.unmarshal(b, kindLock) }
 // timeout). An error wrapping mp.ErrOwnerDead means the lock is held,
 // after a holder that died.
 func (l *Lock) Lock(ctx context.Context) error {
-	_, err := l.do(ctx, &wire.Call{Op: "acquire", Flag: true})
+	_, err := l.do(ctx, &wire.Call{Op: string(ops.LockAcquire), Flag: true})
 	return err
 }
 
 // TryLock takes the lock if it is free, and reports whether it did.
 func (l *Lock) TryLock(ctx context.Context) (bool, error) {
-	rep, err := l.do(ctx, &wire.Call{Op: "acquire"})
+	rep, err := l.do(ctx, &wire.Call{Op: string(ops.LockAcquire)})
 	if rep != nil && rep.OK && errors.Is(err, mp.ErrOwnerDead) {
 		return true, err
 	}
@@ -54,15 +56,25 @@ func (l *Lock) TryLock(ctx context.Context) (bool, error) {
 }
 
 // Unlock releases the lock; releasing an unlocked lock is an error
-// wrapping ErrNotOwner.
-func (l *Lock) Unlock(ctx context.Context) error {
-	_, err := l.do(ctx, &wire.Call{Op: "release"})
+// wrapping ErrNotOwner. Like mp.Lock's Unlock (and sync.Mutex's), it
+// takes no context: releasing never waits for another process, only for
+// the server's answer, which comes at once (or ErrServerGone, once the
+// connection is lost; it gives up after UnlockTimeout).
+func (l *Lock) Unlock() error {
+	ctx, cancel := context.WithTimeout(context.Background(), UnlockTimeout)
+	defer cancel()
+	_, err := l.do(ctx, &wire.Call{Op: string(ops.LockRelease)})
 	return err
 }
 
+// UnlockTimeout bounds Lock.Unlock's and Condition.Unlock's wait for the
+// server's answer (a server that stops answering without closing the
+// connection).
+const UnlockTimeout = time.Minute
+
 // Locked reports whether the lock is held.
 func (l *Lock) Locked(ctx context.Context) (bool, error) {
-	rep, err := l.do(ctx, &wire.Call{Op: "locked"})
+	rep, err := l.do(ctx, &wire.Call{Op: string(ops.LockLocked)})
 	if err != nil {
 		return false, err
 	}
@@ -103,7 +115,7 @@ func (l *RLock) Lock(ctx context.Context) (context.Context, error) {
 		rand.Read(b[:])
 		hold = binary.LittleEndian.Uint64(b[:]) | 1
 	}
-	_, err := l.do(ctx, &wire.Call{Op: "acquire", N: int64(hold), Flag: true})
+	_, err := l.do(ctx, &wire.Call{Op: string(ops.RLockAcquire), N: int64(hold), Flag: true})
 	if err != nil && !errors.Is(err, mp.ErrOwnerDead) {
 		return ctx, err
 	}
@@ -120,7 +132,7 @@ func (l *RLock) Unlock(ctx context.Context) error {
 	if hold == 0 {
 		return fmt.Errorf("%w: RLock.Unlock with a context that never locked it", ErrNotOwner)
 	}
-	_, err := l.do(ctx, &wire.Call{Op: "release", N: int64(hold)})
+	_, err := l.do(ctx, &wire.Call{Op: string(ops.RLockRelease), N: int64(hold)})
 	return err
 }
 
@@ -164,14 +176,14 @@ func (s *Semaphore) UnmarshalCBOR(b []byte) error {
 
 // Acquire decrements the value, waiting while it is 0 until ctx ends.
 func (s *Semaphore) Acquire(ctx context.Context) error {
-	_, err := s.do(ctx, &wire.Call{Op: "acquire", Flag: true})
+	_, err := s.do(ctx, &wire.Call{Op: string(ops.SemaphoreAcquire), Flag: true})
 	return err
 }
 
 // TryAcquire decrements the value if it is above 0, and reports whether
 // it did.
 func (s *Semaphore) TryAcquire(ctx context.Context) (bool, error) {
-	rep, err := s.do(ctx, &wire.Call{Op: "acquire"})
+	rep, err := s.do(ctx, &wire.Call{Op: string(ops.SemaphoreAcquire)})
 	if err != nil {
 		return false, err
 	}
@@ -181,13 +193,13 @@ func (s *Semaphore) TryAcquire(ctx context.Context) (bool, error) {
 // Release increments the value; above the initial value of a bounded
 // semaphore, it is an error wrapping ErrBadRequest (Python's ValueError).
 func (s *Semaphore) Release(ctx context.Context) error {
-	_, err := s.do(ctx, &wire.Call{Op: "release", N: 1})
+	_, err := s.do(ctx, &wire.Call{Op: string(ops.SemaphoreRelease), N: 1})
 	return err
 }
 
 // Value returns the current value.
 func (s *Semaphore) Value(ctx context.Context) (int, error) {
-	rep, err := s.do(ctx, &wire.Call{Op: "value"})
+	rep, err := s.do(ctx, &wire.Call{Op: string(ops.SemaphoreValue)})
 	if err != nil {
 		return 0, err
 	}
@@ -215,19 +227,19 @@ func (e *Event) UnmarshalCBOR(b []byte) error { return e.unmarshal(b, kindEvent)
 
 // Set sets the event and wakes every waiter.
 func (e *Event) Set(ctx context.Context) error {
-	_, err := e.do(ctx, &wire.Call{Op: "set"})
+	_, err := e.do(ctx, &wire.Call{Op: string(ops.EventSet)})
 	return err
 }
 
 // Clear resets the event.
 func (e *Event) Clear(ctx context.Context) error {
-	_, err := e.do(ctx, &wire.Call{Op: "clear"})
+	_, err := e.do(ctx, &wire.Call{Op: string(ops.EventClear)})
 	return err
 }
 
 // IsSet reports whether the event is set.
 func (e *Event) IsSet(ctx context.Context) (bool, error) {
-	rep, err := e.do(ctx, &wire.Call{Op: "isset"})
+	rep, err := e.do(ctx, &wire.Call{Op: string(ops.EventIsSet)})
 	if err != nil {
 		return false, err
 	}
@@ -236,7 +248,7 @@ func (e *Event) IsSet(ctx context.Context) (bool, error) {
 
 // Wait waits until the event is set, or until ctx ends.
 func (e *Event) Wait(ctx context.Context) error {
-	_, err := e.do(ctx, &wire.Call{Op: "wait"})
+	_, err := e.do(ctx, &wire.Call{Op: string(ops.EventWait)})
 	return err
 }
 
@@ -300,13 +312,13 @@ func (c *Condition) UnmarshalCBOR(b []byte) error {
 func (c *Condition) Lock(ctx context.Context) error { return c.L.Lock(ctx) }
 
 // Unlock releases the condition's lock.
-func (c *Condition) Unlock(ctx context.Context) error { return c.L.Unlock(ctx) }
+func (c *Condition) Unlock() error { return c.L.Unlock() }
 
 // Wait releases the lock, waits until notified or until ctx ends, and
 // takes the lock again (also when ctx ended, as in Python). This process
 // must hold the lock.
 func (c *Condition) Wait(ctx context.Context) error {
-	_, err := c.do(ctx, &wire.Call{Op: "wait"})
+	_, err := c.do(ctx, &wire.Call{Op: string(ops.ConditionWait)})
 	return err
 }
 
@@ -323,13 +335,13 @@ func (c *Condition) WaitFor(ctx context.Context, pred func() bool) error {
 
 // Notify wakes up to n waiters; this process must hold the lock.
 func (c *Condition) Notify(ctx context.Context, n int) error {
-	_, err := c.do(ctx, &wire.Call{Op: "notify", N: int64(n)})
+	_, err := c.do(ctx, &wire.Call{Op: string(ops.ConditionNotify), N: int64(n)})
 	return err
 }
 
 // NotifyAll wakes every waiter; this process must hold the lock.
 func (c *Condition) NotifyAll(ctx context.Context) error {
-	_, err := c.do(ctx, &wire.Call{Op: "notifyall"})
+	_, err := c.do(ctx, &wire.Call{Op: string(ops.ConditionNotifyAll)})
 	return err
 }
 
@@ -366,7 +378,7 @@ func (b *Barrier) UnmarshalCBOR(data []byte) error { return b.unmarshal(data, ki
 // (as Python's timeout does); a broken barrier's error wraps
 // mp.ErrBrokenBarrier.
 func (b *Barrier) Wait(ctx context.Context) (int, error) {
-	rep, err := b.do(ctx, &wire.Call{Op: "wait"})
+	rep, err := b.do(ctx, &wire.Call{Op: string(ops.BarrierWait)})
 	if err != nil {
 		return 0, err
 	}
@@ -375,25 +387,27 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 
 // Abort breaks the barrier.
 func (b *Barrier) Abort(ctx context.Context) error {
-	_, err := b.do(ctx, &wire.Call{Op: "abort"})
+	_, err := b.do(ctx, &wire.Call{Op: string(ops.BarrierAbort)})
 	return err
 }
 
 // Reset returns the barrier to its first state; parties waiting get
 // mp.ErrBrokenBarrier.
 func (b *Barrier) Reset(ctx context.Context) error {
-	_, err := b.do(ctx, &wire.Call{Op: "reset"})
+	_, err := b.do(ctx, &wire.Call{Op: string(ops.BarrierReset)})
 	return err
 }
 
 // Parties returns the number of parties the barrier waits for.
-func (b *Barrier) Parties(ctx context.Context) (int, error) { return b.count(ctx, "parties") }
+func (b *Barrier) Parties(ctx context.Context) (int, error) { return b.count(ctx, ops.BarrierParties) }
 
 // NWaiting returns the number of parties waiting now.
-func (b *Barrier) NWaiting(ctx context.Context) (int, error) { return b.count(ctx, "nwaiting") }
+func (b *Barrier) NWaiting(ctx context.Context) (int, error) {
+	return b.count(ctx, ops.BarrierNWaiting)
+}
 
-func (b *Barrier) count(ctx context.Context, op string) (int, error) {
-	rep, err := b.do(ctx, &wire.Call{Op: op})
+func (b *Barrier) count(ctx context.Context, op ops.BarrierOp) (int, error) {
+	rep, err := b.do(ctx, &wire.Call{Op: string(op)})
 	if err != nil {
 		return 0, err
 	}
@@ -402,7 +416,7 @@ func (b *Barrier) count(ctx context.Context, op string) (int, error) {
 
 // Broken reports whether the barrier is broken.
 func (b *Barrier) Broken(ctx context.Context) (bool, error) {
-	rep, err := b.do(ctx, &wire.Call{Op: "broken"})
+	rep, err := b.do(ctx, &wire.Call{Op: string(ops.BarrierBroken)})
 	if err != nil {
 		return false, err
 	}

@@ -77,7 +77,7 @@ var tcpWork = mp.Register("manager-test.tcp-work", func(ctx context.Context, j t
 		if err == nil {
 			err = j.X.Set(ctx, x+1)
 		}
-		if uerr := j.L.Unlock(ctx); err == nil {
+		if uerr := j.L.Unlock(); err == nil {
 			err = uerr
 		}
 		if err != nil {

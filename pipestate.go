@@ -8,8 +8,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // A pipe's ends are held by processes: pipeState lists, for each end,
@@ -54,7 +54,7 @@ func newPipeState() (*pipeState, *SharedMemory, error) {
 }
 
 func receivedPipeState(name string) (*pipeState, *SharedMemory, error) {
-	b, err := cbor.Marshal(shmHandle{Name: name})
+	b, err := wire.Marshal(shmHandle{Name: name})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/mp-go/mp/internal/wire"
 )
 
-// Values travel as deterministic CBOR (see encMode). Strings, integers,
+// Values travel as deterministic CBOR (see wire.MarshalDeterministic). Strings, integers,
 // booleans and byte slices, the common keys and counters, take a fast
 // path that writes and reads the same bytes as the CBOR library, without
 // reflection.
@@ -95,19 +95,9 @@ func encode(v any) ([]byte, error) {
 	if b, ok := appendFast[any](nil, v); ok {
 		return b, nil
 	}
-	if err := wire.Check(v); err != nil {
-		return nil, fmt.Errorf("manager: %w", err) // a cycle, nesting past the limit, a func
-	}
-	m, err := wire.Mirrored(v) // complex numbers
+	b, err := wire.MarshalDeterministic(v)
 	if err != nil {
-		return nil, fmt.Errorf("manager: %w", err)
-	}
-	b, err := encMode.Marshal(m)
-	if err != nil {
-		if _, werr := wire.Marshal(v); werr != nil {
-			err = werr // names the path to the part that cannot be encoded
-		}
-		return nil, fmt.Errorf("manager: %w", err)
+		return nil, fmt.Errorf("manager: %w", err) // names the part that cannot be encoded
 	}
 	return b, nil
 }

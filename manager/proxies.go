@@ -33,7 +33,10 @@ func one[T any](rep *wire.Reply) (T, error) {
 // Manager().dict()): keys of type K and values of type V, in insertion
 // order. Every method is one round trip; the batch methods (SetMany,
 // GetMany, Items) and Update save round trips.
-type Dict[K comparable, V any] struct{ proxy }
+type Dict[K comparable, V any] struct {
+	_ mark[*Dict[K, V]]
+	proxy
+}
 
 // NewDict makes an empty dict on m's server (Python's m.dict()).
 func NewDict[K comparable, V any](ctx context.Context, m *Manager, opts ...ObjectOption) (*Dict[K, V], error) {
@@ -41,14 +44,14 @@ func NewDict[K comparable, V any](ctx context.Context, m *Manager, opts ...Objec
 	if err != nil {
 		return nil, err
 	}
-	return &Dict[K, V]{p}, nil
+	return &Dict[K, V]{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (d *Dict[K, V]) MarshalCBOR() ([]byte, error) { return d.marshal() }
+// encodeHandle encodes the handle.
+func (d *Dict[K, V]) encodeHandle() ([]byte, error) { return d.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (d *Dict[K, V]) UnmarshalCBOR(b []byte) error { return d.unmarshal(b, kindDict) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (d *Dict[K, V]) decodeHandle(b []byte) error { return d.unmarshal(b, kindDict) }
 
 // Get returns the value of key, and whether it is there.
 func (d *Dict[K, V]) Get(ctx context.Context, key K) (V, bool, error) {
@@ -294,7 +297,10 @@ func (d *Dict[K, V]) CompareAndSwap(ctx context.Context, key K, old, new V) (boo
 // Namespace is a proxy of a namespace held by a manager's server
 // (Python's Manager().Namespace()): attributes by name, each of any
 // encodable type. Attr reads one typed.
-type Namespace struct{ proxy }
+type Namespace struct {
+	_ mark[*Namespace]
+	proxy
+}
 
 // Namespace makes an empty namespace on the server.
 func (m *Manager) Namespace(ctx context.Context, opts ...ObjectOption) (*Namespace, error) {
@@ -302,14 +308,14 @@ func (m *Manager) Namespace(ctx context.Context, opts ...ObjectOption) (*Namespa
 	if err != nil {
 		return nil, err
 	}
-	return &Namespace{p}, nil
+	return &Namespace{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (n *Namespace) MarshalCBOR() ([]byte, error) { return n.marshal() }
+// encodeHandle encodes the handle.
+func (n *Namespace) encodeHandle() ([]byte, error) { return n.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (n *Namespace) UnmarshalCBOR(b []byte) error { return n.unmarshal(b, kindNamespace) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (n *Namespace) decodeHandle(b []byte) error { return n.unmarshal(b, kindNamespace) }
 
 // Set sets the attribute name to v (Python's ns.name = v).
 func (n *Namespace) Set(ctx context.Context, name string, v any) error {
@@ -384,7 +390,10 @@ func UpdateAttr[T any](ctx context.Context, ns *Namespace, name string, op Op[T]
 
 // Value is a proxy of a single value held by a manager's server (Python's
 // Manager().Value()).
-type Value[T any] struct{ proxy }
+type Value[T any] struct {
+	_ mark[*Value[T]]
+	proxy
+}
 
 // NewValue makes a value on m's server, set to v.
 func NewValue[T any](ctx context.Context, m *Manager, v T, opts ...ObjectOption) (*Value[T], error) {
@@ -396,14 +405,14 @@ func NewValue[T any](ctx context.Context, m *Manager, v T, opts ...ObjectOption)
 	if err != nil {
 		return nil, err
 	}
-	return &Value[T]{p}, nil
+	return &Value[T]{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (v *Value[T]) MarshalCBOR() ([]byte, error) { return v.marshal() }
+// encodeHandle encodes the handle.
+func (v *Value[T]) encodeHandle() ([]byte, error) { return v.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (v *Value[T]) UnmarshalCBOR(b []byte) error { return v.unmarshal(b, kindValue) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (v *Value[T]) decodeHandle(b []byte) error { return v.unmarshal(b, kindValue) }
 
 // Get returns the value.
 func (v *Value[T]) Get(ctx context.Context) (T, error) {
@@ -536,7 +545,10 @@ func (s *seq[T]) Update(ctx context.Context, i int, op Op[T]) (T, error) {
 
 // List is a proxy of a list held by a manager's server (Python's
 // Manager().list()).
-type List[T any] struct{ seq[T] }
+type List[T any] struct {
+	_ mark[*List[T]]
+	seq[T]
+}
 
 // NewList makes a list on m's server holding items (none if nil; any
 // number: above the server's Limits.Items they are sent in parts, and
@@ -550,14 +562,14 @@ func NewList[T any](ctx context.Context, m *Manager, items []T, opts ...ObjectOp
 	if err != nil {
 		return nil, err
 	}
-	return &List[T]{seq[T]{p}}, nil
+	return &List[T]{seq: seq[T]{p}}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (l *List[T]) MarshalCBOR() ([]byte, error) { return l.marshal() }
+// encodeHandle encodes the handle.
+func (l *List[T]) encodeHandle() ([]byte, error) { return l.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (l *List[T]) UnmarshalCBOR(b []byte) error { return l.unmarshal(b, kindList) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (l *List[T]) decodeHandle(b []byte) error { return l.unmarshal(b, kindList) }
 
 // Append adds v at the end and returns the new length.
 func (l *List[T]) Append(ctx context.Context, v T) (int, error) {
@@ -634,7 +646,10 @@ func (l *List[T]) Clear(ctx context.Context) error {
 // Array is a proxy of a fixed-length array held by a manager's server
 // (Python's Manager().Array()). For large numeric arrays used often,
 // mp.Array (shared memory, no round trips) is faster.
-type Array[T any] struct{ seq[T] }
+type Array[T any] struct {
+	_ mark[*Array[T]]
+	seq[T]
+}
 
 // NewArray makes an array of n zero values on m's server.
 func NewArray[T any](ctx context.Context, m *Manager, n int, opts ...ObjectOption) (*Array[T], error) {
@@ -647,18 +662,21 @@ func NewArray[T any](ctx context.Context, m *Manager, n int, opts ...ObjectOptio
 	if err != nil {
 		return nil, err
 	}
-	return &Array[T]{seq[T]{p}}, nil
+	return &Array[T]{seq: seq[T]{p}}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (a *Array[T]) MarshalCBOR() ([]byte, error) { return a.marshal() }
+// encodeHandle encodes the handle.
+func (a *Array[T]) encodeHandle() ([]byte, error) { return a.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (a *Array[T]) UnmarshalCBOR(b []byte) error { return a.unmarshal(b, kindArray) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (a *Array[T]) decodeHandle(b []byte) error { return a.unmarshal(b, kindArray) }
 
 // Queue is a proxy of a FIFO queue held by a manager's server (Python's
 // Manager().Queue(), which is also joinable: TaskDone and Join).
-type Queue[T any] struct{ proxy }
+type Queue[T any] struct {
+	_ mark[*Queue[T]]
+	proxy
+}
 
 // NewQueue makes a queue on m's server; maxsize > 0 bounds it.
 func NewQueue[T any](ctx context.Context, m *Manager, maxsize int, opts ...ObjectOption) (*Queue[T], error) {
@@ -666,14 +684,14 @@ func NewQueue[T any](ctx context.Context, m *Manager, maxsize int, opts ...Objec
 	if err != nil {
 		return nil, err
 	}
-	return &Queue[T]{p}, nil
+	return &Queue[T]{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (q *Queue[T]) MarshalCBOR() ([]byte, error) { return q.marshal() }
+// encodeHandle encodes the handle.
+func (q *Queue[T]) encodeHandle() ([]byte, error) { return q.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (q *Queue[T]) UnmarshalCBOR(b []byte) error { return q.unmarshal(b, kindQueue) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (q *Queue[T]) decodeHandle(b []byte) error { return q.unmarshal(b, kindQueue) }
 
 // Put adds v, waiting for room in a bounded queue until ctx ends.
 func (q *Queue[T]) Put(ctx context.Context, v T) error { return q.put(ctx, []T{v}, true) }

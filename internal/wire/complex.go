@@ -173,19 +173,6 @@ func buildMirror(t reflect.Type, busy map[reflect.Type]bool) reflect.Type {
 	panic("a kind that cannot be mirrored")
 }
 
-// Mirrored returns v, or v seen as its mirror if its type holds complex
-// numbers or handles, for an encoder of the same CBOR library with other
-// options (Unmarshal decodes what it writes).
-func Mirrored(v any) (any, error) {
-	if _, handles, err := checkAt(v, 0); err != nil || handles {
-		if err != nil {
-			return nil, err
-		}
-		return toMirror(reflect.ValueOf(v))
-	}
-	return forEncoding(v, false)
-}
-
 // forEncoding returns v, or v seen as its mirror if its type holds
 // complex numbers, or a copy of v as its mirror if v holds handles (as
 // checkAt said).

@@ -148,6 +148,11 @@ func buildMirror(t reflect.Type, busy map[reflect.Type]bool) reflect.Type {
 			switch {
 			case f.IsExported():
 				nf.Type = buildMirror(f.Type, busy)
+				if nf.Type == typeRaw {
+					// an embedded handle travels as a field of its name
+					// (StructOf embeds no type with methods)
+					nf.Anonymous = false
+				}
 			case f.Anonymous:
 				panic("an embedded unexported type")
 			default:

@@ -88,7 +88,7 @@ func TestHandleRoundTrip(t *testing.T) {
 		Arr [2]*testHandle
 		Z   complex64
 		S   string
-		u   int //nolint:unused // not encoded
+		_   int // not encoded
 	}
 	for _, tc := range []struct {
 		name string
@@ -127,6 +127,43 @@ func TestHandleSlice(t *testing.T) {
 	var out []*testHandle
 	if err := UnmarshalSlice(b, &out); err != nil || !reflect.DeepEqual(out, in) {
 		t.Fatalf("UnmarshalSlice: %v, %#v", err, out)
+	}
+}
+
+// ExportedHandle is a handle type that a struct can embed.
+type ExportedHandle struct {
+	_    Handle[*ExportedHandle, exportedCodec]
+	Name string // not encoded by the CBOR library: the codec decides
+}
+
+type exportedCodec struct{}
+
+func (exportedCodec) EncodeHandle(h *ExportedHandle) ([]byte, error) {
+	return testCodec{}.EncodeHandle(&testHandle{name: h.Name})
+}
+
+func (exportedCodec) DecodeHandle(h *ExportedHandle, data []byte) error {
+	var t testHandle
+	err := testCodec{}.DecodeHandle(&t, data)
+	h.Name = t.name
+	return err
+}
+
+// A struct that embeds a handle sends the handle as a field of its name,
+// with the struct's other fields.
+func TestEmbeddedHandle(t *testing.T) {
+	type withHandle struct {
+		*ExportedHandle
+		N int
+	}
+	in := withHandle{&ExportedHandle{Name: "e"}, 7}
+	b, err := Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out withHandle
+	if err := Unmarshal(b, &out); err != nil || !reflect.DeepEqual(out, in) {
+		t.Fatalf("decoded %+v (%v), want %+v", out, err, in)
 	}
 }
 

@@ -141,7 +141,14 @@ func encodeHandle(dst reflect.Value, h handleCodec, p reflect.Value) error {
 // holds handles.
 func unmarshalWith(dm cbor.DecMode, data []byte, v any) error {
 	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() || !infoOf(rv.Type()).handles {
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return dm.Unmarshal(data, v) // the library says what it cannot decode into
+	}
+	ti := infoOf(rv.Type())
+	if !ti.handles {
+		if !ti.complex {
+			return dm.Unmarshal(data, v)
+		}
 		return dm.Unmarshal(data, forDecoding(v))
 	}
 	mt, err := mirrorOf(rv.Type().Elem())

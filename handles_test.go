@@ -2,6 +2,7 @@ package mp_test
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -61,5 +62,20 @@ func TestHandleDecodeIsBounded(t *testing.T) {
 	}
 	if !bytes.Equal(dup[:2], []byte{0xa2, 0x01}) {
 		t.Fatal("the test's bytes are wrong")
+	}
+}
+
+// A handle that cannot be sent says why, with its error in the chain.
+func TestClosedConnCannotBeSent(t *testing.T) {
+	a, b, err := mp.Pipe[int](true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Unlink()
+	defer b.Close()
+	a.Close()
+	_, err = wire.Marshal(struct{ C *mp.Conn[int] }{a})
+	if !errors.Is(err, mp.ErrConnClosed) || !errors.Is(err, wire.ErrEncode) || !strings.Contains(err.Error(), "mp.Conn[int]") {
+		t.Fatalf("encoding a closed Conn: %v, want ErrConnClosed and ErrEncode naming the type", err)
 	}
 }

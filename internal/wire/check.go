@@ -16,6 +16,7 @@ type EncodeError struct {
 	Path   string // where inside it, such as ".Items[2].Handler"; "" for the value itself
 	Part   string // the Go type of the part at Path
 	Reason string // why, and how to fix it
+	Err    error  // the error of a handle's codec, if that is why
 }
 
 // Error names the value's type, the part's path and type, and the reason.
@@ -25,6 +26,9 @@ func (e *EncodeError) Error() string {
 
 // Is reports whether target is ErrEncode.
 func (e *EncodeError) Is(target error) bool { return target == ErrEncode }
+
+// Unwrap returns the error of the handle's codec, or nil.
+func (e *EncodeError) Unwrap() error { return e.Err }
 
 func orRoot(p string) string {
 	if p == "" {

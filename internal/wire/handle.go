@@ -80,5 +80,6 @@ func handleOf(t reflect.Type) handleCodec {
 	return c
 }
 
-// cborNullByte and isNull: a nil handle travels as CBOR null.
+// isNull reports whether a handle's bytes are CBOR null (or none): a nil
+// handle, which decodes to nil.
 func isNull(b []byte) bool { return len(b) == 0 || len(b) == 1 && b[0] == cborNull }

@@ -131,7 +131,7 @@ func encodeHandle(dst reflect.Value, h handleCodec, p reflect.Value) error {
 	b, err := h.encode(p)
 	if err != nil {
 		t := p.Type().Elem().String()
-		return &EncodeError{Type: t, Part: t, Reason: err.Error()}
+		return &EncodeError{Type: t, Part: t, Reason: err.Error(), Err: err}
 	}
 	dst.SetBytes(b)
 	return nil

@@ -9,7 +9,6 @@ import (
 	"unsafe"
 
 	"github.com/mp-go/mp/internal/proc"
-	"github.com/mp-go/mp/internal/wire"
 )
 
 // A pipe's ends are held by processes: pipeState lists, for each end,
@@ -54,11 +53,7 @@ func newPipeState() (*pipeState, *SharedMemory, error) {
 }
 
 func receivedPipeState(name string) (*pipeState, *SharedMemory, error) {
-	b, err := wire.Marshal(shmHandle{Name: name})
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := receivedKind(b, int(unsafe.Sizeof(pipeState{})), magicPipe, "pipe")
+	m, err := receivedNamed(name, int(unsafe.Sizeof(pipeState{})), magicPipe, "pipe")
 	if err != nil {
 		return nil, nil, err
 	}

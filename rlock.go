@@ -116,12 +116,18 @@ func receivedKind(b []byte, size int, magic uint32, what string) (*SharedMemory,
 	if err := wire.Unmarshal(b, &hd); err != nil {
 		return nil, err
 	}
-	m, err := received(hd.Name)
+	return receivedNamed(hd.Name, size, magic, what)
+}
+
+// receivedNamed maps the segment named name (from a handle) and checks
+// that it holds an object of the kind magic says, of at least size bytes.
+func receivedNamed(name string, size int, magic uint32, what string) (*SharedMemory, error) {
+	m, err := received(name)
 	if err != nil {
 		return nil, err
 	}
 	if m.Size() < size || atomic.LoadUint32((*uint32)(unsafe.Pointer(&m.Buf()[0]))) != magic {
-		return nil, fmt.Errorf("mp: shared memory %q is not a %s", hd.Name, what)
+		return nil, fmt.Errorf("mp: shared memory %q is not a %s", name, what)
 	}
 	return m, nil
 }
@@ -306,11 +312,7 @@ func receivedCondition[L any](b []byte, ok func(L) bool) (L, *SharedMemory, *con
 	if !ok(hd.L) {
 		return hd.L, nil, nil, errBadHandle
 	}
-	inner, err := wire.Marshal(shmHandle{Name: hd.C})
-	if err != nil {
-		return hd.L, nil, nil, err
-	}
-	m, err := receivedKind(inner, int(unsafe.Sizeof(condHeader{})), magicCond, "Condition")
+	m, err := receivedNamed(hd.C, int(unsafe.Sizeof(condHeader{})), magicCond, "Condition")
 	if err != nil {
 		return hd.L, nil, nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp/internal/futex"
 	"github.com/mp-go/mp/internal/wire"
 )
@@ -38,6 +37,7 @@ const magicBarrier = 0x6d704272 // "mpBr"
 // if any, is a function made with Register (so that any process can run
 // it): the last party to arrive runs it before the others are released.
 type Barrier struct {
+	_ handle[*Barrier]
 	m *SharedMemory
 	h *barrierHeader
 }
@@ -180,13 +180,12 @@ func (b *Barrier) Close() error { return b.m.Close() }
 // Unlink removes the barrier's segment (see SharedMemory.Unlink).
 func (b *Barrier) Unlink() error { return b.m.Unlink() }
 
-// MarshalCBOR encodes the handle.
-func (b *Barrier) MarshalCBOR() ([]byte, error) { return cbor.Marshal(shmHandle{Name: b.m.Name()}) }
+func (b *Barrier) encodeHandle() ([]byte, error) { return wire.Marshal(shmHandle{Name: b.m.Name()}) }
 
-// UnmarshalCBOR maps the barrier named in data.
-func (b *Barrier) UnmarshalCBOR(data []byte) error {
+// decodeHandle maps the barrier named in data.
+func (b *Barrier) decodeHandle(data []byte) error {
 	var hd shmHandle
-	if err := cbor.Unmarshal(data, &hd); err != nil {
+	if err := wire.Unmarshal(data, &hd); err != nil {
 		return err
 	}
 	m, err := received(hd.Name)

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // socketPair returns the two ends of a connection through a Listener on
@@ -84,7 +84,7 @@ func TestSocketConn(t *testing.T) {
 				t.Fatalf("RecvBytesInto a short buffer: %v", err)
 			}
 			// it cannot be sent to another process
-			if _, err := cbor.Marshal(a); err == nil {
+			if _, err := wire.Marshal(a); err == nil {
 				t.Fatal("a socket Conn was encoded to be sent")
 			}
 			// the peer closes: what was sent, then io.EOF, for good

@@ -9,9 +9,9 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp/internal/futex"
 	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // ErrOwnerDead is returned by Lock.Lock when the process that held the
@@ -59,11 +59,11 @@ func (o *syncObj) Close() error { return o.m.Close() }
 // program ends (see SharedMemory).
 func (o *syncObj) Unlink() error { return o.m.Unlink() }
 
-func (o *syncObj) marshal() ([]byte, error) { return cbor.Marshal(shmHandle{Name: o.m.Name()}) }
+func (o *syncObj) marshal() ([]byte, error) { return wire.Marshal(shmHandle{Name: o.m.Name()}) }
 
 func (o *syncObj) unmarshal(b []byte, magic uint32, what string) error {
 	var h shmHandle
-	if err := cbor.Unmarshal(b, &h); err != nil {
+	if err := wire.Unmarshal(b, &h); err != nil {
 		return err
 	}
 	m, err := received(h.Name)
@@ -102,7 +102,10 @@ func waitWord(ctx context.Context, word *uint32, val uint32) error {
 // reentrant. If its owner dies holding it, the next Lock gets it with
 // ErrOwnerDead instead of waiting forever. The uncontended path is one
 // compare-and-swap, without a system call; waiters sleep on a futex.
-type Lock struct{ syncObj }
+type Lock struct {
+	_ handle[*Lock]
+	syncObj
+}
 
 // NewLock makes a lock, unlocked.
 func NewLock() (*Lock, error) {
@@ -110,7 +113,7 @@ func NewLock() (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Lock{o}, nil
+	return &Lock{syncObj: o}, nil
 }
 
 // The lock word: 0 unlocked, else the owner's pid shifted left by one,
@@ -177,14 +180,16 @@ func unlockWord(w *uint32) error {
 	}
 }
 
-// MarshalCBOR encodes the handle.
-func (l *Lock) MarshalCBOR() ([]byte, error) { return l.marshal() }
+func (l *Lock) encodeHandle() ([]byte, error) { return l.marshal() }
 
-// UnmarshalCBOR maps the lock named in b.
-func (l *Lock) UnmarshalCBOR(b []byte) error { return l.unmarshal(b, magicLock, "Lock") }
+// decodeHandle maps the lock named in b.
+func (l *Lock) decodeHandle(b []byte) error { return l.unmarshal(b, magicLock, "Lock") }
 
 // Event is a flag that processes wait for (Python's multiprocessing.Event).
-type Event struct{ syncObj }
+type Event struct {
+	_ handle[*Event]
+	syncObj
+}
 
 // NewEvent makes an event, not set.
 func NewEvent() (*Event, error) {
@@ -192,7 +197,7 @@ func NewEvent() (*Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Event{o}, nil
+	return &Event{syncObj: o}, nil
 }
 
 // Set sets the flag and wakes every waiter.
@@ -218,16 +223,18 @@ func (e *Event) Wait(ctx context.Context) error {
 	return nil
 }
 
-// MarshalCBOR encodes the handle.
-func (e *Event) MarshalCBOR() ([]byte, error) { return e.marshal() }
+func (e *Event) encodeHandle() ([]byte, error) { return e.marshal() }
 
-// UnmarshalCBOR maps the event named in b.
-func (e *Event) UnmarshalCBOR(b []byte) error { return e.unmarshal(b, magicEvent, "Event") }
+// decodeHandle maps the event named in b.
+func (e *Event) decodeHandle(b []byte) error { return e.unmarshal(b, magicEvent, "Event") }
 
 // Semaphore is a counter that Acquire takes from and Release gives back to,
 // shared by processes (Python's multiprocessing.Semaphore and
 // BoundedSemaphore).
-type Semaphore struct{ syncObj }
+type Semaphore struct {
+	_ handle[*Semaphore]
+	syncObj
+}
 
 // NewSemaphore makes a semaphore holding n.
 func NewSemaphore(n int) (*Semaphore, error) { return newSemaphore(n, false) }
@@ -249,7 +256,7 @@ func newSemaphore(n int, bounded bool) (*Semaphore, error) {
 	if bounded {
 		atomic.StoreUint32(&o.h.bound, uint32(n)+1)
 	}
-	return &Semaphore{o}, nil
+	return &Semaphore{syncObj: o}, nil
 }
 
 // Acquire takes one, waiting until there is one or ctx ends.
@@ -298,8 +305,7 @@ func (s *Semaphore) Release() error {
 // Value returns the current count (Python's get_value).
 func (s *Semaphore) Value() int { return int(atomic.LoadUint32(&s.h.word)) }
 
-// MarshalCBOR encodes the handle.
-func (s *Semaphore) MarshalCBOR() ([]byte, error) { return s.marshal() }
+func (s *Semaphore) encodeHandle() ([]byte, error) { return s.marshal() }
 
-// UnmarshalCBOR maps the semaphore named in b.
-func (s *Semaphore) UnmarshalCBOR(b []byte) error { return s.unmarshal(b, magicSem, "Semaphore") }
+// decodeHandle maps the semaphore named in b.
+func (s *Semaphore) decodeHandle(b []byte) error { return s.unmarshal(b, magicSem, "Semaphore") }

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -40,6 +39,7 @@ import (
 // is garbage-collected): a task that is done with a Conn should Close it
 // if the other end waits for io.EOF.
 type Conn[T any] struct {
+	_       handle[*Conn[T]]
 	in, out *Queue[T] // nil: this end does not receive, or does not send
 	st      *pipeState
 	m       *SharedMemory // holds st
@@ -343,10 +343,10 @@ type connHandle[T any] struct {
 	Token uint32    `cbor:"5,keyasint"`
 }
 
-// MarshalCBOR encodes the handle: the names of its directions. The copy
+// encodeHandle encodes the handle: the names of its directions. The copy
 // on its way to another process counts as open (see transitFor) until
 // that process decodes it.
-func (c *Conn[T]) MarshalCBOR() ([]byte, error) {
+func (c *Conn[T]) encodeHandle() ([]byte, error) {
 	if c.sock != nil {
 		return nil, errors.New("mp: a Conn from Dial or Accept cannot be sent to another process: Dial from that process instead")
 	}
@@ -357,14 +357,14 @@ func (c *Conn[T]) MarshalCBOR() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cbor.Marshal(connHandle[T]{c.in, c.out, c.m.Name(), c.end, tok})
+	return wire.Marshal(connHandle[T]{c.in, c.out, c.m.Name(), c.end, tok})
 }
 
-// UnmarshalCBOR maps the pipe end named in b: this process now holds a
+// decodeHandle maps the pipe end named in b: this process now holds a
 // copy of it.
-func (c *Conn[T]) UnmarshalCBOR(b []byte) error {
+func (c *Conn[T]) decodeHandle(b []byte) error {
 	var h connHandle[T]
-	if err := cbor.Unmarshal(b, &h); err != nil {
+	if err := wire.Unmarshal(b, &h); err != nil {
 		return err
 	}
 	if (h.In == nil && h.Out == nil) || (h.In != nil && h.In.h == nil) || (h.Out != nil && h.Out.h == nil) || h.End < 0 || h.End > 1 {

@@ -8,7 +8,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp/internal/proc"
 )
 
@@ -54,11 +53,7 @@ func newPipeState() (*pipeState, *SharedMemory, error) {
 }
 
 func receivedPipeState(name string) (*pipeState, *SharedMemory, error) {
-	b, err := cbor.Marshal(shmHandle{Name: name})
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := receivedKind(b, int(unsafe.Sizeof(pipeState{})), magicPipe, "pipe")
+	m, err := receivedNamed(name, int(unsafe.Sizeof(pipeState{})), magicPipe, "pipe")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp/internal/futex"
 	"github.com/mp-go/mp/internal/wire"
 )
@@ -88,6 +87,7 @@ const magicQueue = 0x6d705175 // "mpQu"
 // loses none and never blocks its parent's Join (Python's best-known
 // queue trap).
 type Queue[T any] struct {
+	_    handle[*Queue[T]]
 	m    *SharedMemory
 	h    *queueHeader
 	data []byte // the ring, after the header
@@ -459,15 +459,14 @@ func (q *Queue[T]) Close() error {
 // Unlink removes the queue's segment (see SharedMemory.Unlink).
 func (q *Queue[T]) Unlink() error { return q.m.Unlink() }
 
-// MarshalCBOR encodes the handle.
-func (q *Queue[T]) MarshalCBOR() ([]byte, error) {
-	return cbor.Marshal(shmHandle{Name: q.m.Name()})
+func (q *Queue[T]) encodeHandle() ([]byte, error) {
+	return wire.Marshal(shmHandle{Name: q.m.Name()})
 }
 
-// UnmarshalCBOR maps the queue named in b.
-func (q *Queue[T]) UnmarshalCBOR(b []byte) error {
+// decodeHandle maps the queue named in b.
+func (q *Queue[T]) decodeHandle(b []byte) error {
 	var hd shmHandle
-	if err := cbor.Unmarshal(b, &hd); err != nil {
+	if err := wire.Unmarshal(b, &hd); err != nil {
 		return err
 	}
 	m, err := received(hd.Name)
@@ -490,6 +489,7 @@ func (q *Queue[T]) UnmarshalCBOR(b []byte) error {
 // each item (TaskDone), so that Join can wait for all of them (Python's
 // multiprocessing.JoinableQueue).
 type JoinableQueue[T any] struct {
+	_ handle[*JoinableQueue[T]]
 	Queue[T]
 }
 
@@ -499,7 +499,7 @@ func NewJoinableQueue[T any](maxsize int, opts ...QueueOption) (*JoinableQueue[T
 	if err != nil {
 		return nil, err
 	}
-	return &JoinableQueue[T]{*q}, nil
+	return &JoinableQueue[T]{Queue: *q}, nil
 }
 
 // TaskDone says that an item got from the queue is finished. Calling it
@@ -578,6 +578,7 @@ const spinTime = 50 * time.Microsecond
 // SimpleQueue is an unbounded queue with only Put, Get, Empty and Close
 // (Python's multiprocessing.SimpleQueue).
 type SimpleQueue[T any] struct {
+	_ handle[*SimpleQueue[T]]
 	q *Queue[T]
 }
 
@@ -587,7 +588,7 @@ func NewSimpleQueue[T any](opts ...QueueOption) (*SimpleQueue[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SimpleQueue[T]{q}, nil
+	return &SimpleQueue[T]{q: q}, nil
 }
 
 // Put adds v (see Queue.Put).
@@ -605,11 +606,14 @@ func (s *SimpleQueue[T]) Close() error { return s.q.Close() }
 // Unlink removes the queue's segment (see SharedMemory.Unlink).
 func (s *SimpleQueue[T]) Unlink() error { return s.q.Unlink() }
 
-// MarshalCBOR encodes the handle.
-func (s *SimpleQueue[T]) MarshalCBOR() ([]byte, error) { return s.q.MarshalCBOR() }
+func (s *SimpleQueue[T]) encodeHandle() ([]byte, error) { return s.q.encodeHandle() }
 
-// UnmarshalCBOR maps the queue named in b.
-func (s *SimpleQueue[T]) UnmarshalCBOR(b []byte) error {
+func (s *SimpleQueue[T]) decodeHandle(b []byte) error {
 	s.q = new(Queue[T])
-	return s.q.UnmarshalCBOR(b)
+	return s.q.decodeHandle(b)
 }
+
+// A JoinableQueue travels as its Queue.
+func (q *JoinableQueue[T]) encodeHandle() ([]byte, error) { return q.Queue.encodeHandle() }
+
+func (q *JoinableQueue[T]) decodeHandle(b []byte) error { return q.Queue.decodeHandle(b) }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // RCondition is a Condition over an RLock: Python's default
@@ -16,6 +16,7 @@ import (
 // as many times before it returns (Python's _release_save and
 // _acquire_restore), so the caller's context holds it again.
 type RCondition struct {
+	_ handle[*RCondition]
 	l *RLock
 	m *SharedMemory
 	h *condHeader
@@ -116,13 +117,13 @@ func (c *RCondition) Unlink() error {
 	return errors.Join(c.l.Unlink(), c.m.Unlink())
 }
 
-// MarshalCBOR encodes the handle: the names of the lock and the condition.
-func (c *RCondition) MarshalCBOR() ([]byte, error) {
-	return cbor.Marshal(condHandle[*RLock]{c.l, c.m.Name()})
+// encodeHandle encodes the handle: the names of the lock and the condition.
+func (c *RCondition) encodeHandle() ([]byte, error) {
+	return wire.Marshal(condHandle[*RLock]{c.l, c.m.Name()})
 }
 
-// UnmarshalCBOR maps the condition named in b.
-func (c *RCondition) UnmarshalCBOR(b []byte) error {
+// decodeHandle maps the condition named in b.
+func (c *RCondition) decodeHandle(b []byte) error {
 	l, m, h, err := receivedCondition(b, func(l *RLock) bool { return l != nil && l.h != nil })
 	if err != nil {
 		return err

@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp/internal/futex"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // RLock is a reentrant lock shared by processes (Python's
@@ -25,6 +25,7 @@ import (
 // reentrancy is for. A Lock with any other context waits, even in the
 // same process.
 type RLock struct {
+	_ handle[*RLock]
 	m *SharedMemory
 	h *rlockHeader
 }
@@ -96,11 +97,10 @@ func (l *RLock) Close() error { return l.m.Close() }
 // Unlink removes the lock's segment (see SharedMemory.Unlink).
 func (l *RLock) Unlink() error { return l.m.Unlink() }
 
-// MarshalCBOR encodes the handle.
-func (l *RLock) MarshalCBOR() ([]byte, error) { return cbor.Marshal(shmHandle{Name: l.m.Name()}) }
+func (l *RLock) encodeHandle() ([]byte, error) { return wire.Marshal(shmHandle{Name: l.m.Name()}) }
 
-// UnmarshalCBOR maps the lock named in b.
-func (l *RLock) UnmarshalCBOR(b []byte) error {
+// decodeHandle maps the lock named in b.
+func (l *RLock) decodeHandle(b []byte) error {
 	m, err := receivedKind(b, int(unsafe.Sizeof(rlockHeader{})), magicRLock, "RLock")
 	if err != nil {
 		return err
@@ -113,15 +113,21 @@ func (l *RLock) UnmarshalCBOR(b []byte) error {
 // an object of the kind magic says, of at least size bytes.
 func receivedKind(b []byte, size int, magic uint32, what string) (*SharedMemory, error) {
 	var hd shmHandle
-	if err := cbor.Unmarshal(b, &hd); err != nil {
+	if err := wire.Unmarshal(b, &hd); err != nil {
 		return nil, err
 	}
-	m, err := received(hd.Name)
+	return receivedNamed(hd.Name, size, magic, what)
+}
+
+// receivedNamed maps the segment named name (from a handle) and checks
+// that it holds an object of the kind magic says, of at least size bytes.
+func receivedNamed(name string, size int, magic uint32, what string) (*SharedMemory, error) {
+	m, err := received(name)
 	if err != nil {
 		return nil, err
 	}
 	if m.Size() < size || atomic.LoadUint32((*uint32)(unsafe.Pointer(&m.Buf()[0]))) != magic {
-		return nil, fmt.Errorf("mp: shared memory %q is not a %s", hd.Name, what)
+		return nil, fmt.Errorf("mp: shared memory %q is not a %s", name, what)
 	}
 	return m, nil
 }
@@ -131,6 +137,7 @@ func receivedKind(b []byte, size int, magic uint32, what string) (*SharedMemory,
 // multiprocessing.Condition). Wait releases the lock while it sleeps and
 // takes it again before returning.
 type Condition struct {
+	_ handle[*Condition]
 	l *Lock
 	m *SharedMemory
 	h *condHeader
@@ -280,13 +287,13 @@ type condHandle[L any] struct {
 	C string `cbor:"2,keyasint"`
 }
 
-// MarshalCBOR encodes the handle: the names of the lock and the condition.
-func (c *Condition) MarshalCBOR() ([]byte, error) {
-	return cbor.Marshal(condHandle[*Lock]{c.l, c.m.Name()})
+// encodeHandle encodes the handle: the names of the lock and the condition.
+func (c *Condition) encodeHandle() ([]byte, error) {
+	return wire.Marshal(condHandle[*Lock]{c.l, c.m.Name()})
 }
 
-// UnmarshalCBOR maps the condition named in b.
-func (c *Condition) UnmarshalCBOR(b []byte) error {
+// decodeHandle maps the condition named in b.
+func (c *Condition) decodeHandle(b []byte) error {
 	l, m, h, err := receivedCondition(b, func(l *Lock) bool { return l != nil && l.h != nil })
 	if err != nil {
 		return err
@@ -299,17 +306,13 @@ func (c *Condition) UnmarshalCBOR(b []byte) error {
 // the decoded lock is a valid one.
 func receivedCondition[L any](b []byte, ok func(L) bool) (L, *SharedMemory, *condHeader, error) {
 	var hd condHandle[L]
-	if err := cbor.Unmarshal(b, &hd); err != nil {
+	if err := wire.Unmarshal(b, &hd); err != nil {
 		return hd.L, nil, nil, err
 	}
 	if !ok(hd.L) {
 		return hd.L, nil, nil, errBadHandle
 	}
-	inner, err := cbor.Marshal(shmHandle{Name: hd.C})
-	if err != nil {
-		return hd.L, nil, nil, err
-	}
-	m, err := receivedKind(inner, int(unsafe.Sizeof(condHeader{})), magicCond, "Condition")
+	m, err := receivedNamed(hd.C, int(unsafe.Sizeof(condHeader{})), magicCond, "Condition")
 	if err != nil {
 		return hd.L, nil, nil, err
 	}

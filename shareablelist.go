@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // ShareableList is a list of a fixed length in shared memory whose items
@@ -26,6 +26,7 @@ import (
 // string or byte slice half-replaced, as in Python; guard them with a Lock
 // if processes replace them while others read.
 type ShareableList struct {
+	_    handle[*ShareableList]
 	m    *SharedMemory
 	meta []slMeta
 	data []byte
@@ -296,15 +297,15 @@ func (l *ShareableList) Close() error { return l.m.Close() }
 // Unlink removes the list's segment (see SharedMemory.Unlink).
 func (l *ShareableList) Unlink() error { return l.m.Unlink() }
 
-// MarshalCBOR encodes the handle: the segment's name.
-func (l *ShareableList) MarshalCBOR() ([]byte, error) {
-	return cbor.Marshal(shmHandle{Name: l.m.Name()})
+// encodeHandle encodes the handle: the segment's name.
+func (l *ShareableList) encodeHandle() ([]byte, error) {
+	return wire.Marshal(shmHandle{Name: l.m.Name()})
 }
 
 var errBadList = errors.New("mp: malformed ShareableList in shared memory")
 
-// UnmarshalCBOR maps the list named in b.
-func (l *ShareableList) UnmarshalCBOR(b []byte) error {
+// decodeHandle maps the list named in b.
+func (l *ShareableList) decodeHandle(b []byte) error {
 	hsize := int(unsafe.Sizeof(slHeader{}))
 	m, err := receivedKind(b, hsize, magicList, "ShareableList")
 	if err != nil {

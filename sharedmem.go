@@ -9,8 +9,8 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp/internal/shm"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // SharedMemory is a named block of memory that several processes map at
@@ -31,6 +31,7 @@ import (
 // Main, no tracker runs: the segments of a tree that ended are then
 // unlinked the next time the program makes one.
 type SharedMemory struct {
+	_        handle[*SharedMemory]
 	seg      *shm.Segment
 	received bool // decoded from an argument: mapped for the process's life
 	mu       sync.Mutex
@@ -119,15 +120,15 @@ type shmHandle struct {
 	N    int    `cbor:"2,keyasint,omitempty"` // elements, for arrays
 }
 
-// MarshalCBOR encodes the handle: the segment's name.
-func (m *SharedMemory) MarshalCBOR() ([]byte, error) {
-	return cbor.Marshal(shmHandle{Name: m.seg.Name})
+// encodeHandle encodes the handle: the segment's name.
+func (m *SharedMemory) encodeHandle() ([]byte, error) {
+	return wire.Marshal(shmHandle{Name: m.seg.Name})
 }
 
-// UnmarshalCBOR maps the segment named in b (once per process).
-func (m *SharedMemory) UnmarshalCBOR(b []byte) error {
+// decodeHandle maps the segment named in b (once per process).
+func (m *SharedMemory) decodeHandle(b []byte) error {
 	var h shmHandle
-	if err := cbor.Unmarshal(b, &h); err != nil {
+	if err := wire.Unmarshal(b, &h); err != nil {
 		return err
 	}
 	got, err := received(h.Name)
@@ -167,6 +168,7 @@ func received(name string) (*SharedMemory, error) {
 // lock (Python's multiprocessing.RawArray). Pass it to a Process or a
 // pool task and both sides see the same elements.
 type RawArray[T any] struct {
+	_ handle[*RawArray[T]]
 	m *SharedMemory
 	s []T
 }
@@ -210,15 +212,15 @@ func (a *RawArray[T]) Close() error { return a.m.Close() }
 // Unlink removes the array's segment (see SharedMemory.Unlink).
 func (a *RawArray[T]) Unlink() error { return a.m.Unlink() }
 
-// MarshalCBOR encodes the handle: the segment's name and the length.
-func (a *RawArray[T]) MarshalCBOR() ([]byte, error) {
-	return cbor.Marshal(shmHandle{Name: a.m.Name(), N: len(a.s)})
+// encodeHandle encodes the handle: the segment's name and the length.
+func (a *RawArray[T]) encodeHandle() ([]byte, error) {
+	return wire.Marshal(shmHandle{Name: a.m.Name(), N: len(a.s)})
 }
 
-// UnmarshalCBOR maps the array named in b.
-func (a *RawArray[T]) UnmarshalCBOR(b []byte) error {
+// decodeHandle maps the array named in b.
+func (a *RawArray[T]) decodeHandle(b []byte) error {
 	var h shmHandle
-	if err := cbor.Unmarshal(b, &h); err != nil {
+	if err := wire.Unmarshal(b, &h); err != nil {
 		return err
 	}
 	size, err := plainSize[T](h.N)
@@ -239,6 +241,7 @@ func (a *RawArray[T]) UnmarshalCBOR(b []byte) error {
 // RawValue is one value of a plain type in shared memory, without a lock
 // (Python's multiprocessing.RawValue).
 type RawValue[T any] struct {
+	_ handle[*RawValue[T]]
 	a RawArray[T]
 }
 
@@ -264,12 +267,11 @@ func (v *RawValue[T]) Close() error { return v.a.Close() }
 // Unlink removes the value's segment (see SharedMemory.Unlink).
 func (v *RawValue[T]) Unlink() error { return v.a.Unlink() }
 
-// MarshalCBOR encodes the handle.
-func (v *RawValue[T]) MarshalCBOR() ([]byte, error) { return v.a.MarshalCBOR() }
+func (v *RawValue[T]) encodeHandle() ([]byte, error) { return v.a.encodeHandle() }
 
-// UnmarshalCBOR maps the value named in b.
-func (v *RawValue[T]) UnmarshalCBOR(b []byte) error {
-	if err := v.a.UnmarshalCBOR(b); err != nil {
+// decodeHandle maps the value named in b.
+func (v *RawValue[T]) decodeHandle(b []byte) error {
+	if err := v.a.decodeHandle(b); err != nil {
 		return err
 	}
 	if v.a.Len() != 1 {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 func init() {
@@ -220,38 +221,38 @@ func FuzzSharedHandle(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer a.Unlink()
-	good, _ := a.MarshalCBOR()
+	good, _ := wire.Marshal(a)
 	f.Add(good)
 	f.Add([]byte{0xa2, 0x01, 0x64, '.', '.', '/', 'x', 0x02, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{0xa1, 0x01, 0x60})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got mp.RawArray[int32]
-		if err := got.UnmarshalCBOR(b); err == nil && len(got.Slice()) > 0 {
+		if err := wire.Unmarshal(b, &got); err == nil && len(got.Slice()) > 0 {
 			got.Slice()[0] = got.Slice()[0] // the memory is mapped
 		}
 		var v mp.RawValue[int64]
-		_ = v.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &v)
 		var l mp.Lock
-		_ = l.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &l)
 		var e mp.Event
-		_ = e.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &e)
 		var s mp.Semaphore
-		_ = s.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &s)
 		var val mp.Value[int64]
-		_ = val.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &val)
 		var arr mp.Array[float64]
-		_ = arr.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &arr)
 		var q mp.Queue[int]
-		_ = q.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &q)
 		var sq mp.SimpleQueue[int]
-		_ = sq.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &sq)
 		var bar mp.Barrier
-		_ = bar.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &bar)
 		var conn mp.Conn[int]
-		_ = conn.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &conn)
 		var rl mp.RLock
-		_ = rl.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &rl)
 		var cond mp.Condition
-		_ = cond.UnmarshalCBOR(b)
+		_ = wire.Unmarshal(b, &cond)
 	})
 }

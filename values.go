@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // Value is one value of a plain type in shared memory with its own Lock
@@ -15,6 +15,7 @@ import (
 // CompareAndSwap (Python has neither). Pass it to processes and tasks as
 // an argument.
 type Value[T any] struct {
+	_ handle[*Value[T]]
 	l *Lock
 	v *RawValue[T]
 }
@@ -99,15 +100,15 @@ type lockedHandle[T any] struct {
 	V T     `cbor:"2,keyasint"`
 }
 
-// MarshalCBOR encodes the handle: the lock's and the value's names.
-func (v *Value[T]) MarshalCBOR() ([]byte, error) {
-	return cbor.Marshal(lockedHandle[*RawValue[T]]{v.l, v.v})
+// encodeHandle encodes the handle: the lock's and the value's names.
+func (v *Value[T]) encodeHandle() ([]byte, error) {
+	return wire.Marshal(lockedHandle[*RawValue[T]]{v.l, v.v})
 }
 
-// UnmarshalCBOR maps the value and lock named in b.
-func (v *Value[T]) UnmarshalCBOR(b []byte) error {
+// decodeHandle maps the value and lock named in b.
+func (v *Value[T]) decodeHandle(b []byte) error {
 	var h lockedHandle[*RawValue[T]]
-	if err := cbor.Unmarshal(b, &h); err != nil {
+	if err := wire.Unmarshal(b, &h); err != nil {
 		return err
 	}
 	if h.L == nil || h.V == nil || h.L.h == nil || h.V.a.m == nil {
@@ -147,6 +148,7 @@ func CompareAndSwap[T Integer](v *Value[T], old, new T) bool {
 // Array is an array of plain values in shared memory with its own Lock
 // (Python's multiprocessing.Array with lock=True).
 type Array[T any] struct {
+	_ handle[*Array[T]]
 	l *Lock
 	a *RawArray[T]
 }
@@ -198,15 +200,15 @@ func (a *Array[T]) Unlink() error {
 	return a.a.Unlink()
 }
 
-// MarshalCBOR encodes the handle: the lock's and the array's names.
-func (a *Array[T]) MarshalCBOR() ([]byte, error) {
-	return cbor.Marshal(lockedHandle[*RawArray[T]]{a.l, a.a})
+// encodeHandle encodes the handle: the lock's and the array's names.
+func (a *Array[T]) encodeHandle() ([]byte, error) {
+	return wire.Marshal(lockedHandle[*RawArray[T]]{a.l, a.a})
 }
 
-// UnmarshalCBOR maps the array and lock named in b.
-func (a *Array[T]) UnmarshalCBOR(b []byte) error {
+// decodeHandle maps the array and lock named in b.
+func (a *Array[T]) decodeHandle(b []byte) error {
 	var h lockedHandle[*RawArray[T]]
-	if err := cbor.Unmarshal(b, &h); err != nil {
+	if err := wire.Unmarshal(b, &h); err != nil {
 		return err
 	}
 	if h.L == nil || h.V == nil || h.L.h == nil || h.V.m == nil {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // record is a small struct value, as a task argument often is.
@@ -19,8 +19,10 @@ type record struct {
 }
 
 // reportCodecs measures encoding plus decoding of one value with gob (a
-// fresh encoder per value, as values cross one at a time) and with CBOR,
-// for a small struct and a slice of 1,000 ints.
+// fresh encoder per value, as values cross one at a time) and with mp's
+// codec (internal/wire: CBOR, with its checks and bounds, as every value
+// crossing a process boundary pays), for a small struct and a slice of
+// 1,000 ints (sent alone, not as MarshalSlice's raw words).
 func reportCodecs() {
 	small := record{Key: "taipei", Count: 42, Score: 0.5, Tags: []string{"a", "b"}}
 	large := ints(1000)
@@ -38,10 +40,10 @@ func reportCodecs() {
 		}},
 		{"cbor, small struct", func(b *testing.B) {
 			for b.Loop() {
-				data, err := cbor.Marshal(small)
+				data, err := wire.Marshal(small)
 				check(err)
 				var out record
-				check(cbor.Unmarshal(data, &out))
+				check(wire.Unmarshal(data, &out))
 			}
 		}},
 		{"gob, 1,000 ints", func(b *testing.B) {
@@ -54,10 +56,10 @@ func reportCodecs() {
 		}},
 		{"cbor, 1,000 ints", func(b *testing.B) {
 			for b.Loop() {
-				data, err := cbor.Marshal(large)
+				data, err := wire.Marshal(large)
 				check(err)
 				var out []int
-				check(cbor.Unmarshal(data, &out))
+				check(wire.Unmarshal(data, &out))
 			}
 		}},
 	}
@@ -67,8 +69,8 @@ func reportCodecs() {
 		var b1, b2 bytes.Buffer
 		gob.NewEncoder(&b1).Encode(small)
 		gob.NewEncoder(&b2).Encode(large)
-		c1, _ := cbor.Marshal(small)
-		c2, _ := cbor.Marshal(large)
+		c1, _ := wire.Marshal(small)
+		c2, _ := wire.Marshal(large)
 		sizes["gob, small struct"], sizes["gob, 1,000 ints"] = b1.Len(), b2.Len()
 		sizes["cbor, small struct"], sizes["cbor, 1,000 ints"] = len(c1), len(c2)
 	}

@@ -45,6 +45,7 @@ var (
 	shmOnly   = flag.Bool("shm", false, "run only the shared-memory case")
 	mgrOnly   = flag.Bool("manager", false, "run only the manager case")
 	clOnly    = flag.Bool("cluster", false, "run only the NATS cluster case")
+	codecOnly = flag.Bool("codec", false, "run only the codec comparison (gob against mp's CBOR)")
 )
 
 //go:noinline
@@ -88,6 +89,10 @@ func main() {
 	}
 	if *clOnly {
 		runCluster()
+		return
+	}
+	if *codecOnly {
+		reportCodecs()
 		return
 	}
 	ctx := context.Background()

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 func newShareableList(t *testing.T, vals []any) *mp.ShareableList {
@@ -49,16 +50,17 @@ func sameItems(a, b []any) bool {
 	})
 }
 
-// unpickle is pickle.loads(pickle.dumps(l)): the handle's encoding,
-// decoded into another ShareableList of the same segment.
+// unpickle is pickle.loads(pickle.dumps(l)): the handle's encoding (as
+// it travels to another process), decoded into another ShareableList of
+// the same segment.
 func unpickle(t *testing.T, l *mp.ShareableList) *mp.ShareableList {
 	t.Helper()
-	b, err := l.MarshalCBOR()
+	b, err := wire.Marshal(l)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var d mp.ShareableList
-	if err := d.UnmarshalCBOR(b); err != nil {
+	if err := wire.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
 	return &d
@@ -171,8 +173,8 @@ func TestShareableList(t *testing.T) {
 			large[i] = i
 		}
 		lsl := newShareableList(t, large)
-		small, _ := sl.MarshalCBOR()
-		big, _ := lsl.MarshalCBOR()
+		small, _ := wire.Marshal(sl)
+		big, _ := wire.Marshal(lsl)
 		if len(small) != len(big) {
 			t.Fatalf("a list of 10 pickles to %d bytes, one of 400 to %d: the items travel", len(small), len(big))
 		}
@@ -185,14 +187,14 @@ func TestShareableList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := l.MarshalCBOR()
+		b, err := wire.Marshal(l)
 		if err != nil {
 			t.Fatal(err)
 		}
 		l.Close()
 		l.Unlink()
 		var d mp.ShareableList
-		if err := d.UnmarshalCBOR(b); !errors.Is(err, os.ErrNotExist) {
+		if err := wire.Unmarshal(b, &d); !errors.Is(err, os.ErrNotExist) {
 			if err == nil {
 				d.Close()
 			}

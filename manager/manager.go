@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/wire"
@@ -394,7 +393,7 @@ func (p *proxy) marshal() ([]byte, error) {
 	}
 	h := p.c.handle()
 	h.ID, h.Kind = p.id, p.kind
-	return cbor.Marshal(h)
+	return wire.Marshal(h)
 }
 
 func (p *proxy) unmarshal(b []byte, kind string) error {

@@ -34,7 +34,10 @@ func one[T any](rep *wire.Reply) (T, error) {
 // Manager().dict()): keys of type K and values of type V, in insertion
 // order. Every method is one round trip; the batch methods (SetMany,
 // GetMany, Items) and Update save round trips.
-type Dict[K comparable, V any] struct{ proxy }
+type Dict[K comparable, V any] struct {
+	_ mark[*Dict[K, V]]
+	proxy
+}
 
 // NewDict makes an empty dict on m's server (Python's m.dict()).
 func NewDict[K comparable, V any](ctx context.Context, m *Manager, opts ...ObjectOption) (*Dict[K, V], error) {
@@ -42,14 +45,14 @@ func NewDict[K comparable, V any](ctx context.Context, m *Manager, opts ...Objec
 	if err != nil {
 		return nil, err
 	}
-	return &Dict[K, V]{p}, nil
+	return &Dict[K, V]{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (d *Dict[K, V]) MarshalCBOR() ([]byte, error) { return d.marshal() }
+// encodeHandle encodes the handle.
+func (d *Dict[K, V]) encodeHandle() ([]byte, error) { return d.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (d *Dict[K, V]) UnmarshalCBOR(b []byte) error { return d.unmarshal(b, kindDict) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (d *Dict[K, V]) decodeHandle(b []byte) error { return d.unmarshal(b, kindDict) }
 
 // Get returns the value of key, and whether it is there.
 func (d *Dict[K, V]) Get(ctx context.Context, key K) (V, bool, error) {

@@ -88,7 +88,10 @@ func (s *seq[T]) Update(ctx context.Context, i int, op Op[T]) (T, error) {
 
 // List is a proxy of a list held by a manager's server (Python's
 // Manager().list()).
-type List[T any] struct{ seq[T] }
+type List[T any] struct {
+	_ mark[*List[T]]
+	seq[T]
+}
 
 // NewList makes a list on m's server holding items (none if nil; any
 // number: above the server's Limits.Items they are sent in parts, and
@@ -102,14 +105,14 @@ func NewList[T any](ctx context.Context, m *Manager, items []T, opts ...ObjectOp
 	if err != nil {
 		return nil, err
 	}
-	return &List[T]{seq[T]{p}}, nil
+	return &List[T]{seq: seq[T]{p}}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (l *List[T]) MarshalCBOR() ([]byte, error) { return l.marshal() }
+// encodeHandle encodes the handle.
+func (l *List[T]) encodeHandle() ([]byte, error) { return l.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (l *List[T]) UnmarshalCBOR(b []byte) error { return l.unmarshal(b, kindList) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (l *List[T]) decodeHandle(b []byte) error { return l.unmarshal(b, kindList) }
 
 // Append adds v at the end and returns the new length.
 func (l *List[T]) Append(ctx context.Context, v T) (int, error) {
@@ -186,7 +189,10 @@ func (l *List[T]) Clear(ctx context.Context) error {
 // Array is a proxy of a fixed-length array held by a manager's server
 // (Python's Manager().Array()). For large numeric arrays used often,
 // mp.Array (shared memory, no round trips) is faster.
-type Array[T any] struct{ seq[T] }
+type Array[T any] struct {
+	_ mark[*Array[T]]
+	seq[T]
+}
 
 // NewArray makes an array of n zero values on m's server.
 func NewArray[T any](ctx context.Context, m *Manager, n int, opts ...ObjectOption) (*Array[T], error) {
@@ -199,11 +205,11 @@ func NewArray[T any](ctx context.Context, m *Manager, n int, opts ...ObjectOptio
 	if err != nil {
 		return nil, err
 	}
-	return &Array[T]{seq[T]{p}}, nil
+	return &Array[T]{seq: seq[T]{p}}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (a *Array[T]) MarshalCBOR() ([]byte, error) { return a.marshal() }
+// encodeHandle encodes the handle.
+func (a *Array[T]) encodeHandle() ([]byte, error) { return a.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (a *Array[T]) UnmarshalCBOR(b []byte) error { return a.unmarshal(b, kindArray) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (a *Array[T]) decodeHandle(b []byte) error { return a.unmarshal(b, kindArray) }

@@ -10,7 +10,10 @@ import (
 
 // Queue is a proxy of a FIFO queue held by a manager's server (Python's
 // Manager().Queue(), which is also joinable: TaskDone and Join).
-type Queue[T any] struct{ proxy }
+type Queue[T any] struct {
+	_ mark[*Queue[T]]
+	proxy
+}
 
 // NewQueue makes a queue on m's server; maxsize > 0 bounds it.
 func NewQueue[T any](ctx context.Context, m *Manager, maxsize int, opts ...ObjectOption) (*Queue[T], error) {
@@ -18,14 +21,14 @@ func NewQueue[T any](ctx context.Context, m *Manager, maxsize int, opts ...Objec
 	if err != nil {
 		return nil, err
 	}
-	return &Queue[T]{p}, nil
+	return &Queue[T]{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (q *Queue[T]) MarshalCBOR() ([]byte, error) { return q.marshal() }
+// encodeHandle encodes the handle.
+func (q *Queue[T]) encodeHandle() ([]byte, error) { return q.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (q *Queue[T]) UnmarshalCBOR(b []byte) error { return q.unmarshal(b, kindQueue) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (q *Queue[T]) decodeHandle(b []byte) error { return q.unmarshal(b, kindQueue) }
 
 // Put adds v, waiting for room in a bounded queue until ctx ends.
 func (q *Queue[T]) Put(ctx context.Context, v T) error { return q.put(ctx, []T{v}, true) }

@@ -11,7 +11,10 @@ import (
 // Namespace is a proxy of a namespace held by a manager's server
 // (Python's Manager().Namespace()): attributes by name, each of any
 // encodable type. Attr reads one typed.
-type Namespace struct{ proxy }
+type Namespace struct {
+	_ mark[*Namespace]
+	proxy
+}
 
 // Namespace makes an empty namespace on the server.
 func (m *Manager) Namespace(ctx context.Context, opts ...ObjectOption) (*Namespace, error) {
@@ -19,14 +22,14 @@ func (m *Manager) Namespace(ctx context.Context, opts ...ObjectOption) (*Namespa
 	if err != nil {
 		return nil, err
 	}
-	return &Namespace{p}, nil
+	return &Namespace{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (n *Namespace) MarshalCBOR() ([]byte, error) { return n.marshal() }
+// encodeHandle encodes the handle.
+func (n *Namespace) encodeHandle() ([]byte, error) { return n.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (n *Namespace) UnmarshalCBOR(b []byte) error { return n.unmarshal(b, kindNamespace) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (n *Namespace) decodeHandle(b []byte) error { return n.unmarshal(b, kindNamespace) }
 
 // Set sets the attribute name to v (Python's ns.name = v).
 func (n *Namespace) Set(ctx context.Context, name string, v any) error {
@@ -101,7 +104,10 @@ func UpdateAttr[T any](ctx context.Context, ns *Namespace, name string, op Op[T]
 
 // Value is a proxy of a single value held by a manager's server (Python's
 // Manager().Value()).
-type Value[T any] struct{ proxy }
+type Value[T any] struct {
+	_ mark[*Value[T]]
+	proxy
+}
 
 // NewValue makes a value on m's server, set to v.
 func NewValue[T any](ctx context.Context, m *Manager, v T, opts ...ObjectOption) (*Value[T], error) {
@@ -113,14 +119,14 @@ func NewValue[T any](ctx context.Context, m *Manager, v T, opts ...ObjectOption)
 	if err != nil {
 		return nil, err
 	}
-	return &Value[T]{p}, nil
+	return &Value[T]{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (v *Value[T]) MarshalCBOR() ([]byte, error) { return v.marshal() }
+// encodeHandle encodes the handle.
+func (v *Value[T]) encodeHandle() ([]byte, error) { return v.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (v *Value[T]) UnmarshalCBOR(b []byte) error { return v.unmarshal(b, kindValue) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (v *Value[T]) decodeHandle(b []byte) error { return v.unmarshal(b, kindValue) }
 
 // Get returns the value.
 func (v *Value[T]) Get(ctx context.Context) (T, error) {

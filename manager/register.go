@@ -8,23 +8,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/manager/internal/ops"
 )
-
-// encMode encodes values deterministically (map keys sorted, shortest
-// floats), so that equal keys and values encode to equal bytes: the
-// server compares bytes for Dict keys, CompareAndSwap, List.Remove.
-var encMode = func() cbor.EncMode {
-	opts := cbor.CoreDetEncOptions()
-	opts.Time = cbor.TimeRFC3339Nano
-	em, err := opts.EncMode()
-	if err != nil {
-		panic(err)
-	}
-	return em
-}()
 
 // updates holds the update functions by name (updateFunc).
 var updates sync.Map
@@ -204,18 +190,21 @@ func (t *Type[T]) New(ctx context.Context, m *Manager, opts ...ObjectOption) (*O
 	if err != nil {
 		return nil, err
 	}
-	return &Object[T]{p}, nil
+	return &Object[T]{proxy: p}, nil
 }
 
 // Object is the proxy of a value of a registered type: call its methods
 // with Method.Call. It is a handle: pass it to processes and tasks.
-type Object[T any] struct{ proxy }
+type Object[T any] struct {
+	_ mark[*Object[T]]
+	proxy
+}
 
-// MarshalCBOR encodes the handle.
-func (o *Object[T]) MarshalCBOR() ([]byte, error) { return o.marshal() }
+// encodeHandle encodes the handle.
+func (o *Object[T]) encodeHandle() ([]byte, error) { return o.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (o *Object[T]) UnmarshalCBOR(b []byte) error {
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (o *Object[T]) decodeHandle(b []byte) error {
 	var h handle
 	if err := wire.Unmarshal(b, &h); err != nil {
 		return fmt.Errorf("manager: malformed proxy: %w", err)

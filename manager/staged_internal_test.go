@@ -35,7 +35,7 @@ func TestStagingProtocol(t *testing.T) {
 	ints := func(vs ...int64) [][]byte {
 		out := make([][]byte, len(vs))
 		for i, v := range vs {
-			out[i] = appendInt(nil, v)
+			out[i] = wire.AppendInt(nil, v)
 		}
 		return out
 	}

@@ -18,7 +18,10 @@ import (
 // process ends (or closes its connection) holding it, the next Lock gets
 // it with an error wrapping mp.ErrOwnerDead. Any process may Unlock it,
 // as in Python.
-type Lock struct{ proxy }
+type Lock struct {
+	_ mark[*Lock]
+	proxy
+}
 
 // Lock makes a lock on the server, unlocked.
 func (m *Manager) Lock(ctx context.Context, opts ...ObjectOption) (*Lock, error) {
@@ -26,14 +29,14 @@ func (m *Manager) Lock(ctx context.Context, opts ...ObjectOption) (*Lock, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Lock{p}, nil
+	return &Lock{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (l *Lock) MarshalCBOR() ([]byte, error) { return l.marshal() }
+// encodeHandle encodes the handle.
+func (l *Lock) encodeHandle() ([]byte, error) { return l.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (l *Lock) UnmarshalCBOR(b []byte) error { return l.unmarshal(b, kindLock) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (l *Lock) decodeHandle(b []byte) error { return l.unmarshal(b, kindLock) }
 
 // Lock takes the lock, waiting until ctx ends (Python's acquire with a
 // timeout). An error wrapping mp.ErrOwnerDead means the lock is held,
@@ -86,7 +89,10 @@ func (l *Lock) Locked(ctx context.Context) (bool, error) {
 // carried by a context: Lock returns the context that holds it; a Lock
 // with that context (or one derived from it) takes it again, and Unlock
 // takes the context of the hold it releases.
-type RLock struct{ proxy }
+type RLock struct {
+	_ mark[*RLock]
+	proxy
+}
 
 // RLock makes a reentrant lock on the server, unlocked.
 func (m *Manager) RLock(ctx context.Context, opts ...ObjectOption) (*RLock, error) {
@@ -94,14 +100,14 @@ func (m *Manager) RLock(ctx context.Context, opts ...ObjectOption) (*RLock, erro
 	if err != nil {
 		return nil, err
 	}
-	return &RLock{p}, nil
+	return &RLock{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (l *RLock) MarshalCBOR() ([]byte, error) { return l.marshal() }
+// encodeHandle encodes the handle.
+func (l *RLock) encodeHandle() ([]byte, error) { return l.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (l *RLock) UnmarshalCBOR(b []byte) error { return l.unmarshal(b, kindRLock) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (l *RLock) decodeHandle(b []byte) error { return l.unmarshal(b, kindRLock) }
 
 type rlockKey struct{ id uint64 }
 
@@ -138,7 +144,10 @@ func (l *RLock) Unlock(ctx context.Context) error {
 
 // Semaphore is a proxy of a semaphore held by a manager's server
 // (Python's Manager().Semaphore() and BoundedSemaphore()).
-type Semaphore struct{ proxy }
+type Semaphore struct {
+	_ mark[*Semaphore]
+	proxy
+}
 
 // Semaphore makes a semaphore with value n on the server.
 func (m *Manager) Semaphore(ctx context.Context, n int, opts ...ObjectOption) (*Semaphore, error) {
@@ -156,14 +165,14 @@ func (m *Manager) semaphore(ctx context.Context, kind string, n int, opts []Obje
 	if err != nil {
 		return nil, err
 	}
-	return &Semaphore{p}, nil
+	return &Semaphore{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (s *Semaphore) MarshalCBOR() ([]byte, error) { return s.marshal() }
+// encodeHandle encodes the handle.
+func (s *Semaphore) encodeHandle() ([]byte, error) { return s.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (s *Semaphore) UnmarshalCBOR(b []byte) error {
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (s *Semaphore) decodeHandle(b []byte) error {
 	var h handle
 	if err := wire.Unmarshal(b, &h); err != nil {
 		return fmt.Errorf("manager: malformed proxy: %w", err)
@@ -208,7 +217,10 @@ func (s *Semaphore) Value(ctx context.Context) (int, error) {
 
 // Event is a proxy of an event held by a manager's server (Python's
 // Manager().Event()).
-type Event struct{ proxy }
+type Event struct {
+	_ mark[*Event]
+	proxy
+}
 
 // Event makes an event on the server, not set.
 func (m *Manager) Event(ctx context.Context, opts ...ObjectOption) (*Event, error) {
@@ -216,14 +228,14 @@ func (m *Manager) Event(ctx context.Context, opts ...ObjectOption) (*Event, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Event{p}, nil
+	return &Event{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (e *Event) MarshalCBOR() ([]byte, error) { return e.marshal() }
+// encodeHandle encodes the handle.
+func (e *Event) encodeHandle() ([]byte, error) { return e.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (e *Event) UnmarshalCBOR(b []byte) error { return e.unmarshal(b, kindEvent) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (e *Event) decodeHandle(b []byte) error { return e.unmarshal(b, kindEvent) }
 
 // Set sets the event and wakes every waiter.
 func (e *Event) Set(ctx context.Context) error {
@@ -255,6 +267,7 @@ func (e *Event) Wait(ctx context.Context) error {
 // Condition is a proxy of a condition variable held by a manager's server
 // (Python's Manager().Condition()), on a Lock of the same server.
 type Condition struct {
+	_ mark[*Condition]
 	proxy
 	L *Lock // the condition's lock
 }
@@ -274,7 +287,7 @@ func (m *Manager) Condition(ctx context.Context, lock *Lock, opts ...ObjectOptio
 	if err != nil {
 		return nil, err
 	}
-	return &Condition{p, lock}, nil
+	return &Condition{proxy: p, L: lock}, nil
 }
 
 type condHandle struct {
@@ -285,8 +298,8 @@ type condHandle struct {
 // handleBytes carries an encoded handle inside another.
 type handleBytes []byte
 
-// MarshalCBOR encodes the handle: the condition's and its lock's.
-func (c *Condition) MarshalCBOR() ([]byte, error) {
+// encodeHandle encodes the handle: the condition's and its lock's.
+func (c *Condition) encodeHandle() ([]byte, error) {
 	b, err := c.marshal()
 	if err != nil {
 		return nil, err
@@ -295,8 +308,8 @@ func (c *Condition) MarshalCBOR() ([]byte, error) {
 	return encode(condHandle{C: &hb, L: c.L})
 }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (c *Condition) UnmarshalCBOR(b []byte) error {
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (c *Condition) decodeHandle(b []byte) error {
 	var h condHandle
 	if err := wire.Unmarshal(b, &h); err != nil {
 		return fmt.Errorf("manager: malformed proxy: %w", err)
@@ -347,7 +360,10 @@ func (c *Condition) NotifyAll(ctx context.Context) error {
 
 // Barrier is a proxy of a barrier held by a manager's server (Python's
 // Manager().Barrier()).
-type Barrier struct{ proxy }
+type Barrier struct {
+	_ mark[*Barrier]
+	proxy
+}
 
 // Barrier makes a barrier for parties parties on the server. action may
 // be the zero Func; if not, it must be made with mp.Register: the server
@@ -364,14 +380,14 @@ func (m *Manager) Barrier(ctx context.Context, parties int, action mp.Func[struc
 	if err != nil {
 		return nil, err
 	}
-	return &Barrier{p}, nil
+	return &Barrier{proxy: p}, nil
 }
 
-// MarshalCBOR encodes the handle.
-func (b *Barrier) MarshalCBOR() ([]byte, error) { return b.marshal() }
+// encodeHandle encodes the handle.
+func (b *Barrier) encodeHandle() ([]byte, error) { return b.marshal() }
 
-// UnmarshalCBOR decodes a handle; the connection is made at the first call.
-func (b *Barrier) UnmarshalCBOR(data []byte) error { return b.unmarshal(data, kindBarrier) }
+// decodeHandle decodes a handle; the connection is made at the first call.
+func (b *Barrier) decodeHandle(data []byte) error { return b.unmarshal(data, kindBarrier) }
 
 // Wait waits until every party has called Wait, and returns this party's
 // arrival index (0 to parties-1). If ctx ends first, the barrier breaks

@@ -16,6 +16,7 @@ type EncodeError struct {
 	Path   string // where inside it, such as ".Items[2].Handler"; "" for the value itself
 	Part   string // the Go type of the part at Path
 	Reason string // why, and how to fix it
+	Err    error  // the error of a handle's codec, if that is why
 }
 
 // Error names the value's type, the part's path and type, and the reason.
@@ -25,6 +26,9 @@ func (e *EncodeError) Error() string {
 
 // Is reports whether target is ErrEncode.
 func (e *EncodeError) Is(target error) bool { return target == ErrEncode }
+
+// Unwrap returns the error of the handle's codec, or nil.
+func (e *EncodeError) Unwrap() error { return e.Err }
 
 func orRoot(p string) string {
 	if p == "" {
@@ -54,25 +58,25 @@ func reasonCycle(back string) string {
 // function, a channel, an unsafe pointer, a complex number inside an
 // interface, a pointer cycle, nesting past MaxDepth, more than
 // MaxElements elements), or nil. What a value's own MarshalCBOR method
-// writes is seen only by encoding it (Marshal does).
+// or a handle's codec writes is seen only by encoding it (Marshal does).
 func Check(v any) error {
-	_, err := checkAt(v, 0)
+	_, _, err := checkAt(v, 0)
 	return err
 }
 
 // checkAt checks v at depth levels inside the message (-1: v is a slice
 // whose elements are the values, as MarshalSlice sends them). custom
 // says that v holds values that write their own CBOR: only the bytes
-// tell how deep they nest.
-func checkAt(v any, depth int) (custom bool, err error) {
+// tell how deep they nest; handles, that v holds handles (handle.go).
+func checkAt(v any, depth int) (custom, handles bool, err error) {
 	if v == nil {
-		return false, nil
+		return false, false, nil
 	}
 	rv := reflect.ValueOf(v)
 	ti := infoOf(rv.Type())
 	limit := MaxDepth()
-	if ti.simple && depth+ti.depth <= limit && !ti.complex {
-		return ti.custom, nil
+	if ti.simple && depth+ti.depth <= limit && !ti.complex && !ti.handles {
+		return ti.custom, false, nil
 	}
 	w := walker{limit: limit}
 	if e := w.walk(rv, ti, depth, 0); e != nil {
@@ -84,12 +88,12 @@ func checkAt(v any, depth int) (custom bool, err error) {
 				e = e2
 			}
 		}
-		return false, e.done(rv.Type())
+		return false, false, e.done(rv.Type())
 	}
-	if ti.complex {
+	if ti.complex || ti.handles {
 		if _, err := mirrorOf(rv.Type()); err != nil {
-			return false, &EncodeError{Type: rv.Type().String(), Part: rv.Type().String(), Reason: err.Error()}
+			return false, false, &EncodeError{Type: rv.Type().String(), Part: rv.Type().String(), Reason: err.Error()}
 		}
 	}
-	return ti.custom || w.custom, nil
+	return ti.custom || w.custom, ti.handles || w.handles, nil
 }

@@ -76,9 +76,13 @@ type mirror struct {
 
 var mirrors sync.Map // reflect.Type → mirror
 
-var errRecursive = errors.New("complex numbers in a recursive type are not supported on the wire (send the real and imaginary parts)")
+var (
+	errRecursive        = errors.New("complex numbers in a recursive type are not supported on the wire (send the real and imaginary parts)")
+	errRecursiveHandles = errors.New("handles (mp.Queue, mp.Lock, manager proxies...) in a recursive type cannot be encoded (send them in a non-recursive value, such as a struct or a slice of handles)")
+)
 
-// mirrorOf returns the mirror of t, a type that holds complex numbers.
+// mirrorOf returns the mirror of t, a type that holds complex numbers
+// or handles (see handle.go and mirror.go).
 func mirrorOf(t reflect.Type) (reflect.Type, error) {
 	if m, ok := mirrors.Load(t); ok {
 		return m.(mirror).t, m.(mirror).err
@@ -87,9 +91,13 @@ func mirrorOf(t reflect.Type) (reflect.Type, error) {
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				m = mirror{err: fmt.Errorf("complex numbers in %s are not supported on the wire: %v", t, r)}
-				if err, ok := r.(error); ok && errors.Is(err, errRecursive) {
-					m.err = errRecursive
+				what := "complex numbers"
+				if infoOf(t).handles {
+					what = "handles"
+				}
+				m = mirror{err: fmt.Errorf("%s in %s are not supported on the wire: %v", what, t, r)}
+				if err, ok := r.(error); ok && (errors.Is(err, errRecursive) || errors.Is(err, errRecursiveHandles)) {
+					m.err = err
 				}
 			}
 		}()
@@ -99,12 +107,22 @@ func mirrorOf(t reflect.Type) (reflect.Type, error) {
 	return m.t, m.err
 }
 
-// buildMirror builds the mirror of t; it panics where it cannot.
+// buildMirror builds the mirror of t; it panics where it cannot. The
+// mirror of a type that holds handles has each handle, and each pointer
+// to one, replaced by its encoding (typeRaw): values are copied to and
+// from it (mirror.go). Otherwise it has the same memory layout.
 func buildMirror(t reflect.Type, busy map[reflect.Type]bool) reflect.Type {
-	if !infoOf(t).complex {
+	ti := infoOf(t)
+	if !ti.complex && !ti.handles {
 		return t
 	}
+	if ti.handle != nil || t.Kind() == reflect.Pointer && infoOf(t.Elem()).handle != nil {
+		return typeRaw
+	}
 	if busy[t] {
+		if ti.handles {
+			panic(errRecursiveHandles)
+		}
 		panic(errRecursive)
 	}
 	busy[t] = true
@@ -130,6 +148,11 @@ func buildMirror(t reflect.Type, busy map[reflect.Type]bool) reflect.Type {
 			switch {
 			case f.IsExported():
 				nf.Type = buildMirror(f.Type, busy)
+				if nf.Type == typeRaw {
+					// an embedded handle travels as a field of its name
+					// (StructOf embeds no type with methods)
+					nf.Anonymous = false
+				}
 			case f.Anonymous:
 				panic("an embedded unexported type")
 			default:
@@ -139,6 +162,9 @@ func buildMirror(t reflect.Type, busy map[reflect.Type]bool) reflect.Type {
 			fields[i] = nf
 		}
 		m := reflect.StructOf(fields)
+		if ti.handles {
+			return m // copied, not seen in place
+		}
 		if m.Size() != t.Size() || m.Align() != t.Align() {
 			panic("a layout that cannot be mirrored")
 		}
@@ -152,16 +178,15 @@ func buildMirror(t reflect.Type, busy map[reflect.Type]bool) reflect.Type {
 	panic("a kind that cannot be mirrored")
 }
 
-// Mirrored returns v, or v seen as its mirror if its type holds complex
-// numbers, for an encoder of the same CBOR library with other options
-// (Unmarshal decodes what it writes).
-func Mirrored(v any) (any, error) { return forEncoding(v) }
-
 // forEncoding returns v, or v seen as its mirror if its type holds
-// complex numbers.
-func forEncoding(v any) (any, error) {
+// complex numbers, or a copy of v as its mirror if v holds handles (as
+// checkAt said).
+func forEncoding(v any, handles bool) (any, error) {
 	if v == nil {
 		return v, nil
+	}
+	if handles {
+		return toMirror(reflect.ValueOf(v))
 	}
 	t := reflect.TypeOf(v)
 	if !infoOf(t).complex {
@@ -177,7 +202,8 @@ func forEncoding(v any) (any, error) {
 }
 
 // forDecoding returns v, a pointer, or v seen as a pointer to the mirror
-// of its target if that holds complex numbers.
+// of its target if that holds complex numbers (not handles: see
+// unmarshalWith).
 func forDecoding(v any) any {
 	t := reflect.TypeOf(v)
 	if t == nil || t.Kind() != reflect.Pointer || !infoOf(t).complex {

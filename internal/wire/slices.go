@@ -35,7 +35,7 @@ func MarshalSlice[T any](items []T) ([]byte, error) {
 	if err != nil {
 		// name the item, with the path inside it
 		for i := range items {
-			if _, e := checkAt(items[i], 0); e != nil {
+			if _, _, e := checkAt(items[i], 0); e != nil {
 				if len(items) > 1 {
 					return nil, fmt.Errorf("item %d: %w", i, e)
 				}
@@ -59,7 +59,7 @@ func appendWords(kind byte, n int, word func(int) uint64) []byte {
 // *out.
 func UnmarshalSlice[T any](data []byte, out *[]T) error {
 	if len(data) == 0 || data[0] != rawTag {
-		return theLimits().decSlice.Unmarshal(data, forDecoding(out))
+		return unmarshalWith(theLimits().decSlice, data, out)
 	}
 	if len(data) < 2 || (len(data)-2)%8 != 0 {
 		return fmt.Errorf("wire: raw slice of %d bytes", len(data))

@@ -29,8 +29,12 @@ type typeInfo struct {
 	// own, without looking inside.
 	opaque bool
 	// custom: the type holds values that write their own CBOR
-	// (cbor.Marshaler), whose nesting only the bytes tell.
+	// (cbor.Marshaler, handles), whose nesting only the bytes tell.
 	custom bool
+	// handle is the codec of a handle type (handle.go); handles: the
+	// type holds handles where its type says so (not inside interfaces).
+	handle  handleCodec
+	handles bool
 	// fields are the fields a struct type's encoding has.
 	fields []field
 	// elem and key are the infos of the element (or pointer target) and
@@ -104,6 +108,9 @@ func reasonFor(k reflect.Kind) string {
 }
 
 func computeInfo(t reflect.Type, busy map[reflect.Type]bool) *typeInfo {
+	if c := handleOf(t); c != nil {
+		return &typeInfo{simple: true, opaque: true, custom: true, handle: c, handles: true}
+	}
 	if t.Kind() != reflect.Pointer && opaque(t) {
 		return &typeInfo{simple: true, opaque: true, custom: reflect.PointerTo(t).Implements(typeMarshaler)}
 	}
@@ -123,16 +130,16 @@ func computeInfo(t reflect.Type, busy map[reflect.Type]bool) *typeInfo {
 		return &typeInfo{}
 	case reflect.Pointer:
 		e := computeInfo(t.Elem(), busy)
-		return &typeInfo{simple: e.simple, depth: e.depth, bad: e.bad, badPath: e.badPath, complex: e.complex, custom: e.custom}
+		return &typeInfo{simple: e.simple, depth: e.depth, bad: e.bad, badPath: e.badPath, complex: e.complex, custom: e.custom, handles: e.handles}
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return &typeInfo{simple: true} // a byte string
 		}
 		e := computeInfo(t.Elem(), busy)
-		return &typeInfo{simple: e.simple, depth: 1 + e.depth, bad: e.bad, badPath: "[0]" + e.badPath, complex: e.complex, custom: e.custom}
+		return &typeInfo{simple: e.simple, depth: 1 + e.depth, bad: e.bad, badPath: "[0]" + e.badPath, complex: e.complex, custom: e.custom, handles: e.handles}
 	case reflect.Map:
 		k, e := computeInfo(t.Key(), busy), computeInfo(t.Elem(), busy)
-		ti := &typeInfo{simple: k.simple && e.simple, depth: 1 + max(k.depth, e.depth), bad: k.bad, badPath: "[key]" + k.badPath, complex: k.complex || e.complex, custom: k.custom || e.custom}
+		ti := &typeInfo{simple: k.simple && e.simple, depth: 1 + max(k.depth, e.depth), bad: k.bad, badPath: "[key]" + k.badPath, complex: k.complex || e.complex, custom: k.custom || e.custom, handles: k.handles || e.handles}
 		if ti.bad == nil {
 			ti.bad, ti.badPath = e.bad, "[key]"+e.badPath
 		}
@@ -150,6 +157,7 @@ func computeInfo(t reflect.Type, busy map[reflect.Type]bool) *typeInfo {
 			ti.simple = ti.simple && fi.simple
 			ti.complex = ti.complex || fi.complex
 			ti.custom = ti.custom || fi.custom
+			ti.handles = ti.handles || fi.handles
 			if flat {
 				ti.depth = max(ti.depth, fi.depth)
 			} else {

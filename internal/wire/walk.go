@@ -17,6 +17,7 @@ type walker struct {
 	path    []seg         // kept only when seen is not nil
 	tooDeep bool
 	custom  bool // met a value that writes its own CBOR
+	handles bool // met a handle (inside an interface: the type does not say)
 }
 
 // visit is a pointer on the path: the same address with the same type
@@ -90,6 +91,7 @@ func (w *walker) walk(v reflect.Value, ti *typeInfo, depth, hops int) *walkError
 	}
 	if ti.simple && depth+ti.depth <= w.limit || ti.opaque {
 		w.custom = w.custom || ti.custom
+		w.handles = w.handles || ti.handles
 		return nil
 	}
 	if badKind(t.Kind()) {

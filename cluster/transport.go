@@ -48,7 +48,7 @@ type transport struct {
 	results jetstream.ConsumeContext
 	adv     *nats.Subscription
 	lost    chan struct{}
-	broken  chan struct{} // closed with brokenErr: the pool cannot work
+	broken  chan struct{}  // closed with brokenErr: the pool cannot work
 	wg      sync.WaitGroup // the local workers' supervisors
 	stop    chan struct{}  // closed by Close: the supervisors stop their workers
 

@@ -39,7 +39,10 @@ import (
 //     process and two small writes per command.
 //
 // A process that leaves the group on purpose (setsid, as daemons do) is
-// not followed. Replacing Cancel gives up the group kill when ctx ends.
+// not followed. Being in a group of its own, the command does not get the
+// terminal's Ctrl-C (the program does, and its commands die with it), and
+// to the terminal it is a background job: one that reads from the
+// terminal is stopped (SIGTTIN), so give such a command another Stdin. Replacing Cancel gives up the group kill when ctx ends.
 // Where there are no process groups (Windows), ctx ending kills the
 // command's own process, as exec.CommandContext does.
 type Cmd struct {

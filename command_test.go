@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,4 +224,22 @@ func TestCommandOutcome(t *testing.T) {
 	if err := mp.Command(ctx, "/nonexistent/command").Run(); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a missing command: %v, want os.ErrNotExist", err)
 	}
+}
+
+// A task runs an external command through mp.Command: the command, and
+// anything it starts, ends with the task's call, the pool, or the
+// program, however it ends.
+func ExampleCommand() {
+	pool, err := mp.NewPool(mp.Threads(2))
+	if err != nil {
+		panic(err)
+	}
+	defer pool.Close()
+	greet := mp.Fn(func(ctx context.Context, name string) (string, error) {
+		out, err := mp.Command(ctx, "sh", "-c", `echo "hello $0"`, name).Output()
+		return strings.TrimSpace(string(out)), err
+	})
+	got, err := mp.Map(context.Background(), pool, greet, []string{"ada", "bob"})
+	fmt.Println(got, err)
+	// Output: [hello ada hello bob] <nil>
 }

@@ -4,8 +4,9 @@
 //
 // The watchdog is a second process, the program run again with an
 // environment variable that this package's init recognises: it serves
-// there before any other package of the program is initialised (so a
-// program needs no call of its own), reads on its standard input, a pipe
+// there, during package initialisation, before package mp and every
+// package that imports it (main included) is initialised, so a program
+// needs no call of its own. It reads on its standard input, a pipe
 // from the program, the process groups that start ('+pid') and end
 // ('-pid'), and when the pipe closes (the program has ended) it sends
 // SIGKILL to the groups still running, then exits. It leads a process

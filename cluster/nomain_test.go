@@ -91,7 +91,9 @@ func TestClusterMissingMainDoesNotCascade(t *testing.T) {
 		t.Errorf("the error came after %d ms", r.Ms)
 	}
 	b, _ := os.ReadFile(counter)
-	if n := strings.Count(string(b), "\n"); n != 3 {
-		t.Errorf("%d processes ran the program, want 3 (itself and its 2 local workers)", n)
+	// itself and its 2 local workers at most (the pool may stop the
+	// second before it ran anything, once the first has reported)
+	if n := strings.Count(string(b), "\n"); n < 2 || n > 3 {
+		t.Errorf("%d processes ran the program, want 2 or 3 (itself and up to its 2 local workers)", n)
 	}
 }

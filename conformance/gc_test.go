@@ -19,7 +19,14 @@ func trackRelease[T any](obj *T, released *atomic.Int32) {
 	runtime.AddCleanup(obj, func(r *atomic.Int32) { r.Add(1) }, released)
 }
 
-type myObject struct{ n int }
+// myObject is larger than 16 bytes: smaller pointer-free objects share a
+// memory block with others (Go's tiny allocator), and a cleanup on one of
+// them may never run, or AddCleanup panics, when the block also holds
+// what the cleanup uses; which happens depends on the binary's layout.
+type myObject struct {
+	n int
+	_ [16]byte
+}
 
 // submitAndForget submits a task holding a new object and drops the
 // future; the flag it returns is set once the object is collected.

@@ -420,7 +420,11 @@ func TestPool(t *testing.T) {
 var anyIdentity = mp.Register("conf.anyIdentity", func(_ context.Context, x any) (any, error) { return x, nil })
 
 // countedObject is test_release_task_refs' CountedObject.
-type countedObject struct{ N int }
+// countedObject is larger than 16 bytes, for its cleanup (see myObject).
+type countedObject struct {
+	N int
+	_ [16]byte
+}
 
 var identityObj = mp.Register("conf.identityObj", func(_ context.Context, o *countedObject) (*countedObject, error) {
 	return o, nil

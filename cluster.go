@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -148,6 +149,7 @@ func (p *Pool) ClusterURL() string {
 
 // newClusterBackend connects the pool to its cluster.
 func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
+	stopIfNotServing("mp.NewPool")
 	if remote.Dial == nil {
 		return nil, fmt.Errorf("%w: mp.Cluster needs the cluster package linked in: import _ \"github.com/mp-go/mp/cluster\"", ErrInvalidOption)
 	}
@@ -262,11 +264,45 @@ func serveCluster() {
 		return
 	}
 	os.Unsetenv(remote.WorkerEnv) // not for the processes its tasks start
+	if f := reportPipe(); f != nil {
+		f.Close() // serving: nothing to report
+	}
+	os.Unsetenv(remote.ReportEnv)
 	if remote.Serve == nil {
 		fmt.Fprintf(os.Stderr, "mp: %s is set but this program does not link the cluster package (import _ \"github.com/mp-go/mp/cluster\")\n", remote.WorkerEnv)
 		os.Exit(2)
 	}
 	os.Exit(remote.Serve(url))
+}
+
+// stopIfClusterWorker is stopIfNotServing for a local cluster worker (a
+// process started by a pool with LocalWorkers) that runs the program
+// instead of serving: it tells the pool over the report pipe and exits,
+// before it starts a cluster, processes or workers of its own.
+func stopIfClusterWorker(call string) {
+	if os.Getenv(remote.WorkerEnv) == "" {
+		return
+	}
+	if f := reportPipe(); f != nil {
+		fmt.Fprintln(f, call)
+		f.Close()
+	}
+	fmt.Fprintf(os.Stderr, "mp: process %d was started as a cluster worker but runs the program instead of serving, up to %s: %s\n", os.Getpid(), call, errMissingMain)
+	os.Exit(remote.ExitNoMain)
+}
+
+// reportPipe returns the pipe to the pool that started this local
+// cluster worker, or nil.
+func reportPipe() *os.File {
+	fd, err := strconv.Atoi(os.Getenv(remote.ReportEnv))
+	if err != nil || fd < 3 {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), "mp-cluster-report")
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		return nil
+	}
+	return f
 }
 
 func init() {

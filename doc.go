@@ -20,6 +20,8 @@
 //   - Process: one registered function in a child process, with Start,
 //     Join, Terminate, Kill; CurrentProcess, ParentProcess, ActiveChildren,
 //     JoinChildren.
+//   - Command: an external command (an exec.Cmd) whose whole process
+//     group ends with the task, the pool and the program, SIGKILL too.
 //   - SharedMemory, RawArray, RawValue: memory every process maps, passed
 //     to processes and tasks as arguments; Lock, Event, Semaphore in it.
 //
@@ -47,6 +49,7 @@
 //	current_process(), active_children()            CurrentProcess(), ActiveChildren()
 //	parent_process()                                ParentProcess()
 //	(joining non-daemon children at exit)           JoinChildren(ctx) at the end of main
+//	subprocess.run / Popen in a task                Command(ctx, name, args...): its process group dies with ctx, Wait, the program
 //	shared_memory.SharedMemory(name, create, size)  CreateSharedMemory(name, size), AttachSharedMemory(name)
 //	RawArray(type, n), RawValue(type, v)            NewRawArray[T](n), NewRawValue[T](v)
 //	Value(type, v), Array(type, n), get_lock()      NewValue(v), NewArray[T](n), Update(ctx, f), GetLock()

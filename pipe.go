@@ -301,10 +301,21 @@ func (c *Conn[T]) closeQueues() {
 	}
 }
 
-// Fileno returns -1: an mp pipe lives in shared memory, not in a file
-// descriptor, so it cannot be given to select or poll; use Poll, or
-// WaitReady over several Conns, queues and processes.
-func (c *Conn[T]) Fileno() int { return -1 }
+// Fileno returns the Conn's file descriptor, as Python's
+// Connection.fileno() does: on a Conn over a socket (Dial, Accept), the
+// socket's, valid until Close (for socket options, the peer's
+// credentials, or to tell Conns apart; read and write it only through
+// the Conn). It returns -1 on a Pipe, which lives in shared memory, not
+// in a file descriptor, and on a closed Conn. To wait for a message on
+// several Conns, queues and processes use WaitReady, or Poll, not select
+// on the descriptor: the Conn reads messages ahead of Recv, so a message
+// may be waiting while the descriptor is not readable.
+func (c *Conn[T]) Fileno() int {
+	if c.sock == nil || c.closed.Load() {
+		return -1
+	}
+	return c.sock.fileno()
+}
 
 // Unlink removes the pipe's shared memory (both ends use it; see
 // SharedMemory.Unlink).

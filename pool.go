@@ -310,7 +310,10 @@ func (p *Pool) takeQueue() []job {
 // Close every call on the pool fails with ErrClosed. Close is what
 // `with Pool() as p` and executor.shutdown(wait=True) do in Python, and
 // what `defer pool.Close()` is for; pool.close(); pool.join() in Python is
-// pool.Close() here. It always returns nil, and is safe to call twice.
+// pool.Close() here. Once the work is done it ends the context of tasks
+// whose call had no cancellation of its own (Submit, Apply with
+// context.Background()): an mp.Command such a task left running is
+// killed. It always returns nil, and is safe to call twice.
 //
 // Imap and ImapUnordered read their input lazily: a stream still being
 // ranged over when Close is called yields an error wrapping ErrClosed
@@ -323,6 +326,9 @@ func (p *Pool) Close() error {
 	p.mu.Unlock()
 	p.workers.Wait()
 	p.waitAsyncs()
+	// Nothing runs any more: end what tasks left behind on the pool's
+	// context (an mp.Command started and not waited for).
+	p.cancel(ErrClosed)
 	return nil
 }
 

@@ -191,6 +191,24 @@ func (s *sockConn) send(ctx context.Context, b []byte) error {
 	return err
 }
 
+// fileno returns the socket's descriptor, or -1 if it has none (a
+// net.Conn that is not a socket) or it is closed.
+func (s *sockConn) fileno() int {
+	sc, ok := s.nc.(syscall.Conn)
+	if !ok {
+		return -1
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	if rc.Control(func(f uintptr) { fd = int(f) }) != nil {
+		return -1
+	}
+	return fd
+}
+
 // close closes the socket and waits for the reading goroutine.
 func (s *sockConn) close() error {
 	var err error

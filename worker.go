@@ -111,7 +111,11 @@ var parentPID int
 // start processes: they would run the program too, and start more, and
 // so on. The parent learns why from a Hello saying so, and reports it.
 func stopIfNotServing(call string) {
-	if mainCalled || os.Getenv(workerEnv) != workerCookie {
+	if mainCalled {
+		return
+	}
+	stopIfClusterWorker(call)
+	if os.Getenv(workerEnv) != workerCookie {
 		return
 	}
 	results := os.NewFile(4, "mp-results")

@@ -26,6 +26,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(noMainEnv) != "" {
+		os.Exit(noMainRole()) // a program that forgets mp.Main
+	}
 	mp.Main() // in a worker (MP_CLUSTER_WORKER set), serves tasks and exits
 	if url := os.Getenv("MP_TEST_COORDINATOR"); url != "" {
 		os.Exit(coordinator(url))

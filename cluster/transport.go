@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -47,6 +48,7 @@ type transport struct {
 	results jetstream.ConsumeContext
 	adv     *nats.Subscription
 	lost    chan struct{}
+	broken  chan struct{}  // closed with brokenErr: the pool cannot work
 	wg      sync.WaitGroup // the local workers' supervisors
 	stop    chan struct{}  // closed by Close: the supervisors stop their workers
 
@@ -56,6 +58,9 @@ type transport struct {
 	early   map[uint64][]wire.Results // results stored by a previous run (ClusterRun), not yet asked for
 	big     payloads                  // tasks and results bigger than a message
 	closed  bool
+	// brokenErr says why the pool cannot work: its local workers run the
+	// program instead of serving (no mp.Main)
+	brokenErr error
 }
 
 // inflight is a task waiting for its results.
@@ -67,7 +72,7 @@ type inflight struct {
 }
 
 func dial(cfg remote.Config) (remote.Transport, error) {
-	t := &transport{cfg: cfg, url: cfg.URL, pending: map[uint64]*inflight{}, bySeq: map[uint64]uint64{}, early: map[uint64][]wire.Results{}, lost: make(chan struct{}), stop: make(chan struct{})}
+	t := &transport{cfg: cfg, url: cfg.URL, pending: map[uint64]*inflight{}, bySeq: map[uint64]uint64{}, early: map[uint64][]wire.Results{}, lost: make(chan struct{}), broken: make(chan struct{}), stop: make(chan struct{})}
 	if t.url == "" {
 		// Loopback, but other users of this host could connect: a random
 		// token keeps them out (workers get it in their URL).
@@ -198,9 +203,12 @@ func (t *transport) connect() error {
 
 // startWorker starts a worker process of this program, connected to the
 // cluster, and keeps one running until Close: a worker that dies (a task
-// that crashes it) is replaced. Each dies with this process.
+// that crashes it) is replaced, but one that ran the program instead of
+// serving (no mp.Main) is not: the pool breaks, saying why, rather than
+// start copies of the program that would start more. Each dies with this
+// process.
 func (t *transport) startWorker() error {
-	cmd, err := t.spawn()
+	cmd, report, err := t.spawn()
 	if err != nil {
 		return err
 	}
@@ -223,6 +231,13 @@ func (t *transport) startWorker() error {
 					proc.KillGroup(cmd.Process.Pid)
 					<-done
 				}
+				report.Close()
+				return
+			}
+			call := readReport(report)
+			report.Close()
+			if call != "" {
+				t.breakPool(fmt.Errorf("cluster: local worker process %d ran the program again instead of serving, up to %s, without calling mp.Main(): %s", cmd.Process.Pid, call, errMissingMain))
 				return
 			}
 			select {
@@ -230,7 +245,7 @@ func (t *transport) startWorker() error {
 				return
 			case <-time.After(100 * time.Millisecond): // no restart storm
 			}
-			if cmd, err = t.spawn(); err != nil {
+			if cmd, report, err = t.spawn(); err != nil {
 				fmt.Fprintln(os.Stderr, "mp:", err)
 				return
 			}
@@ -239,13 +254,53 @@ func (t *transport) startWorker() error {
 	return nil
 }
 
-func (t *transport) spawn() (*exec.Cmd, error) {
+// errMissingMain is the advice given when a local worker does not serve.
+const errMissingMain = "the program must call mp.Main() first thing in main() (and in TestMain), so that its local workers serve tasks instead of running the program again"
+
+// readReport returns what an exited local worker wrote to its report
+// pipe: the call it reached running the program instead of serving, or
+// "". The worker wrote it before exiting, so it is there at once; the
+// short deadline only bounds the wait for a worker that wrote nothing
+// while a process it started still holds the pipe open.
+func readReport(r *os.File) string {
+	r.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	var b [256]byte
+	n, _ := io.ReadFull(r, b[:])
+	line, _, _ := strings.Cut(string(b[:n]), "\n")
+	return line
+}
+
+// breakPool fails the tasks in flight and every later Run with err.
+func (t *transport) breakPool(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.brokenErr != nil {
+		return
+	}
+	t.brokenErr = err
+	close(t.broken)
+	for id, f := range t.pending {
+		delete(t.pending, id)
+		f.err = err
+		close(f.done)
+	}
+}
+
+// spawn starts a local worker with the write end of its report pipe,
+// and returns it with the read end.
+func (t *transport) spawn() (*exec.Cmd, *os.File, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("cluster: starting a worker: %w", err)
+		return nil, nil, fmt.Errorf("cluster: starting a worker: %w", err)
 	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster: starting a worker: %w", err)
+	}
+	defer w.Close()
 	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), remote.WorkerEnv+"="+t.url)
+	cmd.Env = append(os.Environ(), remote.WorkerEnv+"="+t.url, remote.ReportEnv+"=3")
+	cmd.ExtraFiles = []*os.File{w}
 	if t.cfg.Creds != "" {
 		cmd.Env = append(cmd.Env, remote.CredsEnv+"="+t.cfg.Creds)
 	}
@@ -255,9 +310,10 @@ func (t *transport) spawn() (*exec.Cmd, error) {
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	proc.Configure(cmd)
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cluster: starting a worker: %w", err)
+		r.Close()
+		return nil, nil, fmt.Errorf("cluster: starting a worker: %w", err)
 	}
-	return cmd, nil
+	return cmd, r, nil
 }
 
 func (t *transport) URL() string { return t.url }
@@ -280,6 +336,10 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire
 	}
 	f := &inflight{done: make(chan struct{})}
 	t.mu.Lock()
+	if t.brokenErr != nil {
+		t.mu.Unlock()
+		return t.brokenErr
+	}
 	if t.closed {
 		t.mu.Unlock()
 		return ErrClusterGone
@@ -326,6 +386,8 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire
 		return context.Cause(ctx)
 	case <-t.lost:
 		return ErrClusterGone
+	case <-t.broken:
+		return t.brokenErr
 	}
 	if f.err != nil {
 		return f.err

@@ -48,7 +48,6 @@ Run "mp run -h", "mp groupby -h" or "mp server -h" for the options.
 
 func main() {
 	mp.Main()
-	jobs.WatchdogMain()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

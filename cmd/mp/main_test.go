@@ -17,13 +17,11 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/mp-go/mp"
-	"github.com/mp-go/mp/internal/jobs"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
 	mp.Main()
-	jobs.WatchdogMain()
 	if os.Getenv("MP_TEST_CLI") == "1" {
 		// this test binary is the mp command, for the tests that signal it
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))

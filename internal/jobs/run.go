@@ -21,6 +21,7 @@ import (
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/watchdog"
 	"github.com/mp-go/mp/progress"
 )
 
@@ -67,8 +68,7 @@ type Config struct {
 	Nice        int     // --nice: the jobs' niceness
 	Dir         string  // --workdir: the jobs' working directory
 	// Watchdog starts a process that kills the jobs' process groups if
-	// this one dies (SIGKILL included); the program must call
-	// WatchdogMain first thing in main.
+	// this one dies (SIGKILL included): see package internal/watchdog.
 	Watchdog bool
 }
 
@@ -110,7 +110,7 @@ type Runner struct {
 	running   atomic.Int32
 	slotMu    sync.Mutex
 	slotsUsed []bool // {%}: a job takes the lowest free slot, as in GNU parallel
-	wd        *watchdog
+	wd        *watchdog.Watchdog
 }
 
 // NewRunner prepares a run.
@@ -243,10 +243,10 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 	}
 	defer r.devNull.Close()
 	if cfg.Watchdog && cfg.Remote == nil {
-		if r.wd, err = startWatchdog(); err != nil {
+		if r.wd, err = watchdog.Start(); err != nil {
 			return sum, err
 		}
-		defer r.wd.close()
+		defer r.wd.Close()
 	}
 	if cfg.Bar {
 		r.bar = progress.New(int64(cfg.Total), progress.Writer(cfg.Stderr), progress.Unit("job"))
@@ -476,8 +476,8 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		recheck = tk.C
 	}
 	pid := cmd.Process.Pid
-	r.wd.watch('+', pid)
-	defer r.wd.watch('-', pid)
+	r.wd.Add(pid)
+	defer r.wd.Remove(pid)
 	waited := make(chan error, 1)
 	go func() { exited.Wait(); waited <- cmd.Wait() }()
 	var killAt <-chan time.Time

@@ -21,7 +21,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	WatchdogMain()
 	goleak.VerifyTestMain(m)
 }
 

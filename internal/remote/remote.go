@@ -53,6 +53,15 @@ var (
 // mp.Main a worker of the cluster at its value.
 const WorkerEnv = "MP_CLUSTER_WORKER"
 
+// ReportEnv names the descriptor of a pipe to the pool that started a
+// local worker: a worker that runs the program instead of serving (no
+// mp.Main) writes there the call it reached, one line, and exits with
+// status ExitNoMain; one that serves closes it.
+const (
+	ReportEnv  = "MP_CLUSTER_REPORT"
+	ExitNoMain = 2
+)
+
 // CredsEnv and CAEnv give a worker the files of Config's Creds and CA.
 const (
 	CredsEnv = "MP_CLUSTER_CREDS"

@@ -50,6 +50,7 @@ type runOpts struct {
 	argFileSep  string
 	env         []string
 	workdir     string
+	ssh         sshOpts
 }
 
 func (o *runOpts) register(fs *pflag.FlagSet) {
@@ -77,8 +78,9 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.eof, "eof", "E", "", "stop reading inputs at a value equal to `STR`")
 	fs.StringVar(&o.argSep, "arg-sep", ":::", "use `SEP` instead of ::: (and SEP+ instead of :::+)")
 	fs.StringVar(&o.argFileSep, "arg-file-sep", "::::", "use `SEP` instead of :::: (and SEP+ instead of ::::+)")
-	fs.StringArrayVar(&o.env, "env", nil, "accepted for GNU parallel's sake: jobs run here and inherit the whole environment")
-	fs.StringVar(&o.workdir, "workdir", "", "run the jobs in `DIR`; also --wd")
+	fs.StringArrayVar(&o.env, "env", nil, "with -S: set the variable (or bash function exported with export -f) `NAME` on the hosts as here; jobs run here inherit the whole environment")
+	fs.StringVar(&o.workdir, "workdir", "", "run the jobs in `DIR`; with -S on the hosts (. is the current directory, relative to $HOME; ... a new one under ~/.parallel/tmp); also --wd")
+	o.ssh.register(fs)
 	fs.IntVar(&o.nice, "nice", 0, "run the jobs with this `niceness` (nice -n N)")
 	fs.BoolVar(&o.shuf, "shuf", false, "run the jobs in a random order (the whole input is read first)")
 	fs.StringVar(&o.results, "results", "", "save each job's output in `DIR`/1/ARG/stdout, stderr and seq instead of printing it, as GNU parallel does (a name ending .csv or .tsv: a table of all jobs)")
@@ -168,6 +170,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return pipeCmd(&o, cmdWords, stdin, stdout, stderr)
 	}
 	sources = append(fromA, sources...)
+	if o.ssh.nonall {
+		sources = []jobs.Source{jobs.Args([]string{""}, false)} // one job, no argument
+	}
 	if len(sources) == 0 {
 		sources = []jobs.Source{jobs.Stdin(stdin)}
 	}
@@ -230,6 +235,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
+	if err := o.ssh.apply(&cfg, o.jobs, o.workdir, o.env, stdin); err != nil {
+		return fail(err)
+	}
 	cfg.ResultNames = headerNames
 	if in.Colsep == nil {
 		cfg.Sources = len(sources)
@@ -289,6 +297,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				continue
 			}
 			seq++
+			if o.ssh.nonall {
+				a = nil
+			}
 			if !yield(&jobs.Job{Seq: seq, Args: a, Total: cfg.Total}, nil) {
 				return
 			}

@@ -54,7 +54,11 @@ func pctExit(failed, total int) int {
 // logRow writes the job's line of the job log; the caller holds r.mu.
 func (r *Runner) logRow(res *result) {
 	if r.log != nil && !(res.stopped && !res.ok()) {
-		fmt.Fprintf(r.log, "%d\t:\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", res.job.Seq, float64(res.start.UnixMilli())/1000,
+		host := res.host
+		if host == "" {
+			host = ":"
+		}
+		fmt.Fprintf(r.log, "%d\t%s\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", res.job.Seq, host, float64(res.start.UnixMilli())/1000,
 			res.took.Seconds(), res.out.size, res.exit, res.signal, res.command)
 	}
 }

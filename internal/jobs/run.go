@@ -49,6 +49,7 @@ type Config struct {
 	Shell      string        // for templates with shell syntax
 	ClusterURL string        // --cluster: run the jobs on this cluster's workers
 	Remote     *mp.Pool      // the pool for ClusterURL, made by the caller
+	SSH        *SSH          // -S: the jobs run on these hosts through ssh (ssh.go)
 	Stdout     io.Writer
 	Stderr     io.Writer
 
@@ -111,6 +112,11 @@ type Runner struct {
 	slotMu    sync.Mutex
 	slotsUsed []bool // {%}: a job takes the lowest free slot, as in GNU parallel
 	wd        *watchdog
+	hosts     []*sshHost // -S: the hosts, each with its range of job slots
+	sshMu     sync.Mutex // --sshdelay
+	sshLast   time.Time
+	// sshTemplates are --transferfile's, --return's and --workdir's
+	sshTemplates map[string]*Template
 }
 
 // NewRunner prepares a run.
@@ -176,6 +182,7 @@ type result struct {
 	start     time.Time
 	took      time.Duration
 	slot      int
+	host      string // the job log's Host: ":" here, else the sshlogin
 	exit      int // -1 if it could not start or was killed by mp
 	signal    int
 	killed    bool   // mp sent the signal (timeout, --halt now, Ctrl-C)
@@ -242,6 +249,14 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		return sum, err
 	}
 	defer r.devNull.Close()
+	if cfg.SSH != nil {
+		n, err := r.setupHosts(ctx)
+		if err != nil {
+			return sum, err
+		}
+		cfg.Jobs, r.cfg.Jobs = n, n
+		defer r.sshCleanBasefiles(ctx)
+	}
 	if cfg.Watchdog && cfg.Remote == nil {
 		if r.wd, err = startWatchdog(); err != nil {
 			return sum, err
@@ -294,6 +309,13 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		defer r.freeSlot(slot)
 		return r.runJob(ctx, j, slot), nil
 	})
+	if cfg.SSH != nil && cfg.SSH.OnAll {
+		err := r.onAll(ctx, pool, input, &sum)
+		if err == nil {
+			err = inputErr
+		}
+		return r.summarise(sum), err
+	}
 	results := mp.ImapUnordered(ctx, pool, run, input, mp.Chunksize(1))
 	if cfg.KeepOrder {
 		results = mp.Imap(ctx, pool, run, input, mp.Chunksize(1))
@@ -311,6 +333,11 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		}
 		r.print(res)
 	}
+	return r.summarise(sum), inputErr
+}
+
+// summarise completes the summary of a run: --halt, Ctrl-C.
+func (r *Runner) summarise(sum Summary) Summary {
 	r.mu.Lock()
 	sum.Halted = r.halted
 	sum.HaltExit = r.haltExit
@@ -322,7 +349,7 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 	}
 	r.mu.Unlock()
 	sum.Interrupted = r.interrupted() && !sum.Halted
-	return sum, inputErr
+	return sum
 }
 
 // runJob runs one job, with its tries, and records it.
@@ -401,6 +428,20 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 	if cfg.Remote != nil {
 		r.remoteAttempt(ctx, j, argv, res)
 		return
+	}
+	if r.hosts != nil {
+		h := r.hostFor(slot)
+		res.host = sshJobLabel(h)
+		if h != nil && !h.Local {
+			// on the host through ssh, with its files sent before and
+			// fetched after
+			files := r.sshFilesOf(j, slot)
+			r.sshBasefiles(ctx, h, &res.err2.buf)
+			r.sshSend(ctx, h, files.transfer, files.wd, &res.err2.buf)
+			defer r.sshAfter(ctx, h, files, &res.err2.buf)
+			argv = r.sshArgv(h, r.remoteScript(h, j, slot, cfg.Template.Display(j, slot), files.wd))
+			r.sshThrottle()
+		}
 	}
 	if cfg.Nice != 0 {
 		argv = append([]string{"nice", "-n", strconv.Itoa(cfg.Nice)}, argv...)

@@ -1,0 +1,74 @@
+package jobs
+
+import (
+	"context"
+	"io"
+	"iter"
+	"slices"
+
+	"github.com/mp-go/mp"
+)
+
+// setupHosts makes the run's hosts and returns its job slots in all:
+// each host's slots, or for --onall one slot a host, -j hosts at once.
+func (r *Runner) setupHosts(ctx context.Context) (int, error) {
+	s := r.cfg.SSH
+	if !s.OnAll {
+		return r.resolveHosts(ctx)
+	}
+	r.hosts = nil
+	for i, l := range s.Logins {
+		r.hosts = append(r.hosts, &sshHost{SSHLogin: l, first: i + 1, slots: 1})
+	}
+	n, err := SlotsFor(s.Jobs, mp.CPUCount())
+	if err != nil {
+		return 0, err
+	}
+	return max(min(n, len(r.hosts)), 1), nil
+}
+
+// sshAfter is what follows a job on h: --return's files fetched, then
+// --cleanup.
+func (r *Runner) sshAfter(ctx context.Context, h *sshHost, f sshFiles, w io.Writer) {
+	r.sshFetch(ctx, h, f.ret, f.wd, w)
+	if r.cfg.SSH.Cleanup {
+		r.sshCleanup(ctx, h, f, w)
+	}
+}
+
+// onAll is --onall (and --nonall): every job runs on every host, one at a
+// time on each, in order; each host's outputs are printed together once
+// its jobs are done, as GNU parallel groups them.
+func (r *Runner) onAll(ctx context.Context, pool *mp.Pool, input iter.Seq[*Job], sum *Summary) error {
+	all := slices.Collect(input)
+	run := mp.Fn(func(ctx context.Context, h *sshHost) ([]*result, error) {
+		var out []*result
+		for _, j := range all {
+			c := *j // each host runs its own copy of the job
+			res := r.runJob(ctx, &c, h.first)
+			out = append(out, res)
+		}
+		return out, nil
+	})
+	hosts := slices.Values(r.hosts)
+	results := mp.ImapUnordered(ctx, pool, run, hosts, mp.Chunksize(1))
+	if r.cfg.KeepOrder {
+		results = mp.Imap(ctx, pool, run, hosts, mp.Chunksize(1))
+	}
+	for batch, err := range results {
+		if err != nil {
+			return err
+		}
+		for _, res := range batch {
+			if res.skipped {
+				continue
+			}
+			sum.Done++
+			if !res.ok() {
+				sum.Failed++
+			}
+			r.print(res)
+		}
+	}
+	return nil
+}

@@ -183,7 +183,7 @@ type result struct {
 	took      time.Duration
 	slot      int
 	host      string // the job log's Host: ":" here, else the sshlogin
-	exit      int // -1 if it could not start or was killed by mp
+	exit      int    // -1 if it could not start or was killed by mp
 	signal    int
 	killed    bool   // mp sent the signal (timeout, --halt now, Ctrl-C)
 	haltMsg   string // --halt's message, printed after the job's output

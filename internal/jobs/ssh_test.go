@@ -113,7 +113,7 @@ func TestSlotsFor(t *testing.T) {
 // places them.
 func TestPlaceOf(t *testing.T) {
 	tests := []struct {
-		p, wd                string
+		p, wd              string
 		local, remote, rel string
 	}{
 		{"/tmp/foo/bar", "", "/", "/", "tmp/foo/bar"},

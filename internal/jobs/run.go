@@ -459,6 +459,9 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		return
 	}
 	cmd := &exec.Cmd{Path: path, Args: argv, Dir: cfg.Dir}
+	if res.host != "" && res.host != ":" {
+		cmd.Dir = "" // ssh runs here; --workdir is the host's
+	}
 	cmd.Env = append(r.baseEnv[:len(r.baseEnv):len(r.baseEnv)], "PARALLEL_SEQ="+strconv.Itoa(j.Seq), "PARALLEL_JOBSLOT="+strconv.Itoa(slot))
 	proc.Configure(cmd) // its own process group, and it dies with us
 	if cfg.Ungroup {

@@ -175,18 +175,18 @@ func (r *Runner) sshFetch(ctx context.Context, h *sshHost, files []string, wd st
 }
 
 // sshCleanup is --cleanup: it removes the job's sent and fetched files on
-// h, the directories that held them if empty, and a --workdir ...
+// h, the directories that held them (up to the work dir and beyond) if
+// empty, and a --workdir ...
 func (r *Runner) sshCleanup(ctx context.Context, h *sshHost, f sshFiles, w io.Writer) {
 	var b strings.Builder
 	for _, p := range append(append([]string{}, f.transfer...), f.ret...) {
 		_, remote, rel := placeOf(p, f.wd)
-		full := path.Join(remote, rel)
-		if remote == "/" {
-			full = "/" + rel
-		}
+		full := path.Join(remote, rel) // "/" + rel when remote is "/"
 		fmt.Fprintf(&b, "rm -f -- %s;", remotePath(full))
-		if dir := path.Dir(rel); dir != "." {
-			fmt.Fprintf(&b, "(cd %s && rmdir -p -- %s) 2>/dev/null;", remotePath(remote), shellQuote(dir))
+		// the directories that held it, the work dir included, if empty
+		// (GNU parallel removes them too)
+		if dir := path.Dir(full); dir != "." && dir != "/" {
+			fmt.Fprintf(&b, "rmdir -p -- %s 2>/dev/null;", remotePath(dir))
 		}
 	}
 	if f.tmpWd {

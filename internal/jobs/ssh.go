@@ -356,10 +356,20 @@ func (r *Runner) remoteScript(h *sshHost, j *Job, slot int, line, wd string) str
 		q := remotePath(wd)
 		fmt.Fprintf(&b, "mkdir -p %s && cd %s || exit 255;", q, q)
 	}
-	b.WriteString("\n")
+	// The command runs in a subshell (its wait and exit are its own);
+	// a watcher kills the session's process group when ssh's connection
+	// is gone (mp killed the ssh: --timeout, --halt now, Ctrl-C), as GNU
+	// parallel's remote wrapper does: nothing is left running there.
+	b.WriteString("\n" + remoteWatcher + "\n_mp_w=$!\n(\n")
 	b.WriteString(line)
+	b.WriteString("\n)\n_mp_s=$?;kill $_mp_w 2>/dev/null;exit $_mp_s")
 	return b.String()
 }
+
+// remoteWatcher polls the remote shell's parent (sshd's session): once it
+// has gone, it sends SIGTERM to the shell's process group (sshd made it a
+// group leader), then SIGKILL.
+const remoteWatcher = `(trap '' TERM;while kill -0 $PPID 2>/dev/null;do sleep 1;done;kill -TERM -$$;sleep 2;kill -KILL -$$) </dev/null >/dev/null 2>&1 &`
 
 // remotePath quotes a remote path for the shell, leaving a leading ~/
 // for the shell to expand.

@@ -7,8 +7,11 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mp-go/mp/internal/sshtest"
 )
@@ -124,6 +127,27 @@ func TestSSH(t *testing.T) {
 		_, _, sum = runT(t, cfg, "exit {}", each("0", "7", "0", "0")...)
 		if !sum.Halted || sum.ExitStatus() != 7 || sum.Done != 2 {
 			t.Errorf("--halt now,fail=1: summary %+v (exit %d), want halted after job 2 with its status 7", sum, sum.ExitStatus())
+		}
+	})
+
+	t.Run("a job killed here dies there", func(t *testing.T) {
+		// --timeout kills the local ssh; the remote job must not live on.
+		// The host is this machine: the remote sleep's pid is visible.
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		cfg := Config{SSH: &SSH{Command: srv.SSH, Logins: []SSHLogin{remote(1)}}, Timeout: 3 * time.Second, Grace: 100 * time.Millisecond}
+		_, _, sum := runT(t, cfg, "sleep 120 & echo $! > "+pidFile+"; wait; echo never{}", each("")...)
+		b, err := os.ReadFile(pidFile)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || sum.Failed != 1 {
+			t.Fatalf("the job did not start or did not time out: %v %q, summary %+v", err, b, sum)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for syscall.Kill(pid, 0) == nil {
+			if time.Now().After(deadline) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("the remote job (pid %d) still runs 30s after its ssh was killed", pid)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 

@@ -134,6 +134,14 @@ error. Ctrl-C stops launching jobs and sends SIGTERM to the running ones
 (SIGKILL after --grace); a second Ctrl-C kills them at once. No job's
 process outlives mp run, even a SIGKILLed one.
 
+-S host1,4/user@host2,: runs the jobs on those hosts through ssh (4/: four
+jobs at once there; ":" is this machine), as GNU parallel does: one ssh per
+job, the command in the host's login shell, its output and exit status back
+here; without N/ a host runs what -j says for its CPUs (one job a CPU by
+default). --sshloginfile reads the hosts from a file; --nonall and --onall
+run on every host; --transfer, --return, --cleanup (--trc) move files,
+--workdir and --env set the job's directory and variables there.
+
 Options in $PARALLEL (such as PARALLEL='-j4 --tag') are read before the
 command line's, as GNU parallel reads them.
 

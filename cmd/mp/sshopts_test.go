@@ -1,0 +1,48 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Bad -S options are one-line usage errors (255) naming what is wrong.
+func TestSSHUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--onall", "echo", ":::", "a"}, "--onall and --nonall need hosts"},
+		{[]string{"run", "--nonall", "echo"}, "--onall and --nonall need hosts"},
+		{[]string{"run", "-S", "0/host", "echo", ":::", "a"}, "number of jobs above 0"},
+		{[]string{"run", "-S", "user:pw@host", "echo", ":::", "a"}, "passwords"},
+		{[]string{"run", "-S", "@group", "echo", ":::", "a"}, "host groups"},
+		{[]string{"run", "-S", ",", "echo", ":::", "a"}, "no sshlogin given"},
+		{[]string{"run", "--slf", "/nonexistent/hosts", "echo", ":::", "a"}, "--sshloginfile /nonexistent/hosts"},
+		{[]string{"run", "-S", "h", "--env", "_", "echo", ":::", "a"}, "--env _"},
+		{[]string{"run", "-S", "h", "--sshdelay", "x", "echo", ":::", "a"}, "--sshdelay"},
+		{[]string{"run", "-S", "h", "-j", "x", "echo", ":::", "a"}, "-j \"x\""},
+	}
+	for _, tt := range tests {
+		_, errOut, code := cli(t, "", tt.args...)
+		if code != 255 || !strings.Contains(errOut, tt.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("%q: exit %d, %q; want 255 and one line with %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}
+
+// Without -S the file options do nothing (GNU parallel ignores them), and
+// -S : runs here: no ssh is needed for either.
+func TestSSHLocalOnly(t *testing.T) {
+	out, errOut, code := cli(t, "", "run", "-k", "--transfer", "--return", "{}.out", "--cleanup", "echo", ":::", "a", "b")
+	if code != 0 || out != "a\nb\n" {
+		t.Errorf("--transfer without -S: exit %d, out %q, stderr %q", code, out, errOut)
+	}
+	out, errOut, code = cli(t, "", "run", "-S", "2/:", "-k", "--joblog", "-", "echo", ":::", "a")
+	if code != 0 || !strings.HasPrefix(out, "Seq\tHost") || !strings.Contains(out, "a\n1\t:\t") {
+		t.Errorf("-S 2/:: exit %d, out %q, stderr %q", code, out, errOut)
+	}
+	out, errOut, code = cli(t, "", "run", "--nonall", "-S", ":", "echo", "hi")
+	if code != 0 || out != "hi\n" {
+		t.Errorf("--nonall -S :: exit %d, out %q, stderr %q", code, out, errOut)
+	}
+}

@@ -111,8 +111,8 @@ func (r *Runner) sshSend(ctx context.Context, h *sshHost, files []string, wd str
 		}
 		tar := exec.CommandContext(ctx, "tar", "cf", "-", "-C", local, "--", rel)
 		proc.Configure(tar)
-		var errb bytes.Buffer
-		tar.Stderr = &errb
+		var errb, tarErr bytes.Buffer // apart: tar and ssh write at once
+		tar.Stderr = &tarErr
 		pr, pw, err := os.Pipe()
 		if err != nil {
 			fmt.Fprintf(w, "mp: Warning: cannot transfer %s: %v\n", p, err)
@@ -133,7 +133,7 @@ func (r *Runner) sshSend(ctx context.Context, h *sshHost, files []string, wd str
 			err = terr
 		}
 		if err != nil {
-			fmt.Fprintf(w, "mp: Warning: cannot transfer %s to %s: %v %s\n", p, h.Login, err, strings.TrimSpace(errb.String()))
+			fmt.Fprintf(w, "mp: Warning: cannot transfer %s to %s: %v %s\n", p, h.Login, err, strings.TrimSpace(errb.String()+" "+tarErr.String()))
 		}
 	}
 }
@@ -148,8 +148,8 @@ func (r *Runner) sshFetch(ctx context.Context, h *sshHost, files []string, wd st
 		}
 		tar := exec.CommandContext(ctx, "tar", "xf", "-", "-C", local)
 		proc.Configure(tar)
-		var errb bytes.Buffer
-		tar.Stderr = &errb
+		var errb, tarErr bytes.Buffer // apart: tar and ssh write at once
+		tar.Stderr = &tarErr
 		pr, pw, err := os.Pipe()
 		if err != nil {
 			fmt.Fprintf(w, "mp: Warning: cannot return %s: %v\n", p, err)
@@ -169,7 +169,7 @@ func (r *Runner) sshFetch(ctx context.Context, h *sshHost, files []string, wd st
 			err = terr
 		}
 		if err != nil {
-			fmt.Fprintf(w, "mp: Warning: cannot return %s from %s: %v %s\n", p, h.Login, err, strings.TrimSpace(errb.String()))
+			fmt.Fprintf(w, "mp: Warning: cannot return %s from %s: %v %s\n", p, h.Login, err, strings.TrimSpace(errb.String()+" "+tarErr.String()))
 		}
 	}
 }

@@ -434,11 +434,15 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		res.host = sshJobLabel(h)
 		if h != nil && !h.Local {
 			// on the host through ssh, with its files sent before and
-			// fetched after
+			// fetched after; their warnings go with the job's errors
+			warn := io.Writer(&res.err2.buf)
+			if cfg.Ungroup || cfg.LineBuffer {
+				warn = &lockedWriter{w: cfg.Stderr, mu: &r.outMu}
+			}
 			files := r.sshFilesOf(j, slot)
-			r.sshBasefiles(ctx, h, &res.err2.buf)
-			r.sshSend(ctx, h, files.transfer, files.wd, &res.err2.buf)
-			defer r.sshAfter(ctx, h, files, &res.err2.buf)
+			r.sshBasefiles(ctx, h, warn)
+			r.sshSend(ctx, h, files.transfer, files.wd, warn)
+			defer r.sshAfter(ctx, h, files, warn)
 			argv = r.sshArgv(h, r.remoteScript(h, j, slot, cfg.Template.Display(j, slot), files.wd))
 			r.sshThrottle()
 		}

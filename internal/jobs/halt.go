@@ -42,6 +42,22 @@ func (s Summary) ExitStatus() int {
 	return min(s.Failed, 101)
 }
 
+// summarise completes the summary of a run: --halt, Ctrl-C.
+func (r *Runner) summarise(sum Summary) Summary {
+	r.mu.Lock()
+	sum.Halted = r.halted
+	sum.HaltExit = r.haltExit
+	if sum.Halted && r.cfg.Halt.Success {
+		sum.HaltExit = 0
+	}
+	if r.cfg.Halt.Pct > 0 && sum.HaltExit != 0 {
+		sum.HaltExit = pctExit(sum.Failed, max(r.cfg.Total, sum.Done))
+	}
+	r.mu.Unlock()
+	sum.Interrupted = r.interrupted() && !sum.Halted
+	return sum
+}
+
 // pctExit is GNU parallel's exit status for --halt N%: the percentage
 // of all the jobs that failed, rounded up.
 func pctExit(failed, total int) int {

@@ -336,22 +336,6 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 	return r.summarise(sum), inputErr
 }
 
-// summarise completes the summary of a run: --halt, Ctrl-C.
-func (r *Runner) summarise(sum Summary) Summary {
-	r.mu.Lock()
-	sum.Halted = r.halted
-	sum.HaltExit = r.haltExit
-	if sum.Halted && r.cfg.Halt.Success {
-		sum.HaltExit = 0
-	}
-	if r.cfg.Halt.Pct > 0 && sum.HaltExit != 0 {
-		sum.HaltExit = pctExit(sum.Failed, max(r.cfg.Total, sum.Done))
-	}
-	r.mu.Unlock()
-	sum.Interrupted = r.interrupted() && !sum.Halted
-	return sum
-}
-
 // runJob runs one job, with its tries, and records it.
 func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 	cfg := r.cfg
@@ -430,21 +414,9 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		return
 	}
 	if r.hosts != nil {
-		h := r.hostFor(slot)
-		res.host = sshJobLabel(h)
-		if h != nil && !h.Local {
-			// on the host through ssh, with its files sent before and
-			// fetched after; their warnings go with the job's errors
-			warn := io.Writer(&res.err2.buf)
-			if cfg.Ungroup || cfg.LineBuffer {
-				warn = &lockedWriter{w: cfg.Stderr, mu: &r.outMu}
-			}
-			files := r.sshFilesOf(j, slot)
-			r.sshBasefiles(ctx, h, warn)
-			r.sshSend(ctx, h, files.transfer, files.wd, warn)
-			defer r.sshAfter(ctx, h, files, warn)
-			argv = r.sshArgv(h, r.remoteScript(h, j, slot, cfg.Template.Display(j, slot), files.wd))
-			r.sshThrottle()
+		var after func()
+		if argv, after = r.sshJob(ctx, j, slot, res, argv); after != nil {
+			defer after()
 		}
 	}
 	if cfg.Nice != 0 {

@@ -72,3 +72,27 @@ func (r *Runner) onAll(ctx context.Context, pool *mp.Pool, input iter.Seq[*Job],
 	}
 	return nil
 }
+
+// sshJob makes a job's command for its slot's host: argv as it is for
+// this machine (":"), else ssh running the job's line there, its files
+// sent first; after, when not nil, fetches and cleans up once the job
+// has ended. It sets the job log's Host.
+func (r *Runner) sshJob(ctx context.Context, j *Job, slot int, res *result, argv []string) (_ []string, after func()) {
+	cfg := r.cfg
+	h := r.hostFor(slot)
+	res.host = sshJobLabel(h)
+	if h == nil || h.Local {
+		return argv, nil
+	}
+	// the files' warnings go with the job's errors
+	warn := io.Writer(&res.err2.buf)
+	if cfg.Ungroup || cfg.LineBuffer {
+		warn = &lockedWriter{w: cfg.Stderr, mu: &r.outMu}
+	}
+	files := r.sshFilesOf(j, slot)
+	r.sshBasefiles(ctx, h, warn)
+	r.sshSend(ctx, h, files.transfer, files.wd, warn)
+	argv = r.sshArgv(h, r.remoteScript(h, j, slot, cfg.Template.Display(j, slot), files.wd))
+	r.sshThrottle()
+	return argv, func() { r.sshAfter(ctx, h, files, warn) }
+}

@@ -3,6 +3,7 @@
 package jobs
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/user"
@@ -131,17 +132,41 @@ func TestSSH(t *testing.T) {
 	})
 
 	t.Run("a job killed here dies there", func(t *testing.T) {
-		// --timeout kills the local ssh; the remote job must not live on.
-		// The host is this machine: the remote sleep's pid is visible.
+		// Ctrl-C (as --timeout and --halt now) kills the local ssh; the
+		// remote job must not live on. The host is this machine: the
+		// remote sleep's pid is visible.
 		pidFile := filepath.Join(t.TempDir(), "pid")
-		cfg := Config{SSH: &SSH{Command: srv.SSH, Logins: []SSHLogin{remote(1)}}, Timeout: 3 * time.Second, Grace: 100 * time.Millisecond}
-		_, _, sum := runT(t, cfg, "sleep 120 & echo $! > "+pidFile+"; wait; echo never{}", each("")...)
-		b, err := os.ReadFile(pidFile)
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 || sum.Failed != 1 {
-			t.Fatalf("the job did not start or did not time out: %v %q, summary %+v", err, b, sum)
+		tm, _ := Parse([]string{"sleep 120 & echo $! > " + pidFile + "; wait; echo never{}"})
+		var out syncBuffer
+		r := NewRunner(Config{Template: tm, Stdout: &out, Stderr: &out, Grace: 100 * time.Millisecond,
+			SSH: &SSH{Command: srv.SSH, Logins: []SSHLogin{remote(1)}}})
+		done := make(chan Summary, 1)
+		go func() {
+			sum, _ := r.Run(context.Background(), func(yield func(*Job, error) bool) { yield(&Job{Seq: 1, Args: []string{""}}, nil) })
+			done <- sum
+		}()
+		var pid int
+		deadline := time.Now().Add(time.Minute)
+		for pid == 0 {
+			b, _ := os.ReadFile(pidFile)
+			if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && p > 0 {
+				pid = p
+				break
+			}
+			if time.Now().After(deadline) {
+				r.Kill()
+				<-done
+				t.Fatalf("the remote job did not start within a minute: %s", out.String())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		deadline := time.Now().Add(30 * time.Second)
+		r.Interrupt()
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("the run did not end within a minute of Ctrl-C")
+		}
+		deadline = time.Now().Add(30 * time.Second)
 		for syscall.Kill(pid, 0) == nil {
 			if time.Now().After(deadline) {
 				syscall.Kill(pid, syscall.SIGKILL)

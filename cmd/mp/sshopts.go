@@ -54,6 +54,9 @@ func (s *sshOpts) apply(cfg *jobs.Config, jobsSpec, workdir string, env []string
 		}
 		return nil
 	}
+	if cfg.ClusterURL != "" {
+		return errors.New("-S and --cluster both say where the jobs run: give one of them")
+	}
 	ssh := &jobs.SSH{Command: s.ssh, Workdir: workdir, Env: env, Cleanup: s.cleanup, OnAll: s.onall || s.nonall,
 		Return: s.returns, Transfer: s.transferTo, Basefile: s.basefiles}
 	if ssh.Command == "" {

@@ -21,6 +21,7 @@ func TestSSHUsageErrors(t *testing.T) {
 		{[]string{"run", "-S", "h", "--env", "_", "echo", ":::", "a"}, "--env _"},
 		{[]string{"run", "-S", "h", "--sshdelay", "x", "echo", ":::", "a"}, "--sshdelay"},
 		{[]string{"run", "-S", "h", "-j", "x", "echo", ":::", "a"}, "-j \"x\""},
+		{[]string{"run", "-S", "h", "--cluster", "nats://127.0.0.1:1", "echo", ":::", "a"}, "-S and --cluster"},
 	}
 	for _, tt := range tests {
 		_, errOut, code := cli(t, "", tt.args...)

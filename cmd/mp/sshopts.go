@@ -27,6 +27,7 @@ type sshOpts struct {
 	cleanup    bool
 	trc        []string
 	basefiles  []string
+	master     bool
 }
 
 func (s *sshOpts) register(fs *pflag.FlagSet) {
@@ -41,6 +42,7 @@ func (s *sshOpts) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&s.returns, "return", nil, "fetch `FILE` (replacement strings allowed) from the -S host after the job")
 	fs.BoolVar(&s.cleanup, "cleanup", false, "remove the sent and fetched files from the -S host after the job")
 	fs.StringArrayVar(&s.trc, "trc", nil, "--transfer --return `FILE` --cleanup")
+	fs.BoolVarP(&s.master, "controlmaster", "M", false, "one ssh connection per -S host for the whole run, shared by the jobs (ssh's ControlMaster; not for sshlogins with their own ssh command)")
 	fs.StringArrayVar(&s.basefiles, "basefile", nil, "send `FILE` to each -S host before its first job (removed at the end with --cleanup); also --bf")
 }
 
@@ -58,7 +60,7 @@ func (s *sshOpts) apply(cfg *jobs.Config, jobsSpec, workdir string, env []string
 		return errors.New("-S and --cluster both say where the jobs run: give one of them")
 	}
 	ssh := &jobs.SSH{Command: s.ssh, Workdir: workdir, Env: env, Cleanup: s.cleanup, OnAll: s.onall || s.nonall,
-		Return: s.returns, Transfer: s.transferTo, Basefile: s.basefiles}
+		Return: s.returns, Transfer: s.transferTo, Basefile: s.basefiles, ControlMaster: s.master}
 	if ssh.Command == "" {
 		ssh.Command = os.Getenv("PARALLEL_SSH")
 	}

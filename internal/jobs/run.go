@@ -113,6 +113,7 @@ type Runner struct {
 	slotsUsed []bool // {%}: a job takes the lowest free slot, as in GNU parallel
 	wd        *watchdog
 	hosts     []*sshHost // -S: the hosts, each with its range of job slots
+	master    *sshMaster // --controlmaster
 	sshMu     sync.Mutex // --sshdelay
 	sshLast   time.Time
 	// sshTemplates are --transferfile's, --return's and --workdir's
@@ -255,7 +256,7 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 			return sum, err
 		}
 		cfg.Jobs, r.cfg.Jobs = n, n
-		defer r.sshCleanBasefiles(ctx)
+		defer r.sshDone(ctx)
 	}
 	if cfg.Watchdog && cfg.Remote == nil {
 		if r.wd, err = startWatchdog(); err != nil {

@@ -49,6 +49,9 @@ type SSH struct {
 	// OnAll is --onall/--nonall: every job runs on every host, one at a
 	// time per host; each host's output is printed together.
 	OnAll bool
+	// ControlMaster is --controlmaster (-M): one connection per host,
+	// shared by the jobs' ssh (not for sshlogins with their own command).
+	ControlMaster bool
 }
 
 // SSHLogin is one host of -S: [@groups/][N/][sshcommand ]login.
@@ -297,7 +300,11 @@ func (r *Runner) sshCommand(h *sshHost) string {
 // sshArgv is the local command that runs script on h: ssh, through
 // /bin/sh so that the ssh command may hold options and quotes.
 func (r *Runner) sshArgv(h *sshHost, script string) []string {
-	return []string{"/bin/sh", "-c", "exec " + r.sshCommand(h) + ` "$@"`, "sh", h.Host, "--", script}
+	argv := []string{"/bin/sh", "-c", "exec " + r.sshCommand(h) + ` "$@"`, "sh"}
+	if cp := r.controlPath(h); cp != "" {
+		argv = append(argv, "-o", "ControlPath="+cp, "-o", "ControlMaster=no")
+	}
+	return append(argv, h.Host, "--", script)
 }
 
 // sshRun runs script on h and waits for it.

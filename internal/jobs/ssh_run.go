@@ -14,7 +14,11 @@ import (
 func (r *Runner) setupHosts(ctx context.Context) (int, error) {
 	s := r.cfg.SSH
 	if !s.OnAll {
-		return r.resolveHosts(ctx)
+		n, err := r.resolveHosts(ctx)
+		if err == nil && s.ControlMaster {
+			err = r.startMasters()
+		}
+		return n, err
 	}
 	r.hosts = nil
 	for i, l := range s.Logins {
@@ -24,7 +28,19 @@ func (r *Runner) setupHosts(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if s.ControlMaster {
+		if err := r.startMasters(); err != nil {
+			return 0, err
+		}
+	}
 	return max(min(n, len(r.hosts)), 1), nil
+}
+
+// sshDone ends a run with hosts: --basefile's files removed (--cleanup),
+// then the --controlmaster connections closed.
+func (r *Runner) sshDone(ctx context.Context) {
+	r.sshCleanBasefiles(ctx)
+	r.stopMasters()
 }
 
 // sshAfter is what follows a job on h: --return's files fetched, then

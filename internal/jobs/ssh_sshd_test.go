@@ -176,6 +176,32 @@ func TestSSH(t *testing.T) {
 		}
 	})
 
+	t.Run("--controlmaster: one connection for all the jobs", func(t *testing.T) {
+		tm, _ := Parse([]string{`echo "$SSH_CONNECTION"{}`})
+		var out, errb syncBuffer
+		r := NewRunner(Config{Template: tm, Stdout: &out, Stderr: &errb,
+			SSH: &SSH{Command: srv.SSH, Logins: []SSHLogin{remote(2)}, ControlMaster: true}})
+		sum, err := r.Run(context.Background(), func(yield func(*Job, error) bool) {
+			for i := range 3 {
+				if !yield(&Job{Seq: i + 1, Args: []string{""}}, nil) {
+					return
+				}
+			}
+		})
+		conns := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if err != nil || sum.Failed != 0 || len(conns) != 3 || conns[0] != conns[1] || conns[1] != conns[2] {
+			t.Fatalf("jobs' $SSH_CONNECTION %q (one TCP connection wanted), %v, %+v, stderr %q", conns, err, sum, errb.String())
+		}
+		if _, err := os.Stat(r.master.dir); !os.IsNotExist(err) {
+			t.Errorf("the control sockets' directory %s is still there (%v)", r.master.dir, err)
+		}
+		for _, c := range r.master.procs {
+			if c.ProcessState == nil {
+				t.Errorf("the master ssh %d was not waited for", c.Process.Pid)
+			}
+		}
+	})
+
 	t.Run("a host that cannot be reached", func(t *testing.T) {
 		closed := strings.Replace(srv.SSH, fmt.Sprintf(" -p %d ", srv.Port), " -p 1 ", 1)
 		cfg := Config{SSH: &SSH{Command: closed, Logins: []SSHLogin{remote(0)}}}

@@ -56,7 +56,16 @@ func (r *Runner) sshAfter(ctx context.Context, h *sshHost, f sshFiles, w io.Writ
 // time on each, in order; each host's outputs are printed together once
 // its jobs are done, as GNU parallel groups them.
 func (r *Runner) onAll(ctx context.Context, pool *mp.Pool, input iter.Seq[*Job], sum *Summary) error {
-	all := slices.Collect(input)
+	var all []*Job
+	for j := range input {
+		// every host runs a copy: the input is held whole, so a --pipe
+		// block is let go of at once (its bound would block the input)
+		if j.Release != nil {
+			j.Release()
+			j.Release = nil
+		}
+		all = append(all, j)
+	}
 	run := mp.Fn(func(ctx context.Context, h *sshHost) ([]*result, error) {
 		var out []*result
 		for _, j := range all {

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // Bad -S options are one-line usage errors (255) naming what is wrong.
@@ -45,5 +46,27 @@ func TestSSHLocalOnly(t *testing.T) {
 	out, errOut, code = cli(t, "", "run", "--nonall", "-S", ":", "echo", "hi")
 	if code != 0 || out != "hi\n" {
 		t.Errorf("--nonall -S :: exit %d, out %q, stderr %q", code, out, errOut)
+	}
+}
+
+// --onall reads the whole input: with --pipe, its blocks' bound must not
+// stop the input (it did: the run hung).
+func TestSSHOnAllPipe(t *testing.T) {
+	type res struct {
+		out, errOut string
+		code        int
+	}
+	done := make(chan res, 1)
+	go func() {
+		out, errOut, code := cli(t, "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n", "run", "--pipe", "-N2", "--onall", "-S", "1/:", "-k", "wc", "-l")
+		done <- res{out, errOut, code}
+	}()
+	select {
+	case r := <-done:
+		if r.code != 0 || r.out != strings.Repeat("2\n", 5) {
+			t.Errorf("exit %d, out %q, stderr %q; want five blocks of 2 lines", r.code, r.out, r.errOut)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("--pipe --onall did not end within a minute")
 	}
 }

@@ -234,6 +234,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			popt.Rename[r] = renameOpts[i].to
 		}
 	}
+	hostOnly := false // {host} or {sshlogin} is the only replacement string
+	if o.plus {
+		cmdWords, hostOnly = plusHost(cmdWords)
+	}
 	t, err := jobs.Parse(cmdWords, popt)
 	if err != nil {
 		return fail(err)
@@ -258,7 +262,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		group.MaxArgs = o.maxReplace
 	}
 	group.Context = fs.Changed("X")
-	group.None = (fs.Changed("max-args") && o.maxArgs == 0) || (fs.Changed("max-replace-args") && o.maxReplace == 0)
+	group.None = (fs.Changed("max-args") && o.maxArgs == 0) || (fs.Changed("max-replace-args") && o.maxReplace == 0) || hostOnly
 	total, known := jobs.Count(sources, in)
 	all := jobs.Inputs(sources, in)
 	if o.eof != "" {

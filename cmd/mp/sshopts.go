@@ -46,6 +46,24 @@ func (s *sshOpts) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&s.basefiles, "basefile", nil, "send `FILE` to each -S host before its first job (removed at the end with --cleanup); also --bf")
 }
 
+// plusHost gives --plus's {host} and {sshlogin} their GNU parallel
+// meaning: the text ${PARALLEL_SSHHOST} and ${PARALLEL_SSHLOGIN}, which
+// the job's shell expands (GNU defines them so, with --rpl). only says
+// they were the only replacement strings: as with any replacement
+// string, the arguments are not appended then.
+func plusHost(words []string) (out []string, only bool) {
+	r := strings.NewReplacer("{host}", "${PARALLEL_SSHHOST}", "{sshlogin}", "${PARALLEL_SSHLOGIN}")
+	strip := strings.NewReplacer("{host}", "", "{sshlogin}", "")
+	out = make([]string, len(words))
+	found, other := false, false
+	for i, w := range words {
+		out[i] = r.Replace(w)
+		found = found || out[i] != w
+		other = other || strings.Contains(strip.Replace(w), "{")
+	}
+	return out, found && !other
+}
+
 // apply sets cfg.SSH from the options; workdir and env are --workdir's
 // and --env's values. Without -S the file options do nothing, as in GNU
 // parallel.

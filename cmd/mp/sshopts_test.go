@@ -70,3 +70,21 @@ func TestSSHOnAllPipe(t *testing.T) {
 		t.Fatal("--pipe --onall did not end within a minute")
 	}
 }
+
+func TestPlusHost(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want []string
+		only bool
+	}{
+		{[]string{"echo", "{host}"}, []string{"echo", "${PARALLEL_SSHHOST}"}, true},
+		{[]string{"echo", "{sshlogin}:{}"}, []string{"echo", "${PARALLEL_SSHLOGIN}:{}"}, false},
+		{[]string{"echo", "x"}, []string{"echo", "x"}, false},
+	}
+	for _, tt := range tests {
+		got, only := plusHost(tt.in)
+		if strings.Join(got, " ") != strings.Join(tt.want, " ") || only != tt.only {
+			t.Errorf("plusHost(%q) = %q, %v; want %q, %v", tt.in, got, only, tt.want, tt.only)
+		}
+	}
+}

@@ -112,7 +112,6 @@ AuthorizedKeysFile %s
 StrictModes no
 PermitRootLogin yes
 PasswordAuthentication no
-KbdInteractiveAuthentication no
 UsePAM no
 PidFile none
 MaxStartups 200

@@ -39,6 +39,10 @@ var aliases = map[string]string{
 	"bnr":           "basenamereplace",
 	"dnr":           "dirnamereplace",
 	"bner":          "basenameextensionreplace",
+	"slf":           "sshloginfile",
+	"tf":            "transferfile",
+	"ssh-delay":     "sshdelay",
+	"bf":            "basefile",
 }
 
 func normalize(_ *pflag.FlagSet, name string) pflag.NormalizedName {

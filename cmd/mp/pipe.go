@@ -90,6 +90,9 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 		return fail(err)
 	}
 	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
+	if err := o.ssh.apply(&cfg, o.jobs, o.workdir, o.env, stdin); err != nil {
+		return fail(err)
+	}
 	var input func(func(*jobs.Job, error) bool)
 	if o.pipepart {
 		if len(o.argFiles) != 1 {

@@ -50,6 +50,7 @@ type runOpts struct {
 	argFileSep  string
 	env         []string
 	workdir     string
+	ssh         sshOpts
 }
 
 func (o *runOpts) register(fs *pflag.FlagSet) {
@@ -77,8 +78,9 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.eof, "eof", "E", "", "stop reading inputs at a value equal to `STR`")
 	fs.StringVar(&o.argSep, "arg-sep", ":::", "use `SEP` instead of ::: (and SEP+ instead of :::+)")
 	fs.StringVar(&o.argFileSep, "arg-file-sep", "::::", "use `SEP` instead of :::: (and SEP+ instead of ::::+)")
-	fs.StringArrayVar(&o.env, "env", nil, "accepted for GNU parallel's sake: jobs run here and inherit the whole environment")
-	fs.StringVar(&o.workdir, "workdir", "", "run the jobs in `DIR`; also --wd")
+	fs.StringArrayVar(&o.env, "env", nil, "with -S: set the variable (or bash function exported with export -f) `NAME` on the hosts as here; jobs run here inherit the whole environment")
+	fs.StringVar(&o.workdir, "workdir", "", "run the jobs in `DIR`; with -S on the hosts (. is the current directory, relative to $HOME; ... a new one under ~/.parallel/tmp); also --wd")
+	o.ssh.register(fs)
 	fs.IntVar(&o.nice, "nice", 0, "run the jobs with this `niceness` (nice -n N)")
 	fs.BoolVar(&o.shuf, "shuf", false, "run the jobs in a random order (the whole input is read first)")
 	fs.StringVar(&o.results, "results", "", "save each job's output in `DIR`/1/ARG/stdout, stderr and seq instead of printing it, as GNU parallel does (a name ending .csv or .tsv: a table of all jobs)")
@@ -132,6 +134,14 @@ error. Ctrl-C stops launching jobs and sends SIGTERM to the running ones
 (SIGKILL after --grace); a second Ctrl-C kills them at once. No job's
 process outlives mp run, even a SIGKILLed one.
 
+-S host1,4/user@host2,: runs the jobs on those hosts through ssh (4/: four
+jobs at once there; ":" is this machine), as GNU parallel does: one ssh per
+job, the command in the host's login shell, its output and exit status back
+here; without N/ a host runs what -j says for its CPUs (one job a CPU by
+default). --sshloginfile reads the hosts from a file; --nonall and --onall
+run on every host; --transfer, --return, --cleanup (--trc) move files,
+--workdir and --env set the job's directory and variables there.
+
 Options in $PARALLEL (such as PARALLEL='-j4 --tag') are read before the
 command line's, as GNU parallel reads them.
 
@@ -168,6 +178,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return pipeCmd(&o, cmdWords, stdin, stdout, stderr)
 	}
 	sources = append(fromA, sources...)
+	if o.ssh.nonall {
+		sources = []jobs.Source{jobs.Args([]string{""}, false)} // one job, no argument
+	}
 	if len(sources) == 0 {
 		sources = []jobs.Source{jobs.Stdin(stdin)}
 	}
@@ -221,6 +234,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			popt.Rename[r] = renameOpts[i].to
 		}
 	}
+	hostOnly := false // {host} or {sshlogin} is the only replacement string
+	if o.plus {
+		cmdWords, hostOnly = plusHost(cmdWords)
+	}
 	t, err := jobs.Parse(cmdWords, popt)
 	if err != nil {
 		return fail(err)
@@ -230,6 +247,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
+	if err := o.ssh.apply(&cfg, o.jobs, o.workdir, o.env, stdin); err != nil {
+		return fail(err)
+	}
 	cfg.ResultNames = headerNames
 	if in.Colsep == nil {
 		cfg.Sources = len(sources)
@@ -242,7 +262,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		group.MaxArgs = o.maxReplace
 	}
 	group.Context = fs.Changed("X")
-	group.None = (fs.Changed("max-args") && o.maxArgs == 0) || (fs.Changed("max-replace-args") && o.maxReplace == 0)
+	group.None = (fs.Changed("max-args") && o.maxArgs == 0) || (fs.Changed("max-replace-args") && o.maxReplace == 0) || hostOnly
 	total, known := jobs.Count(sources, in)
 	all := jobs.Inputs(sources, in)
 	if o.eof != "" {
@@ -289,6 +309,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				continue
 			}
 			seq++
+			if o.ssh.nonall {
+				a = nil
+			}
 			if !yield(&jobs.Job{Seq: seq, Args: a, Total: cfg.Total}, nil) {
 				return
 			}

@@ -13,6 +13,12 @@ import (
 // tagOf is the prefix of a job's lines for --tag (its arguments, or
 // groupby's key) and --tagstring, with the tab.
 func (r *Runner) tagOf(j *Job, slot int) string {
+	if r.cfg.SSH != nil && r.cfg.SSH.OnAll && r.tagT == nil {
+		// --onall and --nonall tag with the host, as GNU parallel
+		if h := r.hostFor(slot); h != nil {
+			return h.Login + "\t"
+		}
+	}
 	if r.tagT != nil {
 		return r.tagT.Text(j, slot) + "\t"
 	}

@@ -42,6 +42,22 @@ func (s Summary) ExitStatus() int {
 	return min(s.Failed, 101)
 }
 
+// summarise completes the summary of a run: --halt, Ctrl-C.
+func (r *Runner) summarise(sum Summary) Summary {
+	r.mu.Lock()
+	sum.Halted = r.halted
+	sum.HaltExit = r.haltExit
+	if sum.Halted && r.cfg.Halt.Success {
+		sum.HaltExit = 0
+	}
+	if r.cfg.Halt.Pct > 0 && sum.HaltExit != 0 {
+		sum.HaltExit = pctExit(sum.Failed, max(r.cfg.Total, sum.Done))
+	}
+	r.mu.Unlock()
+	sum.Interrupted = r.interrupted() && !sum.Halted
+	return sum
+}
+
 // pctExit is GNU parallel's exit status for --halt N%: the percentage
 // of all the jobs that failed, rounded up.
 func pctExit(failed, total int) int {
@@ -54,7 +70,11 @@ func pctExit(failed, total int) int {
 // logRow writes the job's line of the job log; the caller holds r.mu.
 func (r *Runner) logRow(res *result) {
 	if r.log != nil && !(res.stopped && !res.ok()) {
-		fmt.Fprintf(r.log, "%d\t:\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", res.job.Seq, float64(res.start.UnixMilli())/1000,
+		host := res.host
+		if host == "" {
+			host = ":"
+		}
+		fmt.Fprintf(r.log, "%d\t%s\t%.3f\t%10.3f\t0\t%d\t%d\t%d\t%s\n", res.job.Seq, host, float64(res.start.UnixMilli())/1000,
 			res.took.Seconds(), res.out.size, res.exit, res.signal, res.command)
 	}
 }

@@ -50,6 +50,7 @@ type Config struct {
 	Shell      string        // for templates with shell syntax
 	ClusterURL string        // --cluster: run the jobs on this cluster's workers
 	Remote     *mp.Pool      // the pool for ClusterURL, made by the caller
+	SSH        *SSH          // -S: the jobs run on these hosts through ssh (ssh.go)
 	Stdout     io.Writer
 	Stderr     io.Writer
 
@@ -111,6 +112,12 @@ type Runner struct {
 	slotMu    sync.Mutex
 	slotsUsed []bool // {%}: a job takes the lowest free slot, as in GNU parallel
 	wd        *watchdog.Watchdog
+	hosts     []*sshHost // -S: the hosts, each with its range of job slots
+	master    *sshMaster // --controlmaster
+	sshMu     sync.Mutex // --sshdelay
+	sshLast   time.Time
+	// sshTemplates are --transferfile's, --return's and --workdir's
+	sshTemplates map[string]*Template
 }
 
 // NewRunner prepares a run.
@@ -176,7 +183,8 @@ type result struct {
 	start     time.Time
 	took      time.Duration
 	slot      int
-	exit      int // -1 if it could not start or was killed by mp
+	host      string // the job log's Host: ":" here, else the sshlogin
+	exit      int    // -1 if it could not start or was killed by mp
 	signal    int
 	killed    bool   // mp sent the signal (timeout, --halt now, Ctrl-C)
 	haltMsg   string // --halt's message, printed after the job's output
@@ -242,6 +250,14 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		return sum, err
 	}
 	defer r.devNull.Close()
+	if cfg.SSH != nil {
+		n, err := r.setupHosts(ctx)
+		if err != nil {
+			return sum, err
+		}
+		cfg.Jobs, r.cfg.Jobs = n, n
+		defer r.sshDone(ctx)
+	}
 	if cfg.Watchdog && cfg.Remote == nil {
 		if r.wd, err = watchdog.Start(); err != nil {
 			return sum, err
@@ -294,6 +310,13 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		defer r.freeSlot(slot)
 		return r.runJob(ctx, j, slot), nil
 	})
+	if cfg.SSH != nil && cfg.SSH.OnAll {
+		err := r.onAll(ctx, pool, input, &sum)
+		if err == nil {
+			err = inputErr
+		}
+		return r.summarise(sum), err
+	}
 	results := mp.ImapUnordered(ctx, pool, run, input, mp.Chunksize(1))
 	if cfg.KeepOrder {
 		results = mp.Imap(ctx, pool, run, input, mp.Chunksize(1))
@@ -311,18 +334,7 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		}
 		r.print(res)
 	}
-	r.mu.Lock()
-	sum.Halted = r.halted
-	sum.HaltExit = r.haltExit
-	if sum.Halted && r.cfg.Halt.Success {
-		sum.HaltExit = 0
-	}
-	if r.cfg.Halt.Pct > 0 && sum.HaltExit != 0 {
-		sum.HaltExit = pctExit(sum.Failed, max(r.cfg.Total, sum.Done))
-	}
-	r.mu.Unlock()
-	sum.Interrupted = r.interrupted() && !sum.Halted
-	return sum, inputErr
+	return r.summarise(sum), inputErr
 }
 
 // runJob runs one job, with its tries, and records it.
@@ -402,6 +414,12 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		r.remoteAttempt(ctx, j, argv, res)
 		return
 	}
+	if r.hosts != nil {
+		var after func()
+		if argv, after = r.sshJob(ctx, j, slot, res, argv); after != nil {
+			defer after()
+		}
+	}
 	if cfg.Nice != 0 {
 		argv = append([]string{"nice", "-n", strconv.Itoa(cfg.Nice)}, argv...)
 	}
@@ -418,6 +436,9 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		return
 	}
 	cmd := &exec.Cmd{Path: path, Args: argv, Dir: cfg.Dir}
+	if res.host != "" && res.host != ":" {
+		cmd.Dir = "" // ssh runs here; --workdir is the host's
+	}
 	cmd.Env = append(r.baseEnv[:len(r.baseEnv):len(r.baseEnv)], "PARALLEL_SEQ="+strconv.Itoa(j.Seq), "PARALLEL_JOBSLOT="+strconv.Itoa(slot))
 	proc.Configure(cmd) // its own process group, and it dies with us
 	if cfg.Ungroup {

@@ -63,7 +63,11 @@ func (r *Runner) writeRow(res *result) {
 	var out, errb bytes.Buffer
 	res.out.writeTo(&out)
 	res.err2.writeTo(&errb)
-	row := []string{strconv.Itoa(res.job.Seq), ":", fmt.Sprintf("%.3f", float64(res.start.UnixMilli())/1000),
+	host := res.host
+	if host == "" {
+		host = ":"
+	}
+	row := []string{strconv.Itoa(res.job.Seq), host, fmt.Sprintf("%.3f", float64(res.start.UnixMilli())/1000),
 		fmt.Sprintf("%.3f", res.took.Seconds()), "0", strconv.FormatInt(res.out.size, 10),
 		strconv.Itoa(res.exit), strconv.Itoa(res.signal), r.tableField(res.command)}
 	for _, a := range res.job.Args {

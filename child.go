@@ -15,6 +15,7 @@ import (
 
 	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/wire"
+	wk "github.com/mp-go/mp/internal/worker"
 )
 
 // Process is a registered function running in a child process: Python's
@@ -195,7 +196,7 @@ func (p *Process) launch(pw *procWorker) error {
 	if !pw.names[p.fn] {
 		return fmt.Errorf("mp: function %q is not registered in process %s (pid %d): register it at package level, so that every process of the program has it", p.fn, p.name, pw.pid)
 	}
-	setup := wire.Setup{Name: p.name, Daemon: p.daemon, Process: true, LogLevel: int(lowestLevel(slog.Default())), Parent: CurrentProcess().Name()}
+	setup := wire.Setup{Name: p.name, Daemon: p.daemon, Process: true, LogLevel: int(wk.LowestLevel(slog.Default())), Parent: CurrentProcess().Name()}
 	if err := pw.send(wire.KindSetup, setup); err != nil {
 		return fmt.Errorf("mp: starting process %s (pid %d): %w", p.name, pw.pid, err)
 	}

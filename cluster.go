@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mp-go/mp/internal/remote"
+	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -148,13 +148,14 @@ func (p *Pool) ClusterURL() string {
 
 // newClusterBackend connects the pool to its cluster.
 func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
-	if remote.Dial == nil {
+	c := registry.LinkedCluster()
+	if c == nil {
 		return nil, fmt.Errorf("%w: mp.Cluster needs the cluster package linked in: import _ \"github.com/mp-go/mp/cluster\"", ErrInvalidOption)
 	}
 	if s.initFn != nil {
 		return nil, fmt.Errorf("%w: a Cluster pool has no Initializer (workers on other hosts start on their own)", ErrInvalidOption)
 	}
-	cfg := remote.Config{URL: s.clusterURL, AckWait: s.ackWait, MaxDeliver: 5, Creds: s.clusterCreds, CA: s.clusterCA, Run: s.clusterRun}
+	cfg := registry.Config{URL: s.clusterURL, AckWait: s.ackWait, MaxDeliver: 5, Creds: s.clusterCreds, CA: s.clusterCA, Run: s.clusterRun}
 	if cfg.AckWait == 0 {
 		cfg.AckWait = 30 * time.Second
 	}
@@ -163,7 +164,7 @@ func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
 	} else if s.clusterURL == "" {
 		cfg.LocalWorkers = CPUCount()
 	}
-	tr, err := remote.Dial(cfg)
+	tr, err := c.Dial(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +175,7 @@ func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
 // slot is one task in flight.
 type clusterBackend struct {
 	pool  *Pool
-	tr    remote.Transport
+	tr    registry.Transport
 	slots atomic.Int32
 	once  sync.Once
 }
@@ -257,20 +258,15 @@ func (b *clusterBackend) run(w *worker, j job) {
 // serveCluster runs this process as a cluster worker, if the environment
 // says so; it does not return then.
 func serveCluster() {
-	url := os.Getenv(remote.WorkerEnv)
+	url := os.Getenv(registry.WorkerEnv)
 	if url == "" {
 		return
 	}
-	os.Unsetenv(remote.WorkerEnv) // not for the processes its tasks start
-	if remote.Serve == nil {
-		fmt.Fprintf(os.Stderr, "mp: %s is set but this program does not link the cluster package (import _ \"github.com/mp-go/mp/cluster\")\n", remote.WorkerEnv)
+	os.Unsetenv(registry.WorkerEnv) // not for the processes its tasks start
+	c := registry.LinkedCluster()
+	if c == nil {
+		fmt.Fprintf(os.Stderr, "mp: %s is set but this program does not link the cluster package (import _ \"github.com/mp-go/mp/cluster\")\n", registry.WorkerEnv)
 		os.Exit(2)
 	}
-	os.Exit(remote.Serve(url))
-}
-
-func init() {
-	remote.RunTask = func(ctx context.Context, t *wire.Task, send func(*wire.Results) error) error {
-		return runTask(ctx, t, false, send)
-	}
+	os.Exit(c.Serve(url))
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/wire"
+	wk "github.com/mp-go/mp/internal/worker"
 )
 
 // Processes makes the pool run tasks in n worker processes: this program,
@@ -181,7 +182,7 @@ func (b *processBackend) setup(pw *procWorker, id int) error {
 	}
 	setup := wire.Setup{
 		Worker: id, Init: b.initName, Arg: b.initArg, RSS: b.maxRSS > 0,
-		Name: fmt.Sprintf("PoolWorker-%d", id), Daemon: true, LogLevel: int(lowestLevel(b.pool.log)),
+		Name: fmt.Sprintf("PoolWorker-%d", id), Daemon: true, LogLevel: int(wk.LowestLevel(b.pool.log)),
 		Parent: CurrentProcess().Name(),
 	}
 	// the initializer may take long: no deadline but the worker's life
@@ -653,7 +654,7 @@ func (c *chain) receive(pw *procWorker, f *flight) (dead bool, reason error) {
 			if wire.Unmarshal(p, &at) == nil && at.Task == id && at.Item >= 0 && at.Item < n {
 				where = append(where, "func", rj.funcName(), "task", rj.index(from+at.Item))
 			}
-			emitLog(b.pool.log, p, where...)
+			wk.EmitLog(b.pool.log, p, where...)
 			continue
 		}
 		if timer != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/wire"
+	wk "github.com/mp-go/mp/internal/worker"
 )
 
 // procWorker is one worker process and its pipes.
@@ -307,7 +308,7 @@ func (pw *procWorker) read(l *slog.Logger, where ...any) (wire.Kind, []byte, err
 		if err != nil || kind != wire.KindLog {
 			return kind, p, err
 		}
-		emitLog(l, p, append(where, "pid", pw.pid)...)
+		wk.EmitLog(l, p, append(where, "pid", pw.pid)...)
 	}
 }
 

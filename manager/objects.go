@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/mp-go/mp/internal/funcs"
+	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -1081,7 +1081,7 @@ func (b *barrierObj) runAction(ctx context.Context) (err error) {
 		}
 	}()
 	arg, _ := wire.Marshal(struct{}{})
-	_, ok, err := funcs.Call(ctx, b.action, arg)
+	_, ok, err := registry.Call(ctx, b.action, arg)
 	if !ok {
 		return fmt.Errorf("no function %q is registered in the server's program", b.action)
 	}

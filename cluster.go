@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/registry"
+	"github.com/mp-go/mp/internal/sched"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -180,12 +181,16 @@ type clusterBackend struct {
 	once  sync.Once
 }
 
-func (b *clusterBackend) start(ctx context.Context, w *worker) error {
+var _ sched.Backend = (*clusterBackend)(nil)
+
+// Start counts the slot: the connection closes with the last one.
+func (b *clusterBackend) Start(ctx context.Context, s sched.Slot) error {
 	b.slots.Add(1)
 	return nil
 }
 
-func (b *clusterBackend) stop(w *worker) {
+// Stop closes the connection with the last slot.
+func (b *clusterBackend) Stop(s sched.Slot) {
 	if b.slots.Add(-1) == 0 {
 		b.close()
 	}
@@ -199,28 +204,24 @@ func (b *clusterBackend) close() {
 	})
 }
 
-func (b *clusterBackend) run(w *worker, j job) {
-	rj, ok := j.(remoteJob)
-	if !ok {
-		j.abort(fmt.Errorf("%w: a Cluster pool runs registered functions only", ErrInvalidOption))
-		return
-	}
-	if !rj.begin() {
+// Run runs rj's items as Tasks on the cluster, one Task in flight.
+func (b *clusterBackend) Run(s sched.Slot, rj sched.Job) {
+	if !rj.Begin() {
 		return
 	}
 	start := time.Now()
-	timeout, retries := rj.settings()
-	ctx := rj.context()
-	for rj.cursor() < rj.size() {
-		from := rj.cursor()
-		args, n, encErr := rj.encodeFrom(from)
+	timeout, retries := rj.Settings()
+	ctx := rj.Context()
+	for rj.Cursor() < rj.Size() {
+		from := rj.Cursor()
+		args, n, encErr := rj.EncodeFrom(from)
 		if n == 0 {
-			rj.fail(from, encErr)
+			rj.Fail(from, encErr)
 			continue
 		}
 		// The ID names the task by its call and its first item: the same
 		// in a program run again, for ClusterRun.
-		t := &wire.Task{ID: rj.callSeq()<<32 | uint64(rj.index(from)), Func: rj.funcName(), Args: args, N: n, Retries: retries}
+		t := &wire.Task{ID: rj.CallSeq()<<32 | uint64(rj.Index(from)), Func: rj.FuncName(), Args: args, N: n, Retries: retries}
 		tctx, cancel := ctx, context.CancelFunc(func() {})
 		if timeout > 0 {
 			// A task's items run one after another on one worker: the
@@ -237,22 +238,22 @@ func (b *clusterBackend) run(w *worker, j job) {
 				errs[from+e.Index] = &RemoteError{Msg: e.Err.Msg, Type: e.Err.Type, Stack: e.Err.Stack, Panic: e.Err.Panic}
 			}
 			got += r.N
-			rj.deliver(from+r.From, r.Values, r.N, errs)
+			rj.Deliver(from+r.From, r.Values, r.N, errs)
 		})
 		if err != nil && context.Cause(tctx) != nil && ctx.Err() == nil {
 			err = context.Cause(tctx)
 		}
 		cancel()
 		if err != nil {
-			for rj.cursor() < from+n {
-				rj.fail(rj.cursor(), err)
+			for rj.Cursor() < from+n {
+				rj.Fail(rj.Cursor(), err)
 			}
 		}
 		if encErr != nil {
-			rj.fail(rj.cursor(), encErr)
+			rj.Fail(rj.Cursor(), encErr)
 		}
 	}
-	rj.complete(w, time.Since(start))
+	rj.Complete(s, time.Since(start))
 }
 
 // serveCluster runs this process as a cluster worker, if the environment

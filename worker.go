@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/procpool"
 	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/shm"
 	"github.com/mp-go/mp/internal/wire"
@@ -120,7 +121,7 @@ func stopIfNotServing(call string) {
 			}
 		}
 	}
-	fmt.Fprintf(os.Stderr, "mp: process %d was started as a worker process but runs the program instead of serving, up to %s: %s\n", os.Getpid(), call, errMissingMain)
+	fmt.Fprintf(os.Stderr, "mp: process %d was started as a worker process but runs the program instead of serving, up to %s: %s\n", os.Getpid(), call, procpool.MissingMain)
 	os.Exit(exitNoMain)
 }
 

@@ -4,28 +4,24 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"time"
+
+	"github.com/mp-go/mp/internal/sched"
+	"github.com/mp-go/mp/internal/wire"
 )
 
-// backend is the seam between scheduling and execution. The Pool owns the
-// queue, chunking, ordering, futures, retries and progress; a backend only
-// decides where a worker slot runs the jobs it is handed:
+// The seam between scheduling and execution is internal/sched: the Pool
+// owns the queue, chunking, ordering, futures, retries and progress; a
+// sched.Backend only decides where a worker slot runs the jobs it is
+// handed:
 //
-//   - goroutineBackend: in this process (Threads).
-//   - process and cluster backends (later): encode the job's items, run
-//     them in a worker process or on a NATS worker, and stream each item's
-//     result back through the job, so that everything above stays the same.
+//   - goroutineBackend (this file): in this process (Threads);
+//   - procpool.Backend: in worker processes (Processes, process.go);
+//   - clusterBackend: on a NATS cluster's workers (Cluster, cluster.go).
 //
-// Every method is called from the worker slot's own goroutine, except
-// start for a replacement worker.
-type backend interface {
-	// start makes w ready to run jobs (runs the initializer, starts a
-	// process, ...). An error means w never runs.
-	start(ctx context.Context, w *worker) error
-	// run runs j on w; j reports each of its items itself.
-	run(w *worker, j job)
-	// stop releases what start acquired.
-	stop(w *worker)
-}
+// The flow: user API (map.go, call.go, future.go) → Pool (pool.go) →
+// sched.Backend → internal/procpool → internal/worker in the child.
 
 // worker is one worker slot of a pool.
 type worker struct {
@@ -34,10 +30,27 @@ type worker struct {
 	tasks  int // items run, for MaxTasksPerChild
 	state  any // Initializer's result
 	init   bool
-	bk     any  // the backend's own state: *procWorker for processes
+	bk     any  // the backend's own state: *procpool.Proc for processes
 	retire bool // the backend asks for this worker to be replaced
 	rss    bool // in a worker process: report resident memory
 }
+
+var _ sched.Slot = (*worker)(nil)
+
+// ID is the worker's number.
+func (w *worker) ID() int { return w.id }
+
+// Ran counts n items run, for MaxTasksPerChild.
+func (w *worker) Ran(n int) { w.tasks += n }
+
+// Retire asks the pool to replace the worker after its job.
+func (w *worker) Retire() { w.retire = true }
+
+// Worker returns the backend's own state.
+func (w *worker) Worker() any { return w.bk }
+
+// SetWorker records the backend's own state.
+func (w *worker) SetWorker(v any) { w.bk = v }
 
 type workerKey struct{}
 
@@ -78,7 +91,11 @@ type goroutineBackend struct {
 	init func(context.Context) (any, error)
 }
 
-func (b *goroutineBackend) start(ctx context.Context, w *worker) (err error) {
+var _ sched.Backend = (*goroutineBackend)(nil)
+
+// Start runs the Initializer, if any, on the worker.
+func (b *goroutineBackend) Start(ctx context.Context, s sched.Slot) (err error) {
+	w := s.(*worker)
 	if b.init == nil {
 		return nil
 	}
@@ -95,12 +112,48 @@ func (b *goroutineBackend) start(ctx context.Context, w *worker) (err error) {
 	return err
 }
 
-func (b *goroutineBackend) run(w *worker, j job) { j.run(w) }
+// Run runs j on the worker's goroutine.
+func (b *goroutineBackend) Run(s sched.Slot, j sched.Job) { j.(job).run(s.(*worker)) }
 
-func (b *goroutineBackend) stop(w *worker) {
+// Stop closes the Initializer's state, if it is an io.Closer.
+func (b *goroutineBackend) Stop(s sched.Slot) {
+	w := s.(*worker)
 	if c, ok := w.state.(io.Closer); ok {
 		if err := c.Close(); err != nil {
 			w.pool.log.Warn("mp: closing worker state", "worker", w.id, "err", err)
 		}
 	}
 }
+
+// poolSide is what a backend sees of a Pool (sched.Pool): it keeps those
+// methods off the Pool's public method set.
+type poolSide struct{ p *Pool }
+
+var _ sched.Pool = poolSide{}
+
+func (ps poolSide) Context() context.Context { return ps.p.ctx }
+func (ps poolSide) Logger() *slog.Logger     { return ps.p.log }
+func (ps poolSide) JobsDone(n int)           { ps.p.jobsDone(n) }
+func (ps poolSide) Break(err error)          { ps.p.breakPool(err) }
+func (ps poolSide) MaxTasks() int            { return ps.p.defs.maxTasks }
+func (ps poolSide) Errors() sched.Errors     { return errorMaker{} }
+
+func (ps poolSide) TryNext(dst []sched.Job, n int, match func(sched.Job) bool) []sched.Job {
+	return ps.p.tryNext(dst, n, match)
+}
+
+// errorMaker makes the errors of backends in this package's types.
+type errorMaker struct{}
+
+var _ sched.Errors = errorMaker{}
+
+func (errorMaker) Remote(pid int, e *wire.Error) error {
+	return &RemoteError{PID: pid, Msg: e.Msg, Type: e.Type, Stack: e.Stack, Panic: e.Panic}
+}
+
+func (errorMaker) Exit(pid, code int, signal string, reason error) error {
+	return &WorkerError{PID: pid, ExitCode: code, Signal: signal, Reason: reason}
+}
+
+func (errorMaker) Timeout(d time.Duration) error { return fmt.Errorf("%w after %v", ErrTimeout, d) }
+func (errorMaker) Broken(err error) error        { return fmt.Errorf("%w: %w", ErrBrokenPool, err) }

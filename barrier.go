@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/mp-go/mp/internal/futex"
+	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -130,7 +131,7 @@ func (b *Barrier) runAction() (err error) {
 		return nil
 	}
 	name := string(b.h.action[:b.h.nameLen])
-	v, ok := registry.Load(name)
+	f, ok := registry.Lookup(name)
 	if !ok {
 		return fmt.Errorf("mp: barrier action %q is not registered in this process", name)
 	}
@@ -140,7 +141,7 @@ func (b *Barrier) runAction() (err error) {
 		}
 	}()
 	arg, _ := wire.Marshal(struct{}{})
-	_, err = v.(*entry).value(context.Background(), arg)
+	_, err = f.Call(context.Background(), arg)
 	return err
 }
 

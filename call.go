@@ -280,8 +280,8 @@ func (k *chunk[A, R]) report(i int, r R, err error) {
 	}
 }
 
-// abort reports a chunk that will never run: its call fails with err.
-func (k *chunk[A, R]) abort(err error) {
+// Abort reports a chunk that will never run: its call fails with err.
+func (k *chunk[A, R]) Abort(err error) {
 	k.call.cancel(err)
 	k.finish()
 }

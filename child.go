@@ -8,13 +8,15 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/procpool"
 	"github.com/mp-go/mp/internal/wire"
+	wk "github.com/mp-go/mp/internal/worker"
 )
 
 // Process is a registered function running in a child process: Python's
@@ -144,6 +146,13 @@ func NewProcess[A, R any](f Func[A, R], arg A, opts ...ProcessOption) (*Process,
 // processHandshake bounds how long a Process may take to reach mp.Main.
 const processHandshake = 10 * time.Second
 
+// childEnv is what a worker process, of a pool or a Process, is told in
+// its environment: that it is one, its tree (for shared memory) and its
+// parent.
+func childEnv() []string {
+	return []string{workerEnv + "=" + workerCookie, treeEnv + "=" + tree(), parentEnv + "=" + strconv.Itoa(os.Getpid())}
+}
+
 // Start starts the child process and returns once it runs the function.
 // Cancelling ctx kills the process (as exec.CommandContext does), so give
 // it a context that lives as long as the process should. A Process starts
@@ -169,19 +178,20 @@ func (p *Process) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return p.failStart(err)
 	}
-	pw, err := spawnWorker(0, "child process", processHandshake, false)
+	stopIfNotServing("Process.Start")
+	pw, err := procpool.Spawn(procpool.Spec{Noun: "child process", Handshake: processHandshake, Env: childEnv()})
 	if err != nil {
 		return p.failStart(fmt.Errorf("mp: starting process %s: %w", p.name, err))
 	}
-	stop := context.AfterFunc(ctx, pw.kill)
+	stop := context.AfterFunc(ctx, pw.Kill)
 	if err := p.launch(pw); err != nil {
 		stop()
-		pw.kill()
-		pw.close()
+		pw.Kill()
+		pw.Close()
 		return p.failStart(err)
 	}
 	p.mu.Lock()
-	p.pid, p.cmd = pw.pid, pw.cmd.Process
+	p.pid, p.cmd = pw.PID(), pw.Process()
 	p.mu.Unlock()
 	children.Lock()
 	children.list = append(children.list, p)
@@ -191,24 +201,24 @@ func (p *Process) Start(ctx context.Context) error {
 }
 
 // launch sends Setup and the one Task.
-func (p *Process) launch(pw *procWorker) error {
-	if !pw.names[p.fn] {
-		return fmt.Errorf("mp: function %q is not registered in process %s (pid %d): register it at package level, so that every process of the program has it", p.fn, p.name, pw.pid)
+func (p *Process) launch(pw *procpool.Proc) error {
+	if !pw.Has(p.fn) {
+		return fmt.Errorf("mp: function %q is not registered in process %s (pid %d): register it at package level, so that every process of the program has it", p.fn, p.name, pw.PID())
 	}
-	setup := wire.Setup{Name: p.name, Daemon: p.daemon, Process: true, LogLevel: int(lowestLevel(slog.Default())), Parent: CurrentProcess().Name()}
-	if err := pw.send(wire.KindSetup, setup); err != nil {
-		return fmt.Errorf("mp: starting process %s (pid %d): %w", p.name, pw.pid, err)
+	setup := wire.Setup{Name: p.name, Daemon: p.daemon, Process: true, LogLevel: int(wk.LowestLevel(slog.Default())), Parent: CurrentProcess().Name()}
+	if err := pw.Send(wire.KindSetup, setup); err != nil {
+		return fmt.Errorf("mp: starting process %s (pid %d): %w", p.name, pw.PID(), err)
 	}
-	kind, b, err := pw.read(slog.Default(), "process", p.name)
+	kind, b, err := pw.Read(slog.Default(), "process", p.name)
 	var ready wire.Ready
 	if err != nil || kind != wire.KindReady || wire.Unmarshal(b, &ready) != nil || ready.Err != nil {
-		if err == nil || framingError(err) {
-			pw.kill() // out of step: it would not be understood
+		if err == nil || procpool.FramingError(err) {
+			pw.Kill() // out of step: it would not be understood
 		}
-		return fmt.Errorf("mp: process %s (pid %d) %s during setup", p.name, pw.pid, pw.exitText())
+		return fmt.Errorf("mp: process %s (pid %d) %s during setup", p.name, pw.PID(), pw.ExitText())
 	}
-	if err := pw.send(wire.KindTask, wire.Task{ID: 1, Func: p.fn, Args: p.arg, N: 1}); err != nil {
-		return fmt.Errorf("mp: starting process %s (pid %d): %w", p.name, pw.pid, err)
+	if err := pw.Send(wire.KindTask, wire.Task{ID: 1, Func: p.fn, Args: p.arg, N: 1}); err != nil {
+		return fmt.Errorf("mp: starting process %s (pid %d): %w", p.name, pw.PID(), err)
 	}
 	return nil
 }
@@ -224,33 +234,33 @@ func (p *Process) failStart(err error) error {
 
 // wait reads the function's outcome and the child's log records, reaps
 // the child and records how it ended.
-func (p *Process) wait(pw *procWorker, stop func() bool) {
+func (p *Process) wait(pw *procpool.Proc, stop func() bool) {
 	defer stop()
 	var remote error
 	for {
-		kind, b, err := pw.read(slog.Default(), "process", p.name)
+		kind, b, err := pw.Read(slog.Default(), "process", p.name)
 		if err != nil {
-			if framingError(err) {
+			if procpool.FramingError(err) {
 				// something else wrote to the pipe: no more frames can be
 				// read, but the child goes on (as in Python, whose pipe
 				// this would not be)
-				io.Copy(io.Discard, pw.res)
+				io.Copy(io.Discard, pw.Results())
 			}
 			break // EOF: the child has ended (or closed its pipe)
 		}
 		var res wire.Results
 		if kind == wire.KindResult && wire.Unmarshal(b, &res) == nil && len(res.Errs) > 0 {
 			e := res.Errs[0].Err
-			remote = &RemoteError{PID: pw.pid, Msg: e.Msg, Type: e.Type, Stack: e.Stack, Panic: e.Panic}
+			remote = errorMaker{}.Remote(pw.PID(), &e)
 		}
 	}
-	<-pw.exited
-	pw.close()
-	e := &ProcessError{Name: p.name, PID: pw.pid, Err: remote}
-	st := pw.cmd.ProcessState
-	e.ExitCode = st.ExitCode()
-	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		e.ExitCode, e.Signal = -int(ws.Signal()), ws.Signal().String()
+	<-pw.Exited()
+	pw.Close()
+	e := &ProcessError{Name: p.name, PID: pw.PID(), Err: remote}
+	code, sig := pw.ExitStatus()
+	e.ExitCode = code
+	if sig != 0 {
+		e.ExitCode, e.Signal = -int(sig), sig.String() // Python's exitcode
 	}
 	p.mu.Lock()
 	p.code = e.ExitCode

@@ -10,7 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mp-go/mp/internal/remote"
+	"github.com/mp-go/mp/internal/procpool"
+	"github.com/mp-go/mp/internal/registry"
+	"github.com/mp-go/mp/internal/sched"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -150,13 +152,14 @@ func (p *Pool) ClusterURL() string {
 // newClusterBackend connects the pool to its cluster.
 func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
 	stopIfNotServing("mp.NewPool")
-	if remote.Dial == nil {
+	c := registry.LinkedCluster()
+	if c == nil {
 		return nil, fmt.Errorf("%w: mp.Cluster needs the cluster package linked in: import _ \"github.com/mp-go/mp/cluster\"", ErrInvalidOption)
 	}
 	if s.initFn != nil {
 		return nil, fmt.Errorf("%w: a Cluster pool has no Initializer (workers on other hosts start on their own)", ErrInvalidOption)
 	}
-	cfg := remote.Config{URL: s.clusterURL, AckWait: s.ackWait, MaxDeliver: 5, Creds: s.clusterCreds, CA: s.clusterCA, Run: s.clusterRun}
+	cfg := registry.Config{URL: s.clusterURL, AckWait: s.ackWait, MaxDeliver: 5, Creds: s.clusterCreds, CA: s.clusterCA, Run: s.clusterRun}
 	if cfg.AckWait == 0 {
 		cfg.AckWait = 30 * time.Second
 	}
@@ -165,7 +168,7 @@ func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
 	} else if s.clusterURL == "" {
 		cfg.LocalWorkers = CPUCount()
 	}
-	tr, err := remote.Dial(cfg)
+	tr, err := c.Dial(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -176,17 +179,21 @@ func newClusterBackend(p *Pool, s *settings) (*clusterBackend, error) {
 // slot is one task in flight.
 type clusterBackend struct {
 	pool  *Pool
-	tr    remote.Transport
+	tr    registry.Transport
 	slots atomic.Int32
 	once  sync.Once
 }
 
-func (b *clusterBackend) start(ctx context.Context, w *worker) error {
+var _ sched.Backend = (*clusterBackend)(nil)
+
+// Start counts the slot: the connection closes with the last one.
+func (b *clusterBackend) Start(ctx context.Context, s sched.Slot) error {
 	b.slots.Add(1)
 	return nil
 }
 
-func (b *clusterBackend) stop(w *worker) {
+// Stop closes the connection with the last slot.
+func (b *clusterBackend) Stop(s sched.Slot) {
 	if b.slots.Add(-1) == 0 {
 		b.close()
 	}
@@ -200,28 +207,24 @@ func (b *clusterBackend) close() {
 	})
 }
 
-func (b *clusterBackend) run(w *worker, j job) {
-	rj, ok := j.(remoteJob)
-	if !ok {
-		j.abort(fmt.Errorf("%w: a Cluster pool runs registered functions only", ErrInvalidOption))
-		return
-	}
-	if !rj.begin() {
+// Run runs rj's items as Tasks on the cluster, one Task in flight.
+func (b *clusterBackend) Run(s sched.Slot, rj sched.Job) {
+	if !rj.Begin() {
 		return
 	}
 	start := time.Now()
-	timeout, retries := rj.settings()
-	ctx := rj.context()
-	for rj.cursor() < rj.size() {
-		from := rj.cursor()
-		args, n, encErr := rj.encodeFrom(from)
+	timeout, retries := rj.Settings()
+	ctx := rj.Context()
+	for rj.Cursor() < rj.Size() {
+		from := rj.Cursor()
+		args, n, encErr := rj.EncodeFrom(from)
 		if n == 0 {
-			rj.fail(from, encErr)
+			rj.Fail(from, encErr)
 			continue
 		}
 		// The ID names the task by its call and its first item: the same
 		// in a program run again, for ClusterRun.
-		t := &wire.Task{ID: rj.callSeq()<<32 | uint64(rj.index(from)), Func: rj.funcName(), Args: args, N: n, Retries: retries}
+		t := &wire.Task{ID: rj.CallSeq()<<32 | uint64(rj.Index(from)), Func: rj.FuncName(), Args: args, N: n, Retries: retries}
 		tctx, cancel := ctx, context.CancelFunc(func() {})
 		if timeout > 0 {
 			// A task's items run one after another on one worker: the
@@ -238,41 +241,42 @@ func (b *clusterBackend) run(w *worker, j job) {
 				errs[from+e.Index] = &RemoteError{Msg: e.Err.Msg, Type: e.Err.Type, Stack: e.Err.Stack, Panic: e.Err.Panic}
 			}
 			got += r.N
-			rj.deliver(from+r.From, r.Values, r.N, errs)
+			rj.Deliver(from+r.From, r.Values, r.N, errs)
 		})
 		if err != nil && context.Cause(tctx) != nil && ctx.Err() == nil {
 			err = context.Cause(tctx)
 		}
 		cancel()
 		if err != nil {
-			for rj.cursor() < from+n {
-				rj.fail(rj.cursor(), err)
+			for rj.Cursor() < from+n {
+				rj.Fail(rj.Cursor(), err)
 			}
 		}
 		if encErr != nil {
-			rj.fail(rj.cursor(), encErr)
+			rj.Fail(rj.Cursor(), encErr)
 		}
 	}
-	rj.complete(w, time.Since(start))
+	rj.Complete(s, time.Since(start))
 }
 
 // serveCluster runs this process as a cluster worker, if the environment
 // says so; it does not return then.
 func serveCluster() {
-	url := os.Getenv(remote.WorkerEnv)
+	url := os.Getenv(registry.WorkerEnv)
 	if url == "" {
 		return
 	}
-	os.Unsetenv(remote.WorkerEnv) // not for the processes its tasks start
+	os.Unsetenv(registry.WorkerEnv) // not for the processes its tasks start
 	if f := reportPipe(); f != nil {
 		f.Close() // serving: nothing to report
 	}
-	os.Unsetenv(remote.ReportEnv)
-	if remote.Serve == nil {
-		fmt.Fprintf(os.Stderr, "mp: %s is set but this program does not link the cluster package (import _ \"github.com/mp-go/mp/cluster\")\n", remote.WorkerEnv)
+	os.Unsetenv(registry.ReportEnv)
+	c := registry.LinkedCluster()
+	if c == nil {
+		fmt.Fprintf(os.Stderr, "mp: %s is set but this program does not link the cluster package (import _ \"github.com/mp-go/mp/cluster\")\n", registry.WorkerEnv)
 		os.Exit(2)
 	}
-	os.Exit(remote.Serve(url))
+	os.Exit(c.Serve(url))
 }
 
 // stopIfClusterWorker is stopIfNotServing for a local cluster worker (a
@@ -280,21 +284,21 @@ func serveCluster() {
 // instead of serving: it tells the pool over the report pipe and exits,
 // before it starts a cluster, processes or workers of its own.
 func stopIfClusterWorker(call string) {
-	if os.Getenv(remote.WorkerEnv) == "" {
+	if os.Getenv(registry.WorkerEnv) == "" {
 		return
 	}
 	if f := reportPipe(); f != nil {
 		fmt.Fprintln(f, call)
 		f.Close()
 	}
-	fmt.Fprintf(os.Stderr, "mp: process %d was started as a cluster worker but runs the program instead of serving, up to %s: %s\n", os.Getpid(), call, errMissingMain)
-	os.Exit(remote.ExitNoMain)
+	fmt.Fprintf(os.Stderr, "mp: process %d was started as a cluster worker but runs the program instead of serving, up to %s: %s\n", os.Getpid(), call, procpool.MissingMain)
+	os.Exit(registry.ExitNoMain)
 }
 
 // reportPipe returns the pipe to the pool that started this local
 // cluster worker, or nil.
 func reportPipe() *os.File {
-	fd, err := strconv.Atoi(os.Getenv(remote.ReportEnv))
+	fd, err := strconv.Atoi(os.Getenv(registry.ReportEnv))
 	if err != nil || fd < 3 {
 		return nil
 	}
@@ -303,10 +307,4 @@ func reportPipe() *os.File {
 		return nil
 	}
 	return f
-}
-
-func init() {
-	remote.RunTask = func(ctx context.Context, t *wire.Task, send func(*wire.Results) error) error {
-		return runTask(ctx, t, false, send)
-	}
 }

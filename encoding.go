@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/mp-go/mp/internal/wire"
+	wk "github.com/mp-go/mp/internal/worker"
 )
 
 // ErrEncoding is wrapped by every error about a value that cannot cross
@@ -26,7 +27,7 @@ type EncodeError = wire.EncodeError
 
 // encodeErrorType is the RemoteError.Type of a result that a worker
 // process could not encode.
-const encodeErrorType = "*mp.EncodeError"
+const encodeErrorType = wk.EncodeErrorType
 
 // Is reports whether target is ErrEncoding and e a result that its worker
 // process could not encode, so that errors.Is(err, mp.ErrEncoding) holds
@@ -131,11 +132,4 @@ func resultErrors(name string, from int, errs []wire.ItemError, bad map[int]erro
 	}
 	slices.SortFunc(errs, func(a, b wire.ItemError) int { return a.Index - b.Index })
 	return errs
-}
-
-// processErrors drops from the errors of an mp.Process's function those
-// of a result that could not be encoded: as in Python, a Process's
-// return value is not used, so it need not be encodable.
-func processErrors(errs []wire.ItemError) []wire.ItemError {
-	return slices.DeleteFunc(errs, func(e wire.ItemError) bool { return e.Err.Type == encodeErrorType })
 }

@@ -3,10 +3,9 @@ package mp
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
-	"github.com/mp-go/mp/internal/funcs"
+	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -41,16 +40,32 @@ func (f Func[A, R]) check() error {
 	return nil
 }
 
-// registry maps a registered name to its *entry.
-var registry sync.Map
-
 // entry is a registered function as a worker process runs it: encoded
-// argument in, encoded result out.
-type entry struct {
-	// value decodes one argument and calls the function (initializers).
-	value func(ctx context.Context, arg []byte) (any, error)
-	// batch runs a Task's items, sending Results as it goes.
-	batch func(ctx context.Context, t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) error
+// argument in, encoded result out (registry.Func).
+type entry[A, R any] struct {
+	name string
+	fn   func(context.Context, A) (R, error)
+}
+
+var _ registry.Func = (*entry[int, int])(nil)
+
+// Call decodes one argument and calls the function (initializers, a
+// Barrier's or a manager's action).
+func (e *entry[A, R]) Call(ctx context.Context, arg []byte) (any, error) {
+	var a A
+	if err := wire.Unmarshal(arg, &a); err != nil {
+		return nil, fmt.Errorf("mp: decoding the argument of %s as %T: %w", e.name, a, err)
+	}
+	r, err := e.fn(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// RunBatch runs a Task's items, sending Results as it goes.
+func (e *entry[A, R]) RunBatch(ctx context.Context, t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) error {
+	return runBatch(ctx, e.name, e.fn, t, due, send)
 }
 
 // Register names fn so that worker processes of this program can find and
@@ -64,21 +79,7 @@ func Register[A, R any](name string, fn func(context.Context, A) (R, error)) Fun
 	if fn == nil {
 		panic("mp: Register " + name + " with a nil function")
 	}
-	e := &entry{batch: func(ctx context.Context, t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) error {
-		return runBatch(ctx, name, fn, t, due, send)
-	}}
-	e.value = func(ctx context.Context, arg []byte) (any, error) {
-		var a A
-		if err := wire.Unmarshal(arg, &a); err != nil {
-			return nil, fmt.Errorf("mp: decoding the argument of %s as %T: %w", name, a, err)
-		}
-		r, err := fn(ctx, a)
-		if err != nil {
-			return nil, err
-		}
-		return r, nil
-	}
-	if _, dup := registry.LoadOrStore(name, e); dup {
+	if !registry.Add(name, &entry[A, R]{name: name, fn: fn}) {
 		panic("mp: Register called twice for " + name)
 	}
 	return Func[A, R]{name: name, fn: fn}
@@ -144,15 +145,4 @@ func spread2[T1, T2, R any](fn func(context.Context, T1, T2) (R, error)) func(co
 
 func spread3[T1, T2, T3, R any](fn func(context.Context, T1, T2, T3) (R, error)) func(context.Context, Args3[T1, T2, T3]) (R, error) {
 	return func(ctx context.Context, a Args3[T1, T2, T3]) (R, error) { return fn(ctx, a.A1, a.A2, a.A3) }
-}
-
-func init() {
-	funcs.Call = func(ctx context.Context, name string, arg []byte) (any, bool, error) {
-		v, ok := registry.Load(name)
-		if !ok {
-			return nil, false, nil
-		}
-		r, err := v.(*entry).value(ctx, arg)
-		return r, true, err
-	}
 }

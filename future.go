@@ -386,7 +386,8 @@ func (t *task[A, R]) run(w *worker) {
 	t.resolve(v, err)
 }
 
-func (t *task[A, R]) abort(err error) {
+// Abort resolves a task that will never run with err.
+func (t *task[A, R]) Abort(err error) {
 	var zero R
 	t.resolve(zero, err)
 }

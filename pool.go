@@ -7,7 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
+
+	"github.com/mp-go/mp/internal/sched"
 )
 
 // Pool runs tasks on a fixed number of workers. Make one with NewPool; the
@@ -23,7 +24,7 @@ type Pool struct {
 	n       int
 	defs    settings // call defaults
 	log     *slog.Logger
-	backend backend
+	backend sched.Backend
 
 	ctx    context.Context // cancelled by Terminate
 	cancel context.CancelCauseFunc
@@ -49,12 +50,12 @@ type Pool struct {
 // errTerminated is the cause given to work cut short by Terminate.
 var errTerminated = fmt.Errorf("%w: terminated", ErrClosed)
 
-// job is one unit of scheduling: a chunk of a call, or one Submit task.
+// job is one unit of scheduling: a chunk of a call, or one Submit task;
+// what other backends see of it is sched.Job.
 type job interface {
+	sched.Job
 	// run executes the job in this process on w, reporting every item.
 	run(w *worker)
-	// abort reports every item of a job that will never run as failed.
-	abort(err error)
 }
 
 // NewPool starts a pool. Without options it has CPUCount() goroutine
@@ -90,19 +91,9 @@ func NewPool(opts ...Option) (*Pool, error) {
 		}
 		p.backend = b
 	} else if s.processes {
-		b := &processBackend{handshake: s.handshake, pool: p, initName: s.initName, maxRSS: s.maxRSS}
-		if b.handshake == 0 {
-			b.handshake = 10 * time.Second
-		}
-		if s.initFn != nil {
-			if s.initName == "" {
-				return nil, fmt.Errorf("%w: the Initializer of a process pool must be made with mp.Register", ErrInvalidOption)
-			}
-			arg, err := s.initArg()
-			if err != nil {
-				return nil, fmt.Errorf("%w: the argument of the Initializer: %w", ErrInvalidOption, err)
-			}
-			b.initArg = arg
+		b, err := newProcessBackend(p, &s)
+		if err != nil {
+			return nil, err
 		}
 		p.backend = b
 	} else {
@@ -117,13 +108,13 @@ func NewPool(opts ...Option) (*Pool, error) {
 	var wg sync.WaitGroup
 	for i := range ws {
 		ws[i] = p.newWorker()
-		wg.Go(func() { errs[i] = p.backend.start(p.ctx, ws[i]) })
+		wg.Go(func() { errs[i] = p.backend.Start(p.ctx, ws[i]) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		for i, w := range ws {
 			if errs[i] == nil {
-				p.backend.stop(w)
+				p.backend.Stop(w)
 			}
 		}
 		p.cancel(err)
@@ -190,7 +181,7 @@ func (p *Pool) next() (job, bool) {
 // tryNext appends to dst up to n queued jobs that match, from the head of
 // the queue, without waiting; none while a worker waits for a job: it is
 // for that worker.
-func (p *Pool) tryNext(dst []job, n int, match func(job) bool) []job {
+func (p *Pool) tryNext(dst []sched.Job, n int, match func(sched.Job) bool) []sched.Job {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.idle > 0 {
@@ -236,10 +227,10 @@ func (p *Pool) loop(w *worker) {
 	for {
 		j, ok := p.next()
 		if !ok {
-			p.backend.stop(w)
+			p.backend.Stop(w)
 			return
 		}
-		p.backend.run(w, j)
+		p.backend.Run(w, j)
 		p.jobDone()
 		if max := p.defs.maxTasks; w.retire || (max > 0 && w.tasks >= max) {
 			p.replace(w)
@@ -261,7 +252,7 @@ func (p *Pool) replace(old *worker) {
 		if idleForever || p.ctx.Err() != nil {
 			return
 		}
-		if err := p.backend.start(p.ctx, nw); err != nil {
+		if err := p.backend.Start(p.ctx, nw); err != nil {
 			if !errors.Is(err, ErrBrokenPool) { // the start already says "broken pool" and names the worker
 				err = fmt.Errorf("%w: starting worker %d to replace worker %d: %w", ErrBrokenPool, nw.id, old.id, err)
 			}
@@ -272,7 +263,7 @@ func (p *Pool) replace(old *worker) {
 		p.workers.Add(1)
 		go p.loop(nw)
 	}()
-	p.backend.stop(old)
+	p.backend.Stop(old)
 }
 
 // breakPool marks the pool broken: nothing new is taken and every queued
@@ -288,7 +279,7 @@ func (p *Pool) breakPool(err error) {
 	p.work.Broadcast()
 	p.mu.Unlock()
 	for _, j := range q {
-		j.abort(err)
+		j.Abort(err)
 		p.jobDone()
 	}
 }
@@ -392,7 +383,7 @@ func (p *Pool) Terminate() {
 		c.cancel(errTerminated)
 	}
 	for _, j := range q {
-		j.abort(errTerminated)
+		j.Abort(errTerminated)
 		p.jobDone()
 	}
 	p.workers.Wait()

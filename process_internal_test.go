@@ -2,8 +2,10 @@ package mp
 
 import (
 	"fmt"
+	"log/slog"
 	"testing"
 
+	"github.com/mp-go/mp/internal/procpool"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -19,19 +21,19 @@ func BenchmarkRawExchange(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer p.Close()
-			pw, err := p.backend.(*processBackend).spawn(9)
+			pw, err := p.backend.(*procpool.Backend).Spawn(9)
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer pw.close()
+			defer pw.Close()
 			args, _ := wire.MarshalSlice(make([]int, items))
 			b.ResetTimer()
 			for i := 0; i < b.N; i += items {
-				if err := pw.send(wire.KindTask, wire.Task{ID: uint64(i + 1), Func: "test.square", Args: args, N: items}); err != nil {
+				if err := pw.Send(wire.KindTask, wire.Task{ID: uint64(i + 1), Func: "test.square", Args: args, N: items}); err != nil {
 					b.Fatal(err)
 				}
 				for got := 0; got < items; {
-					_, frame, err := pw.r.Read()
+					_, frame, err := pw.Read(slog.Default())
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -2,21 +2,19 @@ package mp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"reflect"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/procpool"
+	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/shm"
 	"github.com/mp-go/mp/internal/wire"
+	wk "github.com/mp-go/mp/internal/worker"
 )
 
 // The environment variable that tells a re-executed program it is a
@@ -62,7 +60,7 @@ func Main() {
 	}
 	proc.NoInherit(3)
 	proc.NoInherit(4)
-	os.Exit(serveWorker(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results")))
+	os.Exit(wk.Serve(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results"), &host{}))
 }
 
 func init() {
@@ -127,7 +125,7 @@ func stopIfNotServing(call string) {
 			}
 		}
 	}
-	fmt.Fprintf(os.Stderr, "mp: process %d was started as a worker process but runs the program instead of serving, up to %s: %s\n", os.Getpid(), call, errMissingMain)
+	fmt.Fprintf(os.Stderr, "mp: process %d was started as a worker process but runs the program instead of serving, up to %s: %s\n", os.Getpid(), call, procpool.MissingMain)
 	os.Exit(exitNoMain)
 }
 
@@ -135,126 +133,11 @@ func stopIfNotServing(call string) {
 // stopIfNotServing.
 const exitNoMain = 2
 
-// serveWorker runs the worker side of the protocol: Hello, Setup/Ready,
-// then the Results of every Task, until the task stream ends. It returns
-// the exit status.
-func serveWorker(in io.Reader, out io.Writer) int {
-	r := wire.NewReader(in, wire.DefaultMaxFrame)
-	o := &workerOut{w: wire.NewWriter(out, wire.DefaultMaxFrame)}
-	var names []string
-	registry.Range(func(k, _ any) bool {
-		names = append(names, k.(string))
-		return true
-	})
-	slices.Sort(names)
-	if o.send(wire.KindHello, wire.Hello{Version: wire.Version, PID: os.Getpid(), Names: names}) != nil {
-		return 3
-	}
-	me, s, code := setupWorker(r, o)
-	if me == nil {
-		return code
-	}
-	defer closeState(me)
-	ctx := context.WithValue(context.Background(), workerKey{}, me)
-	for {
-		kind, p, err := r.Read()
-		if err == io.EOF {
-			return 0 // the pool closed the connection: done
-		}
-		if err != nil || kind != wire.KindTask {
-			fmt.Fprintf(os.Stderr, "mp worker %d: bad frame from the pool (kind %d): %v\n", os.Getpid(), kind, err)
-			return 4
-		}
-		var t wire.Task
-		if err := wire.Unmarshal(p, &t); err != nil {
-			fmt.Fprintf(os.Stderr, "mp worker %d: bad task from the pool: %v\n", os.Getpid(), err)
-			return 4
-		}
-		if s.Process {
-			// The parent holds the task pipe open while we run: EOF
-			// means it died, and a Process dies with its parent, also
-			// where there is no parent-death signal.
-			go func() {
-				r.Read()
-				proc.KillOwnGroup() // and what it started
-			}()
-		}
-		var failed *wire.Error
-		send := func(res *wire.Results) error {
-			if s.Process {
-				res.Errs = processErrors(res.Errs) // its result is not used
-			}
-			if len(res.Errs) > 0 && failed == nil {
-				failed = &res.Errs[0].Err
-			}
-			if !s.Process && res.From+res.N == t.N && r.Buffered() > 0 {
-				return o.sendLater(wire.KindResult, res) // the next task is here
-			}
-			return o.send(wire.KindResult, res)
-		}
-		if err := runTask(ctx, &t, me.rss, send); err != nil {
-			return 3 // the pool is gone
-		}
-		if s.Process {
-			// an mp.Process runs one task; its status says how it went,
-			// and its stderr shows the error, as Python's traceback
-			if failed != nil {
-				fmt.Fprintf(os.Stderr, "Process %s (pid %d): %s\n", s.Name, os.Getpid(), failed.Msg)
-				if failed.Stack != "" {
-					fmt.Fprintf(os.Stderr, "\n%s\n", failed.Stack)
-				}
-				return 1
-			}
-			return 0
-		}
-	}
-}
-
 // maxBatch bounds the items of one Results frame.
 const maxBatch = 4096
 
-// runTask runs the items of t and sends their Results: in batches, at
-// least every millisecond while items run, or after every item when t is
-// Careful.
-func runTask(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire.Results) error) error {
-	send := func(r *wire.Results) error {
-		if rss && r.From+r.N == t.N {
-			r.RSS = proc.RSS()
-		}
-		return sendResults(r)
-	}
-	running.task.Store(t.ID)
-	defer running.task.Store(0)
-	v, ok := registry.Load(t.Func)
-	if !ok {
-		errs := make([]wire.ItemError, t.N)
-		for i := range errs {
-			errs[i] = wire.ItemError{Index: i, Err: wire.Error{Msg: fmt.Sprintf("mp: function %q is not registered in worker process %d", t.Func, os.Getpid()), Type: "mp.notRegistered"}}
-		}
-		return send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
-	}
-	var due atomic.Bool
-	if t.N > 1 && !t.Careful { // a single item or a careful task flushes anyway
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			for {
-				select {
-				case <-tick.C:
-					due.Store(true)
-				case <-stop:
-					return
-				}
-			}
-		}()
-	}
-	return v.(*entry).batch(ctx, t, &due, send)
-}
-
-// runBatch is the typed body of runTask, made by Register for each
-// function.
+// runBatch is the typed body of wk.RunTask, made by Register for
+// each function.
 func runBatch[A, R any](ctx context.Context, name string, fn func(context.Context, A) (R, error), t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) error {
 	var args []A
 	if err := wire.UnmarshalSlice(t.Args, &args); err != nil || len(args) != t.N {
@@ -295,7 +178,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 	}
 	if t.Retries > 0 {
 		for i, a := range args {
-			running.item.Store(int64(i))
+			wk.Running.Item.Store(int64(i))
 			r, werr := callItem(ctx, fn, a, t.Retries)
 			if err := after(i, r, werr); err != nil {
 				return err
@@ -323,16 +206,16 @@ func runSpan[A, R any](ctx context.Context, fn func(context.Context, A) (R, erro
 		}
 	}()
 	small := len(args) <= 64 // else the item is kept only once the worker logs: see running
-	running.small.Store(small)
+	wk.Running.Small.Store(small)
 	for ; i < len(args); i++ {
-		if small || running.logging.Load() {
-			running.item.Store(int64(i))
+		if small || wk.Running.Logging.Load() {
+			wk.Running.Item.Store(int64(i))
 		}
 		r, ferr := fn(ctx, args[i])
 		var werr *wire.Error
 		if ferr != nil {
 			var zero R
-			r, werr = zero, &wire.Error{Msg: ferr.Error(), Type: errorType(ferr)}
+			r, werr = zero, &wire.Error{Msg: ferr.Error(), Type: wk.ErrorType(ferr)}
 		}
 		if err := after(i, r, werr); err != nil {
 			return i + 1, err
@@ -362,36 +245,41 @@ func callOnce[A, R any](ctx context.Context, fn func(context.Context, A) (R, err
 	r, err := fn(ctx, a)
 	if err != nil {
 		var zero R
-		return zero, &wire.Error{Msg: err.Error(), Type: errorType(err)}
+		return zero, &wire.Error{Msg: err.Error(), Type: wk.ErrorType(err)}
 	}
 	return r, nil
 }
 
-// setupWorker reads Setup, runs the initializer it names and answers
-// Ready. It returns the worker and its Setup, or nil and an exit code.
-func setupWorker(r *wire.Reader, o *workerOut) (*worker, *wire.Setup, int) {
-	kind, p, err := r.Read()
-	var s wire.Setup
-	if err != nil || kind != wire.KindSetup || wire.Unmarshal(p, &s) != nil {
-		fmt.Fprintf(os.Stderr, "mp worker %d: no setup from the pool: %v\n", os.Getpid(), err)
-		return nil, nil, 4
-	}
+// host is what a worker process of this program is, for wk.Serve:
+// the worker slot its tasks see through WorkerState and WorkerID.
+type host struct{ me *worker }
+
+var _ wk.Host = (*host)(nil)
+
+// Setup records what Setup says this process is and runs its initializer.
+func (h *host) Setup(s *wire.Setup) (context.Context, *wire.Error) {
 	setCurrent(s.Name, s.Daemon)
 	parent.name = s.Parent
-	forwardLogs(o, slog.Level(s.LogLevel))
-	me := &worker{id: s.Worker, init: s.Init != "", rss: s.RSS}
-	var ready wire.Ready
+	h.me = &worker{id: s.Worker, init: s.Init != "", rss: s.RSS}
 	if s.Init != "" {
-		ready.Err = runInit(me, s)
+		if werr := runInit(h.me, *s); werr != nil {
+			return nil, werr
+		}
 	}
-	if o.send(wire.KindReady, ready) != nil || ready.Err != nil {
-		return nil, nil, 5
+	return context.WithValue(context.Background(), workerKey{}, h.me), nil
+}
+
+// Close closes the initializer's state, if it is an io.Closer.
+func (h *host) Close() {
+	if c, ok := h.me.state.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "mp worker %d: closing the worker state: %v\n", os.Getpid(), err)
+		}
 	}
-	return me, &s, 0
 }
 
 func runInit(me *worker, s wire.Setup) (werr *wire.Error) {
-	v, ok := registry.Load(s.Init)
+	f, ok := registry.Lookup(s.Init)
 	if !ok {
 		return &wire.Error{Msg: fmt.Sprintf("mp: initializer %q is not registered in worker process %d", s.Init, os.Getpid())}
 	}
@@ -401,26 +289,10 @@ func runInit(me *worker, s wire.Setup) (werr *wire.Error) {
 		}
 	}()
 	ctx := context.WithValue(context.Background(), workerKey{}, me)
-	state, err := v.(*entry).value(ctx, s.Arg)
+	state, err := f.Call(ctx, s.Arg)
 	if err != nil {
-		return &wire.Error{Msg: err.Error(), Type: errorType(err)}
+		return &wire.Error{Msg: err.Error(), Type: wk.ErrorType(err)}
 	}
 	me.state = state
 	return nil
-}
-
-func closeState(me *worker) {
-	if c, ok := me.state.(io.Closer); ok {
-		if err := c.Close(); err != nil {
-			fmt.Fprintf(os.Stderr, "mp worker %d: closing the worker state: %v\n", os.Getpid(), err)
-		}
-	}
-}
-
-func errorType(err error) string {
-	t := reflect.TypeOf(err).String()
-	if u := errors.Unwrap(err); u != nil && t == "*fmt.wrapError" {
-		return errorType(u)
-	}
-	return t
 }

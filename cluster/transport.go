@@ -15,17 +15,29 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/proc"
-	"github.com/mp-go/mp/internal/remote"
+	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 )
 
-func init() {
-	remote.Dial = dial
-	remote.Serve = serve
-}
+// The NATS backend of mp.Cluster pools: linking this package in registers
+// it (import _ "github.com/mp-go/mp/cluster"), as database/sql drivers do.
+func init() { registry.SetCluster(natsBackend{}) }
+
+// natsBackend is this package as package mp sees it.
+type natsBackend struct{}
+
+var _ registry.Cluster = natsBackend{}
+
+// Dial connects a pool to a cluster.
+func (natsBackend) Dial(cfg registry.Config) (registry.Transport, error) { return dial(cfg) }
+
+// Serve runs this process as a worker of the cluster at url.
+func (natsBackend) Serve(url string) int { return serve(url) }
+
+var _ registry.Transport = (*transport)(nil)
 
 // ErrClusterGone is the error of the tasks in flight when a pool loses
 // its cluster for good (or is closed).
@@ -38,7 +50,7 @@ var ErrUndeliverable = errors.New("cluster: no worker finished the task")
 
 // transport is a pool's connection to its cluster.
 type transport struct {
-	cfg     remote.Config
+	cfg     registry.Config
 	srv     *Server // the embedded server, if we started one
 	url     string
 	nc      *nats.Conn
@@ -71,7 +83,7 @@ type inflight struct {
 	seq     uint64
 }
 
-func dial(cfg remote.Config) (remote.Transport, error) {
+func dial(cfg registry.Config) (registry.Transport, error) {
 	t := &transport{cfg: cfg, url: cfg.URL, pending: map[uint64]*inflight{}, bySeq: map[uint64]uint64{}, early: map[uint64][]wire.Results{}, lost: make(chan struct{}), broken: make(chan struct{}), stop: make(chan struct{})}
 	if t.url == "" {
 		// Loopback, but other users of this host could connect: a random
@@ -299,13 +311,13 @@ func (t *transport) spawn() (*exec.Cmd, *os.File, error) {
 	}
 	defer w.Close()
 	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), remote.WorkerEnv+"="+t.url, remote.ReportEnv+"=3")
+	cmd.Env = append(os.Environ(), registry.WorkerEnv+"="+t.url, registry.ReportEnv+"=3")
 	cmd.ExtraFiles = []*os.File{w}
 	if t.cfg.Creds != "" {
-		cmd.Env = append(cmd.Env, remote.CredsEnv+"="+t.cfg.Creds)
+		cmd.Env = append(cmd.Env, registry.CredsEnv+"="+t.cfg.Creds)
 	}
 	if t.cfg.CA != "" {
-		cmd.Env = append(cmd.Env, remote.CAEnv+"="+t.cfg.CA)
+		cmd.Env = append(cmd.Env, registry.CAEnv+"="+t.cfg.CA)
 	}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	proc.Configure(cmd)

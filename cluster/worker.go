@@ -10,8 +10,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mp-go/mp/internal/remote"
+	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/wire"
+	wk "github.com/mp-go/mp/internal/worker"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -55,7 +56,7 @@ func serve(url string) int {
 	name := fmt.Sprintf("mp worker %d", os.Getpid())
 	lost := make(chan struct{})
 	var lostOnce sync.Once
-	opts, err := authOptions(os.Getenv(remote.CredsEnv), os.Getenv(remote.CAEnv))
+	opts, err := authOptions(os.Getenv(registry.CredsEnv), os.Getenv(registry.CAEnv))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return 1
@@ -314,7 +315,7 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 	w.mu.Lock()
 	w.running[key] = cancel
 	w.mu.Unlock()
-	err := remote.RunTask(ctx, &t, func(r *wire.Results) error {
+	err := wk.RunTask(ctx, &t, false, func(r *wire.Results) error {
 		tr.Results = append(tr.Results, *r)
 		return nil
 	})

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mp-go/mp"
-	"github.com/mp-go/mp/internal/funcs"
+	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -51,7 +51,7 @@ func (i *serverInit) run(ctx context.Context) error {
 	if i == nil {
 		return nil
 	}
-	_, ok, err := funcs.Call(ctx, i.Name, i.Arg)
+	_, ok, err := registry.Call(ctx, i.Name, i.Arg)
 	if !ok {
 		return fmt.Errorf("manager: the initializer %q is not registered in the server process (call mp.Register at package level, not in a function)", i.Name)
 	}

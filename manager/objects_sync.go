@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/mp-go/mp/internal/funcs"
+	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/manager/internal/ops"
 )
@@ -412,7 +412,7 @@ func (b *barrierObj) runAction(ctx context.Context) (err error) {
 		}
 	}()
 	arg, _ := wire.Marshal(struct{}{})
-	_, ok, err := funcs.Call(ctx, b.action, arg)
+	_, ok, err := registry.Call(ctx, b.action, arg)
 	if !ok {
 		return fmt.Errorf("no function %q is registered in the server's program", b.action)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"syscall"
 	"time"
 
 	"github.com/mp-go/mp"
@@ -87,8 +86,9 @@ var ExecRemote = mp.Register("mp.run.exec", func(ctx context.Context, s remoteSp
 		return out, nil
 	}
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	var timer, killAt <-chan time.Time
+	exited := make(chan struct{})
+	go func() { err := cmd.Wait(); close(exited); waited <- err }()
+	var timer <-chan time.Time
 	if s.Timeout > 0 {
 		t := time.NewTimer(s.Timeout)
 		defer t.Stop()
@@ -100,22 +100,18 @@ wait:
 		case err = <-waited:
 			break wait
 		case <-timer:
-			proc.TerminateGroup(cmd.Process.Pid)
-			killAt = time.After(max(s.Grace, time.Second))
-		case <-killAt:
-			proc.KillGroup(cmd.Process.Pid)
+			// SIGTERM, then SIGKILL after the grace period (proc.Stop)
+			go proc.Stop(cmd.Process, exited, nil, 0, max(s.Grace, time.Second))
 		case <-ctx.Done():
-			proc.KillGroup(cmd.Process.Pid)
+			proc.Kill(cmd.Process)
 		}
 	}
 	out.Took = time.Since(start)
 	out.Stdout, out.Stderr = stdout.bytes("standard output"), stderr.bytes("standard error")
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		out.Exit = ee.ExitCode()
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			out.Exit, out.Signal = -1, int(ws.Signal())
-		}
+		code, sig := proc.ExitStatus(ee.ProcessState)
+		out.Exit, out.Signal = code, int(sig)
 	} else if err != nil {
 		out.Exit, out.Err = -1, err.Error()
 	}

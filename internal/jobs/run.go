@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/mp-go/mp"
@@ -474,10 +473,10 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		defer f.Close()
 		cmd.Stdin = f
 	}
-	exited := proc.WatchExit(cmd)
+	pidfd := proc.WatchExit(cmd)
 	res.start = time.Now()
 	if err := cmd.Start(); err != nil {
-		exited.Close()
+		pidfd.Close()
 		res.err, res.exit, res.took = err, -1, time.Since(res.start)
 		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
 		return
@@ -500,14 +499,14 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 	r.wd.Add(pid)
 	defer r.wd.Remove(pid)
 	waited := make(chan error, 1)
-	go func() { exited.Wait(); waited <- cmd.Wait() }()
-	var killAt <-chan time.Time
+	exited := make(chan struct{})
+	go func() { pidfd.Wait(); err := cmd.Wait(); close(exited); waited <- err }()
 	termed := false
 	terminate := func() {
 		if !termed {
+			// SIGTERM, then SIGKILL after the grace period (proc.Stop)
 			termed = true
-			proc.TerminateGroup(pid)
-			killAt = time.After(cfg.Grace)
+			go proc.Stop(cmd.Process, exited, nil, 0, max(cfg.Grace, time.Nanosecond))
 		}
 	}
 wait:
@@ -528,11 +527,9 @@ wait:
 			terminate()
 		case <-r.kill:
 			res.stopped, res.killed = true, true
-			proc.KillGroup(pid)
+			proc.Kill(cmd.Process)
 		case <-ctx.Done():
-			proc.KillGroup(pid)
-		case <-killAt:
-			proc.KillGroup(pid)
+			proc.Kill(cmd.Process)
 		}
 	}
 	if line, ok := cmd.Stdout.(*lineWriter); ok {
@@ -545,10 +542,11 @@ wait:
 	res.exit, res.signal = 0, 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		res.exit = ee.ExitCode()
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		code, sig := proc.ExitStatus(ee.ProcessState)
+		res.exit = code
+		if sig != 0 {
 			// GNU parallel's job log: -1 when it killed the job, else 0
-			res.exit, res.signal = 0, int(ws.Signal())
+			res.exit, res.signal = 0, int(sig)
 			if res.killed {
 				res.exit = -1
 			}

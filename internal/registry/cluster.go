@@ -1,15 +1,24 @@
-// Package remote is the seam between package mp's cluster backend and
-// package cluster, which holds everything NATS: mp sets nothing here; the
-// cluster package sets Dial and Serve when it is linked in, so that a
-// program that never uses a cluster does not carry NATS.
-package remote
+package registry
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/mp-go/mp/internal/wire"
 )
+
+// Cluster is the NATS backend of package mp's Cluster pools, implemented
+// by package cluster, which registers it with SetCluster when it is linked
+// in (import _ "github.com/mp-go/mp/cluster"): a program that never uses
+// a cluster does not carry NATS.
+type Cluster interface {
+	// Dial connects a pool to a cluster.
+	Dial(cfg Config) (Transport, error)
+	// Serve runs this process as a worker of the cluster at url until the
+	// connection ends, and returns the exit status.
+	Serve(url string) int
+}
 
 // Config is what a pool asks of its cluster.
 type Config struct {
@@ -37,17 +46,29 @@ type Transport interface {
 	Close() error
 }
 
-// Dial connects a pool to a cluster; set by package cluster.
-var Dial func(cfg Config) (Transport, error)
+var cluster struct {
+	sync.Mutex
+	c Cluster
+}
 
-// Serve runs this process as a worker of the cluster at url until the
-// connection ends, and returns the exit status; set by package cluster.
-// RunTask runs a Task's items with the registered function it names,
-// sending their Results as it goes; set by package mp for Serve.
-var (
-	Serve   func(url string) int
-	RunTask func(ctx context.Context, t *wire.Task, send func(*wire.Results) error) error
-)
+// SetCluster registers the cluster backend; package cluster calls it
+// when it initialises. A second call panics: there is one NATS backend.
+func SetCluster(c Cluster) {
+	cluster.Lock()
+	defer cluster.Unlock()
+	if cluster.c != nil {
+		panic("mp: cluster backend registered twice")
+	}
+	cluster.c = c
+}
+
+// LinkedCluster returns the cluster backend, or nil when package cluster
+// is not linked in.
+func LinkedCluster() Cluster {
+	cluster.Lock()
+	defer cluster.Unlock()
+	return cluster.c
+}
 
 // WorkerEnv is the environment variable that makes a program that calls
 // mp.Main a worker of the cluster at its value.

@@ -1,4 +1,4 @@
-package mp
+package worker
 
 import (
 	"context"
@@ -79,17 +79,18 @@ func (o *workerOut) write(kind wire.Kind, msg any) error {
 	return o.w.Write(kind, b)
 }
 
-// running names the item a worker process is running, for its log
+// Running names the item this worker process is running, for its log
 // records: the Task's ID (0 between tasks) and the item's index in it.
+// The typed loops of package mp (runBatch) store the item.
 // The index costs an atomic store per item, a fifth of a trivial item's
 // cost: in Tasks of more than 64 items it is kept only once the worker has
 // made a log record (logging), so the first record a worker makes in such
 // a Task names its function but not its item.
-var running struct {
-	task    atomic.Uint64
-	item    atomic.Int64
-	small   atomic.Bool // the Task has at most 64 items: item is kept
-	logging atomic.Bool
+var Running struct {
+	Task    atomic.Uint64
+	Item    atomic.Int64
+	Small   atomic.Bool // the Task has at most 64 items: Item is kept
+	Logging atomic.Bool
 }
 
 // forwardLogs makes slog.Default send its records to the parent. The log
@@ -117,11 +118,11 @@ func (h *forwardHandler) Handle(_ context.Context, r slog.Record) error {
 	if !r.Time.IsZero() {
 		m.Time = r.Time.UnixNano()
 	}
-	if t := running.task.Load(); t != 0 {
-		m.Task, m.Item = t, int(running.item.Load())
-		if !running.logging.Load() {
-			running.logging.Store(true)
-			if !running.small.Load() {
+	if t := Running.Task.Load(); t != 0 {
+		m.Task, m.Item = t, int(Running.Item.Load())
+		if !Running.Logging.Load() {
+			Running.Logging.Store(true)
+			if !Running.Small.Load() {
 				m.Item = -1 // not kept until now
 			}
 		}
@@ -192,9 +193,9 @@ func appendLogAttr(dst []wire.LogAttr, prefix string, a slog.Attr) []wire.LogAtt
 	}
 }
 
-// lowestLevel is the lowest of the usual levels l takes (a level above
+// LowestLevel is the lowest of the usual levels l takes (a level above
 // Error when it takes none of them).
-func lowestLevel(l *slog.Logger) slog.Level {
+func LowestLevel(l *slog.Logger) slog.Level {
 	for _, lv := range []slog.Level{slog.LevelDebug - 4, slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError} {
 		if l.Enabled(context.Background(), lv) {
 			return lv
@@ -203,9 +204,9 @@ func lowestLevel(l *slog.Logger) slog.Level {
 	return slog.LevelError + 100
 }
 
-// emitLog hands a worker's Log frame p to l, with the mp attributes
+// EmitLog hands a worker's Log frame p to l, with the mp attributes
 // that say where it came from. A malformed frame is dropped.
-func emitLog(l *slog.Logger, p []byte, where ...any) {
+func EmitLog(l *slog.Logger, p []byte, where ...any) {
 	var m wire.Log
 	if wire.Unmarshal(p, &m) != nil {
 		return

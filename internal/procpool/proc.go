@@ -1,4 +1,11 @@
-package mp
+// Package procpool is the process runtime of process pools and of
+// mp.Process: it starts worker processes (this program, re-executed) and
+// holds the handshake (Hello, Setup/Ready), keeps Tasks in flight in a
+// worker's pipe (chain.go), reads their Results, replaces a worker that
+// dies and decides what becomes of the item it ran, with backoff when
+// workers cannot start. The child side is internal/worker; the seam it
+// implements is internal/sched.
+package procpool
 
 import (
 	"errors"
@@ -7,18 +14,19 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/sched"
 	"github.com/mp-go/mp/internal/wire"
+	wk "github.com/mp-go/mp/internal/worker"
 )
 
-// procWorker is one worker process and its pipes.
-type procWorker struct {
+// Proc is one worker process and its pipes.
+type Proc struct {
 	id     int // the worker's number in its pool
 	noun   string
 	cmd    *exec.Cmd
@@ -40,12 +48,8 @@ type procWorker struct {
 	once     sync.Once
 }
 
-// errMissingMain is the advice given when a worker never says hello.
-const errMissingMain = "the program must call mp.Main() first thing in main() (and in TestMain), so that its worker processes serve tasks instead of running the program again"
-
-// parentEnv tells a worker process its parent's pid: how it knows that
-// its parent died (and ParentProcess).
-const parentEnv = "MP_PARENT"
+// MissingMain is the advice given when a worker never says hello.
+const MissingMain = "the program must call mp.Main() first thing in main() (and in TestMain), so that its worker processes serve tasks instead of running the program again"
 
 // lifeline is a pipe that this process never writes to and never closes:
 // its workers get EOF on their read end (fd 5) once it has died, whatever
@@ -68,33 +72,41 @@ func lifelineEnd() (*os.File, error) {
 // else in the worker process), not a slow worker.
 const frameStall = 3 * time.Second
 
-// startError is why a worker process did not start. retry says that it
+// StartError is why a worker process did not start. Retry says that it
 // was killed (or could not be made) and that another may well start; if
 // not, the program itself is at fault (no mp.Main, another protocol).
-type startError struct {
+type StartError struct {
 	msg   string
-	retry bool
+	Retry bool
 	err   error
 }
 
-func (e *startError) Error() string { return e.msg }
-func (e *startError) Unwrap() error { return e.err }
+// Error returns the message.
+func (e *StartError) Error() string { return e.msg }
 
-// spawnWorker starts this program as a worker process and reads its Hello
-// within handshake. Its output is copied to ours line by line, tagged
-// with the worker's number and pid (pool workers), or goes straight to
-// our stdout and stderr (a Process, as in Python). noun names the worker
-// in errors ("worker process", "child process"); its errors are
-// *startError but for a missing executable.
+// Unwrap returns the cause, if any.
+func (e *StartError) Unwrap() error { return e.err }
+
+// Spec says how to start a worker process.
+type Spec struct {
+	ID        int           // the worker's number in its pool (0 for a Process)
+	Noun      string        // names the worker in errors: "worker process", "child process"
+	Handshake time.Duration // how long it may take to say Hello
+	// Tagged copies its output to ours line by line, tagged with the
+	// worker's number and pid (pool workers); otherwise it goes straight
+	// to our stdout and stderr (a Process, as in Python).
+	Tagged bool
+	Env    []string // added to this process's environment
+}
+
+// Spawn starts this program as a worker process and reads its Hello
+// within the handshake. Its errors are *StartError but for a missing
+// executable.
 //
 // When the worker ends, its process group is killed: what its tasks
 // started ends with it.
-func spawnWorker(id int, noun string, handshake time.Duration, tagged bool) (*procWorker, error) {
-	if tagged {
-		stopIfNotServing("mp.NewPool")
-	} else {
-		stopIfNotServing("Process.Start")
-	}
+func Spawn(sp Spec) (*Proc, error) {
+	id, noun, handshake, tagged := sp.ID, sp.Noun, sp.Handshake, sp.Tagged
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("finding this program to start a %s: %w", noun, err)
@@ -113,14 +125,14 @@ func spawnWorker(id int, noun string, handshake time.Duration, tagged bool) (*pr
 				p[0].Close()
 				p[1].Close()
 			}
-			return nil, &startError{msg: fmt.Sprintf("starting a %s: %v", noun, err), retry: true, err: err}
+			return nil, &StartError{msg: fmt.Sprintf("starting a %s: %v", noun, err), Retry: true, err: err}
 		}
 	}
 	tr, tw := pipes[0][0], pipes[0][1]
 	rr, rw := pipes[1][0], pipes[1][1]
 	room := proc.GrowPipe(tw, taskPipeSize) * 3 / 4
 	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), workerEnv+"="+workerCookie, treeEnv+"="+tree(), parentEnv+"="+strconv.Itoa(os.Getpid()))
+	cmd.Env = append(os.Environ(), sp.Env...)
 	lifeline, err := lifelineEnd()
 	if err != nil {
 		tr.Close()
@@ -129,7 +141,7 @@ func spawnWorker(id int, noun string, handshake time.Duration, tagged bool) (*pr
 			p[0].Close()
 			p[1].Close()
 		}
-		return nil, &startError{msg: fmt.Sprintf("starting a %s: %v", noun, err), retry: true, err: err}
+		return nil, &StartError{msg: fmt.Sprintf("starting a %s: %v", noun, err), Retry: true, err: err}
 	}
 	cmd.ExtraFiles = []*os.File{tr, rw, lifeline} // fds 3, 4 and 5 in the worker
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -148,7 +160,7 @@ func spawnWorker(id int, noun string, handshake time.Duration, tagged bool) (*pr
 		for _, p := range pipes[1:npipes] {
 			p[0].Close()
 		}
-		return nil, &startError{msg: fmt.Sprintf("starting a %s: %v", noun, err), retry: true, err: err}
+		return nil, &StartError{msg: fmt.Sprintf("starting a %s: %v", noun, err), Retry: true, err: err}
 	}
 	var copying sync.WaitGroup
 	if tagged {
@@ -164,7 +176,7 @@ func spawnWorker(id int, noun string, handshake time.Duration, tagged bool) (*pr
 			})
 		}
 	}
-	pw := &procWorker{
+	pw := &Proc{
 		id: id, noun: noun, cmd: cmd, pid: cmd.Process.Pid, tasks: tw, res: rr, room: room,
 		w: wire.NewWriter(tw, wire.DefaultMaxFrame), r: wire.NewReader(rr, wire.DefaultMaxFrame),
 		exited: make(chan struct{}),
@@ -205,40 +217,40 @@ func spawnWorker(id int, noun string, handshake time.Duration, tagged bool) (*pr
 		close(pw.exited)
 	}()
 	if err := pw.hello(handshake); err != nil {
-		pw.kill()
-		pw.close()
+		pw.Kill()
+		pw.Close()
 		return nil, err
 	}
 	return pw, nil
 }
 
 // hello reads the worker's Hello within d.
-func (pw *procWorker) hello(d time.Duration) error {
+func (pw *Proc) hello(d time.Duration) error {
 	pw.res.SetReadDeadline(time.Now().Add(d))
 	defer pw.res.SetReadDeadline(time.Time{})
 	kind, p, err := pw.r.Read()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return &startError{msg: fmt.Sprintf("%s %d did not answer within %v: %s", pw.noun, pw.pid, d, errMissingMain)}
+		return &StartError{msg: fmt.Sprintf("%s %d did not answer within %v: %s", pw.noun, pw.pid, d, MissingMain)}
 	}
 	if err != nil {
-		if framingError(err) {
+		if FramingError(err) {
 			pw.killFor(pw.protocolError(err))
-			return &startError{msg: fmt.Sprintf("%s %d wrote something other than mp's frames to its results pipe before serving (%v): %s", pw.noun, pw.pid, err, errMissingMain), err: err}
+			return &StartError{msg: fmt.Sprintf("%s %d wrote something other than mp's frames to its results pipe before serving (%v): %s", pw.noun, pw.pid, err, MissingMain), err: err}
 		}
-		if e := pw.exitError(nil); e.Signal != "" {
-			return &startError{msg: fmt.Sprintf("%s %d was killed by signal %s before it served", pw.noun, pw.pid, e.Signal), retry: true}
+		if _, sig := pw.ExitStatus(); sig != 0 {
+			return &StartError{msg: fmt.Sprintf("%s %d was killed by signal %s before it served", pw.noun, pw.pid, sig), Retry: true}
 		}
-		return &startError{msg: fmt.Sprintf("%s %d %s before serving: %s", pw.noun, pw.pid, pw.exitText(), errMissingMain)}
+		return &StartError{msg: fmt.Sprintf("%s %d %s before serving: %s", pw.noun, pw.pid, pw.ExitText(), MissingMain)}
 	}
 	var h wire.Hello
 	if kind != wire.KindHello || wire.Unmarshal(p, &h) != nil {
-		return &startError{msg: fmt.Sprintf("%s %d spoke out of turn (frame kind %d): %s", pw.noun, pw.pid, kind, errMissingMain)}
+		return &StartError{msg: fmt.Sprintf("%s %d spoke out of turn (frame kind %d): %s", pw.noun, pw.pid, kind, MissingMain)}
 	}
 	if h.NoMain != "" {
-		return &startError{msg: fmt.Sprintf("%s %d ran the program again instead of serving, up to %s, without calling mp.Main(): %s", pw.noun, pw.pid, h.NoMain, errMissingMain)}
+		return &StartError{msg: fmt.Sprintf("%s %d ran the program again instead of serving, up to %s, without calling mp.Main(): %s", pw.noun, pw.pid, h.NoMain, MissingMain)}
 	}
 	if h.Version != wire.Version {
-		return &startError{msg: fmt.Sprintf("%s %d speaks protocol %d, this program %d", pw.noun, pw.pid, h.Version, wire.Version)}
+		return &StartError{msg: fmt.Sprintf("%s %d speaks protocol %d, this program %d", pw.noun, pw.pid, h.Version, wire.Version)}
 	}
 	pw.names = make(map[string]bool, len(h.Names))
 	for _, n := range h.Names {
@@ -247,48 +259,74 @@ func (pw *procWorker) hello(d time.Duration) error {
 	return nil
 }
 
-// framingError reports whether err, from reading a worker's frames, says
+// FramingError reports whether err, from reading a worker's frames, says
 // that its bytes are not mp's frames (rather than that it ended).
-func framingError(err error) bool {
+func FramingError(err error) bool {
 	return errors.Is(err, wire.ErrFrameTooBig) || errors.Is(err, wire.ErrBadKind)
 }
 
 // protocolError is the reason given for killing a worker that broke the
 // frame protocol.
-func (pw *procWorker) protocolError(err error) error {
+func (pw *Proc) protocolError(err error) error {
 	return fmt.Errorf("mp: %s %d broke the frame protocol: %w (something in the worker, such as a task or a C library, wrote to its results pipe, fd 4)", pw.noun, pw.pid, err)
 }
 
-// exitText waits briefly for the worker to end and says how it ended.
-func (pw *procWorker) exitText() string {
-	e := pw.exitError(nil)
-	if e.Signal != "" {
-		return "was killed by signal " + e.Signal
+// PID is the worker's process id.
+func (pw *Proc) PID() int { return pw.pid }
+
+// Process is the worker's os.Process.
+func (pw *Proc) Process() *os.Process { return pw.cmd.Process }
+
+// Has reports whether the worker announced the registered function name.
+func (pw *Proc) Has(name string) bool { return pw.names[name] }
+
+// Exited is closed once the worker has ended and its output is copied.
+func (pw *Proc) Exited() <-chan struct{} { return pw.exited }
+
+// Results is our end of the worker's result pipe.
+func (pw *Proc) Results() io.Reader { return pw.res }
+
+// ExitText waits briefly for the worker to end and says how it ended.
+func (pw *Proc) ExitText() string {
+	code, sig := pw.ExitStatus()
+	if sig != 0 {
+		return "was killed by signal " + sig.String()
 	}
-	return fmt.Sprintf("exited with status %d", e.ExitCode)
+	return fmt.Sprintf("exited with status %d", code)
 }
 
-// exitError waits for the worker to end (killing it if it lingers) and
-// describes the end.
-func (pw *procWorker) exitError(reason error) *WorkerError {
-	select {
-	case <-pw.exited:
-	case <-time.After(2 * time.Second):
-		pw.kill()
+// ExitStatus waits for the worker to end, killing it if it lingers, and
+// says how it ended (proc.ExitStatus).
+func (pw *Proc) ExitStatus() (code int, sig syscall.Signal) {
+	if !pw.waitExit(2 * time.Second) {
+		pw.Kill()
 		<-pw.exited
 	}
-	e := &WorkerError{PID: pw.pid, ExitCode: -1, Reason: reason}
-	if st := pw.cmd.ProcessState; st != nil {
-		e.ExitCode = st.ExitCode()
-		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			e.Signal = ws.Signal().String()
-		}
-	}
-	return e
+	return proc.ExitStatus(pw.cmd.ProcessState)
 }
 
-// send writes one message to the worker and flushes it.
-func (pw *procWorker) send(kind wire.Kind, msg any) error {
+// waitExit reports whether the worker ends within d.
+func (pw *Proc) waitExit(d time.Duration) bool {
+	select {
+	case <-pw.exited:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// exitError describes the worker's end, as the pool's users see it.
+func (pw *Proc) exitError(mk sched.Errors, reason error) error {
+	code, sig := pw.ExitStatus()
+	signal := ""
+	if sig != 0 {
+		signal = sig.String()
+	}
+	return mk.Exit(pw.pid, code, signal, reason)
+}
+
+// Send writes one message to the worker and flushes it.
+func (pw *Proc) Send(kind wire.Kind, msg any) error {
 	b, err := wire.Marshal(msg)
 	if err != nil {
 		return err
@@ -299,20 +337,20 @@ func (pw *procWorker) send(kind wire.Kind, msg any) error {
 	return pw.w.Flush()
 }
 
-// read reads the worker's next frame other than Log, handing Log frames
+// Read reads the worker's next frame other than Log, handing Log frames
 // to l with the given attributes and the worker's pid.
-func (pw *procWorker) read(l *slog.Logger, where ...any) (wire.Kind, []byte, error) {
+func (pw *Proc) Read(l *slog.Logger, where ...any) (wire.Kind, []byte, error) {
 	for {
 		kind, p, err := pw.r.Read()
 		if err != nil || kind != wire.KindLog {
 			return kind, p, err
 		}
-		emitLog(l, p, append(where, "pid", pw.pid)...)
+		wk.EmitLog(l, p, append(where, "pid", pw.pid)...)
 	}
 }
 
 // reason is why we killed the worker, if we did.
-func (pw *procWorker) reason() error {
+func (pw *Proc) reason() error {
 	if p := pw.why.Load(); p != nil {
 		return *p
 	}
@@ -320,31 +358,22 @@ func (pw *procWorker) reason() error {
 }
 
 // killFor kills the worker, recording why (the first reason counts).
-func (pw *procWorker) killFor(err error) {
+func (pw *Proc) killFor(err error) {
 	pw.why.CompareAndSwap(nil, &err)
-	pw.kill()
+	pw.Kill()
 }
 
-func (pw *procWorker) kill() {
-	if proc.KillGroup(pw.pid) != nil {
-		pw.cmd.Process.Kill()
-	}
-}
+// Kill kills the worker and its process group.
+func (pw *Proc) Kill() { proc.Kill(pw.cmd.Process) }
 
-// close ends the worker: EOF on its task pipe makes it exit; one that
-// lingers is killed.
-func (pw *procWorker) close() {
+// Close ends the worker: EOF on its task pipe makes it exit; one that
+// lingers is killed (proc.Stop). It is safe to call more than once.
+func (pw *Proc) Close() {
 	pw.once.Do(func() {
 		if pw.unhook != nil {
 			pw.unhook()
 		}
-		pw.tasks.Close()
-		select {
-		case <-pw.exited:
-		case <-time.After(2 * time.Second):
-			pw.kill()
-			<-pw.exited
-		}
+		proc.Stop(pw.cmd.Process, pw.exited, pw.tasks, 2*time.Second, 0)
 		pw.res.Close()
 	})
 }

@@ -1,0 +1,400 @@
+package procpool
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/mp-go/mp/internal/sched"
+	"github.com/mp-go/mp/internal/wire"
+)
+
+// A worker slot keeps Tasks queued in its worker's pipe behind the one
+// running, so that the worker starts the next as soon as it has sent the
+// results of one instead of waiting a round trip for it. How many: enough
+// to cover pipelineCover of the worker's recent task time, from none (long
+// tasks: a Task queued behind a long one could have gone to an idle
+// worker) to maxAhead (tiny tasks). No job is taken ahead while another
+// worker waits for one, and only jobs of the head's function: a task that
+// waits for another one (a queue's consumer, its producer) must not hold
+// it in its worker's pipe, where nobody else can run it. The queue is
+// refilled in bursts, one write for several Tasks, when it is half empty.
+const (
+	pipelineCover = 200 * time.Microsecond
+	maxAhead      = 32
+)
+
+// ahead is how many Tasks to keep queued behind the running one: none
+// for tasks longer than pipelineCover, whose round trip costs little and
+// which would be better run by the next free worker.
+func (pw *Proc) ahead() int {
+	if pw.avgTask <= 0 {
+		return 0 // unknown yet: the first task may be long
+	}
+	return int(min(pipelineCover/pw.avgTask, maxAhead))
+}
+
+// timeTask folds the time the worker took for a Task, sent at sent, into
+// its running average.
+func (pw *Proc) timeTask(sent time.Time) {
+	now := time.Now()
+	start := sent // it started when sent, or when the one before it ended
+	if pw.lastDone.After(start) {
+		start = pw.lastDone
+	}
+	took := now.Sub(start)
+	pw.lastDone = now
+	if pw.avgTask == 0 {
+		pw.avgTask = took
+	} else {
+		pw.avgTask += (took - pw.avgTask) / 8
+	}
+}
+
+// flight is a job a worker slot has taken, and the Task it has in the
+// worker's pipe, if sent.
+type flight struct {
+	rj       sched.Job
+	extra    bool // taken ahead by the slot, which calls jobDone for it
+	begun    bool
+	sent     bool
+	id       uint64 // of the Task in flight
+	from, n  int    // its items
+	encErr   error  // the item after the Task's cannot be encoded
+	timeout  time.Duration
+	retries  int
+	careful  bool
+	crashes  map[int]int
+	finished bool
+	// the Task encoded ahead, when it was too big to queue
+	frame     []byte
+	frameFrom int
+	frameFor  *Proc
+	size      int       // bytes of the Task in flight
+	sentAt    time.Time // when it was sent
+}
+
+func newFlight(rj sched.Job, extra bool) *flight {
+	timeout, retries := rj.Settings()
+	return &flight{rj: rj, extra: extra, timeout: timeout, retries: retries, careful: timeout > 0}
+}
+
+// pipelined reports whether f may share its worker with Tasks behind it:
+// its Task covers the rest of its items and each result need not be
+// timed or attributed exactly.
+func (f *flight) pipelined() bool {
+	return f.timeout == 0 && !f.careful && f.encErr == nil && f.from+f.n == f.rj.Size()
+}
+
+// chain is what a worker slot's run holds: the jobs it has taken, in
+// order, the first of them (the head) the one whose results it reads.
+type chain struct {
+	b      *Backend
+	w      sched.Slot
+	jobs   []*flight
+	ahead  []sched.Job // scratch for TryNext
+	done   int         // jobs taken ahead and finished, not yet told to the pool
+	cur    atomic.Pointer[Proc]
+	hooked context.Context // the context whose cancellation kills cur
+	unhook func() bool
+	// hookGen numbers the hooks; receiving is the number of the hook
+	// whose head's results are being read (0: none), so that a context
+	// cancelled after its task is done kills nothing.
+	hookGen   uint64
+	receiving atomic.Uint64
+}
+
+// Run runs j on the slot's worker process, and Tasks of jobs taken
+// ahead behind it; a worker that dies is replaced.
+func (b *Backend) Run(w sched.Slot, j sched.Job) {
+	c := &chain{b: b, w: w, jobs: []*flight{newFlight(j, false)}}
+	defer func() {
+		if c.unhook != nil {
+			c.unhook()
+		}
+		c.tellDone()
+	}()
+	// Recycling counts tasks and memory after each job: no taking ahead.
+	ahead := b.pool.MaxTasks() == 0 && b.cfg.MaxRSS == 0
+	for len(c.jobs) > 0 {
+		h := c.jobs[0]
+		pw, err := b.worker(w)
+		if err != nil {
+			for _, f := range c.jobs {
+				if !f.begun && !f.rj.Begin() {
+					c.drop(f)
+					continue
+				}
+				for f.rj.Cursor() < f.rj.Size() {
+					f.rj.Fail(f.rj.Cursor(), err)
+				}
+				c.finish(f)
+			}
+			break
+		}
+		c.cur.Store(pw)
+		died := false
+		if !h.sent {
+			switch c.send(pw, h, -1) {
+			case finished:
+				c.jobs = c.jobs[1:]
+				continue
+			case dead:
+				died = true
+			}
+		}
+		if !died && ahead && h.pipelined() {
+			died = c.fill(pw)
+		}
+		if !died && pw.w.Buffered() > 0 && pw.w.Flush() != nil {
+			died = true
+		}
+		c.tellDone() // before waiting: Join may be waiting for them
+		var reason error
+		if !died {
+			c.hook(h.rj.Context())
+			died, reason = c.receive(pw, h)
+		}
+		if !died {
+			h.sent = false
+			if h.encErr != nil {
+				h.rj.Fail(h.rj.Cursor(), h.encErr)
+				h.encErr = nil
+			}
+			if h.rj.Cursor() >= h.rj.Size() {
+				c.finish(h)
+				c.jobs = c.jobs[1:]
+			}
+			continue
+		}
+		// The worker died. Tasks queued behind h never ran as far as we
+		// know: they are sent again to the replacement.
+		if why := pw.reason(); why != nil {
+			reason = why
+		}
+		werr := pw.exitError(b.errs, reason)
+		pw.Close()
+		w.SetWorker(nil)
+		for _, f := range c.jobs {
+			f.sent = false
+		}
+		if b.pool.Context().Err() != nil {
+			// terminated: nothing more runs
+			for _, f := range c.jobs {
+				if !f.begun {
+					f.rj.Abort(context.Cause(b.pool.Context()))
+					c.drop(f)
+					continue
+				}
+				if f.rj.Cursor() < f.rj.Size() {
+					f.rj.Fail(f.rj.Cursor(), werr)
+				}
+				c.finish(f)
+			}
+			break
+		}
+		item := h.rj.Cursor()
+		switch {
+		case h.rj.Context().Err() != nil:
+			// cancelled: the item ends with the cause (a Submit future
+			// must resolve); the call has stopped, so the rest is not run
+			h.rj.Fail(item, werr)
+			c.finish(h)
+			c.jobs = c.jobs[1:]
+		case !h.careful:
+			// Results still in the worker's buffer died with it: run the
+			// rest again one result at a time to find the item that kills.
+			h.careful = true
+		case h.crashes[item] < h.retries:
+			if h.crashes == nil {
+				h.crashes = map[int]int{}
+			}
+			h.crashes[item]++ // run it again on a fresh worker
+		default:
+			h.rj.Fail(item, werr)
+			h.careful = h.timeout > 0
+		}
+	}
+	if pw, ok := w.Worker().(*Proc); ok && b.cfg.MaxRSS > 0 && pw.rss > b.cfg.MaxRSS {
+		b.pool.Logger().Debug("mp: recycling a worker over its memory limit", "worker", w.ID(), "pid", pw.pid, "rss", pw.rss, "limit", b.cfg.MaxRSS)
+		w.Retire() // the pool replaces it, starting the new one first
+		return
+	}
+	if w.Worker() == nil && b.pool.Context().Err() == nil {
+		if pw, err := b.spawn(w.ID()); err != nil {
+			b.pool.Break(err)
+		} else {
+			w.SetWorker(pw)
+		}
+	}
+}
+
+// fill queues Tasks behind the head in pw's pipe, taking jobs from the
+// pool's queue, in one burst once the queue is half empty. It reports
+// whether the worker died.
+func (c *chain) fill(pw *Proc) (died bool) {
+	room, queued, want := pw.room, 0, pw.ahead()
+	for _, f := range c.jobs[1:] {
+		if f.sent {
+			queued++
+			room -= f.size
+		}
+	}
+	if queued > want/2 {
+		return false // refill later, in one burst
+	}
+	for i := 1; i <= want; i++ {
+		if i == len(c.jobs) {
+			name := c.jobs[0].rj.FuncName()
+			c.ahead = c.b.pool.TryNext(c.ahead[:0], want+1-i, func(j sched.Job) bool {
+				return j.FuncName() == name
+			})
+			if len(c.ahead) == 0 {
+				return false
+			}
+			for _, j := range c.ahead {
+				c.jobs = append(c.jobs, newFlight(j, true))
+			}
+			clear(c.ahead)
+		}
+		f := c.jobs[i]
+		if f.sent {
+			continue
+		}
+		if f.timeout > 0 {
+			return false // it waits to be the head, then runs carefully
+		}
+		switch c.send(pw, f, room) {
+		case finished:
+			c.jobs = slices.Delete(c.jobs, i, i+1)
+			i--
+			continue
+		case dead:
+			return true
+		case deferred:
+			return false
+		}
+		room -= f.size
+		if !f.pipelined() {
+			return false
+		}
+	}
+	return false
+}
+
+// hook makes the cancellation of ctx kill the worker: the head's task is
+// running there.
+func (c *chain) hook(ctx context.Context) {
+	if ctx == c.hooked {
+		return
+	}
+	if c.unhook != nil {
+		c.unhook()
+	}
+	c.hooked = ctx
+	c.hookGen++
+	gen := c.hookGen
+	c.unhook = context.AfterFunc(ctx, func() {
+		if c.receiving.Load() != gen {
+			return // not running a task of ctx's now
+		}
+		if pw := c.cur.Load(); pw != nil {
+			pw.killFor(context.Cause(ctx))
+		}
+	})
+}
+
+// finish reports f complete.
+func (c *chain) finish(f *flight) {
+	took := time.Duration(0)
+	if !f.sentAt.IsZero() {
+		took = time.Since(f.sentAt)
+	}
+	f.rj.Complete(c.w, took)
+	c.drop(f)
+}
+
+// drop lets go of f, which has reported itself.
+func (c *chain) drop(f *flight) {
+	f.finished = true
+	if f.extra {
+		c.done++
+	}
+}
+
+// tellDone tells the pool about the jobs taken ahead that have finished.
+func (c *chain) tellDone() {
+	if c.done > 0 {
+		c.b.pool.JobsDone(c.done)
+		c.done = 0
+	}
+}
+
+// What send did.
+type sendResult int
+
+const (
+	sent     sendResult = iota
+	deferred            // the Task is too big to queue behind others now
+	finished            // no Task needed: f has reported itself (cancelled, or every item failed before it could be sent)
+	dead                // the worker is gone
+)
+
+// taskPipeSize is the buffer asked for the task pipe (Linux grants up to
+// 1 MiB unprivileged). Three quarters of what is granted bound the bytes
+// of the Tasks queued behind the running one: writing them must never
+// block, since the worker does not read them while it runs and writes
+// results, and the slot does not read results while it writes.
+const taskPipeSize = 1 << 20
+
+// send writes the Task for f's items from its cursor on, if its frame
+// fits in room bytes (room < 0: any size, the worker is waiting for it).
+// The caller flushes.
+func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
+	rj := f.rj
+	if !f.begun {
+		if !rj.Begin() {
+			c.drop(f)
+			return finished
+		}
+		f.begun = true
+	}
+	name := rj.FuncName()
+	for rj.Cursor() < rj.Size() {
+		if !pw.Has(name) {
+			rj.Fail(rj.Cursor(), fmt.Errorf("mp: function %q is not registered in worker process %d: register it at package level, so that every process of the program has it", name, pw.pid))
+			continue
+		}
+		from := rj.Cursor()
+		if f.frame == nil || f.frameFrom != from || f.frameFor != pw {
+			args, n, encErr := rj.EncodeFrom(from)
+			if n == 0 {
+				rj.Fail(from, encErr)
+				continue
+			}
+			pw.nextID++
+			f.id, f.from, f.n, f.encErr = pw.nextID, from, n, encErr
+			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful}
+			frame, err := wire.Marshal(task)
+			if err != nil {
+				rj.Fail(from, err)
+				continue
+			}
+			f.frame, f.frameFrom, f.frameFor = frame, from, pw
+		}
+		if room >= 0 && len(f.frame)+wire.HeaderSize > room {
+			return deferred
+		}
+		f.sent, f.size, f.sentAt = true, len(f.frame)+wire.HeaderSize, time.Now()
+		err := pw.w.Write(wire.KindTask, f.frame) // the caller flushes
+		f.frame = nil
+		if err != nil {
+			return dead
+		}
+		return sent
+	}
+	c.finish(f)
+	return finished
+}

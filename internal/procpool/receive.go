@@ -1,0 +1,91 @@
+package procpool
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/mp-go/mp/internal/wire"
+	wk "github.com/mp-go/mp/internal/worker"
+)
+
+// receive delivers the Results of f's Task. It reports whether the worker
+// died, and why it was killed if we killed it.
+func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
+	b := c.b
+	rj, id, from, n, timeout := f.rj, f.id, f.from, f.n, f.timeout
+	c.receiving.Store(c.hookGen)
+	defer c.receiving.Store(0)
+	if ctx := rj.Context(); ctx.Err() != nil {
+		// cancelled while its Task was queued (the hook fired while
+		// another task ran): stop it now
+		pw.killFor(context.Cause(ctx))
+	}
+	var current atomic.Int64
+	arm := func(i int) *time.Timer {
+		if timeout <= 0 {
+			return nil
+		}
+		return time.AfterFunc(timeout, func() {
+			if current.Load() == int64(i) {
+				pw.killFor(b.errs.Timeout(timeout))
+			}
+		})
+	}
+	reasonOf := pw.reason
+	timer := arm(0)
+	for got := 0; got < n; {
+		kind, p, err := pw.r.Read()
+		if kind == wire.KindLog && err == nil {
+			var at struct {
+				Task uint64 `cbor:"5,keyasint,omitempty"`
+				Item int    `cbor:"6,keyasint,omitempty"`
+			}
+			where := []any{"worker", pw.id, "pid", pw.pid}
+			if wire.Unmarshal(p, &at) == nil && at.Task == id && at.Item >= 0 && at.Item < n {
+				where = append(where, "func", rj.FuncName(), "task", rj.Index(from+at.Item))
+			}
+			wk.EmitLog(b.pool.Logger(), p, where...)
+			continue
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if err != nil {
+			if FramingError(err) {
+				pw.killFor(pw.protocolError(err)) // at once: it cannot be trusted
+			}
+			return true, reasonOf()
+		}
+		var res wire.Results
+		if kind != wire.KindResult || wire.Unmarshal(p, &res) != nil || res.ID != id || res.From != got || res.N < 1 || res.From+res.N > n {
+			// out of step: this worker cannot be trusted
+			pw.killFor(pw.protocolError(fmt.Errorf("a malformed or unexpected frame (kind %d, %d bytes) where the results of task %d were due", kind, len(p), id)))
+			return true, reasonOf()
+		}
+		var errs map[int]error
+		for _, e := range res.Errs {
+			if errs == nil {
+				errs = map[int]error{}
+			}
+			errs[from+e.Index] = b.errs.Remote(pw.pid, &e.Err)
+		}
+		if res.RSS != 0 {
+			pw.rss = res.RSS
+		}
+		got += res.N
+		current.Store(int64(got))
+		if got < n {
+			timer = arm(got)
+		}
+		if got == n {
+			// The last results may end the call, which cancels its
+			// context: that must not kill the worker, now done with it.
+			c.receiving.Store(0)
+		}
+		rj.Deliver(from+res.From, res.Values, res.N, errs)
+	}
+	pw.timeTask(f.sentAt)
+	return false, nil
+}

@@ -1,0 +1,121 @@
+// Package sched is the seam between a pool's scheduling and the backends
+// that run its jobs. The pool (package mp) owns the queue, chunking,
+// ordering, futures, retries and progress; a Backend only decides where a
+// worker slot runs the jobs it is handed:
+//
+//   - in this process, on the slot's goroutine (mp.Threads);
+//   - in a worker process of this program (internal/procpool);
+//   - on the workers of a NATS cluster (package cluster).
+//
+// The flow is: user API (mp.Map, mp.Submit, ...) → mp.Pool → Backend →
+// (internal/procpool → internal/worker in the child). Each implementation
+// is checked with var _ sched.Backend = (*T)(nil) where it is defined.
+package sched
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/mp-go/mp/internal/wire"
+)
+
+// Backend runs a pool's jobs on its worker slots. Every method is called
+// from the slot's own goroutine, except Start for a replacement slot.
+type Backend interface {
+	// Start makes s ready to run jobs (runs the initializer, starts a
+	// process, ...). An error means s never runs.
+	Start(ctx context.Context, s Slot) error
+	// Run runs j on s; j reports each of its items itself.
+	Run(s Slot, j Job)
+	// Stop releases what Start acquired.
+	Stop(s Slot)
+}
+
+// Slot is one worker slot of a pool, as a backend sees it.
+type Slot interface {
+	// ID is the slot's number in its pool (1, 2, ...; a replacement
+	// gets a new one).
+	ID() int
+	// Ran counts n items run on the slot (for MaxTasksPerChild).
+	Ran(n int)
+	// Retire asks the pool to replace the slot once its job is done,
+	// starting the new one before stopping it (MaxMemoryPerChild).
+	Retire()
+	// Worker returns what the backend keeps for the slot (its worker
+	// process), as set by SetWorker; nil at first.
+	Worker() any
+	// SetWorker records what the backend keeps for the slot.
+	SetWorker(w any)
+}
+
+// Job is one unit of scheduling (a chunk of a call, or one Submit task)
+// as a backend that runs it elsewhere sees it: item by item, from its
+// cursor, with encoded arguments and results. The generic chunk[A, R]
+// and task[A, R] of package mp implement it.
+type Job interface {
+	// Abort reports every item of a job that will never run as failed.
+	Abort(err error)
+	// Begin reports whether the job is still to run (not cancelled or
+	// stopped); if not, it has already been reported.
+	Begin() bool
+	// FuncName is the registered name of the job's function.
+	FuncName() string
+	// Settings are the call's Timeout (per item) and Retries.
+	Settings() (timeout time.Duration, retries int)
+	// Context is the call's context.
+	Context() context.Context
+	// Cursor is the first item not yet reported; Size the number of items.
+	Cursor() int
+	Size() int
+	// Index gives item i's position in the call's input.
+	Index(i int) int
+	// CallSeq is the number of the job's call in its pool.
+	CallSeq() uint64
+	// EncodeFrom encodes the items from i on as one array: as many as
+	// can be encoded, and the error of the first that cannot.
+	EncodeFrom(i int) (data []byte, n int, err error)
+	// Deliver reports n items from i: their results encoded as one
+	// array, and the failures by item.
+	Deliver(i int, values []byte, n int, errs map[int]error)
+	// Fail reports item i as failed.
+	Fail(i int, err error)
+	// Complete reports the job done on s, which took d.
+	Complete(s Slot, d time.Duration)
+}
+
+// Pool is what a backend asks of the pool it serves.
+type Pool interface {
+	// Context is cancelled, with the cause, when the pool is terminated.
+	Context() context.Context
+	// Logger is the pool's logger: worker processes' records go there.
+	Logger() *slog.Logger
+	// TryNext appends to dst up to n queued jobs that match, from the
+	// head of the queue, without waiting; none while a slot waits for
+	// a job.
+	TryNext(dst []Job, n int, match func(Job) bool) []Job
+	// JobsDone counts n jobs taken with TryNext as finished.
+	JobsDone(n int)
+	// Break marks the pool broken: every queued job fails with err.
+	Break(err error)
+	// MaxTasks is MaxTasksPerChild (0: none).
+	MaxTasks() int
+	// Errors makes the errors that users see, in package mp's types.
+	Errors() Errors
+}
+
+// Errors makes the errors a backend reports in the types of package mp,
+// which users match with errors.Is and errors.As.
+type Errors interface {
+	// Remote is a function's failure in worker process pid (pid 0: on
+	// a cluster worker): a *mp.RemoteError.
+	Remote(pid int, e *wire.Error) error
+	// Exit is a worker process's end while it ran a task: a
+	// *mp.WorkerError. code is -1 when a signal ended it.
+	Exit(pid, code int, signal string, reason error) error
+	// Timeout is the reason given for killing a worker whose item ran
+	// longer than d: it wraps mp.ErrTimeout.
+	Timeout(d time.Duration) error
+	// Broken wraps err with mp.ErrBrokenPool.
+	Broken(err error) error
+}

@@ -1,0 +1,183 @@
+// Package worker is the child side of a process pool: a worker process
+// (the program re-executed, in mp.Main) says Hello, takes its Setup, runs
+// the Tasks the pool sends and sends back their Results, forwarding its
+// log records on the same pipe. docs/protocol.md describes the frames.
+//
+// What needs the program's own types stays in package mp, behind Host
+// (the worker's state, its initializer) and registry.Func (the typed loop
+// that decodes arguments, calls the function and encodes results).
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"reflect"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/registry"
+	"github.com/mp-go/mp/internal/wire"
+)
+
+// Host is what package mp gives the serving loop: what this process is,
+// and the state its initializer builds.
+type Host interface {
+	// Setup applies s to this process (its name, daemon flag, parent) and
+	// runs the initializer s names, if any. It returns the context tasks
+	// run in, which carries the worker's state, or the initializer's
+	// failure.
+	Setup(s *wire.Setup) (context.Context, *wire.Error)
+	// Close releases the initializer's state once the pool is done.
+	Close()
+}
+
+// EncodeErrorType is the RemoteError.Type of a result that a worker
+// could not encode.
+const EncodeErrorType = "*mp.EncodeError"
+
+// Exit statuses of a worker process that ends on its own.
+const (
+	exitPoolGone = 3 // the pool's end of a pipe is gone
+	exitBadFrame = 4 // the pool sent something other than its frames
+	exitNoReady  = 5 // the initializer failed, or Ready could not be sent
+)
+
+// Serve runs the worker side of the protocol on in (Tasks) and out
+// (Results): Hello, Setup/Ready, then the Results of every Task, until
+// the task stream ends. It returns the exit status.
+func Serve(in io.Reader, out io.Writer, h Host) int {
+	r := wire.NewReader(in, wire.DefaultMaxFrame)
+	o := &workerOut{w: wire.NewWriter(out, wire.DefaultMaxFrame)}
+	if o.send(wire.KindHello, wire.Hello{Version: wire.Version, PID: os.Getpid(), Names: registry.Names()}) != nil {
+		return exitPoolGone
+	}
+	kind, p, err := r.Read()
+	var s wire.Setup
+	if err != nil || kind != wire.KindSetup || wire.Unmarshal(p, &s) != nil {
+		fmt.Fprintf(os.Stderr, "mp worker %d: no setup from the pool: %v\n", os.Getpid(), err)
+		return exitBadFrame
+	}
+	forwardLogs(o, slog.Level(s.LogLevel))
+	ctx, werr := h.Setup(&s)
+	if o.send(wire.KindReady, wire.Ready{Err: werr}) != nil || werr != nil {
+		return exitNoReady
+	}
+	defer h.Close()
+	for {
+		kind, p, err := r.Read()
+		if err == io.EOF {
+			return 0 // the pool closed the connection: done
+		}
+		if err != nil || kind != wire.KindTask {
+			fmt.Fprintf(os.Stderr, "mp worker %d: bad frame from the pool (kind %d): %v\n", os.Getpid(), kind, err)
+			return exitBadFrame
+		}
+		var t wire.Task
+		if err := wire.Unmarshal(p, &t); err != nil {
+			fmt.Fprintf(os.Stderr, "mp worker %d: bad task from the pool: %v\n", os.Getpid(), err)
+			return exitBadFrame
+		}
+		if s.Process {
+			// The parent holds the task pipe open while we run: EOF
+			// means it died, and a Process dies with its parent, also
+			// where there is no parent-death signal.
+			go func() {
+				r.Read()
+				proc.KillOwnGroup() // and what it started
+			}()
+		}
+		var failed *wire.Error
+		send := func(res *wire.Results) error {
+			if s.Process {
+				res.Errs = processErrors(res.Errs) // its result is not used
+			}
+			if len(res.Errs) > 0 && failed == nil {
+				failed = &res.Errs[0].Err
+			}
+			if !s.Process && res.From+res.N == t.N && r.Buffered() > 0 {
+				return o.sendLater(wire.KindResult, res) // the next task is here
+			}
+			return o.send(wire.KindResult, res)
+		}
+		if err := RunTask(ctx, &t, s.RSS, send); err != nil {
+			return exitPoolGone
+		}
+		if s.Process {
+			// an mp.Process runs one task; its status says how it went,
+			// and its stderr shows the error, as Python's traceback
+			if failed != nil {
+				fmt.Fprintf(os.Stderr, "Process %s (pid %d): %s\n", s.Name, os.Getpid(), failed.Msg)
+				if failed.Stack != "" {
+					fmt.Fprintf(os.Stderr, "\n%s\n", failed.Stack)
+				}
+				return 1
+			}
+			return 0
+		}
+	}
+}
+
+// processErrors drops from the errors of an mp.Process's function those
+// of a result that could not be encoded: as in Python, a Process's
+// return value is not used, so it need not be encodable.
+func processErrors(errs []wire.ItemError) []wire.ItemError {
+	return slices.DeleteFunc(errs, func(e wire.ItemError) bool { return e.Err.Type == EncodeErrorType })
+}
+
+// RunTask runs the items of t with the registered function it names and
+// sends their Results: in batches, at least every millisecond while
+// items run, or after every item when t is Careful. With rss, the last
+// Results carry this process's resident memory. It returns the first
+// error of sendResults. A cluster worker runs its Tasks with it too.
+func RunTask(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire.Results) error) error {
+	send := func(r *wire.Results) error {
+		if rss && r.From+r.N == t.N {
+			r.RSS = proc.RSS()
+		}
+		return sendResults(r)
+	}
+	Running.Task.Store(t.ID)
+	defer Running.Task.Store(0)
+	f, ok := registry.Lookup(t.Func)
+	if !ok {
+		errs := make([]wire.ItemError, t.N)
+		for i := range errs {
+			errs[i] = wire.ItemError{Index: i, Err: wire.Error{Msg: fmt.Sprintf("mp: function %q is not registered in worker process %d", t.Func, os.Getpid()), Type: "mp.notRegistered"}}
+		}
+		return send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
+	}
+	var due atomic.Bool
+	if t.N > 1 && !t.Careful { // a single item or a careful task flushes anyway
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for {
+				select {
+				case <-tick.C:
+					due.Store(true)
+				case <-stop:
+					return
+				}
+			}
+		}()
+	}
+	return f.RunBatch(ctx, t, &due, send)
+}
+
+// ErrorType names the type of err for a RemoteError: the type of the
+// error wrapped by fmt.Errorf, which says more than *fmt.wrapError.
+func ErrorType(err error) string {
+	t := reflect.TypeOf(err).String()
+	if u := errors.Unwrap(err); u != nil && t == "*fmt.wrapError" {
+		return ErrorType(u)
+	}
+	return t
+}

@@ -25,6 +25,8 @@ type runOpts struct {
 	link        bool
 	quote       bool
 	plus        bool
+	rpl         []string
+	parens      string
 	replace     string
 	renames     [6]string
 	header      string
@@ -67,6 +69,8 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 		fs.StringVar(&o.renames[i], r.name, "", "use `STR` for "+r.to+" instead of "+r.to)
 	}
 	fs.BoolVar(&o.plus, "plus", false, "GNU parallel's --plus replacement strings: {+/} {+.} {..} {+..} {...} {/..} {##} {0#} {:N} {:N:M} {#pre} {%suf} {/old/new}")
+	fs.StringArrayVar(&o.rpl, "rpl", nil, "define a replacement string: `'TAG perl-expression'` makes TAG mean {= perl-expression =}, as in GNU parallel (groups (...) in TAG are $$1, $$2...; a TAG starting with { also has a positional form {NTAG})")
+	fs.StringVar(&o.parens, "parens", "", "use `STR` (its two halves) instead of {= and =} around perl expressions")
 	fs.IntVarP(&o.maxArgs, "max-args", "n", 0, "give each job up to `N` inputs")
 	fs.IntVarP(&o.maxReplace, "max-replace-args", "N", 0, "give each job `N` inputs, {1} to {N} (the last job may have fewer)")
 	fs.IntVarP(&o.maxLines, "max-lines", "L", 0, "give each job `N` input lines (a line ending in a blank goes on with the next), as xargs -L")
@@ -115,6 +119,10 @@ strings, as in GNU parallel:
   {%}   the job slot (1 to -j)         {N}   the Nth input source or column,
   {-N}  the Nth from the end                 also {N.} {N/} {N//} {N/.}
   {name} a column named by --header :  (--plus and -I: see below)
+  {= perl expression =}  the value of $_ after the perl expression ran with
+        $_ set to the input ({=N perl =}: to the Nth); GNU parallel's Q(),
+        uq(), seq(), slot(), total_jobs(), skip(), @arg and time functions
+        work; --rpl 'TAG perl' names one. They run in one perl process.
 Without a replacement string the input is added at the end. Anything else
 in braces is text. Jobs see $PARALLEL_SEQ ({#}) and $PARALLEL_JOBSLOT ({%}).
 
@@ -212,7 +220,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmdWords, sources, o.resumeFail = nil, []jobs.Source{jobs.Args(cmds, false)}, true
 		in = jobs.InputOptions{}
 	}
-	popt := jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote}
+	popt := jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote, Rpl: o.rpl, Parens: o.parens}
 	for i, r := range o.renames {
 		if r != "" {
 			if popt.Rename == nil {
@@ -225,10 +233,12 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	defer t.Close() // its perl process, if it has one
 	cfg, err := o.config(t, stdout, stderr)
 	if err != nil {
 		return fail(err)
 	}
+	cfg.Parse = popt
 	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
 	cfg.ResultNames = headerNames
 	if in.Colsep == nil {

@@ -12,7 +12,7 @@ import (
 
 // placeholder is one replacement string.
 type placeholder struct {
-	kind byte   // 'a' arguments, '#' seq, '%' slot, 'k' named value, 'T' total
+	kind byte   // 'a' arguments, '#' seq, '%' slot, 'k' named value, 'T' total, 'p' perl
 	col  int    // 'a': 0 = every argument, N = the Nth, -N = the Nth from the end
 	mod  string // "", ".", "/", "//", "/.", and --plus's "+/" "+." ".." "+.." "..." "+..." "/.." "/..."
 	key  string // 'k': the name
@@ -25,6 +25,9 @@ type placeholder struct {
 	p1, p2 string
 	re     *regexp.Regexp
 	pad    bool // {0#}, {0%}: zero-padded to the width of the total
+	// 'p': a {= perl expression =} or --rpl, run by the template's perl
+	code string
+	perl *perlEngine
 }
 
 // renamed is the replacement string that a --er, --bnr... string at the
@@ -181,6 +184,8 @@ func (p *placeholder) value(j *Job, slot int) (string, bool) {
 	case 'k':
 		v, ok := j.Vars[p.key]
 		return v, ok
+	case 'p':
+		return p.perlValueOf(j, slot, false)
 	}
 	var v string
 	switch {

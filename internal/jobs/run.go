@@ -70,6 +70,9 @@ type Config struct {
 	// this one dies (SIGKILL included); the program must call
 	// WatchdogMain first thing in main.
 	Watchdog bool
+	// Parse are the template's parse options, for --tagstring and
+	// --results' replacement strings (--rpl, --plus...).
+	Parse ParseOptions
 }
 
 // Runner runs jobs. Interrupt and Kill may be called from a signal
@@ -111,6 +114,7 @@ type Runner struct {
 	slotMu    sync.Mutex
 	slotsUsed []bool // {%}: a job takes the lowest free slot, as in GNU parallel
 	wd        *watchdog
+	setupErr  error // a --tagstring or --results template that does not parse
 }
 
 // NewRunner prepares a run.
@@ -136,10 +140,18 @@ func NewRunner(cfg Config) *Runner {
 	r := &Runner{cfg: cfg, term: make(chan struct{}), kill: make(chan struct{}), haltExit: -1}
 	if cfg.TagString != "" {
 		r.cfg.Tag = true
-		r.tagT, _ = Parse([]string{cfg.TagString})
+		t, err := Parse([]string{cfg.TagString}, cfg.Parse)
+		if err != nil {
+			r.setupErr = fmt.Errorf("--tagstring: %w", err)
+		}
+		r.tagT = t
 	}
 	if _, table := resultsTable(cfg.Results); cfg.Results != "" && strings.Contains(cfg.Results, "{") && !table {
-		if t, _ := Parse([]string{cfg.Results}); !t.appendArgs {
+		t, err := Parse([]string{cfg.Results}, cfg.Parse)
+		switch {
+		case err != nil:
+			r.setupErr = fmt.Errorf("--results: %w", err)
+		case !t.appendArgs:
 			r.resultsT = t
 		}
 	}
@@ -196,6 +208,11 @@ func (res *result) ok() bool {
 func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary, error) {
 	cfg := r.cfg
 	var sum Summary
+	defer r.tagT.Close()
+	defer r.resultsT.Close()
+	if r.setupErr != nil {
+		return sum, r.setupErr
+	}
 	if cfg.Halt.Pct > 0 && cfg.Total == 0 && !cfg.DryRun {
 		// a percentage of all the jobs, as GNU parallel counts it: read
 		// the input first
@@ -222,7 +239,13 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 				return sum, err
 			}
 			slot = slot%cfg.Jobs + 1
-			fmt.Fprintln(cfg.Stdout, cfg.Template.Display(j, slot))
+			line := cfg.Template.Display(j, slot)
+			if err := j.EvalErr(); err != nil {
+				return sum, fmt.Errorf("job %d: %w", j.Seq, err)
+			}
+			if !j.Skipped() {
+				fmt.Fprintln(cfg.Stdout, line)
+			}
 		}
 		return sum, nil
 	}
@@ -335,6 +358,18 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 		return &result{job: j, skipped: true}
 	}
 	res := &result{job: j, command: cfg.Template.Display(j, slot), slot: slot}
+	if j.Skipped() {
+		// skip() in a perl expression: the job does not run and is
+		// not counted (GNU parallel logs it as failed with -2)
+		res.skipped = true
+		return res
+	}
+	if err := j.EvalErr(); err != nil {
+		res.err, res.exit, res.out, res.err2 = err, -1, &spill{}, &spill{}
+		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
+		r.finished(res)
+		return res
+	}
 	r.throttle()
 	r.running.Add(1)
 	defer r.running.Add(-1)

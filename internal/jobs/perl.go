@@ -188,10 +188,11 @@ func (e *perlEngine) call(fields ...string) (perlValue, error) {
 	return perlValue{val: string(val), unquote: flags&1 != 0, skip: flags&2 != 0}, nil
 }
 
-// compile checks that code is valid perl.
-func (e *perlEngine) compile(code string) error {
+// compile checks that code is valid perl; src is the replacement
+// string as written, for the error.
+func (e *perlEngine) compile(code, src string) error {
 	if _, err := e.call("C", code); err != nil {
-		return fmt.Errorf("cannot use {=%s=}: %w", code, err)
+		return fmt.Errorf("cannot use %s: %w", src, err)
 	}
 	return nil
 }

@@ -488,7 +488,7 @@ func (t *Template) startPerl() error {
 		s.ph.perl = t.perl
 		if !seen[s.ph.code] {
 			seen[s.ph.code] = true
-			if err := t.perl.compile(s.ph.code); err != nil {
+			if err := t.perl.compile(s.ph.code, s.src); err != nil {
 				t.perl.close()
 				if errors.Is(err, ErrNoPerl) {
 					return ErrNoPerl

@@ -203,10 +203,8 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		sources, headerNames = srcs, names
-		for i, n := range names {
-			for k := range cmdWords {
-				cmdWords[k] = strings.ReplaceAll(cmdWords[k], "{"+n+"}", "{"+strconv.Itoa(i+1)+"}")
-			}
+		for k := range cmdWords {
+			cmdWords[k] = byHeaderNames(cmdWords[k], names)
 		}
 	}
 	if o.retryFailed {
@@ -261,7 +259,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.maxLines > 0 {
 		all, known = byLines(all, o.maxLines), false
 	}
-	if o.shuf || (group.Multi && group.MaxArgs == 0 && !known) {
+	if o.shuf || (group.Multi && group.MaxArgs == 0 && !known) || (t.NeedsTotal() && !known) {
 		var vals [][]string
 		for a, err := range all {
 			if err != nil {
@@ -404,4 +402,19 @@ func splitSources(args []string, stdin io.Reader, argSep, fileSep string) ([]str
 		sources = nil // a ::: with nothing after it: standard input, as GNU parallel reads it
 	}
 	return words, sources, nil
+}
+
+// byHeaderNames makes --header's column names in a template positional, as
+// GNU parallel does: {name} {name.} {name/} {name//} {name/.} become {N}
+// {N.}..., and {=name perl=} becomes {=N perl=}.
+func byHeaderNames(word string, names []string) string {
+	for i, n := range names {
+		col := strconv.Itoa(i + 1)
+		for _, mod := range []string{"", ".", "/", "//", "/."} {
+			word = strings.ReplaceAll(word, "{"+n+mod+"}", "{"+col+mod+"}")
+		}
+		word = strings.ReplaceAll(word, "{="+n+"=}", "{="+col+"=}")
+		word = strings.ReplaceAll(word, "{="+n+" ", "{="+col+" ")
+	}
+	return word
 }

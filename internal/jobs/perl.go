@@ -37,6 +37,8 @@ use POSIX ();
 binmode STDIN; binmode STDOUT; $| = 1;
 package main;
 sub uniq { return keys %{{ map { $_ => 1 } @_ }} }
+sub shell_quote { return wantarray ? map { Arg::Q($_) } @_ : join(" ", map { Arg::Q($_) } @_) }
+sub dirname { require File::Basename; return File::Basename::dirname($_[0]) }
 package MpJob;
 sub seq { $_[0]{seq} } sub slot { $_[0]{slot} } sub skip { $_[0]{skip} = 1 }
 sub total_jobs { $_[0]{total} }
@@ -226,9 +228,19 @@ func (e *perlEngine) close() {
 // was called, or an expression failed. It is shared by the evaluations
 // of one job.
 type perlState struct {
-	mu   sync.Mutex
-	skip bool
-	err  error
+	mu    sync.Mutex
+	skip  bool
+	err   error
+	cache map[perlKey]perlValue
+}
+
+// perlKey is one evaluation of a job: GNU parallel evaluates an
+// expression once per argument of a job however often its command is
+// made (a retry, the job log), and so does mp.
+type perlKey struct {
+	code string
+	arg  int // the argument's index, -1 for none
+	val  string
 }
 
 func (j *Job) perlFlags() *perlState {
@@ -266,11 +278,24 @@ func (j *Job) EvalErr() error {
 // others run on each argument, the values joined by spaces, as GNU
 // parallel does. ok is false for a column the job does not have.
 func (p *placeholder) perlValueOf(j *Job, slot int, quote bool) (string, bool) {
-	one := func(v string) string {
-		r, err := p.perl.eval(p.code, v, j, slot)
-		st := j.perlFlags()
+	st := j.perlFlags()
+	one := func(i int, v string) string {
+		key := perlKey{p.code, i, v}
+		st.mu.Lock()
+		r, done := st.cache[key]
+		st.mu.Unlock()
+		var err error
+		if !done {
+			r, err = p.perl.eval(p.code, v, j, slot)
+		}
 		st.mu.Lock()
 		defer st.mu.Unlock()
+		if err == nil && !done {
+			if st.cache == nil {
+				st.cache = map[perlKey]perlValue{}
+			}
+			st.cache[key] = r
+		}
 		if err != nil {
 			if st.err == nil {
 				st.err = fmt.Errorf("{=%s=}: %w", p.code, err)
@@ -285,17 +310,17 @@ func (p *placeholder) perlValueOf(j *Job, slot int, quote bool) (string, bool) {
 	}
 	switch {
 	case p.col > 0 && p.col <= len(j.Args):
-		return one(j.Args[p.col-1]), true
+		return one(p.col-1, j.Args[p.col-1]), true
 	case p.col < 0 && -p.col <= len(j.Args):
-		return one(j.Args[len(j.Args)+p.col]), true
+		return one(len(j.Args)+p.col, j.Args[len(j.Args)+p.col]), true
 	case p.col != 0:
 		return "", false
 	case len(j.Args) == 0:
-		return one(""), true
+		return one(-1, ""), true
 	}
 	vals := make([]string, len(j.Args))
 	for i, a := range j.Args {
-		vals[i] = one(a)
+		vals[i] = one(i, a)
 	}
 	return strings.Join(vals, " "), true
 }

@@ -164,3 +164,23 @@ func TestNoPerl(t *testing.T) {
 		t.Errorf("a template without perl expressions needs perl: %v", err)
 	}
 }
+
+// An expression runs once per argument of a job, however often the
+// command is made (the job log, a retry), as in GNU parallel: a counter
+// counts jobs.
+func TestPerlOncePerJob(t *testing.T) {
+	needPerl(t)
+	tm, err := Parse([]string{"echo {=1 $_=++$::G =}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	for seq, want := range []string{"echo 1", "echo 2"} {
+		j := &Job{Seq: seq + 1, Args: []string{"a"}}
+		for range 3 {
+			if got := tm.Display(j, 1); got != want {
+				t.Fatalf("job %d: %q, want %q", seq+1, got, want)
+			}
+		}
+	}
+}

@@ -86,6 +86,16 @@ func (t *Template) Close() {
 // Perl reports whether the template has perl expressions ({= =}, --rpl).
 func (t *Template) Perl() bool { return t.perl != nil }
 
+// NeedsTotal reports whether the template uses the number of jobs ({##},
+// total_jobs() in a perl expression): the input is then read whole
+// before the first job starts, as GNU parallel does.
+func (t *Template) NeedsTotal() bool {
+	return slices.ContainsFunc(t.line, func(s segment) bool {
+		return s.ph != nil && (s.ph.kind == 'T' || s.ph.pad && s.ph.kind == '#' ||
+			s.ph.kind == 'p' && (strings.Contains(s.ph.code, "total_jobs") || strings.Contains(s.ph.code, "{##}")))
+	})
+}
+
 // SetContext is -X: a word with {} in it is repeated for each of the
 // job's arguments (pre{}post gives preapost prebpost).
 func (t *Template) SetContext(on bool) { t.context = on }

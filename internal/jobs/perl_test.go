@@ -27,7 +27,7 @@ func TestPerlExpressions(t *testing.T) {
 		want  string
 	}{
 		{[]string{"echo {} + 1 is {= $_++ =}"}, ParseOptions{}, []string{"9"}, "echo 9 + 1 is 10"},
-		{[]string{"echo {= s/a/X/ =}"}, ParseOptions{}, []string{"a1", "a2"}, "echo X1 X2"},                  // each argument
+		{[]string{"echo {= s/a/X/ =}"}, ParseOptions{}, []string{"a1", "a2"}, "echo X1 X2"},                // each argument
 		{[]string{"echo {=2 s/a/X/ =} {=-1 $_=uc =}"}, ParseOptions{}, []string{"a1", "a2"}, "echo X2 A2"}, // positional
 		{[]string{"echo {=3 s/a/X/ =}."}, ParseOptions{}, []string{"a1"}, "echo ."},                        // a missing column: nothing
 		{[]string{`echo {= $_="a b" =} {= $_="a b";uq() =}`}, ParseOptions{}, []string{"1"}, "echo 'a b' a b"},

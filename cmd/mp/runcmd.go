@@ -36,6 +36,7 @@ type runOpts struct {
 	maxArgs     int
 	maxReplace  int
 	maxLines    int
+	maxChars    int
 	xargs       bool
 	multi       bool
 	noEmpty     bool
@@ -74,6 +75,7 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&o.maxArgs, "max-args", "n", 0, "give each job up to `N` inputs")
 	fs.IntVarP(&o.maxReplace, "max-replace-args", "N", 0, "give each job `N` inputs, {1} to {N} (the last job may have fewer)")
 	fs.IntVarP(&o.maxLines, "max-lines", "L", 0, "give each job `N` input lines (a line ending in a blank goes on with the next), as xargs -L")
+	fs.IntVarP(&o.maxChars, "max-chars", "s", 0, "-m and -X: a command line is at most `N` characters (default 63664, GNU parallel's; at most 130048, the kernel's limit for one argument)")
 	fs.BoolVarP(&o.multi, "m", "m", false, "give each job as many inputs as fit on a command line, spread over the job slots")
 	fs.BoolVar(&o.xargs, "xargs", false, "the same as -m")
 	fs.BoolVarP(&o.multi, "X", "X", false, "as -m, repeating the word around {} for each input (context replace)")
@@ -251,6 +253,17 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	group.Context = fs.Changed("X")
 	group.None = (fs.Changed("max-args") && o.maxArgs == 0) || (fs.Changed("max-replace-args") && o.maxReplace == 0)
+	if group.Multi {
+		switch {
+		case o.maxChars < 0 || fs.Changed("max-chars") && o.maxChars == 0:
+			return fail(fmt.Errorf("-s %d: want the maximum length of a command line, such as -s 1000", o.maxChars))
+		case o.maxChars > jobs.MaxMaxChars:
+			fmt.Fprintf(stderr, "mp run: warning: -s %d is over the kernel's limit for a command line; using -s %d\n", o.maxChars, jobs.MaxMaxChars)
+			o.maxChars = jobs.MaxMaxChars
+		}
+		t.SetContext(fs.Changed("X"))
+		group.Fill, group.MaxChars, group.Slots = t, o.maxChars, cfg.Jobs
+	}
 	total, known := jobs.Count(sources, in)
 	all := jobs.Inputs(sources, in)
 	if o.eof != "" {
@@ -259,7 +272,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.maxLines > 0 {
 		all, known = byLines(all, o.maxLines), false
 	}
-	if o.shuf || (group.Multi && group.MaxArgs == 0 && !known) || (t.NeedsTotal() && !known) {
+	if o.shuf || (t.NeedsTotal() && (!known || group.Multi)) {
 		var vals [][]string
 		for a, err := range all {
 			if err != nil {
@@ -279,11 +292,18 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	if group.Multi && group.MaxArgs == 0 && known {
-		// spread the inputs over the job slots, as GNU parallel does
-		group.MaxArgs = max((total+cfg.Jobs-1)/cfg.Jobs, 1)
-	}
-	if known {
+	switch {
+	case group.Multi && t.NeedsTotal():
+		// the inputs are in memory: count the lines -m/-X make of them
+		for _, err := range group.Apply(all) {
+			if err != nil {
+				return fail(err)
+			}
+			cfg.Total++
+		}
+	case group.Multi:
+		// unknown until the lines are filled
+	case known:
 		cfg.Total = group.Jobs(total)
 	}
 	input := func(yield func(*jobs.Job, error) bool) {

@@ -189,6 +189,9 @@ func (p *placeholder) value(j *Job, slot int) (string, bool) {
 	}
 	var v string
 	switch {
+	case p.col == 0 && len(j.Args) > 1:
+		// each argument's value, as GNU parallel gives {.} for -m
+		return strings.Join(p.each(j.Args), " "), true
 	case p.col == 0:
 		v = strings.Join(j.Args, " ")
 	case p.col > 0 && p.col <= len(j.Args):
@@ -199,6 +202,15 @@ func (p *placeholder) value(j *Job, slot int) (string, bool) {
 		return "", false
 	}
 	return p.apply(modify(v, p.mod)), true
+}
+
+// each is the placeholder's value for each argument.
+func (p *placeholder) each(args []string) []string {
+	vals := make([]string, len(args))
+	for i, a := range args {
+		vals[i] = p.apply(modify(a, p.mod))
+	}
+	return vals
 }
 
 func pad(n, total int, zero bool) string {

@@ -396,6 +396,10 @@ func (t *Template) Display(j *Job, slot int) string {
 			b.WriteString(joinQuoted(j.Args, shellQuote))
 			continue
 		}
+		if s.ph.kind == 'a' && s.ph.col == 0 && len(j.Args) > 1 {
+			b.WriteString(joinQuoted(s.ph.each(j.Args), shellQuote)) // -m's {.}: each value quoted
+			continue
+		}
 		if s.ph.kind == 'p' {
 			v, _ := s.ph.perlValueOf(j, slot, true)
 			b.WriteString(v)

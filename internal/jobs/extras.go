@@ -102,7 +102,7 @@ func (r *Runner) throttle() {
 		r.delayMu.Unlock()
 	}
 	for (cfg.MemFree > 0 || cfg.Load > 0) && r.running.Load() > 0 && !r.stopping.Load() {
-		if (cfg.MemFree <= 0 || memAvailable() >= cfg.MemFree) && (cfg.Load <= 0 || loadAverage() < cfg.Load) {
+		if (cfg.MemFree <= 0 || r.mem().Available() >= cfg.MemFree) && (cfg.Load <= 0 || loadAverage() < cfg.Load) {
 			return
 		}
 		select {
@@ -111,24 +111,6 @@ func (r *Runner) throttle() {
 			return
 		}
 	}
-}
-
-// memAvailable is MemAvailable of /proc/meminfo in bytes; a large number
-// where it cannot be read.
-func memAvailable() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 1 << 62
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
-			f := strings.Fields(rest)
-			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return 1 << 62
 }
 
 // loadAverage is the one-minute load average; 0 where it cannot be read.

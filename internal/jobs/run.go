@@ -61,11 +61,17 @@ type Config struct {
 	// ResultNames are --header's column names: the --results tree's
 	// directories are named after them instead of the columns' numbers.
 	ResultNames []string
-	MemFree     int64   // --memfree: start a job only with this many bytes available
-	Load        float64 // --load: start a job only under this load average
-	Sources     int     // input values per job's input, for --results' tree
-	Nice        int     // --nice: the jobs' niceness
-	Dir         string  // --workdir: the jobs' working directory
+	// MemFree is --memfree: start a job only with this many bytes
+	// available; under half of it, kill the youngest job and run it
+	// again later (not counted as a try).
+	MemFree int64
+	// Mem tells the memory available for MemFree; nil reads
+	// /proc/meminfo (ProcMeminfo).
+	Mem     MemSource
+	Load    float64 // --load: start a job only under this load average
+	Sources int     // input values per job's input, for --results' tree
+	Nice    int     // --nice: the jobs' niceness
+	Dir     string  // --workdir: the jobs' working directory
 	// Watchdog starts a process that kills the jobs' process groups if
 	// this one dies (SIGKILL included); the program must call
 	// WatchdogMain first thing in main.
@@ -114,7 +120,8 @@ type Runner struct {
 	slotMu    sync.Mutex
 	slotsUsed []bool // {%}: a job takes the lowest free slot, as in GNU parallel
 	wd        *watchdog
-	setupErr  error // a --tagstring or --results template that does not parse
+	setupErr  error   // a --tagstring or --results template that does not parse
+	live      running // the jobs running, for --memfree
 }
 
 // NewRunner prepares a run.
@@ -191,6 +198,7 @@ type result struct {
 	exit      int // -1 if it could not start or was killed by mp
 	signal    int
 	killed    bool   // mp sent the signal (timeout, --halt now, Ctrl-C)
+	memKilled bool   // --memfree killed it: it runs again
 	haltMsg   string // --halt's message, printed after the job's output
 	timedOut  bool
 	tries     int
@@ -270,6 +278,17 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 			return sum, err
 		}
 		defer r.wd.close()
+	}
+	if cfg.MemFree > 0 {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.watchMem(stop)
+		}()
+		defer wg.Wait()
+		defer close(stop)
 	}
 	if cfg.Bar {
 		r.bar = progress.New(int64(cfg.Total), progress.Writer(cfg.Stderr), progress.Unit("job"))
@@ -389,6 +408,18 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 		r.event(map[string]any{"event": "start", "seq": j.Seq, "slot": slot, "try": try, "command": res.command})
 		res.stopped = false
 		r.attempt(ctx, j, slot, res)
+		if res.memKilled && !r.stopping.Load() {
+			// --memfree killed it: back in the queue, as in GNU
+			// parallel; it starts again once there is memory (or
+			// once it would run alone), and that is not a try
+			try--
+			res.out.discard()
+			res.err2.discard()
+			r.running.Add(-1)
+			r.throttle()
+			r.running.Add(1)
+			continue
+		}
 		if res.ok() || try >= cfg.Tries || r.stopping.Load() || !r.retryable(res) {
 			break
 		}
@@ -511,6 +542,12 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 	pid := cmd.Process.Pid
 	r.wd.watch('+', pid)
 	defer r.wd.watch('-', pid)
+	var memKill chan struct{}
+	if cfg.MemFree > 0 {
+		memKill = r.live.add(j.Seq)
+		defer r.live.remove(j.Seq)
+	}
+	res.memKilled = false
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	var killAt <-chan time.Time
@@ -535,6 +572,10 @@ wait:
 				res.killed, res.timedOut = true, true
 				terminate()
 			}
+		case <-memKill:
+			memKill = nil
+			res.memKilled, res.killed = true, true
+			terminate()
 		case <-r.term:
 			res.stopped, res.killed = true, true
 			terminate()

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -340,5 +341,22 @@ func TestRetryFailedShufEOF(t *testing.T) {
 	}
 	if out, _, _ = cli(t, "", "run", "-k", "-E", "stop", "echo", ":::", "a", "stop", "b"); out != "a\n" {
 		t.Errorf("-E: %q", out)
+	}
+}
+
+// --pipe's --header: a line for :, N lines for N, else what the regexp
+// matches at the start, as GNU parallel's "(.*\n)" x N.
+func TestPipeHeader(t *testing.T) {
+	for _, tt := range []struct{ spec, want string }{
+		{":", "h1\n"}, {"2", "h1\nh2\n"}, {"0", ""}, {`.*\n.*\n.*\n`, "h1\nh2\n1\n"}, {"h.", "h1"}, {"x", ""},
+	} {
+		h, rest, err := pipeHeader(strings.NewReader("h1\nh2\n1\n"), tt.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, _ := io.ReadAll(rest)
+		if string(h) != tt.want || string(h)+string(all) != "h1\nh2\n1\n" {
+			t.Errorf("--header %q: header %q, rest %q; want header %q", tt.spec, h, all, tt.want)
+		}
 	}
 }

@@ -144,10 +144,17 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 }
 
 // pipeHeader reads --pipe's --header from the start of r: a line for
-// ":", else what the regexp matches there (such as '.*\n.*\n' for two
+// ":", N lines for a number N, else what the regexp matches there (such as '.*\n.*\n' for two
 // lines). It returns the header and the rest of the input.
 func pipeHeader(r io.Reader, spec string) ([]byte, io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
+	if n, err := strconv.Atoi(spec); err == nil && n >= 0 {
+		// N: N lines, as GNU parallel's "(.*\n)" x N
+		spec = strings.Repeat(`.*\n`, n)
+		if n == 0 {
+			return nil, br, nil
+		}
+	}
 	if spec == ":" {
 		h, err := br.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {

@@ -63,7 +63,7 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.delim, "delimiter", "d", "", "inputs end with `DELIM` instead of a newline (\\n, \\t, \\0 and \\xHH understood)")
 	fs.BoolVarP(&o.null, "null", "0", false, "inputs end with a NUL byte (find -print0)")
 	fs.BoolVar(&o.link, "link", false, "pair the input sources instead of combining them (the shorter ones wrap); also --xapply")
-	fs.StringVar(&o.header, "header", "", "the first input line (of each source) is a header: `:` names the columns {name} (a regexp is taken as :)")
+	fs.StringVar(&o.header, "header", "", "the first input line (of each source) is a header that names the columns {name}, {name.}..., {=name perl =} (`:` or any regexp: GNU parallel reads one line whatever the regexp); 0: the files' names name them ({f1} for :::: f1); with --pipe: what the regexp matches at the start (: a line, N: N lines) starts every block")
 	fs.BoolVarP(&o.quote, "quote", "q", false, "pass the command's words as they are, quoted, instead of reading them with a shell")
 	fs.StringVarP(&o.replace, "replace", "I", "", "use `STR` for {} instead of {}")
 	for i, r := range renameOpts {
@@ -199,14 +199,25 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		in.Null = d == "\x00"
 	}
 	var headerNames []string
-	if o.header != "" {
+	if o.header == "0" {
+		// --header 0: the files' names name their columns, as GNU
+		// parallel's {foo/bar} for :::: foo/bar; nothing is read
+		headerNames = make([]string, len(sources))
+		for i, src := range sources {
+			headerNames[i] = src.Path()
+		}
+		for k := range cmdWords {
+			cmdWords[k] = jobs.NameColumns(cmdWords[k], headerNames)
+		}
+		headerNames = nil
+	} else if o.header != "" {
 		names, srcs, err := jobs.Headers(sources, in)
 		if err != nil {
 			return fail(err)
 		}
 		sources, headerNames = srcs, names
 		for k := range cmdWords {
-			cmdWords[k] = byHeaderNames(cmdWords[k], names)
+			cmdWords[k] = jobs.NameColumns(cmdWords[k], names)
 		}
 	}
 	if o.retryFailed {
@@ -422,19 +433,4 @@ func splitSources(args []string, stdin io.Reader, argSep, fileSep string) ([]str
 		sources = nil // a ::: with nothing after it: standard input, as GNU parallel reads it
 	}
 	return words, sources, nil
-}
-
-// byHeaderNames makes --header's column names in a template positional, as
-// GNU parallel does: {name} {name.} {name/} {name//} {name/.} become {N}
-// {N.}..., and {=name perl=} becomes {=N perl=}.
-func byHeaderNames(word string, names []string) string {
-	for i, n := range names {
-		col := strconv.Itoa(i + 1)
-		for _, mod := range []string{"", ".", "/", "//", "/."} {
-			word = strings.ReplaceAll(word, "{"+n+mod+"}", "{"+col+mod+"}")
-		}
-		word = strings.ReplaceAll(word, "{="+n+"=}", "{="+col+"=}")
-		word = strings.ReplaceAll(word, "{="+n+" ", "{="+col+" ")
-	}
-	return word
 }

@@ -9,6 +9,7 @@ import (
 	"iter"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -152,10 +153,10 @@ func Inputs(sources []Source, o InputOptions) iter.Seq2[[]string, error] {
 	}
 	trimmed := func(v string) string {
 		if strings.Contains(trim, "l") {
-			v = strings.TrimLeft(v, " \t")
+			v = strings.TrimLeft(v, " \t\n\r\f\v")
 		}
 		if strings.Contains(trim, "r") {
-			v = strings.TrimRight(v, " \t")
+			v = strings.TrimRight(v, " \t\n\r\f\v")
 		}
 		return v
 	}
@@ -273,6 +274,10 @@ func Count(sources []Source, o InputOptions) (n int, ok bool) {
 	return n, true
 }
 
+// Path is the file a source reads (-a FILE, :::: FILE); "" for one
+// that is not a file.
+func (s Source) Path() string { return s.path }
+
 // Headers reads --header's first value of each source: the names of its
 // columns ({name} stands for {N}). It returns the names, one per
 // argument of a job, and the sources without their header.
@@ -325,4 +330,22 @@ func Headers(sources []Source, o InputOptions) ([]string, []Source, error) {
 		out[i] = s
 	}
 	return names, out, nil
+}
+
+// NameColumns makes --header's column names in a template word
+// positional, as GNU parallel does: {name} {name.} {name/} {name//}
+// {name/.} become {N} {N.}..., and {=name perl=} becomes {=N perl=}.
+func NameColumns(word string, names []string) string {
+	for i, n := range names {
+		if n == "" {
+			continue
+		}
+		col := strconv.Itoa(i + 1)
+		for _, mod := range []string{"", ".", "/", "//", "/."} {
+			word = strings.ReplaceAll(word, "{"+n+mod+"}", "{"+col+mod+"}")
+		}
+		word = strings.ReplaceAll(word, "{="+n+"=}", "{="+col+"=}")
+		word = strings.ReplaceAll(word, "{="+n+" ", "{="+col+" ")
+	}
+	return word
 }

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -181,7 +180,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(sources) == 0 {
 		sources = []jobs.Source{jobs.Stdin(stdin)}
 	}
-	in := jobs.InputOptions{Trim: o.trim, Null: o.null, Link: o.link}
+	in := jobs.InputOptions{Trim: o.trim, Null: o.null, Link: o.link, EOF: o.eof}
 	if o.header != "" && o.colsep == "" {
 		o.colsep = "\t" // GNU parallel's default column separator with --header
 	}
@@ -278,7 +277,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	total, known := jobs.Count(sources, in)
 	all := jobs.Inputs(sources, in)
 	if o.eof != "" {
-		all, known = untilEOF(all, o.eof), false
+		known = false // each source ends at -E's value (InputOptions.EOF)
 	}
 	if o.maxLines > 0 {
 		all, known = byLines(all, o.maxLines), false
@@ -335,20 +334,6 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cfg.Template.SetContext(group.Context)
 	return execute(cfg, input, stderr, "mp run")
-}
-
-// untilEOF is -E: the inputs up to one with a value equal to eof.
-func untilEOF(in func(func([]string, error) bool), eof string) func(func([]string, error) bool) {
-	return func(yield func([]string, error) bool) {
-		for a, err := range in {
-			if err == nil && slices.Contains(a, eof) {
-				return
-			}
-			if !yield(a, err) {
-				return
-			}
-		}
-	}
 }
 
 // byLines is -L N: N lines a job, each line's value trimmed of trailing

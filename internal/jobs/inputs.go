@@ -53,10 +53,31 @@ type InputOptions struct {
 	Delim string
 	Null  bool // -0: values end with NUL
 	Link  bool // --link: every source pairs with the one before, the shorter wrapping
+	// EOF is -E: a source ends at a value (a whole line, before
+	// --colsep splits it) equal to it, as in GNU parallel; "" for none.
+	EOF string
 }
 
-// values yields the source's values: lines without their newline.
+// values yields the source's values: lines without their newline, up
+// to -E's end of file value.
 func (s Source) values(o InputOptions) iter.Seq2[string, error] {
+	if o.EOF == "" {
+		return s.allValues(o)
+	}
+	return func(yield func(string, error) bool) {
+		for v, err := range s.allValues(o) {
+			if err == nil && v == o.EOF {
+				return
+			}
+			if !yield(v, err) {
+				return
+			}
+		}
+	}
+}
+
+// allValues yields the source's values: lines without their newline.
+func (s Source) allValues(o InputOptions) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		if s.vals != nil || (s.path == "" && s.stdin == nil) {
 			for _, v := range s.vals {

@@ -93,6 +93,8 @@ func TestInputOptions(t *testing.T) {
 		{"--colsep --trim n", []Source{Args([]string{" a , b "}, false)}, InputOptions{Colsep: regexp.MustCompile(","), Trim: "n"}, " a , b "},
 		{"--colsep --trim l", []Source{Args([]string{" a , b "}, false)}, InputOptions{Colsep: regexp.MustCompile(","), Trim: "l"}, "a ,b "},
 		{"--colsep trims Perl's \\s (\\r too)", []Source{Args([]string{"a\r,\fb\r"}, false)}, InputOptions{Colsep: regexp.MustCompile(",")}, "a,b"},
+		{"-E ends each source", []Source{abc, Args([]string{"1", "2", "3"}, false)}, InputOptions{EOF: "2"}, "A,1|B,1|C,1"},
+		{"-E is a whole line, before --colsep", []Source{Stdin(strings.NewReader("a b\nole x\nole\nc\n"))}, InputOptions{EOF: "ole", Colsep: regexp.MustCompile(" ")}, "a,b|ole,x"},
 		{"--trim lr alone", []Source{Args([]string{" a "}, false)}, InputOptions{Trim: "lr"}, "a"},
 		{"-0", []Source{Stdin(strings.NewReader("a\nb\x00c\x00"))}, InputOptions{Null: true}, "a\nb|c"},
 		{"-d ,", []Source{Stdin(strings.NewReader("a,b\n,c"))}, InputOptions{Delim: ","}, "a|b\n|c"},

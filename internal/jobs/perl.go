@@ -39,6 +39,20 @@ package main;
 sub uniq { return keys %{{ map { $_ => 1 } @_ }} }
 sub shell_quote { return wantarray ? map { Arg::Q($_) } @_ : join(" ", map { Arg::Q($_) } @_) }
 sub dirname { require File::Basename; return File::Basename::dirname($_[0]) }
+sub make_regexp_ungreedy {
+  my ($re, $class, $esc, $found, $out) = (shift, 0, 0, 0, "");
+  for my $c (split //, $re) {
+    if ($found) { $out .= "?" if $c ne "?"; $found = 0 }
+    $out .= $c;
+    if ($esc) { $esc = 0; next }
+    if ($c eq "\\") { $esc = 1; next }
+    if ($c eq "[") { $class = 1; next }
+    if ($class) { $class = 0 if $c eq "]"; next }
+    $found = 1 if $c =~ /[*}+]/;
+  }
+  $out .= "?" if $found;
+  return $out;
+}
 package MpJob;
 sub seq { $_[0]{seq} } sub slot { $_[0]{slot} } sub skip { $_[0]{skip} = 1 }
 sub total_jobs { $_[0]{total} }
@@ -340,8 +354,10 @@ func perlExpr(inner string) (col int, code string) {
 // parallel's "(...)" groups in it become $$1, $$2... in the code) and,
 // for a tag starting with {, its positional form {N...}.
 type rpl struct {
-	re, pos *regexp.Regexp
-	code    string
+	re, pos  *regexp.Regexp
+	code     string
+	tag      string
+	fallback bool // --plus's: a built-in replacement string as long wins
 }
 
 // rplGroups splits a tag as GNU parallel does: a prefix, a group regexp
@@ -362,7 +378,7 @@ func parseRpl(s string) (rpl, error) {
 	if m == nil {
 		m = []string{tag, tag, "", ""}
 	}
-	r := rpl{code: code}
+	r := rpl{code: code, tag: tag}
 	var err error
 	if r.re, err = regexp.Compile(`^` + regexp.QuoteMeta(m[1]) + m[2] + regexp.QuoteMeta(m[3])); err != nil {
 		return rpl{}, fmt.Errorf("--rpl %q: the tag's group is not a regexp: %w", s, err)

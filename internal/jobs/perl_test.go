@@ -45,6 +45,8 @@ func TestPerlExpressions(t *testing.T) {
 		{[]string{"echo {..} {} {.}"}, ParseOptions{Rpl: []string{`{..} s:\.[^.]+$::;s:\.[^.]+$::;`}}, []string{"a.b.c"}, "echo a a.b.c a.b"},
 		{[]string{"echo ,,s/I/O/g,,"}, ParseOptions{Parens: ",,,,"}, []string{"FII"}, "echo FOO"},
 		{[]string{"echo", "{=1 $_=uc =}"}, ParseOptions{Quote: true}, []string{"a b"}, "echo 'A B'"},
+		{[]string{"echo {2:-d} {-3:1:2} {3#z.*z.} {-1%%.z*}"}, ParseOptions{Plus: true}, []string{"xyz", "", "z.z.foo.zz"}, "echo d yz foo.zz z.z.foo"},
+		{[]string{"echo {,A} {,,A} {/#a/X} {/%c/Y}"}, ParseOptions{Plus: true}, []string{"AbcAaAc"}, "echo abcAaAc abcaaac AbcAaAc AbcAaAY"},
 		{[]string{"{= $_ = \"echo \" . $_; uq() =}"}, ParseOptions{}, []string{"x"}, "echo x"},
 	}
 	for _, tt := range tests {

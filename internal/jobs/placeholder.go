@@ -138,7 +138,8 @@ func classify(c string, o ParseOptions) *placeholder {
 			op, body = '/'|0x80, body[1:]
 		}
 		re, repl, ok := strings.Cut(body, "/")
-		if !ok || re == "" || strings.Contains(repl, "/") {
+		if !ok || re == "" || strings.Contains(repl, "/") || (op == '/' && strings.ContainsAny(re[:1], "#%")) {
+			// {/#re/new} and {/%re/new} anchor re: perl makes them
 			return nil
 		}
 		rx, err := regexp.Compile(re)

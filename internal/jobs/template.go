@@ -161,10 +161,17 @@ func Parse(words []string, opts ...ParseOptions) (*Template, error) {
 	}
 	if o.Plus {
 		for _, r := range plusRpls {
-			p, _ := parseRpl(r)
+			p, err := parseRpl(r)
+			if err != nil {
+				panic("jobs: --plus replacement string " + r + ": " + err.Error())
+			}
+			p.fallback = true
 			o.rpls = append(o.rpls, p)
 		}
 	}
+	// the longest tags first, as GNU parallel tries them: {%%re} before
+	// {%re}
+	slices.SortStableFunc(o.rpls, func(a, b rpl) int { return len(b.tag) - len(a.tag) })
 	if o.Parens != "" && (len(o.Parens) < 2 || len(o.Parens)%2 != 0) {
 		return nil, fmt.Errorf("--parens %q: want the left and the right parenthesis of a perl expression, of the same length, such as {==} or ,,,,", o.Parens)
 	}
@@ -464,24 +471,45 @@ func (t *Template) Text(j *Job, slot int) string {
 	return b.String()
 }
 
-// plusRpls are --plus's replacement strings that GNU parallel defines in
-// perl and mp runs in perl too.
+// plusRpls are --plus's replacement strings as GNU parallel defines them
+// in perl. mp makes most of them in Go (see classify), faster; these run
+// in perl when Go has no equivalent: {choose_k}, {uniq}, {,re} {,,re},
+// {/#re/new}, {/%re/new}, the positional forms ({2:-x}, {-1%.gz}...) and
+// Perl regexps Go's regexp package does not know.
 var plusRpls = []string{
 	`{choose_k} for $t (2..$#arg){ if($arg[$t-1] ge $arg[$t]) { skip() } }`,
 	`{uniq} if(::uniq(@arg) != @arg) { skip(); }`,
+	`{:-([^}]+?)} $_ ||= $$1`,
+	`{:(\d+?)} substr($_,0,$$1) = ""`,
+	`{:(\d+?):(\d+?)} $_ = substr($_,$$1,$$2);`,
+	`{#([^#}][^}]*?)} $nongreedy=::make_regexp_ungreedy($$1);s/^$nongreedy(.*)/$1/;`,
+	`{##([^#}][^}]*?)} s/^$$1//;`,
+	`{%([^}]+?)} $nongreedy=::make_regexp_ungreedy($$1);s/(.*)$nongreedy$/$1/;`,
+	`{%%([^}]+?)} s/$$1$//;`,
+	`{/([^#%}/]+?)/([^}]*?)} s/$$1/$$2/;`,
+	`{/#([^}]+?)/([^}]*?)} s/^$$1/$$2/g;`,
+	`{/%([^}]+?)/([^}]*?)} s/$$1$/$$2/g;`,
+	`{//([^}]+?)/([^}]*?)} s/$$1/$$2/g;`,
+	`{^([^}]+?)} s/^($$1)/uc($1)/e;`,
+	`{^^([^}]+?)} s/($$1)/uc($1)/eg;`,
+	`{,([^}]+?)} s/^($$1)/lc($1)/e;`,
+	`{,,([^}]+?)} s/($$1)/lc($1)/eg;`,
 }
 
 // longestRpl is the --rpl at the start of s, if it is longer than a
 // built-in replacement string there (GNU parallel replaces the longest
 // first): its length, column and code; n is 0 if there is none.
 func longestRpl(s string, o ParseOptions) (n, col int, code string) {
+	fallback := false
 	for i := range o.rpls {
 		if k, c, p := o.rpls[i].match(s); k > n {
-			n, col, code = k, c, p
+			n, col, code, fallback = k, c, p, o.rpls[i].fallback
 		}
 	}
 	if n > 0 && s[0] == '{' {
-		if end := strings.IndexByte(s[1:], '}'); end >= 0 && end+2 > n && classify(s[1:1+end], o) != nil {
+		// a built-in string as long wins over --plus's perl ones, a
+		// user's --rpl wins over it
+		if end := strings.IndexByte(s[1:], '}'); end >= 0 && (end+2 > n || fallback && end+2 == n) && classify(s[1:1+end], o) != nil {
 			return 0, 0, ""
 		}
 	}

@@ -81,14 +81,17 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 	if len(words) == 0 {
 		words = []string{"cat"}
 	}
-	t, err := jobs.Parse(words, jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote})
+	popt := jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote, Rpl: o.rpl, Parens: o.parens}
+	t, err := jobs.Parse(words, popt)
 	if err != nil {
 		return fail(err)
 	}
+	defer t.Close() // its perl process, if it has one
 	cfg, err := o.config(t, stdout, stderr)
 	if err != nil {
 		return fail(err)
 	}
+	cfg.Parse = popt
 	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
 	var input func(func(*jobs.Job, error) bool)
 	if o.pipepart {

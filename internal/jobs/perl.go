@@ -255,6 +255,7 @@ type perlKey struct {
 	code string
 	arg  int // the argument's index, -1 for none
 	val  string
+	slot int // --resume makes a job's command for slot 0 first
 }
 
 func (j *Job) perlFlags() *perlState {
@@ -294,7 +295,7 @@ func (j *Job) EvalErr() error {
 func (p *placeholder) perlValueOf(j *Job, slot int, quote bool) (string, bool) {
 	st := j.perlFlags()
 	one := func(i int, v string) string {
-		key := perlKey{p.code, i, v}
+		key := perlKey{p.code, i, v, slot}
 		st.mu.Lock()
 		r, done := st.cache[key]
 		st.mu.Unlock()

@@ -62,7 +62,7 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.delim, "delimiter", "d", "", "inputs end with `DELIM` instead of a newline (\\n, \\t, \\0 and \\xHH understood)")
 	fs.BoolVarP(&o.null, "null", "0", false, "inputs end with a NUL byte (find -print0)")
 	fs.BoolVar(&o.link, "link", false, "pair the input sources instead of combining them (the shorter ones wrap); also --xapply")
-	fs.StringVar(&o.header, "header", "", "the first input line (of each source) is a header that names the columns {name}, {name.}..., {=name perl =} (`:` or any regexp: GNU parallel reads one line whatever the regexp); 0: the files' names name them ({f1} for :::: f1); with --pipe: what the regexp matches at the start (: a line, N: N lines) starts every block")
+	fs.StringVar(&o.header, "header", "", "`REGEXP` (: or any regexp; GNU parallel reads one line whatever it is): the first input line of each source names the columns: {name}, {name.}..., {=name perl =}; 0: the files' names name them ({f1} for :::: f1); with --pipe: what REGEXP matches at the start (: a line, N: N lines) starts every block")
 	fs.BoolVarP(&o.quote, "quote", "q", false, "pass the command's words as they are, quoted, instead of reading them with a shell")
 	fs.StringVarP(&o.replace, "replace", "I", "", "use `STR` for {} instead of {}")
 	for i, r := range renameOpts {

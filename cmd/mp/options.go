@@ -163,8 +163,20 @@ func parseJobsFrom(s string, file bool) (int, error) {
 const maxJobs = 256
 
 // parseSeconds reads a time as GNU parallel gives it (seconds, such as
-// 1.5) or as a Go duration (1m30s).
+// 1.5, or with GNU's postfixes s, m, h, d: 1d2h) or as a Go duration
+// (1m30s).
 func parseSeconds(opt, s string) (time.Duration, error) {
+	if days, rest, ok := strings.Cut(s, "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		var d time.Duration
+		if err == nil && rest != "" {
+			d, err = parseSeconds(opt, rest)
+		}
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("--%s %q: want seconds (1.5) or a duration (1m30s, 1d2h)", opt, s)
+		}
+		return time.Duration(n*float64(24*time.Hour)) + d, nil
+	}
 	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
 		return d, nil
 	}

@@ -360,3 +360,20 @@ func TestPipeHeader(t *testing.T) {
 		}
 	}
 }
+
+// GNU parallel's time postfixes (TIME POSTFIXES in man parallel), and Go's.
+func TestParseSecondsPostfixes(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"1.5": 1500 * time.Millisecond, "2s": 2 * time.Second, "1m30s": 90 * time.Second, "1h2m": 62 * time.Minute,
+		"1d": 24 * time.Hour, "1d2h3m4s": 26*time.Hour + 3*time.Minute + 4*time.Second, "0.5d": 12 * time.Hour,
+	} {
+		if got, err := parseSeconds("timeout", in); err != nil || got != want {
+			t.Errorf("parseSeconds(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"xd", "1dx", "-1", "d"} {
+		if _, err := parseSeconds("timeout", bad); err == nil {
+			t.Errorf("parseSeconds(%q) accepted", bad)
+		}
+	}
+}

@@ -255,7 +255,7 @@ type perlKey struct {
 	code string
 	arg  int // the argument's index, -1 for none
 	val  string
-	slot int // --resume makes a job's command for slot 0 first
+	slot int // for an expression that uses the slot; else 0
 }
 
 func (j *Job) perlFlags() *perlState {
@@ -263,6 +263,16 @@ func (j *Job) perlFlags() *perlState {
 		j.perl = &perlState{}
 	}
 	return j.perl
+}
+
+// PrepareJob evaluates the template's perl expressions for job j (those
+// that do not use the job's slot), so that they run in job order, as GNU
+// parallel runs them, however the jobs are then scheduled. It does nothing
+// for a template without perl expressions.
+func (t *Template) PrepareJob(j *Job) {
+	if t.perl != nil {
+		t.Display(j, 0)
+	}
 }
 
 // Skipped reports whether a perl expression called skip() for the job
@@ -295,7 +305,10 @@ func (j *Job) EvalErr() error {
 func (p *placeholder) perlValueOf(j *Job, slot int, quote bool) (string, bool) {
 	st := j.perlFlags()
 	one := func(i int, v string) string {
-		key := perlKey{p.code, i, v, slot}
+		key := perlKey{p.code, i, v, 0}
+		if strings.Contains(p.code, "slot") {
+			key.slot = slot // --resume makes a job's command for slot 0 first
+		}
 		st.mu.Lock()
 		r, done := st.cache[key]
 		st.mu.Unlock()

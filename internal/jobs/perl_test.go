@@ -5,6 +5,7 @@ package jobs
 import (
 	"errors"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -185,6 +186,42 @@ func TestPerlOncePerJob(t *testing.T) {
 			if got := tm.Display(j, 1); got != want {
 				t.Fatalf("job %d: %q, want %q", seq+1, got, want)
 			}
+		}
+	}
+}
+
+// Perl expressions run in job order, as GNU parallel's, whatever order
+// the jobs start in: each job's are evaluated as the job is read (a
+// counter numbers the jobs), not when a worker starts it.
+func TestPerlJobOrder(t *testing.T) {
+	needPerl(t)
+	tm, err := Parse([]string{"sleep 0.05; echo {} {=1 $_=++$::G =}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	var out syncBuffer
+	var late []int
+	input := func(yield func(*Job, error) bool) {
+		for i := range 10 {
+			j := &Job{Seq: i + 1, Args: []string{strconv.Itoa(i + 1)}}
+			if !yield(j, nil) {
+				return
+			}
+			if j.perl == nil { // read while no worker had started it yet
+				late = append(late, j.Seq)
+			}
+		}
+	}
+	if _, err := NewRunner(Config{Template: tm, Jobs: 2, Stdout: &out}).Run(t.Context(), input); err != nil {
+		t.Fatal(err)
+	}
+	if len(late) > 0 {
+		t.Errorf("jobs %v: perl expressions not evaluated when the job was read", late)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if f := strings.Fields(l); len(f) != 2 || f[0] != f[1] {
+			t.Errorf("job and counter differ: %q (the expression ran out of job order)", l)
 		}
 	}
 }

@@ -308,6 +308,7 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 			if r.stopping.Load() {
 				return
 			}
+			cfg.Template.PrepareJob(j) // its perl expressions in job order
 			if skip != nil && skip[cfg.Template.Display(j, 0)] {
 				sum.Skipped++
 				continue

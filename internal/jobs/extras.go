@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,4 +127,48 @@ func loadAverage() float64 {
 	}
 	l, _ := strconv.ParseFloat(f[0], 64)
 	return l
+}
+
+// lookPath finds a program as exec.LookPath does, once per name: a PATH
+// search costs several system calls, for every job.
+func (r *Runner) lookPath(name string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.paths[name]; ok {
+		return p, nil
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", err
+	}
+	if r.paths == nil {
+		r.paths = map[string]string{}
+	}
+	r.paths[name] = p
+	return p, nil
+}
+
+// timeout is the time limit of a job starting now.
+func (r *Runner) timeout() time.Duration {
+	if r.cfg.TimeoutPct <= 0 {
+		return r.cfg.Timeout
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.durations) < 3 {
+		return r.cfg.Timeout // too few jobs to know the median
+	}
+	ds := slices.Clone(r.durations)
+	slices.Sort(ds)
+	return time.Duration(float64(ds[len(ds)/2]) * r.cfg.TimeoutPct / 100)
+}
+
+func (r *Runner) event(ev map[string]any) {
+	if r.events == nil {
+		return
+	}
+	ev["time"] = time.Now().Format(time.RFC3339Nano)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events.Encode(ev)
 }

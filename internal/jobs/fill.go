@@ -6,6 +6,7 @@ package jobs
 // job slots.
 
 import (
+	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -24,7 +25,7 @@ const MaxMaxChars = 128<<10 - 1024
 
 // ErrLineTooLong is returned when one input alone makes a command line
 // longer than -s allows.
-var ErrLineTooLong = fmt.Errorf("command line too long")
+var ErrLineTooLong = errors.New("command line too long")
 
 // lineMeter measures a -m or -X command line as inputs are added, without
 // making it: base is its length with no input, per the length each of an

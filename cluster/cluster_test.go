@@ -2,8 +2,8 @@ package cluster_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"

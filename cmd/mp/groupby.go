@@ -60,6 +60,7 @@ func groupbyCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mp groupby:", err)
 		return 255
 	}
+	defer t.Close() // its perl process, if it has one
 	cfg, err := c.config(t, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "mp groupby:", err)

@@ -110,7 +110,7 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.resume, "resume", false, "skip the jobs already in the --joblog file (matched by their command, not their number)")
 	fs.BoolVar(&c.resumeFail, "resume-failed", false, "skip the jobs that succeeded in the --joblog file; run the others again")
 	fs.StringVar(&c.delay, "delay", "", "wait `D` (seconds or a duration) between job starts")
-	fs.StringVar(&c.memfree, "memfree", "", "start a job only when `SIZE` bytes of memory are available (suffixes k, M, G)")
+	fs.StringVar(&c.memfree, "memfree", "", "start a job only when `SIZE` bytes of memory are available (suffixes k, M, G); under half of SIZE the youngest job is killed and run again later, as in GNU parallel (a job alone always runs)")
 	fs.StringVar(&c.load, "load", "", "start a job only while the load average is under `N` (or N% of the CPUs)")
 	fs.StringVar(&c.json, "json", "", "write start, retry and finish events as JSON lines to `FILE`")
 	fs.BoolVar(&c.bar, "bar", false, "show a progress bar on standard error")
@@ -167,8 +167,20 @@ func parseJobsFrom(s string, file bool) (int, error) {
 const maxJobs = 256
 
 // parseSeconds reads a time as GNU parallel gives it (seconds, such as
-// 1.5) or as a Go duration (1m30s).
+// 1.5, or with GNU's postfixes s, m, h, d: 1d2h) or as a Go duration
+// (1m30s).
 func parseSeconds(opt, s string) (time.Duration, error) {
+	if days, rest, ok := strings.Cut(s, "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		var d time.Duration
+		if err == nil && rest != "" {
+			d, err = parseSeconds(opt, rest)
+		}
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("--%s %q: want seconds (1.5) or a duration (1m30s, 1d2h)", opt, s)
+		}
+		return time.Duration(n*float64(24*time.Hour)) + d, nil
+	}
 	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
 		return d, nil
 	}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -340,5 +341,39 @@ func TestRetryFailedShufEOF(t *testing.T) {
 	}
 	if out, _, _ = cli(t, "", "run", "-k", "-E", "stop", "echo", ":::", "a", "stop", "b"); out != "a\n" {
 		t.Errorf("-E: %q", out)
+	}
+}
+
+// --pipe's --header: a line for :, N lines for N, else what the regexp
+// matches at the start, as GNU parallel's "(.*\n)" x N.
+func TestPipeHeader(t *testing.T) {
+	for _, tt := range []struct{ spec, want string }{
+		{":", "h1\n"}, {"2", "h1\nh2\n"}, {"0", ""}, {`.*\n.*\n.*\n`, "h1\nh2\n1\n"}, {"h.", "h1"}, {"x", ""},
+	} {
+		h, rest, err := pipeHeader(strings.NewReader("h1\nh2\n1\n"), tt.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, _ := io.ReadAll(rest)
+		if string(h) != tt.want || string(h)+string(all) != "h1\nh2\n1\n" {
+			t.Errorf("--header %q: header %q, rest %q; want header %q", tt.spec, h, all, tt.want)
+		}
+	}
+}
+
+// GNU parallel's time postfixes (TIME POSTFIXES in man parallel), and Go's.
+func TestParseSecondsPostfixes(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"1.5": 1500 * time.Millisecond, "2s": 2 * time.Second, "1m30s": 90 * time.Second, "1h2m": 62 * time.Minute,
+		"1d": 24 * time.Hour, "1d2h3m4s": 26*time.Hour + 3*time.Minute + 4*time.Second, "0.5d": 12 * time.Hour,
+	} {
+		if got, err := parseSeconds("timeout", in); err != nil || got != want {
+			t.Errorf("parseSeconds(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"xd", "1dx", "-1", "d"} {
+		if _, err := parseSeconds("timeout", bad); err == nil {
+			t.Errorf("parseSeconds(%q) accepted", bad)
+		}
 	}
 }

@@ -81,14 +81,17 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 	if len(words) == 0 {
 		words = []string{"cat"}
 	}
-	t, err := jobs.Parse(words, jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote})
+	popt := jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote, Rpl: o.rpl, Parens: o.parens}
+	t, err := jobs.Parse(words, popt)
 	if err != nil {
 		return fail(err)
 	}
+	defer t.Close() // its perl process, if it has one
 	cfg, err := o.config(t, stdout, stderr)
 	if err != nil {
 		return fail(err)
 	}
+	cfg.Parse = popt
 	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
 	if err := o.ssh.apply(&cfg, o.jobs, o.workdir, o.env, stdin); err != nil {
 		return fail(err)
@@ -147,10 +150,17 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 }
 
 // pipeHeader reads --pipe's --header from the start of r: a line for
-// ":", else what the regexp matches there (such as '.*\n.*\n' for two
+// ":", N lines for a number N, else what the regexp matches there (such as '.*\n.*\n' for two
 // lines). It returns the header and the rest of the input.
 func pipeHeader(r io.Reader, spec string) ([]byte, io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
+	if n, err := strconv.Atoi(spec); err == nil && n >= 0 {
+		// N: N lines, as GNU parallel's "(.*\n)" x N
+		spec = strings.Repeat(`.*\n`, n)
+		if n == 0 {
+			return nil, br, nil
+		}
+	}
 	if spec == ":" {
 		h, err := br.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +24,8 @@ type runOpts struct {
 	link        bool
 	quote       bool
 	plus        bool
+	rpl         []string
+	parens      string
 	replace     string
 	renames     [6]string
 	header      string
@@ -34,6 +35,7 @@ type runOpts struct {
 	maxArgs     int
 	maxReplace  int
 	maxLines    int
+	maxChars    int
 	xargs       bool
 	multi       bool
 	noEmpty     bool
@@ -61,16 +63,19 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.delim, "delimiter", "d", "", "inputs end with `DELIM` instead of a newline (\\n, \\t, \\0 and \\xHH understood)")
 	fs.BoolVarP(&o.null, "null", "0", false, "inputs end with a NUL byte (find -print0)")
 	fs.BoolVar(&o.link, "link", false, "pair the input sources instead of combining them (the shorter ones wrap); also --xapply")
-	fs.StringVar(&o.header, "header", "", "the first input line (of each source) is a header: `:` names the columns {name} (a regexp is taken as :)")
+	fs.StringVar(&o.header, "header", "", "`REGEXP` (: or any regexp; GNU parallel reads one line whatever it is): the first input line of each source names the columns: {name}, {name.}..., {=name perl =}; 0: the files' names name them ({f1} for :::: f1); with --pipe: what REGEXP matches at the start (: a line, N: N lines) starts every block")
 	fs.BoolVarP(&o.quote, "quote", "q", false, "pass the command's words as they are, quoted, instead of reading them with a shell")
 	fs.StringVarP(&o.replace, "replace", "I", "", "use `STR` for {} instead of {}")
 	for i, r := range renameOpts {
 		fs.StringVar(&o.renames[i], r.name, "", "use `STR` for "+r.to+" instead of "+r.to)
 	}
 	fs.BoolVar(&o.plus, "plus", false, "GNU parallel's --plus replacement strings: {+/} {+.} {..} {+..} {...} {/..} {##} {0#} {:N} {:N:M} {#pre} {%suf} {/old/new}")
+	fs.StringArrayVar(&o.rpl, "rpl", nil, "define a replacement string: `'TAG perl-expression'` makes TAG mean {= perl-expression =}, as in GNU parallel (groups (...) in TAG are $$1, $$2...; a TAG starting with { also has a positional form {NTAG})")
+	fs.StringVar(&o.parens, "parens", "", "use `STR` (its two halves) instead of {= and =} around perl expressions")
 	fs.IntVarP(&o.maxArgs, "max-args", "n", 0, "give each job up to `N` inputs")
 	fs.IntVarP(&o.maxReplace, "max-replace-args", "N", 0, "give each job `N` inputs, {1} to {N} (the last job may have fewer)")
 	fs.IntVarP(&o.maxLines, "max-lines", "L", 0, "give each job `N` input lines (a line ending in a blank goes on with the next), as xargs -L")
+	fs.IntVarP(&o.maxChars, "max-chars", "s", 0, "-m and -X: a command line is at most `N` characters (default 63664, GNU parallel's; at most 130048, the kernel's limit for one argument)")
 	fs.BoolVarP(&o.multi, "m", "m", false, "give each job as many inputs as fit on a command line, spread over the job slots")
 	fs.BoolVar(&o.xargs, "xargs", false, "the same as -m")
 	fs.BoolVarP(&o.multi, "X", "X", false, "as -m, repeating the word around {} for each input (context replace)")
@@ -117,6 +122,10 @@ strings, as in GNU parallel:
   {%}   the job slot (1 to -j)         {N}   the Nth input source or column,
   {-N}  the Nth from the end                 also {N.} {N/} {N//} {N/.}
   {name} a column named by --header :  (--plus and -I: see below)
+  {= perl expression =}  the value of $_ after the perl expression ran with
+        $_ set to the input ({=N perl =}: to the Nth); GNU parallel's Q(),
+        uq(), seq(), slot(), total_jobs(), skip(), @arg and time functions
+        work; --rpl 'TAG perl' names one. They run in one perl process.
 Without a replacement string the input is added at the end. Anything else
 in braces is text. Jobs see $PARALLEL_SEQ ({#}) and $PARALLEL_JOBSLOT ({%}).
 
@@ -184,7 +193,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(sources) == 0 {
 		sources = []jobs.Source{jobs.Stdin(stdin)}
 	}
-	in := jobs.InputOptions{Trim: o.trim, Null: o.null, Link: o.link}
+	in := jobs.InputOptions{Trim: o.trim, Null: o.null, Link: o.link, EOF: o.eof}
 	if o.header != "" && o.colsep == "" {
 		o.colsep = "\t" // GNU parallel's default column separator with --header
 	}
@@ -202,16 +211,25 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		in.Null = d == "\x00"
 	}
 	var headerNames []string
-	if o.header != "" {
+	if o.header == "0" {
+		// --header 0: the files' names name their columns, as GNU
+		// parallel's {foo/bar} for :::: foo/bar; nothing is read
+		headerNames = make([]string, len(sources))
+		for i, src := range sources {
+			headerNames[i] = src.Path()
+		}
+		for k := range cmdWords {
+			cmdWords[k] = jobs.NameColumns(cmdWords[k], headerNames)
+		}
+		headerNames = nil
+	} else if o.header != "" {
 		names, srcs, err := jobs.Headers(sources, in)
 		if err != nil {
 			return fail(err)
 		}
 		sources, headerNames = srcs, names
-		for i, n := range names {
-			for k := range cmdWords {
-				cmdWords[k] = strings.ReplaceAll(cmdWords[k], "{"+n+"}", "{"+strconv.Itoa(i+1)+"}")
-			}
+		for k := range cmdWords {
+			cmdWords[k] = jobs.NameColumns(cmdWords[k], names)
 		}
 	}
 	if o.retryFailed {
@@ -225,7 +243,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmdWords, sources, o.resumeFail = nil, []jobs.Source{jobs.Args(cmds, false)}, true
 		in = jobs.InputOptions{}
 	}
-	popt := jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote}
+	popt := jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote, Rpl: o.rpl, Parens: o.parens}
 	for i, r := range o.renames {
 		if r != "" {
 			if popt.Rename == nil {
@@ -242,10 +260,12 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	defer t.Close() // its perl process, if it has one
 	cfg, err := o.config(t, stdout, stderr)
 	if err != nil {
 		return fail(err)
 	}
+	cfg.Parse = popt
 	cfg.Results, cfg.Nice, cfg.Dir = o.results, o.nice, o.workdir
 	if err := o.ssh.apply(&cfg, o.jobs, o.workdir, o.env, stdin); err != nil {
 		return fail(err)
@@ -263,15 +283,26 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	group.Context = fs.Changed("X")
 	group.None = (fs.Changed("max-args") && o.maxArgs == 0) || (fs.Changed("max-replace-args") && o.maxReplace == 0) || hostOnly
+	if group.Multi {
+		switch {
+		case o.maxChars < 0 || fs.Changed("max-chars") && o.maxChars == 0:
+			return fail(fmt.Errorf("-s %d: want the maximum length of a command line, such as -s 1000", o.maxChars))
+		case o.maxChars > jobs.MaxMaxChars:
+			fmt.Fprintf(stderr, "mp run: warning: -s %d is over the kernel's limit for a command line; using -s %d\n", o.maxChars, jobs.MaxMaxChars)
+			o.maxChars = jobs.MaxMaxChars
+		}
+		t.SetContext(fs.Changed("X"))
+		group.Fill, group.MaxChars, group.Slots = t, o.maxChars, cfg.Jobs
+	}
 	total, known := jobs.Count(sources, in)
 	all := jobs.Inputs(sources, in)
 	if o.eof != "" {
-		all, known = untilEOF(all, o.eof), false
+		known = false // each source ends at -E's value (InputOptions.EOF)
 	}
 	if o.maxLines > 0 {
 		all, known = byLines(all, o.maxLines), false
 	}
-	if o.shuf || (group.Multi && group.MaxArgs == 0 && !known) {
+	if o.shuf || (t.NeedsTotal() && (!known || group.Multi)) {
 		var vals [][]string
 		for a, err := range all {
 			if err != nil {
@@ -291,11 +322,18 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	if group.Multi && group.MaxArgs == 0 && known {
-		// spread the inputs over the job slots, as GNU parallel does
-		group.MaxArgs = max((total+cfg.Jobs-1)/cfg.Jobs, 1)
-	}
-	if known {
+	switch {
+	case group.Multi && t.NeedsTotal():
+		// the inputs are in memory: count the lines -m/-X make of them
+		for _, err := range group.Apply(all) {
+			if err != nil {
+				return fail(err)
+			}
+			cfg.Total++
+		}
+	case group.Multi:
+		// unknown until the lines are filled
+	case known:
 		cfg.Total = group.Jobs(total)
 	}
 	input := func(yield func(*jobs.Job, error) bool) {
@@ -319,20 +357,6 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cfg.Template.SetContext(group.Context)
 	return execute(cfg, input, stderr, "mp run")
-}
-
-// untilEOF is -E: the inputs up to one with a value equal to eof.
-func untilEOF(in func(func([]string, error) bool), eof string) func(func([]string, error) bool) {
-	return func(yield func([]string, error) bool) {
-		for a, err := range in {
-			if err == nil && slices.Contains(a, eof) {
-				return
-			}
-			if !yield(a, err) {
-				return
-			}
-		}
-	}
 }
 
 // byLines is -L N: N lines a job, each line's value trimmed of trailing

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,7 +110,7 @@ func (r *Runner) throttle() {
 		r.delayMu.Unlock()
 	}
 	for (cfg.MemFree > 0 || cfg.Load > 0) && r.running.Load() > 0 && !r.stopping.Load() {
-		if (cfg.MemFree <= 0 || memAvailable() >= cfg.MemFree) && (cfg.Load <= 0 || loadAverage() < cfg.Load) {
+		if (cfg.MemFree <= 0 || r.mem().Available() >= cfg.MemFree) && (cfg.Load <= 0 || loadAverage() < cfg.Load) {
 			return
 		}
 		select {
@@ -117,24 +119,6 @@ func (r *Runner) throttle() {
 			return
 		}
 	}
-}
-
-// memAvailable is MemAvailable of /proc/meminfo in bytes; a large number
-// where it cannot be read.
-func memAvailable() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 1 << 62
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
-			f := strings.Fields(rest)
-			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return 1 << 62
 }
 
 // loadAverage is the one-minute load average; 0 where it cannot be read.
@@ -149,4 +133,48 @@ func loadAverage() float64 {
 	}
 	l, _ := strconv.ParseFloat(f[0], 64)
 	return l
+}
+
+// lookPath finds a program as exec.LookPath does, once per name: a PATH
+// search costs several system calls, for every job.
+func (r *Runner) lookPath(name string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.paths[name]; ok {
+		return p, nil
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", err
+	}
+	if r.paths == nil {
+		r.paths = map[string]string{}
+	}
+	r.paths[name] = p
+	return p, nil
+}
+
+// timeout is the time limit of a job starting now.
+func (r *Runner) timeout() time.Duration {
+	if r.cfg.TimeoutPct <= 0 {
+		return r.cfg.Timeout
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.durations) < 3 {
+		return r.cfg.Timeout // too few jobs to know the median
+	}
+	ds := slices.Clone(r.durations)
+	slices.Sort(ds)
+	return time.Duration(float64(ds[len(ds)/2]) * r.cfg.TimeoutPct / 100)
+}
+
+func (r *Runner) event(ev map[string]any) {
+	if r.events == nil {
+		return
+	}
+	ev["time"] = time.Now().Format(time.RFC3339Nano)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events.Encode(ev)
 }

@@ -10,6 +10,14 @@ type Grouping struct {
 	Multi   bool // -m, -X
 	Context bool // -X: the word around {} is repeated for each input
 	None    bool // -n 0, -N 0: each input runs the command without arguments
+	// Fill, with Multi, is the template whose command lines -m and -X
+	// fill: each job gets the inputs that keep its line under MaxChars
+	// (-s; DefaultMaxChars if 0) and, at the end of the input, the last
+	// line's inputs are spread over Slots job slots, as GNU parallel
+	// does. Without Fill, MaxArgs inputs make a job.
+	Fill     *Template
+	MaxChars int
+	Slots    int
 }
 
 // Jobs is the number of jobs n inputs make.
@@ -31,6 +39,12 @@ func (g Grouping) Apply(in iter.Seq2[[]string, error]) iter.Seq2[[]string, error
 				}
 			}
 		}
+	}
+	if g.Multi && g.Fill != nil {
+		if g.MaxChars <= 0 {
+			g.MaxChars = DefaultMaxChars
+		}
+		return g.fill(in)
 	}
 	if g.MaxArgs <= 1 {
 		return in

@@ -9,6 +9,7 @@ import (
 	"iter"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -52,10 +53,31 @@ type InputOptions struct {
 	Delim string
 	Null  bool // -0: values end with NUL
 	Link  bool // --link: every source pairs with the one before, the shorter wrapping
+	// EOF is -E: a source ends at a value (a whole line, before
+	// --colsep splits it) equal to it, as in GNU parallel; "" for none.
+	EOF string
 }
 
-// values yields the source's values: lines without their newline.
+// values yields the source's values: lines without their newline, up
+// to -E's end of file value.
 func (s Source) values(o InputOptions) iter.Seq2[string, error] {
+	if o.EOF == "" {
+		return s.allValues(o)
+	}
+	return func(yield func(string, error) bool) {
+		for v, err := range s.allValues(o) {
+			if err == nil && v == o.EOF {
+				return
+			}
+			if !yield(v, err) {
+				return
+			}
+		}
+	}
+}
+
+// allValues yields the source's values: lines without their newline.
+func (s Source) allValues(o InputOptions) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		if s.vals != nil || (s.path == "" && s.stdin == nil) {
 			for _, v := range s.vals {
@@ -152,10 +174,10 @@ func Inputs(sources []Source, o InputOptions) iter.Seq2[[]string, error] {
 	}
 	trimmed := func(v string) string {
 		if strings.Contains(trim, "l") {
-			v = strings.TrimLeft(v, " \t")
+			v = strings.TrimLeft(v, " \t\n\r\f\v")
 		}
 		if strings.Contains(trim, "r") {
-			v = strings.TrimRight(v, " \t")
+			v = strings.TrimRight(v, " \t\n\r\f\v")
 		}
 		return v
 	}
@@ -273,6 +295,10 @@ func Count(sources []Source, o InputOptions) (n int, ok bool) {
 	return n, true
 }
 
+// Path is the file a source reads (-a FILE, :::: FILE); "" for one
+// that is not a file.
+func (s Source) Path() string { return s.path }
+
 // Headers reads --header's first value of each source: the names of its
 // columns ({name} stands for {N}). It returns the names, one per
 // argument of a job, and the sources without their header.
@@ -325,4 +351,22 @@ func Headers(sources []Source, o InputOptions) ([]string, []Source, error) {
 		out[i] = s
 	}
 	return names, out, nil
+}
+
+// NameColumns makes --header's column names in a template word
+// positional, as GNU parallel does: {name} {name.} {name/} {name//}
+// {name/.} become {N} {N.}..., and {=name perl=} becomes {=N perl=}.
+func NameColumns(word string, names []string) string {
+	for i, n := range names {
+		if n == "" {
+			continue
+		}
+		col := strconv.Itoa(i + 1)
+		for _, mod := range []string{"", ".", "/", "//", "/."} {
+			word = strings.ReplaceAll(word, "{"+n+mod+"}", "{"+col+mod+"}")
+		}
+		word = strings.ReplaceAll(word, "{="+n+"=}", "{="+col+"=}")
+		word = strings.ReplaceAll(word, "{="+n+" ", "{="+col+" ")
+	}
+	return word
 }

@@ -92,6 +92,9 @@ func TestInputOptions(t *testing.T) {
 		{"--colsep trims", []Source{Args([]string{" a , b ", "c"}, false)}, InputOptions{Colsep: regexp.MustCompile(",")}, "a,b|c"},
 		{"--colsep --trim n", []Source{Args([]string{" a , b "}, false)}, InputOptions{Colsep: regexp.MustCompile(","), Trim: "n"}, " a , b "},
 		{"--colsep --trim l", []Source{Args([]string{" a , b "}, false)}, InputOptions{Colsep: regexp.MustCompile(","), Trim: "l"}, "a ,b "},
+		{"--colsep trims Perl's \\s (\\r too)", []Source{Args([]string{"a\r,\fb\r"}, false)}, InputOptions{Colsep: regexp.MustCompile(",")}, "a,b"},
+		{"-E ends each source", []Source{abc, Args([]string{"1", "2", "3"}, false)}, InputOptions{EOF: "2"}, "A,1|B,1|C,1"},
+		{"-E is a whole line, before --colsep", []Source{Stdin(strings.NewReader("a b\nole x\nole\nc\n"))}, InputOptions{EOF: "ole", Colsep: regexp.MustCompile(" ")}, "a,b|ole,x"},
 		{"--trim lr alone", []Source{Args([]string{" a "}, false)}, InputOptions{Trim: "lr"}, "a"},
 		{"-0", []Source{Stdin(strings.NewReader("a\nb\x00c\x00"))}, InputOptions{Null: true}, "a\nb|c"},
 		{"-d ,", []Source{Stdin(strings.NewReader("a,b\n,c"))}, InputOptions{Delim: ","}, "a|b\n|c"},
@@ -125,5 +128,20 @@ func TestHeaders(t *testing.T) {
 	}
 	if s := strings.Join(got, "|"); s != "1,1,2,x|1,1,2,y" {
 		t.Errorf("rows %q", s)
+	}
+}
+
+// --header's names in a template, as GNU parallel's set_input_source_header.
+func TestNameColumns(t *testing.T) {
+	names := []string{"var", "v2", ""}
+	for in, want := range map[string]string{
+		"{var} {var.} {var/} {var//} {var/.}": "{1} {1.} {1/} {1//} {1/.}",
+		"{=v2=}{=var $_=Q($_)=}":              "{=2=}{=1 $_=Q($_)=}",
+		"{v2x} {variable} {=varx =}":          "{v2x} {variable} {=varx =}",
+		"{}":                                  "{}", // an empty name names nothing
+	} {
+		if got := NameColumns(in, names); got != want {
+			t.Errorf("NameColumns(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 // placeholder is one replacement string.
 type placeholder struct {
-	kind byte   // 'a' arguments, '#' seq, '%' slot, 'k' named value, 'T' total
+	kind byte   // 'a' arguments, '#' seq, '%' slot, 'k' named value, 'T' total, 'p' perl
 	col  int    // 'a': 0 = every argument, N = the Nth, -N = the Nth from the end
 	mod  string // "", ".", "/", "//", "/.", and --plus's "+/" "+." ".." "+.." "..." "+..." "/.." "/..."
 	key  string // 'k': the name
@@ -25,6 +25,9 @@ type placeholder struct {
 	p1, p2 string
 	re     *regexp.Regexp
 	pad    bool // {0#}, {0%}: zero-padded to the width of the total
+	// 'p': a {= perl expression =} or --rpl, run by the template's perl
+	code string
+	perl *perlEngine
 }
 
 // renamed is the replacement string that a --er, --bnr... string at the
@@ -135,7 +138,8 @@ func classify(c string, o ParseOptions) *placeholder {
 			op, body = '/'|0x80, body[1:]
 		}
 		re, repl, ok := strings.Cut(body, "/")
-		if !ok || re == "" || strings.Contains(repl, "/") {
+		if !ok || re == "" || strings.Contains(repl, "/") || (op == '/' && strings.ContainsAny(re[:1], "#%")) {
+			// {/#re/new} and {/%re/new} anchor re: perl makes them
 			return nil
 		}
 		rx, err := regexp.Compile(re)
@@ -181,9 +185,14 @@ func (p *placeholder) value(j *Job, slot int) (string, bool) {
 	case 'k':
 		v, ok := j.Vars[p.key]
 		return v, ok
+	case 'p':
+		return p.perlValueOf(j, slot, false)
 	}
 	var v string
 	switch {
+	case p.col == 0 && len(j.Args) > 1:
+		// each argument's value, as GNU parallel gives {.} for -m
+		return strings.Join(p.each(j.Args), " "), true
 	case p.col == 0:
 		v = strings.Join(j.Args, " ")
 	case p.col > 0 && p.col <= len(j.Args):
@@ -194,6 +203,15 @@ func (p *placeholder) value(j *Job, slot int) (string, bool) {
 		return "", false
 	}
 	return p.apply(modify(v, p.mod)), true
+}
+
+// each is the placeholder's value for each argument.
+func (p *placeholder) each(args []string) []string {
+	vals := make([]string, len(args))
+	for i, a := range args {
+		vals[i] = p.apply(modify(a, p.mod))
+	}
+	return vals
 }
 
 func pad(n, total int, zero bool) string {

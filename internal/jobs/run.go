@@ -62,14 +62,23 @@ type Config struct {
 	// ResultNames are --header's column names: the --results tree's
 	// directories are named after them instead of the columns' numbers.
 	ResultNames []string
-	MemFree     int64   // --memfree: start a job only with this many bytes available
-	Load        float64 // --load: start a job only under this load average
-	Sources     int     // input values per job's input, for --results' tree
-	Nice        int     // --nice: the jobs' niceness
-	Dir         string  // --workdir: the jobs' working directory
+	// MemFree is --memfree: start a job only with this many bytes
+	// available; under half of it, kill the youngest job and run it
+	// again later (not counted as a try).
+	MemFree int64
+	// Mem tells the memory available for MemFree; nil reads
+	// /proc/meminfo (ProcMeminfo).
+	Mem     MemSource
+	Load    float64 // --load: start a job only under this load average
+	Sources int     // input values per job's input, for --results' tree
+	Nice    int     // --nice: the jobs' niceness
+	Dir     string  // --workdir: the jobs' working directory
 	// Watchdog starts a process that kills the jobs' process groups if
 	// this one dies (SIGKILL included): see package internal/watchdog.
 	Watchdog bool
+	// Parse are the template's parse options, for --tagstring and
+	// --results' replacement strings (--rpl, --plus...).
+	Parse ParseOptions
 }
 
 // Runner runs jobs. Interrupt and Kill may be called from a signal
@@ -117,6 +126,8 @@ type Runner struct {
 	sshLast   time.Time
 	// sshTemplates are --transferfile's, --return's and --workdir's
 	sshTemplates map[string]*Template
+	setupErr     error   // a --tagstring or --results template that does not parse
+	live         running // the jobs running, for --memfree
 }
 
 // NewRunner prepares a run.
@@ -142,10 +153,18 @@ func NewRunner(cfg Config) *Runner {
 	r := &Runner{cfg: cfg, term: make(chan struct{}), kill: make(chan struct{}), haltExit: -1}
 	if cfg.TagString != "" {
 		r.cfg.Tag = true
-		r.tagT, _ = Parse([]string{cfg.TagString})
+		t, err := Parse([]string{cfg.TagString}, cfg.Parse)
+		if err != nil {
+			r.setupErr = fmt.Errorf("--tagstring: %w", err)
+		}
+		r.tagT = t
 	}
 	if _, table := resultsTable(cfg.Results); cfg.Results != "" && strings.Contains(cfg.Results, "{") && !table {
-		if t, _ := Parse([]string{cfg.Results}); !t.appendArgs {
+		t, err := Parse([]string{cfg.Results}, cfg.Parse)
+		switch {
+		case err != nil:
+			r.setupErr = fmt.Errorf("--results: %w", err)
+		case !t.appendArgs:
 			r.resultsT = t
 		}
 	}
@@ -186,6 +205,7 @@ type result struct {
 	exit      int    // -1 if it could not start or was killed by mp
 	signal    int
 	killed    bool   // mp sent the signal (timeout, --halt now, Ctrl-C)
+	memKilled bool   // --memfree killed it: it runs again
 	haltMsg   string // --halt's message, printed after the job's output
 	timedOut  bool
 	tries     int
@@ -203,6 +223,11 @@ func (res *result) ok() bool {
 func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary, error) {
 	cfg := r.cfg
 	var sum Summary
+	defer r.tagT.Close()
+	defer r.resultsT.Close()
+	if r.setupErr != nil {
+		return sum, r.setupErr
+	}
 	if cfg.Halt.Pct > 0 && cfg.Total == 0 && !cfg.DryRun {
 		// a percentage of all the jobs, as GNU parallel counts it: read
 		// the input first
@@ -229,7 +254,13 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 				return sum, err
 			}
 			slot = slot%cfg.Jobs + 1
-			fmt.Fprintln(cfg.Stdout, cfg.Template.Display(j, slot))
+			line := cfg.Template.Display(j, slot)
+			if err := j.EvalErr(); err != nil {
+				return sum, fmt.Errorf("job %d: %w", j.Seq, err)
+			}
+			if !j.Skipped() {
+				fmt.Fprintln(cfg.Stdout, line)
+			}
 		}
 		return sum, nil
 	}
@@ -263,6 +294,17 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		}
 		defer r.wd.Close()
 	}
+	if cfg.MemFree > 0 {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.watchMem(stop)
+		}()
+		defer wg.Wait()
+		defer close(stop)
+	}
 	if cfg.Bar {
 		r.bar = progress.New(int64(cfg.Total), progress.Writer(cfg.Stderr), progress.Unit("job"))
 		defer r.bar.Close()
@@ -281,6 +323,7 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 			if r.stopping.Load() {
 				return
 			}
+			cfg.Template.PrepareJob(j) // its perl expressions in job order
 			if skip != nil && skip[cfg.Template.Display(j, 0)] {
 				sum.Skipped++
 				continue
@@ -346,6 +389,18 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 		return &result{job: j, skipped: true}
 	}
 	res := &result{job: j, command: cfg.Template.Display(j, slot), slot: slot}
+	if j.Skipped() {
+		// skip() in a perl expression: the job does not run and is
+		// not counted (GNU parallel logs it as failed with -2)
+		res.skipped = true
+		return res
+	}
+	if err := j.EvalErr(); err != nil {
+		res.err, res.exit, res.out, res.err2 = err, -1, &spill{}, &spill{}
+		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
+		r.finished(res)
+		return res
+	}
 	r.throttle()
 	r.running.Add(1)
 	defer r.running.Add(-1)
@@ -365,6 +420,18 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 		r.event(map[string]any{"event": "start", "seq": j.Seq, "slot": slot, "try": try, "command": res.command})
 		res.stopped = false
 		r.attempt(ctx, j, slot, res)
+		if res.memKilled && !r.stopping.Load() {
+			// --memfree killed it: back in the queue, as in GNU
+			// parallel; it starts again once there is memory (or
+			// once it would run alone), and that is not a try
+			try--
+			res.out.discard()
+			res.err2.discard()
+			r.running.Add(-1)
+			r.throttle()
+			r.running.Add(1)
+			continue
+		}
 		if res.ok() || try >= cfg.Tries || r.stopping.Load() || !r.retryable(res) {
 			break
 		}
@@ -498,6 +565,12 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 	pid := cmd.Process.Pid
 	r.wd.Add(pid)
 	defer r.wd.Remove(pid)
+	var memKill chan struct{}
+	if cfg.MemFree > 0 {
+		memKill = r.live.add(j.Seq)
+		defer r.live.remove(j.Seq)
+	}
+	res.memKilled = false
 	waited := make(chan error, 1)
 	exited := make(chan struct{})
 	go func() { pidfd.Wait(); err := cmd.Wait(); close(exited); waited <- err }()
@@ -522,6 +595,10 @@ wait:
 				res.killed, res.timedOut = true, true
 				terminate()
 			}
+		case <-memKill:
+			memKill = nil
+			res.memKilled, res.killed = true, true
+			terminate()
 		case <-r.term:
 			res.stopped, res.killed = true, true
 			terminate()
@@ -554,48 +631,4 @@ wait:
 	} else if err != nil {
 		res.err, res.exit = err, -1
 	}
-}
-
-// lookPath finds a program as exec.LookPath does, once per name: a PATH
-// search costs several system calls, for every job.
-func (r *Runner) lookPath(name string) (string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if p, ok := r.paths[name]; ok {
-		return p, nil
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", err
-	}
-	if r.paths == nil {
-		r.paths = map[string]string{}
-	}
-	r.paths[name] = p
-	return p, nil
-}
-
-// timeout is the time limit of a job starting now.
-func (r *Runner) timeout() time.Duration {
-	if r.cfg.TimeoutPct <= 0 {
-		return r.cfg.Timeout
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.durations) < 3 {
-		return r.cfg.Timeout // too few jobs to know the median
-	}
-	ds := slices.Clone(r.durations)
-	slices.Sort(ds)
-	return time.Duration(float64(ds[len(ds)/2]) * r.cfg.TimeoutPct / 100)
-}
-
-func (r *Runner) event(ev map[string]any) {
-	if r.events == nil {
-		return
-	}
-	ev["time"] = time.Now().Format(time.RFC3339Nano)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events.Encode(ev)
 }

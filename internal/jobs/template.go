@@ -5,6 +5,7 @@
 package jobs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -31,6 +32,8 @@ type Job struct {
 	// Release, if set, is called once the job has ended (or was
 	// skipped): --pipe bounds the blocks held with it.
 	Release func()
+
+	perl *perlState // what its perl expressions found (skip(), errors)
 }
 
 // ParseOptions change how a template is read.
@@ -47,6 +50,16 @@ type ParseOptions struct {
 	// Quote is -q: the command's words are passed as they are, each
 	// quoted, instead of being joined and read by a shell.
 	Quote bool
+	// Rpl are --rpl's 'TAG perl expression': TAG is replaced by the
+	// value of the perl expression, as in GNU parallel (groups "(...)"
+	// in TAG are $$1, $$2... in the expression; a TAG starting with {
+	// has a positional form {NTAG}).
+	Rpl []string
+	// Parens is --parens: the left and right parentheses of a perl
+	// expression, "{==}" if empty.
+	Parens string
+
+	rpls []rpl
 }
 
 // Template is a parsed command template.
@@ -57,7 +70,30 @@ type Template struct {
 	bash  bool        // the command is an exported bash function
 	// appendArgs: no placeholder in the line, so {} is added at its end
 	appendArgs bool
-	context    bool // -X: a word with {} is repeated for each argument
+	context    bool        // -X: a word with {} is repeated for each argument
+	perl       *perlEngine // runs the perl expressions; nil if none
+}
+
+// Close ends the perl process that runs the template's perl expressions,
+// if there is one. Safe to call twice; a closed template cannot run perl
+// expressions any more.
+func (t *Template) Close() {
+	if t != nil {
+		t.perl.close()
+	}
+}
+
+// Perl reports whether the template has perl expressions ({= =}, --rpl).
+func (t *Template) Perl() bool { return t.perl != nil }
+
+// NeedsTotal reports whether the template uses the number of jobs ({##},
+// total_jobs() in a perl expression): the input is then read whole
+// before the first job starts, as GNU parallel does.
+func (t *Template) NeedsTotal() bool {
+	return slices.ContainsFunc(t.line, func(s segment) bool {
+		return s.ph != nil && (s.ph.kind == 'T' || s.ph.pad && s.ph.kind == '#' ||
+			s.ph.kind == 'p' && (strings.Contains(s.ph.code, "total_jobs") || strings.Contains(s.ph.code, "{##}")))
+	})
 }
 
 // SetContext is -X: a word with {} in it is repeated for each of the
@@ -69,13 +105,13 @@ func (t *Template) SetContext(on bool) { t.context = on }
 func (t *Template) contextLine(j *Job, slot int) string {
 	var words []string
 	for _, w := range splitWords(t.line) {
-		if !slices.ContainsFunc(w, func(s segment) bool { return s.ph != nil && s.ph.kind == 'a' && s.ph.col == 0 }) {
+		if !slices.ContainsFunc(w, func(s segment) bool { return s.ph != nil && (s.ph.kind == 'a' || s.ph.kind == 'p') && s.ph.col == 0 }) {
 			words = append(words, (&Template{line: w}).Display(j, slot))
 			continue
 		}
 		one := &Template{line: w}
 		for _, a := range j.Args {
-			words = append(words, one.Display(&Job{Seq: j.Seq, Args: []string{a}, Vars: j.Vars, Total: j.Total}, slot))
+			words = append(words, one.Display(&Job{Seq: j.Seq, Args: []string{a}, Vars: j.Vars, Total: j.Total, perl: j.perlFlags()}, slot))
 		}
 	}
 	return strings.Join(words, " ")
@@ -116,6 +152,29 @@ func Parse(words []string, opts ...ParseOptions) (*Template, error) {
 			words = []string{o.Replace}
 		}
 	}
+	for _, r := range o.Rpl {
+		p, err := parseRpl(r)
+		if err != nil {
+			return nil, err
+		}
+		o.rpls = append(o.rpls, p)
+	}
+	if o.Plus {
+		for _, r := range plusRpls {
+			p, err := parseRpl(r)
+			if err != nil {
+				panic("jobs: --plus replacement string " + r + ": " + err.Error())
+			}
+			p.fallback = true
+			o.rpls = append(o.rpls, p)
+		}
+	}
+	// the longest tags first, as GNU parallel tries them: {%%re} before
+	// {%re}
+	slices.SortStableFunc(o.rpls, func(a, b rpl) int { return len(b.tag) - len(a.tag) })
+	if o.Parens != "" && (len(o.Parens) < 2 || len(o.Parens)%2 != 0) {
+		return nil, fmt.Errorf("--parens %q: want the left and the right parenthesis of a perl expression, of the same length, such as {==} or ,,,,", o.Parens)
+	}
 	if o.Quote {
 		// -q: each word is one argument, its text quoted; its
 		// replacement strings stay replacement strings
@@ -135,10 +194,10 @@ func Parse(words []string, opts ...ParseOptions) (*Template, error) {
 	if strings.TrimSpace(line) == "" {
 		return nil, fmt.Errorf("empty command")
 	}
-	if i := strings.Index(line, "{="); i >= 0 && strings.Contains(line[i:], "=}") {
-		return nil, fmt.Errorf("%s: GNU parallel's {= perl expression =} replacement strings are not supported; use --plus strings or a shell expression", line[i:i+strings.Index(line[i:], "=}")+2])
-	}
 	t := &Template{line: scan(line, o)}
+	if err := t.startPerl(); err != nil {
+		return nil, err
+	}
 	t.appendArgs = !slices.ContainsFunc(t.line, func(s segment) bool { return s.ph != nil })
 	// A replacement string in the command's name goes in unquoted, as
 	// GNU parallel does ({} alone runs each input as a command line).
@@ -169,7 +228,8 @@ func Parse(words []string, opts ...ParseOptions) (*Template, error) {
 			bare.WriteString(s.lit)
 		}
 	}
-	t.shell = rawName || strings.ContainsAny(bare.String(), shellSyntax)
+	// A perl expression's value may be unquoted (uq()): a shell reads it.
+	t.shell = rawName || t.perl != nil || strings.ContainsAny(bare.String(), shellSyntax)
 	if !t.shell {
 		fields := strings.Fields(bare.String())
 		name := fields[0]
@@ -196,7 +256,29 @@ func scan(line string, o ParseOptions) []segment {
 			lit.Reset()
 		}
 	}
+	left, right := "{=", "=}"
+	if o.Parens != "" {
+		left, right = o.Parens[:len(o.Parens)/2], o.Parens[len(o.Parens)/2:]
+	}
 	for i := 0; i < len(line); {
+		if strings.HasPrefix(line[i:], left) {
+			// {= perl =}: the innermost, as GNU parallel matches it
+			rest := line[i+len(left):]
+			if end := strings.Index(rest, right); end >= 0 && !strings.Contains(rest[:end], left) {
+				col, code := perlExpr(rest[:end])
+				flush()
+				n := len(left) + end + len(right)
+				segs = append(segs, segment{ph: &placeholder{kind: 'p', col: col, code: code}, src: line[i : i+n]})
+				i += n
+				continue
+			}
+		}
+		if n, col, code := longestRpl(line[i:], o); n > 0 {
+			flush()
+			segs = append(segs, segment{ph: &placeholder{kind: 'p', col: col, code: code}, src: line[i : i+n]})
+			i += n
+			continue
+		}
 		if o.Replace != "" && strings.HasPrefix(line[i:], o.Replace) {
 			flush()
 			segs = append(segs, segment{ph: &placeholder{kind: 'a'}, src: o.Replace})
@@ -321,6 +403,15 @@ func (t *Template) Display(j *Job, slot int) string {
 			b.WriteString(joinQuoted(j.Args, shellQuote))
 			continue
 		}
+		if s.ph.kind == 'a' && s.ph.col == 0 && len(j.Args) > 1 {
+			b.WriteString(joinQuoted(s.ph.each(j.Args), shellQuote)) // -m's {.}: each value quoted
+			continue
+		}
+		if s.ph.kind == 'p' {
+			v, _ := s.ph.perlValueOf(j, slot, true)
+			b.WriteString(v)
+			continue
+		}
 		v, ok := s.ph.value(j, slot)
 		if ok {
 			v = shellQuote(v)
@@ -378,4 +469,75 @@ func (t *Template) Text(j *Job, slot int) string {
 		b.WriteString(v)
 	}
 	return b.String()
+}
+
+// plusRpls are --plus's replacement strings as GNU parallel defines them
+// in perl. mp makes most of them in Go (see classify), faster; these run
+// in perl when Go has no equivalent: {choose_k}, {uniq}, {,re} {,,re},
+// {/#re/new}, {/%re/new}, the positional forms ({2:-x}, {-1%.gz}...) and
+// Perl regexps Go's regexp package does not know.
+var plusRpls = []string{
+	`{choose_k} for $t (2..$#arg){ if($arg[$t-1] ge $arg[$t]) { skip() } }`,
+	`{uniq} if(::uniq(@arg) != @arg) { skip(); }`,
+	`{:-([^}]+?)} $_ ||= $$1`,
+	`{:(\d+?)} substr($_,0,$$1) = ""`,
+	`{:(\d+?):(\d+?)} $_ = substr($_,$$1,$$2);`,
+	`{#([^#}][^}]*?)} $nongreedy=::make_regexp_ungreedy($$1);s/^$nongreedy(.*)/$1/;`,
+	`{##([^#}][^}]*?)} s/^$$1//;`,
+	`{%([^}]+?)} $nongreedy=::make_regexp_ungreedy($$1);s/(.*)$nongreedy$/$1/;`,
+	`{%%([^}]+?)} s/$$1$//;`,
+	`{/([^#%}/]+?)/([^}]*?)} s/$$1/$$2/;`,
+	`{/#([^}]+?)/([^}]*?)} s/^$$1/$$2/g;`,
+	`{/%([^}]+?)/([^}]*?)} s/$$1$/$$2/g;`,
+	`{//([^}]+?)/([^}]*?)} s/$$1/$$2/g;`,
+	`{^([^}]+?)} s/^($$1)/uc($1)/e;`,
+	`{^^([^}]+?)} s/($$1)/uc($1)/eg;`,
+	`{,([^}]+?)} s/^($$1)/lc($1)/e;`,
+	`{,,([^}]+?)} s/($$1)/lc($1)/eg;`,
+}
+
+// longestRpl is the --rpl at the start of s, if it is longer than a
+// built-in replacement string there (GNU parallel replaces the longest
+// first): its length, column and code; n is 0 if there is none.
+func longestRpl(s string, o ParseOptions) (n, col int, code string) {
+	fallback := false
+	for i := range o.rpls {
+		if k, c, p := o.rpls[i].match(s); k > n {
+			n, col, code, fallback = k, c, p, o.rpls[i].fallback
+		}
+	}
+	if n > 0 && s[0] == '{' {
+		// a built-in string as long wins over --plus's perl ones, a
+		// user's --rpl wins over it
+		if end := strings.IndexByte(s[1:], '}'); end >= 0 && (end+2 > n || fallback && end+2 == n) && classify(s[1:1+end], o) != nil {
+			return 0, 0, ""
+		}
+	}
+	return n, col, code
+}
+
+// startPerl gives the template's perl expressions their perl process,
+// checking each compiles; a template without any has none.
+func (t *Template) startPerl() error {
+	seen := map[string]bool{}
+	for _, s := range t.line {
+		if s.ph == nil || s.ph.kind != 'p' {
+			continue
+		}
+		if t.perl == nil {
+			t.perl = &perlEngine{}
+		}
+		s.ph.perl = t.perl
+		if !seen[s.ph.code] {
+			seen[s.ph.code] = true
+			if err := t.perl.compile(s.ph.code, s.src); err != nil {
+				t.perl.close()
+				if errors.Is(err, ErrNoPerl) {
+					return ErrNoPerl
+				}
+				return err
+			}
+		}
+	}
+	return nil
 }

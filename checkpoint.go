@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/mp-go/mp/internal/checkpoint"
 	"github.com/mp-go/mp/internal/wire"
@@ -76,7 +78,7 @@ func startMapCheckpointed[A, R any](ctx context.Context, p *Pool, f Func[A, R], 
 	}
 	domain := f.name + "\x00" + reflect.TypeFor[A]().String() + "\x00" + reflect.TypeFor[R]().String()
 	path := filepath.Join(s.checkpoint, checkpointFile(f.name, domain))
-	st, err := checkpoint.Open(path)
+	st, err := acquireStore(path)
 	if err != nil {
 		return nil, fmt.Errorf("mp: Checkpoint: %w", err)
 	}
@@ -86,13 +88,13 @@ func startMapCheckpointed[A, R any](ctx context.Context, p *Pool, f Func[A, R], 
 	for i := range items {
 		k, err := wire.Key(domain, items[i])
 		if err != nil {
-			st.Close()
+			releaseStore(path)
 			return nil, fmt.Errorf("mp: Checkpoint: item %d: %w", i, err)
 		}
 		keys[i] = k
 		v, ok, err := st.Get(k)
 		if err != nil {
-			st.Close()
+			releaseStore(path)
 			return nil, fmt.Errorf("mp: Checkpoint: %w", err)
 		}
 		if ok && wire.Unmarshal(v, &out[i]) == nil {
@@ -120,8 +122,27 @@ func startMapCheckpointed[A, R any](ctx context.Context, p *Pool, f Func[A, R], 
 		b.Add(len(items) - len(sub))
 		s2.bar, s2.progressDesc, bar = b, nil, b
 	}
+	// The store is released once the call has returned and every chunk
+	// has stored its results: a chunk still running when the call
+	// returns (after a failure, or its context's end) stores them later.
+	nchunks := 0
+	if len(sub) > 0 {
+		nchunks = (len(sub) + s2.chunksize - 1) / s2.chunksize
+	}
+	var refs atomic.Int64
+	refs.Store(int64(nchunks) + 1)
+	allSaved := make(chan struct{})
+	unref := func() {
+		switch refs.Add(-1) {
+		case 1:
+			close(allSaved) // the call's own reference is the last
+		case 0:
+			releaseStore(path)
+		}
+	}
 	var warn sync.Once
 	saved := func(k *chunk[A, R]) {
+		defer unref()
 		for i := range k.ran {
 			if k.errs != nil && k.errs[i] != nil {
 				continue
@@ -138,12 +159,10 @@ func startMapCheckpointed[A, R any](ctx context.Context, p *Pool, f Func[A, R], 
 		}
 	}
 	finish := func() {
-		if err := st.Close(); err != nil {
-			p.log.Warn("mp: Checkpoint: closing the store", slog.String("file", path), slog.Any("error", err))
-		}
 		if bar != nil {
 			bar.Close()
 		}
+		unref()
 	}
 	subWait, err := startChunks(ctx, p, f, sub, &s2, saved)
 	if err != nil {
@@ -152,6 +171,16 @@ func startMapCheckpointed[A, R any](ctx context.Context, p *Pool, f Func[A, R], 
 	}
 	return func() ([]R, error) {
 		res, err := subWait()
+		if nchunks > 0 {
+			// the chunks still running stop at their next item: wait a
+			// little for them to store what they finished
+			t := time.NewTimer(checkpointSettle)
+			select {
+			case <-allSaved:
+			case <-t.C:
+			}
+			t.Stop()
+		}
 		finish()
 		for j, r := range res {
 			out[missing[j]] = r
@@ -169,6 +198,52 @@ func startMapCheckpointed[A, R any](ctx context.Context, p *Pool, f Func[A, R], 
 		}
 		return out, err
 	}, nil
+}
+
+// checkpointSettle bounds how long a call that ends early waits for its
+// running chunks to store their results before it returns.
+const checkpointSettle = 5 * time.Second
+
+// openStores are the checkpoint stores open in this process, by path:
+// calls of one program share a store (its lock keeps out other programs).
+var openStores = struct {
+	sync.Mutex
+	m map[string]*sharedStore
+}{m: map[string]*sharedStore{}}
+
+type sharedStore struct {
+	st    *checkpoint.Store
+	users int
+}
+
+// acquireStore opens the store at path, or shares the one open.
+func acquireStore(path string) (*checkpoint.Store, error) {
+	openStores.Lock()
+	defer openStores.Unlock()
+	if s := openStores.m[path]; s != nil {
+		s.users++
+		return s.st, nil
+	}
+	st, err := checkpoint.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	openStores.m[path] = &sharedStore{st: st, users: 1}
+	return st, nil
+}
+
+// releaseStore closes the store at path when its last user lets it go.
+func releaseStore(path string) {
+	openStores.Lock()
+	defer openStores.Unlock()
+	s := openStores.m[path]
+	if s == nil {
+		return
+	}
+	if s.users--; s.users == 0 {
+		delete(openStores.m, path)
+		s.st.Close()
+	}
 }
 
 // renumber gives the *TaskErrors in err (one, or joined) the index of

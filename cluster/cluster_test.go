@@ -2,8 +2,8 @@ package cluster_test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -404,8 +404,13 @@ func TestTimeoutAndRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	in := []slowArg{{1, 0}, {2, 3 * time.Second}}
-	got, err := mp.Map(ctx, pool, slow, in, mp.Chunksize(1), mp.Timeout(200*time.Millisecond), mp.Partial())
+	// both workers serving first: the time limit below is for running a
+	// task, and a worker still starting on a busy machine takes seconds
+	if _, err := mp.Map(ctx, pool, slow, []slowArg{{1, 0}, {2, 0}}, mp.Chunksize(1)); err != nil {
+		t.Fatal(err)
+	}
+	in := []slowArg{{1, 0}, {2, 5 * time.Second}}
+	got, err := mp.Map(ctx, pool, slow, in, mp.Chunksize(1), mp.Timeout(2*time.Second), mp.Partial())
 	if !errors.Is(err, mp.ErrTimeout) || got[0].Sq != 1 {
 		t.Fatalf("a late task: %v, %v", got, err)
 	}

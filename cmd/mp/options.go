@@ -55,7 +55,7 @@ type common struct {
 	lineBuffer bool
 	tag        bool
 	timeout    string
-	retries    int
+	retries    string
 	retryOn    string
 	retryDelay time.Duration
 	halt       string
@@ -98,7 +98,7 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&c.verbose, "v", "v", false, "print each job's command on standard output before its output")
 	fs.BoolVarP(&c.trace, "verbose", "t", false, "print each job's command on standard error as it starts (GNU parallel's -t)")
 	fs.StringVar(&c.timeout, "timeout", "", "kill a job after `D` (seconds, a duration such as 30s, or N% of the median time of the jobs done so far); SIGTERM, then SIGKILL after --grace")
-	fs.IntVar(&c.retries, "retries", 0, "run a failing job up to `N` times in all (GNU parallel's meaning), with exponential backoff and jitter")
+	fs.StringVar(&c.retries, "retries", "", "run a failing job up to `N` times in all (GNU parallel's meaning), with exponential backoff and jitter; N may be a replacement string such as {2}, read for each job")
 	fs.StringVar(&c.retryOn, "retry-on", "", "retry only jobs that exit with one of these `CODES` (comma-separated); default: any failure")
 	fs.DurationVar(&c.retryDelay, "retry-delay", 100*time.Millisecond, "first backoff between tries; it doubles (up to 10s), with jitter")
 	fs.StringVar(&c.halt, "halt", "", "stop early: `now|soon,fail|success|done=N|N%`, or 0, 1, 2, -1, -2 (now kills running jobs, soon lets them finish); also --halt-on-error")
@@ -205,7 +205,7 @@ func (c *common) config(t *jobs.Template, stdout, stderr io.Writer) (jobs.Config
 	n, err := parseJobs(c.jobs)
 	cfg := jobs.Config{
 		Template: t, Jobs: n, KeepOrder: c.keep, LineBuffer: c.lineBuffer && !c.keep, Tag: c.tag,
-		Tries: c.retries, RetryDelay: c.retryDelay, JobLog: c.joblog, Resume: c.resume,
+		RetryDelay: c.retryDelay, JobLog: c.joblog, Resume: c.resume,
 		ResumeFail: c.resumeFail, JSON: c.json, Bar: c.bar || c.eta, DryRun: c.dryRun,
 		Grace: c.grace, Shell: shellOf(), Stdout: stdout, Stderr: stderr,
 		ClusterURL: c.cluster, Verbose: c.verbose, Trace: c.trace, Ungroup: c.ungroup, TagString: strings.ReplaceAll(c.tagstring, `\t`, "\t"),
@@ -225,6 +225,14 @@ func (c *common) config(t *jobs.Template, stdout, stderr io.Writer) (jobs.Config
 			return cfg, fmt.Errorf("--timeout %q: want seconds, a duration such as 30s or a percentage such as 200%%", c.timeout)
 		}
 		cfg.Timeout = d
+	}
+	if c.retries != "" {
+		if cfg.Tries, err = strconv.Atoi(c.retries); err != nil || cfg.Tries < 0 {
+			if !strings.Contains(c.retries, "{") {
+				return cfg, fmt.Errorf("--retries %q: want a number of tries such as 3, or a replacement string such as {2}", c.retries)
+			}
+			cfg.Tries, cfg.TriesText = 0, c.retries // GNU parallel reads it for each job
+		}
 	}
 	if c.retryOn != "" {
 		for _, f := range strings.Split(c.retryOn, ",") {

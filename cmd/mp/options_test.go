@@ -285,12 +285,18 @@ func TestPipe(t *testing.T) {
 		{"a\nb\n>x\nc\n>y\nd\n", []string{"-k", "--pipe", "--recstart", ">", "-N1", "echo ==; cat"}, "==\na\nb\n==\n>x\nc\n==\n>y\nd\n"},
 		{nums.String(), []string{"-k", "--pipe", "--block", "6", "wc", "-l"}, "3\n3\n3\n1\n"},
 		{"", []string{"-k", "--pipepart", "-a", file, "--block", "6", "wc", "-l"}, "4\n4\n2\n"}, // cut at the first line end past each 6 bytes, as GNU's
-		{nums.String(), []string{"-k", "--pipe"}, nums.String()},                                // no command: cat
 	}
 	for _, tt := range tests {
 		out, errOut, code := cli(t, tt.stdin, append([]string{"run"}, tt.args...)...)
 		if out != tt.out || code != 0 {
 			t.Errorf("%q: exit %d, %q (stderr %q); want %q", tt.args, code, out, errOut, tt.out)
+		}
+	}
+	// no command: GNU parallel's usage error, one line
+	for _, args := range [][]string{{"--pipe"}, {"-k", "--pipe", "--block", "1k"}, {"--pipepart", "-a", file}} {
+		out, errOut, code := cli(t, nums.String(), append([]string{"run"}, args...)...)
+		if code != 255 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "must have a command") {
+			t.Errorf("%q: exit %d, %q, stderr %q; want exit 255 and one line naming the missing command", args, code, out, errOut)
 		}
 	}
 	// 64 blocks of 64 KiB, each to its job whole

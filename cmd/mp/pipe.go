@@ -79,7 +79,8 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 		po.RecEnd = "" // --recstart alone: records are cut before each start
 	}
 	if len(words) == 0 {
-		words = []string{"cat"}
+		// GNU parallel's usage error (mp used to run cat)
+		return fail(errors.New("--pipe/--pipepart must have a command to pipe into (e.g. 'cat')"))
 	}
 	t, err := jobs.Parse(words, jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote})
 	if err != nil {

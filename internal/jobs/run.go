@@ -34,6 +34,10 @@ type Config struct {
 	Timeout    time.Duration // --timeout as a duration
 	TimeoutPct float64       // --timeout as a percentage of the median job time
 	Tries      int           // --retries: tries in all (GNU parallel's meaning); <= 1: once
+	// TriesText is --retries with replacement strings (--retries {//}),
+	// read for each job as GNU parallel does; it overrides Tries. A value
+	// that is not a number means once.
+	TriesText  string
 	RetryOn    []int         // --retry-on: exit statuses retried; empty: any failure
 	RetryDelay time.Duration // first backoff; doubles, with jitter
 	Halt       Halt
@@ -102,6 +106,7 @@ type Runner struct {
 	headerOut bool       // a job's output with its header line has been printed
 	bar       *progress.Bar
 	tagT      *Template // --tagstring
+	triesT    *Template // --retries with replacement strings
 	resultsT  *Template // --results with replacement strings
 	delayMu   sync.Mutex
 	table     *os.File // --results FILE.csv
@@ -137,6 +142,9 @@ func NewRunner(cfg Config) *Runner {
 	if cfg.TagString != "" {
 		r.cfg.Tag = true
 		r.tagT, _ = Parse([]string{cfg.TagString})
+	}
+	if cfg.TriesText != "" {
+		r.triesT, _ = Parse([]string{cfg.TriesText})
 	}
 	if _, table := resultsTable(cfg.Results); cfg.Results != "" && strings.Contains(cfg.Results, "{") && !table {
 		if t, _ := Parse([]string{cfg.Results}); !t.appendArgs {
@@ -349,12 +357,16 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 		r.outMu.Unlock()
 	}
 	delay := cfg.RetryDelay
+	tries := cfg.Tries
+	if r.triesT != nil {
+		tries, _ = strconv.Atoi(strings.TrimSpace(r.triesT.Text(j, slot))) // not a number: once, as GNU parallel's 0
+	}
 	for try := 1; ; try++ {
 		res.tries = try
 		r.event(map[string]any{"event": "start", "seq": j.Seq, "slot": slot, "try": try, "command": res.command})
 		res.stopped = false
 		r.attempt(ctx, j, slot, res)
-		if res.ok() || try >= cfg.Tries || r.stopping.Load() || !r.retryable(res) {
+		if res.ok() || try >= tries || r.stopping.Load() || !r.retryable(res) {
 			break
 		}
 		wait := delay/2 + rand.N(delay/2+1) // backoff with jitter

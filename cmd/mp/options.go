@@ -39,6 +39,8 @@ var aliases = map[string]string{
 	"bnr":           "basenamereplace",
 	"dnr":           "dirnamereplace",
 	"bner":          "basenameextensionreplace",
+	"roundrobin":    "round-robin",
+	"round":         "round-robin",
 }
 
 func normalize(_ *pflag.FlagSet, name string) pflag.NormalizedName {
@@ -356,6 +358,16 @@ func legacyLong(fs *pflag.FlagSet, args []string) []string {
 			if f == nil {
 				break
 			}
+			if f.NoOptDefVal != "" && f.Value.Type() != "bool" {
+				// an optional number (-l, -l4, -l 4), as Getopt::Long reads it
+				if rest := a[k+1:]; rest != "" && isDigits(rest) {
+					out[len(out)-1] = a[:k+1] + "=" + rest
+				} else if k == len(a)-1 && i+1 < len(args) && isDigits(args[i+1]) {
+					i++
+					out[len(out)-1] = a + "=" + args[i]
+				}
+				break
+			}
 			if f.NoOptDefVal == "" {
 				if k == len(a)-1 && i+1 < len(args) {
 					i++
@@ -366,6 +378,11 @@ func legacyLong(fs *pflag.FlagSet, args []string) []string {
 		}
 	}
 	return out
+}
+
+// isDigits says whether s is a number without a sign.
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // abbrev expands a unique prefix of a long option's name, as

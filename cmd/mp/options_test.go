@@ -66,6 +66,12 @@ func TestOptionSyntax(t *testing.T) {
 		{[]string{"-I", ",,", "-n2", "echo"}, func(o *runOpts) bool { return o.replace == ",," && o.maxArgs == 2 }, "echo"},
 		{[]string{"-N", "3", "-X", "echo"}, func(o *runOpts) bool { return o.maxReplace == 3 && o.multi }, "echo"},
 		{[]string{"--will-cite", "--pipe", "--block", "10k", "wc"}, func(o *runOpts) bool { return o.pipe && o.block == "10k" }, "wc"},
+		// -l's number is optional, as Getopt::Long reads GNU parallel's
+		{[]string{"-l", "4", "wc"}, func(o *runOpts) bool { return o.lines == 4 }, "wc"},
+		{[]string{"-kl3", "wc"}, func(o *runOpts) bool { return o.lines == 3 && o.keep }, "wc"},
+		{[]string{"-l", "wc"}, func(o *runOpts) bool { return o.lines == 1 }, "wc"},
+		{[]string{"--pipe", "--roundrobin", "wc"}, func(o *runOpts) bool { return o.roundRobin }, "wc"},
+		{[]string{"--pipe", "--round", "wc"}, func(o *runOpts) bool { return o.roundRobin }, "wc"},
 		// unique prefixes, as Getopt::Long takes them
 		{[]string{"--keep-o", "--dry", "--max-p=3", "echo"}, func(o *runOpts) bool { return o.keep && o.dryRun && o.jobs == "3" }, "echo"},
 		// options end at the command

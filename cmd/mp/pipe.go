@@ -45,8 +45,8 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "mp run:", err)
 		return 255
 	}
-	if o.maxLines > 0 {
-		return fail(fmt.Errorf("--pipe -L %d (records of several lines) is not supported; use -N %d for %d lines a job", o.maxLines, o.maxLines, o.maxLines))
+	if o.pipepart && o.maxLines > 0 {
+		return fail(errors.New("--pipepart is incompatible with -L, -l and --max-lines (use --pipe)"))
 	}
 	bs := o.block
 	if n, err := strconv.Atoi(bs); err == nil && n < 0 && o.pipepart && len(o.argFiles) == 1 {
@@ -66,18 +66,29 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 		return fail(err)
 	}
 	// \n, \t, \0... in --recstart and --recend, as GNU parallel reads them
-	recstart, err := unescape(o.recstart)
-	if err != nil {
-		return fail(fmt.Errorf("--recstart %q: %w", o.recstart, err))
+	recstart, recend := o.recstart, o.recend
+	if !o.regexp {
+		if recstart, err = unescape(o.recstart); err != nil {
+			return fail(fmt.Errorf("--recstart %q: %w", o.recstart, err))
+		}
+		if recend, err = unescape(o.recend); err != nil {
+			return fail(fmt.Errorf("--recend %q: %w", o.recend, err))
+		}
 	}
-	recend, err := unescape(o.recend)
-	if err != nil {
-		return fail(fmt.Errorf("--recend %q: %w", o.recend, err))
+	// GNU parallel's defaults: --recstart alone leaves no record end,
+	// --recend alone no record start; both empty make every byte a record
+	switch {
+	case o.recstartSet && !o.recendSet:
+		recend = ""
+	case !o.recstartSet && !o.recendSet:
+		recstart, recend = "", "\n"
 	}
-	po := jobs.PipeOptions{Block: block, RecStart: recstart, RecEnd: recend, Records: o.maxReplace, Regexp: o.regexp}
-	if recstart != "" && recend == "\n" {
-		po.RecEnd = "" // --recstart alone: records are cut before each start
+	records := o.maxReplace
+	if records == 0 {
+		records = o.maxArgs // -n N is -N N here, as in GNU parallel
 	}
+	po := jobs.PipeOptions{Block: block, RecStart: recstart, RecEnd: recend, Records: records, Lines: o.maxLines,
+		Regexp: o.regexp, EveryByte: recstart == "" && recend == ""}
 	if len(words) == 0 {
 		// GNU parallel's usage error (mp used to run cat)
 		return fail(errors.New("--pipe/--pipepart must have a command to pipe into (e.g. 'cat')"))

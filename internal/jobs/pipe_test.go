@@ -31,7 +31,23 @@ func TestBlocks(t *testing.T) {
 	}{
 		{"-N3", nums, PipeOptions{Records: 3}, "1\n2\n3\n|4\n5\n6\n|7\n8\n9\n|10\n"},
 		{"--block 6: whole lines up to the size", nums, PipeOptions{Block: 6}, "1\n2\n3\n|4\n5\n6\n|7\n8\n9\n|10\n"},
-		{"a record longer than a block", "abcdefgh\nx\n", PipeOptions{Block: 3}, "abcdefgh\n|x\n"},
+		// the block grows by 30% until a record fits, and stays grown
+		{"a record longer than a block", "abcdefgh\nx\n", PipeOptions{Block: 3}, "abcdefgh\nx\n"},
+		{"records longer than a block", "abcdefgh\nx\nyy\nzz\nabcdefghijklmn\n1\n2\n3\n4\n5\n6\n7\n8\n9\n", PipeOptions{Block: 3},
+			"abcdefgh\nx\n|yy\nzz\n|abcdefghijklmn\n1\n|2\n3\n4\n5\n6\n7\n8\n9\n"},
+		{"--recend: the last in the block", "ab;cd;ef;", PipeOptions{RecEnd: ";", Block: 5}, "ab;|cd;|ef;"},
+		{"--recend --recstart: the last pair in the block", "a;>b;c;>d;>e", PipeOptions{RecEnd: ";", RecStart: ">", Block: 6}, "a;|>b;c;|>d;>e"},
+		// -L N with --pipe: records of N lines
+		{"-L 4", nums, PipeOptions{Lines: 4}, "1\n2\n3\n4\n5\n6\n7\n8\n|9\n10\n"},
+		{"-L 3 --block 10", nums, PipeOptions{Lines: 3, Block: 10}, "1\n2\n3\n|4\n5\n6\n|7\n8\n9\n|10\n"},
+		{"-L 3 --block 4: a record longer than a block", nums, PipeOptions{Lines: 3, Block: 4}, "1\n2\n3\n|4\n5\n6\n|7\n8\n9\n|10\n"},
+		{"-L 2 -N 2", nums, PipeOptions{Lines: 2, Records: 2}, "1\n2\n3\n4\n|5\n6\n7\n8\n|9\n10\n"},
+		{"-L 2, no newline at the end", "a\nb\nc", PipeOptions{Lines: 2}, "a\nb\n|c"},
+		// --recend '' or --recstart '': every byte is a record
+		{"--recend '' -N 1", "1\n2\n", PipeOptions{EveryByte: true, Records: 1}, "1|\n|2|\n"},
+		{"--recend '' -N 2", "ab\ncd\n", PipeOptions{EveryByte: true, Records: 2}, "ab|\nc|d\n"},
+		{"--recend '' --block 3", "ab\ncd\ne", PipeOptions{EveryByte: true, Block: 3}, "ab\n|cd\n|e"},
+		{"--regexp --recend '' -N 2", "ab\ncd\n", PipeOptions{EveryByte: true, Regexp: true, Records: 2}, "ab|\nc|d\n"},
 		{"no newline at the end", "a\nb", PipeOptions{Block: 2}, "a\n|b"},
 		{"--recstart", "a\nb\n>x\nc\n>y\nd\n", PipeOptions{RecStart: ">", Records: 1}, "a\nb\n|>x\nc\n|>y\nd\n"},
 		{"--recend", "a0b0c", PipeOptions{RecEnd: "0", Records: 1}, "a0|b0|c"},

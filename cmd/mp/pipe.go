@@ -128,20 +128,40 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 				return fail(err)
 			}
 		}
+		blocks := jobs.Blocks(stdin, po)
+		if o.rrs {
+			blocks = func(yield func([]byte, error) bool) {
+				for b, err := range jobs.Blocks(stdin, po) {
+					if err == nil {
+						b = removeSeparators(b, po.RecStart, po.RecEnd)
+					}
+					if !yield(b, err) {
+						return
+					}
+				}
+			}
+		}
+		if o.roundRobin {
+			if o.retries != "" {
+				return fail(errors.New("--retries cannot be combined with --round-robin"))
+			}
+			// -j long-lived jobs, each reading many blocks; the header
+			// starts each job's input once, as in GNU parallel
+			robin := jobs.NewRobin(blocks, cfg.Jobs, o.keep, header)
+			defer robin.Close()
+			return execute(cfg, robin.Jobs(), stderr, "mp run")
+		}
 		held := make(chan struct{}, cfg.Jobs+1)
 		release := func() { <-held }
 		input = func(yield func(*jobs.Job, error) bool) {
 			seq := 0
 			held <- struct{}{}
-			for b, err := range jobs.Blocks(stdin, po) {
+			for b, err := range blocks {
 				if err != nil {
 					yield(nil, err)
 					return
 				}
 				seq++
-				if o.rrs {
-					b = removeSeparators(b, po.RecStart, po.RecEnd)
-				}
 				if header != nil {
 					b = append(header[:len(header):len(header)], b...) // every block starts with the header, as in GNU parallel
 				}

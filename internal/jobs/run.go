@@ -339,6 +339,9 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 	if j.Release != nil {
 		defer j.Release()
 	}
+	if j.Input != nil {
+		defer j.Input.Close()
+	}
 	if r.stopping.Load() {
 		return &result{job: j, skipped: true}
 	}
@@ -445,6 +448,8 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 	}
 	cmd.Stdin = r.devNull // shared: os/exec would open /dev/null for every job
 	switch {
+	case j.Input != nil:
+		cmd.Stdin = j.Input
 	case j.Data != nil:
 		cmd.Stdin = bytes.NewReader(j.Data)
 	case j.Part != nil:

@@ -141,7 +141,7 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 				}
 			}
 		}
-		if o.roundRobin {
+		if o.roundRobin && !cfg.DryRun { // a dry run reads no job's input: a line a block
 			if o.retries != "" {
 				return fail(errors.New("--retries cannot be combined with --round-robin"))
 			}
@@ -152,10 +152,13 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 			return execute(cfg, robin.Jobs(), stderr, "mp run")
 		}
 		held := make(chan struct{}, cfg.Jobs+1)
-		release := func() { <-held }
+		hold, release := func() { held <- struct{}{} }, func() { <-held }
+		if cfg.DryRun {
+			hold, release = func() {}, nil // no job runs to release its block
+		}
 		input = func(yield func(*jobs.Job, error) bool) {
 			seq := 0
-			held <- struct{}{}
+			hold()
 			for b, err := range blocks {
 				if err != nil {
 					yield(nil, err)
@@ -168,7 +171,7 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 				if !yield(&jobs.Job{Seq: seq, Data: b, Release: release}, nil) {
 					return
 				}
-				held <- struct{}{}
+				hold()
 			}
 		}
 	}

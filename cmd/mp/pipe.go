@@ -49,8 +49,15 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 		return fail(errors.New("--pipepart is incompatible with -L, -l and --max-lines (use --pipe)"))
 	}
 	bs := o.block
+	if o.pipepart && !o.blockSet {
+		// GNU parallel's default: 10 blocks per job slot (one with --round-robin)
+		bs = "-10"
+		if o.roundRobin {
+			bs = "-1"
+		}
+	}
 	if n, err := strconv.Atoi(bs); err == nil && n < 0 && o.pipepart && len(o.argFiles) == 1 {
-		// --pipepart --block -N: N blocks per job slot, as GNU parallel
+		// --pipepart --block -N: N blocks per job slot, sized as GNU parallel
 		st, err := os.Stat(o.argFiles[0])
 		if err != nil {
 			return fail(err)
@@ -59,7 +66,7 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 		if err != nil {
 			return fail(err)
 		}
-		bs = strconv.FormatInt(max((st.Size()+int64(slots*-n)-1)/int64(slots*-n), 1), 10)
+		bs = strconv.FormatInt(1+st.Size()/int64(slots*-n), 10)
 	}
 	block, err := parseBlock(bs)
 	if err != nil {

@@ -46,6 +46,7 @@ type runOpts struct {
 	recend      string
 	recstartSet bool // --recstart given (GNU parallel's defaults depend on it)
 	recendSet   bool
+	blockSet    bool
 	rrs         bool
 	regexp      bool
 	eof         string
@@ -173,7 +174,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		o.maxLines = max(o.lines, 1) // GNU parallel's -l 0 is -l 1
 	}
 	if o.pipe || o.pipepart {
-		o.recstartSet, o.recendSet = fs.Changed("recstart"), fs.Changed("recend")
+		o.recstartSet, o.recendSet, o.blockSet = fs.Changed("recstart"), fs.Changed("recend"), fs.Changed("block")
 		if rest := fs.Args()[len(cmdWords):]; o.pipepart && len(o.argFiles) == 0 && len(rest) == 2 && rest[0] == o.argFileSep {
 			o.argFiles = rest[1:] // --pipepart ... :::: FILE, as -a FILE
 		}

@@ -334,7 +334,9 @@ type Part struct {
 }
 
 // Parts cuts the file at path into sections of about o.Block bytes each
-// ending at a record boundary, reading only near the cuts.
+// ending at a record boundary, reading only near the cuts. The cuts are
+// GNU parallel's: the first record end that starts at or after a block's
+// size from the last cut.
 func Parts(path string, o PipeOptions) ([]Part, error) {
 	o, err := o.compiled()
 	if err != nil {
@@ -352,31 +354,49 @@ func Parts(path string, o PipeOptions) ([]Part, error) {
 	size := st.Size()
 	var parts []Part
 	var off int64
-	buf := make([]byte, 64<<10)
-	for off < size {
-		end := off + int64(o.Block)
-		if end >= size {
-			parts = append(parts, Part{path, off, size - off})
-			break
-		}
-		// the first boundary at or after end
-		cut := int64(-1)
-		for pos := end - int64(max(len(o.RecEnd), len(o.RecStart))); cut < 0 && pos < size; pos += int64(len(buf)) / 2 {
-			pos = max(pos, off)
-			n, err := f.ReadAt(buf, pos)
-			if n == 0 && err != nil {
-				break
+	for pos := int64(o.Block); pos < size; pos += int64(o.Block) {
+		cut := pos
+		if !o.EveryByte {
+			if cut, err = o.nextCut(f, pos, size); err != nil {
+				return nil, fmt.Errorf("--pipepart: %w", err)
 			}
-			from := int(max(end-pos, 0))
-			if at := o.boundary(buf[:n], from); at >= 0 && (at < n || pos+int64(n) >= size) {
-				cut = pos + int64(at)
+			if cut < 0 {
+				break // no record ends after pos: the rest is the last part
 			}
-		}
-		if cut < 0 {
-			cut = size
 		}
 		parts = append(parts, Part{path, off, cut - off})
-		off = cut
+		off, pos = cut, cut
+	}
+	if off < size {
+		parts = append(parts, Part{path, off, size - off})
 	}
 	return parts, nil
+}
+
+// nextCut finds in f the first record end starting at or after pos and
+// returns the offset just past it; -1 if there is none.
+func (o PipeOptions) nextCut(f *os.File, pos, size int64) (int64, error) {
+	const chunk = 128 << 10
+	var buf []byte
+	for read := pos; read < size; {
+		n := int(min(chunk, size-read))
+		buf = append(buf, make([]byte, n)...)
+		if _, err := f.ReadAt(buf[len(buf)-n:], read); err != nil && !errors.Is(err, io.EOF) {
+			return -1, err
+		}
+		read += int64(n)
+		if o.Regexp {
+			// the whole buffer is searched again: regexps are slow anyway
+			if at := o.boundary(buf, 0); at > 0 && (at < len(buf) || read >= size) {
+				return pos + int64(at), nil
+			}
+			continue
+		}
+		sep := []byte(o.RecEnd + o.RecStart)
+		from := max(len(buf)-n-len(sep)+1, 0) // only what this read added
+		if i := bytes.Index(buf[from:], sep); i >= 0 {
+			return pos + int64(from+i+len(o.RecEnd)), nil
+		}
+	}
+	return -1, nil
 }

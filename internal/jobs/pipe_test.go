@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -93,5 +94,38 @@ func TestParts(t *testing.T) {
 	}
 	if off != int64(len(data)) || len(parts) < 50 {
 		t.Errorf("%d parts cover %d of %d bytes", len(parts), off, len(data))
+	}
+}
+
+// --pipepart's cuts, as GNU parallel 20221122 cuts the same file: the first
+// record end starting at or after a block's size from the last cut.
+func TestPartsLikeGNU(t *testing.T) {
+	nums := "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n" // 21 bytes
+	tests := []struct {
+		name string
+		o    PipeOptions
+		want []int64 // the parts' lengths
+	}{
+		{"--block 6: a line end at the block's size is not a cut", PipeOptions{Block: 6}, []int64{8, 8, 5}},
+		{"--block 5", PipeOptions{Block: 5}, []int64{6, 6, 6, 3}},
+		{"--block 8 (-j3 --block -1)", PipeOptions{Block: 8}, []int64{10, 11}},
+		{"--recend 5", PipeOptions{Block: 3, RecEnd: "5"}, []int64{9, 12}},
+		{"--recend '': a cut every block", PipeOptions{Block: 8, EveryByte: true}, []int64{8, 8, 5}},
+		{"a block bigger than the file", PipeOptions{Block: 100}, []int64{21}},
+	}
+	path := filepath.Join(t.TempDir(), "nums")
+	os.WriteFile(path, []byte(nums), 0o600)
+	for _, tt := range tests {
+		parts, err := Parts(path, tt.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, p := range parts {
+			got = append(got, p.Len)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s: parts %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -172,10 +172,14 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 					return
 				}
 				seq++
+				rel := release
 				if header != nil {
 					b = append(header[:len(header):len(header)], b...) // every block starts with the header, as in GNU parallel
+				} else if release != nil && !o.rrs {
+					// the block's memory serves a later block once its job has ended
+					rel = func() { release(); jobs.ReuseBlock(b) }
 				}
-				if !yield(&jobs.Job{Seq: seq, Data: b, Release: release}, nil) {
+				if !yield(&jobs.Job{Seq: seq, Data: b, Release: rel}, nil) {
 					return
 				}
 				hold()

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"sync"
 )
 
 // PipeOptions say how --pipe and --pipepart cut their input into blocks
@@ -319,12 +320,35 @@ func (b *blockBuf) take(n, size int) []byte {
 		b.off += n
 		return bytes.Clone(live[:n])
 	}
-	block := live[:n:n]
+	block := live[:n] // its capacity goes with it, for ReuseBlock
 	rest := live[n:]
-	b.buf = make([]byte, len(rest), max(size, len(rest)))
+	b.buf = newBlockBuf(len(rest), max(size, len(rest)))
 	copy(b.buf, rest)
 	b.off = 0
 	return block
+}
+
+// blockPool holds the memory of blocks given back with ReuseBlock.
+var blockPool sync.Pool
+
+// ReuseBlock gives back a block that Blocks yielded, once nothing reads
+// it any more (its job has ended): the next blocks are read into its
+// memory instead of new memory, which the kernel would have to zero and
+// map page by page. Calling it is optional; small blocks are ignored.
+func ReuseBlock(b []byte) {
+	if cap(b) >= 64<<10 {
+		b = b[:0]
+		blockPool.Put(&b)
+	}
+}
+
+// newBlockBuf is a buffer of length n and capacity c at least, from the
+// blocks given back if one is big enough.
+func newBlockBuf(n, c int) []byte {
+	if p, ok := blockPool.Get().(*[]byte); ok && cap(*p) >= c {
+		return (*p)[:n]
+	}
+	return make([]byte, n, c)
 }
 
 // Part is a section of a file, a job's standard input for --pipepart.

@@ -129,3 +129,29 @@ func TestPartsLikeGNU(t *testing.T) {
 		}
 	}
 }
+
+// A big --pipe block reaches its job whole through mp's own (bigger) pipe;
+// a job that does not read it ends without a hang.
+func TestBigBlockStdin(t *testing.T) {
+	block := []byte(strings.Repeat("0123456789abcde\n", 1<<16)) // 1 MiB
+	tests := []struct {
+		tmpl, want string
+	}{
+		{"wc -c", "1048576\n"},
+		{"head -c 5", "01234"},
+		{"true", ""},
+	}
+	for _, tt := range tests {
+		in := func(yield func(*Job, error) bool) {
+			for i := range 3 {
+				if !yield(&Job{Seq: i + 1, Data: block}, nil) {
+					return
+				}
+			}
+		}
+		out, sum, err := runSeqT(t, Config{Jobs: 2, KeepOrder: true}, tt.tmpl, in)
+		if err != nil || sum.Failed != 0 || strings.TrimSpace(out) != strings.TrimSpace(strings.Repeat(tt.want, 3)) {
+			t.Errorf("%s: %q, %+v, %v; want %q three times", tt.tmpl, out, sum, err, tt.want)
+		}
+	}
+}

@@ -447,9 +447,35 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		cmd.Stdout, cmd.Stderr = res.out.file(), res.err2.file()
 	}
 	cmd.Stdin = r.devNull // shared: os/exec would open /dev/null for every job
+	var feed func()       // writes Data into the job's pipe, once it has started
 	switch {
 	case j.Input != nil:
 		cmd.Stdin = j.Input
+	case j.Data != nil && len(j.Data) > 64<<10:
+		// a pipe of our own, made bigger: os/exec's is 64 KiB
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			res.err, res.exit = err, -1
+			return
+		}
+		growPipe(pw)
+		cmd.Stdin = pr
+		fed := make(chan struct{})
+		feed = func() {
+			pr.Close() // the job's now: a job that stops reading makes the write fail
+			go func() {
+				defer close(fed)
+				pw.Write(j.Data) // an error: the job did not read it all, as with os/exec's pipe
+				pw.Close()
+			}()
+		}
+		defer func() {
+			pr.Close()
+			pw.Close()
+			if feed == nil {
+				<-fed // nothing reads the block once its job has ended
+			}
+		}()
 	case j.Data != nil:
 		cmd.Stdin = bytes.NewReader(j.Data)
 	case j.Part != nil:
@@ -475,6 +501,10 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		res.err, res.exit, res.took = err, -1, time.Since(res.start)
 		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
 		return
+	}
+	if feed != nil {
+		feed()
+		feed = nil
 	}
 	timeout := r.timeout()
 	var timer, recheck <-chan time.Time

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// The mp command against xargs -P and GNU parallel: many tiny jobs.
+// The mp command against xargs -P and GNU parallel: many tiny jobs, and
+// --pipe's throughput (clipipe.go).
 
 type cliCase struct {
 	name string
@@ -28,11 +29,7 @@ func runCLI() {
 	dir, err := os.MkdirTemp("", "mp-bench-cli-*")
 	check(err)
 	defer os.RemoveAll(dir)
-	mpBin := filepath.Join(dir, "mp")
-	build := exec.Command("go", "build", "-o", mpBin, "./cmd/mp")
-	build.Dir = ".." // the main module: the command's own dependencies (pflag) are there
-	build.Stderr = os.Stderr
-	check(build.Run())
+	mpBin := buildMP(dir)
 	parallel := findParallel()
 
 	nums := make([]string, n)
@@ -101,6 +98,17 @@ func runCLI() {
 			fmt.Printf("| %s ≥ 4× faster than %s | %.1f× | %s |\n", pair[1], pair[0], r, yes(r >= 4))
 		}
 	}
+	runCLIPipe(dir, mpBin, parallel, runs)
+}
+
+// buildMP builds the mp command into dir and returns its path.
+func buildMP(dir string) string {
+	mpBin := filepath.Join(dir, "mp")
+	build := exec.Command("go", "build", "-o", mpBin, "./cmd/mp")
+	build.Dir = ".." // the main module: the command's own dependencies (pflag) are there
+	build.Stderr = os.Stderr
+	check(build.Run())
+	return mpBin
 }
 
 // findParallel returns GNU parallel's path, installing Debian's package

@@ -42,6 +42,7 @@ var (
 	echo      = flag.Bool("pipe-echo", false, "internal: echo 8-byte messages (raw pipe round trip)")
 	procsOnly = flag.Bool("procs", false, "run only the process-pool cases (and their Python peers)")
 	cliOnly   = flag.Bool("cli", false, "run only the mp command against xargs and GNU parallel")
+	pipeOnly  = flag.Bool("cli-pipe", false, "run only mp run --pipe against GNU parallel --pipe (a 1 GB input)")
 	shmOnly   = flag.Bool("shm", false, "run only the shared-memory case")
 	mgrOnly   = flag.Bool("manager", false, "run only the manager case")
 	clOnly    = flag.Bool("cluster", false, "run only the NATS cluster case")
@@ -77,6 +78,10 @@ func main() {
 	}
 	if *cliOnly {
 		runCLI()
+		return
+	}
+	if *pipeOnly {
+		runPipeOnly()
 		return
 	}
 	if *shmOnly {

@@ -43,6 +43,8 @@ var aliases = map[string]string{
 	"tf":            "transferfile",
 	"ssh-delay":     "sshdelay",
 	"bf":            "basefile",
+	"roundrobin":    "round-robin",
+	"round":         "round-robin",
 }
 
 func normalize(_ *pflag.FlagSet, name string) pflag.NormalizedName {
@@ -59,7 +61,7 @@ type common struct {
 	lineBuffer bool
 	tag        bool
 	timeout    string
-	retries    int
+	retries    string
 	retryOn    string
 	retryDelay time.Duration
 	halt       string
@@ -102,7 +104,7 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&c.verbose, "v", "v", false, "print each job's command on standard output before its output")
 	fs.BoolVarP(&c.trace, "verbose", "t", false, "print each job's command on standard error as it starts (GNU parallel's -t)")
 	fs.StringVar(&c.timeout, "timeout", "", "kill a job after `D` (seconds, a duration such as 30s, or N% of the median time of the jobs done so far); SIGTERM, then SIGKILL after --grace")
-	fs.IntVar(&c.retries, "retries", 0, "run a failing job up to `N` times in all (GNU parallel's meaning), with exponential backoff and jitter")
+	fs.StringVar(&c.retries, "retries", "", "run a failing job up to `N` times in all (GNU parallel's meaning), with exponential backoff and jitter; N may be a replacement string such as {2}, read for each job")
 	fs.StringVar(&c.retryOn, "retry-on", "", "retry only jobs that exit with one of these `CODES` (comma-separated); default: any failure")
 	fs.DurationVar(&c.retryDelay, "retry-delay", 100*time.Millisecond, "first backoff between tries; it doubles (up to 10s), with jitter")
 	fs.StringVar(&c.halt, "halt", "", "stop early: `now|soon,fail|success|done=N|N%`, or 0, 1, 2, -1, -2 (now kills running jobs, soon lets them finish); also --halt-on-error")
@@ -221,7 +223,7 @@ func (c *common) config(t *jobs.Template, stdout, stderr io.Writer) (jobs.Config
 	n, err := parseJobs(c.jobs)
 	cfg := jobs.Config{
 		Template: t, Jobs: n, KeepOrder: c.keep, LineBuffer: c.lineBuffer && !c.keep, Tag: c.tag,
-		Tries: c.retries, RetryDelay: c.retryDelay, JobLog: c.joblog, Resume: c.resume,
+		RetryDelay: c.retryDelay, JobLog: c.joblog, Resume: c.resume,
 		ResumeFail: c.resumeFail, JSON: c.json, Bar: c.bar || c.eta, DryRun: c.dryRun,
 		Grace: c.grace, Shell: shellOf(), Stdout: stdout, Stderr: stderr,
 		ClusterURL: c.cluster, Verbose: c.verbose, Trace: c.trace, Ungroup: c.ungroup, TagString: strings.ReplaceAll(c.tagstring, `\t`, "\t"),
@@ -241,6 +243,14 @@ func (c *common) config(t *jobs.Template, stdout, stderr io.Writer) (jobs.Config
 			return cfg, fmt.Errorf("--timeout %q: want seconds, a duration such as 30s or a percentage such as 200%%", c.timeout)
 		}
 		cfg.Timeout = d
+	}
+	if c.retries != "" {
+		if cfg.Tries, err = strconv.Atoi(c.retries); err != nil || cfg.Tries < 0 {
+			if !strings.Contains(c.retries, "{") {
+				return cfg, fmt.Errorf("--retries %q: want a number of tries such as 3, or a replacement string such as {2}", c.retries)
+			}
+			cfg.Tries, cfg.TriesText = 0, c.retries // GNU parallel reads it for each job
+		}
 	}
 	if c.retryOn != "" {
 		for _, f := range strings.Split(c.retryOn, ",") {
@@ -364,6 +374,16 @@ func legacyLong(fs *pflag.FlagSet, args []string) []string {
 			if f == nil {
 				break
 			}
+			if f.NoOptDefVal != "" && f.Value.Type() != "bool" {
+				// an optional number (-l, -l4, -l 4), as Getopt::Long reads it
+				if rest := a[k+1:]; rest != "" && isDigits(rest) {
+					out[len(out)-1] = a[:k+1] + "=" + rest
+				} else if k == len(a)-1 && i+1 < len(args) && isDigits(args[i+1]) {
+					i++
+					out[len(out)-1] = a + "=" + args[i]
+				}
+				break
+			}
 			if f.NoOptDefVal == "" {
 				if k == len(a)-1 && i+1 < len(args) {
 					i++
@@ -374,6 +394,11 @@ func legacyLong(fs *pflag.FlagSet, args []string) []string {
 		}
 	}
 	return out
+}
+
+// isDigits says whether s is a number without a sign.
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // abbrev expands a unique prefix of a long option's name, as

@@ -67,6 +67,12 @@ func TestOptionSyntax(t *testing.T) {
 		{[]string{"-I", ",,", "-n2", "echo"}, func(o *runOpts) bool { return o.replace == ",," && o.maxArgs == 2 }, "echo"},
 		{[]string{"-N", "3", "-X", "echo"}, func(o *runOpts) bool { return o.maxReplace == 3 && o.multi }, "echo"},
 		{[]string{"--will-cite", "--pipe", "--block", "10k", "wc"}, func(o *runOpts) bool { return o.pipe && o.block == "10k" }, "wc"},
+		// -l's number is optional, as Getopt::Long reads GNU parallel's
+		{[]string{"-l", "4", "wc"}, func(o *runOpts) bool { return o.lines == 4 }, "wc"},
+		{[]string{"-kl3", "wc"}, func(o *runOpts) bool { return o.lines == 3 && o.keep }, "wc"},
+		{[]string{"-l", "wc"}, func(o *runOpts) bool { return o.lines == 1 }, "wc"},
+		{[]string{"--pipe", "--roundrobin", "wc"}, func(o *runOpts) bool { return o.roundRobin }, "wc"},
+		{[]string{"--pipe", "--round", "wc"}, func(o *runOpts) bool { return o.roundRobin }, "wc"},
 		// unique prefixes, as Getopt::Long takes them
 		{[]string{"--keep-o", "--dry", "--max-p=3", "echo"}, func(o *runOpts) bool { return o.keep && o.dryRun && o.jobs == "3" }, "echo"},
 		// options end at the command
@@ -286,12 +292,36 @@ func TestPipe(t *testing.T) {
 		{"a\nb\n>x\nc\n>y\nd\n", []string{"-k", "--pipe", "--recstart", ">", "-N1", "echo ==; cat"}, "==\na\nb\n==\n>x\nc\n==\n>y\nd\n"},
 		{nums.String(), []string{"-k", "--pipe", "--block", "6", "wc", "-l"}, "3\n3\n3\n1\n"},
 		{"", []string{"-k", "--pipepart", "-a", file, "--block", "6", "wc", "-l"}, "4\n4\n2\n"}, // cut at the first line end past each 6 bytes, as GNU's
-		{nums.String(), []string{"-k", "--pipe"}, nums.String()},                                // no command: cat
+		{nums.String(), []string{"-k", "--pipe", "-L", "3", "wc", "-l"}, "9\n1\n"},
+		{nums.String(), []string{"-k", "--pipe", "-l3", "wc", "-l"}, "9\n1\n"},
+		{"ab", []string{"-k", "--pipe", "--recend", "", "-n", "1", "cat; echo"}, "a\nb\n"},
+		{nums.String(), []string{"-k", "-j2", "--pipe", "--round-robin", "-N2", "echo job {#}; cat"}, "job 1\n1\n2\n5\n6\n9\n10\njob 2\n3\n4\n7\n8\n"},
 	}
 	for _, tt := range tests {
 		out, errOut, code := cli(t, tt.stdin, append([]string{"run"}, tt.args...)...)
 		if out != tt.out || code != 0 {
 			t.Errorf("%q: exit %d, %q (stderr %q); want %q", tt.args, code, out, errOut, tt.out)
+		}
+	}
+	// --dry-run: a line a block, however many blocks (it stopped after -j+1)
+	done := make(chan string, 1)
+	go func() {
+		out, _, _ := cli(t, strings.Repeat(nums.String(), 100), "run", "--dry-run", "-j1", "--pipe", "--block", "100", "wc")
+		done <- out
+	}()
+	select {
+	case out := <-done:
+		if n := strings.Count(out, "wc\n"); n < 10 {
+			t.Errorf("--dry-run --pipe: %d lines, want one a block", n)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("--dry-run --pipe did not end within a minute")
+	}
+	// no command: GNU parallel's usage error, one line
+	for _, args := range [][]string{{"--pipe"}, {"-k", "--pipe", "--block", "1k"}, {"--pipepart", "-a", file}} {
+		out, errOut, code := cli(t, nums.String(), append([]string{"run"}, args...)...)
+		if code != 255 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "must have a command") {
+			t.Errorf("%q: exit %d, %q, stderr %q; want exit 255 and one line naming the missing command", args, code, out, errOut)
 		}
 	}
 	// 64 blocks of 64 KiB, each to its job whole

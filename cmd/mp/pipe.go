@@ -45,12 +45,19 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "mp run:", err)
 		return 255
 	}
-	if o.maxLines > 0 {
-		return fail(fmt.Errorf("--pipe -L %d (records of several lines) is not supported; use -N %d for %d lines a job", o.maxLines, o.maxLines, o.maxLines))
+	if o.pipepart && o.maxLines > 0 {
+		return fail(errors.New("--pipepart is incompatible with -L, -l and --max-lines (use --pipe)"))
 	}
 	bs := o.block
+	if o.pipepart && !o.blockSet {
+		// GNU parallel's default: 10 blocks per job slot (one with --round-robin)
+		bs = "-10"
+		if o.roundRobin {
+			bs = "-1"
+		}
+	}
 	if n, err := strconv.Atoi(bs); err == nil && n < 0 && o.pipepart && len(o.argFiles) == 1 {
-		// --pipepart --block -N: N blocks per job slot, as GNU parallel
+		// --pipepart --block -N: N blocks per job slot, sized as GNU parallel
 		st, err := os.Stat(o.argFiles[0])
 		if err != nil {
 			return fail(err)
@@ -59,27 +66,39 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 		if err != nil {
 			return fail(err)
 		}
-		bs = strconv.FormatInt(max((st.Size()+int64(slots*-n)-1)/int64(slots*-n), 1), 10)
+		bs = strconv.FormatInt(1+st.Size()/int64(slots*-n), 10)
 	}
 	block, err := parseBlock(bs)
 	if err != nil {
 		return fail(err)
 	}
 	// \n, \t, \0... in --recstart and --recend, as GNU parallel reads them
-	recstart, err := unescape(o.recstart)
-	if err != nil {
-		return fail(fmt.Errorf("--recstart %q: %w", o.recstart, err))
+	recstart, recend := o.recstart, o.recend
+	if !o.regexp {
+		if recstart, err = unescape(o.recstart); err != nil {
+			return fail(fmt.Errorf("--recstart %q: %w", o.recstart, err))
+		}
+		if recend, err = unescape(o.recend); err != nil {
+			return fail(fmt.Errorf("--recend %q: %w", o.recend, err))
+		}
 	}
-	recend, err := unescape(o.recend)
-	if err != nil {
-		return fail(fmt.Errorf("--recend %q: %w", o.recend, err))
+	// GNU parallel's defaults: --recstart alone leaves no record end,
+	// --recend alone no record start; both empty make every byte a record
+	switch {
+	case o.recstartSet && !o.recendSet:
+		recend = ""
+	case !o.recstartSet && !o.recendSet:
+		recstart, recend = "", "\n"
 	}
-	po := jobs.PipeOptions{Block: block, RecStart: recstart, RecEnd: recend, Records: o.maxReplace, Regexp: o.regexp}
-	if recstart != "" && recend == "\n" {
-		po.RecEnd = "" // --recstart alone: records are cut before each start
+	records := o.maxReplace
+	if records == 0 {
+		records = o.maxArgs // -n N is -N N here, as in GNU parallel
 	}
+	po := jobs.PipeOptions{Block: block, RecStart: recstart, RecEnd: recend, Records: records, Lines: o.maxLines,
+		Regexp: o.regexp, EveryByte: recstart == "" && recend == ""}
 	if len(words) == 0 {
-		words = []string{"cat"}
+		// GNU parallel's usage error (mp used to run cat)
+		return fail(errors.New("--pipe/--pipepart must have a command to pipe into (e.g. 'cat')"))
 	}
 	popt := jobs.ParseOptions{Replace: o.replace, Plus: o.plus, Quote: o.quote, Rpl: o.rpl, Parens: o.parens}
 	t, err := jobs.Parse(words, popt)
@@ -122,27 +141,54 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 				return fail(err)
 			}
 		}
+		blocks := jobs.Blocks(stdin, po)
+		if o.rrs {
+			blocks = func(yield func([]byte, error) bool) {
+				for b, err := range jobs.Blocks(stdin, po) {
+					if err == nil {
+						b = removeSeparators(b, po.RecStart, po.RecEnd)
+					}
+					if !yield(b, err) {
+						return
+					}
+				}
+			}
+		}
+		if o.roundRobin && !cfg.DryRun { // a dry run reads no job's input: a line a block
+			if o.retries != "" {
+				return fail(errors.New("--retries cannot be combined with --round-robin"))
+			}
+			// -j long-lived jobs, each reading many blocks; the header
+			// starts each job's input once, as in GNU parallel
+			robin := jobs.NewRobin(blocks, cfg.Jobs, o.keep, header)
+			defer robin.Close()
+			return execute(cfg, robin.Jobs(), stderr, "mp run")
+		}
 		held := make(chan struct{}, cfg.Jobs+1)
-		release := func() { <-held }
+		hold, release := func() { held <- struct{}{} }, func() { <-held }
+		if cfg.DryRun {
+			hold, release = func() {}, nil // no job runs to release its block
+		}
 		input = func(yield func(*jobs.Job, error) bool) {
 			seq := 0
-			held <- struct{}{}
-			for b, err := range jobs.Blocks(stdin, po) {
+			hold()
+			for b, err := range blocks {
 				if err != nil {
 					yield(nil, err)
 					return
 				}
 				seq++
-				if o.rrs {
-					b = removeSeparators(b, po.RecStart, po.RecEnd)
-				}
+				rel := release
 				if header != nil {
 					b = append(header[:len(header):len(header)], b...) // every block starts with the header, as in GNU parallel
+				} else if release != nil && !o.rrs {
+					// the block's memory serves a later block once its job has ended
+					rel = func() { release(); jobs.ReuseBlock(b) }
 				}
-				if !yield(&jobs.Job{Seq: seq, Data: b, Release: release}, nil) {
+				if !yield(&jobs.Job{Seq: seq, Data: b, Release: rel}, nil) {
 					return
 				}
-				held <- struct{}{}
+				hold()
 			}
 		}
 	}

@@ -36,14 +36,19 @@ type runOpts struct {
 	maxReplace  int
 	maxLines    int
 	maxChars    int
+	lines       int // -l [N]: -L N, N optional (1)
 	xargs       bool
 	multi       bool
 	noEmpty     bool
 	pipe        bool
 	pipepart    bool
+	roundRobin  bool
 	block       string
 	recstart    string
 	recend      string
+	recstartSet bool // --recstart given (GNU parallel's defaults depend on it)
+	recendSet   bool
+	blockSet    bool
 	rrs         bool
 	regexp      bool
 	eof         string
@@ -74,7 +79,10 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.parens, "parens", "", "use `STR` (its two halves) instead of {= and =} around perl expressions")
 	fs.IntVarP(&o.maxArgs, "max-args", "n", 0, "give each job up to `N` inputs")
 	fs.IntVarP(&o.maxReplace, "max-replace-args", "N", 0, "give each job `N` inputs, {1} to {N} (the last job may have fewer)")
-	fs.IntVarP(&o.maxLines, "max-lines", "L", 0, "give each job `N` input lines (a line ending in a blank goes on with the next), as xargs -L")
+	fs.IntVarP(&o.maxLines, "max-lines", "L", 0, "give each job `N` input lines (a line ending in a blank goes on with the next), as xargs -L; with --pipe: records of N lines; also -l N")
+	fs.IntVarP(&o.lines, "l", "l", 0, "the same as -L N; N is optional (-l is -L 1)")
+	fs.Lookup("l").NoOptDefVal = "1"
+	fs.MarkHidden("l")
 	fs.IntVarP(&o.maxChars, "max-chars", "s", 0, "-m and -X: a command line is at most `N` characters (default 63664, GNU parallel's; at most 130048, the kernel's limit for one argument)")
 	fs.BoolVarP(&o.multi, "m", "m", false, "give each job as many inputs as fit on a command line, spread over the job slots")
 	fs.BoolVar(&o.xargs, "xargs", false, "the same as -m")
@@ -92,6 +100,7 @@ func (o *runOpts) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "run again the jobs that failed in the --joblog file, with their logged commands (the command line's are ignored)")
 	fs.BoolVar(&o.pipe, "pipe", false, "split standard input into blocks fed to the jobs' standard input")
 	fs.BoolVar(&o.pipepart, "pipepart", false, "split the -a FILE into blocks fed to the jobs' standard input (each job reads its part of the file)")
+	fs.BoolVar(&o.roundRobin, "round-robin", false, "--pipe: start at most -j jobs, each reading many blocks: each block goes to a job ready for it (with -k, to the jobs in turn); also --roundrobin, --round")
 	fs.StringVar(&o.block, "block", "1M", "--pipe's block `SIZE` (k, M, G suffixes); blocks end at a record end")
 	fs.StringVar(&o.recstart, "recstart", "", "--pipe: records start with `STR`")
 	fs.StringVar(&o.recend, "recend", "\n", "--pipe: records end with `STR`")
@@ -180,7 +189,11 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, f := range o.argFiles {
 		fromA = append(fromA, jobs.File(f, stdin, false))
 	}
+	if fs.Changed("l") {
+		o.maxLines = max(o.lines, 1) // GNU parallel's -l 0 is -l 1
+	}
 	if o.pipe || o.pipepart {
+		o.recstartSet, o.recendSet, o.blockSet = fs.Changed("recstart"), fs.Changed("recend"), fs.Changed("block")
 		if rest := fs.Args()[len(cmdWords):]; o.pipepart && len(o.argFiles) == 0 && len(rest) == 2 && rest[0] == o.argFileSep {
 			o.argFiles = rest[1:] // --pipepart ... :::: FILE, as -a FILE
 		}

@@ -34,6 +34,10 @@ type Config struct {
 	Timeout    time.Duration // --timeout as a duration
 	TimeoutPct float64       // --timeout as a percentage of the median job time
 	Tries      int           // --retries: tries in all (GNU parallel's meaning); <= 1: once
+	// TriesText is --retries with replacement strings (--retries {//}),
+	// read for each job as GNU parallel does; it overrides Tries. A value
+	// that is not a number means once.
+	TriesText  string
 	RetryOn    []int         // --retry-on: exit statuses retried; empty: any failure
 	RetryDelay time.Duration // first backoff; doubles, with jitter
 	Halt       Halt
@@ -111,6 +115,7 @@ type Runner struct {
 	headerOut bool       // a job's output with its header line has been printed
 	bar       *progress.Bar
 	tagT      *Template // --tagstring
+	triesT    *Template // --retries with replacement strings
 	resultsT  *Template // --results with replacement strings
 	delayMu   sync.Mutex
 	table     *os.File // --results FILE.csv
@@ -158,6 +163,9 @@ func NewRunner(cfg Config) *Runner {
 			r.setupErr = fmt.Errorf("--tagstring: %w", err)
 		}
 		r.tagT = t
+	}
+	if cfg.TriesText != "" {
+		r.triesT, _ = Parse([]string{cfg.TriesText})
 	}
 	if _, table := resultsTable(cfg.Results); cfg.Results != "" && strings.Contains(cfg.Results, "{") && !table {
 		t, err := Parse([]string{cfg.Results}, cfg.Parse)
@@ -385,6 +393,9 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 	if j.Release != nil {
 		defer j.Release()
 	}
+	if j.Input != nil {
+		defer j.Input.Close()
+	}
 	if r.stopping.Load() {
 		return &result{job: j, skipped: true}
 	}
@@ -415,6 +426,10 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 		r.outMu.Unlock()
 	}
 	delay := cfg.RetryDelay
+	tries := cfg.Tries
+	if r.triesT != nil {
+		tries, _ = strconv.Atoi(strings.TrimSpace(r.triesT.Text(j, slot))) // not a number: once, as GNU parallel's 0
+	}
 	for try := 1; ; try++ {
 		res.tries = try
 		r.event(map[string]any{"event": "start", "seq": j.Seq, "slot": slot, "try": try, "command": res.command})
@@ -432,7 +447,7 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 			r.running.Add(1)
 			continue
 		}
-		if res.ok() || try >= cfg.Tries || r.stopping.Load() || !r.retryable(res) {
+		if res.ok() || try >= tries || r.stopping.Load() || !r.retryable(res) {
 			break
 		}
 		wait := delay/2 + rand.N(delay/2+1) // backoff with jitter
@@ -519,7 +534,35 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		cmd.Stdout, cmd.Stderr = res.out.file(), res.err2.file()
 	}
 	cmd.Stdin = r.devNull // shared: os/exec would open /dev/null for every job
+	var feed func()       // writes Data into the job's pipe, once it has started
 	switch {
+	case j.Input != nil:
+		cmd.Stdin = j.Input
+	case j.Data != nil && len(j.Data) > 64<<10:
+		// a pipe of our own, made bigger: os/exec's is 64 KiB
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			res.err, res.exit = err, -1
+			return
+		}
+		growPipe(pw)
+		cmd.Stdin = pr
+		fed := make(chan struct{})
+		feed = func() {
+			pr.Close() // the job's now: a job that stops reading makes the write fail
+			go func() {
+				defer close(fed)
+				pw.Write(j.Data) // an error: the job did not read it all, as with os/exec's pipe
+				pw.Close()
+			}()
+		}
+		defer func() {
+			pr.Close()
+			pw.Close()
+			if feed == nil {
+				<-fed // nothing reads the block once its job has ended
+			}
+		}()
 	case j.Data != nil:
 		cmd.Stdin = bytes.NewReader(j.Data)
 	case j.Part != nil:
@@ -547,6 +590,10 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		res.err, res.exit, res.took = err, -1, time.Since(res.start)
 		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
 		return
+	}
+	if feed != nil {
+		feed()
+		feed = nil
 	}
 	timeout := r.timeout()
 	var timer, recheck <-chan time.Time

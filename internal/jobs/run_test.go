@@ -174,6 +174,29 @@ func TestRetries(t *testing.T) {
 	}
 }
 
+// --retries {//}: the tries of each job come from its own value, as GNU
+// parallel reads a replacement string given to --retries.
+func TestRetriesReplacement(t *testing.T) {
+	tests := []struct {
+		text  string
+		arg   string
+		tries string // lines the job wrote, one per try
+	}{
+		{"{//}", "1/x", "1"},
+		{"{//}", "3/x", "3"},
+		{"{/}", "a/2", "2"},
+		{"{}", "not-a-number", "1"}, // once, as GNU parallel's 0
+	}
+	for _, tt := range tests {
+		log := filepath.Join(t.TempDir(), "log")
+		_, _, sum := runT(t, Config{TriesText: tt.text, Tries: 5, RetryDelay: time.Millisecond}, "echo x >> "+log+"; exit 1 # {}", each(tt.arg)...)
+		b, _ := os.ReadFile(log)
+		if got := strconv.Itoa(strings.Count(string(b), "x")); got != tt.tries || sum.Failed != 1 {
+			t.Errorf("--retries %s with %s: %s tries (%+v), want %s", tt.text, tt.arg, got, sum, tt.tries)
+		}
+	}
+}
+
 // onText is a writer that calls fn once when what it was written
 // contains text: a test's condition to wait on.
 type onText struct {

@@ -29,6 +29,10 @@ type Job struct {
 	// file for it (--pipepart).
 	Data []byte
 	Part *Part
+	// Input, if set, is the job's standard input (--round-robin: the read
+	// end of a pipe); the runner closes it when the job has ended or was
+	// skipped.
+	Input *os.File
 	// Release, if set, is called once the job has ended (or was
 	// skipped): --pipe bounds the blocks held with it.
 	Release func()

@@ -1,16 +1,13 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +16,6 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
-	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/watchdog"
 	"github.com/mp-go/mp/progress"
 )
@@ -477,205 +473,4 @@ func (r *Runner) retryable(res *result) bool {
 		return true
 	}
 	return res.err == nil && res.signal == 0 && slices.Contains(r.cfg.RetryOn, res.exit)
-}
-
-// attempt runs the job's process once.
-func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
-	cfg := r.cfg
-	res.out, res.err2 = &spill{}, &spill{}
-	argv, line := cfg.Template.Command(j, slot)
-	shell := cfg.Shell
-	if cfg.Template.Bash() {
-		shell = "bash" // export -f works with bash only
-	}
-	if argv == nil {
-		argv = []string{shell, "-c", line}
-	}
-	if cfg.Remote != nil {
-		r.remoteAttempt(ctx, j, argv, res)
-		return
-	}
-	if r.hosts != nil {
-		var after func()
-		if argv, after = r.sshJob(ctx, j, slot, res, argv); after != nil {
-			defer after()
-		}
-	}
-	if cfg.Nice != 0 {
-		argv = append([]string{"nice", "-n", strconv.Itoa(cfg.Nice)}, argv...)
-	}
-	path, err := r.lookPath(argv[0])
-	if err != nil && argv[0] != shell {
-		// not a program: the shell says so (exit 127), or runs its
-		// alias or function, as GNU parallel's shell would
-		argv = []string{shell, "-c", cfg.Template.Display(j, slot)}
-		path, err = r.lookPath(shell)
-	}
-	if err != nil {
-		res.err, res.exit = err, -1
-		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
-		return
-	}
-	cmd := &exec.Cmd{Path: path, Args: argv, Dir: cfg.Dir}
-	if res.host != "" && res.host != ":" {
-		cmd.Dir = "" // ssh runs here; --workdir is the host's
-	}
-	cmd.Env = append(r.baseEnv[:len(r.baseEnv):len(r.baseEnv)], "PARALLEL_SEQ="+strconv.Itoa(j.Seq), "PARALLEL_JOBSLOT="+strconv.Itoa(slot))
-	proc.Configure(cmd) // its own process group, and it dies with us
-	if cfg.Ungroup {
-		cmd.Stdout, cmd.Stderr = passThrough(cfg.Stdout, &r.outMu), passThrough(cfg.Stderr, &r.outMu)
-	} else if cfg.LineBuffer {
-		cmd.Stdout = r.lines(cfg.Stdout, j, slot, res.out)
-		cmd.Stderr = r.lines(cfg.Stderr, j, slot, res.err2)
-	} else {
-		// The job writes straight into (unlinked) temporary files: no
-		// pipe and no copying goroutine per stream, and big outputs go
-		// to disk. A pipe is the fallback.
-		cmd.Stdout, cmd.Stderr = res.out.file(), res.err2.file()
-	}
-	cmd.Stdin = r.devNull // shared: os/exec would open /dev/null for every job
-	var feed func()       // writes Data into the job's pipe, once it has started
-	switch {
-	case j.Input != nil:
-		cmd.Stdin = j.Input
-	case j.Data != nil && len(j.Data) > 64<<10:
-		// a pipe of our own, made bigger: os/exec's is 64 KiB
-		pr, pw, err := os.Pipe()
-		if err != nil {
-			res.err, res.exit = err, -1
-			return
-		}
-		growPipe(pw)
-		cmd.Stdin = pr
-		fed := make(chan struct{})
-		feed = func() {
-			pr.Close() // the job's now: a job that stops reading makes the write fail
-			go func() {
-				defer close(fed)
-				pw.Write(j.Data) // an error: the job did not read it all, as with os/exec's pipe
-				pw.Close()
-			}()
-		}
-		defer func() {
-			pr.Close()
-			pw.Close()
-			if feed == nil {
-				<-fed // nothing reads the block once its job has ended
-			}
-		}()
-	case j.Data != nil:
-		cmd.Stdin = bytes.NewReader(j.Data)
-	case j.Part != nil:
-		f, err := os.Open(j.Part.Path)
-		if err != nil {
-			res.err, res.exit = err, -1
-			return
-		}
-		defer f.Close()
-		cmd.Stdin = io.NewSectionReader(f, j.Part.Off, j.Part.Len)
-	}
-	if j.Stdin != "" {
-		f, err := os.Open(j.Stdin)
-		if err != nil {
-			res.err, res.exit = err, -1
-			return
-		}
-		defer f.Close()
-		cmd.Stdin = f
-	}
-	pidfd := proc.WatchExit(cmd)
-	res.start = time.Now()
-	if err := cmd.Start(); err != nil {
-		pidfd.Close()
-		res.err, res.exit, res.took = err, -1, time.Since(res.start)
-		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
-		return
-	}
-	if feed != nil {
-		feed()
-		feed = nil
-	}
-	timeout := r.timeout()
-	var timer, recheck <-chan time.Time
-	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		timer = t.C
-	}
-	if cfg.TimeoutPct > 0 {
-		// --timeout N%: the median moves as jobs end, and applies to the
-		// jobs already running, as in GNU parallel
-		tk := time.NewTicker(100 * time.Millisecond)
-		defer tk.Stop()
-		recheck = tk.C
-	}
-	pid := cmd.Process.Pid
-	r.wd.Add(pid)
-	defer r.wd.Remove(pid)
-	var memKill chan struct{}
-	if cfg.MemFree > 0 {
-		memKill = r.live.add(j.Seq)
-		defer r.live.remove(j.Seq)
-	}
-	res.memKilled = false
-	waited := make(chan error, 1)
-	exited := make(chan struct{})
-	go func() { pidfd.Wait(); err := cmd.Wait(); close(exited); waited <- err }()
-	termed := false
-	terminate := func() {
-		if !termed {
-			// SIGTERM, then SIGKILL after the grace period (proc.Stop)
-			termed = true
-			go proc.Stop(cmd.Process, exited, nil, 0, max(cfg.Grace, time.Nanosecond))
-		}
-	}
-wait:
-	for {
-		select {
-		case err = <-waited:
-			break wait
-		case <-timer:
-			res.killed, res.timedOut = true, true
-			terminate()
-		case <-recheck:
-			if d := r.timeout(); d > 0 && time.Since(res.start) > d {
-				res.killed, res.timedOut = true, true
-				terminate()
-			}
-		case <-memKill:
-			memKill = nil
-			res.memKilled, res.killed = true, true
-			terminate()
-		case <-r.term:
-			res.stopped, res.killed = true, true
-			terminate()
-		case <-r.kill:
-			res.stopped, res.killed = true, true
-			proc.Kill(cmd.Process)
-		case <-ctx.Done():
-			proc.Kill(cmd.Process)
-		}
-	}
-	if line, ok := cmd.Stdout.(*lineWriter); ok {
-		line.flush()
-		cmd.Stderr.(*lineWriter).flush()
-	}
-	res.took = time.Since(res.start)
-	res.out.settle()
-	res.err2.settle()
-	res.exit, res.signal = 0, 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code, sig := proc.ExitStatus(ee.ProcessState)
-		res.exit = code
-		if sig != 0 {
-			// GNU parallel's job log: -1 when it killed the job, else 0
-			res.exit, res.signal = 0, int(sig)
-			if res.killed {
-				res.exit = -1
-			}
-		}
-	} else if err != nil {
-		res.err, res.exit = err, -1
-	}
 }

@@ -221,9 +221,11 @@ func (q *Queue[T]) putRaw(ctx context.Context, b []byte, wait bool) error {
 		}
 		full := (h.maxsize > 0 && h.count >= uint64(h.maxsize)) || h.tail-h.head+need > h.capacity
 		if !full {
-			if err := q.back(h.tail + need); err != nil {
-				q.unlock()
-				return fmt.Errorf("mp: Queue.Put: an item of %d bytes: %w", len(b), err)
+			if end := h.tail + need; end > h.backed && h.backed < h.capacity {
+				if err := q.back(end); err != nil {
+					q.unlock()
+					return fmt.Errorf("mp: Queue.Put: an item of %d bytes: %w", len(b), err)
+				}
 			}
 			s := q.state()
 			s.tail = q.write(b)
@@ -257,13 +259,11 @@ func (q *Queue[T]) putRaw(ctx context.Context, b []byte, wait bool) error {
 	}
 }
 
-// back makes sure that the ring has memory behind it up to end (counted
-// as head and tail are: past the capacity, all of it); the lock is held.
+// back gives the ring memory up to end (counted as head and tail are:
+// past the capacity, all of it), for a Put that found end past backed
+// (the check is inline there: it is on every Put); the lock is held.
 func (q *Queue[T]) back(end uint64) error {
 	h := q.h
-	if end <= h.backed || h.backed >= h.capacity {
-		return nil
-	}
 	to := min(h.capacity, (end+queueGrowStep-1)/queueGrowStep*queueGrowStep)
 	hsize := int(unsafe.Sizeof(queueHeader{}))
 	if err := q.m.reserve(hsize+int(h.backed), int(to-h.backed)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -191,6 +192,14 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if fs.Changed("l") {
 		o.maxLines = max(o.lines, 1) // GNU parallel's -l 0 is -l 1
+	}
+	if !o.pipe && !o.pipepart && os.Getenv("GOMAXPROCS") == "" {
+		// mp run's own work is starting and reaping processes: on one
+		// processor the runtime does not wake a second thread on another
+		// CPU for each job that starts or ends (1.2x -> 1.0x xargs for
+		// `mp run -j2 true`, docs/decisions.md). --pipe keeps them all:
+		// it moves the data.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	}
 	if o.pipe || o.pipepart {
 		o.recstartSet, o.recendSet, o.blockSet = fs.Changed("recstart"), fs.Changed("recend"), fs.Changed("block")

@@ -110,7 +110,7 @@ func TestGNUParallel(t *testing.T) {
 	}
 
 	// run every case on both sides, a few at a time
-	type outcome struct{ gnu, mp gnuResult }
+
 	results := make([]outcome, len(cases))
 	limit := min(max(runtime.NumCPU()*2, 2), 6)
 	sem := make(chan struct{}, limit)
@@ -128,32 +128,7 @@ func TestGNUParallel(t *testing.T) {
 	}
 	wg.Wait()
 
-	verbose := os.Getenv("MP_GNU_VERBOSE") == "1"
-	var matched, regressions, fixed int
-	for i, c := range cases {
-		r := results[i]
-		diff := compareGNU(c, r.gnu, r.mp)
-		_, isKnown := known[c.id]
-		switch {
-		case diff == "" && isKnown:
-			fixed++
-			matched++
-			t.Logf("PASS %s (%s): now matches GNU parallel; remove it from %s", c.id, c.origin, gnuKnownFile)
-		case diff == "":
-			matched++
-			t.Logf("PASS %s", c.id)
-		case isKnown:
-			t.Logf("FAIL %s (known: %s): %s", c.id, known[c.id], diff)
-		default:
-			regressions++
-			t.Errorf("FAIL %s (%s, %s:%d): %s\nscript: %s\nnot in %s: a regression, or a new difference to fix or list there",
-				c.id, c.origin, gnuCasesFile, c.line, diff, c.script, gnuKnownFile)
-		}
-		if diff != "" && (verbose || !isKnown) {
-			t.Logf("  %s gnu: exit %d stdout %q stderr %q", c.id, r.gnu.code, clip(r.gnu.stdout), clip(r.gnu.stderr))
-			t.Logf("  %s mp:  exit %d stdout %q stderr %q", c.id, r.mp.code, clip(r.mp.stdout), clip(r.mp.stderr))
-		}
-	}
+	matched, regressions, fixed := tally(t, cases, results, known, gnuCasesFile, gnuKnownFile)
 	if len(cases) == 0 {
 		t.Fatal("no cases selected")
 	}
@@ -163,6 +138,42 @@ func TestGNUParallel(t *testing.T) {
 	if !filtered && pct < gnuMinMatchPct {
 		t.Errorf("only %.1f%% of the cases match GNU parallel, below the threshold of %.1f%%", pct, gnuMinMatchPct)
 	}
+}
+
+// outcome is a case's run through GNU parallel and through mp run.
+type outcome struct{ gnu, mp gnuResult }
+
+// tally compares each case's two runs and reports it: a difference not
+// listed in knownFile is an error. It returns how many cases match, how
+// many differ without being listed, and how many listed ones now match.
+func tally(t *testing.T, cases []gnuCase, results []outcome, known map[string]string, casesFile, knownFile string) (matched, regressions, fixed int) {
+	t.Helper()
+	verbose := os.Getenv("MP_GNU_VERBOSE") == "1"
+	for i, c := range cases {
+		r := results[i]
+		diff := compareGNU(c, r.gnu, r.mp)
+		_, isKnown := known[c.id]
+		switch {
+		case diff == "" && isKnown:
+			fixed++
+			matched++
+			t.Logf("PASS %s (%s): now matches GNU parallel; remove it from %s", c.id, c.origin, knownFile)
+		case diff == "":
+			matched++
+			t.Logf("PASS %s", c.id)
+		case isKnown:
+			t.Logf("FAIL %s (known: %s): %s", c.id, known[c.id], diff)
+		default:
+			regressions++
+			t.Errorf("FAIL %s (%s, %s:%d): %s\nscript: %s\nnot in %s: a regression, or a new difference to fix or list there",
+				c.id, c.origin, casesFile, c.line, diff, c.script, knownFile)
+		}
+		if diff != "" && (verbose || !isKnown) {
+			t.Logf("  %s gnu: exit %d stdout %q stderr %q", c.id, r.gnu.code, clip(r.gnu.stdout), clip(r.gnu.stderr))
+			t.Logf("  %s mp:  exit %d stdout %q stderr %q", c.id, r.mp.code, clip(r.mp.stdout), clip(r.mp.stderr))
+		}
+	}
+	return matched, regressions, fixed
 }
 
 // gnuParallelPath finds GNU parallel (not moreutils' parallel) or skips.

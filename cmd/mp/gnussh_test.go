@@ -73,7 +73,6 @@ func TestGNUParallelSSH(t *testing.T) {
 		t.Fatalf("GNU parallel does not run: exit %d, %v, %s", r.code, r.err, r.stderr)
 	}
 
-	type outcome struct{ gnu, mp gnuResult }
 	results := make([]outcome, len(cases))
 	sem := make(chan struct{}, 3) // each ssh login costs 1-2 s of a loaded machine
 	var wg sync.WaitGroup
@@ -94,30 +93,7 @@ func TestGNUParallelSSH(t *testing.T) {
 	}
 	wg.Wait()
 
-	verbose := os.Getenv("MP_GNU_VERBOSE") == "1"
-	matched := 0
-	for i, c := range cases {
-		r := results[i]
-		diff := compareGNU(c, r.gnu, r.mp)
-		_, isKnown := known[c.id]
-		switch {
-		case diff == "" && isKnown:
-			matched++
-			t.Logf("PASS %s (%s): now matches GNU parallel; remove it from %s", c.id, c.origin, gnuSSHKnownFile)
-		case diff == "":
-			matched++
-			t.Logf("PASS %s", c.id)
-		case isKnown:
-			t.Logf("FAIL %s (known: %s): %s", c.id, known[c.id], diff)
-		default:
-			t.Errorf("FAIL %s (%s, %s:%d): %s\nscript: %s\nnot in %s: a regression, or a new difference to fix or list there",
-				c.id, c.origin, gnuSSHCasesFile, c.line, diff, cases[i].script, gnuSSHKnownFile)
-		}
-		if diff != "" && (verbose || !isKnown) {
-			t.Logf("  %s gnu: exit %d stdout %q stderr %q", c.id, r.gnu.code, clip(r.gnu.stdout), clip(r.gnu.stderr))
-			t.Logf("  %s mp:  exit %d stdout %q stderr %q", c.id, r.mp.code, clip(r.mp.stdout), clip(r.mp.stderr))
-		}
-	}
+	matched, _, _ := tally(t, cases, results, known, gnuSSHCasesFile, gnuSSHKnownFile)
 	t.Logf("SUMMARY: %d of %d -S cases match GNU parallel", matched, len(cases))
 }
 

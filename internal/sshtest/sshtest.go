@@ -16,9 +16,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mp-go/mp/internal/proc"
 )
 
 // Server is a running sshd on 127.0.0.1.
@@ -124,14 +125,14 @@ LogLevel ERROR
 		cmd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", conf)
 		var errb bytes.Buffer
 		cmd.Stderr = &errb
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		proc.Configure(cmd) // its own process group; on Linux it dies with the test
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("starting sshd: %v", err)
 		}
 		exited := make(chan struct{})
 		go func() { cmd.Wait(); close(exited) }()
 		stop := func() {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			proc.KillGroup(cmd.Process.Pid)
 			<-exited
 		}
 		s := &Server{Port: port, Key: userKey}

@@ -165,8 +165,11 @@ func startMapCheckpointed[A, R any](ctx context.Context, p *Pool, f Func[A, R], 
 		unref()
 	}
 	subWait, err := startChunks(ctx, p, f, sub, &s2, saved)
-	if err != nil {
-		finish()
+	if err != nil { // no chunk was queued: none will store
+		if bar != nil {
+			bar.Close()
+		}
+		releaseStore(path)
 		return nil, err
 	}
 	return func() ([]R, error) {

@@ -60,7 +60,16 @@ func Main() {
 	}
 	proc.NoInherit(3)
 	proc.NoInherit(4)
-	os.Exit(wk.Serve(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results"), &host{}))
+	code := wk.Serve(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results"), &host{})
+	// The connection ended. If the parent is dying (its task pipe closes
+	// as it dies, a moment before the lifeline), what the tasks started
+	// must die with this worker: no one else will kill the group. A pool
+	// that closed the connection kills the group itself once this worker
+	// has exited.
+	if parentPID > 0 && proc.Exiting(parentPID) {
+		proc.KillOwnGroup()
+	}
+	os.Exit(code)
 }
 
 func init() {

@@ -96,3 +96,24 @@ func Alive(pid int) bool {
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	return len(f) > 0 && f[0] != "Z"
 }
+
+// Exiting reports whether process pid has ended or is ending (the kernel
+// marks a process PF_EXITING before it closes its files, so a child that
+// reads EOF on a pipe from its dying parent can tell, at once, that the
+// parent is dying rather than done with it).
+func Exiting(pid int) bool {
+	if os.Getppid() != pid {
+		return true // reparented: it has ended
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 7 || f[0] == "Z" || f[0] == "X" {
+		return true
+	}
+	flags, err := strconv.ParseUint(f[6], 10, 64)
+	return err == nil && flags&0x4 != 0 // PF_EXITING
+}

@@ -41,3 +41,6 @@ func (*ExitFD) Wait() {}
 
 // Close does nothing.
 func (*ExitFD) Close() {}
+
+// Exiting reports whether process pid, this process's parent, has ended.
+func Exiting(pid int) bool { return os.Getppid() != pid }

@@ -45,3 +45,7 @@ func (*ExitFD) Wait() {}
 
 // Close does nothing.
 func (*ExitFD) Close() {}
+
+// Exiting reports whether process pid, this process's parent, has ended
+// (this process was reparented).
+func Exiting(pid int) bool { return os.Getppid() != pid }

@@ -207,6 +207,12 @@ func (b *clusterBackend) close() {
 	})
 }
 
+// clusterTransportAllowance is how much longer than its items' Timeouts
+// the pool waits for a task to come back from the cluster: a task is timed
+// by the worker that runs it, not by the round trip, which takes seconds
+// on a loaded machine or network.
+const clusterTransportAllowance = 30 * time.Second
+
 // Run runs rj's items as Tasks on the cluster, one Task in flight.
 func (b *clusterBackend) Run(s sched.Slot, rj sched.Job) {
 	if !rj.Begin() {
@@ -227,9 +233,14 @@ func (b *clusterBackend) Run(s sched.Slot, rj sched.Job) {
 		t := &wire.Task{ID: rj.CallSeq()<<32 | uint64(rj.Index(from)), Func: rj.FuncName(), Args: args, N: n, Retries: retries}
 		tctx, cancel := ctx, context.CancelFunc(func() {})
 		if timeout > 0 {
-			// A task's items run one after another on one worker: the
-			// task may take the sum of their timeouts.
-			tctx, cancel = context.WithTimeoutCause(ctx, timeout*time.Duration(n), fmt.Errorf("%w after %v an item", ErrTimeout, timeout))
+			// The worker times each item from its start and reports a late
+			// one at its deadline. The pool's own limit only bounds a task
+			// that does not come back (a worker lost, a cluster too busy to
+			// take it): the items' timeouts, one after another on one
+			// worker, plus the transport's allowance.
+			t.Timeout = int64(timeout)
+			tctx, cancel = context.WithTimeoutCause(ctx, timeout*time.Duration(n)+clusterTransportAllowance,
+				fmt.Errorf("%w after %v an item: the task did not come back from the cluster within %v", ErrTimeout, timeout, timeout*time.Duration(n)+clusterTransportAllowance))
 		}
 		got := 0
 		err := b.tr.Run(tctx, t, func(r *wire.Results) {

@@ -30,10 +30,12 @@ type EncodeError = wire.EncodeError
 const encodeErrorType = wk.EncodeErrorType
 
 // Is reports whether target is ErrEncoding and e a result that its worker
-// process could not encode, so that errors.Is(err, mp.ErrEncoding) holds
-// for those too.
+// process could not encode, or target is ErrTimeout and e an item that
+// ran past its Timeout on a cluster worker, so that errors.Is holds for
+// those too.
 func (e *RemoteError) Is(target error) bool {
-	return target == ErrEncoding && e.Type == encodeErrorType
+	return target == ErrEncoding && e.Type == encodeErrorType ||
+		target == ErrTimeout && e.Type == wk.TimeoutErrorType
 }
 
 // maxResultBytes bounds the encoded results and errors of one Results

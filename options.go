@@ -160,6 +160,11 @@ func Chunksize(n int) Option {
 // context is cancelled at the deadline (goroutines cannot be killed, so
 // the task must watch ctx) and the task ends with ErrTimeout whatever it
 // returns. On a process pool the worker running the late task is killed.
+// On a cluster the worker times each task from its start (the time a task
+// waits for a worker or travels does not count) and reports a late one at
+// its deadline, cancelling its context; a task that ignores ctx keeps that
+// worker until it returns. A task that does not come back within its
+// timeout plus 30 s (a lost worker) fails with ErrTimeout too.
 // A timed-out task is retried if Retries allows.
 func Timeout(d time.Duration) Option {
 	return func(s *settings) error {

@@ -2,12 +2,14 @@ package mp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/procpool"
@@ -147,7 +149,7 @@ const maxBatch = 4096
 
 // runBatch is the typed body of wk.RunTask, made by Register for
 // each function.
-func runBatch[A, R any](ctx context.Context, name string, fn func(context.Context, A) (R, error), t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) error {
+func runBatch[A, R any](ctx context.Context, name string, fn func(context.Context, A) (R, error), t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) (<-chan struct{}, error) {
 	var args []A
 	if err := wire.UnmarshalSlice(t.Args, &args); err != nil || len(args) != t.N {
 		if err == nil {
@@ -157,7 +159,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 		for i := range errs {
 			errs[i] = wire.ItemError{Index: i, Err: wire.Error{Msg: fmt.Sprintf("mp: decoding the arguments of %s as %T: %v", name, args, err)}}
 		}
-		return send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
+		return nil, send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
 	}
 	out := make([]R, 0, min(len(args), maxBatch))
 	var errs []wire.ItemError
@@ -185,23 +187,45 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 		}
 		return nil
 	}
-	if t.Retries > 0 {
+	if t.Retries > 0 || t.Timeout > 0 {
+		d := time.Duration(t.Timeout)
 		for i, a := range args {
 			wk.Running.Item.Store(int64(i))
-			r, werr := callItem(ctx, fn, a, t.Retries)
-			if err := after(i, r, werr); err != nil {
-				return err
+			var r R
+			var werr *wire.Error
+			var late <-chan struct{}
+			for attempt := 0; ; attempt++ {
+				if late != nil {
+					<-late // the previous attempt, past its deadline
+				}
+				r, werr, late = callItem(ctx, fn, a, d)
+				if werr == nil || attempt >= t.Retries {
+					break
+				}
+			}
+			if late != nil {
+				due.Store(true) // the pool hears of it at the deadline
+			}
+			err := after(i, r, werr)
+			if late != nil && (err != nil || i == len(args)-1) {
+				return late, err // the caller waits, once its Results are on their way
+			}
+			if late != nil {
+				<-late // one item at a time, even one that ignores ctx
+			}
+			if err != nil {
+				return nil, err
 			}
 		}
-		return nil
+		return nil, nil
 	}
 	for i := 0; i < len(args); {
 		var err error
 		if i, err = runSpan(ctx, fn, args, i, after); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // runSpan runs items from i on with one recover for them all (a defer per
@@ -233,15 +257,36 @@ func runSpan[A, R any](ctx context.Context, fn func(context.Context, A) (R, erro
 	return i, nil
 }
 
-// callItem runs one item up to 1+retries times, turning an error or a
-// panic into a wire.Error.
-func callItem[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), a A, retries int) (r R, werr *wire.Error) {
-	for attempt := 0; ; attempt++ {
+// callItem runs fn(a) once, within d when d > 0. An item still running at
+// its deadline fails with a timeout error at once; late is then closed when
+// fn returns at last.
+func callItem[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), a A, d time.Duration) (r R, werr *wire.Error, late <-chan struct{}) {
+	if d <= 0 {
 		r, werr = callOnce(ctx, fn, a)
-		if werr == nil || attempt >= retries {
-			return r, werr
+		return r, werr, nil
+	}
+	tctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	done := make(chan struct{})
+	var gr R
+	var gerr *wire.Error
+	go func() {
+		gr, gerr = callOnce(tctx, fn, a)
+		close(done)
+	}()
+	select {
+	case <-done:
+		if !errors.Is(tctx.Err(), context.DeadlineExceeded) || ctx.Err() != nil {
+			return gr, gerr, nil
+		}
+	case <-tctx.Done(): // only the deadline or ctx: cancel is not called yet
+		if ctx.Err() != nil {
+			<-done
+			return gr, gerr, nil
 		}
 	}
+	var zero R
+	return zero, &wire.Error{Msg: fmt.Sprintf("%v after %v", ErrTimeout, d), Type: wk.TimeoutErrorType}, done
 }
 
 func callOnce[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), a A) (r R, werr *wire.Error) {

@@ -409,10 +409,17 @@ func TestTimeoutAndRetries(t *testing.T) {
 	if _, err := mp.Map(ctx, pool, slow, []slowArg{{1, 0}, {2, 0}}, mp.Chunksize(1)); err != nil {
 		t.Fatal(err)
 	}
-	in := []slowArg{{1, 0}, {2, 5 * time.Second}}
+	// The worker times the task, not the round trip (which took over 2 s
+	// in CI), and reports the late one at its deadline although slow
+	// ignores its ctx.
+	in := []slowArg{{1, 0}, {2, 30 * time.Second}}
+	start := time.Now()
 	got, err := mp.Map(ctx, pool, slow, in, mp.Chunksize(1), mp.Timeout(2*time.Second), mp.Partial())
 	if !errors.Is(err, mp.ErrTimeout) || got[0].Sq != 1 {
 		t.Fatalf("a late task: %v, %v", got, err)
+	}
+	if d := time.Since(start); d > 25*time.Second {
+		t.Fatalf("the late task was reported after %v, when it returned, not at its deadline", d)
 	}
 	res, err := mp.Map(ctx, pool, flaky, []int{1, 2, 3}, mp.Retries(1))
 	if err != nil || !slices.Equal(res, []int{1, 2, 3}) {

@@ -233,7 +233,7 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 		w.held = append(w.held, msg)
 		w.mu.Unlock()
 		start := time.Now()
-		reply, tr, size, ok := w.runOne(msg)
+		reply, tr, size, ok, late := w.runOne(msg)
 		took := time.Since(start)
 		if w.avg == 0 {
 			w.avg = took
@@ -255,8 +255,11 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 			g.bytes += size
 			count++
 		}
-		if count >= 64 || time.Since(since) > 2*time.Millisecond {
+		if count >= 64 || time.Since(since) > 2*time.Millisecond || late != nil {
 			flush()
+		}
+		if late != nil {
+			<-late // the late task's function, reported at its deadline
 		}
 	}
 	flush()
@@ -289,8 +292,9 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 // runOne runs the task in msg and returns its results and their encoded
 // size; ok is false if msg was not a task (it is then terminated) or
 // failed to run (it is given back). Results too big for a message become
-// an error for each item, which says so.
-func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size int, ok bool) {
+// an error for each item, which says so. late is RunTask's: the worker
+// runs nothing else until it is closed.
+func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size int, ok bool, late <-chan struct{}) {
 	reply = msg.Headers().Get(hdrReply)
 	var t wire.Task
 	data := msg.Data()
@@ -301,13 +305,13 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", w.name, err)
 			msg.Nak() // another worker, or a later try, may read it
-			return "", tr, 0, false
+			return "", tr, 0, false, late
 		}
 		data = b
 	}
 	if reply == "" || wire.Unmarshal(data, &t) != nil {
 		msg.Term() // not a task of ours: never deliver it again
-		return "", tr, 0, false
+		return "", tr, 0, false, late
 	}
 	tr.Task = t.ID
 	ctx, cancel := context.WithCancel(context.Background())
@@ -315,7 +319,7 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 	w.mu.Lock()
 	w.running[key] = cancel
 	w.mu.Unlock()
-	err := wk.RunTask(ctx, &t, false, func(r *wire.Results) error {
+	late, err := wk.RunTask(ctx, &t, false, func(r *wire.Results) error {
 		tr.Results = append(tr.Results, *r)
 		return nil
 	})
@@ -326,7 +330,7 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: task %d: %v\n", w.name, t.ID, err)
 		msg.Nak()
-		return "", tr, 0, false
+		return "", tr, 0, false, late
 	}
 	size = encodedSize(&tr)
 	if size > w.maxMsg/2 {
@@ -340,7 +344,7 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 		}
 		if err == nil {
 			tr = taskResult{Task: t.ID, Object: name}
-			return reply, tr, 64 + len(name), true
+			return reply, tr, 64 + len(name), true, late
 		}
 		err = fmt.Errorf("cluster: the results of this task are %d bytes, above half the cluster's message limit of %d, and the object store did not take them (%v)", size, w.maxMsg, err)
 		zeros, _ := wire.Marshal(make([]any, t.N))
@@ -351,7 +355,7 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 		tr.Results = []wire.Results{r}
 		size = encodedSize(&tr)
 	}
-	return reply, tr, size, true
+	return reply, tr, size, true, late
 }
 
 // encodedSize bounds the size of tr encoded, without encoding it.

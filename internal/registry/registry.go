@@ -27,8 +27,12 @@ type Func interface {
 	Call(ctx context.Context, arg []byte) (any, error)
 	// RunBatch runs the items of t, sending their Results as it goes: a
 	// batch at least whenever due is set, and after every item when t is
-	// Careful. It returns the first error of send.
-	RunBatch(ctx context.Context, t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) error
+	// Careful. It returns the first error of send. When t has a Timeout
+	// and its last item was reported timed out at its deadline, late is
+	// closed when that item's function returns at last: the caller runs
+	// nothing else before (one item at a time, even one that ignores its
+	// ctx), but may pass the Results on.
+	RunBatch(ctx context.Context, t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) (late <-chan struct{}, err error)
 }
 
 // funcs maps a name to its Func.

@@ -14,8 +14,8 @@ import (
 type echo struct{ err error }
 
 func (e echo) Call(_ context.Context, arg []byte) (any, error) { return len(arg), e.err }
-func (echo) RunBatch(context.Context, *wire.Task, *atomic.Bool, func(*wire.Results) error) error {
-	return nil
+func (echo) RunBatch(context.Context, *wire.Task, *atomic.Bool, func(*wire.Results) error) (<-chan struct{}, error) {
+	return nil, nil
 }
 
 var _ Func = echo{}

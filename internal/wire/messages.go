@@ -32,6 +32,10 @@ type Task struct {
 	// knows exactly which item was running if the worker dies, and times
 	// each item exactly.
 	Careful bool `cbor:"6,keyasint,omitempty"`
+	// Timeout, in nanoseconds, bounds each item's run: the worker itself
+	// times it (a cluster worker, which the pool cannot kill) and reports
+	// an item still running at its deadline as timed out at once.
+	Timeout int64 `cbor:"7,keyasint,omitempty"`
 }
 
 // Results reports items From to From+N-1 of task ID: their results as

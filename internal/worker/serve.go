@@ -41,6 +41,10 @@ type Host interface {
 // could not encode.
 const EncodeErrorType = "*mp.EncodeError"
 
+// TimeoutErrorType is the RemoteError.Type of an item that ran past the
+// Task's Timeout.
+const TimeoutErrorType = "mp.timeout"
+
 // Exit statuses of a worker process that ends on its own.
 const (
 	exitPoolGone = 3 // the pool's end of a pipe is gone
@@ -105,8 +109,12 @@ func Serve(in io.Reader, out io.Writer, h Host) int {
 			}
 			return o.send(wire.KindResult, res)
 		}
-		if err := RunTask(ctx, &t, s.RSS, send); err != nil {
+		late, err := RunTask(ctx, &t, s.RSS, send)
+		if err != nil {
 			return exitPoolGone
+		}
+		if late != nil {
+			<-late
 		}
 		if s.Process {
 			// an mp.Process runs one task; its status says how it went,
@@ -134,8 +142,10 @@ func processErrors(errs []wire.ItemError) []wire.ItemError {
 // sends their Results: in batches, at least every millisecond while
 // items run, or after every item when t is Careful. With rss, the last
 // Results carry this process's resident memory. It returns the first
-// error of sendResults. A cluster worker runs its Tasks with it too.
-func RunTask(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire.Results) error) error {
+// error of sendResults, and late as registry.Func.RunBatch does: the
+// caller runs nothing else until it is closed. A cluster worker runs its
+// Tasks with it too.
+func RunTask(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire.Results) error) (late <-chan struct{}, err error) {
 	send := func(r *wire.Results) error {
 		if rss && r.From+r.N == t.N {
 			r.RSS = proc.RSS()
@@ -150,7 +160,7 @@ func RunTask(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire
 		for i := range errs {
 			errs[i] = wire.ItemError{Index: i, Err: wire.Error{Msg: fmt.Sprintf("mp: function %q is not registered in worker process %d", t.Func, os.Getpid()), Type: "mp.notRegistered"}}
 		}
-		return send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
+		return nil, send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
 	}
 	var due atomic.Bool
 	if t.N > 1 && !t.Careful { // a single item or a careful task flushes anyway

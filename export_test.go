@@ -2,11 +2,11 @@ package mp
 
 // QueueLockWord exposes a queue's lock word to the crash tests, which
 // wait for a process to hold it before they stop and kill it.
-func QueueLockWord[T any](q *Queue[T]) *uint32 { return &q.h.lock }
+func QueueLockWord[T any](q *Queue[T]) *uint32 { return &q.h.Lock }
 
 // QueueStateWords exposes the words of a queue's header that every Put
 // and Get store to, for the crash tests to stop a process right after a
 // store to one of them.
 func QueueStateWords[T any](q *Queue[T]) [4]*uint64 {
-	return [4]*uint64{&q.h.head, &q.h.tail, &q.h.count, &q.h.unfinished}
+	return [4]*uint64{&q.h.Head, &q.h.Tail, &q.h.Count, &q.h.Unfinished}
 }

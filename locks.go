@@ -2,22 +2,20 @@ package mp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/mp-go/mp/internal/futex"
-	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/ring"
 	"github.com/mp-go/mp/internal/wire"
 )
 
 // ErrOwnerDead is returned by Lock.Lock when the process that held the
 // lock died holding it: the caller now holds the lock, and whatever it
 // protects may be half-updated (a robust pthread mutex's EOWNERDEAD).
-var ErrOwnerDead = errors.New("mp: the lock's owner died holding it")
+var ErrOwnerDead = ring.ErrOwnerDead
 
 // A synchronization object lives in a small shared segment: a magic
 // number saying what it is, the futex word, and a bound.
@@ -35,7 +33,7 @@ const (
 
 // pollEvery bounds each futex wait, so that a waiter notices its context
 // and a dead lock owner.
-const pollEvery = 50 * time.Millisecond
+const pollEvery = ring.PollEvery
 
 type syncObj struct {
 	m *SharedMemory
@@ -81,17 +79,9 @@ func (o *syncObj) unmarshal(b []byte, magic uint32, what string) error {
 	return nil
 }
 
-// waitWord waits while *word == val, until ctx ends or check says stop.
+// waitWord waits while *word == val, until ctx ends (ring.WaitWord).
 func waitWord(ctx context.Context, word *uint32, val uint32) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	d := pollEvery
-	if dl, ok := ctx.Deadline(); ok {
-		d = min(d, max(time.Until(dl), time.Millisecond))
-	}
-	futex.Wait(word, val, d)
-	return nil
+	return ring.WaitWord(ctx, word, val)
 }
 
 // Lock is a mutual exclusion lock shared by processes (Python's
@@ -116,10 +106,6 @@ func NewLock() (*Lock, error) {
 	return &Lock{syncObj: o}, nil
 }
 
-// The lock word: 0 unlocked, else the owner's pid shifted left by one,
-// with the low bit set when waiters may sleep on it.
-func lockWordOf(pid int) uint32 { return uint32(pid) << 1 }
-
 var myPid = os.Getpid()
 
 // Lock waits for the lock until ctx ends (Python's acquire(timeout=...)).
@@ -128,57 +114,16 @@ var myPid = os.Getpid()
 func (l *Lock) Lock(ctx context.Context) error { return lockWord(ctx, &l.h.word) }
 
 // lockWord takes the lock whose word is *w (see Lock.Lock).
-func lockWord(ctx context.Context, w *uint32) error {
-	me := lockWordOf(myPid)
-	if atomic.CompareAndSwapUint32(w, 0, me) {
-		return nil
-	}
-	for {
-		s := atomic.LoadUint32(w)
-		if s == 0 {
-			// we may have slept: others may too, so keep the waiters bit
-			if atomic.CompareAndSwapUint32(w, 0, me|1) {
-				return nil
-			}
-			continue
-		}
-		owner := int(s >> 1)
-		if owner != myPid && !proc.Alive(owner) {
-			if atomic.CompareAndSwapUint32(w, s, me|1) {
-				return fmt.Errorf("%w (process %d)", ErrOwnerDead, owner)
-			}
-			continue
-		}
-		if s&1 == 0 && !atomic.CompareAndSwapUint32(w, s, s|1) {
-			continue
-		}
-		if err := waitWord(ctx, w, s|1); err != nil {
-			return err
-		}
-	}
-}
+func lockWord(ctx context.Context, w *uint32) error { return ring.LockWord(ctx, w) }
 
 // TryLock takes the lock if it is free and reports whether it did.
-func (l *Lock) TryLock() bool { return atomic.CompareAndSwapUint32(&l.h.word, 0, lockWordOf(myPid)) }
+func (l *Lock) TryLock() bool { return ring.TryLockWord(&l.h.word) }
 
 // Unlock releases the lock. It is an error if this process does not hold
 // it.
 func (l *Lock) Unlock() error { return unlockWord(&l.h.word) }
 
-func unlockWord(w *uint32) error {
-	for {
-		s := atomic.LoadUint32(w)
-		if s == 0 || int(s>>1) != myPid {
-			return errors.New("mp: Unlock of a Lock this process does not hold")
-		}
-		if atomic.CompareAndSwapUint32(w, s, 0) {
-			if s&1 != 0 {
-				futex.Wake(w, 1)
-			}
-			return nil
-		}
-	}
-}
+func unlockWord(w *uint32) error { return ring.UnlockWord(w) }
 
 func (l *Lock) encodeHandle() ([]byte, error) { return l.marshal() }
 

@@ -96,16 +96,16 @@ func (c *Conn[T]) setup() {
 		c.closeQueues() // both directions: Send fails too
 		return true
 	}
-	if c.in != nil {
-		in := *c.in
-		in.peerGone = gone
-		c.in = &in
+	watch := func(q *Queue[T]) *Queue[T] {
+		if q == nil {
+			return nil
+		}
+		cp, r := *q, *q.r
+		r.PeerGone = gone
+		cp.r = &r
+		return &cp
 	}
-	if c.out != nil {
-		out := *c.out
-		out.peerGone = gone
-		c.out = &out
-	}
+	c.in, c.out = watch(c.in), watch(c.out)
 }
 
 var (
@@ -179,8 +179,8 @@ func (c *Conn[T]) SendBytes(ctx context.Context, b []byte) error {
 	if err := c.usable(c.out, errNotWritable); err != nil {
 		return err
 	}
-	if uint64(4+len(b)) > c.out.h.capacity {
-		return fmt.Errorf("mp: SendBytes: a message of %d bytes does not fit in the pipe's %d (see QueueCapacity)", len(b), c.out.h.capacity)
+	if !c.out.r.Fits(len(b)) {
+		return fmt.Errorf("mp: SendBytes: a message of %d bytes does not fit in the pipe's %d (see QueueCapacity)", len(b), c.out.h.Capacity)
 	}
 	return sendErr(c.out.putRaw(ctx, b, true))
 }

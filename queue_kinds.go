@@ -6,9 +6,6 @@ package mp
 import (
 	"context"
 	"errors"
-	"sync/atomic"
-
-	"github.com/mp-go/mp/internal/futex"
 )
 
 // JoinableQueue is a Queue whose consumers say when they have finished
@@ -31,47 +28,16 @@ func NewJoinableQueue[T any](maxsize int, opts ...QueueOption) (*JoinableQueue[T
 // TaskDone says that an item got from the queue is finished. Calling it
 // more often than items were put is an error (Python's ValueError).
 func (q *JoinableQueue[T]) TaskDone() error {
-	if err := q.lock(context.Background()); err != nil {
-		return err
+	ok, err := q.r.Done()
+	if err == nil && !ok {
+		err = errors.New("mp: JoinableQueue.TaskDone called more times than items were put")
 	}
-	h := q.h
-	if h.unfinished == 0 {
-		q.unlock()
-		return errors.New("mp: JoinableQueue.TaskDone called more times than items were put")
-	}
-	s := q.state()
-	s.unfinished--
-	q.commit(s)
-	last := s.unfinished == 0
-	if last {
-		atomic.AddUint32(&h.done, 1)
-	}
-	q.unlock()
-	if last {
-		futex.Wake(&h.done, 1<<30)
-	}
-	return nil
+	return err
 }
 
 // Join waits until every item put has been got and marked done, or ctx
 // ends.
-func (q *JoinableQueue[T]) Join(ctx context.Context) error {
-	h := q.h
-	for {
-		seq := atomic.LoadUint32(&h.done)
-		if err := q.lock(ctx); err != nil {
-			return err
-		}
-		n := h.unfinished
-		q.unlock()
-		if n == 0 {
-			return nil
-		}
-		if err := waitWord(ctx, &h.done, seq); err != nil {
-			return err
-		}
-	}
-}
+func (q *JoinableQueue[T]) Join(ctx context.Context) error { return q.r.Join(ctx) }
 
 // SimpleQueue is an unbounded queue with only Put, Get, Empty and Close
 // (Python's multiprocessing.SimpleQueue).

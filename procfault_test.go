@@ -194,7 +194,9 @@ func TestKillsWhileStartingDoNotBreakThePool(t *testing.T) {
 		dir := t.TempDir()
 		done := make(chan error, 1)
 		go func() {
-			_, err := mp.Apply(ctx, p, hold, dir)
+			// Retries(1): the killed item runs again on a replacement
+			// (without retries it fails at once: it ran, and runs once)
+			_, err := mp.Apply(ctx, p, hold, dir, mp.Retries(1))
 			done <- err
 		}()
 		worker := waitForPidFile(t, dir)
@@ -240,7 +242,9 @@ func TestPoolBreaksWhenWorkersCannotStart(t *testing.T) {
 	dir := t.TempDir()
 	done := make(chan error, 1)
 	go func() {
-		_, err := mp.Apply(ctx, p, hold, dir)
+		// Retries(1): the killed item runs again, which needs a new worker
+		// (without retries it would fail at once: it ran, and runs once)
+		_, err := mp.Apply(ctx, p, hold, dir, mp.Retries(1))
 		done <- err
 	}()
 	syscall.Kill(waitForPidFile(t, dir), syscall.SIGKILL)
@@ -308,46 +312,26 @@ func childPidsExcept(seen map[int]bool) int {
 
 // Defect 2.10: bytes that are not mp's frames on a worker's results pipe
 // stalled the call for seconds, and a header announcing 60 MiB was
-// allocated and then waited for without bound. The worker is killed and
-// replaced at once; the item fails with the reason; the others run.
+// allocated and then waited for without bound. Since issue 15 results
+// travel in shared memory, not on fd 4: what a task or a C library writes
+// to fd 4 (closed in a worker) reaches nothing, and every item runs.
 func TestGarbageOnTheResultsPipe(t *testing.T) {
 	p := newProcPool(t, mp.Processes(1))
 	ctx := context.Background()
-	for _, tt := range []struct {
-		mode  string
-		bound time.Duration // beyond starting workers
-	}{
-		{"text", 0},
-		{"header", 3 * time.Second}, // the stall bound
-	} {
-		t.Run(tt.mode, func(t *testing.T) {
+	for _, mode := range []string{"text", "header"} {
+		t.Run(mode, func(t *testing.T) {
 			args := make([]scribbleArgs, 6)
 			for i := range args {
-				args[i] = scribbleArgs{Mode: tt.mode, X: i}
+				args[i] = scribbleArgs{Mode: mode, X: i}
 			}
-			// the time starting a worker takes here, measured, for the bound
-			startCost := time.Now()
-			if _, err := mp.Apply(ctx, p, dieOnce, filepath.Join(t.TempDir(), "m"), mp.Retries(1)); err != nil {
-				t.Fatal(err)
-			}
-			spawn := time.Since(startCost)
-			start := time.Now()
 			var out []int
 			var err error
 			within(t, "Map", func() { out, err = mp.Map(ctx, p, scribble, args, mp.Partial(), mp.Chunksize(6)) })
-			took := time.Since(start)
-			var te *mp.TaskError
-			var we *mp.WorkerError
-			if !errors.As(err, &te) || te.Index != 2 || !errors.As(err, &we) || !strings.Contains(err.Error(), "broke the frame protocol") {
-				t.Fatalf("err = %v, want item 2 failing for breaking the frame protocol", err)
+			if err != nil {
+				t.Fatalf("err = %v, want none: fd 4 is not the results' way any more", err)
 			}
-			if want := []int{0, 10, 0, 30, 40, 50}; !slices.Equal(out, want) {
+			if want := []int{0, 10, 20, 30, 40, 50}; !slices.Equal(out, want) {
 				t.Errorf("results %v, want %v", out, want)
-			}
-			// two workers killed (the first run, then the careful one),
-			// two started, and the stall bound twice for a header
-			if limit := 2*tt.bound + 8*spawn + 3*time.Second; took > limit {
-				t.Errorf("the call took %v, more than %v", took, limit)
 			}
 			if v, err := mp.Apply(ctx, p, square, 4); v != 16 || err != nil {
 				t.Errorf("the pool afterwards: %v, %v", v, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/procpool"
 	"github.com/mp-go/mp/internal/registry"
+	"github.com/mp-go/mp/internal/ring"
 	"github.com/mp-go/mp/internal/shm"
 	"github.com/mp-go/mp/internal/wire"
 	wk "github.com/mp-go/mp/internal/worker"
@@ -61,9 +62,13 @@ func Main() {
 		os.Unsetenv(v)
 	}
 	proc.NoInherit(3)
-	proc.NoInherit(4)
-	code := wk.Serve(os.NewFile(3, "mp-tasks"), os.NewFile(4, "mp-results"), &host{})
-	// The connection ended. If the parent is dying (its task pipe closes
+	link, err := poolLink()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mp worker %d: %v\n", os.Getpid(), err)
+		os.Exit(exitNoLink)
+	}
+	code := wk.Serve(link, &host{})
+	// The connection ended. If the parent is dying (its task ring ends
 	// as it dies, a moment before the lifeline), what the tasks started
 	// must die with this worker: no one else will kill the group. A pool
 	// that closed the connection kills the group itself once this worker
@@ -127,10 +132,9 @@ func stopIfNotServing(call string) {
 	if os.Getenv(workerEnv) != workerCookie {
 		return
 	}
-	results := os.NewFile(4, "mp-results")
-	if st, err := results.Stat(); err == nil && st.Mode()&os.ModeNamedPipe != 0 {
+	if link, err := poolLink(); err == nil {
 		if b, err := wire.Marshal(wire.Hello{Version: wire.Version, PID: os.Getpid(), NoMain: call}); err == nil {
-			w := wire.NewWriter(results, wire.DefaultMaxFrame)
+			w := wire.NewWriter(&ring.Writer{R: link.Results}, wire.DefaultMaxFrame)
 			if w.Write(wire.KindHello, b) == nil {
 				w.Flush()
 			}
@@ -141,8 +145,27 @@ func stopIfNotServing(call string) {
 }
 
 // exitNoMain is the status of a worker process stopped by
-// stopIfNotServing.
-const exitNoMain = 2
+// stopIfNotServing; exitNoLink of one started without its link to the
+// pool (fd 3).
+const (
+	exitNoMain = 2
+	exitNoLink = 6
+)
+
+// poolLink maps this worker's link to its pool, the segment passed as
+// fd 3 (see wk.Link).
+func poolLink() (*wk.Link, error) {
+	seg, err := shm.MapFile(os.NewFile(3, "mp-link"), "mp-link")
+	if err != nil {
+		return nil, fmt.Errorf("no link to the pool on fd 3: %w", err)
+	}
+	link, err := wk.AttachLink(seg)
+	if err != nil {
+		seg.Close()
+		return nil, err
+	}
+	return link, nil
+}
 
 // maxBatch bounds the items of one Results frame.
 const maxBatch = 4096
@@ -161,6 +184,11 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 		}
 		return nil, send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
 	}
+	// In a pool's worker process each item's results go to the pool's
+	// ring before the next item is marked running (wk.Link): a crash
+	// then loses nothing that finished.
+	mark := wk.Running.Mark.Load()
+	perItem := mark != nil
 	out := make([]R, 0, min(len(args), maxBatch))
 	var errs []wire.ItemError
 	from := 0
@@ -181,7 +209,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 			errs = append(errs, wire.ItemError{Index: i, Err: *werr})
 		}
 		out = append(out, r)
-		if t.Careful || i == len(args)-1 || len(out) == maxBatch || due.Load() {
+		if t.Careful || perItem || i == len(args)-1 || len(out) == maxBatch || due.Load() {
 			due.Store(false)
 			return flush()
 		}
@@ -191,6 +219,9 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 		d := time.Duration(t.Timeout)
 		for i, a := range args {
 			wk.Running.Item.Store(int64(i))
+			if mark != nil {
+				mark.Item(t.ID, i)
+			}
 			var r R
 			var werr *wire.Error
 			var late <-chan struct{}
@@ -221,7 +252,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 	}
 	for i := 0; i < len(args); {
 		var err error
-		if i, err = runSpan(ctx, fn, args, i, after); err != nil {
+		if i, err = runSpan(ctx, fn, args, i, mark, t.ID, after); err != nil {
 			return nil, err
 		}
 	}
@@ -231,7 +262,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 // runSpan runs items from i on with one recover for them all (a defer per
 // item costs more than a trivial task), and returns where to go on: after
 // the item that panicked, or len(args).
-func runSpan[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), args []A, i int, after func(int, R, *wire.Error) error) (next int, err error) {
+func runSpan[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), args []A, i int, mark *wk.Mark, id uint64, after func(int, R, *wire.Error) error) (next int, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			var zero R
@@ -243,6 +274,9 @@ func runSpan[A, R any](ctx context.Context, fn func(context.Context, A) (R, erro
 	for ; i < len(args); i++ {
 		if small || wk.Running.Logging.Load() {
 			wk.Running.Item.Store(int64(i))
+		}
+		if mark != nil {
+			mark.Item(id, i)
 		}
 		r, ferr := fn(ctx, args[i])
 		var werr *wire.Error

@@ -110,10 +110,6 @@ func (b *Backend) spawnOnce(id int) (*Proc, error) {
 		pw.Close()
 		return nil, err
 	}
-	// From now on the slot's goroutine reads results with plain blocking
-	// reads: a round trip then costs no netpoller wake-up. (Fd switches the
-	// pipe to blocking mode; deadlines were only needed for the handshake.)
-	pw.res.Fd()
 	pw.unhook = context.AfterFunc(b.pool.Context(), func() { pw.killFor(context.Cause(b.pool.Context())) })
 	return pw, nil
 }

@@ -56,18 +56,20 @@ func (pw *Proc) timeTask(sent time.Time) {
 // flight is a job a worker slot has taken, and the Task it has in the
 // worker's pipe, if sent.
 type flight struct {
-	rj       sched.Job
-	extra    bool // taken ahead by the slot, which calls jobDone for it
-	begun    bool
-	sent     bool
-	id       uint64 // of the Task in flight
-	from, n  int    // its items
-	encErr   error  // the item after the Task's cannot be encoded
-	timeout  time.Duration
-	retries  int
-	careful  bool
-	crashes  map[int]int
-	finished bool
+	rj        sched.Job
+	extra     bool // taken ahead by the slot, which calls jobDone for it
+	begun     bool
+	sent      bool
+	id        uint64 // of the Task in flight
+	from, n   int    // its items
+	encErr    error  // the item after the Task's cannot be encoded
+	timeout   time.Duration
+	retries   int
+	careful   bool
+	crashes   map[int]int
+	unbegun   int // workers that died with its Task before they began item unbegunAt
+	unbegunAt int
+	finished  bool
 	// the Task encoded ahead, when it was too big to queue
 	frame     []byte
 	frameFrom int
@@ -169,8 +171,17 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 			}
 			continue
 		}
-		// The worker died. Tasks queued behind h never ran as far as we
-		// know: they are sent again to the replacement.
+		// The worker died. Every whole frame it left in its result ring
+		// has been read (receive): the items before h's cursor have their
+		// results. Its mark says whether it had begun the item at the
+		// cursor; the items after it, and the Tasks queued behind h, never
+		// began: they are sent again to the replacement, and nothing runs
+		// twice.
+		item := h.rj.Cursor()
+		began := h.sent && pw.Running(h.id, item-h.from)
+		if item != h.unbegunAt {
+			h.unbegun, h.unbegunAt = 0, item
+		}
 		if why := pw.reason(); why != nil {
 			reason = why
 		}
@@ -195,7 +206,6 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 			}
 			break
 		}
-		item := h.rj.Cursor()
 		switch {
 		case h.rj.Context().Err() != nil:
 			// cancelled: the item ends with the cause (a Submit future
@@ -203,18 +213,17 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 			h.rj.Fail(item, werr)
 			c.finish(h)
 			c.jobs = c.jobs[1:]
-		case !h.careful:
-			// Results still in the worker's buffer died with it: run the
-			// rest again one result at a time to find the item that kills.
-			h.careful = true
-		case h.crashes[item] < h.retries:
+		case !began && h.unbegun < maxUnbegun:
+			// it died before the item began (between items, or reading
+			// the Task): the item runs on the next worker
+			h.unbegun++
+		case began && h.crashes[item] < h.retries:
 			if h.crashes == nil {
 				h.crashes = map[int]int{}
 			}
 			h.crashes[item]++ // run it again on a fresh worker
 		default:
 			h.rj.Fail(item, werr)
-			h.careful = h.timeout > 0
 		}
 	}
 	if pw, ok := w.Worker().(*Proc); ok && b.cfg.MaxRSS > 0 && pw.rss > b.cfg.MaxRSS {
@@ -332,6 +341,11 @@ func (c *chain) tellDone() {
 	}
 }
 
+// maxUnbegun bounds the workers that may die with a job's Task before
+// they begin its item: past that, the Task itself (too big to decode, say)
+// kills them, and the item fails without having run.
+const maxUnbegun = 3
+
 // What send did.
 type sendResult int
 
@@ -342,12 +356,10 @@ const (
 	dead                // the worker is gone
 )
 
-// taskPipeSize is the buffer asked for the task pipe (Linux grants up to
-// 1 MiB unprivileged). Three quarters of what is granted bound the bytes
-// of the Tasks queued behind the running one: writing them must never
-// block, since the worker does not read them while it runs and writes
-// results, and the slot does not read results while it writes.
-const taskPipeSize = 1 << 20
+// Three quarters of the task ring (wk.TaskRingBytes) bound the bytes of
+// the Tasks queued behind the running one (Proc.room): writing them must
+// never block, since the worker does not read them while it runs and
+// writes results, and the slot does not read results while it writes.
 
 // send writes the Task for f's items from its cursor on, if its frame
 // fits in room bytes (room < 0: any size, the worker is waiting for it).

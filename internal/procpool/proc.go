@@ -8,6 +8,8 @@
 package procpool
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,20 +22,24 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/proc"
+	"github.com/mp-go/mp/internal/ring"
 	"github.com/mp-go/mp/internal/sched"
+	"github.com/mp-go/mp/internal/shm"
 	"github.com/mp-go/mp/internal/wire"
 	wk "github.com/mp-go/mp/internal/worker"
 )
 
-// Proc is one worker process and its pipes.
+// Proc is one worker process and its link (wk.Link): the rings in
+// shared memory that carry its tasks and results.
 type Proc struct {
 	id     int // the worker's number in its pool
 	noun   string
 	cmd    *exec.Cmd
 	pid    int
-	tasks  *os.File // our end of the task pipe
+	link   *wk.Link
+	tasks  *ring.Writer // the task ring, as a stream
 	w      *wire.Writer
-	res    *os.File // our end of the result pipe
+	res    *ring.Reader // the result ring, as a stream
 	r      *wire.Reader
 	names  map[string]bool
 	exited chan struct{}
@@ -65,12 +71,6 @@ func lifelineEnd() (*os.File, error) {
 	lifeline.once.Do(func() { lifeline.r, lifeline.w, lifeline.err = os.Pipe() })
 	return lifeline.r, lifeline.err
 }
-
-// frameStall bounds how long a frame from a pool's worker may take to
-// arrive whole once it has begun: a worker writes each frame at once, so
-// a frame that stops arriving is garbage (a header written by something
-// else in the worker process), not a slow worker.
-const frameStall = 3 * time.Second
 
 // StartError is why a worker process did not start. Retry says that it
 // was killed (or could not be made) and that another may well start; if
@@ -111,63 +111,69 @@ func Spawn(sp Spec) (*Proc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding this program to start a %s: %w", noun, err)
 	}
-	// Pipes: tasks (fd 3), results (fd 4), and for tagged output stdout
-	// and stderr. The output pipes are made here, not by os/exec, so that
-	// the tag can carry the pid, known only after Start.
-	npipes := 2
-	if tagged {
-		npipes = 4
+	// The link (fd 3): a segment whose name is unlinked at once, so that
+	// nothing is left in /dev/shm however either process ends; and for
+	// tagged output, pipes for stdout and stderr, made here, not by
+	// os/exec, so that the tag can carry the pid, known only after Start.
+	startErr := func(err error) error {
+		return &StartError{msg: fmt.Sprintf("starting a %s: %v", noun, err), Retry: !errors.Is(err, shm.ErrNoSpace), err: err}
 	}
-	var pipes [4][2]*os.File // read end, write end
-	for i := range npipes {
-		if pipes[i][0], pipes[i][1], err = os.Pipe(); err != nil {
-			for _, p := range pipes[:i] {
-				p[0].Close()
-				p[1].Close()
+	link, err := newLink()
+	if err != nil {
+		return nil, startErr(err)
+	}
+	var pipes [2][2]*os.File // read end, write end
+	closePipes := func() {
+		for _, p := range pipes {
+			for _, f := range p {
+				if f != nil {
+					f.Close()
+				}
 			}
-			return nil, &StartError{msg: fmt.Sprintf("starting a %s: %v", noun, err), Retry: true, err: err}
 		}
 	}
-	tr, tw := pipes[0][0], pipes[0][1]
-	rr, rw := pipes[1][0], pipes[1][1]
-	room := proc.GrowPipe(tw, taskPipeSize) * 3 / 4
+	if tagged {
+		for i := range pipes {
+			if pipes[i][0], pipes[i][1], err = os.Pipe(); err != nil {
+				closePipes()
+				link.Seg.Close()
+				return nil, startErr(err)
+			}
+		}
+	}
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Env = append(os.Environ(), sp.Env...)
 	lifeline, err := lifelineEnd()
 	if err != nil {
-		tr.Close()
-		tw.Close()
-		for _, p := range pipes[1:npipes] {
-			p[0].Close()
-			p[1].Close()
-		}
-		return nil, &StartError{msg: fmt.Sprintf("starting a %s: %v", noun, err), Retry: true, err: err}
+		closePipes()
+		link.Seg.Close()
+		return nil, startErr(err)
 	}
-	cmd.ExtraFiles = []*os.File{tr, rw, lifeline} // fds 3, 4 and 5 in the worker
+	cmd.ExtraFiles = []*os.File{link.Seg.File(), nil, lifeline} // fds 3 and 5 in the worker; 4 is closed
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if tagged {
-		cmd.Stdout, cmd.Stderr = pipes[2][1], pipes[3][1]
+		cmd.Stdout, cmd.Stderr = pipes[0][1], pipes[1][1]
 	}
 	proc.Configure(cmd)
 	err = cmd.Start()
-	// close the child's ends: tasks' read end, the others' write ends
-	tr.Close()
-	for _, p := range pipes[1:npipes] {
-		p[1].Close()
+	if tagged { // the child's ends
+		pipes[0][1].Close()
+		pipes[1][1].Close()
 	}
 	if err != nil {
-		tw.Close()
-		for _, p := range pipes[1:npipes] {
-			p[0].Close()
+		if tagged {
+			pipes[0][0].Close()
+			pipes[1][0].Close()
 		}
-		return nil, &StartError{msg: fmt.Sprintf("starting a %s: %v", noun, err), Retry: true, err: err}
+		link.Seg.Close()
+		return nil, startErr(err)
 	}
 	var copying sync.WaitGroup
 	if tagged {
 		for _, c := range []struct {
 			r   *os.File
 			dst *os.File
-		}{{pipes[2][0], os.Stdout}, {pipes[3][0], os.Stderr}} {
+		}{{pipes[0][0], os.Stdout}, {pipes[1][0], os.Stderr}} {
 			tag := newTaggedWriter(c.dst, id, cmd.Process.Pid)
 			copying.Go(func() {
 				io.Copy(tag, c.r) // ends when the worker and its children close the pipe
@@ -177,19 +183,12 @@ func Spawn(sp Spec) (*Proc, error) {
 		}
 	}
 	pw := &Proc{
-		id: id, noun: noun, cmd: cmd, pid: cmd.Process.Pid, tasks: tw, res: rr, room: room,
-		w: wire.NewWriter(tw, wire.DefaultMaxFrame), r: wire.NewReader(rr, wire.DefaultMaxFrame),
+		id: id, noun: noun, cmd: cmd, pid: cmd.Process.Pid, link: link, room: wk.TaskRingBytes * 3 / 4,
+		tasks: &ring.Writer{R: link.Tasks}, res: &ring.Reader{R: link.Results},
 		exited: make(chan struct{}),
 	}
-	if tagged {
-		pw.r.SetStall(frameStall, func(want, got int) {
-			what := "a frame header cut short"
-			if want > 0 {
-				what = fmt.Sprintf("a frame announcing %d bytes of which %d came", want, got)
-			}
-			pw.killFor(fmt.Errorf("mp: worker process %d broke the frame protocol: %s, then nothing for %v (something in the worker, such as a task or a C library, wrote to its results pipe, fd 4)", pw.pid, what, frameStall))
-		})
-	}
+	pw.w = wire.NewWriter(pw.tasks, wire.DefaultMaxFrame)
+	pw.r = wire.NewReader(pw.res, wire.DefaultMaxFrame)
 	go func() {
 		// The worker's process group goes with it: what its tasks
 		// started and left running. It is killed while the worker, not
@@ -201,6 +200,11 @@ func Spawn(sp Spec) (*Proc, error) {
 			cmd.Wait()
 			proc.KillGroup(pw.pid)
 		}
+		// Whoever waits on a ring wakes: our reader reads what the worker
+		// left in the result ring (whole frames are kept), then EOF; a
+		// Task that waits for room fails.
+		link.Results.Close()
+		link.Tasks.Close()
 		// Output still in the pipes is copied; a grandchild that keeps them
 		// open cannot stall us.
 		done := make(chan struct{})
@@ -209,8 +213,8 @@ func Spawn(sp Spec) (*Proc, error) {
 		case <-done:
 		case <-time.After(2 * time.Second):
 			if tagged {
-				pipes[2][0].Close()
-				pipes[3][0].Close()
+				pipes[0][0].Close()
+				pipes[1][0].Close()
 			}
 			<-done
 		}
@@ -226,8 +230,8 @@ func Spawn(sp Spec) (*Proc, error) {
 
 // hello reads the worker's Hello within d.
 func (pw *Proc) hello(d time.Duration) error {
-	pw.res.SetReadDeadline(time.Now().Add(d))
-	defer pw.res.SetReadDeadline(time.Time{})
+	pw.res.Deadline = time.Now().Add(d)
+	defer func() { pw.res.Deadline = time.Time{} }()
 	kind, p, err := pw.r.Read()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return &StartError{msg: fmt.Sprintf("%s %d did not answer within %v: %s", pw.noun, pw.pid, d, MissingMain)}
@@ -235,7 +239,7 @@ func (pw *Proc) hello(d time.Duration) error {
 	if err != nil {
 		if FramingError(err) {
 			pw.killFor(pw.protocolError(err))
-			return &StartError{msg: fmt.Sprintf("%s %d wrote something other than mp's frames to its results pipe before serving (%v): %s", pw.noun, pw.pid, err, MissingMain), err: err}
+			return &StartError{msg: fmt.Sprintf("%s %d wrote something other than mp's frames to its result ring before serving (%v): %s", pw.noun, pw.pid, err, MissingMain), err: err}
 		}
 		if _, sig := pw.ExitStatus(); sig != 0 {
 			return &StartError{msg: fmt.Sprintf("%s %d was killed by signal %s before it served", pw.noun, pw.pid, sig), Retry: true}
@@ -268,7 +272,7 @@ func FramingError(err error) bool {
 // protocolError is the reason given for killing a worker that broke the
 // frame protocol.
 func (pw *Proc) protocolError(err error) error {
-	return fmt.Errorf("mp: %s %d broke the frame protocol: %w (something in the worker, such as a task or a C library, wrote to its results pipe, fd 4)", pw.noun, pw.pid, err)
+	return fmt.Errorf("mp: %s %d broke the frame protocol: %w (its result ring in shared memory holds something other than mp's frames: a stray write in the worker?)", pw.noun, pw.pid, err)
 }
 
 // PID is the worker's process id.
@@ -283,7 +287,7 @@ func (pw *Proc) Has(name string) bool { return pw.names[name] }
 // Exited is closed once the worker has ended and its output is copied.
 func (pw *Proc) Exited() <-chan struct{} { return pw.exited }
 
-// Results is our end of the worker's result pipe.
+// Results is the worker's result ring, as a stream.
 func (pw *Proc) Results() io.Reader { return pw.res }
 
 // ExitText waits briefly for the worker to end and says how it ended.
@@ -366,14 +370,43 @@ func (pw *Proc) killFor(err error) {
 // Kill kills the worker and its process group.
 func (pw *Proc) Kill() { proc.Kill(pw.cmd.Process) }
 
-// Close ends the worker: EOF on its task pipe makes it exit; one that
-// lingers is killed (proc.Stop). It is safe to call more than once.
+// Close ends the worker: EOF on its task ring makes it exit; one that
+// lingers is killed (proc.Stop). Then its link is unmapped: nothing may
+// read or write the worker's rings any more. It is safe to call more
+// than once.
 func (pw *Proc) Close() {
 	pw.once.Do(func() {
 		if pw.unhook != nil {
 			pw.unhook()
 		}
 		proc.Stop(pw.cmd.Process, pw.exited, pw.tasks, 2*time.Second, 0)
-		pw.res.Close()
+		<-pw.exited // the watcher is done with the rings
+		pw.link.Seg.Close()
 	})
+}
+
+// newLink makes a worker's link in a segment whose name is gone at once.
+func newLink() (*wk.Link, error) {
+	var b [8]byte
+	rand.Read(b[:])
+	name := fmt.Sprintf("mp-link-%d-%s", os.Getpid(), hex.EncodeToString(b[:]))
+	seg, err := shm.CreateLazy(name, wk.LinkSize(), wk.LinkBacked())
+	if err != nil {
+		return nil, err
+	}
+	shm.Unlink(name)
+	link, err := wk.NewLink(seg)
+	if err != nil {
+		seg.Close()
+		return nil, err
+	}
+	return link, nil
+}
+
+// Running says whether the worker had begun item i of the Task numbered
+// id when it stopped: its mark names that item. (A worker marks an item
+// after the results of the one before are in its result ring.)
+func (pw *Proc) Running(id uint64, i int) bool {
+	t, item, ok := pw.link.Mark.Running()
+	return ok && t == uint64(uint32(id)) && item == i
 }

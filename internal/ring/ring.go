@@ -271,6 +271,16 @@ func (r *Ring) copyOut(at uint64, b []byte) {
 // value), waiting for one if wait (else ErrEmpty) until ctx ends. On a
 // closed ring that is empty it returns ErrClosed.
 func (r *Ring) Get(ctx context.Context, wait bool, dst []byte) ([]byte, error) {
+	return r.get(ctx, wait, dst, false)
+}
+
+// GetBuf is Get that reads the message into buf's memory when it has the
+// room (else into new memory), whatever its length.
+func (r *Ring) GetBuf(ctx context.Context, buf []byte) ([]byte, error) {
+	return r.get(ctx, true, buf, true)
+}
+
+func (r *Ring) get(ctx context.Context, wait bool, dst []byte, reuse bool) ([]byte, error) {
 	h := r.H
 	for slept := false; ; slept = true {
 		seq := atomic.LoadUint32(&h.NotEmpty)
@@ -279,7 +289,7 @@ func (r *Ring) Get(ctx context.Context, wait bool, dst []byte) ([]byte, error) {
 		}
 		if h.Count > 0 {
 			s := r.State()
-			b, err := r.read(&s, dst)
+			b, err := r.read(&s, dst, reuse)
 			r.Commit(s)
 			atomic.AddUint32(&h.NotFull, 1)
 			r.Unlock()
@@ -316,7 +326,7 @@ func (r *Ring) Get(ctx context.Context, wait bool, dst []byte) ([]byte, error) {
 // does not fit what is in the ring means the memory was scribbled on (by
 // a process that wrote through a stray pointer: no crash leaves it so):
 // the ring is emptied rather than read out of bounds.
-func (r *Ring) read(s *State, dst []byte) ([]byte, error) {
+func (r *Ring) read(s *State, dst []byte, reuse bool) ([]byte, error) {
 	var n [4]byte
 	r.copyOut(s.Head, n[:])
 	size := uint64(binary.LittleEndian.Uint32(n[:]))
@@ -328,7 +338,13 @@ func (r *Ring) read(s *State, dst []byte) ([]byte, error) {
 	s.Head += 4 + size
 	s.Count--
 	b := dst
-	if uint64(len(dst)) != size {
+	if reuse {
+		if uint64(cap(dst)) >= size {
+			b = dst[:size]
+		} else {
+			b = make([]byte, size)
+		}
+	} else if uint64(len(dst)) != size {
 		if dst != nil {
 			return nil, &SizeError{Size: int(size), Want: len(dst)}
 		}

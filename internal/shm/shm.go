@@ -187,3 +187,22 @@ func Unlink(name string) error {
 	}
 	return nil
 }
+
+// File is the segment's open file, to pass to a child process (which
+// maps it with MapFile), valid until Close.
+func (s *Segment) File() *os.File { return s.f }
+
+// MapFile maps the segment open as f (a file a parent passed, whose name
+// may be unlinked already); name is for errors. The segment owns f.
+func MapFile(f *os.File, name string) (*Segment, error) {
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("shared memory %q: %w", name, err)
+	}
+	if st.Size() == 0 || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("shared memory %q: not a segment", name)
+	}
+	return mapFile(name, f, int(st.Size()))
+}

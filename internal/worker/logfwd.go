@@ -91,6 +91,9 @@ var Running struct {
 	Item    atomic.Int64
 	Small   atomic.Bool // the Task has at most 64 items: Item is kept
 	Logging atomic.Bool
+	// Mark is the worker's mark in its link to the pool (nil elsewhere):
+	// the running item is written there before it starts.
+	Mark atomic.Pointer[Mark]
 }
 
 // forwardLogs makes slog.Default send its records to the parent. The log

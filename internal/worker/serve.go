@@ -22,6 +22,7 @@ import (
 
 	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/registry"
+	"github.com/mp-go/mp/internal/ring"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -52,12 +53,20 @@ const (
 	exitNoReady  = 5 // the initializer failed, or Ready could not be sent
 )
 
-// Serve runs the worker side of the protocol on in (Tasks) and out
-// (Results): Hello, Setup/Ready, then the Results of every Task, until
-// the task stream ends. It returns the exit status.
-func Serve(in io.Reader, out io.Writer, h Host) int {
-	r := wire.NewReader(in, wire.DefaultMaxFrame)
-	o := &workerOut{w: wire.NewWriter(out, wire.DefaultMaxFrame)}
+// Serve runs the worker side of the protocol on link's rings (Tasks in,
+// Results out): Hello, Setup/Ready, then the Results of every Task, until
+// the pool closes the task ring or this process's parent dies. It returns
+// the exit status.
+//
+// Each item's results are in the result ring before the mark names the
+// next item (see Link): a worker that dies loses no result it finished.
+func Serve(link *Link, h Host) int {
+	ppid := os.Getppid()
+	gone := func() bool { return os.Getppid() != ppid }
+	link.Tasks.PeerGone, link.Results.PeerGone = gone, gone
+	Running.Mark.Store(link.Mark)
+	r := wire.NewReader(&ring.Reader{R: link.Tasks}, wire.DefaultMaxFrame)
+	o := &workerOut{w: wire.NewWriter(&ring.Writer{R: link.Results}, wire.DefaultMaxFrame)}
 	if o.send(wire.KindHello, wire.Hello{Version: wire.Version, PID: os.Getpid(), Names: registry.Names()}) != nil {
 		return exitPoolGone
 	}
@@ -103,9 +112,6 @@ func Serve(in io.Reader, out io.Writer, h Host) int {
 			}
 			if len(res.Errs) > 0 && failed == nil {
 				failed = &res.Errs[0].Err
-			}
-			if !s.Process && res.From+res.N == t.N && r.Buffered() > 0 {
-				return o.sendLater(wire.KindResult, res) // the next task is here
 			}
 			return o.send(wire.KindResult, res)
 		}
@@ -154,6 +160,9 @@ func RunTask(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire
 	}
 	Running.Task.Store(t.ID)
 	defer Running.Task.Store(0)
+	if m := Running.Mark.Load(); m != nil {
+		m.Start(t.ID)
+	}
 	f, ok := registry.Lookup(t.Func)
 	if !ok {
 		errs := make([]wire.ItemError, t.N)

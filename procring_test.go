@@ -1,0 +1,224 @@
+//go:build linux
+
+package mp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mp-go/mp"
+)
+
+// countArgs is an item of countRun: the file that counts executions.
+type countArgs struct {
+	File string
+	X    int
+}
+
+// countRun appends "X pid" to a.File as it begins (one write, O_APPEND:
+// the file counts executions across processes), takes a moment, and
+// returns 2*X.
+var countRun = mp.Register("test.countRun", func(_ context.Context, a countArgs) (int, error) {
+	f, err := os.OpenFile(a.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(f, "%d %d\n", a.X, os.Getpid())
+	f.Close()
+	time.Sleep(time.Duration(rand.IntN(1500)) * time.Microsecond)
+	return 2 * a.X, nil
+})
+
+// ringTrials is how many trials TestKilledWorkersRunEachItemOnce makes
+// of each call: a few in CI, hundreds with MP_STRESS_TRIALS=300.
+func ringTrials() int {
+	if n, err := strconv.Atoi(os.Getenv("MP_STRESS_TRIALS")); err == nil && n > 0 {
+		return n
+	}
+	if testing.Short() {
+		return 1
+	}
+	return 3
+}
+
+// Issue 15: with the pool's data path in shared memory, a worker SIGKILLed
+// at any point loses no finished result and, with Retries(0), makes no
+// item run twice: each item ends in exactly one result or one
+// *WorkerError, and ran at most once (counted in a file). Before, a
+// killed worker's item ran again, and so could items it had finished.
+func TestKilledWorkersRunEachItemOnce(t *testing.T) {
+	ctx := context.Background()
+	const n = 40
+	calls := []struct {
+		name string
+		run  func(p *mp.Pool, items []countArgs) ([]int, []error)
+	}{
+		{"Map", func(p *mp.Pool, items []countArgs) ([]int, []error) {
+			out, err := mp.Map(ctx, p, countRun, items, mp.Partial(), mp.Chunksize(1+rand.IntN(8)))
+			errs := make([]error, len(items))
+			for _, e := range unjoin(err) {
+				var te *mp.TaskError
+				if !errors.As(e, &te) {
+					t.Fatalf("Map: %v is not a *TaskError", e)
+				}
+				errs[te.Index] = e
+			}
+			return out, errs
+		}},
+		{"Imap", func(p *mp.Pool, items []countArgs) ([]int, []error) {
+			var out []int
+			var errs []error
+			for v, err := range mp.Imap(ctx, p, countRun, sliceSeq(items), mp.Partial(), mp.Chunksize(1+rand.IntN(8))) {
+				out, errs = append(out, v), append(errs, err)
+			}
+			return out, errs
+		}},
+		{"Submit", func(p *mp.Pool, items []countArgs) ([]int, []error) {
+			fs := make([]*mp.Future[int], len(items))
+			for i, a := range items {
+				fs[i] = mp.Submit(ctx, p, countRun, a)
+			}
+			out, errs := make([]int, len(items)), make([]error, len(items))
+			for i, f := range fs {
+				wctx, cancel := context.WithTimeout(ctx, long)
+				out[i], errs[i] = f.Get(wctx)
+				cancel()
+			}
+			return out, errs
+		}},
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			p := newProcPool(t)
+			kills, failed := 0, 0
+			for trial := range ringTrials() {
+				file := filepath.Join(t.TempDir(), "runs")
+				items := make([]countArgs, n)
+				for i := range items {
+					items[i] = countArgs{file, i}
+				}
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				killed := 0
+				wg.Go(func() { killed = killWorkersOf(file, 1+rand.IntN(3), stop) })
+				var out []int
+				var errs []error
+				within(t, c.name, func() { out, errs = c.run(p, items) })
+				close(stop)
+				wg.Wait()
+				kills += killed
+				runs := countRuns(t, file)
+				if len(out) != n || len(errs) != n {
+					t.Fatalf("trial %d: %d results and %d errors for %d items", trial, len(out), len(errs), n)
+				}
+				for i := range n {
+					if runs[i] > 1 {
+						t.Errorf("trial %d: item %d ran %d times with Retries(0)", trial, i, runs[i])
+					}
+					if errs[i] == nil {
+						if out[i] != 2*i || runs[i] != 1 {
+							t.Errorf("trial %d: item %d: result %d after %d runs, want %d after 1", trial, i, out[i], runs[i], 2*i)
+						}
+						continue
+					}
+					failed++
+					var we *mp.WorkerError
+					if !errors.As(errs[i], &we) {
+						t.Errorf("trial %d: item %d failed with %v, want a *WorkerError", trial, i, errs[i])
+					}
+				}
+				if v, err := mp.Apply(ctx, p, square, 3); v != 9 || err != nil {
+					t.Fatalf("trial %d: the pool after the kills: %v, %v", trial, v, err)
+				}
+			}
+			if failed > kills {
+				t.Errorf("%d items failed for %d workers killed: only the item a worker was running may fail", failed, kills)
+			}
+			t.Logf("%d trials: %d workers killed, %d items failed", ringTrials(), kills, failed)
+		})
+	}
+}
+
+// killWorkersOf SIGKILLs up to k of the workers that have begun items
+// counted in file, at random moments, until stop is closed; it returns how
+// many it killed.
+func killWorkersOf(file string, k int, stop <-chan struct{}) int {
+	killed := 0
+	dead := map[int]bool{}
+	for killed < k {
+		select {
+		case <-stop:
+			return killed
+		case <-time.After(time.Duration(rand.IntN(4000)) * time.Microsecond):
+		}
+		b, _ := os.ReadFile(file)
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) == 0 || lines[0] == "" {
+			continue
+		}
+		f := strings.Fields(lines[rand.IntN(len(lines))])
+		if len(f) != 2 {
+			continue
+		}
+		pid, _ := strconv.Atoi(f[1])
+		if pid <= 0 || dead[pid] {
+			continue
+		}
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			dead[pid] = true
+			killed++
+		}
+	}
+	return killed
+}
+
+// countRuns reads the executions counted in file, by item.
+func countRuns(t *testing.T, file string) map[int]int {
+	t.Helper()
+	b, _ := os.ReadFile(file)
+	runs := map[int]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			x, err := strconv.Atoi(f[0])
+			if err != nil {
+				t.Fatalf("a torn line in the count: %q", line)
+			}
+			runs[x]++
+		}
+	}
+	return runs
+}
+
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var all []error
+		for _, e := range j.Unwrap() {
+			all = append(all, unjoin(e)...)
+		}
+		return all
+	}
+	return []error{err}
+}
+
+func sliceSeq[T any](s []T) func(func(T) bool) {
+	return func(yield func(T) bool) {
+		for _, v := range s {
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}

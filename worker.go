@@ -184,11 +184,16 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 		}
 		return nil, send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
 	}
-	// In a pool's worker process each item's results go to the pool's
-	// ring before the next item is marked running (wk.Link): a crash
-	// then loses nothing that finished.
-	mark := wk.Running.Mark.Load()
-	perItem := mark != nil
+	// In a pool's worker process each item's results are in the pool's
+	// shared memory before the next item is marked running (wk.Link): in
+	// the stage until its batch is sent, then in the result ring. A
+	// crash then loses nothing that finished.
+	link := wk.Running.Link.Load()
+	var mark *wk.Mark
+	if link != nil {
+		mark = link.Mark
+		link.Stage.Reset(t.ID, 0)
+	}
 	out := make([]R, 0, min(len(args), maxBatch))
 	var errs []wire.ItemError
 	from := 0
@@ -201,6 +206,9 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 		}
 		from += len(out)
 		out, errs = out[:0], nil
+		if link != nil {
+			link.Stage.Reset(t.ID, from)
+		}
 		return err
 	}
 	// after records item i's outcome and sends a batch when one is due.
@@ -209,7 +217,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 			errs = append(errs, wire.ItemError{Index: i, Err: *werr})
 		}
 		out = append(out, r)
-		if t.Careful || perItem || i == len(args)-1 || len(out) == maxBatch || due.Load() {
+		if t.Careful || i == len(args)-1 || len(out) == maxBatch || due.Load() || (link != nil && !stage(link.Stage, out[len(out)-1:], werr)) {
 			due.Store(false)
 			return flush()
 		}
@@ -257,6 +265,23 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 		}
 	}
 	return nil, nil
+}
+
+// stage keeps the results of one item, r[0], in the link's stage, and
+// reports whether it did (else its batch is sent at once).
+func stage[R any](s *wk.Stage, r []R, werr *wire.Error) bool {
+	v, bad := wire.MarshalEach(r)
+	if bad != nil {
+		return false // the batch reports it
+	}
+	var e []byte
+	if werr != nil {
+		var err error
+		if e, err = wire.Marshal(werr); err != nil {
+			return false
+		}
+	}
+	return s.Add(v, e)
 }
 
 // runSpan runs items from i on with one recover for them all (a defer per

@@ -172,11 +172,15 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 			continue
 		}
 		// The worker died. Every whole frame it left in its result ring
-		// has been read (receive): the items before h's cursor have their
+		// has been read (receive), and what it left in its stage is
+		// delivered (recover): the items before h's cursor have their
 		// results. Its mark says whether it had begun the item at the
 		// cursor; the items after it, and the Tasks queued behind h, never
 		// began: they are sent again to the replacement, and nothing runs
 		// twice.
+		if h.sent {
+			pw.recover(h, b.errs)
+		}
 		item := h.rj.Cursor()
 		began := h.sent && pw.Running(h.id, item-h.from)
 		if item != h.unbegunAt {

@@ -403,6 +403,29 @@ func newLink() (*wk.Link, error) {
 	return link, nil
 }
 
+// recover delivers the results of f's items that the worker, now dead,
+// had finished and kept in its stage, but not sent.
+func (pw *Proc) recover(f *flight, mk sched.Errors) {
+	for _, st := range pw.link.Stage.Read(f.id) {
+		at := f.from + st.Index
+		if at < f.rj.Cursor() {
+			continue // sent before it died
+		}
+		if at != f.rj.Cursor() || st.Index >= f.n {
+			return
+		}
+		var errs map[int]error
+		if st.Err != nil {
+			var e wire.Error
+			if wire.Unmarshal(st.Err, &e) != nil {
+				return
+			}
+			errs = map[int]error{at: mk.Remote(pw.pid, &e)}
+		}
+		f.rj.Deliver(at, st.Value, 1, errs)
+	}
+}
+
 // Running says whether the worker had begun item i of the Task numbered
 // id when it stopped: its mark names that item. (A worker marks an item
 // after the results of the one before are in its result ring.)

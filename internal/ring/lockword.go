@@ -106,7 +106,13 @@ func UnlockWord(w *uint32) error {
 // reports whether it moved on from seq: between a fast producer and a
 // fast consumer, sleeping on the futex and waking each other costs two
 // system calls a message.
+//
+// It does not spin when the processors are crowded (see crowded): the
+// caller then sleeps on the futex at once.
 func SpinFor(word *uint32, seq uint32) bool {
+	if crowded() {
+		return atomic.LoadUint32(word) != seq
+	}
 	var deadline time.Time
 	for i := 0; ; i++ {
 		if atomic.LoadUint32(word) != seq {

@@ -1,7 +1,9 @@
 package worker
 
 import (
+	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -27,6 +29,7 @@ import (
 type Link struct {
 	Seg     *shm.Segment
 	Mark    *Mark
+	Stage   *Stage
 	Tasks   *ring.Ring
 	Results *ring.Ring
 }
@@ -50,23 +53,29 @@ const (
 	TaskRingBytes   = 4 << 20
 	ResultRingBytes = 16 << 20
 	markSize        = int(unsafe.Sizeof(Mark{}))
+	// StageBytes is the room for the results of a batch not yet sent.
+	StageBytes = 1 << 20
+	stageSize  = int(unsafe.Sizeof(stageHeader{})) + StageBytes
+	headSize   = markSize + stageSize
 )
 
 // LinkSize is the bytes of a Link's segment.
 func LinkSize() int {
-	return markSize + ring.Size(TaskRingBytes) + ring.Size(ResultRingBytes)
+	return headSize + ring.Size(TaskRingBytes) + ring.Size(ResultRingBytes)
 }
 
 // LinkBacked is how much of a new Link's segment, from its start, is to
 // be backed by memory at once: the mark and the task ring's first step
 // (NewLink backs the result ring's).
-func LinkBacked() int { return markSize + ring.HeaderSize + ring.GrowStep }
+func LinkBacked() int { return headSize + ring.HeaderSize + ring.GrowStep }
 
-// parts cuts the segment's memory into the mark and the two rings.
-func parts(mem []byte) (mark, tasks, results []byte, toff, roff int) {
-	toff = markSize
+// parts cuts the segment's memory into the mark, the stage and the two
+// rings.
+func parts(mem []byte) (mark []byte, stage *Stage, tasks, results []byte, toff, roff int) {
+	toff = headSize
 	roff = toff + ring.Size(TaskRingBytes)
-	return mem[:markSize], mem[toff:roff], mem[roff : roff+ring.Size(ResultRingBytes)], toff, roff
+	stage = &Stage{h: (*stageHeader)(unsafe.Pointer(&mem[markSize])), data: mem[markSize+int(unsafe.Sizeof(stageHeader{})) : headSize]}
+	return mem[:markSize], stage, mem[toff:roff], mem[roff : roff+ring.Size(ResultRingBytes)], toff, roff
 }
 
 // NewLink lays out a Link in seg, new and zeroed (LinkSize bytes, of
@@ -75,7 +84,7 @@ func NewLink(seg *shm.Segment) (*Link, error) {
 	if len(seg.Data) != LinkSize() {
 		return nil, fmt.Errorf("mp: a worker's link of %d bytes, want %d", len(seg.Data), LinkSize())
 	}
-	mark, tasks, results, toff, roff := parts(seg.Data)
+	mark, stage, tasks, results, toff, roff := parts(seg.Data)
 	if err := seg.Reserve(roff, ring.HeaderSize+ring.GrowStep); err != nil {
 		return nil, err
 	}
@@ -83,7 +92,7 @@ func NewLink(seg *shm.Segment) (*Link, error) {
 	tr := ring.Init(tasks, ringMagic, TaskRingBytes, ring.GrowStep, 0, backer(seg, toff))
 	rr := ring.Init(results, ringMagic, ResultRingBytes, ring.GrowStep, 0, backer(seg, roff))
 	atomic.StoreUint32(&m.magic, linkMagic)
-	return &Link{Seg: seg, Mark: m, Tasks: tr, Results: rr}, nil
+	return &Link{Seg: seg, Mark: m, Stage: stage, Tasks: tr, Results: rr}, nil
 }
 
 const ringMagic = 0x6d70526e // "mpRn"
@@ -93,14 +102,14 @@ func AttachLink(seg *shm.Segment) (*Link, error) {
 	if len(seg.Data) != LinkSize() {
 		return nil, fmt.Errorf("mp: fd 3 is not a worker's link to its pool (%d bytes)", len(seg.Data))
 	}
-	mark, tasks, results, toff, roff := parts(seg.Data)
+	mark, stage, tasks, results, toff, roff := parts(seg.Data)
 	m := (*Mark)(unsafe.Pointer(&mark[0]))
 	tr, ok1 := ring.Attach(tasks, ringMagic, backer(seg, toff))
 	rr, ok2 := ring.Attach(results, ringMagic, backer(seg, roff))
 	if atomic.LoadUint32(&m.magic) != linkMagic || !ok1 || !ok2 {
 		return nil, fmt.Errorf("mp: fd 3 is not a worker's link to its pool")
 	}
-	return &Link{Seg: seg, Mark: m, Tasks: tr, Results: rr}, nil
+	return &Link{Seg: seg, Mark: m, Stage: stage, Tasks: tr, Results: rr}, nil
 }
 
 func backer(seg *shm.Segment, off int) func(int, int) error {
@@ -118,4 +127,87 @@ func (m *Mark) Item(id uint64, i int) { m.word.Store(id<<32 | uint64(uint32(i+1)
 func (m *Mark) Running() (id uint64, item int, ok bool) {
 	w := m.word.Load()
 	return w >> 32, int(uint32(w)) - 1, uint32(w) != 0
+}
+
+// A Stage holds, in the Link, the results of the items of a batch that
+// the worker has finished and not yet sent: a Results frame carries many
+// items (one frame an item would cost more than a trivial item), and the
+// stage keeps each of them from the moment it is finished, so that a
+// worker killed mid-batch loses none. Each entry is a 4-byte length of
+// the item's value (a one-element array, as Results.Values), a 4-byte
+// length of its error (0: none), then both encoded. The header's word,
+// stored after an entry is written, commits it: entries and bytes. The
+// pool reads a stage only once its worker has died.
+type Stage struct {
+	h    *stageHeader
+	data []byte
+}
+
+type stageHeader struct {
+	task atomic.Uint64 // the Task's ID
+	from atomic.Int64  // the index in it of the first entry
+	word atomic.Uint64 // entries << 32 | bytes
+	_    [40]byte
+}
+
+// Reset empties the stage for the items of task id from from on; the
+// items before have gone out in a Results frame.
+func (s *Stage) Reset(id uint64, from int) {
+	s.h.word.Store(0)
+	s.h.task.Store(id)
+	s.h.from.Store(int64(from))
+}
+
+// Add keeps one item's results; it reports false if they do not fit (the
+// caller then sends its batch at once).
+func (s *Stage) Add(value, werr []byte) bool {
+	w := s.h.word.Load()
+	n, at := w>>32, int(uint32(w))
+	need := 8 + len(value) + len(werr)
+	if at+need > len(s.data) {
+		return false
+	}
+	b := s.data[at:]
+	binary.LittleEndian.PutUint32(b, uint32(len(value)))
+	binary.LittleEndian.PutUint32(b[4:], uint32(len(werr)))
+	copy(b[8:], value)
+	copy(b[8+len(value):], werr)
+	s.h.word.Store((n+1)<<32 | uint64(at+need))
+	return true
+}
+
+// Staged is an item's results read from the stage of a dead worker.
+type Staged struct {
+	Index int    // in its Task
+	Value []byte // a one-element array, as Results.Values
+	Err   []byte // its wire.Error, encoded, if it failed
+}
+
+// Read returns the items staged for task id (only those whose entries
+// are whole: the rest is not trusted), copied out.
+func (s *Stage) Read(id uint64) []Staged {
+	if s.h.task.Load() != id {
+		return nil
+	}
+	w := s.h.word.Load()
+	n, end := int(w>>32), int(uint32(w))
+	from := int(s.h.from.Load())
+	if end > len(s.data) || from < 0 {
+		return nil
+	}
+	var out []Staged
+	for at := 0; len(out) < n && at+8 <= end; {
+		vl := int(binary.LittleEndian.Uint32(s.data[at:]))
+		el := int(binary.LittleEndian.Uint32(s.data[at+4:]))
+		if vl < 0 || el < 0 || at+8+vl+el > end {
+			break
+		}
+		st := Staged{Index: from + len(out), Value: slices.Clone(s.data[at+8 : at+8+vl])}
+		if el > 0 {
+			st.Err = slices.Clone(s.data[at+8+vl : at+8+vl+el])
+		}
+		out = append(out, st)
+		at += 8 + vl + el
+	}
+	return out
 }

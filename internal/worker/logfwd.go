@@ -19,45 +19,11 @@ import (
 // task added under the "mp" group. Only records the parent's logger
 // would take cross (Setup.LogLevel).
 
-// workerOut is a worker's end of the result pipe, shared by the task loop
+// workerOut is a worker's end of the result ring, shared by the task loop
 // and by log records made on any goroutine.
 type workerOut struct {
-	mu    sync.Mutex
-	w     *wire.Writer
-	late  *time.Timer // flushes what sendLater left
-	armed bool
-}
-
-// sendLater writes one message and flushes it within a millisecond: the
-// worker has its next Task already, and the results of several tasks
-// then leave in one write.
-func (o *workerOut) sendLater(kind wire.Kind, msg any) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if err := o.write(kind, msg); err != nil {
-		return err
-	}
-	if o.w.Buffered() > 16<<10 {
-		// enough to be worth a write; and the pool waits for results
-		// before it sends more tasks
-		return o.w.Flush()
-	}
-	if !o.armed {
-		o.armed = true
-		if o.late == nil {
-			o.late = time.AfterFunc(time.Millisecond, o.flushLate)
-		} else {
-			o.late.Reset(time.Millisecond)
-		}
-	}
-	return nil
-}
-
-func (o *workerOut) flushLate() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.armed = false
-	o.w.Flush() // an error shows on the next send
+	mu sync.Mutex
+	w  *wire.Writer
 }
 
 // send writes one message and flushes it.
@@ -91,9 +57,10 @@ var Running struct {
 	Item    atomic.Int64
 	Small   atomic.Bool // the Task has at most 64 items: Item is kept
 	Logging atomic.Bool
-	// Mark is the worker's mark in its link to the pool (nil elsewhere):
-	// the running item is written there before it starts.
-	Mark atomic.Pointer[Mark]
+	// Link is the worker's link to its pool (nil elsewhere): the running
+	// item is marked there before it starts, and its results staged once
+	// it is done.
+	Link atomic.Pointer[Link]
 }
 
 // forwardLogs makes slog.Default send its records to the parent. The log

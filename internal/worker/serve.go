@@ -64,7 +64,7 @@ func Serve(link *Link, h Host) int {
 	ppid := os.Getppid()
 	gone := func() bool { return os.Getppid() != ppid }
 	link.Tasks.PeerGone, link.Results.PeerGone = gone, gone
-	Running.Mark.Store(link.Mark)
+	Running.Link.Store(link)
 	r := wire.NewReader(&ring.Reader{R: link.Tasks}, wire.DefaultMaxFrame)
 	o := &workerOut{w: wire.NewWriter(&ring.Writer{R: link.Results}, wire.DefaultMaxFrame)}
 	if o.send(wire.KindHello, wire.Hello{Version: wire.Version, PID: os.Getpid(), Names: registry.Names()}) != nil {
@@ -160,8 +160,8 @@ func RunTask(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire
 	}
 	Running.Task.Store(t.ID)
 	defer Running.Task.Store(0)
-	if m := Running.Mark.Load(); m != nil {
-		m.Start(t.ID)
+	if l := Running.Link.Load(); l != nil {
+		l.Mark.Start(t.ID)
 	}
 	f, ok := registry.Lookup(t.Func)
 	if !ok {

@@ -1,0 +1,169 @@
+package ring
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"time"
+)
+
+// newRing makes a ring of capacity bytes in ordinary memory (the code
+// does not care where the memory is).
+func newRing(t *testing.T, capacity, maxsize int) *Ring {
+	t.Helper()
+	mem := make([]byte, Size(capacity))
+	r := Init(mem, 0x7465_7374, capacity, capacity, maxsize, nil)
+	if a, ok := Attach(mem, 0x7465_7374, nil); !ok || a.H != r.H {
+		t.Fatal("Attach does not find the ring Init made")
+	}
+	if _, ok := Attach(mem, 0x6f746865, nil); ok {
+		t.Fatal("Attach takes a ring of another magic")
+	}
+	return r
+}
+
+func TestPutGet(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name     string
+		capacity int
+		msgs     int
+		size     int
+	}{
+		{"small", 64, 100, 7},     // wraps around many times
+		{"exact", 64, 10, 60},     // a message as big as the ring
+		{"big", 1 << 16, 50, 999}, // several in the ring at once
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRing(t, tt.capacity, 0)
+			for i := range tt.msgs {
+				msg := bytes.Repeat([]byte{byte(i)}, tt.size)
+				if err := r.Put(ctx, msg, false); err != nil {
+					t.Fatalf("Put %d: %v", i, err)
+				}
+				got, err := r.GetBuf(ctx, nil)
+				if err != nil || !bytes.Equal(got, msg) {
+					t.Fatalf("Get %d: %v, %v", i, got, err)
+				}
+			}
+			if _, err := r.Get(ctx, false, nil); !errors.Is(err, ErrEmpty) {
+				t.Errorf("Get on an empty ring: %v, want ErrEmpty", err)
+			}
+		})
+	}
+}
+
+func TestLimitsAndClose(t *testing.T) {
+	ctx := context.Background()
+	r := newRing(t, 64, 2)
+	if err := r.Put(ctx, make([]byte, 61), false); err == nil {
+		t.Error("a message bigger than the ring was put")
+	}
+	r.Put(ctx, []byte("a"), false)
+	r.Put(ctx, []byte("b"), false)
+	if err := r.Put(ctx, []byte("c"), false); !errors.Is(err, ErrFull) {
+		t.Errorf("a third message with maxsize 2: %v, want ErrFull", err)
+	}
+	r.Close()
+	if err := r.Put(ctx, []byte("c"), true); !errors.Is(err, ErrClosed) {
+		t.Errorf("Put on a closed ring: %v", err)
+	}
+	for _, want := range []string{"a", "b"} {
+		if got, err := r.Get(ctx, true, nil); string(got) != want || err != nil {
+			t.Errorf("Get after Close: %q, %v, want %q", got, err, want)
+		}
+	}
+	if _, err := r.Get(ctx, true, nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("Get on a closed empty ring: %v", err)
+	}
+}
+
+// A Get that waits wakes when the ring is closed, or when PeerGone says
+// the other side is gone.
+func TestWaitersWake(t *testing.T) {
+	for _, how := range []string{"Close", "PeerGone"} {
+		t.Run(how, func(t *testing.T) {
+			r := newRing(t, 256, 0)
+			gone := make(chan struct{})
+			r.PeerGone = func() bool {
+				select {
+				case <-gone:
+					return true
+				default:
+					return false
+				}
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := r.Get(context.Background(), true, nil)
+				done <- err
+			}()
+			time.Sleep(time.Millisecond) // let it wait (the test holds either way)
+			if how == "Close" {
+				r.Close()
+			} else {
+				close(gone)
+			}
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrClosed) {
+					t.Errorf("the waiting Get: %v, want ErrClosed", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the waiting Get did not wake")
+			}
+		})
+	}
+}
+
+// A stream's write bigger than a quarter of the ring crosses in parts,
+// read while it is written; the reader then sees io.EOF once the ring is
+// closed, and a deadline while it waits.
+func TestStream(t *testing.T) {
+	r := newRing(t, 1024, 0)
+	msg := make([]byte, 10_000)
+	for i := range msg {
+		msg[i] = byte(i * 7)
+	}
+	w := &Writer{R: r}
+	go func() {
+		w.Write(msg)
+		w.Close()
+	}()
+	got, err := io.ReadAll(&Reader{R: r})
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("read %d bytes, %v; want the %d written", len(got), err, len(msg))
+	}
+	if _, err := w.Write([]byte("x")); !errors.Is(err, io.ErrClosedPipe) {
+		t.Errorf("Write on a closed ring: %v", err)
+	}
+	r2 := newRing(t, 1024, 0)
+	rd := &Reader{R: r2, Deadline: time.Now().Add(5 * time.Millisecond)}
+	if _, err := rd.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Read past its deadline: %v", err)
+	}
+}
+
+// A process that died holding the lock after committing its update
+// leaves the update done; before committing, not done.
+func TestDeadHolder(t *testing.T) {
+	ctx := context.Background()
+	r := newRing(t, 256, 0)
+	r.Put(ctx, []byte("kept"), false)
+	// a holder that committed a Get of "kept" and died before applying it
+	r.H.Lock = 1 << 31 // a pid that cannot be alive
+	s := r.State()
+	s.Head, s.Count = s.Tail, 0
+	r.H.Next = s
+	r.H.Logged = 1
+	if n := r.Len(); n != 0 {
+		t.Errorf("after a dead holder's committed Get: %d messages, want 0", n)
+	}
+	r.Put(ctx, []byte("next"), false)
+	if got, err := r.Get(ctx, false, nil); string(got) != "next" || err != nil {
+		t.Errorf("Get: %q, %v", got, err)
+	}
+}

@@ -2,6 +2,7 @@ package procpool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -181,6 +182,11 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 		if h.sent {
 			pw.recover(h, b.errs)
 		}
+		// Killed by us for a call that stopped, while it ran a Task of
+		// another call (taken ahead: the kill raced its move to the
+		// next Task): the item did not fail, the pool cut it short.
+		var sf *stoppedFor
+		cutShort := errors.As(pw.reason(), &sf) && h.rj.Context().Err() == nil
 		item := h.rj.Cursor()
 		began := h.sent && pw.Running(h.id, item-h.from)
 		if item != h.unbegunAt {
@@ -220,6 +226,10 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 		case !began && h.unbegun < maxUnbegun:
 			// it died before the item began (between items, or reading
 			// the Task): the item runs on the next worker
+			h.unbegun++
+		case began && cutShort && h.unbegun < maxUnbegun:
+			// it runs again: the one exception to exactly once, caused
+			// by the pool, not by the item
 			h.unbegun++
 		case began && h.crashes[item] < h.retries:
 			if h.crashes == nil {
@@ -314,7 +324,7 @@ func (c *chain) hook(ctx context.Context) {
 			return // not running a task of ctx's now
 		}
 		if pw := c.cur.Load(); pw != nil {
-			pw.killFor(context.Cause(ctx))
+			pw.killFor(&stoppedFor{context.Cause(ctx)})
 		}
 	})
 }
@@ -344,6 +354,13 @@ func (c *chain) tellDone() {
 		c.done = 0
 	}
 }
+
+// stoppedFor is the reason a worker was killed because a call whose
+// Task it ran has stopped (cancelled, or failed without Partial).
+type stoppedFor struct{ cause error }
+
+func (e *stoppedFor) Error() string { return e.cause.Error() }
+func (e *stoppedFor) Unwrap() error { return e.cause }
 
 // maxUnbegun bounds the workers that may die with a job's Task before
 // they begin its item: past that, the Task itself (too big to decode, say)

@@ -48,13 +48,17 @@ type Mark struct {
 const (
 	linkMagic = 0x6d704c6e // "mpLn"
 	// TaskRingBytes and ResultRingBytes are the capacities of a Link's
-	// rings: memory is used as frames are put, not up front. A frame
-	// bigger than a quarter of a ring crosses in parts.
-	TaskRingBytes   = 4 << 20
-	ResultRingBytes = 16 << 20
+	// rings, backed by memory when the Link is made: a ring's head and
+	// tail go round all of it, so all of it is used in time, and a
+	// container's /dev/shm (64 MiB) must hold the Links of every worker.
+	// A frame bigger than a quarter of a ring crosses in parts, read as
+	// it is written.
+	TaskRingBytes   = 256 << 10
+	ResultRingBytes = 256 << 10
 	markSize        = int(unsafe.Sizeof(Mark{}))
-	// StageBytes is the room for the results of a batch not yet sent.
-	StageBytes = 1 << 20
+	// StageBytes is the room for the results of a batch not yet sent (a
+	// batch that would take more is sent at once).
+	StageBytes = 256 << 10
 	stageSize  = int(unsafe.Sizeof(stageHeader{})) + StageBytes
 	headSize   = markSize + stageSize
 )
@@ -65,9 +69,8 @@ func LinkSize() int {
 }
 
 // LinkBacked is how much of a new Link's segment, from its start, is to
-// be backed by memory at once: the mark and the task ring's first step
-// (NewLink backs the result ring's).
-func LinkBacked() int { return headSize + ring.HeaderSize + ring.GrowStep }
+// be backed by memory at once: all of it.
+func LinkBacked() int { return LinkSize() }
 
 // parts cuts the segment's memory into the mark, the stage and the two
 // rings.
@@ -78,19 +81,16 @@ func parts(mem []byte) (mark []byte, stage *Stage, tasks, results []byte, toff, 
 	return mem[:markSize], stage, mem[toff:roff], mem[roff : roff+ring.Size(ResultRingBytes)], toff, roff
 }
 
-// NewLink lays out a Link in seg, new and zeroed (LinkSize bytes, of
-// which LinkBacked have memory behind them).
+// NewLink lays out a Link in seg, new and zeroed (LinkSize bytes, all
+// backed by memory: LinkBacked).
 func NewLink(seg *shm.Segment) (*Link, error) {
 	if len(seg.Data) != LinkSize() {
 		return nil, fmt.Errorf("mp: a worker's link of %d bytes, want %d", len(seg.Data), LinkSize())
 	}
 	mark, stage, tasks, results, toff, roff := parts(seg.Data)
-	if err := seg.Reserve(roff, ring.HeaderSize+ring.GrowStep); err != nil {
-		return nil, err
-	}
 	m := (*Mark)(unsafe.Pointer(&mark[0]))
-	tr := ring.Init(tasks, ringMagic, TaskRingBytes, ring.GrowStep, 0, backer(seg, toff))
-	rr := ring.Init(results, ringMagic, ResultRingBytes, ring.GrowStep, 0, backer(seg, roff))
+	tr := ring.Init(tasks, ringMagic, TaskRingBytes, TaskRingBytes, 0, backer(seg, toff))
+	rr := ring.Init(results, ringMagic, ResultRingBytes, ResultRingBytes, 0, backer(seg, roff))
 	atomic.StoreUint32(&m.magic, linkMagic)
 	return &Link{Seg: seg, Mark: m, Stage: stage, Tasks: tr, Results: rr}, nil
 }

@@ -132,7 +132,7 @@ func Spawn(sp Spec) (*Proc, error) {
 	rr, rw := pipes[1][0], pipes[1][1]
 	room := proc.GrowPipe(tw, taskPipeSize) * 3 / 4
 	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), sp.Env...)
+	cmd.Env = proc.SelfEnv(sp.Env...)
 	lifeline, err := lifelineEnd()
 	if err != nil {
 		tr.Close()

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mp-go/mp/internal/sched"
 	"github.com/mp-go/mp/progress"
 	"golang.org/x/sys/cpu"
 )
@@ -143,10 +144,11 @@ type runner[A, R any] struct {
 	fn      func(context.Context, A) (R, error)
 	timeout time.Duration
 	retries int
+	st      *sched.Counters // the pool's, for Stats
 }
 
-func newRunner[A, R any](f Func[A, R], s *settings) runner[A, R] {
-	return runner[A, R]{name: f.name, fn: f.fn, timeout: s.timeout, retries: s.retries}
+func newRunner[A, R any](p *Pool, f Func[A, R], s *settings) runner[A, R] {
+	return runner[A, R]{name: f.name, fn: f.fn, timeout: s.timeout, retries: s.retries, st: &p.st}
 }
 
 func (r *runner[A, R]) run(ctx context.Context, a A) (res R, err error) {
@@ -159,6 +161,7 @@ func (r *runner[A, R]) run(ctx context.Context, a A) (res R, err error) {
 		if err == nil || attempt >= r.retries || ctx.Err() != nil {
 			return res, err
 		}
+		r.st.Retried.Add(1)
 	}
 }
 
@@ -193,6 +196,7 @@ type chunk[A, R any] struct {
 	in   []A
 	out  []R
 	errs []error // per item, made on the first failure
+	nerr int     // items failed
 	ran  int     // items reported; fewer than len(in) if the call stopped
 	took time.Duration
 	err  error         // why no item ran, if not the call's stop (Imap)
@@ -271,6 +275,10 @@ func (k *chunk[A, R]) report(i int, r R, err error) {
 			k.errs = make([]error, len(k.in))
 		}
 		k.errs[i] = c.fail(k.base+i, err)
+		k.nerr++
+		if errors.Is(err, ErrTimeout) {
+			c.pool.st.TimedOut.Add(1)
+		}
 	} else {
 		k.out[i] = r
 	}
@@ -289,6 +297,18 @@ func (k *chunk[A, R]) Abort(err error) {
 // finish reports the chunk done; the worker must not touch k afterwards,
 // as the caller may reuse it.
 func (k *chunk[A, R]) finish() {
+	if k.err == nil { // else it was never queued
+		st := &k.call.pool.st
+		if n := k.ran - k.nerr; n > 0 {
+			st.Done.Add(int64(n))
+		}
+		if k.nerr > 0 {
+			st.Failed.Add(int64(k.nerr))
+		}
+		if n := len(k.in) - k.ran; n > 0 {
+			st.Cancelled.Add(int64(n))
+		}
+	}
 	done := k.done
 	k.call.finished(k)
 	if done != nil {

@@ -337,7 +337,7 @@ func Submit[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ..
 		t.resolve(zero, err)
 		return &t.Future
 	}
-	t.runner = newRunner(f, s)
+	t.runner = newRunner(p, f, s)
 	if err := p.enqueue(t); err != nil {
 		t.resolve(zero, err)
 	}
@@ -365,6 +365,7 @@ func (t *task[A, R]) cancelPending() bool {
 
 func (t *task[A, R]) run(w *worker) {
 	if !t.state.CompareAndSwap(fPending, fRunning) {
+		t.pool.st.Cancelled.Add(1)
 		return // cancelled
 	}
 	ctx := t.ctx
@@ -383,12 +384,27 @@ func (t *task[A, R]) run(w *worker) {
 	if err != nil && t.pool.ctx.Err() != nil && !errors.Is(err, ErrClosed) {
 		err = fmt.Errorf("%w: %w", context.Cause(t.pool.ctx), err)
 	}
+	t.count(err)
 	t.resolve(v, err)
+}
+
+// count counts the outcome of the task, which ran, for Stats.
+func (t *task[A, R]) count(err error) {
+	st := &t.pool.st
+	if err == nil {
+		st.Done.Add(1)
+		return
+	}
+	st.Failed.Add(1)
+	if errors.Is(err, ErrTimeout) {
+		st.TimedOut.Add(1)
+	}
 }
 
 // Abort resolves a task that will never run with err.
 func (t *task[A, R]) Abort(err error) {
 	var zero R
+	t.pool.st.Cancelled.Add(1)
 	t.resolve(zero, err)
 }
 

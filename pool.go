@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mp-go/mp/internal/sched"
 )
@@ -45,6 +46,14 @@ type Pool struct {
 	callSeq    atomic.Uint64 // numbers calls, in the order they are made
 
 	workers sync.WaitGroup
+
+	// for Stats (stats.go)
+	st        sched.Counters
+	born      time.Time
+	busyNanos atomic.Int64
+	waitNanos atomic.Int64
+	statMu    sync.Mutex
+	live      map[*worker]struct{}
 }
 
 // errTerminated is the cause given to work cut short by Terminate.
@@ -74,7 +83,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 			s.workers = 128 // tasks in flight
 		}
 	}
-	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}}
+	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}, born: time.Now(), live: map[*worker]struct{}{}}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -135,7 +144,9 @@ func (p *Pool) newWorker() *worker {
 	p.nextID++
 	id := p.nextID
 	p.mu.Unlock()
-	return &worker{id: id, pool: p}
+	w := &worker{id: id, pool: p}
+	p.addWorker(w)
+	return w
 }
 
 // enqueue adds jobs at the back of the queue, or returns why it cannot.
@@ -152,6 +163,7 @@ func (p *Pool) enqueue(jobs ...job) error {
 		return ErrClosed
 	}
 	p.queue = append(p.queue, jobs...)
+	p.countQueued(jobs)
 	switch {
 	case p.idle == 0:
 	case len(jobs) == 1:
@@ -205,6 +217,7 @@ func (p *Pool) pop() job {
 		p.queue, p.head = append(p.queue[:0], p.queue[p.head:]...), 0
 	}
 	p.busy++
+	p.st.Taken.Add(int64(j.Size()))
 	return j
 }
 
@@ -225,14 +238,23 @@ func (p *Pool) jobsDone(n int) {
 func (p *Pool) loop(w *worker) {
 	defer p.workers.Done()
 	for {
+		w.enter(WorkerIdle)
 		j, ok := p.next()
 		if !ok {
 			p.backend.Stop(w)
+			p.dropWorker(w)
 			return
 		}
+		w.enter(WorkerBusy)
 		p.backend.Run(w, j)
+		w.st.ran.Store(int64(w.tasks))
 		p.jobDone()
 		if max := p.defs.maxTasks; w.retire || (max > 0 && w.tasks >= max) {
+			if w.retire {
+				p.st.Restarts[sched.Memory].Add(1)
+			} else {
+				p.st.Restarts[sched.Recycle].Add(1)
+			}
 			p.replace(w)
 			return
 		}
@@ -250,9 +272,11 @@ func (p *Pool) replace(old *worker) {
 		idleForever := p.closed && p.head == len(p.queue)
 		p.mu.Unlock()
 		if idleForever || p.ctx.Err() != nil {
+			p.dropWorker(nw)
 			return
 		}
 		if err := p.backend.Start(p.ctx, nw); err != nil {
+			p.dropWorker(nw)
 			if !errors.Is(err, ErrBrokenPool) { // the start already says "broken pool" and names the worker
 				err = fmt.Errorf("%w: starting worker %d to replace worker %d: %w", ErrBrokenPool, nw.id, old.id, err)
 			}
@@ -264,6 +288,7 @@ func (p *Pool) replace(old *worker) {
 		go p.loop(nw)
 	}()
 	p.backend.Stop(old)
+	p.dropWorker(old)
 }
 
 // breakPool marks the pool broken: nothing new is taken and every queued
@@ -288,6 +313,9 @@ func (p *Pool) breakPool(err error) {
 // has aborted them and called jobDone. p.mu is held.
 func (p *Pool) takeQueue() []job {
 	q := append([]job(nil), p.queue[p.head:]...)
+	for _, j := range q {
+		p.st.Taken.Add(int64(j.Size()))
+	}
 	clear(p.queue)
 	p.queue, p.head = p.queue[:0], 0
 	p.busy += len(q)

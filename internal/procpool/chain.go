@@ -104,6 +104,9 @@ type chain struct {
 	// cancelled after its task is done kills nothing.
 	hookGen   uint64
 	receiving atomic.Uint64
+	// timedOut is set when the head's item ran past its Timeout and the
+	// worker was killed for it (for Stats' restart reasons).
+	timedOut atomic.Bool
 }
 
 // Run runs j on the slot's worker process, and Tasks of jobs taken
@@ -177,6 +180,9 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 		werr := pw.exitError(b.errs, reason)
 		pw.Close()
 		w.SetWorker(nil)
+		if b.pool.Context().Err() == nil {
+			b.st.Restarts[c.restartReason(h)].Add(1)
+		}
 		for _, f := range c.jobs {
 			f.sent = false
 		}
@@ -212,6 +218,7 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 				h.crashes = map[int]int{}
 			}
 			h.crashes[item]++ // run it again on a fresh worker
+			b.st.Retried.Add(1)
 		default:
 			h.rj.Fail(item, werr)
 			h.careful = h.timeout > 0
@@ -388,6 +395,7 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			return deferred
 		}
 		f.sent, f.size, f.sentAt = true, len(f.frame)+wire.HeaderSize, time.Now()
+		c.b.st.Sent.Add(1)
 		err := pw.w.Write(wire.KindTask, f.frame) // the caller flushes
 		f.frame = nil
 		if err != nil {
@@ -397,4 +405,15 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 	}
 	c.finish(f)
 	return finished
+}
+
+// restartReason says why the worker running h died, for Stats.
+func (c *chain) restartReason(h *flight) sched.Reason {
+	switch {
+	case c.timedOut.Swap(false):
+		return sched.Timeout
+	case h.rj.Context().Err() != nil:
+		return sched.Cancel
+	}
+	return sched.Crash
 }

@@ -29,6 +29,7 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 		}
 		return time.AfterFunc(timeout, func() {
 			if current.Load() == int64(i) {
+				c.timedOut.Store(true)
 				pw.killFor(b.errs.Timeout(timeout))
 			}
 		})
@@ -70,6 +71,9 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 				errs = map[int]error{}
 			}
 			errs[from+e.Index] = b.errs.Remote(pw.pid, &e.Err)
+		}
+		if res.Retried > 0 {
+			b.st.Retried.Add(int64(res.Retried))
 		}
 		if res.RSS != 0 {
 			pw.rss = res.RSS

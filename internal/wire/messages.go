@@ -50,6 +50,10 @@ type Results struct {
 	// RSS is the worker's resident memory in bytes, sent with the last
 	// Results of a task (Linux; 0 elsewhere).
 	RSS uint64 `cbor:"6,keyasint,omitempty"`
+	// Retried counts the runs of items again after a failure (the Task's
+	// Retries) since the previous Results of the task, for the pool's
+	// Stats.
+	Retried int `cbor:"7,keyasint,omitempty"`
 }
 
 // ItemError is the failure of one item of a Results, by its index in the

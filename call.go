@@ -32,6 +32,8 @@ type callCtl struct {
 	partial bool
 	seq     uint64 // the call's number in its pool
 	bar     *progress.Bar
+	itemBar *progress.Bar // bar, unless it counts ticks only (ProgressTicks)
+	ticker  *callTicker   // advances bar from Tick; nil without a bar
 	ownBar  bool
 	unhook  func() bool
 
@@ -72,14 +74,25 @@ func (c *callCtl) failed() *TaskError {
 func newCall(ctx context.Context, p *Pool, s *settings, total int) *callCtl {
 	c := &callCtl{pool: p, partial: s.partial, seq: p.callSeq.Add(1)}
 	c.stopAt.Store(noStop)
-	c.ctx, c.cancel = context.WithCancelCause(ctx)
-	c.unhook = context.AfterFunc(c.ctx, func() { c.stopAt.Store(0) })
+	if s.progressTicks {
+		total = -1 // unknown, unless progress.Total says
+	}
 	switch {
 	case s.bar != nil:
 		c.bar = s.bar
 	case s.progressDesc != nil:
 		c.bar, c.ownBar = newBar(s, int64(total)), true
 	}
+	if c.bar != nil {
+		// The tasks' context carries the bar for Tick: nothing without one.
+		c.ticker = &callTicker{bar: c.bar, ticks: &p.st.Ticks}
+		ctx = sched.WithTicker(ctx, c.ticker)
+		if !s.progressTicks {
+			c.itemBar = c.bar
+		}
+	}
+	c.ctx, c.cancel = context.WithCancelCause(ctx)
+	c.unhook = context.AfterFunc(c.ctx, func() { c.stopAt.Store(0) })
 	p.track(c)
 	return c
 }
@@ -248,7 +261,7 @@ func (k *chunk[A, R]) runPlain(ctx context.Context) (again bool) {
 			again = k.ran < len(k.in)
 		}
 	}()
-	fn, in, out, bar, base := c.fn, k.in, k.out, c.bar, int64(k.base)
+	fn, in, out, bar, base := c.fn, k.in, k.out, c.itemBar, int64(k.base)
 	for ; i < len(in); i++ {
 		if base+int64(i) >= c.stopAt.Load() {
 			break
@@ -283,8 +296,8 @@ func (k *chunk[A, R]) report(i int, r R, err error) {
 		k.out[i] = r
 	}
 	k.ran = i + 1
-	if c.bar != nil {
-		c.bar.Add(1)
+	if c.itemBar != nil {
+		c.itemBar.Add(1)
 	}
 }
 

@@ -146,8 +146,8 @@ func (k *chunk[A, R]) Deliver(at int, values []byte, n int, errs map[int]error) 
 	if derr == nil && errs == nil {
 		copy(k.out[at:at+n], rs)
 		k.ran = at + n
-		if k.call.bar != nil {
-			k.call.bar.Add(n)
+		if k.call.itemBar != nil {
+			k.call.itemBar.Add(n)
 		}
 		return
 	}

@@ -22,14 +22,15 @@ func wantCounts(t *testing.T, s mp.Stats, done, failed, cancelled int64) {
 	}
 }
 
-// waitIdle waits until every worker of p is idle, as Stats shows it.
+// waitIdle waits until every worker of p is idle, and those replaced
+// gone, as Stats shows it.
 func waitIdle(t *testing.T, p *mp.Pool) mp.Stats {
 	t.Helper()
 	p.Join()
 	deadline := time.Now().Add(long)
 	for {
 		s := p.Stats()
-		if s.Idle == p.Workers() {
+		if s.Idle == p.Workers() && len(s.PerWorker) == p.Workers() { // a replaced worker may still be stopping
 			return s
 		}
 		if time.Now().After(deadline) {

@@ -66,6 +66,7 @@ type flight struct {
 	timeout  time.Duration
 	retries  int
 	careful  bool
+	ticks    bool // the call has a progress bar: the worker sends Tick frames
 	crashes  map[int]int
 	finished bool
 	// the Task encoded ahead, when it was too big to queue
@@ -78,7 +79,7 @@ type flight struct {
 
 func newFlight(rj sched.Job, extra bool) *flight {
 	timeout, retries := rj.Settings()
-	return &flight{rj: rj, extra: extra, timeout: timeout, retries: retries, careful: timeout > 0}
+	return &flight{rj: rj, extra: extra, timeout: timeout, retries: retries, careful: timeout > 0, ticks: sched.TickerFrom(rj.Context()) != nil}
 }
 
 // pipelined reports whether f may share its worker with Tasks behind it:
@@ -383,7 +384,7 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			}
 			pw.nextID++
 			f.id, f.from, f.n, f.encErr = pw.nextID, from, n, encErr
-			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful}
+			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful, Ticks: f.ticks}
 			frame, err := wire.Marshal(task)
 			if err != nil {
 				rj.Fail(from, err)

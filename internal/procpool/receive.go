@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mp-go/mp/internal/sched"
 	"github.com/mp-go/mp/internal/wire"
 	wk "github.com/mp-go/mp/internal/worker"
 )
@@ -48,6 +49,13 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 				where = append(where, "func", rj.FuncName(), "task", rj.Index(from+at.Item))
 			}
 			wk.EmitLog(b.pool.Logger(), p, where...)
+			continue
+		}
+		if kind == wire.KindTick && err == nil {
+			var tk wire.Tick
+			if t, ok := rj.(sched.Ticker); ok && wire.Unmarshal(p, &tk) == nil && tk.Task == id {
+				t.Tick(tk.N)
+			}
 			continue
 		}
 		if timer != nil {

@@ -1,6 +1,9 @@
 package sched
 
-import "sync/atomic"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // Counters are a pool's running totals, for mp.Pool.Stats: plain atomics,
 // each updated where the scheduler or a backend already does the work
@@ -63,4 +66,18 @@ func (r Reason) String() string {
 // tasks (mp.Tick in a worker process): the backend hands them on.
 type Ticker interface {
 	Tick(n int64)
+}
+
+type tickerKey struct{}
+
+// WithTicker returns ctx carrying t, for the tasks of a call whose
+// progress bar counts ticks (mp.Tick).
+func WithTicker(ctx context.Context, t Ticker) context.Context {
+	return context.WithValue(ctx, tickerKey{}, t)
+}
+
+// TickerFrom returns the Ticker that ctx carries, or nil.
+func TickerFrom(ctx context.Context) Ticker {
+	t, _ := ctx.Value(tickerKey{}).(Ticker)
+	return t
 }

@@ -35,6 +35,9 @@ type callCtl struct {
 	itemBar *progress.Bar // bar, unless it counts ticks only (ProgressTicks)
 	ticker  *callTicker   // advances bar from Tick; nil without a bar
 	ownBar  bool
+	group   *progress.Group       // WorkerBars
+	wbars   map[int]*progress.Bar // by worker; mu
+	wItems  bool                  // worker bars count items (not ProgressTicks)
 	unhook  func() bool
 
 	// wake, if not nil, is signalled (without blocking) on each failure.
@@ -83,8 +86,10 @@ func newCall(ctx context.Context, p *Pool, s *settings, total int) *callCtl {
 	case s.progressDesc != nil:
 		c.bar, c.ownBar = newBar(s, int64(total)), true
 	}
-	if c.bar != nil {
+	c.group, c.wItems = s.workerBars, s.workerBars != nil && !s.progressTicks
+	if c.bar != nil || c.group != nil {
 		// The tasks' context carries the bar for Tick: nothing without one.
+		// (With WorkerBars, the goroutine of each worker puts its own.)
 		c.ticker = &callTicker{bar: c.bar, ticks: &p.st.Ticks}
 		ctx = sched.WithTicker(ctx, c.ticker)
 		if !s.progressTicks {
@@ -226,14 +231,22 @@ type chunkedCall[A, R any] struct {
 func (k *chunk[A, R]) run(w *worker) {
 	c := k.call
 	if c.skip(k.base) {
-		k.finish()
+		k.finishTo(&w.st.out)
 		return
 	}
 	ctx := w.taskContext(c.ctx)
+	var wbar *progress.Bar // the worker's own bar, for its items
+	if c.group != nil {
+		b := c.workerBar(w.id)
+		ctx = sched.WithTicker(ctx, &workerTicker{call: c.ticker, bar: b})
+		if c.wItems {
+			wbar = b
+		}
+	}
 	start := time.Now()
 	if c.timeout == 0 && c.retries == 0 {
 		// fast path: one recover for the whole chunk, resumed after a panic
-		for k.runPlain(ctx) {
+		for k.runPlain(ctx, wbar) {
 		}
 	} else {
 		for i, a := range k.in {
@@ -242,22 +255,28 @@ func (k *chunk[A, R]) run(w *worker) {
 			}
 			r, err := c.runner.run(ctx, a)
 			k.report(i, r, err)
+			if wbar != nil {
+				wbar.Add(1)
+			}
 		}
 	}
 	w.tasks += k.ran
 	k.took = time.Since(start)
-	k.finish()
+	k.finishTo(&w.st.out)
 }
 
 // runPlain runs items from k.ran on and reports whether it must be called
 // again, after a task panicked.
-func (k *chunk[A, R]) runPlain(ctx context.Context) (again bool) {
+func (k *chunk[A, R]) runPlain(ctx context.Context, wbar *progress.Bar) (again bool) {
 	c := k.call
 	i := k.ran // kept local: chunks of one call sit side by side in memory
 	defer func() {
 		if v := recover(); v != nil {
 			var zero R
 			k.report(i, zero, newPanicError(v))
+			if wbar != nil {
+				wbar.Add(1)
+			}
 			again = k.ran < len(k.in)
 		}
 	}()
@@ -267,6 +286,9 @@ func (k *chunk[A, R]) runPlain(ctx context.Context) (again bool) {
 			break
 		}
 		r, err := fn(ctx, in[i])
+		if wbar != nil {
+			wbar.Add(1)
+		}
 		if err != nil {
 			k.report(i, r, err)
 			continue
@@ -309,17 +331,20 @@ func (k *chunk[A, R]) Abort(err error) {
 
 // finish reports the chunk done; the worker must not touch k afterwards,
 // as the caller may reuse it.
-func (k *chunk[A, R]) finish() {
+func (k *chunk[A, R]) finish() { k.finishTo(&k.call.pool.st.Outcomes) }
+
+// finishTo is finish, counting the items' outcomes in o (for Stats: the
+// worker's own counters when it runs on the worker's goroutine).
+func (k *chunk[A, R]) finishTo(o *sched.Outcomes) {
 	if k.err == nil { // else it was never queued
-		st := &k.call.pool.st
 		if n := k.ran - k.nerr; n > 0 {
-			st.Done.Add(int64(n))
+			o.Done.Add(int64(n))
 		}
 		if k.nerr > 0 {
-			st.Failed.Add(int64(k.nerr))
+			o.Failed.Add(int64(k.nerr))
 		}
 		if n := len(k.in) - k.ran; n > 0 {
-			st.Cancelled.Add(int64(n))
+			o.Cancelled.Add(int64(n))
 		}
 	}
 	done := k.done

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mp-go/mp/internal/sched"
 )
 
 // Future is the pending result of one task, or of a whole async call: it
@@ -365,7 +367,7 @@ func (t *task[A, R]) cancelPending() bool {
 
 func (t *task[A, R]) run(w *worker) {
 	if !t.state.CompareAndSwap(fPending, fRunning) {
-		t.pool.st.Cancelled.Add(1)
+		w.st.out.Cancelled.Add(1)
 		return // cancelled
 	}
 	ctx := t.ctx
@@ -384,20 +386,22 @@ func (t *task[A, R]) run(w *worker) {
 	if err != nil && t.pool.ctx.Err() != nil && !errors.Is(err, ErrClosed) {
 		err = fmt.Errorf("%w: %w", context.Cause(t.pool.ctx), err)
 	}
-	t.count(err)
+	t.countTo(&w.st.out, err)
 	t.resolve(v, err)
 }
 
 // count counts the outcome of the task, which ran, for Stats.
-func (t *task[A, R]) count(err error) {
-	st := &t.pool.st
+func (t *task[A, R]) count(err error) { t.countTo(&t.pool.st.Outcomes, err) }
+
+// countTo counts the outcome of the task in o.
+func (t *task[A, R]) countTo(o *sched.Outcomes, err error) {
 	if err == nil {
-		st.Done.Add(1)
+		o.Done.Add(1)
 		return
 	}
-	st.Failed.Add(1)
+	o.Failed.Add(1)
 	if errors.Is(err, ErrTimeout) {
-		st.TimedOut.Add(1)
+		t.pool.st.TimedOut.Add(1)
 	}
 }
 

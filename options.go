@@ -47,7 +47,8 @@ type settings struct {
 	progressDesc  *string
 	progressOpts  []progress.Option
 	bar           *progress.Bar
-	progressTicks bool   // the bar counts Tick, not items
+	progressTicks bool // the bar counts Tick, not items
+	workerBars    *progress.Group
 	checkpoint    string // Checkpoint's directory
 }
 

@@ -40,20 +40,23 @@ type Pool struct {
 	broken     error
 	busy       int
 	idle       int
-	calls      map[*callCtl]struct{}
-	asyncs     int // Futures of async calls (MapAsync, ...) not yet resolved
-	nextID     int
-	callSeq    atomic.Uint64 // numbers calls, in the order they are made
+	// items queued and taken, for Stats: changed under mu, next to what
+	// mu guards, read without it
+	submitted atomic.Int64
+	taken     atomic.Int64
+	calls     map[*callCtl]struct{}
+	asyncs    int // Futures of async calls (MapAsync, ...) not yet resolved
+	nextID    int
+	callSeq   atomic.Uint64 // numbers calls, in the order they are made
 
 	workers sync.WaitGroup
 
 	// for Stats (stats.go)
-	st        sched.Counters
-	born      time.Time
-	busyNanos atomic.Int64
-	waitNanos atomic.Int64
-	statMu    sync.Mutex
-	live      map[*worker]struct{}
+	st      sched.Counters
+	born    time.Time
+	statMu  sync.Mutex
+	live    map[*worker]struct{}
+	retired retiredStats // what workers no longer live did; statMu
 }
 
 // errTerminated is the cause given to work cut short by Terminate.
@@ -217,7 +220,7 @@ func (p *Pool) pop() job {
 		p.queue, p.head = append(p.queue[:0], p.queue[p.head:]...), 0
 	}
 	p.busy++
-	p.st.Taken.Add(int64(j.Size()))
+	p.taken.Add(int64(j.Size()))
 	return j
 }
 
@@ -314,7 +317,7 @@ func (p *Pool) breakPool(err error) {
 func (p *Pool) takeQueue() []job {
 	q := append([]job(nil), p.queue[p.head:]...)
 	for _, j := range q {
-		p.st.Taken.Add(int64(j.Size()))
+		p.taken.Add(int64(j.Size()))
 	}
 	clear(p.queue)
 	p.queue, p.head = p.queue[:0], 0

@@ -131,8 +131,15 @@ func (k *chunk[A, R]) Size() int                      { return len(k.in) }
 func (k *chunk[A, R]) Index(i int) int                { return k.base + i }
 func (k *chunk[A, R]) CallSeq() uint64                { return k.call.seq }
 
-func (k *chunk[A, R]) Fail(i int, err error)                  { var zero R; k.report(i, zero, err) }
-func (k *chunk[A, R]) Complete(s sched.Slot, d time.Duration) { s.Ran(k.ran); k.took = d; k.finish() }
+func (k *chunk[A, R]) Fail(i int, err error) { var zero R; k.report(i, zero, err) }
+func (k *chunk[A, R]) Complete(s sched.Slot, d time.Duration) {
+	s.Ran(k.ran)
+	k.took = d
+	if k.call.wItems && k.ran > 0 {
+		k.call.workerBar(s.ID()).Add(k.ran)
+	}
+	k.finish()
+}
 
 func (k *chunk[A, R]) EncodeFrom(i int) ([]byte, int, error) {
 	defer k.call.pool.timeEncode(time.Now())

@@ -128,6 +128,7 @@ type WorkerStats struct {
 // workerStats is what a worker keeps for Stats: atomics written by the
 // worker's own goroutine once per job, read by Stats from any goroutine.
 type workerStats struct {
+	out   sched.Outcomes // of the jobs run on the worker's goroutine
 	state atomic.Int32
 	since atomic.Int64 // nanoseconds since the pool's birth when state began
 	ran   atomic.Int64
@@ -144,11 +145,15 @@ func (w *worker) enter(s WorkerStatus) {
 	switch WorkerStatus(w.st.state.Swap(int32(s))) {
 	case WorkerBusy:
 		w.st.busy.Add(d)
-		p.busyNanos.Add(d)
 	case WorkerIdle:
 		w.st.wait.Add(d)
-		p.waitNanos.Add(d)
 	}
+}
+
+// retiredStats is what the workers no longer in the pool did.
+type retiredStats struct {
+	done, failed, cancelled int64
+	busy, wait              int64 // nanoseconds
 }
 
 // Stats returns a snapshot of the pool's counters: cheap (atomic loads
@@ -167,21 +172,26 @@ func (p *Pool) Stats() Stats {
 			Cancel: c.Restarts[sched.Cancel].Load(),
 		},
 	}
-	// Load the later counters first: an item moves from Submitted to Taken
+	// Load the later counters first: an item moves from queued to taken
 	// to an outcome, so nothing seems to be in two places at once.
 	s.Done, s.Failed, s.Cancelled = c.Done.Load(), c.Failed.Load(), c.Cancelled.Load()
-	taken := c.Taken.Load()
-	submitted := c.Submitted.Load()
-	s.Running = max(taken-s.Done-s.Failed-s.Cancelled, 0)
-	s.Queued = max(submitted-taken, 0)
-
-	busy, wait := p.busyNanos.Load(), p.waitNanos.Load()
 	p.statMu.Lock()
 	ws := make([]*worker, 0, len(p.live))
 	for w := range p.live {
 		ws = append(ws, w)
+		s.Done += w.st.out.Done.Load()
+		s.Failed += w.st.out.Failed.Load()
+		s.Cancelled += w.st.out.Cancelled.Load()
 	}
+	r := p.retired
 	p.statMu.Unlock()
+	s.Done, s.Failed, s.Cancelled = s.Done+r.done, s.Failed+r.failed, s.Cancelled+r.cancelled
+	taken := p.taken.Load()
+	submitted := p.submitted.Load()
+	s.Running = max(taken-s.Done-s.Failed-s.Cancelled, 0)
+	s.Queued = max(submitted-taken, 0)
+
+	busy, wait := r.busy, r.wait
 	slices.SortFunc(ws, func(a, b *worker) int { return a.id - b.id })
 	s.PerWorker = make([]WorkerStats, len(ws))
 	for i, w := range ws {
@@ -191,6 +201,7 @@ func (p *Pool) Stats() Stats {
 			ID: w.id, Status: state, Since: since, Tasks: w.st.ran.Load(),
 			TaskTime: time.Duration(w.st.busy.Load()), WaitTime: time.Duration(w.st.wait.Load()),
 		}
+		busy, wait = busy+int64(ps.TaskTime), wait+int64(ps.WaitTime)
 		cur := max(now-since, 0) // the state it is in, so far
 		switch state {
 		case WorkerBusy:
@@ -233,7 +244,15 @@ func (p *Pool) addWorker(w *worker) {
 func (p *Pool) dropWorker(w *worker) {
 	w.enter(WorkerStarting) // closes the busy or idle spell
 	p.statMu.Lock()
-	delete(p.live, w)
+	if _, ok := p.live[w]; ok {
+		delete(p.live, w)
+		r := &p.retired
+		r.done += w.st.out.Done.Load()
+		r.failed += w.st.out.Failed.Load()
+		r.cancelled += w.st.out.Cancelled.Load()
+		r.busy += w.st.busy.Load()
+		r.wait += w.st.wait.Load()
+	}
 	p.statMu.Unlock()
 }
 
@@ -243,5 +262,5 @@ func (p *Pool) countQueued(jobs []job) {
 	for _, j := range jobs {
 		n += j.Size()
 	}
-	p.st.Submitted.Add(int64(n))
+	p.submitted.Add(int64(n))
 }

@@ -2,6 +2,7 @@ package mp
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/mp-go/mp/internal/sched"
@@ -40,22 +41,75 @@ func ProgressTicks() Option {
 	}
 }
 
+// WorkerBars gives each worker that runs items of the call a bar of its
+// own in g, "worker N" (tqdm's position=i, one bar per process), advanced
+// as the call's bar is: by the items the worker runs (in a worker process:
+// as each task ends), unless ProgressTicks, and by its tasks' Ticks. The
+// call's own bar, if any, still counts everything. The caller closes g.
+func WorkerBars(g *progress.Group) Option {
+	return func(s *settings) error {
+		if g == nil {
+			return fmt.Errorf("%w: WorkerBars(nil)", ErrInvalidOption)
+		}
+		s.workerBars = g
+		return nil
+	}
+}
+
 // callTicker advances a call's bar from its tasks' Ticks.
 type callTicker struct {
-	bar   *progress.Bar
+	bar   *progress.Bar // nil: per-worker bars only
 	ticks *atomic.Int64 // the pool's Stats.Ticks
 }
 
 func (t *callTicker) Tick(n int64) {
-	t.bar.Add(int(n))
+	if t.bar != nil {
+		t.bar.Add(int(n))
+	}
 	t.ticks.Add(n)
 }
 
-// Tick hands on ticks of the chunk's items from a worker process.
-func (k *chunk[A, R]) Tick(n int64) {
-	if t := k.call.ticker; t != nil {
-		t.Tick(n)
+// workerTicker advances a call's bar and a worker's, from the Ticks of
+// tasks run on the worker's goroutine.
+type workerTicker struct {
+	call *callTicker
+	bar  *progress.Bar
+}
+
+func (t *workerTicker) Tick(n int64) {
+	t.call.Tick(n)
+	t.bar.Add(int(n))
+}
+
+// workerBar returns the bar of worker id in the call's WorkerBars group,
+// making it on first use; nil without WorkerBars.
+func (c *callCtl) workerBar(id int) *progress.Bar {
+	if c.group == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.wbars[id]
+	if b == nil {
+		if c.wbars == nil {
+			c.wbars = map[int]*progress.Bar{}
+		}
+		b = c.group.New(0, progress.Description(fmt.Sprintf("worker %d", id)))
+		c.wbars[id] = b
+	}
+	return b
+}
+
+// TickOn hands on ticks of the chunk's items from the worker process of
+// slot s.
+func (k *chunk[A, R]) TickOn(s sched.Slot, n int64) {
+	c := k.call
+	if c.ticker != nil {
+		c.ticker.Tick(n)
+	}
+	if b := c.workerBar(s.ID()); b != nil {
+		b.Add(int(n))
 	}
 }
 
-var _ sched.Ticker = (*chunk[int, int])(nil)
+var _ sched.JobTicker = (*chunk[int, int])(nil)

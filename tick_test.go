@@ -1,9 +1,13 @@
 package mp_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,4 +111,71 @@ func TestTickWithoutABarDoesNothing(t *testing.T) {
 		}
 	}
 	mp.Tick(context.Background(), 1) // outside a task: nothing, no panic
+}
+
+// syncBuf is a bytes.Buffer safe for the group's drawing goroutine.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestTickWorkerBars(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		pool  mp.Option
+		ticks bool
+	}{
+		{"threads", mp.Threads(2), true},
+		{"processes", mp.Processes(2), true},
+		{"threads, items and ticks", mp.Threads(2), false},
+		{"processes, items and ticks", mp.Processes(2), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPool(t, tt.pool)
+			gate := filepath.Join(t.TempDir(), "gate")
+			os.WriteFile(gate, nil, 0o600)
+			var out syncBuf
+			g := progress.NewGroup(progress.Writer(&out), progress.WithMode(progress.Plain), progress.PlainInterval(time.Hour))
+			opts := []mp.Option{mp.WorkerBars(g), mp.Chunksize(1)}
+			if tt.ticks {
+				opts = append(opts, mp.ProgressTicks())
+			}
+			items := []tickArg{{gate, 100}, {gate, 200}, {gate, 300}, {gate, 400}}
+			if _, err := mp.Map(context.Background(), p, tickHalves, items, opts...); err != nil {
+				t.Fatal(err)
+			}
+			g.Close()
+			// The group's last lines: "worker N: <count> it [...]", one per
+			// worker that ran items.
+			var sum int64
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			for _, l := range lines {
+				var id int
+				var n int64
+				if _, err := fmt.Sscanf(l, "worker %d: %d it", &id, &n); err != nil {
+					t.Fatalf("line %q: %v", l, err)
+				}
+				sum += n
+			}
+			want := int64(1000)
+			if !tt.ticks {
+				want += 4
+			}
+			if sum != want || len(lines) < 1 || len(lines) > 2 {
+				t.Errorf("worker bars %q add up to %d, want %d", lines, sum, want)
+			}
+		})
+	}
 }

@@ -53,8 +53,8 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 		}
 		if kind == wire.KindTick && err == nil {
 			var tk wire.Tick
-			if t, ok := rj.(sched.Ticker); ok && wire.Unmarshal(p, &tk) == nil && tk.Task == id {
-				t.Tick(tk.N)
+			if t, ok := rj.(sched.JobTicker); ok && wire.Unmarshal(p, &tk) == nil && tk.Task == id {
+				t.TickOn(c.w, tk.N)
 			}
 			continue
 		}

@@ -8,28 +8,32 @@ import (
 // Counters are a pool's running totals, for mp.Pool.Stats: plain atomics,
 // each updated where the scheduler or a backend already does the work
 // (per job, per frame, or on a rare path such as a failure), never with a
-// lock, so that counting costs a few atomic adds per chunk of items.
-//
-// Items are counted once each: Submitted when queued, Taken when a worker
-// takes the job holding them, then exactly one of Done, Failed or
-// Cancelled (never run: the call stopped, was cancelled, or the pool was
-// terminated or broken).
+// lock. What every job updates is kept per worker slot where the slot is
+// known (package mp), so that workers do not write a shared cache line
+// per job; these are the pool-wide rest.
 type Counters struct {
-	Submitted atomic.Int64 // items queued
-	Taken     atomic.Int64 // items taken by workers
-	Done      atomic.Int64 // items that succeeded
-	Failed    atomic.Int64 // items that failed (error, panic, timeout, crash)
-	Cancelled atomic.Int64 // items that never ran
-	Retried   atomic.Int64 // runs of an item again after it failed
-	TimedOut  atomic.Int64 // items (attempts) that ran past their Timeout
-	Sent      atomic.Int64 // tasks sent to worker processes or the cluster
-	Ticks     atomic.Int64 // progress ticks from inside tasks (mp.Tick)
+	// Outcomes of items reported off a worker's own path (worker
+	// processes, the cluster, aborted jobs).
+	Outcomes
+	Retried  atomic.Int64 // runs of an item again after it failed
+	TimedOut atomic.Int64 // items that failed past their Timeout
+	Sent     atomic.Int64 // tasks sent to worker processes or the cluster
+	Ticks    atomic.Int64 // progress ticks from inside tasks (mp.Tick)
 
 	EncodeNanos atomic.Int64 // encoding arguments, in this process
 	DecodeNanos atomic.Int64 // decoding results, in this process
 
 	// Restarts counts worker replacements by reason.
 	Restarts [NumReasons]atomic.Int64
+}
+
+// Outcomes count items by how they ended: each item once, as Done,
+// Failed or Cancelled (never run: the call stopped, was cancelled, or the
+// pool was terminated or broken).
+type Outcomes struct {
+	Done      atomic.Int64
+	Failed    atomic.Int64
+	Cancelled atomic.Int64
 }
 
 // Reason says why a worker was replaced.
@@ -62,10 +66,17 @@ func (r Reason) String() string {
 	return "unknown"
 }
 
-// Ticker is a job whose call counts progress ticks sent from inside its
-// tasks (mp.Tick in a worker process): the backend hands them on.
+// Ticker counts progress ticks made inside a task (mp.Tick): what a
+// task's context carries when its call has a progress bar.
 type Ticker interface {
 	Tick(n int64)
+}
+
+// JobTicker is a job whose call counts progress ticks sent from inside its
+// tasks by a worker process: the backend hands them on, with the slot
+// whose worker sent them (for per-worker bars).
+type JobTicker interface {
+	TickOn(s Slot, n int64)
 }
 
 type tickerKey struct{}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mp-go/mp/internal/sched"
 	"github.com/mp-go/mp/internal/wire"
+	"golang.org/x/sys/cpu"
 )
 
 // The seam between scheduling and execution is internal/sched: the Pool
@@ -33,7 +34,9 @@ type worker struct {
 	bk     any  // the backend's own state: *procpool.Proc for processes
 	retire bool // the backend asks for this worker to be replaced
 	rss    bool // in a worker process: report resident memory
-	st     workerStats
+	_      cpu.CacheLinePad
+	st     workerStats // written per job: on cache lines of its own
+	_      cpu.CacheLinePad
 }
 
 var _ sched.Slot = (*worker)(nil)

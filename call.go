@@ -244,6 +244,7 @@ func (k *chunk[A, R]) run(w *worker) {
 		}
 	}
 	start := time.Now()
+	w.startChunk(start)
 	if c.timeout == 0 && c.retries == 0 {
 		// fast path: one recover for the whole chunk, resumed after a panic
 		for k.runPlain(ctx, wbar) {
@@ -262,6 +263,7 @@ func (k *chunk[A, R]) run(w *worker) {
 	}
 	w.tasks += k.ran
 	k.took = time.Since(start)
+	w.ranChunk(k.took)
 	k.finishTo(&w.st.out)
 }
 

@@ -57,6 +57,7 @@ type Pool struct {
 	statMu  sync.Mutex
 	live    map[*worker]struct{}
 	retired retiredStats // what workers no longer live did; statMu
+	timed   bool         // workers time each job (processes, cluster): see workerStats
 }
 
 // errTerminated is the cause given to work cut short by Terminate.
@@ -86,7 +87,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 			s.workers = 128 // tasks in flight
 		}
 	}
-	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}, born: time.Now(), live: map[*worker]struct{}{}}
+	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}, born: time.Now(), live: map[*worker]struct{}{}, timed: s.processes || s.cluster}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -240,6 +241,7 @@ func (p *Pool) jobsDone(n int) {
 // the worker has run MaxTasksPerChild tasks.
 func (p *Pool) loop(w *worker) {
 	defer p.workers.Done()
+	w.ready()
 	for {
 		w.enter(WorkerIdle)
 		j, ok := p.next()

@@ -58,7 +58,9 @@ type Stats struct {
 	// TaskTime is the time workers spent running jobs (for worker
 	// processes and the cluster: from sending to the last result), and
 	// WaitTime the time they spent waiting for work; both summed over
-	// workers, including those replaced.
+	// workers, including those replaced. On a goroutine pool Submit and
+	// Apply tasks are not timed (a clock read would cost as much as the
+	// task's overhead): their time counts as waiting.
 	TaskTime, WaitTime time.Duration
 	// EncodeTime and DecodeTime are the time this process spent encoding
 	// arguments and decoding results for worker processes or the cluster.
@@ -115,9 +117,11 @@ func (s WorkerStatus) String() string {
 type WorkerStats struct {
 	// ID is the worker's number (WorkerID); a replacement gets a new one.
 	ID int
-	// Status is what it does now, since Since.
+	// Status is what it does now.
 	Status WorkerStatus
-	Since  time.Duration // since NewPool
+	// Since is when, counted from NewPool, the state began (on a goroutine
+	// pool: the chunk running began); 0 when unknown.
+	Since time.Duration
 	// Tasks is the items it has run (counted as each job ends).
 	Tasks int64
 	// TaskTime is its time running jobs, including the one running now;
@@ -126,20 +130,41 @@ type WorkerStats struct {
 }
 
 // workerStats is what a worker keeps for Stats: atomics written by the
-// worker's own goroutine once per job, read by Stats from any goroutine.
+// worker's own goroutine, read by Stats from any goroutine.
+//
+// A clock read costs 20 to 150 ns, as much as a goroutine pool's whole
+// overhead for a small job, so a goroutine worker reads no clock per job:
+// its busy time is what its chunks measure anyway, and its wait time is
+// the rest of its life. A worker of a process or cluster pool, whose jobs
+// cost microseconds, times each spell (enter).
 type workerStats struct {
 	out   sched.Outcomes // of the jobs run on the worker's goroutine
 	state atomic.Int32
-	since atomic.Int64 // nanoseconds since the pool's birth when state began
+	since atomic.Int64 // nanoseconds since the pool's birth when the state (or the running chunk) began; -1: unknown
+	born  atomic.Int64 // nanoseconds since the pool's birth when it started serving
 	ran   atomic.Int64
 	busy  atomic.Int64 // nanoseconds, finished jobs
-	wait  atomic.Int64 // nanoseconds, finished waits
+	wait  atomic.Int64 // nanoseconds, finished waits (timed workers)
 }
 
-// enter moves w to state s, adding the time spent in the previous state
-// to the worker's and the pool's totals.
+// ready records that w starts serving.
+func (w *worker) ready() {
+	now := int64(time.Since(w.pool.born))
+	w.st.born.Store(now)
+	w.st.since.Store(now)
+}
+
+// enter moves w to state s. A timed worker adds the time spent in the
+// previous state to its totals; an untimed one only says what it does.
 func (w *worker) enter(s WorkerStatus) {
 	p := w.pool
+	if !p.timed {
+		if s == WorkerBusy {
+			w.st.since.Store(-1) // a chunk stores its start
+		}
+		w.st.state.Store(int32(s))
+		return
+	}
 	now := int64(time.Since(p.born))
 	d := now - w.st.since.Swap(now)
 	switch WorkerStatus(w.st.state.Swap(int32(s))) {
@@ -148,6 +173,46 @@ func (w *worker) enter(s WorkerStatus) {
 	case WorkerIdle:
 		w.st.wait.Add(d)
 	}
+}
+
+// ranChunk records, on an untimed worker, a chunk that took took.
+func (w *worker) ranChunk(took time.Duration) {
+	if !w.pool.timed {
+		w.st.busy.Add(int64(took))
+		w.st.since.Store(-1) // no chunk running
+	}
+}
+
+// startChunk records, on an untimed worker, the start of a chunk.
+func (w *worker) startChunk(start time.Time) {
+	if !w.pool.timed {
+		w.st.since.Store(int64(start.Sub(w.pool.born)))
+	}
+}
+
+// times returns w's busy and waiting time at now, counting the spell it
+// is in (a job of unknown start counts as waiting until it ends).
+func (w *worker) times(now time.Duration) (busy, wait time.Duration) {
+	busy, wait = time.Duration(w.st.busy.Load()), time.Duration(w.st.wait.Load())
+	since := w.st.since.Load()
+	cur := time.Duration(0)
+	if since >= 0 {
+		cur = max(now-time.Duration(since), 0)
+	}
+	state := WorkerStatus(w.st.state.Load())
+	if state == WorkerBusy {
+		busy += cur
+	}
+	if w.pool.timed {
+		if state == WorkerIdle {
+			wait += cur
+		}
+		return busy, wait
+	}
+	if born := w.st.born.Load(); born > 0 || state != WorkerStarting {
+		wait = max(now-time.Duration(born)-busy, 0)
+	}
+	return busy, wait
 }
 
 // retiredStats is what the workers no longer in the pool did.
@@ -195,23 +260,15 @@ func (p *Pool) Stats() Stats {
 	slices.SortFunc(ws, func(a, b *worker) int { return a.id - b.id })
 	s.PerWorker = make([]WorkerStats, len(ws))
 	for i, w := range ws {
-		since := time.Duration(w.st.since.Load())
 		state := WorkerStatus(w.st.state.Load())
-		ps := WorkerStats{
-			ID: w.id, Status: state, Since: since, Tasks: w.st.ran.Load(),
-			TaskTime: time.Duration(w.st.busy.Load()), WaitTime: time.Duration(w.st.wait.Load()),
-		}
+		ps := WorkerStats{ID: w.id, Status: state, Since: max(time.Duration(w.st.since.Load()), 0), Tasks: w.st.ran.Load()}
+		ps.TaskTime, ps.WaitTime = w.times(now)
 		busy, wait = busy+int64(ps.TaskTime), wait+int64(ps.WaitTime)
-		cur := max(now-since, 0) // the state it is in, so far
 		switch state {
 		case WorkerBusy:
 			s.Busy++
-			ps.TaskTime += cur
-			busy += int64(cur)
 		case WorkerIdle:
 			s.Idle++
-			ps.WaitTime += cur
-			wait += int64(cur)
 		default:
 			s.Starting++
 		}
@@ -242,7 +299,8 @@ func (p *Pool) addWorker(w *worker) {
 
 // dropWorker takes w off the list, counting the time of its last state.
 func (p *Pool) dropWorker(w *worker) {
-	w.enter(WorkerStarting) // closes the busy or idle spell
+	busy, wait := w.times(time.Since(p.born))
+	w.st.state.Store(int32(WorkerStarting)) // stopping: neither busy nor idle
 	p.statMu.Lock()
 	if _, ok := p.live[w]; ok {
 		delete(p.live, w)
@@ -250,8 +308,8 @@ func (p *Pool) dropWorker(w *worker) {
 		r.done += w.st.out.Done.Load()
 		r.failed += w.st.out.Failed.Load()
 		r.cancelled += w.st.out.Cancelled.Load()
-		r.busy += w.st.busy.Load()
-		r.wait += w.st.wait.Load()
+		r.busy += int64(busy)
+		r.wait += int64(wait)
 	}
 	p.statMu.Unlock()
 }

@@ -47,6 +47,7 @@ var (
 	mgrOnly   = flag.Bool("manager", false, "run only the manager case")
 	clOnly    = flag.Bool("cluster", false, "run only the NATS cluster case")
 	codecOnly = flag.Bool("codec", false, "run only the codec comparison (gob against mp's CBOR)")
+	statsCost = flag.Bool("stats-cost", false, "run only Map of 200,000 ints on goroutines and processes (the cost of Pool.Stats' counters)")
 )
 
 //go:noinline
@@ -98,6 +99,10 @@ func main() {
 	}
 	if *codecOnly {
 		reportCodecs()
+		return
+	}
+	if *statsCost {
+		runStatsCost()
 		return
 	}
 	ctx := context.Background()

@@ -66,6 +66,7 @@ type flight struct {
 	timeout  time.Duration
 	retries  int
 	careful  bool
+	ticks    bool // the call has a progress bar: the worker sends Tick frames
 	crashes  map[int]int
 	finished bool
 	// the Task encoded ahead, when it was too big to queue
@@ -78,7 +79,7 @@ type flight struct {
 
 func newFlight(rj sched.Job, extra bool) *flight {
 	timeout, retries := rj.Settings()
-	return &flight{rj: rj, extra: extra, timeout: timeout, retries: retries, careful: timeout > 0}
+	return &flight{rj: rj, extra: extra, timeout: timeout, retries: retries, careful: timeout > 0, ticks: sched.TickerFrom(rj.Context()) != nil}
 }
 
 // pipelined reports whether f may share its worker with Tasks behind it:
@@ -104,6 +105,9 @@ type chain struct {
 	// cancelled after its task is done kills nothing.
 	hookGen   uint64
 	receiving atomic.Uint64
+	// timedOut is set when the head's item ran past its Timeout and the
+	// worker was killed for it (for Stats' restart reasons).
+	timedOut atomic.Bool
 }
 
 // Run runs j on the slot's worker process, and Tasks of jobs taken
@@ -177,6 +181,9 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 		werr := pw.exitError(b.errs, reason)
 		pw.Close()
 		w.SetWorker(nil)
+		if b.pool.Context().Err() == nil {
+			b.st.Restarts[c.restartReason(h)].Add(1)
+		}
 		for _, f := range c.jobs {
 			f.sent = false
 		}
@@ -212,6 +219,7 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 				h.crashes = map[int]int{}
 			}
 			h.crashes[item]++ // run it again on a fresh worker
+			b.st.Retried.Add(1)
 		default:
 			h.rj.Fail(item, werr)
 			h.careful = h.timeout > 0
@@ -376,7 +384,7 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			}
 			pw.nextID++
 			f.id, f.from, f.n, f.encErr = pw.nextID, from, n, encErr
-			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful}
+			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful, Ticks: f.ticks}
 			frame, err := wire.Marshal(task)
 			if err != nil {
 				rj.Fail(from, err)
@@ -388,6 +396,7 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			return deferred
 		}
 		f.sent, f.size, f.sentAt = true, len(f.frame)+wire.HeaderSize, time.Now()
+		c.b.st.Sent.Add(1)
 		err := pw.w.Write(wire.KindTask, f.frame) // the caller flushes
 		f.frame = nil
 		if err != nil {
@@ -397,4 +406,15 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 	}
 	c.finish(f)
 	return finished
+}
+
+// restartReason says why the worker running h died, for Stats.
+func (c *chain) restartReason(h *flight) sched.Reason {
+	switch {
+	case c.timedOut.Swap(false):
+		return sched.Timeout
+	case h.rj.Context().Err() != nil:
+		return sched.Cancel
+	}
+	return sched.Crash
 }

@@ -74,6 +74,7 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		cmd.Stdout, cmd.Stderr = res.out.file(r.outFiles), res.err2.file(r.outFiles)
 	}
 	cmd.Stdin = r.devNull // shared: os/exec would open /dev/null for every job
+	var pid int           // once started
 	var feed func()       // writes Data into the job's pipe, once it has started
 	switch {
 	case j.Input != nil:
@@ -88,11 +89,12 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		growPipe(pw)
 		cmd.Stdin = pr
 		fed := make(chan struct{})
+		byRef := false
 		feed = func() {
 			pr.Close() // the job's now: a job that stops reading makes the write fail
 			go func() {
 				defer close(fed)
-				pw.Write(j.Data) // an error: the job did not read it all, as with os/exec's pipe
+				byRef = writeBlock(pw, j.Data) // an error: the job did not read it all, as with os/exec's pipe
 				pw.Close()
 			}()
 		}
@@ -100,7 +102,12 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 			pr.Close()
 			pw.Close()
 			if feed == nil {
-				<-fed // nothing reads the block once its job has ended
+				<-fed // the job has ended: nothing reads the block any more...
+				if byRef && !proc.GroupGone(pid) {
+					// ...unless what the job left running holds the pipe
+					// with the block's pages in it
+					j.DataShared = true
+				}
 			}
 		}()
 	case j.Data != nil:
@@ -148,7 +155,7 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		defer tk.Stop()
 		recheck = tk.C
 	}
-	pid := job.pid
+	pid = job.pid
 	r.wd.Add(pid)
 	defer r.wd.Remove(pid)
 	var memKill chan struct{}

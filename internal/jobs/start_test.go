@@ -3,11 +3,17 @@
 package jobs
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Each job gets its own $PARALLEL_SEQ even when mp run's environment has
@@ -83,4 +89,66 @@ func TestLateOutputOfAJobsBackgroundProcessStaysOutOfLaterJobs(t *testing.T) {
 	if !strings.HasPrefix(out, "first\njob0\n") || !strings.HasSuffix(out, "job29\n") {
 		t.Errorf("stdout:\n%s", out)
 	}
+}
+
+// A --pipe block goes to its job by reference (vmsplice): its memory is
+// not given to another block while a process the job left running can
+// still read it from the pipe (Job.DataShared).
+func TestBlockStaysWhileWhatItsJobLeftCanReadIt(t *testing.T) {
+	dir := t.TempDir()
+	tm, err := Parse([]string{"exec 3<&0; (sleep 0.3; cksum <&3 > " + dir + "/{#}.part && mv " + dir + "/{#}.part " + dir + "/{#}) &"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	want := make([]string, n)
+	input := func(yield func(*Job, error) bool) {
+		for i := range n {
+			b := bytes.Repeat([]byte(fmt.Sprintf("block %d\n", i)), 200<<10/8) // 200 KiB: by reference
+			want[i] = cksum(t, b)
+			j := &Job{Seq: i + 1, Data: b}
+			j.Release = func() {
+				if !j.DataShared {
+					for k := range b {
+						b[k] = 'X' // another block read into its memory
+					}
+				}
+			}
+			if !yield(j, nil) {
+				return
+			}
+		}
+	}
+	var out, errb syncBuffer
+	if _, err := NewRunner(Config{Template: tm, Jobs: 1, Stdout: &out, Stderr: &errb}).Run(context.Background(), input); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for i := range n {
+		path := filepath.Join(dir, strconv.Itoa(i+1))
+		for {
+			got, err := os.ReadFile(path)
+			if err == nil {
+				if string(got) != want[i] {
+					t.Errorf("block %d as its job's background process read it: cksum %q, want %q", i+1, got, want[i])
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("block %d: no cksum after 30 s (%s)", i+1, errb.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func cksum(t *testing.T, b []byte) string {
+	t.Helper()
+	cmd := exec.Command("cksum")
+	cmd.Stdin = bytes.NewReader(b)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Skipf("no cksum: %v", err)
+	}
+	return string(out)
 }

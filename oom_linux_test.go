@@ -92,29 +92,33 @@ func TestWorkerOutOfMemoryGo(t *testing.T) {
 
 func TestWorkerOutOfMemoryCgroup(t *testing.T) {
 	dir, back := memoryCgroupForTest(t)
-	// The workers start in the limited cgroup: this process joins it while
-	// the pool runs (cgroup v1 shows a process that has ended in the root
-	// cgroup: the pool reads a worker's cgroup when it starts). The
-	// kernel's OOM killer picks the biggest process in it: the hog.
+	// The worker starts in the limited cgroup: this process joins it
+	// while the pool starts its worker, then leaves (the OOM killer would
+	// pick the biggest process in it: this one). Cgroup v1 shows a process
+	// that has ended in the root cgroup, so the pool reads a worker's
+	// cgroup when it starts.
 	join := func(d string) error {
 		return os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0)
 	}
 	if err := join(dir); err != nil {
 		t.Skipf("cannot move this process into the cgroup %s: %v", dir, err)
 	}
-	defer func() {
-		if err := join(back); err != nil {
-			t.Errorf("moving this process back to its cgroup %s: %v", back, err)
-		}
-	}()
 	p, err := mp.NewPool(mp.Processes(1))
+	if err == nil {
+		_, err = mp.Apply(context.Background(), p, memHog, hogArgs{Probe: true}) // the worker is up
+	}
+	if err := join(back); err != nil {
+		t.Fatalf("moving this process back to its cgroup %s: %v", back, err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err = mp.Apply(ctx, p, memHog, hogArgs{})
+	// With a Timeout the pool does not run the item again after the crash
+	// (on a new worker, outside the cgroup).
+	_, err = mp.Apply(ctx, p, memHog, hogArgs{}, mp.Timeout(time.Minute))
 	var we *mp.WorkerError
 	if !errors.As(err, &we) || we.Signal != "killed" {
 		t.Fatalf("Apply of a task that allocates past its cgroup's limit: %v; want a *mp.WorkerError, killed", err)

@@ -5,9 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/mp-go/mp/internal/futex"
@@ -246,7 +244,7 @@ func (q *Queue[T]) putRaw(ctx context.Context, b []byte, wait bool) error {
 		if !wait {
 			return ErrFull
 		}
-		if spinFor(&h.notFull, seq) {
+		if futex.Spin(&h.notFull, seq) {
 			continue
 		}
 		// A Get after our look bumps notFull: the wait then returns at once.
@@ -357,7 +355,7 @@ func (q *Queue[T]) getRaw(ctx context.Context, wait bool, dst []byte) ([]byte, e
 		if !wait {
 			return nil, ErrEmpty
 		}
-		if spinFor(&h.notEmpty, seq) {
+		if futex.Spin(&h.notEmpty, seq) {
 			continue // a Put came while we spun: no sleep, no wake-up call
 		}
 		atomic.AddUint32(&h.waitGet, 1)
@@ -484,31 +482,3 @@ func (q *Queue[T]) decodeHandle(b []byte) error {
 	q.m, q.h, q.data, q.rawSize = m, h, m.Buf()[hsize:], rawSizeOf[T]()
 	return nil
 }
-
-// spinFor watches *word for up to spinTime, yielding the processor, and
-// reports whether it moved on from seq: between a fast producer and a
-// fast consumer, sleeping on the futex and waking each other costs two
-// system calls a message.
-func spinFor(word *uint32, seq uint32) bool {
-	var deadline time.Time
-	for i := 0; ; i++ {
-		if atomic.LoadUint32(word) != seq {
-			return true
-		}
-		if i%16 == 0 {
-			now := time.Now()
-			if deadline.IsZero() {
-				deadline = now.Add(spinTime)
-			} else if now.After(deadline) {
-				return false
-			}
-		}
-		runtime.Gosched()
-	}
-}
-
-// spinTime bounds spinFor: long enough to cover the other side's work on
-// a short message (a round trip through a manager server), short enough
-// to cost little when nothing comes. A futex sleep and wake-up costs tens
-// of microseconds on a virtual machine.
-const spinTime = 50 * time.Microsecond

@@ -37,6 +37,7 @@ type Proc struct {
 	r      *wire.Reader
 	names  map[string]bool
 	exited chan struct{}
+	mem    *memWatch // tells whether it ran out of memory
 	nextID uint64
 	rss    uint64 // resident memory after its last task
 	// the worker's recent time per Task, for pipelining
@@ -162,13 +163,15 @@ func Spawn(sp Spec) (*Proc, error) {
 		}
 		return nil, &StartError{msg: fmt.Sprintf("starting a %s: %v", noun, err), Retry: true, err: err}
 	}
+	mem := newMemWatch(cmd.Process.Pid, cmd.Env)
 	var copying sync.WaitGroup
 	if tagged {
 		for _, c := range []struct {
-			r   *os.File
-			dst *os.File
-		}{{pipes[2][0], os.Stdout}, {pipes[3][0], os.Stderr}} {
-			tag := newTaggedWriter(c.dst, id, cmd.Process.Pid)
+			r    *os.File
+			dst  *os.File
+			seen func([]byte)
+		}{{pipes[2][0], os.Stdout, nil}, {pipes[3][0], os.Stderr, mem.line}} {
+			tag := newTaggedWriter(c.dst, id, cmd.Process.Pid, c.seen)
 			copying.Go(func() {
 				io.Copy(tag, c.r) // ends when the worker and its children close the pipe
 				tag.Close()
@@ -179,7 +182,7 @@ func Spawn(sp Spec) (*Proc, error) {
 	pw := &Proc{
 		id: id, noun: noun, cmd: cmd, pid: cmd.Process.Pid, tasks: tw, res: rr, room: room,
 		w: wire.NewWriter(tw, wire.DefaultMaxFrame), r: wire.NewReader(rr, wire.DefaultMaxFrame),
-		exited: make(chan struct{}),
+		exited: make(chan struct{}), mem: mem,
 	}
 	if tagged {
 		pw.r.SetStall(frameStall, func(want, got int) {
@@ -195,6 +198,7 @@ func Spawn(sp Spec) (*Proc, error) {
 		// started and left running. It is killed while the worker, not
 		// yet reaped, still holds its pid (where the system allows).
 		if proc.WaitExited(pw.pid) {
+			mem.ended() // its limits and cgroup, while it is a zombie
 			proc.KillGroup(pw.pid)
 			cmd.Wait()
 		} else {
@@ -321,6 +325,9 @@ func (pw *Proc) exitError(mk sched.Errors, reason error) error {
 	signal := ""
 	if sig != 0 {
 		signal = sig.String()
+	}
+	if reason == nil {
+		reason = pw.mem.verdict(sig) // nil unless it ran out of memory
 	}
 	return mk.Exit(pw.pid, code, signal, reason)
 }

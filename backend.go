@@ -9,6 +9,7 @@ import (
 
 	"github.com/mp-go/mp/internal/sched"
 	"github.com/mp-go/mp/internal/wire"
+	"golang.org/x/sys/cpu"
 )
 
 // The seam between scheduling and execution is internal/sched: the Pool
@@ -33,6 +34,9 @@ type worker struct {
 	bk     any  // the backend's own state: *procpool.Proc for processes
 	retire bool // the backend asks for this worker to be replaced
 	rss    bool // in a worker process: report resident memory
+	_      cpu.CacheLinePad
+	st     workerStats // written per job: on cache lines of its own
+	_      cpu.CacheLinePad
 }
 
 var _ sched.Slot = (*worker)(nil)
@@ -131,12 +135,13 @@ type poolSide struct{ p *Pool }
 
 var _ sched.Pool = poolSide{}
 
-func (ps poolSide) Context() context.Context { return ps.p.ctx }
-func (ps poolSide) Logger() *slog.Logger     { return ps.p.log }
-func (ps poolSide) JobsDone(n int)           { ps.p.jobsDone(n) }
-func (ps poolSide) Break(err error)          { ps.p.breakPool(err) }
-func (ps poolSide) MaxTasks() int            { return ps.p.defs.maxTasks }
-func (ps poolSide) Errors() sched.Errors     { return errorMaker{} }
+func (ps poolSide) Context() context.Context  { return ps.p.ctx }
+func (ps poolSide) Logger() *slog.Logger      { return ps.p.log }
+func (ps poolSide) JobsDone(n int)            { ps.p.jobsDone(n) }
+func (ps poolSide) Break(err error)           { ps.p.breakPool(err) }
+func (ps poolSide) MaxTasks() int             { return ps.p.defs.maxTasks }
+func (ps poolSide) Errors() sched.Errors      { return errorMaker{} }
+func (ps poolSide) Counters() *sched.Counters { return &ps.p.st }
 
 func (ps poolSide) TryNext(dst []sched.Job, n int, match func(sched.Job) bool) []sched.Job {
 	return ps.p.tryNext(dst, n, match)

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mp-go/mp/internal/sched"
 	"github.com/mp-go/mp/progress"
 	"golang.org/x/sys/cpu"
 )
@@ -31,7 +32,12 @@ type callCtl struct {
 	partial bool
 	seq     uint64 // the call's number in its pool
 	bar     *progress.Bar
+	itemBar *progress.Bar // bar, unless it counts ticks only (ProgressTicks)
+	ticker  *callTicker   // advances bar from Tick; nil without a bar
 	ownBar  bool
+	group   *progress.Group       // WorkerBars
+	wbars   map[int]*progress.Bar // by worker; mu
+	wItems  bool                  // worker bars count items (not ProgressTicks)
 	unhook  func() bool
 
 	// wake, if not nil, is signalled (without blocking) on each failure.
@@ -71,14 +77,27 @@ func (c *callCtl) failed() *TaskError {
 func newCall(ctx context.Context, p *Pool, s *settings, total int) *callCtl {
 	c := &callCtl{pool: p, partial: s.partial, seq: p.callSeq.Add(1)}
 	c.stopAt.Store(noStop)
-	c.ctx, c.cancel = context.WithCancelCause(ctx)
-	c.unhook = context.AfterFunc(c.ctx, func() { c.stopAt.Store(0) })
+	if s.progressTicks {
+		total = -1 // unknown, unless progress.Total says
+	}
 	switch {
 	case s.bar != nil:
 		c.bar = s.bar
 	case s.progressDesc != nil:
 		c.bar, c.ownBar = newBar(s, int64(total)), true
 	}
+	c.group, c.wItems = s.workerBars, s.workerBars != nil && !s.progressTicks
+	if c.bar != nil || c.group != nil {
+		// The tasks' context carries the bar for Tick: nothing without one.
+		// (With WorkerBars, the goroutine of each worker puts its own.)
+		c.ticker = &callTicker{bar: c.bar, ticks: &p.st.Ticks}
+		ctx = sched.WithTicker(ctx, c.ticker)
+		if !s.progressTicks {
+			c.itemBar = c.bar
+		}
+	}
+	c.ctx, c.cancel = context.WithCancelCause(ctx)
+	c.unhook = context.AfterFunc(c.ctx, func() { c.stopAt.Store(0) })
 	p.track(c)
 	return c
 }
@@ -143,10 +162,11 @@ type runner[A, R any] struct {
 	fn      func(context.Context, A) (R, error)
 	timeout time.Duration
 	retries int
+	st      *sched.Counters // the pool's, for Stats
 }
 
-func newRunner[A, R any](f Func[A, R], s *settings) runner[A, R] {
-	return runner[A, R]{name: f.name, fn: f.fn, timeout: s.timeout, retries: s.retries}
+func newRunner[A, R any](p *Pool, f Func[A, R], s *settings) runner[A, R] {
+	return runner[A, R]{name: f.name, fn: f.fn, timeout: s.timeout, retries: s.retries, st: &p.st}
 }
 
 func (r *runner[A, R]) run(ctx context.Context, a A) (res R, err error) {
@@ -159,6 +179,7 @@ func (r *runner[A, R]) run(ctx context.Context, a A) (res R, err error) {
 		if err == nil || attempt >= r.retries || ctx.Err() != nil {
 			return res, err
 		}
+		r.st.Retried.Add(1)
 	}
 }
 
@@ -193,6 +214,7 @@ type chunk[A, R any] struct {
 	in   []A
 	out  []R
 	errs []error // per item, made on the first failure
+	nerr int     // items failed
 	ran  int     // items reported; fewer than len(in) if the call stopped
 	took time.Duration
 	err  error         // why no item ran, if not the call's stop (Imap)
@@ -209,14 +231,23 @@ type chunkedCall[A, R any] struct {
 func (k *chunk[A, R]) run(w *worker) {
 	c := k.call
 	if c.skip(k.base) {
-		k.finish()
+		k.finishTo(&w.st.out)
 		return
 	}
 	ctx := w.taskContext(c.ctx)
+	var wbar *progress.Bar // the worker's own bar, for its items
+	if c.group != nil {
+		b := c.workerBar(w.id)
+		ctx = sched.WithTicker(ctx, &workerTicker{call: c.ticker, bar: b})
+		if c.wItems {
+			wbar = b
+		}
+	}
 	start := time.Now()
+	w.startChunk(start)
 	if c.timeout == 0 && c.retries == 0 {
 		// fast path: one recover for the whole chunk, resumed after a panic
-		for k.runPlain(ctx) {
+		for k.runPlain(ctx, wbar) {
 		}
 	} else {
 		for i, a := range k.in {
@@ -225,31 +256,41 @@ func (k *chunk[A, R]) run(w *worker) {
 			}
 			r, err := c.runner.run(ctx, a)
 			k.report(i, r, err)
+			if wbar != nil {
+				wbar.Add(1)
+			}
 		}
 	}
 	w.tasks += k.ran
 	k.took = time.Since(start)
-	k.finish()
+	w.ranChunk(k.took)
+	k.finishTo(&w.st.out)
 }
 
 // runPlain runs items from k.ran on and reports whether it must be called
 // again, after a task panicked.
-func (k *chunk[A, R]) runPlain(ctx context.Context) (again bool) {
+func (k *chunk[A, R]) runPlain(ctx context.Context, wbar *progress.Bar) (again bool) {
 	c := k.call
 	i := k.ran // kept local: chunks of one call sit side by side in memory
 	defer func() {
 		if v := recover(); v != nil {
 			var zero R
 			k.report(i, zero, newPanicError(v))
+			if wbar != nil {
+				wbar.Add(1)
+			}
 			again = k.ran < len(k.in)
 		}
 	}()
-	fn, in, out, bar, base := c.fn, k.in, k.out, c.bar, int64(k.base)
+	fn, in, out, bar, base := c.fn, k.in, k.out, c.itemBar, int64(k.base)
 	for ; i < len(in); i++ {
 		if base+int64(i) >= c.stopAt.Load() {
 			break
 		}
 		r, err := fn(ctx, in[i])
+		if wbar != nil {
+			wbar.Add(1)
+		}
 		if err != nil {
 			k.report(i, r, err)
 			continue
@@ -271,12 +312,16 @@ func (k *chunk[A, R]) report(i int, r R, err error) {
 			k.errs = make([]error, len(k.in))
 		}
 		k.errs[i] = c.fail(k.base+i, err)
+		k.nerr++
+		if errors.Is(err, ErrTimeout) {
+			c.pool.st.TimedOut.Add(1)
+		}
 	} else {
 		k.out[i] = r
 	}
 	k.ran = i + 1
-	if c.bar != nil {
-		c.bar.Add(1)
+	if c.itemBar != nil {
+		c.itemBar.Add(1)
 	}
 }
 
@@ -288,7 +333,22 @@ func (k *chunk[A, R]) Abort(err error) {
 
 // finish reports the chunk done; the worker must not touch k afterwards,
 // as the caller may reuse it.
-func (k *chunk[A, R]) finish() {
+func (k *chunk[A, R]) finish() { k.finishTo(&k.call.pool.st.Outcomes) }
+
+// finishTo is finish, counting the items' outcomes in o (for Stats: the
+// worker's own counters when it runs on the worker's goroutine).
+func (k *chunk[A, R]) finishTo(o *sched.Outcomes) {
+	if k.err == nil { // else it was never queued
+		if n := k.ran - k.nerr; n > 0 {
+			o.Done.Add(int64(n))
+		}
+		if k.nerr > 0 {
+			o.Failed.Add(int64(k.nerr))
+		}
+		if n := len(k.in) - k.ran; n > 0 {
+			o.Cancelled.Add(int64(n))
+		}
+	}
 	done := k.done
 	k.call.finished(k)
 	if done != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
 )
 
 // cpItem is an item of the checkpoint tests: the function logs each run
@@ -278,7 +279,7 @@ func TestCheckpointAfterSIGKILL(t *testing.T) {
 			const n = 60
 			dir := t.TempDir()
 			log := filepath.Join(dir, "log")
-			env := append(os.Environ(), "MP_TEST_ROLE=checkpoint", "MP_TEST_CP_N="+strconv.Itoa(n), "MP_TEST_CP_DIR="+dir, "MP_TEST_CP_SLOW=20ms")
+			env := proc.SelfEnv("MP_TEST_ROLE=checkpoint", "MP_TEST_CP_N="+strconv.Itoa(n), "MP_TEST_CP_DIR="+dir, "MP_TEST_CP_SLOW=20ms")
 			if tc.procs {
 				env = append(env, "MP_TEST_CP_PROCS=1")
 			}

@@ -243,7 +243,11 @@ func (b *clusterBackend) Run(s sched.Slot, rj sched.Job) {
 				fmt.Errorf("%w after %v an item: the task did not come back from the cluster within %v", ErrTimeout, timeout, timeout*time.Duration(n)+clusterTransportAllowance))
 		}
 		got := 0
+		b.pool.st.Sent.Add(1)
 		err := b.tr.Run(tctx, t, func(r *wire.Results) {
+			if r.Retried > 0 {
+				b.pool.st.Retried.Add(int64(r.Retried))
+			}
 			var errs map[int]error
 			for _, e := range r.Errs {
 				if errs == nil {

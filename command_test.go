@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
 )
 
 // cmdArgs tell cmdSleep what to run and where to write the pid it prints.
@@ -150,7 +151,7 @@ func TestCommandEndsWithItsOwner(t *testing.T) {
 	t.Run("program SIGKILLed", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "pid")
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCommandHelper$")
-		cmd.Env = append(os.Environ(), "MP_TEST_COMMAND_PIDFILE="+file)
+		cmd.Env = proc.SelfEnv("MP_TEST_COMMAND_PIDFILE=" + file)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

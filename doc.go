@@ -41,6 +41,8 @@
 //	future.exception(timeout)                       f.Exception(ctx)
 //	close()+join(), terminate()                     Close(), Terminate(); Join() waits, pool stays open
 //	tqdm(pool.imap(...), total=n)                   Imap(..., Progress("desc"))
+//	bar.update(n) inside a task                     Tick(ctx, n); ProgressTicks() to count ticks only
+//	mpire's worker insights                         pool.Stats(); package metrics for Prometheus
 //	cpu_count()                                     CPUCount()
 //	Process(target, args, name, daemon)             NewProcess(f, arg, ProcessName(s), Daemon(true))
 //	p.start() / join(timeout) / is_alive()          p.Start(ctx) / Join(ctx), JoinTimeout(d) / IsAlive()

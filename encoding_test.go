@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
 )
 
 type handlerItem struct {
@@ -364,7 +365,7 @@ func TestDepthLimitFromTheEnvironment(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), long)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run", "^TestDepthLimitFromTheEnvironment$", "-test.count", "1", "-test.v")
-	cmd.Env = append(os.Environ(), "MP_TEST_DEPTH_CHILD=1", "MP_MAX_DEPTH=2000")
+	cmd.Env = proc.SelfEnv("MP_TEST_DEPTH_CHILD=1", "MP_MAX_DEPTH=2000")
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestDepthLimitFromTheEnvironment") {
 		t.Fatalf("the program with MP_MAX_DEPTH=2000: %v\n%s", err, out)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+
+	"github.com/mp-go/mp/internal/procpool"
 )
 
 // Sentinel errors. Test for them with errors.Is; the errors mp returns wrap
@@ -22,6 +24,12 @@ var (
 	// ErrInvalidOption wraps every error about a bad option value or an
 	// option given where it does not apply.
 	ErrInvalidOption = errors.New("mp: invalid option")
+	// ErrOutOfMemory is wrapped by a *WorkerError whose worker ran out of
+	// memory: the Go runtime's "fatal error: out of memory" (an
+	// allocation the system refused, as under ulimit -v), or the kernel's
+	// OOM killer (counted in the worker's memory cgroup). The message
+	// names the limit when it is known.
+	ErrOutOfMemory = procpool.ErrOutOfMemory
 )
 
 // TaskError is the error of one task: Index is the task's position in the
@@ -81,14 +89,17 @@ func (e *RemoteError) Error() string {
 }
 
 // WorkerError says that a worker process ended while it ran a task: it was
-// killed (by a signal, by Timeout, by cancellation) or it exited. It
-// unwraps to ErrBrokenPool, and to ErrTimeout when Timeout killed it. The
-// pool replaces the worker and goes on.
+// killed (by a signal, by Timeout, by cancellation, by the kernel's OOM
+// killer) or it exited. It unwraps to ErrBrokenPool, to ErrTimeout when
+// Timeout killed it, and to ErrOutOfMemory when it ran out of memory (the
+// message then says "out of memory" and names the limit: the memory
+// cgroup's, ulimit -v, GOMEMLIMIT). The pool replaces the worker and goes
+// on.
 type WorkerError struct {
 	PID      int
 	ExitCode int    // -1 when a signal ended it
 	Signal   string // "killed", "segmentation fault", ... or ""
-	Reason   error  // ErrTimeout, the call's cancellation cause, or nil
+	Reason   error  // ErrTimeout, the call's cancellation cause, an error wrapping ErrOutOfMemory, or nil
 }
 
 // Error names the worker, how it ended and why.

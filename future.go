@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mp-go/mp/internal/sched"
 )
 
 // Future is the pending result of one task, or of a whole async call: it
@@ -337,7 +339,7 @@ func Submit[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ..
 		t.resolve(zero, err)
 		return &t.Future
 	}
-	t.runner = newRunner(f, s)
+	t.runner = newRunner(p, f, s)
 	if err := p.enqueue(t); err != nil {
 		t.resolve(zero, err)
 	}
@@ -365,6 +367,7 @@ func (t *task[A, R]) cancelPending() bool {
 
 func (t *task[A, R]) run(w *worker) {
 	if !t.state.CompareAndSwap(fPending, fRunning) {
+		w.st.out.Cancelled.Add(1)
 		return // cancelled
 	}
 	ctx := t.ctx
@@ -383,12 +386,29 @@ func (t *task[A, R]) run(w *worker) {
 	if err != nil && t.pool.ctx.Err() != nil && !errors.Is(err, ErrClosed) {
 		err = fmt.Errorf("%w: %w", context.Cause(t.pool.ctx), err)
 	}
+	t.countTo(&w.st.out, err)
 	t.resolve(v, err)
+}
+
+// count counts the outcome of the task, which ran, for Stats.
+func (t *task[A, R]) count(err error) { t.countTo(&t.pool.st.Outcomes, err) }
+
+// countTo counts the outcome of the task in o.
+func (t *task[A, R]) countTo(o *sched.Outcomes, err error) {
+	if err == nil {
+		o.Done.Add(1)
+		return
+	}
+	o.Failed.Add(1)
+	if errors.Is(err, ErrTimeout) {
+		t.pool.st.TimedOut.Add(1)
+	}
 }
 
 // Abort resolves a task that will never run with err.
 func (t *task[A, R]) Abort(err error) {
 	var zero R
+	t.pool.st.Cancelled.Add(1)
 	t.resolve(zero, err)
 }
 

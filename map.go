@@ -69,7 +69,7 @@ func startChunks[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A
 	pending.Store(int64(nchunks))
 	done := make(chan struct{})
 	fins := make([]atomic.Bool, nchunks) // chunk i has finished
-	cc := &chunkedCall[A, R]{callCtl: c, runner: newRunner(f, s)}
+	cc := &chunkedCall[A, R]{callCtl: c, runner: newRunner(p, f, s)}
 	cc.finished = func(k *chunk[A, R]) {
 		if saved != nil {
 			saved(k)

@@ -40,14 +40,16 @@ type settings struct {
 	clusterRun   string
 
 	// call
-	chunksize    int
-	timeout      time.Duration
-	retries      int
-	partial      bool
-	progressDesc *string
-	progressOpts []progress.Option
-	bar          *progress.Bar
-	checkpoint   string // Checkpoint's directory
+	chunksize     int
+	timeout       time.Duration
+	retries       int
+	partial       bool
+	progressDesc  *string
+	progressOpts  []progress.Option
+	bar           *progress.Bar
+	progressTicks bool // the bar counts Tick, not items
+	workerBars    *progress.Group
+	checkpoint    string // Checkpoint's directory
 }
 
 func (s *settings) apply(opts []Option) error {

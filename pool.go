@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mp-go/mp/internal/sched"
 )
@@ -39,12 +40,24 @@ type Pool struct {
 	broken     error
 	busy       int
 	idle       int
-	calls      map[*callCtl]struct{}
-	asyncs     int // Futures of async calls (MapAsync, ...) not yet resolved
-	nextID     int
-	callSeq    atomic.Uint64 // numbers calls, in the order they are made
+	// items queued and taken, for Stats: changed under mu, next to what
+	// mu guards, read without it
+	submitted atomic.Int64
+	taken     atomic.Int64
+	calls     map[*callCtl]struct{}
+	asyncs    int // Futures of async calls (MapAsync, ...) not yet resolved
+	nextID    int
+	callSeq   atomic.Uint64 // numbers calls, in the order they are made
 
 	workers sync.WaitGroup
+
+	// for Stats (stats.go)
+	st      sched.Counters
+	born    time.Time
+	statMu  sync.Mutex
+	live    map[*worker]struct{}
+	retired retiredStats // what workers no longer live did; statMu
+	timed   bool         // workers time each job (processes, cluster): see workerStats
 }
 
 // errTerminated is the cause given to work cut short by Terminate.
@@ -74,7 +87,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 			s.workers = 128 // tasks in flight
 		}
 	}
-	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}}
+	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}, born: time.Now(), live: map[*worker]struct{}{}, timed: s.processes || s.cluster}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -135,7 +148,9 @@ func (p *Pool) newWorker() *worker {
 	p.nextID++
 	id := p.nextID
 	p.mu.Unlock()
-	return &worker{id: id, pool: p}
+	w := &worker{id: id, pool: p}
+	p.addWorker(w)
+	return w
 }
 
 // enqueue adds jobs at the back of the queue, or returns why it cannot.
@@ -152,6 +167,7 @@ func (p *Pool) enqueue(jobs ...job) error {
 		return ErrClosed
 	}
 	p.queue = append(p.queue, jobs...)
+	p.countQueued(jobs)
 	switch {
 	case p.idle == 0:
 	case len(jobs) == 1:
@@ -205,6 +221,7 @@ func (p *Pool) pop() job {
 		p.queue, p.head = append(p.queue[:0], p.queue[p.head:]...), 0
 	}
 	p.busy++
+	p.taken.Add(int64(j.Size()))
 	return j
 }
 
@@ -224,15 +241,25 @@ func (p *Pool) jobsDone(n int) {
 // the worker has run MaxTasksPerChild tasks.
 func (p *Pool) loop(w *worker) {
 	defer p.workers.Done()
+	w.ready()
 	for {
+		w.enter(WorkerIdle)
 		j, ok := p.next()
 		if !ok {
 			p.backend.Stop(w)
+			p.dropWorker(w)
 			return
 		}
+		w.enter(WorkerBusy)
 		p.backend.Run(w, j)
+		w.st.ran.Store(int64(w.tasks))
 		p.jobDone()
 		if max := p.defs.maxTasks; w.retire || (max > 0 && w.tasks >= max) {
+			if w.retire {
+				p.st.Restarts[sched.Memory].Add(1)
+			} else {
+				p.st.Restarts[sched.Recycle].Add(1)
+			}
 			p.replace(w)
 			return
 		}
@@ -250,9 +277,11 @@ func (p *Pool) replace(old *worker) {
 		idleForever := p.closed && p.head == len(p.queue)
 		p.mu.Unlock()
 		if idleForever || p.ctx.Err() != nil {
+			p.dropWorker(nw)
 			return
 		}
 		if err := p.backend.Start(p.ctx, nw); err != nil {
+			p.dropWorker(nw)
 			if !errors.Is(err, ErrBrokenPool) { // the start already says "broken pool" and names the worker
 				err = fmt.Errorf("%w: starting worker %d to replace worker %d: %w", ErrBrokenPool, nw.id, old.id, err)
 			}
@@ -264,6 +293,7 @@ func (p *Pool) replace(old *worker) {
 		go p.loop(nw)
 	}()
 	p.backend.Stop(old)
+	p.dropWorker(old)
 }
 
 // breakPool marks the pool broken: nothing new is taken and every queued
@@ -288,6 +318,9 @@ func (p *Pool) breakPool(err error) {
 // has aborted them and called jobDone. p.mu is held.
 func (p *Pool) takeQueue() []job {
 	q := append([]job(nil), p.queue[p.head:]...)
+	for _, j := range q {
+		p.taken.Add(int64(j.Size()))
+	}
 	clear(p.queue)
 	p.queue, p.head = p.queue[:0], 0
 	p.busy += len(q)

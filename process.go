@@ -123,24 +123,38 @@ func (k *chunk[A, R]) Begin() bool {
 	return true
 }
 
-func (k *chunk[A, R]) FuncName() string                       { return k.call.name }
-func (k *chunk[A, R]) Settings() (time.Duration, int)         { return k.call.timeout, k.call.retries }
-func (k *chunk[A, R]) Context() context.Context               { return k.call.ctx }
-func (k *chunk[A, R]) Cursor() int                            { return k.ran }
-func (k *chunk[A, R]) Size() int                              { return len(k.in) }
-func (k *chunk[A, R]) Index(i int) int                        { return k.base + i }
-func (k *chunk[A, R]) CallSeq() uint64                        { return k.call.seq }
-func (k *chunk[A, R]) EncodeFrom(i int) ([]byte, int, error)  { return encodeFrom(k.in[i:]) }
-func (k *chunk[A, R]) Fail(i int, err error)                  { var zero R; k.report(i, zero, err) }
-func (k *chunk[A, R]) Complete(s sched.Slot, d time.Duration) { s.Ran(k.ran); k.took = d; k.finish() }
+func (k *chunk[A, R]) FuncName() string               { return k.call.name }
+func (k *chunk[A, R]) Settings() (time.Duration, int) { return k.call.timeout, k.call.retries }
+func (k *chunk[A, R]) Context() context.Context       { return k.call.ctx }
+func (k *chunk[A, R]) Cursor() int                    { return k.ran }
+func (k *chunk[A, R]) Size() int                      { return len(k.in) }
+func (k *chunk[A, R]) Index(i int) int                { return k.base + i }
+func (k *chunk[A, R]) CallSeq() uint64                { return k.call.seq }
+
+func (k *chunk[A, R]) Fail(i int, err error) { var zero R; k.report(i, zero, err) }
+func (k *chunk[A, R]) Complete(s sched.Slot, d time.Duration) {
+	s.Ran(k.ran)
+	k.took = d
+	if k.call.wItems && k.ran > 0 {
+		k.call.workerBar(s.ID()).Add(k.ran)
+	}
+	k.finish()
+}
+
+func (k *chunk[A, R]) EncodeFrom(i int) ([]byte, int, error) {
+	defer k.call.pool.timeEncode(time.Now())
+	return encodeFrom(k.in[i:])
+}
 
 func (k *chunk[A, R]) Deliver(at int, values []byte, n int, errs map[int]error) {
+	start := time.Now()
 	rs, derr := decodeResults[R](k.call.name, values, n)
+	k.call.pool.timeDecode(start)
 	if derr == nil && errs == nil {
 		copy(k.out[at:at+n], rs)
 		k.ran = at + n
-		if k.call.bar != nil {
-			k.call.bar.Add(n)
+		if k.call.itemBar != nil {
+			k.call.itemBar.Add(n)
 		}
 		return
 	}
@@ -157,7 +171,6 @@ func (k *chunk[A, R]) Deliver(at int, values []byte, n int, errs map[int]error) 
 	}
 }
 
-func (t *task[A, R]) Begin() bool                            { return t.state.CompareAndSwap(fPending, fRunning) }
 func (t *task[A, R]) FuncName() string                       { return t.runner.name }
 func (t *task[A, R]) Settings() (time.Duration, int)         { return t.runner.timeout, t.runner.retries }
 func (t *task[A, R]) Context() context.Context               { return t.ctx }
@@ -165,13 +178,34 @@ func (t *task[A, R]) Cursor() int                            { return t.n }
 func (t *task[A, R]) Size() int                              { return 1 }
 func (t *task[A, R]) Index(int) int                          { return 0 }
 func (t *task[A, R]) CallSeq() uint64                        { return t.seq }
-func (t *task[A, R]) EncodeFrom(int) ([]byte, int, error)    { return encodeFrom([]A{t.arg}) }
 func (t *task[A, R]) Complete(s sched.Slot, _ time.Duration) { s.Ran(t.n) }
-func (t *task[A, R]) Fail(_ int, err error)                  { var zero R; t.n = 1; t.resolve(zero, err) }
+
+func (t *task[A, R]) EncodeFrom(int) ([]byte, int, error) {
+	defer t.pool.timeEncode(time.Now())
+	return encodeFrom([]A{t.arg})
+}
+
+// Begin reports whether the task is still to run (not cancelled).
+func (t *task[A, R]) Begin() bool {
+	if t.state.CompareAndSwap(fPending, fRunning) {
+		return true
+	}
+	t.pool.st.Cancelled.Add(1)
+	return false
+}
+
+func (t *task[A, R]) Fail(_ int, err error) {
+	var zero R
+	t.n = 1
+	t.count(err)
+	t.resolve(zero, err)
+}
 
 func (t *task[A, R]) Deliver(_ int, values []byte, n int, errs map[int]error) {
 	t.n = 1
+	start := time.Now()
 	rs, err := decodeResults[R](t.runner.name, values, n)
+	t.pool.timeDecode(start)
 	if e := errs[0]; e != nil {
 		err = e
 	}
@@ -179,8 +213,15 @@ func (t *task[A, R]) Deliver(_ int, values []byte, n int, errs map[int]error) {
 		t.Fail(0, err)
 		return
 	}
+	t.count(nil)
 	t.resolve(rs[0], nil)
 }
+
+// timeEncode counts the time since start as encoding, for Stats.
+func (p *Pool) timeEncode(start time.Time) { p.st.EncodeNanos.Add(int64(time.Since(start))) }
+
+// timeDecode counts the time since start as decoding, for Stats.
+func (p *Pool) timeDecode(start time.Time) { p.st.DecodeNanos.Add(int64(time.Since(start))) }
 
 // checkFor refuses a function that cannot run on p's workers.
 func (f Func[A, R]) checkFor(p *Pool) error {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
 )
 
 // Functions worker processes run: registered at package level, so that the
@@ -463,7 +464,7 @@ func TestChildrenDieWithTheirParent(t *testing.T) {
 				t.Skipf("%v is ignored by this process and so by its children", sig)
 			}
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "MP_TEST_ROLE=parent", "MP_TEST_PARENT_OF="+tt.of)
+			cmd.Env = proc.SelfEnv("MP_TEST_ROLE=parent", "MP_TEST_PARENT_OF="+tt.of)
 			out, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -611,7 +612,7 @@ var chatty = mp.Register("test.chatty", func(_ context.Context, x int) (int, err
 func TestWorkerOutputIsTagged(t *testing.T) {
 	// Run the pool in a child test process so that its stderr can be read.
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWorkerOutputIsTaggedChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "MP_TEST_CHILD=1")
+	cmd.Env = proc.SelfEnv("MP_TEST_CHILD=1")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

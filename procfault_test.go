@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
 )
 
 // Fault injection on process pools: programs that forget mp.Main, workers
@@ -129,7 +130,7 @@ func noMainRole() int {
 func TestMissingMainDoesNotCascade(t *testing.T) {
 	counter := filepath.Join(t.TempDir(), "started")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), noMainEnv+"="+counter)
+	cmd.Env = proc.SelfEnv(noMainEnv + "=" + counter)
 	cmd.Stderr = nil
 	var out []byte
 	var err error
@@ -397,7 +398,7 @@ func TestTaskProcessesDieWithTheirOwners(t *testing.T) {
 	}
 	t.Run("program SIGKILLed", func(t *testing.T) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "MP_TEST_ROLE=parent", "MP_TEST_PARENT_OF=tasksleep")
+		cmd.Env = proc.SelfEnv("MP_TEST_ROLE=parent", "MP_TEST_PARENT_OF=tasksleep")
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/shm"
 	"github.com/mp-go/mp/internal/wire"
 )
@@ -349,7 +350,7 @@ func trackTree() {
 		}
 		exe, err := os.Executable()
 		if err == nil {
-			err = shm.EnsureTracker(tree(), exe, append(os.Environ(), workerEnv+"="+workerCookie, treeEnv+"="+tree()))
+			err = shm.EnsureTracker(tree(), exe, proc.SelfEnv(workerEnv+"="+workerCookie, treeEnv+"="+tree()))
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "mp:", err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -157,7 +158,7 @@ func TestRawArrayTravels(t *testing.T) {
 // tracker, which then ends.
 func TestSharedMemoryCleanupAfterCrash(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "MP_TEST_ROLE=parent", "MP_TEST_PARENT_OF=shm")
+	cmd.Env = proc.SelfEnv("MP_TEST_ROLE=parent", "MP_TEST_PARENT_OF=shm")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

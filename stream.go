@@ -96,7 +96,7 @@ func streamCall[A, R any](ctx context.Context, p *Pool, f Func[A, R], items iter
 		}
 		c := newCall(ctx, p, s, -1)
 		st := &stream[A, R]{p: p, ordered: ordered, fed: make(chan struct{})}
-		st.cc = &chunkedCall[A, R]{callCtl: c, runner: newRunner(f, s), finished: st.finished}
+		st.cc = &chunkedCall[A, R]{callCtl: c, runner: newRunner(p, f, s), finished: st.finished}
 		window := max(4*p.n, 8)
 		st.spare = make(chan *chunk[A, R], window+1)
 		if ordered {

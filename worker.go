@@ -196,10 +196,11 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 	}
 	out := make([]R, 0, min(len(args), maxBatch))
 	var errs []wire.ItemError
-	from := 0
+	from, retried := 0, 0
 	flush := func() error {
 		var err error
 		for _, res := range encodeResults(name, t.ID, from, out, errs, maxResultBytes) {
+			res.Retried, retried = retried, 0
 			if err = send(res); err != nil {
 				break
 			}
@@ -241,6 +242,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 				if werr == nil || attempt >= t.Retries {
 					break
 				}
+				retried++
 			}
 			if late != nil {
 				due.Store(true) // the pool hears of it at the deadline

@@ -44,9 +44,12 @@ var (
 	cliOnly   = flag.Bool("cli", false, "run only the mp command against xargs and GNU parallel")
 	pipeOnly  = flag.Bool("cli-pipe", false, "run only mp run --pipe against GNU parallel --pipe (a 1 GB input)")
 	shmOnly   = flag.Bool("shm", false, "run only the shared-memory case")
-	mgrOnly   = flag.Bool("manager", false, "run only the manager case")
+	mgrOnly   = flag.Bool("manager", false, "run only the manager case (quiet and loaded)")
+	ipcOnly   = flag.Bool("ipc", false, "run only the IPC cases (Queue, Pipe, Lock, manager), quiet and with a CPU hog on every core")
+	hogOnly   = flag.Bool("hog", false, "internal: keep every core busy until stdin closes")
 	clOnly    = flag.Bool("cluster", false, "run only the NATS cluster case")
 	codecOnly = flag.Bool("codec", false, "run only the codec comparison (gob against mp's CBOR)")
+	statsCost = flag.Bool("stats-cost", false, "run only Map of 200,000 ints on goroutines and processes (the cost of Pool.Stats' counters)")
 )
 
 //go:noinline
@@ -57,6 +60,10 @@ var sqCtx = func(_ context.Context, x int) (int, error) { return sq(x), nil }
 func main() {
 	mp.Main() // worker processes of the process-pool cases are this program
 	flag.Parse()
+	if *hogOnly {
+		hog()
+		return
+	}
 	if *echo {
 		pipeEcho()
 		return
@@ -89,7 +96,11 @@ func main() {
 		return
 	}
 	if *mgrOnly {
-		runManager()
+		runIPCSuite(measureManager)
+		return
+	}
+	if *ipcOnly {
+		runIPCSuite(measureQueue, measurePipeLock, measureManager)
 		return
 	}
 	if *clOnly {
@@ -98,6 +109,10 @@ func main() {
 	}
 	if *codecOnly {
 		reportCodecs()
+		return
+	}
+	if *statsCost {
+		runStatsCost()
 		return
 	}
 	ctx := context.Background()
@@ -262,8 +277,7 @@ func main() {
 	}
 	report(res, order, serialCPU, parCPU, rss, py)
 	runProcs(sz)
-	runShm()
-	runManager()
+	runShm() // and the IPC cases, quiet and with a CPU hog on every core
 	runCluster()
 	runCLI()
 	if !*smoke {

@@ -65,9 +65,9 @@ var (
 	})
 )
 
-// runManager measures a managed dict used from a child process, against
-// Python's Manager().dict().
-func runManager() {
+// measureManager measures a managed dict used from a child process,
+// against Python's Manager().dict().
+func measureManager() []ipcFigure {
 	nOps, nBatch, size, reps := 20_000, 200_000, 1000, min(*runs, 5)
 	if *smoke {
 		nOps, nBatch, size, reps = 200, 200, 10, 1
@@ -84,22 +84,9 @@ func runManager() {
 			fmt.Fprintln(os.Stderr, "bench: Python manager skipped:", err)
 		}
 	}
-	fmt.Printf("\nManager dict used from a child process: %d single operations, %d items in batches (median of %d):\n\n", nOps, nBatch, reps)
-	fmt.Println("| case | mp ns/op | mp ops/s | Python ns/op | Python ops/s | mp faster by |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|")
-	row := func(name string, mpNs float64, pyKey string) float64 {
-		v, ok := py[pyKey]
-		if !ok {
-			fmt.Printf("| %s | %.0f | %.0f | | | |\n", name, mpNs, 1e9/mpNs)
-			return 0
-		}
-		fmt.Printf("| %s | %.0f | %.0f | %.0f | %.0f | %.1f× |\n", name, mpNs, 1e9/mpNs, v, 1e9/v, v/mpNs)
-		return v / mpNs
-	}
-	r := row("set+get, one key a call", median(tSet), "dict set+get from a child")
-	row(fmt.Sprintf("batches of %d: SetMany+GetMany, per item (Python: update+copy)", size), median(tBatch), "dict batch update+copy from a child")
-	if r > 0 {
-		fmt.Printf("\nmanaged dict set+get ≥ 10× Python's operations per second: %.1f× (%s)\n", r, yes(r >= 10))
+	return []ipcFigure{
+		{name: fmt.Sprintf("manager dict from a child: set+get, one key a call (ns/op, %d ops)", nOps), mp: median(tSet), py: py["dict set+get from a child"], target: 10},
+		{name: fmt.Sprintf("manager dict from a child: batches of %d, SetMany+GetMany (Python: update+copy), ns/item", size), mp: median(tBatch), py: py["dict batch update+copy from a child"]},
 	}
 }
 

@@ -51,9 +51,9 @@ type queueArgs struct {
 	N int
 }
 
-// runQueue measures a producer process putting n ints into an mp.Queue
-// that the parent drains, against Python's multiprocessing.Queue.
-func runQueue() {
+// measureQueue measures a producer process putting n ints into an
+// mp.Queue that the parent drains, against Python's multiprocessing.Queue.
+func measureQueue() []ipcFigure {
 	n, reps := 200_000, min(*runs, 3)
 	if *smoke {
 		n, reps = 2_000, 1
@@ -80,21 +80,17 @@ func runQueue() {
 			fail(fmt.Errorf("queue: sum %d", total))
 		}
 	}
-	mpNs := median(ts)
-	fmt.Printf("\nQueue: a producer process puts %d small ints, the parent gets them (median of %d, process start included):\n\n", n, reps)
-	fmt.Println("| case | ns/message | mp faster by |")
-	fmt.Println("|---|---:|---:|")
-	fmt.Printf("| mp.Queue[int] | %.0f | |\n", mpNs)
+	f := ipcFigure{name: fmt.Sprintf("mp.Queue[int]: a producer process puts %d ints, the parent gets them (ns/message, start included)", n), mp: median(ts), target: 20}
 	if *python {
 		py := map[string]float64{}
 		if err := runPythonJSON("mpqueue.py", &py, n, reps); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: Python queue skipped:", err)
-			return
 		}
-		for k, v := range py {
-			fmt.Printf("| %s | %.0f | %.1f× (target ≥ 20×: %s) |\n", k, v, v/mpNs, yes(v/mpNs >= 20))
+		for _, v := range py {
+			f.py = v
 		}
 	}
+	return []ipcFigure{f}
 }
 
 type pingArgs struct {
@@ -133,9 +129,9 @@ var (
 	})
 )
 
-// runIPC measures a Pipe ping-pong and a contended Lock between two
-// processes, against Python's and a raw pipe between two Go processes.
-func runIPC() {
+// measurePipeLock measures a Pipe ping-pong and a contended Lock between
+// two processes, against Python's and a raw pipe between two Go processes.
+func measurePipeLock() []ipcFigure {
 	nPP, nLock, reps := 10_000, 200_000, min(*runs, 3)
 	if *smoke {
 		nPP, nLock, reps = 100, 1000, 1
@@ -191,27 +187,16 @@ func runIPC() {
 		v.Unlink()
 	}
 	pp, raw, lk := median(tPP), median(tRaw), median(tLock)
-	fmt.Printf("\nPipe and Lock between two processes (median of %d):\n\n", reps)
-	fmt.Println("| case | mp ns | Python ns | mp faster by |")
-	fmt.Println("|---|---:|---:|---:|")
 	py := map[string]float64{}
 	if *python {
 		if err := runPythonJSON("ipc.py", &py, nPP, nLock, reps); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: Python IPC skipped:", err)
 		}
 	}
-	row := func(name string, mpNs float64, pyKey string) {
-		if v, ok := py[pyKey]; ok {
-			fmt.Printf("| %s | %.0f | %.0f | %.1f× |\n", name, mpNs, v, v/mpNs)
-		} else {
-			fmt.Printf("| %s | %.0f | | |\n", name, mpNs)
-		}
-	}
-	row("Pipe ping-pong round trip", pp, "Pipe ping-pong (round trip)")
-	row("Lock+Unlock, 2 processes contending, process start included", lk, "Lock, 2 processes contending (per lock+unlock)")
-	fmt.Printf("\nraw os.Pipe round trip between two Go processes: %.0f ns; mp.Pipe is %.2f× it (target ≤ 1.5×: %s)\n", raw, pp/raw, yes(pp/raw <= 1.5))
-	if v, ok := py["Pipe ping-pong (round trip)"]; ok {
-		fmt.Printf("mp.Pipe ≥ 4× faster than Python's Pipe: %.1f× (%s)\n", v/pp, yes(v/pp >= 4))
+	return []ipcFigure{
+		{name: "Pipe ping-pong round trip (ns)", mp: pp, py: py["Pipe ping-pong (round trip)"], target: 4},
+		{name: "mp.Pipe against a raw os.Pipe round trip between two Go processes (ns; the Python column is the raw pipe's; target mp ≤ 1.5× it)", mp: pp, py: raw, target: 1 / 1.5},
+		{name: fmt.Sprintf("Lock+Unlock, 2 processes contending %d times each, start included (ns)", nLock), mp: lk, py: py["Lock, 2 processes contending (per lock+unlock)"]},
 	}
 }
 
@@ -266,6 +251,5 @@ func runShm() {
 	fmt.Printf("| plain slice, 2 goroutines | %.1f |\n", p/1e6)
 	fmt.Printf("| mp.Array, 2 worker processes (mp.Map of 2 spans) | %.1f |\n", s/1e6)
 	fmt.Printf("\nshared / plain speed: %.2f× (target ≥ 0.8×): %s\n", p/s, yes(p/s >= 0.8))
-	runQueue()
-	runIPC()
+	runIPCSuite(measureQueue, measurePipeLock, measureManager)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/cluster"
+	"github.com/mp-go/mp/internal/proc"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
@@ -230,7 +231,7 @@ func TestEmbeddedMapTenThousand(t *testing.T) {
 func startWorker(t *testing.T, url string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "MP_CLUSTER_WORKER="+url)
+	cmd.Env = proc.SelfEnv("MP_CLUSTER_WORKER=" + url)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

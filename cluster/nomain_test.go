@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
 )
 
 // noMainEnv names the counter file of noMainRole.
@@ -59,7 +60,7 @@ func noMainRole() int {
 func TestClusterMissingMainDoesNotCascade(t *testing.T) {
 	counter := filepath.Join(t.TempDir(), "started")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), noMainEnv+"="+counter)
+	cmd.Env = proc.SelfEnv(noMainEnv + "=" + counter)
 	done := make(chan struct{})
 	var out []byte
 	var err error

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/cluster"
+	"github.com/mp-go/mp/internal/proc"
 )
 
 // logged sleeps a little and appends a line to $MP_TEST_LOG for each run,
@@ -77,7 +78,7 @@ func TestCoordinatorRestart(t *testing.T) {
 	startWorker(t, srv.URL())
 	run := func(killAfter int) (lines []string) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "MP_TEST_COORDINATOR="+srv.URL())
+		cmd.Env = proc.SelfEnv("MP_TEST_COORDINATOR=" + srv.URL())
 		cmd.Stderr = os.Stderr
 		out, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {

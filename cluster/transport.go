@@ -311,7 +311,7 @@ func (t *transport) spawn() (*exec.Cmd, *os.File, error) {
 	}
 	defer w.Close()
 	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), registry.WorkerEnv+"="+t.url, registry.ReportEnv+"=3")
+	cmd.Env = proc.SelfEnv(registry.WorkerEnv+"="+t.url, registry.ReportEnv+"=3")
 	cmd.ExtraFiles = []*os.File{w}
 	if t.cfg.Creds != "" {
 		cmd.Env = append(cmd.Env, registry.CredsEnv+"="+t.cfg.Creds)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
 )
 
 // noMainEnv names the counter file of noMainRole.
@@ -59,7 +60,7 @@ func TestNoForkBomb(t *testing.T) {
 	counter := filepath.Join(t.TempDir(), "started")
 	ctx := testCtx(t)
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), noMainEnv+"="+counter)
+	cmd.Env = proc.SelfEnv(noMainEnv + "=" + counter)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -89,7 +90,7 @@ func TestNoForkBomb(t *testing.T) {
 // it down: it must exit cleanly, silent on stderr, leaving no segment.
 func TestSharedMemoryManagerReusesTracker(t *testing.T) {
 	cmd := exec.CommandContext(testCtx(t), os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "MP_CONF_ROLE=smm")
+	cmd.Env = proc.SelfEnv("MP_CONF_ROLE=smm")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

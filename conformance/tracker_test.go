@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
 )
 
 // TestResourceTracker ports TestResourceTracker.test_resource_tracker: a
@@ -26,7 +27,7 @@ func TestResourceTracker(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			ctx := testCtx(t)
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "MP_CONF_ROLE=leak-shm")
+			cmd.Env = proc.SelfEnv("MP_CONF_ROLE=leak-shm")
 			out, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)

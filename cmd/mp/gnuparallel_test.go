@@ -61,6 +61,7 @@ type gnuResult struct {
 	code   int
 	files  map[string]string // path relative to the work dir -> normalised content ("/" suffix: a directory)
 	err    error             // the script could not run, or timed out
+	took   time.Duration
 }
 
 func TestGNUParallel(t *testing.T) {
@@ -100,7 +101,7 @@ func TestGNUParallel(t *testing.T) {
 	gnuBin := filepath.Join(root, "bin-gnu")
 	mpBin := filepath.Join(root, "bin-mp")
 	writeWrapper(t, gnuBin, fmt.Sprintf("exec %s --will-cite \"$@\"\n", shQuote(gnu)))
-	writeWrapper(t, mpBin, fmt.Sprintf("MP_TEST_CLI=1 exec %s run \"$@\"\n", shQuote(self)))
+	writeWrapper(t, mpBin, selfEnvPrefix()+fmt.Sprintf("MP_TEST_CLI=1 exec %s run \"$@\"\n", shQuote(self)))
 	// one home per side: GNU parallel caches the longest command line it
 	// may run in ~/.parallel, which takes a second to find out; the first
 	// run finds it before the cases start
@@ -138,6 +139,28 @@ func TestGNUParallel(t *testing.T) {
 	if !filtered && pct < gnuMinMatchPct {
 		t.Errorf("only %.1f%% of the cases match GNU parallel, below the threshold of %.1f%%", pct, gnuMinMatchPct)
 	}
+	logSlowest(t, cases, results)
+}
+
+// logSlowest logs the cases that took longest, GNU's side and mp's, where
+// the harness's time goes.
+func logSlowest(t *testing.T, cases []gnuCase, results []outcome) {
+	order := make([]int, len(cases))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return int((results[b].gnu.took + results[b].mp.took) - (results[a].gnu.took + results[a].mp.took))
+	})
+	var sum time.Duration
+	for _, r := range results {
+		sum += r.gnu.took + r.mp.took
+	}
+	var b strings.Builder
+	for _, i := range order[:min(len(order), 15)] {
+		fmt.Fprintf(&b, "\n  %-28s gnu %6.2fs  mp %6.2fs", cases[i].id, results[i].gnu.took.Seconds(), results[i].mp.took.Seconds())
+	}
+	t.Logf("cases took %.0fs in all; the slowest:%s", sum.Seconds(), b.String())
 }
 
 // outcome is a case's run through GNU parallel and through mp run.
@@ -294,12 +317,14 @@ func runGNUCase(c gnuCase, bin, home, dir string) gnuResult {
 	cmd.WaitDelay = 2 * time.Second
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
 	err := cmd.Run()
+	took := time.Since(start)
 	// nothing the script started outlives it
 	if cmd.Process != nil {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
-	r := gnuResult{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
+	r := gnuResult{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode(), took: took}
 	if ctx.Err() != nil {
 		r.err = fmt.Errorf("timed out after %v", gnuCaseTimeout)
 	} else if err != nil {

@@ -67,7 +67,7 @@ func TestGNUParallelSSH(t *testing.T) {
 	gnuBin, mpBin := filepath.Join(root, "bin-gnu"), filepath.Join(root, "bin-mp")
 	env := fmt.Sprintf("export SSHCMD=%s PARALLEL_SSH=%s\n", shQuote(srv.SSH), shQuote(srv.SSH))
 	writeWrapper(t, gnuBin, env+fmt.Sprintf("exec %s --will-cite \"$@\"\n", shQuote(gnu)))
-	writeWrapper(t, mpBin, env+fmt.Sprintf("MP_TEST_CLI=1 exec %s run \"$@\"\n", shQuote(self)))
+	writeWrapper(t, mpBin, env+selfEnvPrefix()+fmt.Sprintf("MP_TEST_CLI=1 exec %s run \"$@\"\n", shQuote(self)))
 	gnuHome, mpHome := filepath.Join(root, "home-gnu"), filepath.Join(root, "home-mp")
 	if r := runGNUCase(gnuCase{script: "parallel echo ::: warm-up"}, gnuBin, gnuHome, filepath.Join(root, "warm-up")); r.err != nil || r.code != 0 {
 		t.Fatalf("GNU parallel does not run: exit %d, %v, %s", r.code, r.err, r.stderr)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
 	"go.uber.org/goleak"
 )
 
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 // mpCmd is the mp command as a child process.
 func mpCmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "MP_TEST_CLI=1")
+	cmd.Env = proc.SelfEnv("MP_TEST_CLI=1")
 	return cmd
 }
 
@@ -246,4 +247,17 @@ func TestReadmeMainJob(t *testing.T) {
 	if !strings.Contains(errOut, "8/8 100%") {
 		t.Errorf("no final bar on stderr: %q", errOut)
 	}
+}
+
+// selfEnvPrefix is what a shell wrapper that runs this test binary as mp
+// puts before it: GORACE as proc.SelfEnv sets it for a copy of this
+// program (no second of sleep at every exit of a race-built mp).
+func selfEnvPrefix() string {
+	prefix := ""
+	for _, e := range proc.SelfEnv() {
+		if v, ok := strings.CutPrefix(e, "GORACE="); ok {
+			prefix = "GORACE=" + shQuote(v) + " "
+		}
+	}
+	return prefix
 }

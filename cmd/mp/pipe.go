@@ -178,14 +178,21 @@ func pipeCmd(o *runOpts, words []string, stdin io.Reader, stdout, stderr io.Writ
 					return
 				}
 				seq++
-				rel := release
+				job := &jobs.Job{Seq: seq, Release: release}
 				if header != nil {
 					b = append(header[:len(header):len(header)], b...) // every block starts with the header, as in GNU parallel
 				} else if release != nil && !o.rrs {
-					// the block's memory serves a later block once its job has ended
-					rel = func() { release(); jobs.ReuseBlock(b) }
+					// the block's memory serves a later block once its job
+					// has ended, unless something it left may still read it
+					job.Release = func() {
+						release()
+						if !job.DataShared {
+							jobs.ReuseBlock(b)
+						}
+					}
 				}
-				if !yield(&jobs.Job{Seq: seq, Data: b, Release: rel}, nil) {
+				job.Data = b
+				if !yield(job, nil) {
 					return
 				}
 				hold()

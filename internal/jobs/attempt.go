@@ -3,12 +3,12 @@ package jobs
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/mp-go/mp/internal/proc"
@@ -71,9 +71,10 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		// The job writes straight into (unlinked) temporary files: no
 		// pipe and no copying goroutine per stream, and big outputs go
 		// to disk. A pipe is the fallback.
-		cmd.Stdout, cmd.Stderr = res.out.file(), res.err2.file()
+		cmd.Stdout, cmd.Stderr = res.out.file(r.outFiles), res.err2.file(r.outFiles)
 	}
 	cmd.Stdin = r.devNull // shared: os/exec would open /dev/null for every job
+	var pid int           // once started
 	var feed func()       // writes Data into the job's pipe, once it has started
 	switch {
 	case j.Input != nil:
@@ -88,11 +89,12 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		growPipe(pw)
 		cmd.Stdin = pr
 		fed := make(chan struct{})
+		byRef := false
 		feed = func() {
 			pr.Close() // the job's now: a job that stops reading makes the write fail
 			go func() {
 				defer close(fed)
-				pw.Write(j.Data) // an error: the job did not read it all, as with os/exec's pipe
+				byRef = writeBlock(pw, j.Data) // an error: the job did not read it all, as with os/exec's pipe
 				pw.Close()
 			}()
 		}
@@ -100,7 +102,12 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 			pr.Close()
 			pw.Close()
 			if feed == nil {
-				<-fed // nothing reads the block once its job has ended
+				<-fed // the job has ended: nothing reads the block any more...
+				if byRef && !proc.GroupGone(pid) {
+					// ...unless what the job left running holds the pipe
+					// with the block's pages in it
+					j.DataShared = true
+				}
 			}
 		}()
 	case j.Data != nil:
@@ -123,10 +130,9 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		defer f.Close()
 		cmd.Stdin = f
 	}
-	pidfd := proc.WatchExit(cmd)
 	res.start = time.Now()
-	if err := cmd.Start(); err != nil {
-		pidfd.Close()
+	job, err := start(cmd)
+	if err != nil {
 		res.err, res.exit, res.took = err, -1, time.Since(res.start)
 		fmt.Fprintf(&res.err2.buf, "mp: job %d: %v\n", j.Seq, err)
 		return
@@ -149,7 +155,7 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		defer tk.Stop()
 		recheck = tk.C
 	}
-	pid := cmd.Process.Pid
+	pid = job.pid
 	r.wd.Add(pid)
 	defer r.wd.Remove(pid)
 	var memKill chan struct{}
@@ -158,21 +164,31 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		defer r.live.remove(j.Seq)
 	}
 	res.memKilled = false
-	waited := make(chan error, 1)
+	type ending struct {
+		code int
+		sig  syscall.Signal
+		err  error
+	}
+	waited := make(chan ending, 1)
 	exited := make(chan struct{})
-	go func() { pidfd.Wait(); err := cmd.Wait(); close(exited); waited <- err }()
+	go func() {
+		code, sig, err := job.wait()
+		close(exited)
+		waited <- ending{code, sig, err}
+	}()
 	termed := false
 	terminate := func() {
 		if !termed {
 			// SIGTERM, then SIGKILL after the grace period (proc.Stop)
 			termed = true
-			go proc.Stop(cmd.Process, exited, nil, 0, max(cfg.Grace, time.Nanosecond))
+			go proc.Stop(job.process(), exited, nil, 0, max(cfg.Grace, time.Nanosecond))
 		}
 	}
+	var end ending
 wait:
 	for {
 		select {
-		case err = <-waited:
+		case end = <-waited:
 			break wait
 		case <-timer:
 			res.killed, res.timedOut = true, true
@@ -191,9 +207,9 @@ wait:
 			terminate()
 		case <-r.kill:
 			res.stopped, res.killed = true, true
-			proc.Kill(cmd.Process)
+			proc.Kill(job.process())
 		case <-ctx.Done():
-			proc.Kill(cmd.Process)
+			proc.Kill(job.process())
 		}
 	}
 	if line, ok := cmd.Stdout.(*lineWriter); ok {
@@ -201,21 +217,21 @@ wait:
 		cmd.Stderr.(*lineWriter).flush()
 	}
 	res.took = time.Since(res.start)
+	if res.out.pool != nil && proc.GroupGone(pid) {
+		// reaped, and nothing it started is left in its group: the
+		// files it wrote into can serve another job once printed
+		res.out.reuse, res.err2.reuse = true, true
+	}
 	res.out.settle()
 	res.err2.settle()
-	res.exit, res.signal = 0, 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code, sig := proc.ExitStatus(ee.ProcessState)
-		res.exit = code
-		if sig != 0 {
-			// GNU parallel's job log: -1 when it killed the job, else 0
-			res.exit, res.signal = 0, int(sig)
-			if res.killed {
-				res.exit = -1
-			}
+	res.exit, res.signal = end.code, 0
+	if end.err != nil {
+		res.err, res.exit = end.err, -1
+	} else if end.sig != 0 {
+		// GNU parallel's job log: -1 when it killed the job, else 0
+		res.exit, res.signal = 0, int(end.sig)
+		if res.killed {
+			res.exit = -1
 		}
-	} else if err != nil {
-		res.err, res.exit = err, -1
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/mp-go/mp/internal/proc"
 )
 
 // spillLimit is how much of one job's stream is kept in memory; the rest
@@ -23,6 +21,12 @@ type spill struct {
 	f    *os.File
 	size int64
 	err  error // of the temporary file
+	// pool is where f came from (file); f goes back to it on discard
+	// if reuse says that nothing else can write to it any more and
+	// sized that size is what f holds.
+	pool  *memPool
+	reuse bool
+	sized bool
 }
 
 func (s *spill) Write(p []byte) (int, error) {
@@ -46,12 +50,12 @@ func (s *spill) Write(p []byte) (int, error) {
 // file returns a temporary file for a job to write this stream into
 // directly, or the spill itself (a writer os/exec copies a pipe into) if
 // no file can be made.
-func (s *spill) file() io.Writer {
-	f, err := proc.MemFile("mp-output")
+func (s *spill) file(pool *memPool) io.Writer {
+	f, err := pool.get()
 	if err != nil {
 		return s
 	}
-	s.f = f
+	s.f, s.pool = f, pool
 	return f
 }
 
@@ -61,7 +65,7 @@ func (s *spill) settle() {
 		return
 	}
 	if n, err := s.f.Seek(0, io.SeekEnd); err == nil {
-		s.size = n
+		s.size, s.sized = n, true
 	}
 }
 
@@ -75,7 +79,9 @@ func (s *spill) writeTo(w io.Writer) {
 			io.Copy(w, s.f)
 		}
 	}
-	w.Write(s.buf.Bytes())
+	if s.buf.Len() > 0 { // no system call for nothing
+		w.Write(s.buf.Bytes())
+	}
 	if s.err != nil {
 		fmt.Fprintf(w, "\nmp: output lost past %d bytes: %v\n", spillLimit, s.err)
 	}
@@ -87,9 +93,14 @@ func (s *spill) discard() {
 		return
 	}
 	if s.f != nil {
-		s.f.Close()
+		if s.pool != nil && s.reuse && s.sized {
+			s.pool.put(s.f, s.size)
+		} else {
+			s.f.Close()
+		}
 		s.f = nil
 	}
+	s.pool, s.reuse, s.sized = nil, false, false
 	s.buf = bytes.Buffer{}
 	s.size = 0
 }

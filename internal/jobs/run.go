@@ -129,6 +129,9 @@ type Runner struct {
 	sshTemplates map[string]*Template
 	setupErr     error   // a --tagstring or --results template that does not parse
 	live         running // the jobs running, for --memfree
+	// outFiles keeps the files of jobs' output for later jobs (memfd.go);
+	// nil where jobs run elsewhere (-S, --cluster).
+	outFiles *memPool
 }
 
 // NewRunner prepares a run.
@@ -268,7 +271,7 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		}
 		return sum, nil
 	}
-	r.baseEnv = os.Environ()
+	r.baseEnv = baseEnv(os.Environ())
 	skip, err := r.openLogs()
 	if err != nil {
 		return sum, err
@@ -284,6 +287,10 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		return sum, err
 	}
 	defer r.devNull.Close()
+	if cfg.SSH == nil && cfg.Remote == nil {
+		r.outFiles = newMemPool(2*cfg.Jobs + 2)
+		defer r.outFiles.close() // after the jobs: pool.Close below waits for them
+	}
 	if cfg.SSH != nil {
 		n, err := r.setupHosts(ctx)
 		if err != nil {

@@ -36,6 +36,11 @@ type Job struct {
 	// Release, if set, is called once the job has ended (or was
 	// skipped): --pipe bounds the blocks held with it.
 	Release func()
+	// DataShared, set by the runner before Release, says that Data was
+	// passed to the job by reference (vmsplice) and that a process the
+	// job left running may still read it: its memory must not serve
+	// another block.
+	DataShared bool
 
 	perl *perlState // what its perl expressions found (skip(), errors)
 }

@@ -36,7 +36,9 @@ func (x *ExitFD) Wait() {
 	}
 	fd := x.fd
 	x.fd = -1
-	if err := unix.SetNonblock(fd, true); err != nil {
+	// one fcntl, not SetNonblock's two: a pidfd has no other status flag
+	// that F_SETFL could change (O_RDWR, its access mode, it ignores)
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, unix.O_NONBLOCK); err != nil {
 		unix.Close(fd)
 		return
 	}

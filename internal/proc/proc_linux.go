@@ -117,3 +117,9 @@ func Exiting(pid int) bool {
 	flags, err := strconv.ParseUint(f[6], 10, 64)
 	return err == nil && flags&0x4 != 0 // PF_EXITING
 }
+
+// GroupGone reports whether no process is left in the process group led
+// by pid, once pid itself has been reaped: nothing that the group's
+// processes started (and that stayed in their group) can still hold
+// their files. A group it cannot tell about counts as not gone.
+func GroupGone(pid int) bool { return syscall.Kill(-pid, 0) == syscall.ESRCH }

@@ -44,3 +44,6 @@ func (*ExitFD) Close() {}
 
 // Exiting reports whether process pid, this process's parent, has ended.
 func Exiting(pid int) bool { return os.Getppid() != pid }
+
+// GroupGone cannot tell here (no process groups): it says no.
+func GroupGone(pid int) bool { return false }

@@ -49,3 +49,7 @@ func (*ExitFD) Close() {}
 // Exiting reports whether process pid, this process's parent, has ended
 // (this process was reparented).
 func Exiting(pid int) bool { return os.Getppid() != pid }
+
+// GroupGone reports whether no process is left in the process group led
+// by pid, once pid itself has been reaped.
+func GroupGone(pid int) bool { return syscall.Kill(-pid, 0) == syscall.ESRCH }

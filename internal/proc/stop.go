@@ -74,3 +74,15 @@ func ExitStatus(st *os.ProcessState) (code int, sig syscall.Signal) {
 	}
 	return code, 0
 }
+
+// WaitStatusExit says how a process ended from its wait status, as
+// ExitStatus does from its ProcessState.
+func WaitStatusExit(ws syscall.WaitStatus) (code int, sig syscall.Signal) {
+	if ws.Signaled() {
+		return -1, ws.Signal()
+	}
+	if !ws.Exited() {
+		return -1, 0
+	}
+	return ws.ExitStatus(), 0
+}

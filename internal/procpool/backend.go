@@ -26,6 +26,7 @@ type Backend struct {
 	cfg  Config
 	pool sched.Pool
 	errs sched.Errors
+	st   *sched.Counters
 }
 
 var _ sched.Backend = (*Backend)(nil)
@@ -35,7 +36,7 @@ func New(pool sched.Pool, cfg Config) *Backend {
 	if cfg.Handshake == 0 {
 		cfg.Handshake = 10 * time.Second
 	}
-	return &Backend{cfg: cfg, pool: pool, errs: pool.Errors()}
+	return &Backend{cfg: cfg, pool: pool, errs: pool.Errors(), st: pool.Counters()}
 }
 
 // Spawn starts a worker process for a slot numbered id outside the

@@ -67,6 +67,7 @@ type flight struct {
 	timeout   time.Duration
 	retries   int
 	careful   bool
+	ticks     bool // the call has a progress bar: the worker sends Tick frames
 	crashes   map[int]int
 	unbegun   int // workers that died with its Task before they began item unbegunAt
 	unbegunAt int
@@ -81,7 +82,7 @@ type flight struct {
 
 func newFlight(rj sched.Job, extra bool) *flight {
 	timeout, retries := rj.Settings()
-	return &flight{rj: rj, extra: extra, timeout: timeout, retries: retries, careful: timeout > 0}
+	return &flight{rj: rj, extra: extra, timeout: timeout, retries: retries, careful: timeout > 0, ticks: sched.TickerFrom(rj.Context()) != nil}
 }
 
 // pipelined reports whether f may share its worker with Tasks behind it:
@@ -107,6 +108,9 @@ type chain struct {
 	// cancelled after its task is done kills nothing.
 	hookGen   uint64
 	receiving atomic.Uint64
+	// timedOut is set when the head's item ran past its Timeout and the
+	// worker was killed for it (for Stats' restart reasons).
+	timedOut atomic.Bool
 }
 
 // Run runs j on the slot's worker process, and Tasks of jobs taken
@@ -198,6 +202,9 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 		werr := pw.exitError(b.errs, reason)
 		pw.Close()
 		w.SetWorker(nil)
+		if b.pool.Context().Err() == nil {
+			b.st.Restarts[c.restartReason(h)].Add(1)
+		}
 		for _, f := range c.jobs {
 			f.sent = false
 		}
@@ -236,6 +243,7 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 				h.crashes = map[int]int{}
 			}
 			h.crashes[item]++ // run it again on a fresh worker
+			b.st.Retried.Add(1)
 		default:
 			h.rj.Fail(item, werr)
 		}
@@ -409,7 +417,7 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			}
 			pw.nextID++
 			f.id, f.from, f.n, f.encErr = pw.nextID, from, n, encErr
-			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful}
+			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful, Ticks: f.ticks}
 			frame, err := wire.Marshal(task)
 			if err != nil {
 				rj.Fail(from, err)
@@ -421,6 +429,7 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			return deferred
 		}
 		f.sent, f.size, f.sentAt = true, len(f.frame)+wire.HeaderSize, time.Now()
+		c.b.st.Sent.Add(1)
 		err := pw.w.Write(wire.KindTask, f.frame) // the caller flushes
 		f.frame = nil
 		if err != nil {
@@ -430,4 +439,15 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 	}
 	c.finish(f)
 	return finished
+}
+
+// restartReason says why the worker running h died, for Stats.
+func (c *chain) restartReason(h *flight) sched.Reason {
+	switch {
+	case c.timedOut.Swap(false):
+		return sched.Timeout
+	case h.rj.Context().Err() != nil:
+		return sched.Cancel
+	}
+	return sched.Crash
 }

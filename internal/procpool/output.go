@@ -21,11 +21,12 @@ type taggedWriter struct {
 	mu     *sync.Mutex
 	prefix []byte
 	buf    []byte
+	seen   func(line []byte) // not nil: shown each line (the Go runtime's out-of-memory message)
 }
 
-func newTaggedWriter(dst io.Writer, id, pid int) *taggedWriter {
+func newTaggedWriter(dst io.Writer, id, pid int, seen func([]byte)) *taggedWriter {
 	mu, _ := outputLocks.LoadOrStore(dst, new(sync.Mutex))
-	return &taggedWriter{dst: dst, mu: mu.(*sync.Mutex), prefix: fmt.Appendf(nil, "[mp worker %d pid %d] ", id, pid)}
+	return &taggedWriter{dst: dst, mu: mu.(*sync.Mutex), prefix: fmt.Appendf(nil, "[mp worker %d pid %d] ", id, pid), seen: seen}
 }
 
 // Write is called by os/exec's copying goroutine only.
@@ -56,6 +57,9 @@ func (w *taggedWriter) Close() error {
 }
 
 func (w *taggedWriter) emit(line []byte) {
+	if w.seen != nil {
+		w.seen(line)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.dst.Write(append(w.prefix[:len(w.prefix):len(w.prefix)], line...))

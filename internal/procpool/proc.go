@@ -43,6 +43,7 @@ type Proc struct {
 	r      *wire.Reader
 	names  map[string]bool
 	exited chan struct{}
+	mem    *memWatch // tells whether it ran out of memory
 	nextID uint64
 	rss    uint64 // resident memory after its last task
 	// the worker's recent time per Task, for pipelining
@@ -142,7 +143,7 @@ func Spawn(sp Spec) (*Proc, error) {
 		}
 	}
 	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), sp.Env...)
+	cmd.Env = proc.SelfEnv(sp.Env...)
 	lifeline, err := lifelineEnd()
 	if err != nil {
 		closePipes()
@@ -168,13 +169,15 @@ func Spawn(sp Spec) (*Proc, error) {
 		link.Seg.Close()
 		return nil, startErr(err)
 	}
+	mem := newMemWatch(cmd.Process.Pid, cmd.Env)
 	var copying sync.WaitGroup
 	if tagged {
 		for _, c := range []struct {
-			r   *os.File
-			dst *os.File
-		}{{pipes[0][0], os.Stdout}, {pipes[1][0], os.Stderr}} {
-			tag := newTaggedWriter(c.dst, id, cmd.Process.Pid)
+			r    *os.File
+			dst  *os.File
+			seen func([]byte)
+		}{{pipes[0][0], os.Stdout, nil}, {pipes[1][0], os.Stderr, mem.line}} {
+			tag := newTaggedWriter(c.dst, id, cmd.Process.Pid, c.seen)
 			copying.Go(func() {
 				io.Copy(tag, c.r) // ends when the worker and its children close the pipe
 				tag.Close()
@@ -185,7 +188,7 @@ func Spawn(sp Spec) (*Proc, error) {
 	pw := &Proc{
 		id: id, noun: noun, cmd: cmd, pid: cmd.Process.Pid, link: link, room: wk.TaskRingBytes * 3 / 4,
 		tasks: &ring.Writer{R: link.Tasks}, res: &ring.Reader{R: link.Results},
-		exited: make(chan struct{}),
+		exited: make(chan struct{}), mem: mem,
 	}
 	pw.w = wire.NewWriter(pw.tasks, wire.DefaultMaxFrame)
 	pw.r = wire.NewReader(pw.res, wire.DefaultMaxFrame)
@@ -194,6 +197,7 @@ func Spawn(sp Spec) (*Proc, error) {
 		// started and left running. It is killed while the worker, not
 		// yet reaped, still holds its pid (where the system allows).
 		if proc.WaitExited(pw.pid) {
+			mem.ended() // its limits and cgroup, while it is a zombie
 			proc.KillGroup(pw.pid)
 			cmd.Wait()
 		} else {
@@ -325,6 +329,9 @@ func (pw *Proc) exitError(mk sched.Errors, reason error) error {
 	signal := ""
 	if sig != 0 {
 		signal = sig.String()
+	}
+	if reason == nil {
+		reason = pw.mem.verdict(sig) // nil unless it ran out of memory
 	}
 	return mk.Exit(pw.pid, code, signal, reason)
 }

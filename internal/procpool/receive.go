@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mp-go/mp/internal/sched"
 	"github.com/mp-go/mp/internal/wire"
 	wk "github.com/mp-go/mp/internal/worker"
 )
@@ -29,6 +30,7 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 		}
 		return time.AfterFunc(timeout, func() {
 			if current.Load() == int64(i) {
+				c.timedOut.Store(true)
 				pw.killFor(b.errs.Timeout(timeout))
 			}
 		})
@@ -47,6 +49,13 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 				where = append(where, "func", rj.FuncName(), "task", rj.Index(from+at.Item))
 			}
 			wk.EmitLog(b.pool.Logger(), p, where...)
+			continue
+		}
+		if kind == wire.KindTick && err == nil {
+			var tk wire.Tick
+			if t, ok := rj.(sched.JobTicker); ok && wire.Unmarshal(p, &tk) == nil && tk.Task == id {
+				t.TickOn(c.w, tk.N)
+			}
 			continue
 		}
 		if timer != nil {
@@ -70,6 +79,9 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 				errs = map[int]error{}
 			}
 			errs[from+e.Index] = b.errs.Remote(pw.pid, &e.Err)
+		}
+		if res.Retried > 0 {
+			b.st.Retried.Add(int64(res.Retried))
 		}
 		if res.RSS != 0 {
 			pw.rss = res.RSS

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -101,37 +100,3 @@ func UnlockWord(w *uint32) error {
 		}
 	}
 }
-
-// SpinFor watches *word for up to SpinTime, yielding the processor, and
-// reports whether it moved on from seq: between a fast producer and a
-// fast consumer, sleeping on the futex and waking each other costs two
-// system calls a message.
-//
-// It does not spin when the processors are crowded (see crowded): the
-// caller then sleeps on the futex at once.
-func SpinFor(word *uint32, seq uint32) bool {
-	if crowded() {
-		return atomic.LoadUint32(word) != seq
-	}
-	var deadline time.Time
-	for i := 0; ; i++ {
-		if atomic.LoadUint32(word) != seq {
-			return true
-		}
-		if i%16 == 0 {
-			now := time.Now()
-			if deadline.IsZero() {
-				deadline = now.Add(SpinTime)
-			} else if now.After(deadline) {
-				return false
-			}
-		}
-		runtime.Gosched()
-	}
-}
-
-// SpinTime bounds SpinFor: long enough to cover the other side's work on
-// a short message (a round trip through a manager server), short enough
-// to cost little when nothing comes. A futex sleep and wake-up costs tens
-// of microseconds on a virtual machine.
-const SpinTime = 50 * time.Microsecond

@@ -214,7 +214,7 @@ func (r *Ring) Put(ctx context.Context, b []byte, wait bool) error {
 		if !wait {
 			return ErrFull
 		}
-		if SpinFor(&h.NotFull, seq) {
+		if futex.Spin(&h.NotFull, seq) {
 			continue
 		}
 		// A Get after our look bumps NotFull: the wait then returns at once.
@@ -309,7 +309,7 @@ func (r *Ring) get(ctx context.Context, wait bool, dst []byte, reuse bool) ([]by
 		if !wait {
 			return nil, ErrEmpty
 		}
-		if SpinFor(&h.NotEmpty, seq) {
+		if futex.Spin(&h.NotEmpty, seq) {
 			continue // a Put came while we spun: no sleep, no wake-up call
 		}
 		atomic.AddUint32(&h.WaitGet, 1)

@@ -102,6 +102,9 @@ type Pool interface {
 	MaxTasks() int
 	// Errors makes the errors that users see, in package mp's types.
 	Errors() Errors
+	// Counters are the pool's statistics, which a backend updates where
+	// it does the work counted.
+	Counters() *Counters
 }
 
 // Errors makes the errors a backend reports in the types of package mp,

@@ -111,7 +111,7 @@ func Start() (*Watchdog, error) {
 	proc.GrowPipe(w, 1<<20) // room for the lines written while it sleeps
 	cmd := exec.Command(exe)
 	cmd.Stdin = r // stdout and stderr: the null device, holding no pipe of the program open
-	cmd.Env = append(os.Environ(), env+"="+cookie)
+	cmd.Env = proc.SelfEnv(env + "=" + cookie)
 	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		w.Close()

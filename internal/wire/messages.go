@@ -36,6 +36,17 @@ type Task struct {
 	// times it (a cluster worker, which the pool cannot kill) and reports
 	// an item still running at its deadline as timed out at once.
 	Timeout int64 `cbor:"7,keyasint,omitempty"`
+	// Ticks says that the call has a progress bar: the worker sends the
+	// ticks of the Task's items (mp.Tick) as Tick frames.
+	Ticks bool `cbor:"8,keyasint,omitempty"`
+}
+
+// Tick carries N progress ticks made by the items of task Task since the
+// previous Tick: sent at most every 50 ms while the task runs, and before
+// its last Results.
+type Tick struct {
+	Task uint64 `cbor:"1,keyasint"`
+	N    int64  `cbor:"2,keyasint"`
 }
 
 // Results reports items From to From+N-1 of task ID: their results as
@@ -50,6 +61,10 @@ type Results struct {
 	// RSS is the worker's resident memory in bytes, sent with the last
 	// Results of a task (Linux; 0 elsewhere).
 	RSS uint64 `cbor:"6,keyasint,omitempty"`
+	// Retried counts the runs of items again after a failure (the Task's
+	// Retries) since the previous Results of the task, for the pool's
+	// Stats.
+	Retried int `cbor:"7,keyasint,omitempty"`
 }
 
 // ItemError is the failure of one item of a Results, by its index in the

@@ -33,7 +33,8 @@ const (
 	// KindMessage is one message of an mp.Conn over a socket (mp.Listen,
 	// mp.Dial), either way: a value's encoding, or raw bytes (SendBytes).
 	KindMessage Kind = 10
-	maxKind          = KindMessage
+	KindTick    Kind = 11 // worker → pool: Tick, progress from inside a running Task
+	maxKind          = KindTick
 )
 
 // HeaderSize is the size of a frame's header: length and kind.

@@ -115,7 +115,7 @@ func Serve(link *Link, h Host) int {
 			}
 			return o.send(wire.KindResult, res)
 		}
-		late, err := RunTask(ctx, &t, s.RSS, send)
+		late, err := RunTaskTicks(ctx, &t, s.RSS, send, func(tk *wire.Tick) error { return o.send(wire.KindTick, tk) })
 		if err != nil {
 			return exitPoolGone
 		}
@@ -152,9 +152,27 @@ func processErrors(errs []wire.ItemError) []wire.ItemError {
 // caller runs nothing else until it is closed. A cluster worker runs its
 // Tasks with it too.
 func RunTask(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire.Results) error) (late <-chan struct{}, err error) {
+	return RunTaskTicks(ctx, t, rss, sendResults, nil)
+}
+
+// RunTaskTicks is RunTask that also sends the ticks of the task's items
+// (mp.Tick) with sendTick, when t asks for them: at most every TickEvery,
+// and before the task's last Results.
+func RunTaskTicks(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire.Results) error, sendTick func(*wire.Tick) error) (late <-chan struct{}, err error) {
+	var ticks *tickSink
+	if t.Ticks && sendTick != nil {
+		ctx, ticks = startTicks(ctx, t.ID, sendTick)
+		defer ticks.close()
+	}
 	send := func(r *wire.Results) error {
-		if rss && r.From+r.N == t.N {
+		last := r.From+r.N == t.N
+		if rss && last {
 			r.RSS = proc.RSS()
+		}
+		if ticks != nil && last {
+			if err := ticks.flush(); err != nil {
+				return err
+			}
 		}
 		return sendResults(r)
 	}

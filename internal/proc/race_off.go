@@ -1,0 +1,6 @@
+//go:build !race
+
+package proc
+
+// raceEnabled reports whether this program is built with -race.
+const raceEnabled = false

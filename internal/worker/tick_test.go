@@ -1,0 +1,60 @@
+package worker
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mp-go/mp/internal/sched"
+	"github.com/mp-go/mp/internal/wire"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestTicksAreBatched: a task ticking in a tight loop sends a Tick frame
+// at most every TickEvery, and every tick arrives once flushed.
+func TestTicksAreBatched(t *testing.T) {
+	var mu sync.Mutex
+	var frames []wire.Tick
+	ctx, sink := startTicks(context.Background(), 7, func(tk *wire.Tick) error {
+		mu.Lock()
+		frames = append(frames, *tk)
+		mu.Unlock()
+		return nil
+	})
+	tk := sched.TickerFrom(ctx)
+	if tk == nil {
+		t.Fatal("the task's context carries no Ticker")
+	}
+	start := time.Now()
+	var n int64
+	for time.Since(start) < 6*TickEvery {
+		tk.Tick(1)
+		n++
+	}
+	elapsed := time.Since(start)
+	if err := sink.flush(); err != nil {
+		t.Fatal(err)
+	}
+	sink.close()
+	mu.Lock()
+	defer mu.Unlock()
+	var sum int64
+	for _, f := range frames {
+		if f.Task != 7 {
+			t.Errorf("frame for task %d", f.Task)
+		}
+		sum += f.N
+	}
+	if sum != n {
+		t.Errorf("frames carry %d ticks, want %d", sum, n)
+	}
+	if limit := int(elapsed/TickEvery) + 2; len(frames) > limit {
+		t.Errorf("%d frames for %d ticks in %v: more than one per %v", len(frames), n, elapsed, TickEvery)
+	}
+	if len(frames) < 2 {
+		t.Errorf("%d frames in %v: ticks were not sent while the task ran", len(frames), elapsed)
+	}
+}

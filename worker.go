@@ -195,6 +195,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 		link.Stage.Reset(t.ID, 0)
 	}
 	out := make([]R, 0, min(len(args), maxBatch))
+	var scratch []byte // an item's results, on their way to the stage
 	var errs []wire.ItemError
 	from, retried := 0, 0
 	flush := func() error {
@@ -218,7 +219,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 			errs = append(errs, wire.ItemError{Index: i, Err: *werr})
 		}
 		out = append(out, r)
-		if t.Careful || i == len(args)-1 || len(out) == maxBatch || due.Load() || (link != nil && !stage(link.Stage, out[len(out)-1:], werr)) {
+		if t.Careful || i == len(args)-1 || len(out) == maxBatch || due.Load() || (link != nil && !stage(link.Stage, out[len(out)-1:], werr, &scratch)) {
 			due.Store(false)
 			return flush()
 		}
@@ -271,10 +272,15 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 
 // stage keeps the results of one item, r[0], in the link's stage, and
 // reports whether it did (else its batch is sent at once).
-func stage[R any](s *wk.Stage, r []R, werr *wire.Error) bool {
-	v, bad := wire.MarshalEach(r)
-	if bad != nil {
-		return false // the batch reports it
+func stage[R any](s *wk.Stage, r []R, werr *wire.Error, scratch *[]byte) bool {
+	v, ok := wire.AppendRaw((*scratch)[:0], r) // numbers: no allocation
+	if ok {
+		*scratch = v
+	} else {
+		var bad map[int]error
+		if v, bad = wire.MarshalEach(r); bad != nil {
+			return false // the batch reports it
+		}
 	}
 	var e []byte
 	if werr != nil {

@@ -46,6 +46,32 @@ func MarshalSlice[T any](items []T) ([]byte, error) {
 	return b, err
 }
 
+// AppendRaw appends items encoded as MarshalSlice encodes them to dst,
+// without allocating, when they are a slice of int, int64 or float64;
+// ok is false (and dst returned as is) for any other type.
+func AppendRaw[T any](dst []byte, items []T) (b []byte, ok bool) {
+	switch s := any(items).(type) {
+	case []int:
+		dst = append(dst, rawTag, rawInt)
+		for _, v := range s {
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
+		}
+	case []int64:
+		dst = append(dst, rawTag, rawInt64)
+		for _, v := range s {
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
+		}
+	case []float64:
+		dst = append(dst, rawTag, rawFloat64)
+		for _, v := range s {
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
+		}
+	default:
+		return dst, false
+	}
+	return dst, true
+}
+
 func appendWords(kind byte, n int, word func(int) uint64) []byte {
 	b := make([]byte, 2, 2+8*n)
 	b[0], b[1] = rawTag, kind

@@ -173,9 +173,9 @@ func TestPool(t *testing.T) {
 			ctx := testCtx(t)
 			p3 := newPool(t, k, 3)
 			res := mp.ApplyAsync(ctx, p3, sqrWait, mp.Args2[int, int]{A1: 6, A2: 600_000})
+			start := time.Now() // before the deadline is set (see test_wait_timeout)
 			short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 			defer cancel()
-			start := time.Now()
 			if _, err := res.Get(short); !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("get(timeout) = %v, want a timeout", err)
 			}

@@ -286,9 +286,9 @@ var (
 		}
 		defer a.Cond.Unlock()
 		const expected = 100 * time.Millisecond
+		start := time.Now() // before the deadline is set (see test_wait_timeout)
 		wctx, cancel := context.WithTimeout(ctx, expected)
 		defer cancel()
-		start := time.Now()
 		err := a.Cond.WaitFor(wctx, func() bool { return *a.State.Ptr() == 4 })
 		if errors.Is(err, context.DeadlineExceeded) && time.Since(start) >= expected-10*time.Millisecond {
 			*a.Success.Ptr() = 1

@@ -186,9 +186,11 @@ func TestWait(t *testing.T) {
 	t.Run("test_wait_timeout", func(t *testing.T) {
 		const timeout = 300 * time.Millisecond
 		a, b := newPipe[any](t, true)
+		// start before the deadline is set: a busy machine may pause this
+		// goroutine between the two (it did, 28 ms, at load 10)
+		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		start := time.Now()
 		res, err := mp.WaitReady(ctx, a, b)
 		delta := time.Since(start)
 		if len(res) != 0 || !errors.Is(err, context.DeadlineExceeded) {

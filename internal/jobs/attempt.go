@@ -100,14 +100,26 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		}
 		defer func() {
 			pr.Close()
+			if feed != nil { // never started
+				pw.Close()
+				return
+			}
+			// The job has ended, but what it left running may still be
+			// reading the block (`exec 3<&0; (cksum <&3) &`): the writer
+			// goes on until the block is all in the pipe or nothing can
+			// read it any more (EPIPE), as os/exec's copy of stdin does.
+			// Closing the pipe here instead cut the block short (or to
+			// nothing, when the writer had not started yet).
+			select {
+			case <-fed:
+			case <-ctx.Done():
+			}
 			pw.Close()
-			if feed == nil {
-				<-fed // the job has ended: nothing reads the block any more...
-				if byRef && !proc.GroupGone(pid) {
-					// ...unless what the job left running holds the pipe
-					// with the block's pages in it
-					j.DataShared = true
-				}
+			<-fed
+			if byRef && !proc.GroupGone(pid) {
+				// what the job left running holds the pipe with the
+				// block's pages in it: Data must stay as it is
+				j.DataShared = true
 			}
 		}()
 	case j.Data != nil:

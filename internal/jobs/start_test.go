@@ -93,7 +93,13 @@ func TestLateOutputOfAJobsBackgroundProcessStaysOutOfLaterJobs(t *testing.T) {
 
 // A --pipe block goes to its job by reference (vmsplice): its memory is
 // not given to another block while a process the job left running can
-// still read it from the pipe (Job.DataShared).
+// still read it from the pipe (Job.DataShared), and the whole block
+// reaches that process even though the job itself has ended: blocks of
+// 200 KiB (in the pipe at once) and of 3 MiB (bigger than the pipe: the
+// rest is written as the background process reads). Until the fix the
+// runner closed the pipe when the job ended, and the background process
+// read a cut block, or none when the writer had not started (flaky at
+// load 12 for 200 KiB; every time for 3 MiB).
 func TestBlockStaysWhileWhatItsJobLeftCanReadIt(t *testing.T) {
 	dir := t.TempDir()
 	tm, err := Parse([]string{"exec 3<&0; (sleep 0.3; cksum <&3 > " + dir + "/{#}.part && mv " + dir + "/{#}.part " + dir + "/{#}) &"})
@@ -104,7 +110,11 @@ func TestBlockStaysWhileWhatItsJobLeftCanReadIt(t *testing.T) {
 	want := make([]string, n)
 	input := func(yield func(*Job, error) bool) {
 		for i := range n {
-			b := bytes.Repeat([]byte(fmt.Sprintf("block %d\n", i)), 200<<10/8) // 200 KiB: by reference
+			size := 200 << 10 // by reference, and fits the pipe
+			if i%2 == 1 {
+				size = 3 << 20 // more than the pipe holds (1 MiB)
+			}
+			b := bytes.Repeat([]byte(fmt.Sprintf("block %d\n", i)), size/8)
 			want[i] = cksum(t, b)
 			j := &Job{Seq: i + 1, Data: b}
 			j.Release = func() {

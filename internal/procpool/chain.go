@@ -203,7 +203,7 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 		pw.Close()
 		w.SetWorker(nil)
 		if b.pool.Context().Err() == nil {
-			b.st.Restarts[c.restartReason(h)].Add(1)
+			b.st.Restarts[c.restartReason(h, sf != nil)].Add(1)
 		}
 		for _, f := range c.jobs {
 			f.sent = false
@@ -441,12 +441,14 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 	return finished
 }
 
-// restartReason says why the worker running h died, for Stats.
-func (c *chain) restartReason(h *flight) sched.Reason {
+// restartReason says why the worker running h died, for Stats; stopped
+// says that the pool killed it for a call that stopped (which may be
+// another call than h's, taken ahead).
+func (c *chain) restartReason(h *flight, stopped bool) sched.Reason {
 	switch {
 	case c.timedOut.Swap(false):
 		return sched.Timeout
-	case h.rj.Context().Err() != nil:
+	case stopped || h.rj.Context().Err() != nil:
 		return sched.Cancel
 	}
 	return sched.Crash

@@ -20,8 +20,10 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 	defer c.receiving.Store(0)
 	if ctx := rj.Context(); ctx.Err() != nil {
 		// cancelled while its Task was queued (the hook fired while
-		// another task ran): stop it now
-		pw.killFor(context.Cause(ctx))
+		// another task ran): stop it now. The kill may land after this
+		// Task's results, while the worker runs the next call's: the
+		// reason says the pool stopped it, for Stats (Cancel, not Crash).
+		pw.killFor(&stoppedFor{context.Cause(ctx)})
 	}
 	var current atomic.Int64
 	arm := func(i int) *time.Timer {

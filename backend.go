@@ -54,7 +54,14 @@ func (w *worker) Retire() { w.retire = true }
 func (w *worker) Worker() any { return w.bk }
 
 // SetWorker records the backend's own state.
-func (w *worker) SetWorker(v any) { w.bk = v }
+func (w *worker) SetWorker(v any) {
+	w.bk = v
+	pid := 0
+	if p, ok := v.(interface{ PID() int }); ok {
+		pid = p.PID()
+	}
+	w.st.pid.Store(int32(pid)) // for Stats, read from other goroutines
+}
 
 type workerKey struct{}
 

@@ -313,6 +313,7 @@ func (k *chunk[A, R]) report(i int, r R, err error) {
 		}
 		k.errs[i] = c.fail(k.base+i, err)
 		k.nerr++
+		c.pool.noteFailure(k.base+i, k.in[i], err)
 		if errors.Is(err, ErrTimeout) {
 			c.pool.st.TimedOut.Add(1)
 		}

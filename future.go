@@ -400,6 +400,7 @@ func (t *task[A, R]) countTo(o *sched.Outcomes, err error) {
 		return
 	}
 	o.Failed.Add(1)
+	t.pool.noteFailure(0, t.arg, err)
 	if errors.Is(err, ErrTimeout) {
 		t.pool.st.TimedOut.Add(1)
 	}

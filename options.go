@@ -50,6 +50,7 @@ type settings struct {
 	progressTicks bool // the bar counts Tick, not items
 	workerBars    *progress.Group
 	checkpoint    string // Checkpoint's directory
+	dashboard     *string
 }
 
 func (s *settings) apply(opts []Option) error {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mp-go/mp/internal/dash"
 	"github.com/mp-go/mp/internal/sched"
 )
 
@@ -52,12 +53,16 @@ type Pool struct {
 	workers sync.WaitGroup
 
 	// for Stats (stats.go)
-	st      sched.Counters
-	born    time.Time
-	statMu  sync.Mutex
-	live    map[*worker]struct{}
-	retired retiredStats // what workers no longer live did; statMu
-	timed   bool         // workers time each job (processes, cluster): see workerStats
+	st       sched.Counters
+	born     time.Time
+	statMu   sync.Mutex
+	live     map[*worker]struct{}
+	retired  retiredStats // what workers no longer live did; statMu
+	timed    bool         // workers time each job (processes, cluster): see workerStats
+	failures recentErrors
+
+	name string       // on the dashboard
+	dash *dash.Handle // Dashboard
 }
 
 // errTerminated is the cause given to work cut short by Terminate.
@@ -136,6 +141,12 @@ func NewPool(opts ...Option) (*Pool, error) {
 	for _, w := range ws {
 		p.workers.Add(1)
 		go p.loop(w)
+	}
+	if s.dashboard != nil {
+		if err := p.startDashboard(*s.dashboard); err != nil {
+			p.Terminate()
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -353,6 +364,7 @@ func (p *Pool) Close() error {
 	// Nothing runs any more: end what tasks left behind on the pool's
 	// context (an mp.Command started and not waited for).
 	p.cancel(ErrClosed)
+	p.stopDashboard()
 	return nil
 }
 
@@ -421,6 +433,7 @@ func (p *Pool) Terminate() {
 	}
 	p.workers.Wait()
 	p.waitAsyncs()
+	p.stopDashboard()
 }
 
 // track registers a running call so that Terminate can cancel it.

@@ -70,6 +70,10 @@ type Stats struct {
 
 	// PerWorker describes each worker now in the pool, by ID.
 	PerWorker []WorkerStats
+
+	// RecentErrors are the last 16 items that failed, oldest first
+	// (Failed counts them all).
+	RecentErrors []FailedItem
 }
 
 // Restarts counts the workers a pool replaced, by reason.
@@ -127,6 +131,8 @@ type WorkerStats struct {
 	// TaskTime is its time running jobs, including the one running now;
 	// WaitTime its time waiting for work, including now.
 	TaskTime, WaitTime time.Duration
+	// PID is its worker process (0 for goroutine and cluster workers).
+	PID int
 }
 
 // workerStats is what a worker keeps for Stats: atomics written by the
@@ -142,6 +148,7 @@ type workerStats struct {
 	state atomic.Int32
 	since atomic.Int64 // nanoseconds since the pool's birth when the state (or the running chunk) began; -1: unknown
 	born  atomic.Int64 // nanoseconds since the pool's birth when it started serving
+	pid   atomic.Int32 // its worker process, 0 for none
 	ran   atomic.Int64
 	busy  atomic.Int64 // nanoseconds, finished jobs
 	wait  atomic.Int64 // nanoseconds, finished waits (timed workers)
@@ -261,7 +268,7 @@ func (p *Pool) Stats() Stats {
 	s.PerWorker = make([]WorkerStats, len(ws))
 	for i, w := range ws {
 		state := WorkerStatus(w.st.state.Load())
-		ps := WorkerStats{ID: w.id, Status: state, Since: max(time.Duration(w.st.since.Load()), 0), Tasks: w.st.ran.Load()}
+		ps := WorkerStats{ID: w.id, Status: state, Since: max(time.Duration(w.st.since.Load()), 0), Tasks: w.st.ran.Load(), PID: int(w.st.pid.Load())}
 		ps.TaskTime, ps.WaitTime = w.times(now)
 		busy, wait = busy+int64(ps.TaskTime), wait+int64(ps.WaitTime)
 		switch state {
@@ -275,6 +282,7 @@ func (p *Pool) Stats() Stats {
 		s.PerWorker[i] = ps
 	}
 	s.TaskTime, s.WaitTime = time.Duration(busy), time.Duration(wait)
+	s.RecentErrors = p.failures.recent()
 	return s
 }
 

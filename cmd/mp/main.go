@@ -97,6 +97,7 @@ func execute(cfg jobs.Config, input func(func(*jobs.Job, error) bool), stderr io
 		cfg.Remote = pool
 	}
 	cfg.Watchdog = true
+	cfg.Name = name
 	r := jobs.NewRunner(cfg)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)

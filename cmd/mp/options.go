@@ -73,6 +73,7 @@ type common struct {
 	dryRun     bool
 	grace      time.Duration
 	cluster    string
+	dashboard  string
 	verbose    bool
 	trace      bool
 	ungroup    bool
@@ -117,6 +118,7 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.json, "json", "", "write start, retry and finish events as JSON lines to `FILE`")
 	fs.BoolVar(&c.bar, "bar", false, "show a progress bar on standard error")
 	fs.BoolVar(&c.eta, "eta", false, "show the estimated time left (on the progress bar)")
+	fs.StringVar(&c.dashboard, "dashboard", "", "serve a live web page of the run at `ADDR` ([HOST]:PORT; :8080 is loopback only, 0.0.0.0:8080 every interface): progress, ETA, jobs/s, each job slot's job and memory, the failed jobs")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "print the commands instead of running them; also --dryrun")
 	fs.DurationVar(&c.grace, "grace", 2*time.Second, "time between SIGTERM and SIGKILL for a job being stopped")
 	fs.StringVar(&c.cluster, "cluster", "", "run the jobs on the workers of the NATS cluster at `URL` (`mp worker -connect URL` on each host; `mp server` is a server); -j jobs are in flight at once")
@@ -226,7 +228,7 @@ func (c *common) config(t *jobs.Template, stdout, stderr io.Writer) (jobs.Config
 		RetryDelay: c.retryDelay, JobLog: c.joblog, Resume: c.resume,
 		ResumeFail: c.resumeFail, JSON: c.json, Bar: c.bar || c.eta, DryRun: c.dryRun,
 		Grace: c.grace, Shell: shellOf(), Stdout: stdout, Stderr: stderr,
-		ClusterURL: c.cluster, Verbose: c.verbose, Trace: c.trace, Ungroup: c.ungroup, TagString: strings.ReplaceAll(c.tagstring, `\t`, "\t"),
+		ClusterURL: c.cluster, Dashboard: c.dashboard, Verbose: c.verbose, Trace: c.trace, Ungroup: c.ungroup, TagString: strings.ReplaceAll(c.tagstring, `\t`, "\t"),
 	}
 	if err != nil {
 		return cfg, err

@@ -153,6 +153,10 @@ func (r *Runner) attempt(ctx context.Context, j *Job, slot int, res *result) {
 		feed()
 		feed = nil
 	}
+	if r.board != nil {
+		r.board.started(slot, j, res.command, job.pid, res.tries)
+		defer r.board.ended(slot)
+	}
 	timeout := r.timeout()
 	var timer, recheck <-chan time.Time
 	if timeout > 0 {

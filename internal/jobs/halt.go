@@ -82,6 +82,9 @@ func (r *Runner) logRow(res *result) {
 // finished records a job that ran: the counters, the job log, the event
 // stream, the bar, and --halt.
 func (r *Runner) finished(res *result) {
+	if r.board != nil {
+		r.board.finished(res)
+	}
 	r.mu.Lock()
 	r.done++
 	if res.ok() {

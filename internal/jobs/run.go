@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/dash"
 	"github.com/mp-go/mp/internal/watchdog"
 	"github.com/mp-go/mp/progress"
 )
@@ -79,6 +81,12 @@ type Config struct {
 	// Parse are the template's parse options, for --tagstring and
 	// --results' replacement strings (--rpl, --plus...).
 	Parse ParseOptions
+	// Dashboard is where to serve the run's live dashboard page
+	// ([HOST]:PORT, loopback without a host; see package internal/dash);
+	// "" for none. Its address is printed on Stderr.
+	Dashboard string
+	// Name is the run's name on the dashboard ("mp run").
+	Name string
 }
 
 // Runner runs jobs. Interrupt and Kill may be called from a signal
@@ -132,6 +140,7 @@ type Runner struct {
 	// outFiles keeps the files of jobs' output for later jobs (memfd.go);
 	// nil where jobs run elsewhere (-S, --cluster).
 	outFiles *memPool
+	board    *board // the dashboard's view of the run; nil without one
 }
 
 // NewRunner prepares a run.
@@ -320,6 +329,17 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 		r.bar = progress.New(int64(cfg.Total), progress.Writer(cfg.Stderr), progress.Unit("job"))
 		defer r.bar.Close()
 	}
+	if cfg.Dashboard != "" {
+		r.board = &board{r: r, name: cmp.Or(cfg.Name, "mp run"), start: time.Now()}
+		r.board.total.Store(int64(cfg.Total))
+		r.board.final.Store(cfg.Total > 0)
+		h, err := dash.Join(cfg.Dashboard, r.board)
+		if err != nil {
+			return sum, err
+		}
+		defer h.Leave()
+		fmt.Fprintf(cfg.Stderr, "%s: dashboard at %s\n", cmp.Or(cfg.Name, "mp run"), h.URL())
+	}
 
 	// The input, read lazily: it stops when the run stops; the job log's
 	// finished jobs are skipped (--resume), keyed by their command.
@@ -340,12 +360,19 @@ func (r *Runner) Run(ctx context.Context, jobs iter.Seq2[*Job, error]) (Summary,
 				continue
 			}
 			count++
+			if r.board != nil && cfg.Total == 0 {
+				r.board.total.Store(int64(count))
+			}
 			if !yield(j) {
 				return
 			}
 		}
 		if r.bar != nil {
 			r.bar.SetTotal(int64(count))
+		}
+		if r.board != nil {
+			r.board.total.Store(int64(count))
+			r.board.final.Store(true)
 		}
 	}
 

@@ -221,6 +221,12 @@ func (b *clusterBackend) Run(s sched.Slot, rj sched.Job) {
 	start := time.Now()
 	timeout, retries := rj.Settings()
 	ctx := rj.Context()
+	// The call's bar, if any, moves with the Ticks of its tasks, which the
+	// workers send while they run (none without a bar).
+	var onTick func(int64)
+	if jt, ok := rj.(sched.JobTicker); ok && sched.TickerFrom(ctx) != nil {
+		onTick = func(n int64) { jt.TickOn(s, n) }
+	}
 	for rj.Cursor() < rj.Size() {
 		from := rj.Cursor()
 		args, n, encErr := rj.EncodeFrom(from)
@@ -230,7 +236,7 @@ func (b *clusterBackend) Run(s sched.Slot, rj sched.Job) {
 		}
 		// The ID names the task by its call and its first item: the same
 		// in a program run again, for ClusterRun.
-		t := &wire.Task{ID: rj.CallSeq()<<32 | uint64(rj.Index(from)), Func: rj.FuncName(), Args: args, N: n, Retries: retries}
+		t := &wire.Task{ID: rj.CallSeq()<<32 | uint64(rj.Index(from)), Func: rj.FuncName(), Args: args, N: n, Retries: retries, Ticks: onTick != nil}
 		tctx, cancel := ctx, context.CancelFunc(func() {})
 		if timeout > 0 {
 			// The worker times each item from its start and reports a late
@@ -244,7 +250,7 @@ func (b *clusterBackend) Run(s sched.Slot, rj sched.Job) {
 		}
 		got := 0
 		b.pool.st.Sent.Add(1)
-		err := b.tr.Run(tctx, t, func(r *wire.Results) {
+		err := b.tr.Run(tctx, t, onTick, func(r *wire.Results) {
 			if r.Retried > 0 {
 				b.pool.st.Retried.Add(int64(r.Retried))
 			}

@@ -14,10 +14,14 @@ import (
 // bar.update(n) in a worker), so that a pool of 8 tasks that each read a
 // million rows shows a moving bar, not 8 jumps. It works in a goroutine
 // pool, in a worker process (ticks are summed and sent to the pool at
-// most every 50 ms per task, and before the task's result) and counts in
-// Stats.Ticks. It does nothing when the call has no bar (Progress or
-// ProgressBar) and outside a task: the context then carries nothing and
-// Tick costs one context lookup. On a cluster worker it does nothing yet.
+// most every 50 ms per task, and before the task's result), on a cluster
+// worker (summed and sent at most every 50 ms per task on a core NATS
+// subject of the pool's; one lost on a reconnect only holds the bar back
+// until the task's result, which brings the task's count in all), and
+// counts in Stats.Ticks. It does nothing when the call has no bar
+// (Progress, ProgressBar or WorkerBars) and outside a task: the context
+// then carries nothing, Tick costs one context lookup and workers send
+// nothing.
 //
 // By default a bar counts items and ticks add to it; with ProgressTicks
 // it counts ticks only: give it the total with progress.Total.

@@ -46,6 +46,11 @@
 //     take --pipe blocks and give output of up to 24 MiB a stream.
 //   - If the pool loses its cluster for good (after a minute of
 //     reconnecting), the tasks in flight fail with ErrClusterGone.
+//   - mp.Tick moves the call's bar while a task runs, for calls with a
+//     bar only: the worker sends the ticks, summed, at most every 50 ms
+//     per task, on the core subject mp.ticks.<pool> (not stored: one lost
+//     on a reconnect only holds the bar back), and the task's count in
+//     all with its results, so that the bar is exact once they are in.
 //
 // # A program that crashes and runs again
 //

@@ -59,16 +59,17 @@ type transport struct {
 	subject string // this pool's results
 	results jetstream.ConsumeContext
 	adv     *nats.Subscription
+	ticks   *nats.Subscription // the ticks of this pool's running tasks
 	lost    chan struct{}
 	broken  chan struct{}  // closed with brokenErr: the pool cannot work
 	wg      sync.WaitGroup // the local workers' supervisors
 	stop    chan struct{}  // closed by Close: the supervisors stop their workers
 
 	mu      sync.Mutex
-	pending map[uint64]*inflight      // by task ID
-	bySeq   map[uint64]uint64         // task ID by stream sequence
-	early   map[uint64][]wire.Results // results stored by a previous run (ClusterRun), not yet asked for
-	big     payloads                  // tasks and results bigger than a message
+	pending map[uint64]*inflight  // by task ID
+	bySeq   map[uint64]uint64     // task ID by stream sequence
+	early   map[uint64]taskResult // results stored by a previous run (ClusterRun), not yet asked for
+	big     payloads              // tasks and results bigger than a message
 	closed  bool
 	// brokenErr says why the pool cannot work: its local workers run the
 	// program instead of serving (no mp.Main)
@@ -79,12 +80,43 @@ type transport struct {
 type inflight struct {
 	done    chan struct{}
 	results []wire.Results
+	ticks   int64 // every tick of the task, from its results
 	err     error
 	seq     uint64
+
+	onTick func(n int64) // nil: the task's call wants no ticks
+	tmu    sync.Mutex    // orders the ticks with the end of the task
+	ticked int64         // ticks handed to onTick
+	ended  bool          // onTick has had its last call
+}
+
+// tick hands n ticks of the running task to onTick, unless it ended.
+func (f *inflight) tick(n int64) {
+	f.tmu.Lock()
+	defer f.tmu.Unlock()
+	if f.ended {
+		return // late: its results counted them
+	}
+	f.ticked += n
+	f.onTick(n)
+}
+
+// end hands onTick the ticks of the task that the tick messages did not
+// bring (total of them in all, 0 if it has no results) and stops it.
+func (f *inflight) end(total int64) {
+	f.tmu.Lock()
+	defer f.tmu.Unlock()
+	if f.ended {
+		return
+	}
+	f.ended = true
+	if rest := total - f.ticked; rest > 0 {
+		f.onTick(rest)
+	}
 }
 
 func dial(cfg registry.Config) (registry.Transport, error) {
-	t := &transport{cfg: cfg, url: cfg.URL, pending: map[uint64]*inflight{}, bySeq: map[uint64]uint64{}, early: map[uint64][]wire.Results{}, lost: make(chan struct{}), broken: make(chan struct{}), stop: make(chan struct{})}
+	t := &transport{cfg: cfg, url: cfg.URL, pending: map[uint64]*inflight{}, bySeq: map[uint64]uint64{}, early: map[uint64]taskResult{}, lost: make(chan struct{}), broken: make(chan struct{}), stop: make(chan struct{})}
 	if t.url == "" {
 		// Loopback, but other users of this host could connect: a random
 		// token keeps them out (workers get it in their URL).
@@ -210,6 +242,9 @@ func (t *transport) connect() error {
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
+	if t.ticks, err = nc.Subscribe(ticksSubject(t.subject), t.onTicks); err != nil {
+		return fmt.Errorf("cluster: receiving progress ticks: %w", err)
+	}
 	return nil
 }
 
@@ -331,7 +366,7 @@ func (t *transport) spawn() (*exec.Cmd, *os.File, error) {
 func (t *transport) URL() string { return t.url }
 
 // Run publishes task tk and waits for its results.
-func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire.Results)) error {
+func (t *transport) Run(ctx context.Context, tk *wire.Task, onTick func(n int64), onResults func(*wire.Results)) error {
 	data, err := wire.Marshal(tk)
 	if err != nil {
 		return err
@@ -347,6 +382,10 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire
 		data = nil
 	}
 	f := &inflight{done: make(chan struct{})}
+	if tk.Ticks && onTick != nil {
+		f.onTick = onTick
+		defer f.end(0) // whatever ends the task, no tick comes after Run
+	}
 	t.mu.Lock()
 	if t.brokenErr != nil {
 		t.mu.Unlock()
@@ -356,11 +395,14 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire
 		t.mu.Unlock()
 		return ErrClusterGone
 	}
-	if rs, ok := t.early[tk.ID]; ok { // done before a restart
+	if tr, ok := t.early[tk.ID]; ok { // done before a restart
 		delete(t.early, tk.ID)
 		t.mu.Unlock()
-		for i := range rs {
-			onResults(&rs[i])
+		if f.onTick != nil {
+			f.end(tr.Ticks)
+		}
+		for i := range tr.Results {
+			onResults(&tr.Results[i])
 		}
 		return nil
 	}
@@ -403,6 +445,9 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onResults func(*wire
 	}
 	if f.err != nil {
 		return f.err
+	}
+	if f.onTick != nil {
+		f.end(f.ticks)
 	}
 	for i := range f.results {
 		onResults(&f.results[i])
@@ -458,13 +503,13 @@ func (t *transport) onResult(msg jetstream.Msg) {
 		if f != nil {
 			delete(t.pending, tr.Task)
 		} else if _, seen := t.early[tr.Task]; t.cfg.Run != "" && !seen {
-			t.early[tr.Task] = tr.Results // from before a restart, for Run
+			t.early[tr.Task] = tr // from before a restart, for Run
 		}
 		t.mu.Unlock()
 		if f == nil {
 			continue
 		}
-		f.results = tr.Results
+		f.results, f.ticks = tr.Results, tr.Ticks
 		close(f.done)
 	}
 }
@@ -496,6 +541,21 @@ func wellFormed(rs []wire.Results) bool {
 		next += r.N
 	}
 	return true
+}
+
+// onTicks hands the ticks a worker sent for a running task of this pool
+// to its call; ticks of a task no longer waiting are dropped.
+func (t *transport) onTicks(m *nats.Msg) {
+	var tk wire.Tick
+	if wire.Unmarshal(m.Data, &tk) != nil || tk.N <= 0 {
+		return
+	}
+	t.mu.Lock()
+	f := t.pending[tk.Task]
+	t.mu.Unlock()
+	if f != nil && f.onTick != nil {
+		f.tick(tk.N)
+	}
 }
 
 // onMaxDeliveries fails a task of this pool that no worker finished.
@@ -540,6 +600,9 @@ func (t *transport) Close() error {
 	}
 	if t.adv != nil {
 		t.adv.Unsubscribe()
+	}
+	if t.ticks != nil {
+		t.ticks.Unsubscribe()
 	}
 	if t.js != nil {
 		t.big.dropFetched()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -29,7 +30,21 @@ const (
 	// cancelSubject carries "<results subject> <task ID>" of a task whose
 	// call ended: the worker running it cancels its context.
 	cancelSubject = "mp.cancel"
+	// ticksPrefix starts the core subject on which a worker sends the
+	// ticks (mp.Tick) of a running task that asks for them (Task.Ticks):
+	// mp.ticks.<pool> for the results subject mp.results.<pool>.
+	ticksPrefix = "mp.ticks."
 )
+
+// ticksSubject returns the subject of the ticks of the tasks whose
+// results go to results, or "" if results is not a pool's.
+func ticksSubject(results string) string {
+	rest, ok := strings.CutPrefix(results, resultsPrefix)
+	if !ok || rest == "" {
+		return ""
+	}
+	return ticksPrefix + rest
+}
 
 // resultMsg is what a worker publishes to a pool: the results of one or
 // more of its tasks.
@@ -45,6 +60,9 @@ type taskResult struct {
 	// Object names the object that holds Results (encoded) when they are
 	// too big for a message; Results is then empty.
 	Object string `cbor:"3,keyasint,omitempty"`
+	// Ticks is every tick (mp.Tick) of the task's items, for a Task with
+	// Ticks: the pool adds what its tick messages did not bring.
+	Ticks int64 `cbor:"4,keyasint,omitempty"`
 }
 
 // serve runs this process as a worker of the cluster at url: it takes
@@ -96,7 +114,7 @@ func serve(url string) int {
 	if info := cons.CachedInfo(); info != nil && info.Config.AckWait > 0 {
 		ackWait = info.Config.AckWait
 	}
-	w := &worker{js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}}
+	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}}
 	w.big.js = js
 	sub, err := nc.Subscribe(cancelSubject, func(m *nats.Msg) {
 		w.mu.Lock()
@@ -142,6 +160,7 @@ func serve(url string) int {
 
 // worker is a cluster worker's state.
 type worker struct {
+	nc      *nats.Conn
 	js      jetstream.JetStream
 	name    string
 	ackWait time.Duration
@@ -319,10 +338,12 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 	w.mu.Lock()
 	w.running[key] = cancel
 	w.mu.Unlock()
+	ctx, ticks := w.startTicks(ctx, &t, reply)
 	late, err := wk.RunTask(ctx, &t, false, func(r *wire.Results) error {
 		tr.Results = append(tr.Results, *r)
 		return nil
 	})
+	tr.Ticks = ticks()
 	w.mu.Lock()
 	delete(w.running, key)
 	w.mu.Unlock()
@@ -343,7 +364,7 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 			cancel()
 		}
 		if err == nil {
-			tr = taskResult{Task: t.ID, Object: name}
+			tr = taskResult{Task: t.ID, Object: name, Ticks: tr.Ticks}
 			return reply, tr, 64 + len(name), true, late
 		}
 		err = fmt.Errorf("cluster: the results of this task are %d bytes, above half the cluster's message limit of %d, and the object store did not take them (%v)", size, w.maxMsg, err)
@@ -358,9 +379,35 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 	return reply, tr, size, true, late
 }
 
+// startTicks returns ctx carrying what counts the ticks of task t's items
+// (mp.Tick), if t asks for them (its call has a progress bar): they are
+// sent, summed, at most every wk.TickEvery on the core subject of the
+// pool's ticks (fire and forget: one lost on a reconnect only holds the
+// bar back until the results). done stops the sending and returns every
+// tick counted, sent or not, for the results. Without Ticks, ctx is
+// returned as it is and done returns 0: nothing is counted or sent.
+func (w *worker) startTicks(ctx context.Context, t *wire.Task, reply string) (_ context.Context, done func() int64) {
+	subject := ticksSubject(reply)
+	if !t.Ticks || subject == "" {
+		return ctx, func() int64 { return 0 }
+	}
+	var sent int64 // by the sink's goroutine, read after Close
+	ctx, sink := wk.StartTicks(ctx, t.ID, func(tk *wire.Tick) error {
+		sent += tk.N
+		if data, err := wire.Marshal(tk); err == nil {
+			w.nc.Publish(subject, data) // an error loses progress only: the total goes with the results
+		}
+		return nil
+	})
+	return ctx, func() int64 {
+		unsent := sink.Close() // first: sent is final once the sink stopped
+		return sent + unsent
+	}
+}
+
 // encodedSize bounds the size of tr encoded, without encoding it.
 func encodedSize(tr *taskResult) int {
-	n := 16
+	n := 24
 	for _, r := range tr.Results {
 		n += 32 + len(r.Values)
 		for _, e := range r.Errs {

@@ -37,8 +37,11 @@ type Transport interface {
 	// onResults, in order, once: duplicates from redeliveries are
 	// dropped. It returns once every item is reported, or with the
 	// error that ended it (the context's, a task delivered MaxDeliver
-	// times, the cluster gone).
-	Run(ctx context.Context, t *wire.Task, onResults func(*wire.Results)) error
+	// times, the cluster gone). When t.Ticks is set, onTick gets the
+	// ticks of t's items (mp.Tick) while it runs, and the rest of them
+	// before onResults: with the results, it has had each tick once.
+	// onTick is not called once Run has returned.
+	Run(ctx context.Context, t *wire.Task, onTick func(n int64), onResults func(*wire.Results)) error
 	// URL is the address workers connect to.
 	URL() string
 	// Close stops what Dial started: the local workers, the embedded

@@ -37,13 +37,16 @@ type Task struct {
 	// an item still running at its deadline as timed out at once.
 	Timeout int64 `cbor:"7,keyasint,omitempty"`
 	// Ticks says that the call has a progress bar: the worker sends the
-	// ticks of the Task's items (mp.Tick) as Tick frames.
+	// ticks of the Task's items (mp.Tick) as Tick frames (a cluster
+	// worker: as Tick messages on the pool's ticks subject, and their
+	// total with the results). Without it a worker sends none.
 	Ticks bool `cbor:"8,keyasint,omitempty"`
 }
 
 // Tick carries N progress ticks made by the items of task Task since the
-// previous Tick: sent at most every 50 ms while the task runs, and before
-// its last Results.
+// previous Tick: sent at most every 50 ms while the task runs, and, by a
+// worker process, before its last Results (a cluster worker sends the
+// task's total with its results instead).
 type Tick struct {
 	Task uint64 `cbor:"1,keyasint"`
 	N    int64  `cbor:"2,keyasint"`

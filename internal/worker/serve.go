@@ -159,10 +159,10 @@ func RunTask(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire
 // (mp.Tick) with sendTick, when t asks for them: at most every TickEvery,
 // and before the task's last Results.
 func RunTaskTicks(ctx context.Context, t *wire.Task, rss bool, sendResults func(*wire.Results) error, sendTick func(*wire.Tick) error) (late <-chan struct{}, err error) {
-	var ticks *tickSink
+	var ticks *TickSink
 	if t.Ticks && sendTick != nil {
-		ctx, ticks = startTicks(ctx, t.ID, sendTick)
-		defer ticks.close()
+		ctx, ticks = StartTicks(ctx, t.ID, sendTick)
+		defer ticks.Close()
 	}
 	send := func(r *wire.Results) error {
 		last := r.From+r.N == t.N

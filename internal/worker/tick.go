@@ -14,9 +14,10 @@ import (
 // (mp.Tick): at most once per TickEvery, and once before its last Results.
 const TickEvery = 50 * time.Millisecond
 
-// tickSink sums the ticks of a running Task's items and sends them as
-// Tick frames, rate-limited.
-type tickSink struct {
+// TickSink sums the ticks of a running Task's items and sends them,
+// rate-limited: as Tick frames from a worker process, on a core NATS
+// subject from a cluster worker.
+type TickSink struct {
 	task    uint64
 	pending atomic.Int64
 	mu      sync.Mutex // held while sending: a flush is not overtaken by another
@@ -25,12 +26,13 @@ type tickSink struct {
 	done    chan struct{}
 }
 
-var _ sched.Ticker = (*tickSink)(nil)
+var _ sched.Ticker = (*TickSink)(nil)
 
-// startTicks returns ctx carrying a tickSink for task, which sends every
-// TickEvery until stopped.
-func startTicks(ctx context.Context, task uint64, send func(*wire.Tick) error) (context.Context, *tickSink) {
-	s := &tickSink{task: task, send: send, stop: make(chan struct{}), done: make(chan struct{})}
+// StartTicks returns ctx carrying a TickSink for task, which sends the
+// ticks counted with send every TickEvery (none when there are none)
+// until Close. An error from send stops the sending: the pool is gone.
+func StartTicks(ctx context.Context, task uint64, send func(*wire.Tick) error) (context.Context, *TickSink) {
+	s := &TickSink{task: task, send: send, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(TickEvery)
@@ -50,10 +52,10 @@ func startTicks(ctx context.Context, task uint64, send func(*wire.Tick) error) (
 }
 
 // Tick counts n ticks, to be sent.
-func (s *tickSink) Tick(n int64) { s.pending.Add(n) }
+func (s *TickSink) Tick(n int64) { s.pending.Add(n) }
 
 // flush sends the ticks counted, if any.
-func (s *tickSink) flush() error {
+func (s *TickSink) flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.pending.Swap(0)
@@ -63,8 +65,12 @@ func (s *tickSink) flush() error {
 	return s.send(&wire.Tick{Task: s.task, N: n})
 }
 
-// close stops the sending goroutine; ticks made later are not sent.
-func (s *tickSink) close() {
+// Close stops the sending goroutine and returns the ticks counted but
+// not sent; ticks counted later are dropped.
+func (s *TickSink) Close() (unsent int64) {
 	close(s.stop)
 	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pending.Swap(0)
 }

@@ -48,13 +48,13 @@ import (
 // Checkpoint is a call option; Imap, ImapUnordered, Apply and Submit
 // refuse it.
 func Checkpoint(dir string) Option {
-	return func(s *settings) error {
+	return callOption(func(s *settings) error {
 		if dir == "" {
 			return fmt.Errorf("%w: Checkpoint(\"\"): name the directory that keeps the results", ErrInvalidOption)
 		}
 		s.checkpoint = dir
 		return nil
-	}
+	})
 }
 
 // noCheckpoint refuses Checkpoint for the calls that do not keep results.

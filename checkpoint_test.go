@@ -235,9 +235,9 @@ var (
 func checkpointRole() int {
 	n, _ := strconv.Atoi(os.Getenv("MP_TEST_CP_N"))
 	dir := os.Getenv("MP_TEST_CP_DIR")
-	opts := []mp.Option{mp.Threads(2)}
+	opts := []mp.PoolOption{mp.Threads(2)}
 	if os.Getenv("MP_TEST_CP_PROCS") != "" {
-		opts = []mp.Option{mp.Processes(2)}
+		opts = []mp.PoolOption{mp.Processes(2)}
 	}
 	p, err := mp.NewPool(opts...)
 	if err != nil {

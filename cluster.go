@@ -40,47 +40,38 @@ import (
 // The pool's worker count (Threads) is the number of tasks in flight at
 // once (default 128); the default chunk size follows from it as for other
 // pools.
-func Cluster(url string) Option {
-	return func(s *settings) error {
-		if err := poolOnly("Cluster", s); err != nil {
-			return err
-		}
+func Cluster(url string) PoolOption {
+	return poolOption(func(s *settings) error {
 		s.cluster, s.clusterURL = true, url
 		return nil
-	}
+	})
 }
 
 // LocalWorkers sets how many worker processes of this program a Cluster
 // pool starts, connected to the cluster: CPUCount() by default with the
 // embedded server, 0 with a URL (workers are started on their hosts).
-func LocalWorkers(n int) Option {
-	return func(s *settings) error {
-		if err := poolOnly("LocalWorkers", s); err != nil {
-			return err
-		}
+func LocalWorkers(n int) PoolOption {
+	return poolOption(func(s *settings) error {
 		if n < 0 {
 			return fmt.Errorf("%w: LocalWorkers(%d)", ErrInvalidOption, n)
 		}
 		s.localWorkers = &n
 		return nil
-	}
+	})
 }
 
 // AckWait sets how long a Cluster task may run without a sign of life
 // from its worker before it is given to another (workers send one every
 // third of it while a task runs, so only a dead or stalled worker loses
 // its tasks). Default 30 s.
-func AckWait(d time.Duration) Option {
-	return func(s *settings) error {
-		if err := poolOnly("AckWait", s); err != nil {
-			return err
-		}
+func AckWait(d time.Duration) PoolOption {
+	return poolOption(func(s *settings) error {
 		if d < 100*time.Millisecond {
 			return fmt.Errorf("%w: AckWait(%v) is below 100ms", ErrInvalidOption, d)
 		}
 		s.ackWait = d
 		return nil
-	}
+	})
 }
 
 // ClusterCredentials makes a Cluster pool authenticate with file: a NATS
@@ -88,33 +79,27 @@ func AckWait(d time.Duration) Option {
 // get it too; workers started elsewhere take it from the environment
 // variable MP_CLUSTER_CREDS (or mp worker -creds). Tokens and passwords go
 // in the URL (nats://TOKEN@host, nats://user:password@host).
-func ClusterCredentials(file string) Option {
-	return func(s *settings) error {
-		if err := poolOnly("ClusterCredentials", s); err != nil {
-			return err
-		}
+func ClusterCredentials(file string) PoolOption {
+	return poolOption(func(s *settings) error {
 		if _, err := os.Stat(file); err != nil {
 			return fmt.Errorf("%w: ClusterCredentials: %w", ErrInvalidOption, err)
 		}
 		s.clusterCreds = file
 		return nil
-	}
+	})
 }
 
 // ClusterCA makes a Cluster pool trust the certificate authority in file
 // for a tls:// cluster (the system's authorities are trusted anyway).
 // Workers take it from MP_CLUSTER_CA (or mp worker -ca).
-func ClusterCA(file string) Option {
-	return func(s *settings) error {
-		if err := poolOnly("ClusterCA", s); err != nil {
-			return err
-		}
+func ClusterCA(file string) PoolOption {
+	return poolOption(func(s *settings) error {
 		if _, err := os.Stat(file); err != nil {
 			return fmt.Errorf("%w: ClusterCA: %w", ErrInvalidOption, err)
 		}
 		s.clusterCA = file
 		return nil
-	}
+	})
 }
 
 // ClusterRun names the work of a Cluster pool so that the program, run
@@ -126,17 +111,14 @@ func ClusterCA(file string) Option {
 // are kept for an hour, and the cluster must keep its store (a server
 // with a store directory, not the embedded default). A second program
 // must not use the same name at the same time.
-func ClusterRun(name string) Option {
-	return func(s *settings) error {
-		if err := poolOnly("ClusterRun", s); err != nil {
-			return err
-		}
+func ClusterRun(name string) PoolOption {
+	return poolOption(func(s *settings) error {
 		if name == "" || strings.ContainsAny(name, ".*> \t") {
 			return fmt.Errorf("%w: ClusterRun(%q): a name without dots, spaces or wildcards", ErrInvalidOption, name)
 		}
 		s.clusterRun = name
 		return nil
-	}
+	})
 }
 
 // ClusterURL returns the address workers of a Cluster pool connect to

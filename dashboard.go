@@ -23,17 +23,14 @@ import (
 //
 // Nothing of it runs without this option: the pool's counters are the
 // ones Stats reads anyway.
-func Dashboard(addr string) Option {
-	return func(s *settings) error {
-		if err := poolOnly("Dashboard", s); err != nil {
-			return err
-		}
+func Dashboard(addr string) PoolOption {
+	return poolOption(func(s *settings) error {
 		if _, err := dash.ListenAddr(addr); err != nil {
 			return fmt.Errorf("%w: Dashboard: %w", ErrInvalidOption, err)
 		}
 		s.dashboard = &addr
 		return nil
-	}
+	})
 }
 
 // DashboardURL is the address of the pool's dashboard page ("" without

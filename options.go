@@ -10,15 +10,43 @@ import (
 	"github.com/mp-go/mp/progress"
 )
 
-// Option configures a pool (given to NewPool) or one call (given to Map,
-// Imap, Submit, ...). Pool options (Threads, Initializer,
-// MaxTasksPerChild, Logger) are refused by calls; call options given to
-// NewPool become the pool's defaults for every call. A bad value is an
-// error wrapping ErrInvalidOption.
-type Option func(*settings) error
+// PoolOption configures a pool: give it to NewPool. Threads, Processes,
+// Initializer, MaxTasksPerChild, Logger, Cluster and the like are pool
+// options only; a call does not take them (a compile error). Every
+// Option is a PoolOption too: given to NewPool, a call option becomes
+// the default of every call of the pool. A bad value is an error
+// wrapping ErrInvalidOption, from NewPool.
+type PoolOption interface {
+	applyPool(*settings) error
+}
+
+// Option configures one call (Map, Imap, Submit, ...): Chunksize,
+// Timeout, Retries, Partial, Progress, Checkpoint... Given to NewPool it
+// is the default of every call of the pool, which a call's own options
+// override. A bad value is an error wrapping ErrInvalidOption, from the
+// call.
+type Option interface {
+	PoolOption
+	applyCall(*settings) error
+}
+
+// poolOption is an option of NewPool only.
+type poolOption func(*settings) error
+
+func (o poolOption) applyPool(s *settings) error { return o(s) }
+
+// callOption is an option of a call, or a pool's default for its calls.
+type callOption func(*settings) error
+
+func (o callOption) applyPool(s *settings) error { return o(s) }
+func (o callOption) applyCall(s *settings) error { return o(s) }
+
+var (
+	_ PoolOption = poolOption(nil)
+	_ Option     = callOption(nil)
+)
 
 type settings struct {
-	forPool bool
 
 	// pool
 	workers   int
@@ -53,21 +81,28 @@ type settings struct {
 	dashboard     *string
 }
 
-func (s *settings) apply(opts []Option) error {
+// applyPool applies the options given to NewPool.
+func (s *settings) applyPool(opts []PoolOption) error {
 	for _, o := range opts {
 		if o == nil {
 			continue
 		}
-		if err := o(s); err != nil {
+		if err := o.applyPool(s); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func poolOnly(name string, s *settings) error {
-	if !s.forPool {
-		return fmt.Errorf("%w: %s is a pool option: give it to mp.NewPool", ErrInvalidOption, name)
+// applyCall applies the options of one call.
+func (s *settings) applyCall(opts []Option) error {
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o.applyCall(s); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -75,17 +110,14 @@ func poolOnly(name string, s *settings) error {
 // Threads makes the pool run tasks on n goroutines (Python's ThreadPool(n)
 // and ThreadPoolExecutor). n must be at least 1. Without it a pool has
 // CPUCount() goroutine workers.
-func Threads(n int) Option {
-	return func(s *settings) error {
-		if err := poolOnly("Threads", s); err != nil {
-			return err
-		}
+func Threads(n int) PoolOption {
+	return poolOption(func(s *settings) error {
 		if n < 1 {
 			return fmt.Errorf("%w: Threads(%d): need at least one worker", ErrInvalidOption, n)
 		}
 		s.workers = n
 		return nil
-	}
+	})
 }
 
 // Initializer runs init(arg) once in every worker before its first task,
@@ -100,11 +132,8 @@ func Threads(n int) Option {
 // NewPool runs the initializers of the first workers and returns the first
 // error, naming the worker. A replacement worker whose initializer fails
 // breaks the pool (ErrBrokenPool).
-func Initializer[A, S any](init Func[A, S], arg A) Option {
-	return func(s *settings) error {
-		if err := poolOnly("Initializer", s); err != nil {
-			return err
-		}
+func Initializer[A, S any](init Func[A, S], arg A) PoolOption {
+	return poolOption(func(s *settings) error {
 		if init.fn == nil {
 			return fmt.Errorf("%w: Initializer with a zero Func", ErrInvalidOption)
 		}
@@ -112,36 +141,30 @@ func Initializer[A, S any](init Func[A, S], arg A) Option {
 		s.initName = init.name
 		s.initArg = func() ([]byte, error) { return wire.Marshal(arg) }
 		return nil
-	}
+	})
 }
 
 // MaxTasksPerChild retires a worker once it has run n tasks and starts a
 // fresh one (with a fresh Initializer state) in its place, as Python's
 // maxtasksperchild does. Tasks are counted one per item; a worker finishes
 // the chunk it is running before it retires. n = 0 means never.
-func MaxTasksPerChild(n int) Option {
-	return func(s *settings) error {
-		if err := poolOnly("MaxTasksPerChild", s); err != nil {
-			return err
-		}
+func MaxTasksPerChild(n int) PoolOption {
+	return poolOption(func(s *settings) error {
 		if n < 0 {
 			return fmt.Errorf("%w: MaxTasksPerChild(%d) is negative", ErrInvalidOption, n)
 		}
 		s.maxTasks = n
 		return nil
-	}
+	})
 }
 
 // Logger sets where the pool logs worker events (start, retirement,
 // initializer failures). The default is slog.Default().
-func Logger(l *slog.Logger) Option {
-	return func(s *settings) error {
-		if err := poolOnly("Logger", s); err != nil {
-			return err
-		}
+func Logger(l *slog.Logger) PoolOption {
+	return poolOption(func(s *settings) error {
 		s.logger = l
 		return nil
-	}
+	})
 }
 
 // Chunksize sets how many consecutive items a worker takes at a time.
@@ -150,13 +173,13 @@ func Logger(l *slog.Logger) Option {
 // up for slices, and for streams (Imap, ImapUnordered) an adaptive size
 // that starts at 1 and grows until a chunk takes about a millisecond.
 func Chunksize(n int) Option {
-	return func(s *settings) error {
+	return callOption(func(s *settings) error {
 		if n < 1 {
 			return fmt.Errorf("%w: Chunksize(%d): need at least 1", ErrInvalidOption, n)
 		}
 		s.chunksize = n
 		return nil
-	}
+	})
 }
 
 // Timeout bounds each task's run time. On a goroutine pool the task's
@@ -170,25 +193,25 @@ func Chunksize(n int) Option {
 // timeout plus 30 s (a lost worker) fails with ErrTimeout too.
 // A timed-out task is retried if Retries allows.
 func Timeout(d time.Duration) Option {
-	return func(s *settings) error {
+	return callOption(func(s *settings) error {
 		if d <= 0 {
 			return fmt.Errorf("%w: Timeout(%v) must be positive", ErrInvalidOption, d)
 		}
 		s.timeout = d
 		return nil
-	}
+	})
 }
 
 // Retries runs a failed task up to n more times before its error counts.
 // Cancellation of the call is never retried.
 func Retries(n int) Option {
-	return func(s *settings) error {
+	return callOption(func(s *settings) error {
 		if n < 0 {
 			return fmt.Errorf("%w: Retries(%d) is negative", ErrInvalidOption, n)
 		}
 		s.retries = n
 		return nil
-	}
+	})
 }
 
 // Partial makes a call run every task even when some fail, and return the
@@ -197,10 +220,10 @@ func Retries(n int) Option {
 // call stops at the first error, cancels the rest promptly and returns
 // that error, as Python does.
 func Partial() Option {
-	return func(s *settings) error {
+	return callOption(func(s *settings) error {
 		s.partial = true
 		return nil
-	}
+	})
 }
 
 // Progress shows a progress bar on standard error for the call, ticking
@@ -208,22 +231,22 @@ func Partial() Option {
 // wrapping the call in tqdm. opts configure the bar (see package
 // progress); the call's item count is the bar's total when it is known.
 func Progress(desc string, opts ...progress.Option) Option {
-	return func(s *settings) error {
+	return callOption(func(s *settings) error {
 		s.progressDesc = &desc
 		s.progressOpts = opts
 		return nil
-	}
+	})
 }
 
 // ProgressBar makes the call tick bar, which the caller made and closes.
 // Use it to change the description or postfix while the call runs, or to
 // share one bar between calls.
 func ProgressBar(bar *progress.Bar) Option {
-	return func(s *settings) error {
+	return callOption(func(s *settings) error {
 		if bar == nil {
 			return fmt.Errorf("%w: ProgressBar(nil)", ErrInvalidOption)
 		}
 		s.bar = bar
 		return nil
-	}
+	})
 }

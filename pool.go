@@ -80,12 +80,11 @@ type job interface {
 // workers. Options are checked here: a bad one is an error wrapping
 // ErrInvalidOption. If an Initializer is given, NewPool runs it in every
 // worker and returns the first failure, with every worker stopped.
-func NewPool(opts ...Option) (*Pool, error) {
-	s := settings{forPool: true}
-	if err := s.apply(opts); err != nil {
+func NewPool(opts ...PoolOption) (*Pool, error) {
+	var s settings
+	if err := s.applyPool(opts); err != nil {
 		return nil, err
 	}
-	s.forPool = false
 	if s.workers == 0 {
 		s.workers = CPUCount()
 		if s.cluster {
@@ -460,6 +459,6 @@ func (p *Pool) callSettings(opts []Option) (*settings, error) {
 		return &p.defs, nil
 	}
 	s := p.defs
-	err := s.apply(opts)
+	err := s.applyCall(opts)
 	return &s, err
 }

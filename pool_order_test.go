@@ -28,11 +28,11 @@ var failAt7 = mp.Register("test.failAt7", func(_ context.Context, x int) (int, e
 // poolKinds are the pools every fidelity test runs on.
 var poolKinds = []struct {
 	name string
-	opts []mp.Option
+	opts []mp.PoolOption
 }{
-	{"Threads(1)", []mp.Option{mp.Threads(1)}},
-	{"Threads(4)", []mp.Option{mp.Threads(4)}},
-	{"Processes(2)", []mp.Option{mp.Processes(2)}},
+	{"Threads(1)", []mp.PoolOption{mp.Threads(1)}},
+	{"Threads(4)", []mp.PoolOption{mp.Threads(4)}},
+	{"Processes(2)", []mp.PoolOption{mp.Processes(2)}},
 }
 
 // panicsAt yields 0..n-1 and panics at n, as a raising generator does.

@@ -22,7 +22,7 @@ const long = 20 * time.Second
 
 var square = mp.Register("test.square", mp.Plain(func(x int) int { return x * x }))
 
-func newPool(t *testing.T, opts ...mp.Option) *mp.Pool {
+func newPool(t *testing.T, opts ...mp.PoolOption) *mp.Pool {
 	t.Helper()
 	p, err := mp.NewPool(opts...)
 	if err != nil {
@@ -326,11 +326,30 @@ func TestTimeoutAndRetries(t *testing.T) {
 	}
 }
 
+// A pool option given to a call is a compile error: the pool-only
+// options are PoolOptions and not Options (calls take Options). Every
+// Option is a PoolOption: a call option given to NewPool is a default.
+func TestPoolOnlyOptionsAreNotCallOptions(t *testing.T) {
+	init := mp.Fn(func(context.Context, int) (int, error) { return 0, nil })
+	for name, o := range map[string]mp.PoolOption{
+		"Threads": mp.Threads(1), "Processes": mp.Processes(1), "Initializer": mp.Initializer(init, 0),
+		"MaxTasksPerChild": mp.MaxTasksPerChild(1), "Logger": mp.Logger(nil), "HandshakeTimeout": mp.HandshakeTimeout(time.Second),
+		"MaxMemoryPerChild": mp.MaxMemoryPerChild(1 << 30), "Cluster": mp.Cluster(""), "LocalWorkers": mp.LocalWorkers(1),
+		"AckWait": mp.AckWait(time.Second), "ClusterCredentials": mp.ClusterCredentials("f"), "ClusterCA": mp.ClusterCA("f"),
+		"ClusterRun": mp.ClusterRun("r"), "Dashboard": mp.Dashboard(":0"),
+	} {
+		if _, ok := o.(mp.Option); ok {
+			t.Errorf("%s is an Option: a call would take it", name)
+		}
+	}
+	var _ []mp.PoolOption = []mp.PoolOption{mp.Chunksize(1), mp.Timeout(time.Second), mp.Retries(1), mp.Partial(), mp.Progress("x"), mp.Checkpoint("d"), mp.ProgressTicks()}
+}
+
 func TestInvalidInput(t *testing.T) {
 	ctx := context.Background()
 	poolTests := []struct {
 		name string
-		opt  mp.Option
+		opt  mp.PoolOption
 		want string
 	}{
 		{"zero threads", mp.Threads(0), "Threads(0)"},
@@ -352,7 +371,6 @@ func TestInvalidInput(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"pool option on a call", func() error { _, err := mp.Map(ctx, p, square, ints(2), mp.Threads(2)); return err }(), "pool option"},
 		{"zero Func", func() error { _, err := mp.Map(ctx, p, mp.Func[int, int]{}, ints(2)); return err }(), "zero Func"},
 		{"nil pool", func() error { _, err := mp.Map(ctx, nil, square, ints(2)); return err }(), "mp.NewPool"},
 		{"zero pool", func() error { _, err := mp.Apply(ctx, &mp.Pool{}, square, 2); return err }(), "mp.NewPool"},

@@ -16,33 +16,27 @@ import (
 // worker that dies is replaced and its task fails with a *WorkerError
 // (or is run again if Retries allows); Timeout and cancellation kill the
 // worker running the late or cancelled task.
-func Processes(n int) Option {
-	return func(s *settings) error {
-		if err := poolOnly("Processes", s); err != nil {
-			return err
-		}
+func Processes(n int) PoolOption {
+	return poolOption(func(s *settings) error {
 		if n < 1 {
 			return fmt.Errorf("%w: Processes(%d): need at least one worker", ErrInvalidOption, n)
 		}
 		s.workers, s.processes = n, true
 		return nil
-	}
+	})
 }
 
 // HandshakeTimeout bounds how long a new worker process may take to reach
 // mp.Main and announce itself (default 10s). A program that does not call
 // mp.Main fails within it with an error that says so, instead of hanging.
-func HandshakeTimeout(d time.Duration) Option {
-	return func(s *settings) error {
-		if err := poolOnly("HandshakeTimeout", s); err != nil {
-			return err
-		}
+func HandshakeTimeout(d time.Duration) PoolOption {
+	return poolOption(func(s *settings) error {
 		if d <= 0 {
 			return fmt.Errorf("%w: HandshakeTimeout(%v) must be positive", ErrInvalidOption, d)
 		}
 		s.handshake = d
 		return nil
-	}
+	})
 }
 
 // MaxMemoryPerChild replaces a worker process whose resident memory is
@@ -50,17 +44,14 @@ func HandshakeTimeout(d time.Duration) Option {
 // multiprocessing has only maxtasksperchild). The new worker starts
 // before the old one is stopped. Linux only: elsewhere the memory is not
 // read and workers are never replaced for it.
-func MaxMemoryPerChild(limit int64) Option {
-	return func(s *settings) error {
-		if err := poolOnly("MaxMemoryPerChild", s); err != nil {
-			return err
-		}
+func MaxMemoryPerChild(limit int64) PoolOption {
+	return poolOption(func(s *settings) error {
 		if limit <= 0 {
 			return fmt.Errorf("%w: MaxMemoryPerChild(%d) must be positive", ErrInvalidOption, limit)
 		}
 		s.maxRSS = uint64(limit)
 		return nil
-	}
+	})
 }
 
 // newProcessBackend makes the backend of a Processes pool: the process

@@ -114,9 +114,9 @@ type model struct {
 	pid, worker int
 }
 
-func newProcPool(t *testing.T, opts ...mp.Option) *mp.Pool {
+func newProcPool(t *testing.T, opts ...mp.PoolOption) *mp.Pool {
 	t.Helper()
-	p, err := mp.NewPool(append([]mp.Option{mp.Processes(2)}, opts...)...)
+	p, err := mp.NewPool(append([]mp.PoolOption{mp.Processes(2)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

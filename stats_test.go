@@ -43,11 +43,11 @@ func waitIdle(t *testing.T, p *mp.Pool) mp.Stats {
 func TestStatsCountsEveryItemOnce(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
-		opts    []mp.Option
+		opts    []mp.PoolOption
 		backend string
 	}{
-		{"threads", []mp.Option{mp.Threads(2)}, "threads"},
-		{"processes", []mp.Option{mp.Processes(2)}, "processes"},
+		{"threads", []mp.PoolOption{mp.Threads(2)}, "threads"},
+		{"processes", []mp.PoolOption{mp.Processes(2)}, "processes"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPool(t, tt.opts...)
@@ -139,7 +139,7 @@ func TestStatsWorkerCrash(t *testing.T) {
 func TestStatsRecycle(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		opt  mp.Option
+		opt  mp.PoolOption
 	}{
 		{"threads", mp.Threads(1)},
 		{"processes", mp.Processes(1)},
@@ -164,7 +164,7 @@ func TestStatsRecycle(t *testing.T) {
 func TestStatsTimeout(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		opt  mp.Option
+		opt  mp.PoolOption
 	}{
 		{"threads", mp.Threads(2)},
 		{"processes", mp.Processes(2)},

@@ -39,10 +39,10 @@ func Tick(ctx context.Context, n int) {
 // progress.Total (Progress("rows", progress.Total(n))) or make it with
 // ProgressBar.
 func ProgressTicks() Option {
-	return func(s *settings) error {
+	return callOption(func(s *settings) error {
 		s.progressTicks = true
 		return nil
-	}
+	})
 }
 
 // WorkerBars gives each worker that runs items of the call a bar of its
@@ -51,13 +51,13 @@ func ProgressTicks() Option {
 // as each task ends), unless ProgressTicks, and by its tasks' Ticks. The
 // call's own bar, if any, still counts everything. The caller closes g.
 func WorkerBars(g *progress.Group) Option {
-	return func(s *settings) error {
+	return callOption(func(s *settings) error {
 		if g == nil {
 			return fmt.Errorf("%w: WorkerBars(nil)", ErrInvalidOption)
 		}
 		s.workerBars = g
 		return nil
-	}
+	})
 }
 
 // callTicker advances a call's bar from its tasks' Ticks.

@@ -45,7 +45,7 @@ var tickHalves = mp.Register("test.tickHalves", func(ctx context.Context, a tick
 func TestTickMovesTheBarWhileTasksRun(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
-		pool  mp.Option
+		pool  mp.PoolOption
 		ticks bool // ProgressTicks: the bar counts ticks only
 	}{
 		{"threads", mp.Threads(4), true},
@@ -99,7 +99,7 @@ func TestTickMovesTheBarWhileTasksRun(t *testing.T) {
 }
 
 func TestTickWithoutABarDoesNothing(t *testing.T) {
-	for _, opt := range []mp.Option{mp.Threads(2), mp.Processes(2)} {
+	for _, opt := range []mp.PoolOption{mp.Threads(2), mp.Processes(2)} {
 		p := newPool(t, opt)
 		gate := filepath.Join(t.TempDir(), "gate")
 		os.WriteFile(gate, nil, 0o600)
@@ -134,7 +134,7 @@ func (s *syncBuf) String() string {
 func TestTickWorkerBars(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
-		pool  mp.Option
+		pool  mp.PoolOption
 		ticks bool
 	}{
 		{"threads", mp.Threads(2), true},

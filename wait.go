@@ -77,7 +77,7 @@ func AsCompleted[R any](ctx context.Context, fs []*Future[R], opts ...Option) it
 			if o == nil {
 				continue
 			}
-			if err := o(&probe); err != nil {
+			if err := o.applyCall(&probe); err != nil {
 				yield(nil, err)
 				return
 			}
@@ -85,7 +85,7 @@ func AsCompleted[R any](ctx context.Context, fs []*Future[R], opts ...Option) it
 				yield(nil, errOnlyProgress("AsCompleted"))
 				return
 			}
-			_ = o(&s)
+			_ = o.applyCall(&s)
 		}
 		fs := unique(fs)
 		ch := make(chan *Future[R], len(fs))

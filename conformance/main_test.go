@@ -140,7 +140,7 @@ func testCtx(t *testing.T) context.Context {
 // _TestPool with processes and with threads.
 type poolKind struct {
 	name string
-	opt  func(n int) mp.Option
+	opt  func(n int) mp.PoolOption
 }
 
 var poolKinds = []poolKind{
@@ -150,9 +150,9 @@ var poolKinds = []poolKind{
 
 // newPool makes a pool of n workers of kind k, closed and joined at the
 // end of the test.
-func newPool(t *testing.T, k poolKind, n int, opts ...mp.Option) *mp.Pool {
+func newPool(t *testing.T, k poolKind, n int, opts ...mp.PoolOption) *mp.Pool {
 	t.Helper()
-	p, err := mp.NewPool(append([]mp.Option{k.opt(n)}, opts...)...)
+	p, err := mp.NewPool(append([]mp.PoolOption{k.opt(n)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

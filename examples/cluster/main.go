@@ -53,7 +53,7 @@ func main() {
 	url := flag.String("url", "", "NATS URL of the cluster (default: an embedded server and 2 local workers)")
 	flag.Parse()
 
-	opts := []mp.Option{mp.Cluster(*url)}
+	opts := []mp.PoolOption{mp.Cluster(*url)}
 	if *url == "" {
 		opts = append(opts, mp.LocalWorkers(2))
 	}

@@ -219,6 +219,7 @@ func (s *Store) Close() error {
 		close(s.stop)
 		<-s.done
 		err := s.Sync()
+		unlock(s.f)
 		if cerr := s.f.Close(); err == nil {
 			err = cerr
 		}

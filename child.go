@@ -469,7 +469,9 @@ func ParentProcess() *Process {
 	return parent.p
 }
 
-// parentGone returns the channel closed when the parent has died.
+// parentGone returns the Done channel of ParentProcess: never closed, as
+// this process dies with its parent before any of its code could see the
+// parent gone (watchLifeline).
 func parentGone() chan struct{} {
 	parentGoneOnce.Do(func() { parent.gone = make(chan struct{}) })
 	return parent.gone

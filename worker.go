@@ -101,13 +101,16 @@ func watchLifeline() {
 	}
 	proc.NoInherit(5)
 	proc.ClearParentDeathSignal()
-	gone := parentGone()
 	go func() {
 		var b [1]byte
 		if _, err := lifeline.Read(b[:]); err != io.EOF {
 			return // EOF is the only way it ends
 		}
-		close(gone)
+		// Die at once, with what this process started: no code of the
+		// program runs after its parent's death (ParentProcess().Join
+		// never returns here; the pipe to the parent's side closes).
+		// Closing parentGone first let a task see the parent gone and
+		// act on it, under load (conformance TestParentProcess).
 		proc.KillOwnGroup()
 	}()
 }

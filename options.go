@@ -6,13 +6,14 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mp-go/mp/internal/memavail"
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/progress"
 )
 
 // Option configures a pool (given to NewPool) or one call (given to Map,
 // Imap, Submit, ...). Pool options (Threads, Initializer,
-// MaxTasksPerChild, Logger) are refused by calls; call options given to
+// MaxTasksPerChild, MemFree, Logger) are refused by calls; call options given to
 // NewPool become the pool's defaults for every call. A bad value is an
 // error wrapping ErrInvalidOption.
 type Option func(*settings) error
@@ -30,6 +31,8 @@ type settings struct {
 	initArg   func() ([]byte, error) // encodes the argument, for worker processes
 	maxTasks  int
 	logger    *slog.Logger
+	memFree   int64           // MemFree (0: off)
+	memSrc    memavail.Source // where MemFree reads the memory; nil: the machine's
 	// cluster
 	cluster      bool
 	clusterURL   string

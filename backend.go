@@ -149,6 +149,7 @@ func (ps poolSide) Break(err error)           { ps.p.breakPool(err) }
 func (ps poolSide) MaxTasks() int             { return ps.p.defs.maxTasks }
 func (ps poolSide) Errors() sched.Errors      { return errorMaker{} }
 func (ps poolSide) Counters() *sched.Counters { return &ps.p.st }
+func (ps poolSide) AwaitMemory(s sched.Slot)  { ps.p.awaitMemory(s.(*worker)) }
 
 func (ps poolSide) TryNext(dst []sched.Job, n int, match func(sched.Job) bool) []sched.Job {
 	return ps.p.tryNext(dst, n, match)

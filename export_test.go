@@ -1,5 +1,16 @@
 package mp
 
+import "github.com/mp-go/mp/internal/memavail"
+
+// MemSource makes a pool's MemFree read the memory from src instead of
+// the machine, for tests that need memory to be short.
+func MemSource(src memavail.Source) PoolOption {
+	return poolOption(func(s *settings) error {
+		s.memSrc = src
+		return nil
+	})
+}
+
 // QueueLockWord exposes a queue's lock word to the crash tests, which
 // wait for a process to hold it before they stop and kill it.
 func QueueLockWord[T any](q *Queue[T]) *uint32 { return &q.h.Lock }

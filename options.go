@@ -6,12 +6,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mp-go/mp/internal/memavail"
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/progress"
 )
 
 // PoolOption configures a pool: give it to NewPool. Threads, Processes,
-// Initializer, MaxTasksPerChild, Logger, Cluster and the like are pool
+// Initializer, MaxTasksPerChild, MemFree, Logger, Cluster and the like are pool
 // options only; a call does not take them (a compile error). Every
 // Option is a PoolOption too: given to NewPool, a call option becomes
 // the default of every call of the pool. A bad value is an error
@@ -58,6 +59,8 @@ type settings struct {
 	initArg   func() ([]byte, error) // encodes the argument, for worker processes
 	maxTasks  int
 	logger    *slog.Logger
+	memFree   int64           // MemFree (0: off)
+	memSrc    memavail.Source // where MemFree reads the memory; nil: the machine's
 	// cluster
 	cluster      bool
 	clusterURL   string

@@ -63,6 +63,9 @@ type Pool struct {
 
 	name string       // on the dashboard
 	dash *dash.Handle // Dashboard
+
+	mem      *memGate       // MemFree; nil without it (memfree.go)
+	memWatch sync.WaitGroup // watchMemory
 }
 
 // errTerminated is the cause given to work cut short by Terminate.
@@ -98,6 +101,9 @@ func NewPool(opts ...PoolOption) (*Pool, error) {
 	if s.maxRSS > 0 && !s.processes {
 		return nil, fmt.Errorf("%w: MaxMemoryPerChild needs Processes: goroutines share one heap", ErrInvalidOption)
 	}
+	if s.memFree > 0 && s.cluster {
+		return nil, fmt.Errorf("%w: MemFree on a Cluster pool: its workers run on other machines, whose memory this process does not see", ErrInvalidOption)
+	}
 	if s.cluster && s.processes {
 		return nil, fmt.Errorf("%w: Cluster and Processes: a pool runs on one or the other (LocalWorkers starts worker processes for a cluster)", ErrInvalidOption)
 	}
@@ -115,6 +121,9 @@ func NewPool(opts ...PoolOption) (*Pool, error) {
 		p.backend = b
 	} else {
 		p.backend = &goroutineBackend{init: s.initFn}
+	}
+	if s.memFree > 0 {
+		p.mem = newMemGate(&s, p.backend)
 	}
 	p.work.L = &p.mu
 	p.idleCond.L = &p.mu
@@ -140,6 +149,10 @@ func NewPool(opts ...PoolOption) (*Pool, error) {
 	for _, w := range ws {
 		p.workers.Add(1)
 		go p.loop(w)
+	}
+	if p.mem != nil && p.mem.shed != nil {
+		p.memWatch.Add(1)
+		go p.watchMemory(p.mem)
 	}
 	if s.dashboard != nil {
 		if err := p.startDashboard(*s.dashboard); err != nil {
@@ -188,18 +201,33 @@ func (p *Pool) enqueue(jobs ...job) error {
 	return nil
 }
 
-// next blocks until a job is available, or returns false when the worker
-// should exit (pool closed and drained, or terminated).
-func (p *Pool) next() (job, bool) {
+// next blocks until a job is available for w, or returns false when the
+// worker should exit (pool closed and drained, or terminated). With
+// MemFree it also waits while memory is short and another job runs.
+func (p *Pool) next(w *worker) (job, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.head == len(p.queue) {
-		if p.closed {
-			return nil, false
+	var heldFor job // the job MemFree held w back for, counted once
+	for {
+		for p.head == len(p.queue) {
+			if p.closed {
+				return nil, false
+			}
+			p.idle++
+			p.work.Wait()
+			p.idle--
 		}
-		p.idle++
-		p.work.Wait()
-		p.idle--
+		if p.mem == nil {
+			break
+		}
+		if head := p.queue[p.head]; !p.mem.admits(p, w, heldFor == head) {
+			heldFor = head
+			continue
+		}
+		if p.head < len(p.queue) { // it may have gone while the memory was read
+			p.mem.started(w)
+			break
+		}
 	}
 	return p.pop(), true
 }
@@ -237,6 +265,19 @@ func (p *Pool) pop() job {
 
 func (p *Pool) jobDone() { p.jobsDone(1) }
 
+// slotDone counts the job w took with next finished.
+func (p *Pool) slotDone(w *worker) {
+	p.mu.Lock()
+	p.busy--
+	if p.busy == 0 && p.head == len(p.queue) {
+		p.idleCond.Broadcast()
+	}
+	if p.mem != nil {
+		p.mem.ended(p, w)
+	}
+	p.mu.Unlock()
+}
+
 // jobsDone counts n jobs finished.
 func (p *Pool) jobsDone(n int) {
 	p.mu.Lock()
@@ -254,7 +295,7 @@ func (p *Pool) loop(w *worker) {
 	w.ready()
 	for {
 		w.enter(WorkerIdle)
-		j, ok := p.next()
+		j, ok := p.next(w)
 		if !ok {
 			p.backend.Stop(w)
 			p.dropWorker(w)
@@ -263,7 +304,7 @@ func (p *Pool) loop(w *worker) {
 		w.enter(WorkerBusy)
 		p.backend.Run(w, j)
 		w.st.ran.Store(int64(w.tasks))
-		p.jobDone()
+		p.slotDone(w)
 		if max := p.defs.maxTasks; w.retire || (max > 0 && w.tasks >= max) {
 			if w.retire {
 				p.st.Restarts[sched.Memory].Add(1)
@@ -363,6 +404,7 @@ func (p *Pool) Close() error {
 	// Nothing runs any more: end what tasks left behind on the pool's
 	// context (an mp.Command started and not waited for).
 	p.cancel(ErrClosed)
+	p.memWatch.Wait()
 	p.stopDashboard()
 	return nil
 }
@@ -431,6 +473,7 @@ func (p *Pool) Terminate() {
 		p.jobDone()
 	}
 	p.workers.Wait()
+	p.memWatch.Wait()
 	p.waitAsyncs()
 	p.stopDashboard()
 }

@@ -336,7 +336,7 @@ func TestPoolOnlyOptionsAreNotCallOptions(t *testing.T) {
 		"MaxTasksPerChild": mp.MaxTasksPerChild(1), "Logger": mp.Logger(nil), "HandshakeTimeout": mp.HandshakeTimeout(time.Second),
 		"MaxMemoryPerChild": mp.MaxMemoryPerChild(1 << 30), "Cluster": mp.Cluster(""), "LocalWorkers": mp.LocalWorkers(1),
 		"AckWait": mp.AckWait(time.Second), "ClusterCredentials": mp.ClusterCredentials("f"), "ClusterCA": mp.ClusterCA("f"),
-		"ClusterRun": mp.ClusterRun("r"), "Dashboard": mp.Dashboard(":0"),
+		"ClusterRun": mp.ClusterRun("r"), "Dashboard": mp.Dashboard(":0"), "MemFree": mp.MemFree(1 << 30),
 	} {
 		if _, ok := o.(mp.Option); ok {
 			t.Errorf("%s is an Option: a call would take it", name)

@@ -60,7 +60,7 @@ func newProcessBackend(p *Pool, s *settings) (*procpool.Backend, error) {
 	stopIfNotServing("mp.NewPool")
 	cfg := procpool.Config{
 		Handshake: s.handshake, Init: s.initName, MaxRSS: s.maxRSS, Parent: CurrentProcess().Name(),
-		Env: childEnv(),
+		Env: childEnv(), MemFree: s.memFree > 0,
 	}
 	if s.initFn != nil {
 		if s.initName == "" {

@@ -51,6 +51,10 @@ type Stats struct {
 	Sent int64
 	// Ticks is the progress ticks reported from inside tasks (Tick).
 	Ticks int64
+	// MemoryWaits counts the times a worker held a job back because
+	// memory was short (MemFree): once per worker and job, however long
+	// it waited.
+	MemoryWaits int64
 
 	// Restarts counts the workers replaced, by reason.
 	Restarts Restarts
@@ -89,10 +93,15 @@ type Restarts struct {
 	Timeout int64
 	// Cancel: it was killed because the call of its task was cancelled.
 	Cancel int64
+	// MemFree: it was killed because memory was critically low (under
+	// half of MemFree, process pools only); its task ran again.
+	MemFree int64
 }
 
 // Total is the number of workers replaced, for any reason.
-func (r Restarts) Total() int64 { return r.Crash + r.Recycle + r.Memory + r.Timeout + r.Cancel }
+func (r Restarts) Total() int64 {
+	return r.Crash + r.Recycle + r.Memory + r.Timeout + r.Cancel + r.MemFree
+}
 
 // WorkerStatus is what a worker is doing (WorkerStats.Status).
 type WorkerStatus int
@@ -241,8 +250,9 @@ func (p *Pool) Stats() Stats {
 		Restarts: Restarts{
 			Crash: c.Restarts[sched.Crash].Load(), Recycle: c.Restarts[sched.Recycle].Load(),
 			Memory: c.Restarts[sched.Memory].Load(), Timeout: c.Restarts[sched.Timeout].Load(),
-			Cancel: c.Restarts[sched.Cancel].Load(),
+			Cancel: c.Restarts[sched.Cancel].Load(), MemFree: c.Restarts[sched.MemFree].Load(),
 		},
+		MemoryWaits: c.MemoryWaits.Load(),
 	}
 	// Load the later counters first: an item moves from queued to taken
 	// to an outcome, so nothing seems to be in two places at once.

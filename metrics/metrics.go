@@ -101,6 +101,7 @@ var (
 	dTimedOut      = desc("items_timed_out_total", "Items that failed because they ran past their Timeout.")
 	dSent          = desc("tasks_sent_total", "Tasks sent to worker processes or the cluster.")
 	dTicks         = desc("ticks_total", "Progress ticks reported from inside tasks (mp.Tick).")
+	dMemoryWaits   = desc("memory_waits_total", "Jobs held back because memory was short (mp.MemFree).")
 	dRestarts      = desc("worker_restarts_total", "Workers replaced, by reason.", "reason")
 	dTaskSeconds   = desc("task_seconds_total", "Time workers spent running jobs.")
 	dWaitSeconds   = desc("wait_seconds_total", "Time workers spent waiting for work.")
@@ -109,7 +110,7 @@ var (
 	dUptime        = desc("uptime_seconds", "Time since the pool started.")
 	dWorkerItems   = desc("worker_items_total", "Items run by each current worker.", "worker")
 	dWorkerSeconds = desc("worker_task_seconds_total", "Time each current worker spent running jobs.", "worker")
-	allDescs       = []*prometheus.Desc{dPoolWorkers, dWorkers, dItems, dItemsTotal, dRetried, dTimedOut, dSent, dTicks, dRestarts,
+	allDescs       = []*prometheus.Desc{dPoolWorkers, dWorkers, dItems, dItemsTotal, dRetried, dTimedOut, dSent, dTicks, dMemoryWaits, dRestarts,
 		dTaskSeconds, dWaitSeconds, dEncodeSeconds, dDecodeSeconds, dUptime, dWorkerItems, dWorkerSeconds}
 )
 
@@ -158,11 +159,12 @@ func collect(ch chan<- prometheus.Metric, pool string, s mp.Stats) {
 	counter(dTimedOut, float64(s.TimedOut))
 	counter(dSent, float64(s.Sent))
 	counter(dTicks, float64(s.Ticks))
+	counter(dMemoryWaits, float64(s.MemoryWaits))
 	r := s.Restarts
 	for _, x := range []struct {
 		reason string
 		n      int64
-	}{{"crash", r.Crash}, {"recycle", r.Recycle}, {"memory", r.Memory}, {"timeout", r.Timeout}, {"cancel", r.Cancel}} {
+	}{{"crash", r.Crash}, {"recycle", r.Recycle}, {"memory", r.Memory}, {"timeout", r.Timeout}, {"cancel", r.Cancel}, {"memfree", r.MemFree}} {
 		counter(dRestarts, float64(x.n), x.reason)
 	}
 	counter(dTaskSeconds, s.TaskTime.Seconds())

@@ -113,7 +113,7 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.resume, "resume", false, "skip the jobs already in the --joblog file (matched by their command, not their number)")
 	fs.BoolVar(&c.resumeFail, "resume-failed", false, "skip the jobs that succeeded in the --joblog file; run the others again")
 	fs.StringVar(&c.delay, "delay", "", "wait `D` (seconds or a duration) between job starts")
-	fs.StringVar(&c.memfree, "memfree", "", "start a job only when `SIZE` bytes of memory are available (suffixes k, M, G); under half of SIZE the youngest job is killed and run again later, as in GNU parallel (a job alone always runs)")
+	fs.StringVar(&c.memfree, "memfree", "", "start a job only when `SIZE` bytes of memory are available (MemAvailable, or the cgroup v2 room when smaller; suffixes k, M, G); under half of SIZE the youngest job is killed and run again later, as in GNU parallel (a job alone always runs)")
 	fs.StringVar(&c.load, "load", "", "start a job only while the load average is under `N` (or N% of the CPUs)")
 	fs.StringVar(&c.json, "json", "", "write start, retry and finish events as JSON lines to `FILE`")
 	fs.BoolVar(&c.bar, "bar", false, "show a progress bar on standard error")

@@ -1,54 +1,25 @@
 package jobs
 
 // --memfree as GNU parallel has it: a job starts only when SIZE bytes of
-// memory are available, and while less than half of SIZE is, the
+// memory are available (MemAvailable, or the cgroup's room when smaller:
+// package memavail, which mp.MemFree reads too), and while less than half of SIZE is, the
 // youngest running job is killed and put back in the queue.
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/mp-go/mp/internal/memavail"
 )
 
-// MemSource tells how much memory is available for jobs (--memfree).
-type MemSource interface {
-	// Available is the number of bytes available.
-	Available() int64
-}
-
-// ProcMeminfo is the MemSource of Linux: MemAvailable of /proc/meminfo;
-// where that cannot be read, a number too large to hold anything back.
-type ProcMeminfo struct{}
-
-var _ MemSource = ProcMeminfo{}
-
-// Available reads MemAvailable of /proc/meminfo, in bytes.
-func (ProcMeminfo) Available() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 1 << 62
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
-			f := strings.Fields(rest)
-			if len(f) == 0 {
-				break
-			}
-			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return 1 << 62
-}
-
-func (r *Runner) mem() MemSource {
+// mem is where --memfree reads the memory available: Config.Mem, or the
+// machine's (memavail.System: MemAvailable, or the cgroup's room when
+// that is smaller).
+func (r *Runner) mem() memavail.Source {
 	if r.cfg.Mem != nil {
 		return r.cfg.Mem
 	}
-	return ProcMeminfo{}
+	return &r.sysMem
 }
 
 // memCheck is how often --memfree looks at the memory while jobs run.

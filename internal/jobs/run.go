@@ -18,6 +18,7 @@ import (
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/dash"
+	"github.com/mp-go/mp/internal/memavail"
 	"github.com/mp-go/mp/internal/watchdog"
 	"github.com/mp-go/mp/progress"
 )
@@ -68,9 +69,10 @@ type Config struct {
 	// available; under half of it, kill the youngest job and run it
 	// again later (not counted as a try).
 	MemFree int64
-	// Mem tells the memory available for MemFree; nil reads
-	// /proc/meminfo (ProcMeminfo).
-	Mem     MemSource
+	// Mem tells the memory available for MemFree; nil reads this
+	// machine's: the smaller of MemAvailable and the cgroup's room
+	// (memavail.System).
+	Mem     memavail.Source
 	Load    float64 // --load: start a job only under this load average
 	Sources int     // input values per job's input, for --results' tree
 	Nice    int     // --nice: the jobs' niceness
@@ -135,8 +137,9 @@ type Runner struct {
 	sshLast   time.Time
 	// sshTemplates are --transferfile's, --return's and --workdir's
 	sshTemplates map[string]*Template
-	setupErr     error   // a --tagstring or --results template that does not parse
-	live         running // the jobs running, for --memfree
+	setupErr     error           // a --tagstring or --results template that does not parse
+	live         running         // the jobs running, for --memfree
+	sysMem       memavail.System // the machine's memory, for --memfree without Config.Mem
 	// outFiles keeps the files of jobs' output for later jobs (memfd.go);
 	// nil where jobs run elsewhere (-S, --cluster).
 	outFiles *memPool

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/mp-go/mp/internal/sched"
@@ -19,6 +20,9 @@ type Config struct {
 	MaxRSS    uint64        // MaxMemoryPerChild: replace a worker above it after a task (0: never)
 	Env       []string      // added to the workers' environment (the worker cookie, ...)
 	Parent    string        // this process's name, for the workers' ParentProcess
+	// MemFree says that the pool may Shed a slot's job (mp.MemFree):
+	// each Run registers its chain so that Shed finds the slot's worker.
+	MemFree bool
 }
 
 // Backend runs each worker slot of a pool as a child process.
@@ -27,9 +31,15 @@ type Backend struct {
 	pool sched.Pool
 	errs sched.Errors
 	st   *sched.Counters
+
+	chainMu sync.Mutex
+	chains  map[sched.Slot]*chain // the slots running a job, with MemFree
 }
 
-var _ sched.Backend = (*Backend)(nil)
+var (
+	_ sched.Backend = (*Backend)(nil)
+	_ sched.Shedder = (*Backend)(nil)
+)
 
 // New returns the process backend of pool.
 func New(pool sched.Pool, cfg Config) *Backend {
@@ -167,4 +177,52 @@ func (b *Backend) worker(w sched.Slot) (*Proc, error) {
 	}
 	w.SetWorker(pw)
 	return pw, nil
+}
+
+// Shed kills the worker process of slot w, if it runs a job, so that the
+// items it had not finished run again (MemFree, memory critically low):
+// see shedFor in Run. It reports whether it killed a worker.
+func (b *Backend) Shed(w sched.Slot) bool {
+	b.chainMu.Lock()
+	c := b.chains[w]
+	b.chainMu.Unlock()
+	if c == nil {
+		return false
+	}
+	pw := c.cur.Load()
+	if pw == nil {
+		return false
+	}
+	select {
+	case <-pw.exited:
+		return false // dying already, or replaced
+	default:
+	}
+	var why error = errShed
+	if !pw.why.CompareAndSwap(nil, &why) {
+		return false // being killed for another reason
+	}
+	pw.Kill()
+	return true
+}
+
+// errShed is the reason a worker was killed by Shed: memory is
+// critically low (MemFree). The items it had not finished run again,
+// not as a failure and not as a retry.
+var errShed = errors.New("mp: worker process killed to free memory (MemFree): its task runs again")
+
+// register makes Shed find c while it runs on w; unregister forgets it.
+func (b *Backend) register(w sched.Slot, c *chain) {
+	b.chainMu.Lock()
+	if b.chains == nil {
+		b.chains = map[sched.Slot]*chain{}
+	}
+	b.chains[w] = c
+	b.chainMu.Unlock()
+}
+
+func (b *Backend) unregister(w sched.Slot) {
+	b.chainMu.Lock()
+	delete(b.chains, w)
+	b.chainMu.Unlock()
 }

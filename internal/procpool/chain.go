@@ -117,6 +117,10 @@ type chain struct {
 // ahead behind it; a worker that dies is replaced.
 func (b *Backend) Run(w sched.Slot, j sched.Job) {
 	c := &chain{b: b, w: w, jobs: []*flight{newFlight(j, false)}}
+	if b.cfg.MemFree {
+		b.register(w, c)
+		defer b.unregister(w)
+	}
 	defer func() {
 		if c.unhook != nil {
 			c.unhook()
@@ -191,6 +195,9 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 		// next Task): the item did not fail, the pool cut it short.
 		var sf *stoppedFor
 		cutShort := errors.As(pw.reason(), &sf) && h.rj.Context().Err() == nil
+		// Killed by Shed (MemFree): whatever it ran, of whichever call,
+		// runs again once there is memory.
+		shed := errors.Is(pw.reason(), errShed)
 		item := h.rj.Cursor()
 		began := h.sent && pw.Running(h.id, item-h.from)
 		if item != h.unbegunAt {
@@ -203,24 +210,13 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 		pw.Close()
 		w.SetWorker(nil)
 		if b.pool.Context().Err() == nil {
-			b.st.Restarts[c.restartReason(h, sf != nil)].Add(1)
+			b.st.Restarts[c.restartReason(h, sf != nil, shed)].Add(1)
 		}
 		for _, f := range c.jobs {
 			f.sent = false
 		}
 		if b.pool.Context().Err() != nil {
-			// terminated: nothing more runs
-			for _, f := range c.jobs {
-				if !f.begun {
-					f.rj.Abort(context.Cause(b.pool.Context()))
-					c.drop(f)
-					continue
-				}
-				if f.rj.Cursor() < f.rj.Size() {
-					f.rj.Fail(f.rj.Cursor(), werr)
-				}
-				c.finish(f)
-			}
+			c.abandon(werr) // terminated: nothing more runs
 			break
 		}
 		switch {
@@ -230,6 +226,15 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 			h.rj.Fail(item, werr)
 			c.finish(h)
 			c.jobs = c.jobs[1:]
+		case shed:
+			// memory is critically low: the item (begun or not) and
+			// the rest run on a fresh worker once the pool would let
+			// this slot take a new job. Not a failure, not a retry, and
+			// not bounded: a slot running alone is never shed.
+			b.pool.AwaitMemory(w)
+			if cause := context.Cause(b.pool.Context()); cause != nil {
+				c.abandon(cause) // terminated while it waited
+			}
 		case !began && h.unbegun < maxUnbegun:
 			// it died before the item began (between items, or reading
 			// the Task): the item runs on the next worker
@@ -335,6 +340,24 @@ func (c *chain) hook(ctx context.Context) {
 			pw.killFor(&stoppedFor{context.Cause(ctx)})
 		}
 	})
+}
+
+// abandon ends every job of the chain when the pool is terminated: those
+// not begun are aborted with the pool's cause, the item at the cursor of
+// the others fails with err.
+func (c *chain) abandon(err error) {
+	for _, f := range c.jobs {
+		if !f.begun {
+			f.rj.Abort(context.Cause(c.b.pool.Context()))
+			c.drop(f)
+			continue
+		}
+		if f.rj.Cursor() < f.rj.Size() {
+			f.rj.Fail(f.rj.Cursor(), err)
+		}
+		c.finish(f)
+	}
+	c.jobs = nil
 }
 
 // finish reports f complete.
@@ -443,10 +466,13 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 
 // restartReason says why the worker running h died, for Stats; stopped
 // says that the pool killed it for a call that stopped (which may be
-// another call than h's, taken ahead).
-func (c *chain) restartReason(h *flight, stopped bool) sched.Reason {
+// another call than h's, taken ahead), shed that Shed killed it.
+func (c *chain) restartReason(h *flight, stopped, shed bool) sched.Reason {
+	timedOut := c.timedOut.Swap(false)
 	switch {
-	case c.timedOut.Swap(false):
+	case shed:
+		return sched.MemFree
+	case timedOut:
 		return sched.Timeout
 	case stopped || h.rj.Context().Err() != nil:
 		return sched.Cancel

@@ -105,6 +105,24 @@ type Pool interface {
 	// Counters are the pool's statistics, which a backend updates where
 	// it does the work counted.
 	Counters() *Counters
+	// AwaitMemory holds s back, as if it were about to take a new job,
+	// while the pool's MemFree finds too little memory and another slot
+	// runs a job: a backend calls it before it runs again what Shed cut
+	// short. It returns at once without MemFree, and when the pool is
+	// terminated.
+	AwaitMemory(s Slot)
+}
+
+// Shedder is a Backend that can stop the job a slot runs so that it runs
+// again later (MemFree, when memory is critically low): the process
+// backend kills the slot's worker process, and the items it had not
+// finished run again, as if they had never begun. Goroutines cannot be
+// killed: the goroutine backend is no Shedder.
+type Shedder interface {
+	// Shed stops what s runs now; it reports whether it stopped
+	// anything (false: s runs nothing that can be stopped, or it is
+	// already being stopped).
+	Shed(s Slot) bool
 }
 
 // Errors makes the errors a backend reports in the types of package mp,

@@ -19,6 +19,9 @@ type Counters struct {
 	TimedOut atomic.Int64 // items that failed past their Timeout
 	Sent     atomic.Int64 // tasks sent to worker processes or the cluster
 	Ticks    atomic.Int64 // progress ticks from inside tasks (mp.Tick)
+	// MemoryWaits counts the times a job was held back because memory
+	// was short (MemFree).
+	MemoryWaits atomic.Int64
 
 	EncodeNanos atomic.Int64 // encoding arguments, in this process
 	DecodeNanos atomic.Int64 // decoding results, in this process
@@ -46,6 +49,7 @@ const (
 	Memory                // it was over MaxMemoryPerChild
 	Timeout               // it was killed for an item past its Timeout
 	Cancel                // it was killed because its task's call was cancelled
+	MemFree               // it was killed because memory was critically low (MemFree): its items run again
 	NumReasons
 )
 
@@ -62,6 +66,8 @@ func (r Reason) String() string {
 		return "timeout"
 	case Cancel:
 		return "cancel"
+	case MemFree:
+		return "memfree"
 	}
 	return "unknown"
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -114,7 +115,7 @@ func serve(url string) int {
 	if info := cons.CachedInfo(); info != nil && info.Config.AckWait > 0 {
 		ackWait = info.Config.AckWait
 	}
-	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}}
+	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}, held: map[jetstream.Msg]struct{}{}, stored: make(chan stored, 256)}
 	w.big.js = js
 	sub, err := nc.Subscribe(cancelSubject, func(m *nats.Msg) {
 		w.mu.Lock()
@@ -130,6 +131,13 @@ func serve(url string) int {
 	}
 	defer sub.Unsubscribe()
 	go w.heartbeat(ctx)
+	acked := make(chan struct{})
+	go w.acker(lost, acked)
+	defer func() {
+		close(w.stored)
+		<-acked // every result stored is acknowledged before the worker exits
+	}()
+	more := true // tasks may be waiting: take them without waiting
 	for ctx.Err() == nil {
 		select {
 		case <-lost:
@@ -137,23 +145,29 @@ func serve(url string) int {
 			return 1
 		default:
 		}
-		// Take what is there, up to a batch that the recent task time
-		// says we finish well within the ack wait; if nothing is there,
-		// wait for one.
-		batch, err := cons.FetchNoWait(w.batchSize())
+		// With tasks waiting, take what is there, up to a batch that the
+		// recent task time says we finish well within the ack wait.
+		// Otherwise (the last task taken said that none was left), wait
+		// for one at once: asking first whether one is there would cost
+		// a round trip to the server for every task of sequential calls.
+		var batch jetstream.MessageBatch
+		cancel := context.CancelFunc(func() {})
+		if more {
+			batch, err = cons.FetchNoWait(w.batchSize())
+		} else {
+			var wait context.Context
+			wait, cancel = context.WithTimeout(ctx, 2*time.Second)
+			batch, err = cons.Fetch(1, jetstream.FetchContext(wait))
+		}
 		if err != nil {
+			cancel()
+			more = false
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		n := w.runBatch(batch)
-		if n == 0 {
-			wait, cancel := context.WithTimeout(ctx, 2*time.Second)
-			batch, err = cons.Fetch(1, jetstream.FetchContext(wait))
-			if err == nil {
-				w.runBatch(batch)
-			}
-			cancel()
-		}
+		n, left := w.runBatch(batch)
+		cancel()
+		more = n > 0 && left
 	}
 	return 0
 }
@@ -168,9 +182,65 @@ type worker struct {
 	maxMsg  int           // the cluster's message limit
 	big     payloads      // tasks and results bigger than a message
 
+	// stored carries the results published, in order, to the acker,
+	// which acknowledges their tasks once the server has stored them
+	stored chan stored
+
 	mu      sync.Mutex
-	held    []jetstream.Msg               // taken, not yet acknowledged
+	held    map[jetstream.Msg]struct{}    // taken, not yet acknowledged
 	running map[string]context.CancelFunc // the task running, by "<results subject> <task ID>"
+}
+
+// stored is a message of results published, and the tasks it holds.
+type stored struct {
+	msgs []jetstream.Msg
+	f    jetstream.PubAckFuture
+}
+
+// acker acknowledges the tasks of each message of results once the
+// server has stored it (and gives them back if it did not), in the order
+// they were published, until w.stored is closed or the cluster is lost;
+// then it closes done. The worker does not wait for the store itself: it
+// runs the next tasks meanwhile, as a hand-written JetStream worker
+// would, and the ack still comes after the results are stored.
+func (w *worker) acker(lost <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for s := range w.stored {
+		timer.Reset(30 * time.Second)
+		ok := false
+		select {
+		case <-s.f.Ok():
+			ok = true
+		case err := <-s.f.Err():
+			fmt.Fprintf(os.Stderr, "%s: storing results: %v\n", w.name, err)
+		case <-timer.C:
+			fmt.Fprintf(os.Stderr, "%s: storing results: no answer within 30s\n", w.name)
+		case <-lost:
+			return // the server redelivers the tasks
+		}
+		// Results first, then the ack: a crash in between runs the task
+		// again, and the pool drops the second result.
+		for _, m := range s.msgs {
+			if ok {
+				m.Ack()
+			} else {
+				m.Nak()
+			}
+		}
+		w.release(s.msgs...)
+	}
+}
+
+// release forgets msgs, acknowledged or given back: the heartbeat no
+// longer keeps them alive.
+func (w *worker) release(msgs ...jetstream.Msg) {
+	w.mu.Lock()
+	for _, m := range msgs {
+		delete(w.held, m)
+	}
+	w.mu.Unlock()
 }
 
 // batchSize is how many tasks to take at once: as many as take 5 ms at
@@ -194,7 +264,7 @@ func (w *worker) heartbeat(ctx context.Context) {
 			return
 		case <-tick.C:
 			w.mu.Lock()
-			held := slices.Clone(w.held)
+			held := slices.Collect(maps.Keys(w.held))
 			w.mu.Unlock()
 			for _, m := range held {
 				m.InProgress()
@@ -205,13 +275,10 @@ func (w *worker) heartbeat(ctx context.Context) {
 
 // runBatch runs the tasks of batch as they arrive and publishes their
 // results without waiting, several tasks of one pool in one message
-// (every 64 tasks or 2 ms); then it acknowledges each task once its
-// results are stored. It returns the number of tasks.
-func (w *worker) runBatch(batch jetstream.MessageBatch) int {
-	type sent struct {
-		msgs []jetstream.Msg
-		f    jetstream.PubAckFuture
-	}
+// (every 64 tasks or 2 ms); the acker acknowledges each task once its
+// results are stored. It returns the number of tasks, and whether the
+// server said more were waiting after the last one.
+func (w *worker) runBatch(batch jetstream.MessageBatch) (n int, left bool) {
 	type group struct {
 		res   resultMsg
 		msgs  []jetstream.Msg
@@ -219,11 +286,9 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 		bytes int
 	}
 	var (
-		sents  []sent
 		groups = map[string]*group{}
 		count  int
 		since  = time.Now()
-		n      int
 	)
 	flush := func() {
 		for reply, g := range groups {
@@ -239,17 +304,23 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 				for _, m := range g.msgs {
 					m.Nak()
 				}
+				w.release(g.msgs...)
 				continue
 			}
-			sents = append(sents, sent{g.msgs, f})
+			w.stored <- stored{g.msgs, f}
 		}
 		clear(groups)
 		count, since = 0, time.Now()
 	}
 	for msg := range batch.Messages() {
 		n++
+		if md, err := msg.Metadata(); err == nil {
+			left = md.NumPending > 0
+		} else {
+			left = true // unknown: look
+		}
 		w.mu.Lock()
-		w.held = append(w.held, msg)
+		w.held[msg] = struct{}{}
 		w.mu.Unlock()
 		start := time.Now()
 		reply, tr, size, ok, late := w.runOne(msg)
@@ -273,6 +344,8 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 			g.ids += msg.Headers().Get(hdrTask) + ","
 			g.bytes += size
 			count++
+		} else {
+			w.release(msg) // given back or terminated by runOne
 		}
 		if count >= 64 || time.Since(since) > 2*time.Millisecond || late != nil {
 			flush()
@@ -282,30 +355,7 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 		}
 	}
 	flush()
-	for _, s := range sents {
-		ok := false
-		select {
-		case <-s.f.Ok():
-			ok = true
-		case err := <-s.f.Err():
-			fmt.Fprintf(os.Stderr, "%s: storing results: %v\n", w.name, err)
-		case <-time.After(30 * time.Second):
-			fmt.Fprintf(os.Stderr, "%s: storing results: no answer within 30s\n", w.name)
-		}
-		// Results first, then the ack: a crash in between runs the task
-		// again, and the pool drops the second result.
-		for _, m := range s.msgs {
-			if ok {
-				m.Ack()
-			} else {
-				m.Nak()
-			}
-		}
-	}
-	w.mu.Lock()
-	w.held = w.held[:0]
-	w.mu.Unlock()
-	return n
+	return n, left
 }
 
 // runOne runs the task in msg and returns its results and their encoded

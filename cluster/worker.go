@@ -115,7 +115,7 @@ func serve(url string) int {
 	if info := cons.CachedInfo(); info != nil && info.Config.AckWait > 0 {
 		ackWait = info.Config.AckWait
 	}
-	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}, held: map[jetstream.Msg]struct{}{}, stored: make(chan stored, 256)}
+	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}, held: map[*nats.Msg]struct{}{}, stored: make(chan stored, 256)}
 	w.big.js = js
 	sub, err := nc.Subscribe(cancelSubject, func(m *nats.Msg) {
 		w.mu.Lock()
@@ -137,7 +137,12 @@ func serve(url string) int {
 		close(w.stored)
 		<-acked // every result stored is acknowledged before the worker exits
 	}()
-	more := true // tasks may be waiting: take them without waiting
+	tasks, err := newPuller(nc, tasksStream, consumerName)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	defer tasks.close()
 	for ctx.Err() == nil {
 		select {
 		case <-lost:
@@ -145,29 +150,16 @@ func serve(url string) int {
 			return 1
 		default:
 		}
-		// With tasks waiting, take what is there, up to a batch that the
-		// recent task time says we finish well within the ack wait.
-		// Otherwise (the last task taken said that none was left), wait
-		// for one at once: asking first whether one is there would cost
-		// a round trip to the server for every task of sequential calls.
-		var batch jetstream.MessageBatch
-		cancel := context.CancelFunc(func() {})
-		if more {
-			batch, err = cons.FetchNoWait(w.batchSize())
-		} else {
-			var wait context.Context
-			wait, cancel = context.WithTimeout(ctx, 2*time.Second)
-			batch, err = cons.Fetch(1, jetstream.FetchContext(wait))
+		// Take what is there, up to a batch that the recent task time
+		// says we finish well within the ack wait; if nothing is there,
+		// the first task that comes (one request either way).
+		if err := w.runBatch(ctx, tasks, w.batchSize(), 2*time.Second); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+			select { // the consumer is being re-made, a leader elected...
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
-		if err != nil {
-			cancel()
-			more = false
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		n, left := w.runBatch(batch)
-		cancel()
-		more = n > 0 && left
 	}
 	return 0
 }
@@ -187,13 +179,13 @@ type worker struct {
 	stored chan stored
 
 	mu      sync.Mutex
-	held    map[jetstream.Msg]struct{}    // taken, not yet acknowledged
+	held    map[*nats.Msg]struct{}        // taken, not yet acknowledged
 	running map[string]context.CancelFunc // the task running, by "<results subject> <task ID>"
 }
 
 // stored is a message of results published, and the tasks it holds.
 type stored struct {
-	msgs []jetstream.Msg
+	msgs []*nats.Msg
 	f    jetstream.PubAckFuture
 }
 
@@ -235,7 +227,7 @@ func (w *worker) acker(lost <-chan struct{}, done chan<- struct{}) {
 
 // release forgets msgs, acknowledged or given back: the heartbeat no
 // longer keeps them alive.
-func (w *worker) release(msgs ...jetstream.Msg) {
+func (w *worker) release(msgs ...*nats.Msg) {
 	w.mu.Lock()
 	for _, m := range msgs {
 		delete(w.held, m)
@@ -273,15 +265,15 @@ func (w *worker) heartbeat(ctx context.Context) {
 	}
 }
 
-// runBatch runs the tasks of batch as they arrive and publishes their
-// results without waiting, several tasks of one pool in one message
-// (every 64 tasks or 2 ms); the acker acknowledges each task once its
-// results are stored. It returns the number of tasks, and whether the
-// server said more were waiting after the last one.
-func (w *worker) runBatch(batch jetstream.MessageBatch) (n int, left bool) {
+// runBatch takes up to n tasks with tasks.pull (waiting up to wait for
+// the first), runs them as they arrive and publishes their results
+// without waiting, several tasks of one pool in one message (every 64
+// tasks or 2 ms); the acker acknowledges each task once its results are
+// stored.
+func (w *worker) runBatch(ctx context.Context, tasks *puller, n int, wait time.Duration) error {
 	type group struct {
 		res   resultMsg
-		msgs  []jetstream.Msg
+		msgs  []*nats.Msg
 		ids   string
 		bytes int
 	}
@@ -312,13 +304,7 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) (n int, left bool) {
 		clear(groups)
 		count, since = 0, time.Now()
 	}
-	for msg := range batch.Messages() {
-		n++
-		if md, err := msg.Metadata(); err == nil {
-			left = md.NumPending > 0
-		} else {
-			left = true // unknown: look
-		}
+	_, err := tasks.pull(ctx, n, wait, func(msg *nats.Msg) {
 		w.mu.Lock()
 		w.held[msg] = struct{}{}
 		w.mu.Unlock()
@@ -341,7 +327,7 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) (n int, left bool) {
 			}
 			g.res.Tasks = append(g.res.Tasks, tr)
 			g.msgs = append(g.msgs, msg)
-			g.ids += msg.Headers().Get(hdrTask) + ","
+			g.ids += msg.Header.Get(hdrTask) + ","
 			g.bytes += size
 			count++
 		} else {
@@ -353,9 +339,9 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) (n int, left bool) {
 		if late != nil {
 			<-late // the late task's function, reported at its deadline
 		}
-	}
+	})
 	flush()
-	return n, left
+	return err
 }
 
 // runOne runs the task in msg and returns its results and their encoded
@@ -363,11 +349,11 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) (n int, left bool) {
 // failed to run (it is given back). Results too big for a message become
 // an error for each item, which says so. late is RunTask's: the worker
 // runs nothing else until it is closed.
-func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size int, ok bool, late <-chan struct{}) {
-	reply = msg.Headers().Get(hdrReply)
+func (w *worker) runOne(msg *nats.Msg) (reply string, tr taskResult, size int, ok bool, late <-chan struct{}) {
+	reply = msg.Header.Get(hdrReply)
 	var t wire.Task
-	data := msg.Data()
-	if name := msg.Headers().Get(hdrObject); name != "" && reply != "" {
+	data := msg.Data
+	if name := msg.Header.Get(hdrObject); name != "" && reply != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		b, err := w.big.get(ctx, name)
 		cancel()
@@ -384,7 +370,7 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 	}
 	tr.Task = t.ID
 	ctx, cancel := context.WithCancel(context.Background())
-	key := reply + " " + msg.Headers().Get(hdrTask)
+	key := reply + " " + msg.Header.Get(hdrTask)
 	w.mu.Lock()
 	w.running[key] = cancel
 	w.mu.Unlock()

@@ -124,3 +124,25 @@ func profileCluster(file string, d time.Duration) {
 		}
 	}
 }
+
+// profileBaseline is profileCluster for the hand-written baseline: its
+// producer's process, with the server.
+func profileBaseline(file string, d time.Duration) {
+	in := make([]int, 5000)
+	for i := range in {
+		in[i] = i
+	}
+	base := startJSBaseline(*workers)
+	defer base.close()
+	f, err := os.Create(file)
+	check(err)
+	defer f.Close()
+	check(pprof.StartCPUProfile(f))
+	defer pprof.StopCPUProfile()
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		base.run(in)
+		for i := range 200 {
+			base.apply(i)
+		}
+	}
+}

@@ -49,6 +49,7 @@ var (
 	hogOnly   = flag.Bool("hog", false, "internal: keep every core busy until stdin closes")
 	clOnly    = flag.Bool("cluster", false, "run only the NATS cluster case")
 	clProf    = flag.String("cluster-profile", "", "run only the cluster pool's one-task-per-message cases for 15s, CPU profile of the pool's process to this file")
+	jsProf    = flag.String("baseline-profile", "", "the same for the hand-written JetStream baseline of the cluster case")
 	codecOnly = flag.Bool("codec", false, "run only the codec comparison (gob against mp's CBOR)")
 	statsCost = flag.Bool("stats-cost", false, "run only Map of 200,000 ints on goroutines and processes (the cost of Pool.Stats' counters)")
 )
@@ -110,6 +111,10 @@ func main() {
 	}
 	if *clProf != "" {
 		profileCluster(*clProf, 15*time.Second)
+		return
+	}
+	if *jsProf != "" {
+		profileBaseline(*jsProf, 15*time.Second)
 		return
 	}
 	if *clOnly {

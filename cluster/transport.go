@@ -151,10 +151,7 @@ func (t *transport) connect() error {
 		return fmt.Errorf("cluster: connecting to %s: %w", redact(t.url), err)
 	}
 	t.nc = nc
-	// A task's publication is asynchronous (Run waits for the server's
-	// ack, or its results, with the other events of the task): 5 s
-	// without an ack is a failed attempt, tried again (publish).
-	if t.js, err = jetstream.New(nc, jetstream.WithPublishAsyncTimeout(5*time.Second)); err != nil {
+	if t.js, err = jetstream.New(nc); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -247,6 +244,22 @@ func (t *transport) connect() error {
 	return nil
 }
 
+// breakPool fails the tasks in flight and every later Run with err.
+func (t *transport) breakPool(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.brokenErr != nil {
+		return
+	}
+	t.brokenErr = err
+	close(t.broken)
+	for id, f := range t.pending {
+		delete(t.pending, id)
+		f.err = err
+		close(f.done)
+	}
+}
+
 func (t *transport) URL() string { return t.url }
 
 // Run publishes task tk and waits for its results.
@@ -303,27 +316,23 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onTick func(n int64)
 	if object != "" {
 		msg.Header.Set(hdrObject, object)
 	}
-	ack, err := t.publish(ctx, msg, f.done, jetstream.WithMsgID(t.subject+".task."+id))
+	ack, err := t.publish(ctx, msg, jetstream.WithMsgID(t.subject+".task."+id))
 	if err != nil {
 		return err
 	}
-	if ack != nil { // nil: the results came first
-		t.mu.Lock()
-		f.seq = ack.Sequence
-		t.bySeq[ack.Sequence] = tk.ID
-		t.mu.Unlock()
-	}
+	t.mu.Lock()
+	f.seq = ack.Sequence
+	t.bySeq[ack.Sequence] = tk.ID
+	t.mu.Unlock()
 	select {
 	case <-f.done:
 	case <-ctx.Done():
 		// Not run yet: take it off the queue. Running: tell its worker,
 		// which cancels the task's context (an mp run job is killed);
 		// its result, if any, is dropped.
-		if ack != nil {
-			dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			t.tasks.DeleteMsg(dctx, ack.Sequence)
-			cancel()
-		}
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		t.tasks.DeleteMsg(dctx, ack.Sequence)
+		cancel()
 		t.nc.Publish(cancelSubject, []byte(t.subject+" "+id))
 		return context.Cause(ctx)
 	case <-t.lost:
@@ -343,31 +352,18 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onTick func(n int64)
 	return nil
 }
 
-// publish publishes msg and waits for the server to store it, trying
-// again for a minute while the cluster cannot take it (a node lost, a
-// leader being elected, the connection being re-established): the
-// message ID makes a second copy harmless. The publication is
-// asynchronous, as a hand-written producer's would be (no request, reply
-// inbox and context per task): the ack comes on the connection's one
-// reply subscription. It returns a nil ack without error if done is
-// closed first (the task's results are in: its sequence is not needed).
-func (t *transport) publish(ctx context.Context, msg *nats.Msg, done <-chan struct{}, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+// publish publishes msg, trying again for a minute while the cluster
+// cannot take it (a node lost, a leader being elected, the connection
+// being re-established): the message ID makes a second copy harmless.
+func (t *transport) publish(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
 	deadline := time.Now().Add(time.Minute)
 	wait := 50 * time.Millisecond
 	for {
-		paf, err := t.js.PublishMsgAsync(msg, opts...)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ack, err := t.js.PublishMsg(pctx, msg, opts...)
+		cancel()
 		if err == nil {
-			select {
-			case ack := <-paf.Ok():
-				return ack, nil
-			case err = <-paf.Err(): // after 5 s at most (WithPublishAsyncTimeout)
-			case <-done:
-				return nil, nil
-			case <-ctx.Done():
-				return nil, context.Cause(ctx)
-			case <-t.lost:
-				return nil, ErrClusterGone
-			}
+			return ack, nil
 		}
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -115,7 +114,7 @@ func serve(url string) int {
 	if info := cons.CachedInfo(); info != nil && info.Config.AckWait > 0 {
 		ackWait = info.Config.AckWait
 	}
-	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}, held: map[*nats.Msg]struct{}{}, stored: make(chan stored, 256)}
+	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}}
 	w.big.js = js
 	sub, err := nc.Subscribe(cancelSubject, func(m *nats.Msg) {
 		w.mu.Lock()
@@ -131,18 +130,6 @@ func serve(url string) int {
 	}
 	defer sub.Unsubscribe()
 	go w.heartbeat(ctx)
-	acked := make(chan struct{})
-	go w.acker(lost, acked)
-	defer func() {
-		close(w.stored)
-		<-acked // every result stored is acknowledged before the worker exits
-	}()
-	tasks, err := newPuller(nc, tasksStream, consumerName)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		return 1
-	}
-	defer tasks.close()
 	for ctx.Err() == nil {
 		select {
 		case <-lost:
@@ -152,13 +139,20 @@ func serve(url string) int {
 		}
 		// Take what is there, up to a batch that the recent task time
 		// says we finish well within the ack wait; if nothing is there,
-		// the first task that comes (one request either way).
-		if err := w.runBatch(ctx, tasks, w.batchSize(), 2*time.Second); err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-			select { // the consumer is being re-made, a leader elected...
-			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
+		// wait for one.
+		batch, err := cons.FetchNoWait(w.batchSize())
+		if err != nil {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		n := w.runBatch(batch)
+		if n == 0 {
+			wait, cancel := context.WithTimeout(ctx, 2*time.Second)
+			batch, err = cons.Fetch(1, jetstream.FetchContext(wait))
+			if err == nil {
+				w.runBatch(batch)
 			}
+			cancel()
 		}
 	}
 	return 0
@@ -174,65 +168,9 @@ type worker struct {
 	maxMsg  int           // the cluster's message limit
 	big     payloads      // tasks and results bigger than a message
 
-	// stored carries the results published, in order, to the acker,
-	// which acknowledges their tasks once the server has stored them
-	stored chan stored
-
 	mu      sync.Mutex
-	held    map[*nats.Msg]struct{}        // taken, not yet acknowledged
+	held    []jetstream.Msg               // taken, not yet acknowledged
 	running map[string]context.CancelFunc // the task running, by "<results subject> <task ID>"
-}
-
-// stored is a message of results published, and the tasks it holds.
-type stored struct {
-	msgs []*nats.Msg
-	f    jetstream.PubAckFuture
-}
-
-// acker acknowledges the tasks of each message of results once the
-// server has stored it (and gives them back if it did not), in the order
-// they were published, until w.stored is closed or the cluster is lost;
-// then it closes done. The worker does not wait for the store itself: it
-// runs the next tasks meanwhile, as a hand-written JetStream worker
-// would, and the ack still comes after the results are stored.
-func (w *worker) acker(lost <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for s := range w.stored {
-		timer.Reset(30 * time.Second)
-		ok := false
-		select {
-		case <-s.f.Ok():
-			ok = true
-		case err := <-s.f.Err():
-			fmt.Fprintf(os.Stderr, "%s: storing results: %v\n", w.name, err)
-		case <-timer.C:
-			fmt.Fprintf(os.Stderr, "%s: storing results: no answer within 30s\n", w.name)
-		case <-lost:
-			return // the server redelivers the tasks
-		}
-		// Results first, then the ack: a crash in between runs the task
-		// again, and the pool drops the second result.
-		for _, m := range s.msgs {
-			if ok {
-				m.Ack()
-			} else {
-				m.Nak()
-			}
-		}
-		w.release(s.msgs...)
-	}
-}
-
-// release forgets msgs, acknowledged or given back: the heartbeat no
-// longer keeps them alive.
-func (w *worker) release(msgs ...*nats.Msg) {
-	w.mu.Lock()
-	for _, m := range msgs {
-		delete(w.held, m)
-	}
-	w.mu.Unlock()
 }
 
 // batchSize is how many tasks to take at once: as many as take 5 ms at
@@ -256,7 +194,7 @@ func (w *worker) heartbeat(ctx context.Context) {
 			return
 		case <-tick.C:
 			w.mu.Lock()
-			held := slices.Collect(maps.Keys(w.held))
+			held := slices.Clone(w.held)
 			w.mu.Unlock()
 			for _, m := range held {
 				m.InProgress()
@@ -265,22 +203,27 @@ func (w *worker) heartbeat(ctx context.Context) {
 	}
 }
 
-// runBatch takes up to n tasks with tasks.pull (waiting up to wait for
-// the first), runs them as they arrive and publishes their results
-// without waiting, several tasks of one pool in one message (every 64
-// tasks or 2 ms); the acker acknowledges each task once its results are
-// stored.
-func (w *worker) runBatch(ctx context.Context, tasks *puller, n int, wait time.Duration) error {
+// runBatch runs the tasks of batch as they arrive and publishes their
+// results without waiting, several tasks of one pool in one message
+// (every 64 tasks or 2 ms); then it acknowledges each task once its
+// results are stored. It returns the number of tasks.
+func (w *worker) runBatch(batch jetstream.MessageBatch) int {
+	type sent struct {
+		msgs []jetstream.Msg
+		f    jetstream.PubAckFuture
+	}
 	type group struct {
 		res   resultMsg
-		msgs  []*nats.Msg
+		msgs  []jetstream.Msg
 		ids   string
 		bytes int
 	}
 	var (
+		sents  []sent
 		groups = map[string]*group{}
 		count  int
 		since  = time.Now()
+		n      int
 	)
 	flush := func() {
 		for reply, g := range groups {
@@ -296,17 +239,17 @@ func (w *worker) runBatch(ctx context.Context, tasks *puller, n int, wait time.D
 				for _, m := range g.msgs {
 					m.Nak()
 				}
-				w.release(g.msgs...)
 				continue
 			}
-			w.stored <- stored{g.msgs, f}
+			sents = append(sents, sent{g.msgs, f})
 		}
 		clear(groups)
 		count, since = 0, time.Now()
 	}
-	_, err := tasks.pull(ctx, n, wait, func(msg *nats.Msg) {
+	for msg := range batch.Messages() {
+		n++
 		w.mu.Lock()
-		w.held[msg] = struct{}{}
+		w.held = append(w.held, msg)
 		w.mu.Unlock()
 		start := time.Now()
 		reply, tr, size, ok, late := w.runOne(msg)
@@ -327,11 +270,9 @@ func (w *worker) runBatch(ctx context.Context, tasks *puller, n int, wait time.D
 			}
 			g.res.Tasks = append(g.res.Tasks, tr)
 			g.msgs = append(g.msgs, msg)
-			g.ids += msg.Header.Get(hdrTask) + ","
+			g.ids += msg.Headers().Get(hdrTask) + ","
 			g.bytes += size
 			count++
-		} else {
-			w.release(msg) // given back or terminated by runOne
 		}
 		if count >= 64 || time.Since(since) > 2*time.Millisecond || late != nil {
 			flush()
@@ -339,9 +280,32 @@ func (w *worker) runBatch(ctx context.Context, tasks *puller, n int, wait time.D
 		if late != nil {
 			<-late // the late task's function, reported at its deadline
 		}
-	})
+	}
 	flush()
-	return err
+	for _, s := range sents {
+		ok := false
+		select {
+		case <-s.f.Ok():
+			ok = true
+		case err := <-s.f.Err():
+			fmt.Fprintf(os.Stderr, "%s: storing results: %v\n", w.name, err)
+		case <-time.After(30 * time.Second):
+			fmt.Fprintf(os.Stderr, "%s: storing results: no answer within 30s\n", w.name)
+		}
+		// Results first, then the ack: a crash in between runs the task
+		// again, and the pool drops the second result.
+		for _, m := range s.msgs {
+			if ok {
+				m.Ack()
+			} else {
+				m.Nak()
+			}
+		}
+	}
+	w.mu.Lock()
+	w.held = w.held[:0]
+	w.mu.Unlock()
+	return n
 }
 
 // runOne runs the task in msg and returns its results and their encoded
@@ -349,11 +313,11 @@ func (w *worker) runBatch(ctx context.Context, tasks *puller, n int, wait time.D
 // failed to run (it is given back). Results too big for a message become
 // an error for each item, which says so. late is RunTask's: the worker
 // runs nothing else until it is closed.
-func (w *worker) runOne(msg *nats.Msg) (reply string, tr taskResult, size int, ok bool, late <-chan struct{}) {
-	reply = msg.Header.Get(hdrReply)
+func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size int, ok bool, late <-chan struct{}) {
+	reply = msg.Headers().Get(hdrReply)
 	var t wire.Task
-	data := msg.Data
-	if name := msg.Header.Get(hdrObject); name != "" && reply != "" {
+	data := msg.Data()
+	if name := msg.Headers().Get(hdrObject); name != "" && reply != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		b, err := w.big.get(ctx, name)
 		cancel()
@@ -370,7 +334,7 @@ func (w *worker) runOne(msg *nats.Msg) (reply string, tr taskResult, size int, o
 	}
 	tr.Task = t.ID
 	ctx, cancel := context.WithCancel(context.Background())
-	key := reply + " " + msg.Header.Get(hdrTask)
+	key := reply + " " + msg.Headers().Get(hdrTask)
 	w.mu.Lock()
 	w.running[key] = cancel
 	w.mu.Unlock()

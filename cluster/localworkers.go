@@ -12,8 +12,8 @@ import (
 	"github.com/mp-go/mp/internal/registry"
 )
 
-// A pool's local workers (mp.LocalWorkers): processes of this program,
-// started and supervised by the pool's transport.
+// The local worker processes of a pool (LocalWorkers): started as copies
+// of this program, replaced when they die, each dying with this process.
 
 // startWorker starts a worker process of this program, connected to the
 // cluster, and keeps one running until Close: a worker that dies (a task
@@ -82,22 +82,6 @@ func readReport(r *os.File) string {
 	n, _ := io.ReadFull(r, b[:])
 	line, _, _ := strings.Cut(string(b[:n]), "\n")
 	return line
-}
-
-// breakPool fails the tasks in flight and every later Run with err.
-func (t *transport) breakPool(err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.brokenErr != nil {
-		return
-	}
-	t.brokenErr = err
-	close(t.broken)
-	for id, f := range t.pending {
-		delete(t.pending, id)
-		f.err = err
-		close(f.done)
-	}
 }
 
 // spawn starts a local worker with the write end of its report pipe,

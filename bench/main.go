@@ -48,6 +48,8 @@ var (
 	ipcOnly   = flag.Bool("ipc", false, "run only the IPC cases (Queue, Pipe, Lock, manager), quiet and with a CPU hog on every core")
 	hogOnly   = flag.Bool("hog", false, "internal: keep every core busy until stdin closes")
 	clOnly    = flag.Bool("cluster", false, "run only the NATS cluster case")
+	clProf    = flag.String("cluster-profile", "", "run only the cluster pool's one-task-per-message cases for 15s, CPU profile of the pool's process to this file")
+	jsProf    = flag.String("baseline-profile", "", "the same for the hand-written JetStream baseline of the cluster case")
 	codecOnly = flag.Bool("codec", false, "run only the codec comparison (gob against mp's CBOR)")
 	statsCost = flag.Bool("stats-cost", false, "run only Map of 200,000 ints on goroutines and processes (the cost of Pool.Stats' counters)")
 )
@@ -59,6 +61,10 @@ var sqCtx = func(_ context.Context, x int) (int, error) { return sq(x), nil }
 
 func main() {
 	mp.Main() // worker processes of the process-pool cases are this program
+	if url := os.Getenv(jsWorkerEnv); url != "" {
+		jsWorker(url) // a worker of the hand-written JetStream baseline
+		return
+	}
 	flag.Parse()
 	if *hogOnly {
 		hog()
@@ -101,6 +107,14 @@ func main() {
 	}
 	if *ipcOnly {
 		runIPCSuite(measureQueue, measurePipeLock, measureManager)
+		return
+	}
+	if *clProf != "" {
+		profileCluster(*clProf, 15*time.Second)
+		return
+	}
+	if *jsProf != "" {
+		profileBaseline(*jsProf, 15*time.Second)
 		return
 	}
 	if *clOnly {

@@ -31,9 +31,10 @@ type worker struct {
 	tasks  int // items run, for MaxTasksPerChild
 	state  any // Initializer's result
 	init   bool
-	bk     any  // the backend's own state: *procpool.Proc for processes
-	retire bool // the backend asks for this worker to be replaced
-	rss    bool // in a worker process: report resident memory
+	bk     any           // the backend's own state: *procpool.Proc for processes
+	retire bool          // the backend asks for this worker to be replaced
+	rss    bool          // in a worker process: report resident memory
+	wake   chan struct{} // an idle worker waits here for a job (Pool.next)
 	_      cpu.CacheLinePad
 	st     workerStats // written per job: on cache lines of its own
 	_      cpu.CacheLinePad

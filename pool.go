@@ -31,8 +31,13 @@ type Pool struct {
 	ctx    context.Context // cancelled by Terminate
 	cancel context.CancelCauseFunc
 
-	mu         sync.Mutex
-	work       sync.Cond // workers wait here for jobs
+	mu sync.Mutex
+	// idlers are the workers waiting for a job, the last to become idle
+	// on top: a job goes to the worker that ran the last one, whose
+	// process is still spinning on its task ring and whose caches are
+	// warm (sync.Cond would wake the one idle longest, asleep by then).
+	idlers     []*worker
+	work       sync.Cond // workers MemFree holds back wait here
 	idleCond   sync.Cond // Join waits here
 	queue      []job
 	head       int
@@ -171,7 +176,7 @@ func (p *Pool) newWorker() *worker {
 	p.nextID++
 	id := p.nextID
 	p.mu.Unlock()
-	w := &worker{id: id, pool: p}
+	w := &worker{id: id, pool: p, wake: make(chan struct{}, 1)}
 	p.addWorker(w)
 	return w
 }
@@ -191,15 +196,25 @@ func (p *Pool) enqueue(jobs ...job) error {
 	}
 	p.queue = append(p.queue, jobs...)
 	p.countQueued(jobs)
-	switch {
-	case p.idle == 0:
-	case len(jobs) == 1:
-		p.work.Signal()
-	default:
-		p.work.Broadcast()
-	}
+	p.wake(len(jobs))
 	return nil
 }
+
+// wake hands up to n idle workers a job to look for, the most recently
+// idle first. p.mu is held.
+func (p *Pool) wake(n int) {
+	for ; n > 0 && len(p.idlers) > 0; n-- {
+		w := p.idlers[len(p.idlers)-1]
+		p.idlers[len(p.idlers)-1] = nil
+		p.idlers = p.idlers[:len(p.idlers)-1]
+		p.idle--
+		w.wake <- struct{}{} // buffered: w waits for exactly this
+	}
+}
+
+// wakeAll wakes every idle worker (the pool closes, breaks or stops).
+// p.mu is held.
+func (p *Pool) wakeAll() { p.wake(len(p.idlers)) }
 
 // next blocks until a job is available for w, or returns false when the
 // worker should exit (pool closed and drained, or terminated). With
@@ -213,9 +228,11 @@ func (p *Pool) next(w *worker) (job, bool) {
 			if p.closed {
 				return nil, false
 			}
+			p.idlers = append(p.idlers, w)
 			p.idle++
-			p.work.Wait()
-			p.idle--
+			p.mu.Unlock()
+			<-w.wake // wake took w off idlers
+			p.mu.Lock()
 		}
 		if p.mem == nil {
 			break
@@ -357,7 +374,8 @@ func (p *Pool) breakPool(err error) {
 	}
 	p.closed = true
 	q := p.takeQueue()
-	p.work.Broadcast()
+	p.wakeAll()
+	p.work.Broadcast() // workers MemFree holds back
 	p.mu.Unlock()
 	for _, j := range q {
 		j.Abort(err)
@@ -397,7 +415,8 @@ func (p *Pool) takeQueue() []job {
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	p.closed = true
-	p.work.Broadcast()
+	p.wakeAll()
+	p.work.Broadcast() // workers MemFree holds back
 	p.mu.Unlock()
 	p.workers.Wait()
 	p.waitAsyncs()
@@ -461,7 +480,8 @@ func (p *Pool) Terminate() {
 	for c := range p.calls {
 		calls = append(calls, c)
 	}
-	p.work.Broadcast()
+	p.wakeAll()
+	p.work.Broadcast() // workers MemFree holds back
 	p.mu.Unlock()
 
 	p.cancel(errTerminated)

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +81,97 @@ func (c *natsConn) counter(ctx context.Context, k string, d int64, min0 bool) er
 	return err
 }
 
+// bookkeepingTimeout bounds the steps of a queue operation that must
+// finish once begun, whatever the caller's context does meanwhile.
+const bookkeepingTimeout = 30 * time.Second
+
+// bookkeeping returns a context for steps that must not be cut short by
+// the caller's: an item counted as unfinished but not published (or
+// published and not counted) would make Join wait for ever, or a
+// TaskDone fail; a fetched message not acknowledged would come again.
+// The caller's context is checked only between such steps.
+func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+}
+
+// putItem counts one item as unfinished and publishes it, or leaves the count
+// as it was when the item could not be published (a full queue gives an
+// error saying "maximum messages"). Both steps run to their end even when
+// ctx ends meanwhile.
+func (c *natsConn) putItem(ctx context.Context, q *natsQueue, p string, item []byte) error {
+	op, cancel := bookkeeping(ctx)
+	defer cancel()
+	if err := c.counter(op, p+"unfinished", 1, false); err != nil {
+		return err
+	}
+	_, err := c.js.Publish(op, q.subj, item)
+	if err != nil {
+		if err := c.counter(op, p+"unfinished", -1, false); err != nil {
+			return fmt.Errorf("manager: the queue's count of unfinished items is one too many (Join will wait for ever): %w", err)
+		}
+	}
+	return err
+}
+
+// undelivered reports whether the queue holds items no Get has been given
+// yet. A pull that asks not to wait can find none just after a Put was
+// acknowledged: the server tells the consumer of new messages after it
+// answers the publisher (seen under load: a closed queue's Get said
+// "drained" with its last item stored). The stream's count is exact; the
+// items given to a Get and not yet acknowledged are not undelivered.
+func (c *natsConn) undelivered(ctx context.Context, q *natsQueue) (bool, error) {
+	si, err := q.stream.Info(ctx)
+	if err != nil || si.State.Msgs == 0 {
+		return false, err
+	}
+	ci, err := q.cons.Info(ctx)
+	if err != nil {
+		return false, err
+	}
+	return si.State.Msgs > uint64(max(ci.NumAckPending, 0)), nil
+}
+
+// fetchRound is how long one pull request of a waiting Get stays on the
+// server; a waiting Get asks again after each.
+const fetchRound = 250 * time.Millisecond
+
+// fetchOne waits for one item for at most a round, returning nil when
+// none came. The pull request is not tied to ctx: a request the server
+// still holds after its caller gave up would take the next item put for
+// nobody, and the item would come back only after the consumer's AckWait
+// (30s), after a Get of a closed queue had said it was drained. So when ctx
+// ends first, what the request still brings is given back at once (Nak)
+// by a goroutine that ends with the round; close waits for it.
+func (c *natsConn) fetchOne(ctx context.Context, q *natsQueue) (jetstream.Msg, error) {
+	batch, err := q.cons.Fetch(1, jetstream.FetchMaxWait(fetchRound))
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case m, ok := <-batch.Messages():
+		if ok {
+			return m, nil
+		}
+		return nil, batch.Error()
+	case <-ctx.Done():
+		c.drains.Add(1)
+		go func() {
+			defer c.drains.Done()
+			for m := range batch.Messages() {
+				m.Nak()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// ack acknowledges a fetched message, to its end even when ctx ends.
+func (c *natsConn) ack(ctx context.Context, m jetstream.Msg) {
+	op, cancel := bookkeeping(ctx)
+	defer cancel()
+	m.DoubleAck(op)
+}
+
 func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
 	q, err := c.queue(ctx, call.Obj, -1)
 	if err != nil {
@@ -100,17 +192,19 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 		}
 		wait := 10 * time.Millisecond
 		for i := 0; i < len(call.Args); {
-			if err := c.counter(ctx, p+"unfinished", 1, false); err != nil {
+			if err := ctx.Err(); err != nil { // between items only: see putItem
+				if i > 0 {
+					return nil
+				}
 				return err
 			}
-			_, err := c.js.Publish(ctx, q.subj, call.Args[i])
+			err := c.putItem(ctx, q, p, call.Args[i])
 			if err == nil {
 				rep.N++
 				i++
 				wait = 10 * time.Millisecond
 				continue
 			}
-			c.counter(ctx, p+"unfinished", -1, false)
 			if !strings.Contains(err.Error(), "maximum messages") {
 				return err
 			}
@@ -140,34 +234,34 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 			}
 			for m := range batch.Messages() {
 				rep.Vals = append(rep.Vals, m.Data())
-				m.DoubleAck(ctx)
+				c.ack(ctx, m)
 			}
 			if len(rep.Vals) > 0 {
 				return nil
 			}
-			if cl, err := closed(); err != nil || cl {
-				if cl {
-					return errf(codeClosed, "manager: queue closed")
-				}
+			more, err := c.undelivered(ctx, q)
+			if err != nil {
 				return err
 			}
-			if !call.Flag {
-				return errf(codeEmpty, "manager: queue empty")
-			}
-			wctx, cancel := context.WithTimeout(ctx, time.Second)
-			batch, err = q.cons.Fetch(1, jetstream.FetchContext(wctx))
-			if err == nil {
-				for m := range batch.Messages() {
-					rep.Vals = append(rep.Vals, m.Data())
-					m.DoubleAck(ctx)
+			if !more {
+				if cl, err := closed(); err != nil || cl {
+					if cl {
+						return errf(codeClosed, "manager: queue closed")
+					}
+					return err
+				}
+				if !call.Flag {
+					return errf(codeEmpty, "manager: queue empty")
 				}
 			}
-			cancel()
-			if len(rep.Vals) > 0 {
-				return nil
+			m, err := c.fetchOne(ctx, q)
+			if err != nil {
+				return err
 			}
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if m != nil {
+				rep.Vals = append(rep.Vals, m.Data())
+				c.ack(ctx, m)
+				return nil
 			}
 		}
 	case ops.QueueQsize, ops.QueueFull:
@@ -179,7 +273,9 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 		rep.OK = info.Config.MaxMsgs > 0 && rep.N >= info.Config.MaxMsgs
 		return nil
 	case ops.QueueTaskDone:
-		return c.counter(ctx, p+"unfinished", -max(1, call.N), true)
+		op, cancel := bookkeeping(ctx)
+		defer cancel()
+		return c.counter(op, p+"unfinished", -max(1, call.N), true)
 	case ops.QueueJoin:
 		return c.watchUntil(ctx, p+"unfinished", func() (bool, error) {
 			n, _, err := readEntry[int64](ctx, c, p+"unfinished")

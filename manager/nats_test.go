@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/cluster"
 	"github.com/mp-go/mp/manager"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // natsServer starts an embedded NATS server with JetStream for a test.
@@ -201,5 +204,155 @@ func TestNATSEventSemaphore(t *testing.T) {
 	}
 	if _, err := ev.IsSet(ctx); err == nil {
 		t.Fatal("an event after Shutdown")
+	}
+}
+
+// TestNATSQueuePutCutShortKeepsJoinsCount: a Put on a full queue whose
+// context ends while it is counting the item as unfinished or trying to
+// publish it must leave the count as it was. It left one too many when the
+// context ended between the two (likelier under load): Join then waited
+// for ever, and every later call of the conformance suite timed out.
+func TestNATSQueuePutCutShortKeepsJoinsCount(t *testing.T) {
+	ctx := testCtx(t)
+	m, err := manager.Start(ctx, manager.Cluster(natsServer(t)), manager.Bucket("putcut"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	q, err := manager.NewQueue[int](ctx, m, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Put(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// Deadlines spread over the first tries of each Put: some end before
+	// the count, some between the count and the publish's answer, some
+	// while it waits for room.
+	for i := range 80 {
+		short, cancel := context.WithTimeout(ctx, time.Duration(i)*40*time.Microsecond)
+		err := q.Put(short, 2)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Put %d on a full queue: %v, want a deadline error", i, err)
+		}
+	}
+	if x, err := q.Get(ctx); err != nil || x != 1 {
+		t.Fatalf("Get: %v, %v; want 1", x, err)
+	}
+	if err := q.TaskDone(ctx); err != nil {
+		t.Fatal(err)
+	}
+	join, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := q.Join(join); err != nil {
+		t.Fatalf("Join after the one item put was done: %v (a Put cut short was counted)", err)
+	}
+}
+
+// TestNATSQueueGetCutShortTakesNothing: a waiting Get whose context is
+// cancelled while its pull request is on the server must not take the
+// next item put. A waiting Get's pull is not tied to its caller's context
+// (the client library dropped a message that arrived as the context
+// ended: it came back only after the consumer's AckWait, 30s); what the
+// pull brings after its caller left is given back at once. Without that,
+// the item put next waits in a pull nobody reads.
+func TestNATSQueueGetCutShortTakesNothing(t *testing.T) {
+	ctx := testCtx(t)
+	url := natsServer(t)
+	m, err := manager.Start(ctx, manager.Cluster(url), manager.Bucket("getcut"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	q, err := manager.NewQueue[int](ctx, m, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := func() bool { // a pull request of the Get is on the server
+		for name := range js.StreamNames(ctx).Name() {
+			if !strings.HasPrefix(name, "MPQ_getcut_") {
+				continue
+			}
+			c, err := js.Consumer(ctx, name, "get")
+			if err != nil {
+				return false
+			}
+			info, err := c.Info(ctx)
+			return err == nil && info.NumWaiting > 0
+		}
+		return false
+	}
+	for i := range 5 {
+		gctx, cancel := context.WithCancel(ctx)
+		got := async(func() error { _, err := q.Get(gctx); return err })
+		eventually(t, ctx, "the Get waits on the server", waiting)
+		cancel()
+		if err := await(t, ctx, "the cancelled Get", got); !errors.Is(err, context.Canceled) {
+			t.Fatalf("the cancelled Get: %v, want context.Canceled", err)
+		}
+		if err := q.Put(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+		short, cancel2 := context.WithTimeout(ctx, 10*time.Second)
+		x, err := q.Get(short)
+		cancel2()
+		if err != nil || x != i {
+			t.Fatalf("round %d: Get after a cancelled Get: %v, %v; want %d (the cancelled Get took it)", i, x, err, i)
+		}
+	}
+}
+
+// TestNATSQueueGetSeesWhatWasPut: a Get that does not wait, and a Get of a
+// closed queue, right after a Put returned, get its item. A pull asking
+// not to wait could find nothing there (the server tells the consumer of a
+// new message after it answers the publisher): GetNowait said Empty, and a
+// closed queue's Get said it was drained (1 in ~200 runs of the
+// conformance suite under load).
+func TestNATSQueueGetSeesWhatWasPut(t *testing.T) {
+	ctx := testCtx(t)
+	m, err := manager.Start(ctx, manager.Cluster(natsServer(t)), manager.Bucket("getput"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	q, err := manager.NewQueue[int](ctx, m, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 400 {
+		if err := q.Put(ctx, round); err != nil {
+			t.Fatal(err)
+		}
+		if x, err := q.GetNowait(ctx); err != nil || x != round {
+			t.Fatalf("round %d: GetNowait right after Put: %v, %v", round, x, err)
+		}
+	}
+	for round := range 20 {
+		q, err := manager.NewQueue[int](ctx, m, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Put(ctx, round); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if x, err := q.Get(ctx); err != nil || x != round {
+			t.Fatalf("round %d: Get of a closed queue right after its last Put: %v, %v", round, x, err)
+		}
+		if _, err := q.Get(ctx); !errors.Is(err, mp.ErrQueueClosed) {
+			t.Fatalf("round %d: Get of a closed, drained queue: %v", round, err)
+		}
 	}
 }

@@ -116,6 +116,7 @@ type natsConn struct {
 	kinds  map[uint64]string // objects' kinds, read once: an object's kind never changes
 	id     string            // this connection, as a lock holder; it answers on mp.alive.<id>
 	alive  *nats.Subscription
+	drains sync.WaitGroup // goroutines giving back what a waiting Get's pull brings after its caller left
 }
 
 func newNATSConn(url, bucket string) *natsConn {
@@ -156,6 +157,7 @@ func (c *natsConn) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.nc != nil {
+		c.drains.Wait() // at most a fetch round and the client's second of grace
 		c.nc.Close()
 	}
 	c.err = fmt.Errorf("%w: the connection was closed", ErrServerGone)

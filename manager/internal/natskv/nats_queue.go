@@ -1,4 +1,4 @@
-package manager
+package natskv
 
 import (
 	"context"
@@ -18,12 +18,12 @@ type natsQueue struct {
 	subj   string
 }
 
-func (c *natsConn) queueName(id uint64) string {
+func (c *Conn) queueName(id uint64) string {
 	return "MPQ_" + c.bucket + "_" + strconv.FormatUint(id, 10)
 }
 
 // queue returns queue id's stream, making it if max >= 0.
-func (c *natsConn) queue(ctx context.Context, id uint64, max int64) (*natsQueue, error) {
+func (c *Conn) queue(ctx context.Context, id uint64, max int64) (*natsQueue, error) {
 	c.mu.Lock()
 	q := c.queues[id]
 	c.mu.Unlock()
@@ -56,7 +56,7 @@ func (c *natsConn) queue(ctx context.Context, id uint64, max int64) (*natsQueue,
 }
 
 // listQueues lists this bucket's queue streams.
-func (c *natsConn) listQueues(ctx context.Context) []string {
+func (c *Conn) listQueues(ctx context.Context) []string {
 	var out []string
 	names := c.js.StreamNames(ctx)
 	for n := range names.Name() {
@@ -69,10 +69,10 @@ func (c *natsConn) listQueues(ctx context.Context) []string {
 
 // counter adds d to the integer entry k (compare-and-set); with min0, a
 // result below 0 is refused as too many TaskDones.
-func (c *natsConn) counter(ctx context.Context, k string, d int64, min0 bool) error {
+func (c *Conn) counter(ctx context.Context, k string, d int64, min0 bool) error {
 	_, err := changeEntry(ctx, c, k, func(n *int64) error {
 		if min0 && *n+d < 0 {
-			return errf(codeBadArgs, "manager: task_done called more times than items were put")
+			return ops.Errorf(ops.CodeBadArgs, "manager: task_done called more times than items were put")
 		}
 		*n += d
 		return nil
@@ -80,7 +80,7 @@ func (c *natsConn) counter(ctx context.Context, k string, d int64, min0 bool) er
 	return err
 }
 
-func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
+func (c *Conn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
 	q, err := c.queue(ctx, call.Obj, -1)
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 	case ops.QueuePut:
 		if cl, err := closed(); err != nil || cl {
 			if cl {
-				return errf(codeClosed, "manager: queue closed")
+				return ops.Errorf(ops.CodeClosed, "manager: queue closed")
 			}
 			return err
 		}
@@ -116,7 +116,7 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 			}
 			if !call.Flag {
 				if i == 0 {
-					return errf(codeFull, "manager: queue full")
+					return ops.Errorf(ops.CodeFull, "manager: queue full")
 				}
 				return nil
 			}
@@ -147,12 +147,12 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 			}
 			if cl, err := closed(); err != nil || cl {
 				if cl {
-					return errf(codeClosed, "manager: queue closed")
+					return ops.Errorf(ops.CodeClosed, "manager: queue closed")
 				}
 				return err
 			}
 			if !call.Flag {
-				return errf(codeEmpty, "manager: queue empty")
+				return ops.Errorf(ops.CodeEmpty, "manager: queue empty")
 			}
 			wctx, cancel := context.WithTimeout(ctx, time.Second)
 			batch, err = q.cons.Fetch(1, jetstream.FetchContext(wctx))
@@ -189,5 +189,5 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 		_, err := c.kv.Put(ctx, p+"closed", []byte("1"))
 		return err
 	}
-	return errf(codeUnknownOp, "manager: a queue has no operation %q here", call.Op)
+	return ops.Errorf(ops.CodeUnknownOp, "manager: a queue has no operation %q here", call.Op)
 }

@@ -45,6 +45,11 @@ const (
 	defaultHandshakeTimeout = 5 * time.Second
 )
 
+// The server (manager/internal/server) takes its own Limits type, with
+// the same fields: Serve and Start's server process convert one into the
+// other (server.Limits(l)), so a field added to one and not the other
+// does not compile.
+
 // ServerLimits sets the limits of the server that Start starts or that
 // Serve runs (Connect ignores it: they are the server's).
 func ServerLimits(l Limits) Option { return func(c *config) { c.limits = l } }

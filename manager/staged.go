@@ -19,8 +19,9 @@ import (
 // value at once. The call stays one call: as atomic as when it fits in
 // one message, cancelled as one, and nothing is applied before the last
 // part arrives. A batch abandoned half-way (its context ended, an error)
-// is dropped, and with its connection.
-// See ops.Stage.
+// is dropped, and with its connection. The calls are ops.Stage,
+// ops.Commit and ops.Unstage; the server's side is in
+// manager/internal/server (conn.go, staging).
 
 // callOverhead bounds the bytes that a call adds to its values' (its
 // fields, and a commit's wrapping), so that each part fits MaxMessage.

@@ -212,7 +212,7 @@ func TestSyncManagerTypes(t *testing.T) {
 				t.Fatal(err)
 			}
 			runWorker(t, mgrSemaphore, o)
-			if err := o.Release(ctx); err != nil {
+			if err := o.Release(); err != nil {
 				t.Fatal(err)
 			}
 		})

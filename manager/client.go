@@ -13,6 +13,7 @@ import (
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/authkey"
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // client is this process's connection to one manager server, shared by
@@ -60,8 +61,8 @@ type client struct {
 // ringBytes is the size of each direction of a connection's ring;
 // messages above ringMsg go on the socket.
 const (
-	ringBytes = 4 << 20
-	ringMsg   = ringBytes / 4
+	ringBytes = ops.RingBytes
+	ringMsg   = ops.RingMsg
 )
 
 // clients holds this process's client of each server, by address and
@@ -183,7 +184,7 @@ func (c *client) attach(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	if _, err := c.call(ctx, &wire.Call{Op: opAttach, Args: [][]byte{b}}); err != nil {
+	if _, err := c.call(ctx, &wire.Call{Op: ops.Attach, Args: [][]byte{b}}); err != nil {
 		mine.CloseAll()
 		return
 	}
@@ -447,7 +448,7 @@ func (c *client) call(ctx context.Context, call *wire.Call) (*wire.Reply, error)
 		select {
 		case rep := <-ch:
 			replyChans.Put(ch) // nothing else sends on it: its entry is gone
-			if cancelled && rep.Err != nil && rep.Err.Code == codeCancelled {
+			if cancelled && rep.Err != nil && rep.Err.Code == ops.CodeCancelled {
 				return nil, ctx.Err()
 			}
 			return rep, replyErr(rep)
@@ -488,7 +489,7 @@ func (c *client) gone(ch chan *wire.Reply) (*wire.Reply, error) {
 // cancel asks the server to cancel call id (a call that waits), on the
 // way the call went, so that it cannot overtake it.
 func (c *client) cancel(id uint64, onRing bool) {
-	b := wire.AppendCall(nil, &wire.Call{ID: id, Op: opCancel, N: int64(id)})
+	b := wire.AppendCall(nil, &wire.Call{ID: id, Op: ops.Cancel, N: int64(id)})
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()

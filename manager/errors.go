@@ -1,12 +1,11 @@
 package manager
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
 	"github.com/mp-go/mp"
-	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // Errors of proxy calls, besides those of package mp (mp.ErrEmpty and
@@ -17,7 +16,7 @@ var (
 	// server is lost: the server ended (Shutdown, killed, its parent
 	// gone) or the connection was closed. Calls waiting at the time
 	// return it at once.
-	ErrServerGone = errors.New("manager: server gone")
+	ErrServerGone = ops.ErrServerGone
 	// ErrAuth is Connect's error for a wrong authkey.
 	ErrAuth = errors.New("manager: authentication failed")
 	// ErrIndex is the error for an index out of range (Python's
@@ -55,29 +54,29 @@ func (e *CallError) Error() string { return e.Msg }
 // Is matches the sentinel error of the failure's kind.
 func (e *CallError) Is(target error) bool {
 	switch e.Code {
-	case codeEmpty:
+	case ops.CodeEmpty:
 		return target == mp.ErrEmpty
-	case codeFull:
+	case ops.CodeFull:
 		return target == mp.ErrFull
-	case codeClosed:
+	case ops.CodeClosed:
 		return target == mp.ErrQueueClosed
-	case codeBroken:
+	case ops.CodeBroken:
 		return target == mp.ErrBrokenBarrier
-	case codeOwnerDead:
+	case ops.CodeOwnerDead:
 		return target == mp.ErrOwnerDead
-	case codeNotOwner:
+	case ops.CodeNotOwner:
 		return target == ErrNotOwner
-	case codeIndex:
+	case ops.CodeIndex:
 		return target == ErrIndex
-	case codeNoKey:
+	case ops.CodeNoKey:
 		return target == ErrNotFound
-	case codeUnknownObject, codeUnknownOp, codeUnknownType:
+	case ops.CodeUnknownObject, ops.CodeUnknownOp, ops.CodeUnknownType:
 		return target == ErrUnknown
-	case codeTooBig:
+	case ops.CodeTooBig:
 		return target == ErrTooBig
-	case codeBadArgs, codeBadRequest, codeExists:
+	case ops.CodeBadArgs, ops.CodeBadRequest, ops.CodeExists:
 		return target == ErrBadRequest
-	case codeLimit:
+	case ops.CodeLimit:
 		return target == ErrLimit
 	}
 	return false
@@ -91,47 +90,3 @@ var ErrLimit = errors.New("manager: server limit reached")
 
 // errZero is the error of a call on a zero proxy.
 var errZero = fmt.Errorf("%w: a zero proxy (make proxies with a Manager)", mp.ErrInvalidOption)
-
-// callError is a failed call on the server: its code travels to the
-// client, which maps it to a sentinel error.
-type callError struct{ code, msg string }
-
-func (e *callError) Error() string { return e.msg }
-
-func errf(code, format string, a ...any) error {
-	return &callError{code, fmt.Sprintf(format, a...)}
-}
-
-func errReply(id uint64, err error) *wire.Reply {
-	var ce *callError
-	if errors.As(err, &ce) {
-		return &wire.Reply{ID: id, Err: &wire.CallError{Code: ce.code, Msg: ce.msg}}
-	}
-	code := codeRemote
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		code = codeCancelled
-	}
-	return &wire.Reply{ID: id, Err: &wire.CallError{Code: code, Msg: err.Error()}}
-}
-
-// The error codes of a Reply.
-const (
-	codeUnknownObject = "unknown-object"
-	codeUnknownOp     = "unknown-op"
-	codeUnknownType   = "unknown-type"
-	codeBadArgs       = "bad-args"
-	codeExists        = "exists"
-	codeEmpty         = "empty"
-	codeFull          = "full"
-	codeClosed        = "closed"
-	codeBroken        = "broken-barrier"
-	codeOwnerDead     = "owner-dead"
-	codeNotOwner      = "not-owner"
-	codeIndex         = "index"
-	codeNoKey         = "no-key"
-	codeTooBig        = "too-big"
-	codeRemote        = "remote"
-	codeCancelled     = "cancelled"
-	codeBadRequest    = "bad-request"
-)

@@ -28,7 +28,7 @@ func TestReplyBeforeAWaitingCallIsSent(t *testing.T) {
 		last *wire.Call
 	}{
 		{"a Barrier's Wait", &wire.Call{ID: 3, Obj: uint64(b.N), Op: string(ops.BarrierWait)}},
-		{"a cancel of a call that ended", &wire.Call{ID: 5, Op: opCancel, N: 99}},
+		{"a cancel of a call that ended", &wire.Call{ID: 5, Op: ops.Cancel, N: 99}},
 	} {
 		id := tc.last.ID + 1
 		// Both frames in one write: the server reads the second while

@@ -5,22 +5,25 @@ import (
 	"net"
 	"path/filepath"
 	"testing"
+
+	"github.com/mp-go/mp/manager/internal/server"
 )
 
 // inProcess starts a server in this process and returns a Manager of it
 // (no child process: the benchmarks then profile both sides).
 func inProcess(b *testing.B) *Manager {
-	s := newServer([]byte("k"), 1<<26)
+	lim, _ := Limits{}.withDefaults()
+	s := server.New([]byte("k"), 1<<26, server.Limits(lim))
 	addr := filepath.Join(b.TempDir(), "s")
 	ln, err := net.Listen("unix", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
-	go s.serve(ln)
+	go s.Serve(ln)
 	c := newClient(addr, []byte("k"), 1<<26)
 	b.Cleanup(func() {
 		c.close()
-		s.shutdown()
+		s.Shutdown()
 	})
 	return &Manager{c: c}
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/mp-go/mp"
-	"github.com/mp-go/mp/internal/wire"
 )
 
 // Limits bound what clients can make a manager server hold, so that its
@@ -46,6 +45,11 @@ const (
 	defaultHandshakeTimeout = 5 * time.Second
 )
 
+// The server (manager/internal/server) takes its own Limits type, with
+// the same fields: Serve and Start's server process convert one into the
+// other (server.Limits(l)), so a field added to one and not the other
+// does not compile.
+
 // ServerLimits sets the limits of the server that Start starts or that
 // Serve runs (Connect ignores it: they are the server's).
 func ServerLimits(l Limits) Option { return func(c *config) { c.limits = l } }
@@ -68,41 +72,4 @@ func (l Limits) withDefaults() (Limits, error) {
 		l.HandshakeTimeout = defaultHandshakeTimeout
 	}
 	return l, nil
-}
-
-// codeLimit is the error code of a call refused by a Limit.
-const codeLimit = "limit"
-
-// tooManyItems is the error of a call that would allocate more items
-// than Limits.Items; what says what it asked for.
-func (s *server) tooManyItems(what string) error {
-	return errf(codeLimit, "manager: %s is above the server's limit of %d items per call (split it, or raise manager.Limits.Items with manager.ServerLimits)", what, s.lim.Items)
-}
-
-// checkNew refuses a "new" call that would allocate more than the
-// limits allow.
-func (s *server) checkNew(call *wire.Call) error {
-	if call.Name == kindArray && call.N > int64(s.lim.Items) {
-		return s.tooManyItems(fmt.Sprintf("an Array of %d items", call.N))
-	}
-	return nil
-}
-
-// admit takes one of the slots for connections that have not yet
-// authenticated; false means that all are taken.
-func (s *server) admit() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.unauth >= s.lim.Handshakes {
-		return false
-	}
-	s.unauth++
-	return true
-}
-
-// admitted gives back a slot taken by admit.
-func (s *server) admitted() {
-	s.mu.Lock()
-	s.unauth--
-	s.mu.Unlock()
 }

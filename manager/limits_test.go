@@ -12,25 +12,26 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/server"
 )
 
 // serveT runs a server in this process (so that the test can measure its
 // memory) on a Unix socket, until the test ends.
-func serveT(t *testing.T, lim Limits) (s *server, addr string) {
+func serveT(t *testing.T, lim Limits) (s *server.Server, addr string) {
 	t.Helper()
 	addr = filepath.Join(t.TempDir(), "s")
 	ln, err := net.Listen("unix", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s = newServer([]byte("key"), wire.DefaultMaxFrame)
-	if s.lim, err = lim.withDefaults(); err != nil {
+	if lim, err = lim.withDefaults(); err != nil {
 		t.Fatal(err)
 	}
+	s = server.New([]byte("key"), wire.DefaultMaxFrame, server.Limits(lim))
 	done := make(chan error, 1)
-	go func() { done <- s.serveUntil(context.Background(), ln) }()
+	go func() { done <- s.ServeUntil(context.Background(), ln) }()
 	t.Cleanup(func() {
-		s.shutdown()
+		s.Shutdown()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}

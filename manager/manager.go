@@ -17,6 +17,7 @@ import (
 	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/manager/internal/ops"
+	"github.com/mp-go/mp/manager/internal/server"
 )
 
 // Manager is a connection to a manager server: Start starts one (in a
@@ -115,9 +116,7 @@ var serveFunc = mp.Register("mp.manager.serve", func(ctx context.Context, a serv
 	if err != nil {
 		return struct{}{}, err
 	}
-	s := newServer(a.Key, a.Max)
-	s.lim = a.Limits
-	return struct{}{}, s.serveUntil(ctx, ln)
+	return struct{}{}, server.New(a.Key, a.Max, server.Limits(a.Limits)).ServeUntil(ctx, ln)
 })
 
 // Start starts a manager server in a child process of this program (which

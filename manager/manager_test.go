@@ -513,7 +513,7 @@ var syncWork = mp.Register("manager-test.sync", func(ctx context.Context, j sync
 		if err == nil {
 			_, err = j.Cur.Update(ctx, manager.Add(-1))
 		}
-		if err := j.Sem.Release(ctx); err != nil {
+		if err := j.Sem.Release(); err != nil {
 			return "", err
 		}
 		if err != nil {
@@ -600,7 +600,7 @@ func TestSyncObjectsAcrossProcesses(t *testing.T) {
 	if v, _, _ := mx.Get(ctx, "max"); v < 1 || v > 2 {
 		t.Fatalf("%d children held the semaphore of 2 at once", v)
 	}
-	if err := sem.Release(ctx); !errors.Is(err, manager.ErrBadRequest) {
+	if err := sem.Release(); !errors.Is(err, manager.ErrBadRequest) {
 		t.Fatalf("over-release of a BoundedSemaphore: %v", err)
 	}
 }

@@ -194,8 +194,8 @@ func TestNATSEventSemaphore(t *testing.T) {
 	if err := sem.Acquire(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Acquire with a deadline: %v", err)
 	}
-	sem.Release(ctx)
-	if err := sem.Release(ctx); !errors.Is(err, manager.ErrBadRequest) {
+	sem.Release()
+	if err := sem.Release(); !errors.Is(err, manager.ErrBadRequest) {
 		t.Fatalf("over-release: %v", err)
 	}
 	// Shutdown deletes the objects for everybody.

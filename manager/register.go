@@ -6,16 +6,11 @@ import (
 	"math"
 	"reflect"
 	"strings"
-	"sync"
 
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/manager/internal/ops"
+	"github.com/mp-go/mp/manager/internal/registered"
 )
-
-// updates holds the update functions by name (updateFunc).
-var updates sync.Map
-
-type updateFunc func(ctx context.Context, old []byte, found bool, arg []byte) ([]byte, error)
 
 // Update is a read-modify-write function that the server runs on a value
 // it holds (Dict.Update, Value.Update, List.Update, Array.Update,
@@ -33,7 +28,7 @@ func NewUpdate[V, A any](name string, fn func(old V, found bool, arg A) (V, erro
 	if name == "" || fn == nil {
 		panic("manager: NewUpdate needs a name and a function")
 	}
-	f := updateFunc(func(_ context.Context, old []byte, found bool, arg []byte) ([]byte, error) {
+	f := registered.UpdateFunc(func(_ context.Context, old []byte, found bool, arg []byte) ([]byte, error) {
 		var o V
 		if found {
 			var err error
@@ -51,7 +46,7 @@ func NewUpdate[V, A any](name string, fn func(old V, found bool, arg A) (V, erro
 		}
 		return encode(n)
 	})
-	if _, dup := updates.LoadOrStore(name, f); dup {
+	if !registered.AddUpdate(name, f) {
 		panic("manager: NewUpdate called twice for " + name)
 	}
 	return Update[V, A]{name: name}
@@ -86,7 +81,7 @@ func Add[V Number](delta V) Op[V] { return Op[V]{name: addName, arg: delta} }
 const addName = "mp.add"
 
 func init() {
-	updates.Store(addName, updateFunc(func(_ context.Context, old []byte, found bool, arg []byte) ([]byte, error) {
+	registered.AddUpdate(addName, registered.UpdateFunc(func(_ context.Context, old []byte, found bool, arg []byte) ([]byte, error) {
 		var o, d any = uint64(0), nil
 		if found {
 			if err := wire.Unmarshal(old, &o); err != nil {
@@ -152,22 +147,10 @@ func toFloat(v any, f float64, isFloat bool) (float64, bool) {
 	return 0, false
 }
 
-// types holds the registered types by name (*typeInfo).
-var types sync.Map
-
-type typeInfo struct {
-	name    string
-	typ     reflect.Type
-	make    func() any
-	methods sync.Map // name → methodFunc
-}
-
-type methodFunc func(ctx context.Context, v any, arg []byte) ([]byte, error)
-
 // Type is a Go type whose values live in a manager's server, with the
 // methods registered with NewMethod (Python's BaseManager.register). Make
 // one with Register at package level.
-type Type[T any] struct{ info *typeInfo }
+type Type[T any] struct{ info *registered.Type }
 
 // Register registers the type T under name, with the function that makes
 // a new value of it on the server. Call it at package level, so that the
@@ -177,8 +160,8 @@ func Register[T any](name string, newValue func() *T) *Type[T] {
 	if name == "" || newValue == nil {
 		panic("manager: Register needs a name and a constructor")
 	}
-	ti := &typeInfo{name: name, typ: reflect.TypeFor[T](), make: func() any { return newValue() }}
-	if _, dup := types.LoadOrStore(name, ti); dup {
+	ti := &registered.Type{Name: name, Go: reflect.TypeFor[T](), New: func() any { return newValue() }}
+	if !registered.AddType(ti) {
 		panic("manager: Register called twice for " + name)
 	}
 	return &Type[T]{info: ti}
@@ -186,7 +169,7 @@ func Register[T any](name string, newValue func() *T) *Type[T] {
 
 // New makes a value of the type on m's server and returns its proxy.
 func (t *Type[T]) New(ctx context.Context, m *Manager, opts ...ObjectOption) (*Object[T], error) {
-	p, err := m.create(ctx, &wire.Call{Name: kindTypePfx + t.info.name}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: kindTypePfx + t.info.Name}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -210,8 +193,8 @@ func (o *Object[T]) decodeHandle(b []byte) error {
 		return fmt.Errorf("manager: malformed proxy: %w", err)
 	}
 	name, _ := strings.CutPrefix(h.Kind, kindTypePfx)
-	ti, ok := types.Load(name)
-	if !ok || ti.(*typeInfo).typ != reflect.TypeFor[T]() {
+	ti, ok := registered.LookupType(name)
+	if !ok || ti.Go != reflect.TypeFor[T]() {
 		return fmt.Errorf("manager: a proxy of a %s where a %s was expected", h.Kind, reflect.TypeFor[T]())
 	}
 	return o.unmarshal(b, h.Kind)
@@ -230,7 +213,7 @@ func NewMethod[T, A, R any](t *Type[T], name string, fn func(ctx context.Context
 	if name == "" || fn == nil {
 		panic("manager: NewMethod needs a name and a function")
 	}
-	f := methodFunc(func(ctx context.Context, v any, arg []byte) ([]byte, error) {
+	f := registered.MethodFunc(func(ctx context.Context, v any, arg []byte) ([]byte, error) {
 		a, err := decode[A](arg)
 		if err != nil {
 			return nil, err
@@ -241,8 +224,8 @@ func NewMethod[T, A, R any](t *Type[T], name string, fn func(ctx context.Context
 		}
 		return encode(r)
 	})
-	if _, dup := t.info.methods.LoadOrStore(name, f); dup {
-		panic("manager: NewMethod called twice for " + t.info.name + "." + name)
+	if !t.info.AddMethod(name, f) {
+		panic("manager: NewMethod called twice for " + t.info.Name + "." + name)
 	}
 	return Method[T, A, R]{t: t, name: name}
 }

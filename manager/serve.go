@@ -7,6 +7,7 @@ import (
 	"net"
 
 	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/manager/internal/server"
 )
 
 // Serve runs a manager server in this process on ln until ctx ends or a
@@ -37,18 +38,5 @@ func Serve(ctx context.Context, ln net.Listener, authkey []byte, opts ...Option)
 	if cfg.tlsServer != nil {
 		ln = tls.NewListener(ln, cfg.tlsServer)
 	}
-	s := newServer(authkey, cfg.max)
-	s.lim = cfg.limits
-	return s.serveUntil(ctx, ln)
-}
-
-// serveUntil serves on ln until ctx ends or a client calls Shutdown, and
-// waits for the connections to end.
-func (s *server) serveUntil(ctx context.Context, ln net.Listener) error {
-	stop := context.AfterFunc(ctx, s.shutdown)
-	defer stop()
-	err := s.serve(ln)
-	s.shutdown()
-	s.wg.Wait()
-	return err
+	return server.New(authkey, cfg.max, server.Limits(cfg.limits)).ServeUntil(ctx, ln)
 }

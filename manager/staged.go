@@ -19,21 +19,9 @@ import (
 // value at once. The call stays one call: as atomic as when it fits in
 // one message, cancelled as one, and nothing is applied before the last
 // part arrives. A batch abandoned half-way (its context ended, an error)
-// is dropped, and with its connection.
-const (
-	opStage   = "stage"   // N: stage ID; Args: values to add to it
-	opCommit  = "commit"  // N: stage ID; Args: [the call, with its last values]
-	opUnstage = "unstage" // N: stage ID: drop it
-)
-
-// The transport's own calls on object 0 of a server process, besides the
-// manager's operations (ops.ManagerOp): not operations of the table, as
-// the NATS backend has no use for them.
-const (
-	opCancel = "cancel" // N: the ID of a call that waits: end it
-	opAttach = "attach" // Args: a shared-memory ring to use from now on
-	opPing   = "ping"   // → OK: the server answers
-)
+// is dropped, and with its connection. The calls are ops.Stage,
+// ops.Commit and ops.Unstage; the server's side is in
+// manager/internal/server (conn.go, staging).
 
 // callOverhead bounds the bytes that a call adds to its values' (its
 // fields, and a commit's wrapping), so that each part fits MaxMessage.
@@ -99,56 +87,16 @@ func (c *client) callStaged(ctx context.Context, call *wire.Call) (*wire.Reply, 
 		if !committed {
 			ctx, stop := context.WithTimeout(context.Background(), unstageGrace)
 			defer stop()
-			c.call(ctx, &wire.Call{Op: opUnstage, N: int64(id)})
+			c.call(ctx, &wire.Call{Op: ops.Unstage, N: int64(id)})
 		}
 	}()
 	for _, p := range parts[:len(parts)-1] {
-		if _, err := c.call(ctx, &wire.Call{Op: opStage, N: int64(id), Args: p}); err != nil {
+		if _, err := c.call(ctx, &wire.Call{Op: ops.Stage, N: int64(id), Args: p}); err != nil {
 			return nil, err
 		}
 	}
 	last := *call
 	last.ID, last.Args = 0, parts[len(parts)-1]
 	committed = true // the server drops the stage whatever the commit does
-	return c.call(ctx, &wire.Call{Op: opCommit, N: int64(id), Args: [][]byte{wire.AppendCall(nil, &last)}})
-}
-
-// staging runs the server's side of a batch sent in parts.
-func (c *sconn) staging(call *wire.Call, more bool) {
-	id := uint64(call.N)
-	c.mu.Lock()
-	staged := c.staged[id]
-	switch call.Op {
-	case opStage:
-		if c.staged == nil {
-			c.staged = make(map[uint64][][]byte)
-		}
-		c.staged[id] = append(staged, call.Args...)
-		c.mu.Unlock()
-		c.reply(&wire.Reply{ID: call.ID, OK: true}, more)
-		return
-	case opUnstage:
-		delete(c.staged, id)
-		c.mu.Unlock()
-		c.reply(&wire.Reply{ID: call.ID, OK: true}, more)
-		return
-	}
-	delete(c.staged, id)
-	c.mu.Unlock()
-	var inner wire.Call
-	if len(call.Args) != 1 {
-		c.reply(errReply(call.ID, errf(codeBadRequest, "manager: a commit carries one call")), more)
-		return
-	}
-	if err := wire.DecodeCallMax(call.Args[0], &inner, c.s.lim.Items); err != nil {
-		c.reply(errReply(call.ID, errf(codeBadRequest, "manager: a commit of a malformed call: %v", err)), more)
-		return
-	}
-	if inner.Obj == 0 && inner.Op != string(ops.ManagerNew) {
-		c.reply(errReply(call.ID, errf(codeBadRequest, "manager: a commit of a %q call", inner.Op)), more)
-		return
-	}
-	inner.ID = call.ID
-	inner.Args = append(staged, inner.Args...)
-	c.dispatch(&inner, more)
+	return c.call(ctx, &wire.Call{Op: ops.Commit, N: int64(id), Args: [][]byte{wire.AppendCall(nil, &last)}})
 }

@@ -70,9 +70,9 @@ func (l *Lock) Unlock() error {
 	return err
 }
 
-// UnlockTimeout bounds Lock.Unlock's and Condition.Unlock's wait for the
-// server's answer (a server that stops answering without closing the
-// connection).
+// UnlockTimeout bounds Lock.Unlock's, Condition.Unlock's and
+// Semaphore.Release's wait for the server's answer (a server that stops
+// answering without closing the connection).
 const UnlockTimeout = time.Minute
 
 // Locked reports whether the lock is held.
@@ -201,7 +201,13 @@ func (s *Semaphore) TryAcquire(ctx context.Context) (bool, error) {
 
 // Release increments the value; above the initial value of a bounded
 // semaphore, it is an error wrapping ErrBadRequest (Python's ValueError).
-func (s *Semaphore) Release(ctx context.Context) error {
+// Like mp.Semaphore's Release (and Lock.Unlock), it takes no context:
+// releasing never waits for another process, only for the server's
+// answer, which comes at once (or ErrServerGone, once the connection is
+// lost; it gives up after UnlockTimeout).
+func (s *Semaphore) Release() error {
+	ctx, cancel := context.WithTimeout(context.Background(), UnlockTimeout)
+	defer cancel()
 	_, err := s.do(ctx, &wire.Call{Op: string(ops.SemaphoreRelease), N: 1})
 	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/server"
 )
 
 // Over TCP (another host, in general), calls travel on the connection:
@@ -20,11 +21,12 @@ func TestTCPCallsOnTheConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newServer([]byte("key"), wire.DefaultMaxFrame)
+	lim, _ := Limits{}.withDefaults()
+	s := server.New([]byte("key"), wire.DefaultMaxFrame, server.Limits(lim))
 	done := make(chan error, 1)
-	go func() { done <- s.serveUntil(context.Background(), ln) }()
+	go func() { done <- s.ServeUntil(context.Background(), ln) }()
 	defer func() {
-		s.shutdown()
+		s.Shutdown()
 		<-done
 	}()
 	c := newClient("tcp://"+ln.Addr().String(), []byte("key"), wire.DefaultMaxFrame)

@@ -6,9 +6,14 @@
 // switches on it (switch ops.DictOp(call.Op)), so that a misspelt
 // operation, or one of another kind, is a compile error. Adding an
 // operation is a constant and a row here, and a case in each backend
-// (the server process's objects, manager/objects_*.go, and the NATS
-// backend, manager/nats_*.go); the conformance suite (manager's
-// conformance_test.go) fails until it runs the operation on both.
+// (the server process's objects, manager/internal/server/objects_*.go,
+// and the NATS backend, manager/internal/natskv/nats_*.go); the
+// conformance suite (manager's conformance_test.go) fails until it runs
+// the operation on both.
+//
+// The package also holds what the backends and the client share besides
+// the table: the error codes of replies and the Error type that carries
+// them (errors.go), and the transport's own calls (transport.go).
 package ops
 
 // Kind is a kind of shared object, as a "new" call names it and a proxy's

@@ -1,4 +1,4 @@
-package manager
+package natskv
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/manager/internal/ops"
+	"github.com/mp-go/mp/manager/internal/registered"
+	"github.com/mp-go/mp/manager/internal/server"
 )
 
 // Lists, arrays and registered types on NATS: one entry each, changed
@@ -14,7 +16,7 @@ import (
 
 // list runs a List or Array operation as a compare-and-set of the whole
 // item list, retried on conflict: the server's own code does the work.
-func (c *natsConn) list(ctx context.Context, p string, fixed bool, call *wire.Call, rep *wire.Reply) error {
+func (c *Conn) list(ctx context.Context, p string, fixed bool, call *wire.Call, rep *wire.Reply) error {
 	k := p + "items"
 	for {
 		b, rev, err := c.get(ctx, k)
@@ -25,13 +27,13 @@ func (c *natsConn) list(ctx context.Context, p string, fixed bool, call *wire.Ca
 		if err := wire.DecodeReply(b, &cur); err != nil {
 			return fmt.Errorf("manager: the list's entry is corrupt: %w", err)
 		}
-		l := &listObj{items: cur.Vals, fixed: fixed}
 		r := &wire.Reply{ID: call.ID}
-		if err := l.call(ctx, nil, call, r); err != nil {
+		items, err := server.ListCall(ctx, cur.Vals, fixed, call, r)
+		if err != nil {
 			return err
 		}
 		if row, _ := ops.Lookup(ops.KindList, call.Op); row.Writes {
-			ok, err := c.cas(ctx, k, wire.AppendReply(nil, &wire.Reply{Vals: l.items}), rev)
+			ok, err := c.cas(ctx, k, wire.AppendReply(nil, &wire.Reply{Vals: items}), rev)
 			if err != nil {
 				return err
 			}
@@ -51,20 +53,19 @@ func (c *natsConn) list(ctx context.Context, p string, fixed bool, call *wire.Ca
 // kept encoded in one entry: decode, call, encode, compare-and-set,
 // retried on conflict (so the method may run more than once: it must not
 // have effects outside its value).
-func (c *natsConn) custom(ctx context.Context, p, name string, call *wire.Call, rep *wire.Reply) error {
-	t, ok := types.Load(name)
+func (c *Conn) custom(ctx context.Context, p, name string, call *wire.Call, rep *wire.Reply) error {
+	ti, ok := registered.LookupType(name)
 	if !ok {
-		return errf(codeUnknownType, "manager: no type %q is registered in this program", name)
+		return ops.Errorf(ops.CodeUnknownType, "manager: no type %q is registered in this program", name)
 	}
-	ti := t.(*typeInfo)
 	if ops.TypeOp(call.Op) != ops.TypeCall {
-		return errf(codeUnknownOp, "manager: a %s has no operation %q", name, call.Op)
+		return ops.Errorf(ops.CodeUnknownOp, "manager: a %s has no operation %q", name, call.Op)
 	}
-	m, ok := ti.methods.Load(call.Name)
+	m, ok := ti.Method(call.Name)
 	if !ok {
-		return errf(codeUnknownOp, "manager: type %s has no registered method %q", name, call.Name)
+		return ops.Errorf(ops.CodeUnknownOp, "manager: type %s has no registered method %q", name, call.Name)
 	}
-	if err := wantArgs(call, 1); err != nil {
+	if err := ops.WantArgs(call, 1); err != nil {
 		return err
 	}
 	k := p + "value"
@@ -73,11 +74,11 @@ func (c *natsConn) custom(ctx context.Context, p, name string, call *wire.Call, 
 		if err != nil {
 			return err
 		}
-		v := ti.make()
+		v := ti.New()
 		if err := wire.Unmarshal(b, v); err != nil {
 			return fmt.Errorf("manager: decoding the %s: %w", name, err)
 		}
-		r, err := m.(methodFunc)(ctx, v, call.Args[0])
+		r, err := m(ctx, v, call.Args[0])
 		if err != nil {
 			return err
 		}

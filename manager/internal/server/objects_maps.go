@@ -1,4 +1,4 @@
-package manager
+package server
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/manager/internal/ops"
+	"github.com/mp-go/mp/manager/internal/registered"
 )
 
 // The server's maps: Dict, Namespace, Value, and the ordered map they
@@ -105,13 +106,13 @@ type dictObj struct {
 
 func (*dictObj) kind() string { return kindDict }
 
-func (d *dictObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
+func (d *dictObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	a := call.Args
 	switch ops.DictOp(call.Op) {
 	case ops.DictGet:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
 		if v, ok := d.m.get(a[0]); ok {
@@ -119,13 +120,13 @@ func (d *dictObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire
 		}
 	case ops.DictSet:
 		if len(a)%2 != 0 {
-			return errf(codeBadArgs, "manager: set needs keys and values in pairs")
+			return ops.Errorf(ops.CodeBadArgs, "manager: set needs keys and values in pairs")
 		}
 		for i := 0; i < len(a); i += 2 {
 			d.m.set(a[i], a[i+1])
 		}
 	case ops.DictSetDefault:
-		if err := wantArgs(call, 2); err != nil {
+		if err := ops.WantArgs(call, 2); err != nil {
 			return err
 		}
 		v, ok := d.m.get(a[0])
@@ -135,7 +136,7 @@ func (d *dictObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire
 		}
 		rep.Vals, rep.OK = [][]byte{v}, ok
 	case ops.DictPop:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
 		if v, ok := d.m.del(a[0]); ok {
@@ -147,7 +148,7 @@ func (d *dictObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire
 			rep.Vals, rep.OK = [][]byte{[]byte(k), v}, true
 		}
 	case ops.DictHas:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
 		_, rep.OK = d.m.get(a[0])
@@ -167,18 +168,18 @@ func (d *dictObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire
 	case ops.DictClear:
 		d.m.clear()
 	case ops.DictApply:
-		if err := wantArgs(call, 2); err != nil {
+		if err := ops.WantArgs(call, 2); err != nil {
 			return err
 		}
 		old, found := d.m.get(a[0])
-		nv, err := applyUpdate(ctx, call.Name, old, found, a[1])
+		nv, err := registered.Apply(ctx, call.Name, old, found, a[1])
 		if err != nil {
 			return err
 		}
 		d.m.set(a[0], nv)
 		rep.Vals = [][]byte{nv}
 	case ops.DictCAS:
-		if err := wantArgs(call, 3); err != nil {
+		if err := ops.WantArgs(call, 3); err != nil {
 			return err
 		}
 		if old, ok := d.m.get(a[0]); ok && bytes.Equal(old, a[1]) {
@@ -199,7 +200,7 @@ type namespaceObj struct {
 
 func (*namespaceObj) kind() string { return kindNamespace }
 
-func (n *namespaceObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
+func (n *namespaceObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	name := []byte(call.Key)
@@ -209,7 +210,7 @@ func (n *namespaceObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep 
 			rep.Vals, rep.OK = [][]byte{v}, true
 		}
 	case ops.NamespaceSet:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
 		n.m.set(name, call.Args[0])
@@ -218,11 +219,11 @@ func (n *namespaceObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep 
 	case ops.NamespaceItems:
 		rep.Vals = n.m.items(nil, true, true)
 	case ops.NamespaceApply:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
 		old, found := n.m.get(name)
-		nv, err := applyUpdate(ctx, call.Name, old, found, call.Args[0])
+		nv, err := registered.Apply(ctx, call.Name, old, found, call.Args[0])
 		if err != nil {
 			return err
 		}
@@ -242,29 +243,29 @@ type valueObj struct {
 
 func (*valueObj) kind() string { return kindValue }
 
-func (v *valueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
+func (v *valueObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	switch ops.ValueOp(call.Op) {
 	case ops.ValueGet:
 		rep.Vals = [][]byte{v.v}
 	case ops.ValueSet:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
 		v.v = call.Args[0]
 	case ops.ValueApply:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
-		nv, err := applyUpdate(ctx, call.Name, v.v, true, call.Args[0])
+		nv, err := registered.Apply(ctx, call.Name, v.v, true, call.Args[0])
 		if err != nil {
 			return err
 		}
 		v.v = nv
 		rep.Vals = [][]byte{nv}
 	case ops.ValueCAS:
-		if err := wantArgs(call, 2); err != nil {
+		if err := ops.WantArgs(call, 2); err != nil {
 			return err
 		}
 		if bytes.Equal(v.v, call.Args[0]) {

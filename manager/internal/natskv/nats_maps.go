@@ -1,4 +1,4 @@
-package manager
+package natskv
 
 import (
 	"bytes"
@@ -11,12 +11,12 @@ import (
 
 // The maps on NATS: Dict, Namespace, Value.
 
-func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+func (c *Conn) dict(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	a := call.Args
 	o := ordered{c: c, vp: p + "k.", op: p + "ko."}
 	switch ops.DictOp(call.Op) {
 	case ops.DictGet:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
 		v, _, err := c.get(ctx, o.value(a[0]))
@@ -26,7 +26,7 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 		return err
 	case ops.DictSet:
 		if len(a)%2 != 0 {
-			return errf(codeBadArgs, "manager: set needs keys and values in pairs")
+			return ops.Errorf(ops.CodeBadArgs, "manager: set needs keys and values in pairs")
 		}
 		for i := 0; i < len(a); i += 2 {
 			if err := o.set(ctx, a[i], a[i+1]); err != nil {
@@ -35,7 +35,7 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 		}
 		return nil
 	case ops.DictSetDefault:
-		if err := wantArgs(call, 2); err != nil {
+		if err := ops.WantArgs(call, 2); err != nil {
 			return err
 		}
 		for {
@@ -56,7 +56,7 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 			}
 		}
 	case ops.DictPop:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
 		v, ok, err := c.popKey(ctx, o, a[0])
@@ -82,7 +82,7 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 			// popped meanwhile by another process: the next last one
 		}
 	case ops.DictHas:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
 		v, _, err := c.get(ctx, o.value(a[0]))
@@ -129,7 +129,7 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 		}
 		return nil
 	case ops.DictApply:
-		if err := wantArgs(call, 2); err != nil {
+		if err := ops.WantArgs(call, 2); err != nil {
 			return err
 		}
 		if err := c.applyAt(ctx, o.value(a[0]), call, 1, rep); err != nil {
@@ -137,7 +137,7 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 		}
 		return o.added(ctx, a[0])
 	case ops.DictCAS:
-		if err := wantArgs(call, 3); err != nil {
+		if err := ops.WantArgs(call, 3); err != nil {
 			return err
 		}
 		v, rev, err := c.get(ctx, o.value(a[0]))
@@ -147,11 +147,11 @@ func (c *natsConn) dict(ctx context.Context, p string, call *wire.Call, rep *wir
 		rep.OK, err = c.cas(ctx, o.value(a[0]), a[2], rev)
 		return err
 	}
-	return errf(codeUnknownOp, "manager: a dict has no operation %q here", call.Op)
+	return ops.Errorf(ops.CodeUnknownOp, "manager: a dict has no operation %q here", call.Op)
 }
 
 // popKey deletes the key kb of o, if it is there, and returns its value.
-func (c *natsConn) popKey(ctx context.Context, o ordered, kb []byte) ([]byte, bool, error) {
+func (c *Conn) popKey(ctx context.Context, o ordered, kb []byte) ([]byte, bool, error) {
 	for {
 		v, rev, err := c.get(ctx, o.value(kb))
 		if err != nil || v == nil {
@@ -166,7 +166,7 @@ func (c *natsConn) popKey(ctx context.Context, o ordered, kb []byte) ([]byte, bo
 	}
 }
 
-func (c *natsConn) namespace(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+func (c *Conn) namespace(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	o := ordered{c: c, vp: p + "a.", op: p + "ao."}
 	name := []byte(call.Key)
 	switch ops.NamespaceOp(call.Op) {
@@ -177,7 +177,7 @@ func (c *natsConn) namespace(ctx context.Context, p string, call *wire.Call, rep
 		}
 		return err
 	case ops.NamespaceSet:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
 		return o.set(ctx, name, call.Args[0])
@@ -197,10 +197,10 @@ func (c *natsConn) namespace(ctx context.Context, p string, call *wire.Call, rep
 		}
 		return o.added(ctx, name)
 	}
-	return errf(codeUnknownOp, "manager: a namespace has no operation %q here", call.Op)
+	return ops.Errorf(ops.CodeUnknownOp, "manager: a namespace has no operation %q here", call.Op)
 }
 
-func (c *natsConn) value(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+func (c *Conn) value(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	k := p + "v"
 	switch ops.ValueOp(call.Op) {
 	case ops.ValueGet:
@@ -208,14 +208,14 @@ func (c *natsConn) value(ctx context.Context, p string, call *wire.Call, rep *wi
 		rep.Vals = [][]byte{v}
 		return err
 	case ops.ValueSet:
-		if err := wantArgs(call, 1); err != nil {
+		if err := ops.WantArgs(call, 1); err != nil {
 			return err
 		}
 		return c.put(ctx, k, call.Args[0])
 	case ops.ValueApply:
 		return c.applyAt(ctx, k, call, 0, rep)
 	case ops.ValueCAS:
-		if err := wantArgs(call, 2); err != nil {
+		if err := ops.WantArgs(call, 2); err != nil {
 			return err
 		}
 		v, rev, err := c.get(ctx, k)
@@ -225,5 +225,5 @@ func (c *natsConn) value(ctx context.Context, p string, call *wire.Call, rep *wi
 		rep.OK, err = c.cas(ctx, k, call.Args[1], rev)
 		return err
 	}
-	return errf(codeUnknownOp, "manager: a value has no operation %q here", call.Op)
+	return ops.Errorf(ops.CodeUnknownOp, "manager: a value has no operation %q here", call.Op)
 }

@@ -1,4 +1,4 @@
-package manager
+package server
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func (*queueObj) kind() string { return kindQueue }
 
 func (q *queueObj) len() int { return len(q.items) - q.head }
 
-func (q *queueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
+func (q *queueObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch ops.QueueOp(call.Op) {
@@ -31,7 +31,7 @@ func (q *queueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wir
 			room := func() bool { return q.closed || q.max <= 0 || q.len() < q.max }
 			if !call.Flag && !room() {
 				if i == 0 {
-					return errf(codeFull, "manager: queue full")
+					return ops.Errorf(ops.CodeFull, "manager: queue full")
 				}
 				break
 			}
@@ -42,7 +42,7 @@ func (q *queueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wir
 				return err
 			}
 			if q.closed {
-				return errf(codeClosed, "manager: queue closed")
+				return ops.Errorf(ops.CodeClosed, "manager: queue closed")
 			}
 			q.items = append(q.items, v)
 			q.unfinished++
@@ -58,9 +58,9 @@ func (q *queueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wir
 		}
 		if q.len() == 0 {
 			if q.closed {
-				return errf(codeClosed, "manager: queue closed")
+				return ops.Errorf(ops.CodeClosed, "manager: queue closed")
 			}
-			return errf(codeEmpty, "manager: queue empty")
+			return ops.Errorf(ops.CodeEmpty, "manager: queue empty")
 		}
 		n := int(max(1, min(call.N, int64(q.len()))))
 		rep.Vals = slices.Clone(q.items[q.head : q.head+n])
@@ -78,7 +78,7 @@ func (q *queueObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wir
 	case ops.QueueTaskDone:
 		n := int(max(1, call.N))
 		if n > q.unfinished {
-			return errf(codeBadArgs, "manager: task_done called more times than items were put")
+			return ops.Errorf(ops.CodeBadArgs, "manager: task_done called more times than items were put")
 		}
 		q.unfinished -= n
 		q.changed()

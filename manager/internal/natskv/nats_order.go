@@ -1,4 +1,4 @@
-package manager
+package natskv
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // bucket's keys in the order of their last write), so a key set again
 // keeps its place.
 type ordered struct {
-	c      *natsConn
+	c      *Conn
 	vp, op string
 }
 

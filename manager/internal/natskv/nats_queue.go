@@ -1,4 +1,4 @@
-package manager
+package natskv
 
 import (
 	"context"
@@ -19,12 +19,12 @@ type natsQueue struct {
 	subj   string
 }
 
-func (c *natsConn) queueName(id uint64) string {
+func (c *Conn) queueName(id uint64) string {
 	return "MPQ_" + c.bucket + "_" + strconv.FormatUint(id, 10)
 }
 
 // queue returns queue id's stream, making it if max >= 0.
-func (c *natsConn) queue(ctx context.Context, id uint64, max int64) (*natsQueue, error) {
+func (c *Conn) queue(ctx context.Context, id uint64, max int64) (*natsQueue, error) {
 	c.mu.Lock()
 	q := c.queues[id]
 	c.mu.Unlock()
@@ -57,7 +57,7 @@ func (c *natsConn) queue(ctx context.Context, id uint64, max int64) (*natsQueue,
 }
 
 // listQueues lists this bucket's queue streams.
-func (c *natsConn) listQueues(ctx context.Context) []string {
+func (c *Conn) listQueues(ctx context.Context) []string {
 	var out []string
 	names := c.js.StreamNames(ctx)
 	for n := range names.Name() {
@@ -70,10 +70,10 @@ func (c *natsConn) listQueues(ctx context.Context) []string {
 
 // counter adds d to the integer entry k (compare-and-set); with min0, a
 // result below 0 is refused as too many TaskDones.
-func (c *natsConn) counter(ctx context.Context, k string, d int64, min0 bool) error {
+func (c *Conn) counter(ctx context.Context, k string, d int64, min0 bool) error {
 	_, err := changeEntry(ctx, c, k, func(n *int64) error {
 		if min0 && *n+d < 0 {
-			return errf(codeBadArgs, "manager: task_done called more times than items were put")
+			return ops.Errorf(ops.CodeBadArgs, "manager: task_done called more times than items were put")
 		}
 		*n += d
 		return nil
@@ -98,7 +98,7 @@ func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
 // as it was when the item could not be published (a full queue gives an
 // error saying "maximum messages"). Both steps run to their end even when
 // ctx ends meanwhile.
-func (c *natsConn) putItem(ctx context.Context, q *natsQueue, p string, item []byte) error {
+func (c *Conn) putItem(ctx context.Context, q *natsQueue, p string, item []byte) error {
 	op, cancel := bookkeeping(ctx)
 	defer cancel()
 	if err := c.counter(op, p+"unfinished", 1, false); err != nil {
@@ -119,7 +119,7 @@ func (c *natsConn) putItem(ctx context.Context, q *natsQueue, p string, item []b
 // answers the publisher (seen under load: a closed queue's Get said
 // "drained" with its last item stored). The stream's count is exact; the
 // items given to a Get and not yet acknowledged are not undelivered.
-func (c *natsConn) undelivered(ctx context.Context, q *natsQueue) (bool, error) {
+func (c *Conn) undelivered(ctx context.Context, q *natsQueue) (bool, error) {
 	si, err := q.stream.Info(ctx)
 	if err != nil || si.State.Msgs == 0 {
 		return false, err
@@ -142,7 +142,7 @@ const fetchRound = 250 * time.Millisecond
 // (30s), after a Get of a closed queue had said it was drained. So when ctx
 // ends first, what the request still brings is given back at once (Nak)
 // by a goroutine that ends with the round; close waits for it.
-func (c *natsConn) fetchOne(ctx context.Context, q *natsQueue) (jetstream.Msg, error) {
+func (c *Conn) fetchOne(ctx context.Context, q *natsQueue) (jetstream.Msg, error) {
 	batch, err := q.cons.Fetch(1, jetstream.FetchMaxWait(fetchRound))
 	if err != nil {
 		return nil, err
@@ -166,13 +166,13 @@ func (c *natsConn) fetchOne(ctx context.Context, q *natsQueue) (jetstream.Msg, e
 }
 
 // ack acknowledges a fetched message, to its end even when ctx ends.
-func (c *natsConn) ack(ctx context.Context, m jetstream.Msg) {
+func (c *Conn) ack(ctx context.Context, m jetstream.Msg) {
 	op, cancel := bookkeeping(ctx)
 	defer cancel()
 	m.DoubleAck(op)
 }
 
-func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
+func (c *Conn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
 	q, err := c.queue(ctx, call.Obj, -1)
 	if err != nil {
 		return err
@@ -186,7 +186,7 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 	case ops.QueuePut:
 		if cl, err := closed(); err != nil || cl {
 			if cl {
-				return errf(codeClosed, "manager: queue closed")
+				return ops.Errorf(ops.CodeClosed, "manager: queue closed")
 			}
 			return err
 		}
@@ -210,7 +210,7 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 			}
 			if !call.Flag {
 				if i == 0 {
-					return errf(codeFull, "manager: queue full")
+					return ops.Errorf(ops.CodeFull, "manager: queue full")
 				}
 				return nil
 			}
@@ -246,12 +246,12 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 			if !more {
 				if cl, err := closed(); err != nil || cl {
 					if cl {
-						return errf(codeClosed, "manager: queue closed")
+						return ops.Errorf(ops.CodeClosed, "manager: queue closed")
 					}
 					return err
 				}
 				if !call.Flag {
-					return errf(codeEmpty, "manager: queue empty")
+					return ops.Errorf(ops.CodeEmpty, "manager: queue empty")
 				}
 			}
 			m, err := c.fetchOne(ctx, q)
@@ -285,5 +285,5 @@ func (c *natsConn) queueCall(ctx context.Context, call *wire.Call, rep *wire.Rep
 		_, err := c.kv.Put(ctx, p+"closed", []byte("1"))
 		return err
 	}
-	return errf(codeUnknownOp, "manager: a queue has no operation %q here", call.Op)
+	return ops.Errorf(ops.CodeUnknownOp, "manager: a queue has no operation %q here", call.Op)
 }

@@ -1,13 +1,12 @@
-package manager
+package server
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
-	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/manager/internal/ops"
+	"github.com/mp-go/mp/manager/internal/registered"
 )
 
 // The server's synchronisation objects: Lock, RLock, semaphores, Event,
@@ -18,13 +17,13 @@ import (
 type lockObj struct {
 	base
 	locked bool
-	holder *sconn
+	holder *conn
 	dead   bool // its holder's connection ended while it held the lock
 }
 
 func (*lockObj) kind() string { return kindLock }
 
-func (l *lockObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wire.Reply) error {
+func (l *lockObj) call(ctx context.Context, c *conn, call *wire.Call, rep *wire.Reply) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch ops.LockOp(call.Op) {
@@ -41,7 +40,7 @@ func (l *lockObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wire
 }
 
 // acquire takes the lock for c; mu is held.
-func (l *lockObj) acquire(ctx context.Context, c *sconn, wait bool, rep *wire.Reply) error {
+func (l *lockObj) acquire(ctx context.Context, c *conn, wait bool, rep *wire.Reply) error {
 	try := func() bool {
 		if l.locked {
 			return false
@@ -60,7 +59,7 @@ func (l *lockObj) acquire(ctx context.Context, c *sconn, wait bool, rep *wire.Re
 	c.hold(l)
 	if l.dead {
 		l.dead = false
-		return errf(codeOwnerDead, "manager: the Lock's holder ended holding it")
+		return ops.Errorf(ops.CodeOwnerDead, "manager: the Lock's holder ended holding it")
 	}
 	return nil
 }
@@ -68,7 +67,7 @@ func (l *lockObj) acquire(ctx context.Context, c *sconn, wait bool, rep *wire.Re
 // release frees the lock; mu is held.
 func (l *lockObj) release() error {
 	if !l.locked {
-		return errf(codeNotOwner, "manager: release of an unlocked Lock")
+		return ops.Errorf(ops.CodeNotOwner, "manager: release of an unlocked Lock")
 	}
 	if l.holder != nil {
 		l.holder.drop(l)
@@ -78,7 +77,7 @@ func (l *lockObj) release() error {
 	return nil
 }
 
-func (l *lockObj) ownerGone(c *sconn) {
+func (l *lockObj) ownerGone(c *conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.locked && l.holder == c {
@@ -88,13 +87,13 @@ func (l *lockObj) ownerGone(c *sconn) {
 }
 
 // hold records that c holds l, to free it if c ends first.
-func (c *sconn) hold(l heldLock) {
+func (c *conn) hold(l heldLock) {
 	c.mu.Lock()
 	c.held = append(c.held, l)
 	c.mu.Unlock()
 }
 
-func (c *sconn) drop(l heldLock) {
+func (c *conn) drop(l heldLock) {
 	c.mu.Lock()
 	if i := slices.Index(c.held, l); i >= 0 {
 		c.held = slices.Delete(c.held, i, i+1)
@@ -107,21 +106,21 @@ func (c *sconn) drop(l heldLock) {
 type rlockObj struct {
 	base
 	owner uint64
-	conn  *sconn
+	conn  *conn
 	depth int
 	dead  bool
 }
 
 func (*rlockObj) kind() string { return kindRLock }
 
-func (l *rlockObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wire.Reply) error {
+func (l *rlockObj) call(ctx context.Context, c *conn, call *wire.Call, rep *wire.Reply) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	hold := uint64(call.N)
 	switch ops.RLockOp(call.Op) {
 	case ops.RLockAcquire:
 		if hold == 0 {
-			return errf(codeBadArgs, "manager: an RLock hold of 0")
+			return ops.Errorf(ops.CodeBadArgs, "manager: an RLock hold of 0")
 		}
 		try := func() bool {
 			switch {
@@ -145,11 +144,11 @@ func (l *rlockObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wir
 		rep.OK, rep.N = true, int64(l.depth)
 		if l.dead {
 			l.dead = false
-			return errf(codeOwnerDead, "manager: the RLock's holder ended holding it")
+			return ops.Errorf(ops.CodeOwnerDead, "manager: the RLock's holder ended holding it")
 		}
 	case ops.RLockRelease:
 		if l.depth == 0 || l.owner != hold || l.conn != c {
-			return errf(codeNotOwner, "manager: release of an RLock not held by this context")
+			return ops.Errorf(ops.CodeNotOwner, "manager: release of an RLock not held by this context")
 		}
 		l.depth--
 		if l.depth == 0 {
@@ -164,7 +163,7 @@ func (l *rlockObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wir
 	return nil
 }
 
-func (l *rlockObj) ownerGone(c *sconn) {
+func (l *rlockObj) ownerGone(c *conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.depth > 0 && l.conn == c {
@@ -187,7 +186,7 @@ func (s *semObj) kind() string {
 	return kindSemaphore
 }
 
-func (s *semObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
+func (s *semObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch ops.SemaphoreOp(call.Op) {
@@ -210,7 +209,7 @@ func (s *semObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.
 	case ops.SemaphoreRelease:
 		n := int(max(1, call.N))
 		if s.bounded && s.value+n > s.initial {
-			return errf(codeBadArgs, "manager: BoundedSemaphore released too many times")
+			return ops.Errorf(ops.CodeBadArgs, "manager: BoundedSemaphore released too many times")
 		}
 		s.value += n
 		s.changed()
@@ -230,7 +229,7 @@ type eventObj struct {
 
 func (*eventObj) kind() string { return kindEvent }
 
-func (e *eventObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
+func (e *eventObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch ops.EventOp(call.Op) {
@@ -267,17 +266,17 @@ type condWaiter struct {
 func (*condObj) kind() string { return kindCondition }
 
 // holds reports whether c holds the condition's lock.
-func (cd *condObj) holds(c *sconn) bool {
+func (cd *condObj) holds(c *conn) bool {
 	cd.lock.mu.Lock()
 	defer cd.lock.mu.Unlock()
 	return cd.lock.locked && cd.lock.holder == c
 }
 
-func (cd *condObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wire.Reply) error {
+func (cd *condObj) call(ctx context.Context, c *conn, call *wire.Call, rep *wire.Reply) error {
 	switch ops.ConditionOp(call.Op) {
 	case ops.ConditionWait:
 		if !cd.holds(c) {
-			return errf(codeNotOwner, "manager: Condition.Wait without its lock")
+			return ops.Errorf(ops.CodeNotOwner, "manager: Condition.Wait without its lock")
 		}
 		w := &condWaiter{ch: make(chan struct{})}
 		cd.mu.Lock()
@@ -309,7 +308,7 @@ func (cd *condObj) call(ctx context.Context, c *sconn, call *wire.Call, rep *wir
 		return werr
 	case ops.ConditionNotify, ops.ConditionNotifyAll:
 		if !cd.holds(c) {
-			return errf(codeNotOwner, "manager: Condition.%s without its lock", call.Op)
+			return ops.Errorf(ops.CodeNotOwner, "manager: Condition.%s without its lock", call.Op)
 		}
 		n := int(call.N)
 		if ops.ConditionOp(call.Op) == ops.ConditionNotifyAll {
@@ -349,10 +348,10 @@ func (b *barrierObj) breakLocked() {
 	b.changed()
 }
 
-func (b *barrierObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
+func (b *barrierObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	broken := func() error { return errf(codeBroken, "manager: broken barrier") }
+	broken := func() error { return ops.Errorf(ops.CodeBroken, "manager: broken barrier") }
 	switch ops.BarrierOp(call.Op) {
 	case ops.BarrierWait:
 		if b.broken {
@@ -364,7 +363,7 @@ func (b *barrierObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *w
 		if b.count == b.parties {
 			if err := b.runAction(ctx); err != nil {
 				b.breakLocked()
-				return errf(codeBroken, "manager: broken barrier: its action: %v", err)
+				return ops.Errorf(ops.CodeBroken, "manager: broken barrier: its action: %v", err)
 			}
 			b.count = 0
 			b.gen++
@@ -402,19 +401,6 @@ func (b *barrierObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *w
 	return nil
 }
 
-func (b *barrierObj) runAction(ctx context.Context) (err error) {
-	if b.action == "" {
-		return nil
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-	}()
-	arg, _ := wire.Marshal(struct{}{})
-	_, ok, err := registry.Call(ctx, b.action, arg)
-	if !ok {
-		return fmt.Errorf("no function %q is registered in the server's program", b.action)
-	}
-	return err
+func (b *barrierObj) runAction(ctx context.Context) error {
+	return registered.BarrierAction(ctx, b.action)
 }

@@ -1,4 +1,4 @@
-package manager
+package natskv
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/manager/internal/ops"
+	"github.com/mp-go/mp/manager/internal/registered"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -15,7 +16,7 @@ import (
 // The synchronisation objects on NATS: Lock, RLock, semaphores, Event,
 // Condition, Barrier.
 
-func (c *natsConn) lock(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+func (c *Conn) lock(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	k := p + "held"
 	switch ops.LockOp(call.Op) {
 	case ops.LockAcquire:
@@ -32,7 +33,7 @@ func (c *natsConn) lock(ctx context.Context, p string, call *wire.Call, rep *wir
 			err = c.watchUntil(ctx, k, try)
 		}
 		if err == nil && ownerDead {
-			return errf(codeOwnerDead, "manager: the Lock's holder ended holding it")
+			return ops.Errorf(ops.CodeOwnerDead, "manager: the Lock's holder ended holding it")
 		}
 		return err
 	case ops.LockRelease:
@@ -41,7 +42,7 @@ func (c *natsConn) lock(ctx context.Context, p string, call *wire.Call, rep *wir
 			return err
 		}
 		if v == nil {
-			return errf(codeNotOwner, "manager: release of an unlocked Lock")
+			return ops.Errorf(ops.CodeNotOwner, "manager: release of an unlocked Lock")
 		}
 		return c.kv.Delete(ctx, k, jetstream.LastRevision(rev))
 	case ops.LockLocked:
@@ -49,14 +50,14 @@ func (c *natsConn) lock(ctx context.Context, p string, call *wire.Call, rep *wir
 		rep.OK = v != nil
 		return err
 	}
-	return errf(codeUnknownOp, "manager: a lock has no operation %q here", call.Op)
+	return ops.Errorf(ops.CodeUnknownOp, "manager: a lock has no operation %q here", call.Op)
 }
 
 // takeLock takes the lock entry k for this connection if it is free, or
 // if the connection holding it is gone (ownerDead): every connection
 // answers on mp.alive.<id>, and NATS says at once when nobody listens
 // there any more.
-func (c *natsConn) takeLock(ctx context.Context, k string) (ok, ownerDead bool, err error) {
+func (c *Conn) takeLock(ctx context.Context, k string) (ok, ownerDead bool, err error) {
 	if ok, err := c.cas(ctx, k, []byte(c.id), 0); err != nil || ok {
 		return ok, false, err
 	}
@@ -70,7 +71,7 @@ func (c *natsConn) takeLock(ctx context.Context, k string) (ok, ownerDead bool, 
 
 // gone reports whether the connection id is gone: nobody answers on its
 // liveness subject (NATS says so at once).
-func (c *natsConn) gone(id string) bool {
+func (c *Conn) gone(id string) bool {
 	if id == "" {
 		return false
 	}
@@ -78,7 +79,7 @@ func (c *natsConn) gone(id string) bool {
 	return errors.Is(err, nats.ErrNoResponders)
 }
 
-func (c *natsConn) event(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+func (c *Conn) event(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	k := p + "set"
 	isSet := func() (bool, error) {
 		v, _, err := c.get(ctx, k)
@@ -99,7 +100,7 @@ func (c *natsConn) event(ctx context.Context, p string, call *wire.Call, rep *wi
 		rep.OK = err == nil
 		return err
 	}
-	return errf(codeUnknownOp, "manager: an event has no operation %q here", call.Op)
+	return ops.Errorf(ops.CodeUnknownOp, "manager: an event has no operation %q here", call.Op)
 }
 
 // semState is a semaphore's entry: its value, and its initial value (a
@@ -109,7 +110,7 @@ type semState struct {
 	Init int64 `cbor:"2,keyasint"`
 }
 
-func (c *natsConn) semaphore(ctx context.Context, p string, bounded bool, call *wire.Call, rep *wire.Reply) error {
+func (c *Conn) semaphore(ctx context.Context, p string, bounded bool, call *wire.Call, rep *wire.Reply) error {
 	k := p + "sem"
 	switch ops.SemaphoreOp(call.Op) {
 	case ops.SemaphoreAcquire:
@@ -134,7 +135,7 @@ func (c *natsConn) semaphore(ctx context.Context, p string, bounded bool, call *
 		inc := max(1, call.N)
 		_, err := changeEntry(ctx, c, k, func(st *semState) error {
 			if bounded && st.N+inc > st.Init {
-				return errf(codeBadArgs, "manager: BoundedSemaphore released too many times")
+				return ops.Errorf(ops.CodeBadArgs, "manager: BoundedSemaphore released too many times")
 			}
 			st.N += inc
 			return nil
@@ -147,7 +148,7 @@ func (c *natsConn) semaphore(ctx context.Context, p string, bounded bool, call *
 		}
 		return err
 	}
-	return errf(codeUnknownOp, "manager: a semaphore has no operation %q here", call.Op)
+	return ops.Errorf(ops.CodeUnknownOp, "manager: a semaphore has no operation %q here", call.Op)
 }
 
 // rlockState is an RLock's entry: the hold (a context's) that has it,
@@ -159,13 +160,13 @@ type rlockState struct {
 	Conn  string `cbor:"3,keyasint,omitempty"`
 }
 
-func (c *natsConn) rlock(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+func (c *Conn) rlock(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	k := p + "rlock"
 	hold := uint64(call.N)
 	switch ops.RLockOp(call.Op) {
 	case ops.RLockAcquire:
 		if hold == 0 {
-			return errf(codeBadArgs, "manager: an RLock hold of 0")
+			return ops.Errorf(ops.CodeBadArgs, "manager: an RLock hold of 0")
 		}
 		ownerDead := false
 		try := func() (bool, error) {
@@ -194,13 +195,13 @@ func (c *natsConn) rlock(ctx context.Context, p string, call *wire.Call, rep *wi
 			err = c.watchUntil(ctx, k, try)
 		}
 		if err == nil && ownerDead {
-			return errf(codeOwnerDead, "manager: the RLock's holder ended holding it")
+			return ops.Errorf(ops.CodeOwnerDead, "manager: the RLock's holder ended holding it")
 		}
 		return err
 	case ops.RLockRelease:
 		st, err := changeEntry(ctx, c, k, func(st *rlockState) error {
 			if st.Depth == 0 || st.Hold != hold {
-				return errf(codeNotOwner, "manager: release of an RLock not held by this context")
+				return ops.Errorf(ops.CodeNotOwner, "manager: release of an RLock not held by this context")
 			}
 			st.Depth--
 			return nil
@@ -210,7 +211,7 @@ func (c *natsConn) rlock(ctx context.Context, p string, call *wire.Call, rep *wi
 		}
 		return err
 	}
-	return errf(codeUnknownOp, "manager: an RLock has no operation %q here", call.Op)
+	return ops.Errorf(ops.CodeUnknownOp, "manager: an RLock has no operation %q here", call.Op)
 }
 
 // barrierState is a Barrier's entry.
@@ -226,8 +227,8 @@ type barrierState struct {
 // barrier is a Barrier: a state entry changed by compare-and-set; the
 // last party to arrive runs the action (in its own process) and releases
 // the round; the others watch the entry.
-func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
-	broken := errf(codeBroken, "manager: broken barrier")
+func (c *Conn) barrier(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+	broken := ops.Errorf(ops.CodeBroken, "manager: broken barrier")
 	breakRound := func(st *barrierState) error {
 		st.Broken, st.Count = true, 0
 		st.Gen++
@@ -259,10 +260,9 @@ func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *
 		rep.N = int64(idx)
 		if last {
 			if st.Action != "" {
-				b := &barrierObj{action: st.Action}
-				if err := b.runAction(ctx); err != nil {
+				if err := registered.BarrierAction(ctx, st.Action); err != nil {
 					changeEntry(context.WithoutCancel(ctx), c, p+"barrier", breakRound)
-					return errf(codeBroken, "manager: broken barrier: its action: %v", err)
+					return ops.Errorf(ops.CodeBroken, "manager: broken barrier: its action: %v", err)
 				}
 			}
 			return nil
@@ -311,7 +311,7 @@ func (c *natsConn) barrier(ctx context.Context, p string, call *wire.Call, rep *
 		rep.OK = st.Broken
 		return nil
 	}
-	return errf(codeUnknownOp, "manager: a barrier has no operation %q here", call.Op)
+	return ops.Errorf(ops.CodeUnknownOp, "manager: a barrier has no operation %q here", call.Op)
 }
 
 // condState is a Condition's entry: the tickets taken by waiters, the
@@ -324,7 +324,7 @@ type condState struct {
 	Gone     []uint64 `cbor:"4,keyasint,omitempty"`
 }
 
-func (c *natsConn) condition(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
+func (c *Conn) condition(ctx context.Context, p string, call *wire.Call, rep *wire.Reply) error {
 	st, _, err := readEntry[condState](ctx, c, p+"cond")
 	if err != nil {
 		return err
@@ -335,7 +335,7 @@ func (c *natsConn) condition(ctx context.Context, p string, call *wire.Call, rep
 		return err
 	}
 	if held == nil {
-		return errf(codeNotOwner, "manager: Condition.%s without its lock", call.Op)
+		return ops.Errorf(ops.CodeNotOwner, "manager: Condition.%s without its lock", call.Op)
 	}
 	switch ops.ConditionOp(call.Op) {
 	case ops.ConditionWait:
@@ -388,5 +388,5 @@ func (c *natsConn) condition(ctx context.Context, p string, call *wire.Call, rep
 		})
 		return err
 	}
-	return errf(codeUnknownOp, "manager: a condition has no operation %q here", call.Op)
+	return ops.Errorf(ops.CodeUnknownOp, "manager: a condition has no operation %q here", call.Op)
 }

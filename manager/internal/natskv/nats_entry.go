@@ -1,4 +1,4 @@
-package manager
+package natskv
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
+	"github.com/mp-go/mp/manager/internal/registered"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -20,7 +22,7 @@ func key(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 func prefix(id uint64) string { return "o" + strconv.FormatUint(id, 10) + "." }
 
 // get returns the value of k, or nil.
-func (c *natsConn) get(ctx context.Context, k string) ([]byte, uint64, error) {
+func (c *Conn) get(ctx context.Context, k string) ([]byte, uint64, error) {
 	e, err := c.kv.Get(ctx, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, 0, nil
@@ -33,7 +35,7 @@ func (c *natsConn) get(ctx context.Context, k string) ([]byte, uint64, error) {
 
 // cas sets k to v if its revision is rev (0: if it does not exist), and
 // reports whether it did.
-func (c *natsConn) cas(ctx context.Context, k string, v []byte, rev uint64) (bool, error) {
+func (c *Conn) cas(ctx context.Context, k string, v []byte, rev uint64) (bool, error) {
 	var err error
 	if rev == 0 {
 		_, err = c.kv.Create(ctx, k, v)
@@ -52,8 +54,8 @@ func (c *natsConn) cas(ctx context.Context, k string, v []byte, rev uint64) (boo
 
 // applyAt runs call's update function on k with its argument
 // call.Args[i], and replies the new value.
-func (c *natsConn) applyAt(ctx context.Context, k string, call *wire.Call, i int, rep *wire.Reply) error {
-	if err := wantArgs(call, i+1); err != nil {
+func (c *Conn) applyAt(ctx context.Context, k string, call *wire.Call, i int, rep *wire.Reply) error {
+	if err := ops.WantArgs(call, i+1); err != nil {
 		return err
 	}
 	nv, err := c.update(ctx, k, call.Name, call.Args[i])
@@ -63,20 +65,20 @@ func (c *natsConn) applyAt(ctx context.Context, k string, call *wire.Call, i int
 	return err
 }
 
-func (c *natsConn) put(ctx context.Context, k string, v []byte) error {
+func (c *Conn) put(ctx context.Context, k string, v []byte) error {
 	_, err := c.kv.Put(ctx, k, v)
 	return err
 }
 
 // update runs a registered update function on k, atomically (retried on
 // a conflicting write), and returns the new value.
-func (c *natsConn) update(ctx context.Context, k, fn string, arg []byte) ([]byte, error) {
+func (c *Conn) update(ctx context.Context, k, fn string, arg []byte) ([]byte, error) {
 	for {
 		old, rev, err := c.get(ctx, k)
 		if err != nil {
 			return nil, err
 		}
-		nv, err := applyUpdate(ctx, fn, old, old != nil, arg)
+		nv, err := registered.Apply(ctx, fn, old, old != nil, arg)
 		if err != nil {
 			return nil, err
 		}
@@ -94,7 +96,7 @@ func (c *natsConn) update(ctx context.Context, k, fn string, arg []byte) ([]byte
 }
 
 // keysWith lists the keys under p.
-func (c *natsConn) keysWith(ctx context.Context, p string) ([]string, error) {
+func (c *Conn) keysWith(ctx context.Context, p string) ([]string, error) {
 	lister, err := c.kv.ListKeysFiltered(ctx, p+">")
 	if err != nil {
 		return nil, err
@@ -107,7 +109,7 @@ func (c *natsConn) keysWith(ctx context.Context, p string) ([]string, error) {
 }
 
 // watchUntil waits until cond, checked on k's changes, holds.
-func (c *natsConn) watchUntil(ctx context.Context, k string, cond func() (bool, error)) error {
+func (c *Conn) watchUntil(ctx context.Context, k string, cond func() (bool, error)) error {
 	w, err := c.kv.Watch(ctx, k, jetstream.UpdatesOnly())
 	if err != nil {
 		return err
@@ -132,7 +134,7 @@ func (c *natsConn) watchUntil(ctx context.Context, k string, cond func() (bool, 
 var errKeep = errors.New("manager: leave the entry")
 
 // readEntry decodes the CBOR entry k as a T, with its revision.
-func readEntry[T any](ctx context.Context, c *natsConn, k string) (*T, uint64, error) {
+func readEntry[T any](ctx context.Context, c *Conn, k string) (*T, uint64, error) {
 	v, rev, err := c.get(ctx, k)
 	if err != nil {
 		return nil, 0, err
@@ -151,7 +153,7 @@ func readEntry[T any](ctx context.Context, c *natsConn, k string) (*T, uint64, e
 // none yet) with compare-and-set, again while another process changes it
 // meanwhile, and returns what it wrote.
 // f returning errKeep leaves the entry; another error is returned.
-func changeEntry[T any](ctx context.Context, c *natsConn, k string, f func(*T) error) (*T, error) {
+func changeEntry[T any](ctx context.Context, c *Conn, k string, f func(*T) error) (*T, error) {
 	for {
 		st, rev, err := readEntry[T](ctx, c, k)
 		if err != nil {

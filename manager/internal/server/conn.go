@@ -1,11 +1,10 @@
-package manager
+package server
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -16,118 +15,9 @@ import (
 	"github.com/mp-go/mp/manager/internal/ops"
 )
 
-// server holds the shared objects and serves calls on them. It runs in
-// the manager's process (see serve); tests also run one in-process.
-type server struct {
-	key      []byte
-	maxFrame int
-	lim      Limits // with defaults
-	log      *slog.Logger
-
-	mu      sync.Mutex
-	objs    map[uint64]object
-	names   map[string]uint64
-	next    uint64
-	conns   map[*sconn]struct{}
-	unauth  int // connections not yet authenticated (Limits.Handshakes)
-	ln      net.Listener
-	closed  bool
-	stopped chan struct{} // closed by shutdown
-	wg      sync.WaitGroup
-}
-
-func newServer(key []byte, maxFrame int) *server {
-	lim, _ := Limits{}.withDefaults()
-	return &server{
-		lim:      lim,
-		key:      key,
-		maxFrame: maxFrame,
-		log:      slog.Default(),
-		objs:     make(map[uint64]object),
-		names:    make(map[string]uint64),
-		conns:    make(map[*sconn]struct{}),
-		stopped:  make(chan struct{}),
-	}
-}
-
-// serve accepts connections on ln until shutdown.
-func (s *server) serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return nil
-	}
-	s.ln = ln
-	s.mu.Unlock()
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			select {
-			case <-s.stopped:
-				s.wg.Wait()
-				return nil
-			default:
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		if !s.admit() {
-			nc.Close() // Limits.Handshakes: too many strangers at once
-			continue
-		}
-		if !s.add(nc) {
-			s.admitted()
-			nc.Close()
-			continue
-		}
-	}
-}
-
-// add starts serving nc, unless the server is shutting down.
-func (s *server) add(nc net.Conn) bool {
-	c := &sconn{s: s, nc: nc, inflight: make(map[uint64]context.CancelFunc), local: nc.LocalAddr().Network() == "unix"}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		c.run()
-	}()
-	return true
-}
-
-// shutdown stops accepting, ends every connection and the calls waiting
-// on them, and waits for their goroutines.
-func (s *server) shutdown() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.closed = true
-	close(s.stopped)
-	if s.ln != nil {
-		s.ln.Close()
-	}
-	for c := range s.conns {
-		c.cancel()
-		c.nc.Close()
-	}
-	s.mu.Unlock()
-}
-
-// sconn is the server's side of one client connection.
-type sconn struct {
-	s      *server
+// conn is the server's side of one client connection.
+type conn struct {
+	s      *Server
 	nc     net.Conn
 	ctx    context.Context // ends with the connection
 	cancel context.CancelFunc
@@ -147,9 +37,9 @@ type sconn struct {
 
 // heldLock is a lock that a connection holds: when the connection ends,
 // the lock is freed for the next taker, who learns that its owner died.
-type heldLock interface{ ownerGone(c *sconn) }
+type heldLock interface{ ownerGone(c *conn) }
 
-func (c *sconn) run() {
+func (c *conn) run() {
 	defer c.close()
 	// Until the client proves it knows the key, it can make the server
 	// allocate no more than an Auth frame.
@@ -166,9 +56,9 @@ func (c *sconn) run() {
 		kind, p, err := r.Read()
 		if err != nil {
 			if errors.Is(err, wire.ErrFrameTooBig) {
-				c.fatal(codeTooBig, fmt.Sprintf("manager: %v (raise manager.MaxMessage on both sides?)", err))
+				c.fatal(ops.CodeTooBig, fmt.Sprintf("manager: %v (raise manager.MaxMessage on both sides?)", err))
 			} else if errors.Is(err, wire.ErrBadKind) {
-				c.fatal(codeBadRequest, "manager: "+err.Error())
+				c.fatal(ops.CodeBadRequest, "manager: "+err.Error())
 			}
 			return // the client went away
 		}
@@ -180,23 +70,23 @@ func (c *sconn) run() {
 
 // handle decodes and runs one frame, which it keeps (values stored alias
 // it); false means the connection must end (the client was told why).
-func (c *sconn) handle(kind wire.Kind, p []byte, more bool) bool {
+func (c *conn) handle(kind wire.Kind, p []byte, more bool) bool {
 	if kind != wire.KindCall {
-		c.fatal(codeBadRequest, fmt.Sprintf("manager: frame of kind %d where a call was expected", kind))
+		c.fatal(ops.CodeBadRequest, fmt.Sprintf("manager: frame of kind %d where a call was expected", kind))
 		return false
 	}
 	var call wire.Call
 	err := wire.DecodeCallMax(p, &call, c.s.lim.Items)
 	if tm := (*wire.TooManyArgsError)(nil); errors.As(err, &tm) && call.ID != 0 {
-		c.reply(errReply(call.ID, c.s.tooManyItems(fmt.Sprintf("a %s call of %d values", call.Op, tm.N))), more)
+		c.reply(ops.ErrorReply(call.ID, c.s.tooManyItems(fmt.Sprintf("a %s call of %d values", call.Op, tm.N))), more)
 		return true
 	}
 	if err != nil {
-		c.fatal(codeBadRequest, "manager: malformed call: "+err.Error())
+		c.fatal(ops.CodeBadRequest, "manager: malformed call: "+err.Error())
 		return false
 	}
 	if call.ID == 0 {
-		c.fatal(codeBadRequest, "manager: a call with ID 0")
+		c.fatal(ops.CodeBadRequest, "manager: a call with ID 0")
 		return false
 	}
 	c.dispatch(&call, more)
@@ -205,14 +95,14 @@ func (c *sconn) handle(kind wire.Kind, p []byte, more bool) bool {
 
 // fatal tells the client why its connection is being closed (a Reply
 // with ID 0), then the deferred close ends it.
-func (c *sconn) fatal(code, msg string) {
+func (c *conn) fatal(code, msg string) {
 	c.s.log.Warn("manager: dropping a client", "reason", msg)
 	c.reply(&wire.Reply{Err: &wire.CallError{Code: code, Msg: msg}}, false)
 }
 
 // close ends the connection and whatever waits on it; a lock it held is
 // freed, marked as left by a dead owner.
-func (c *sconn) close() {
+func (c *conn) close() {
 	c.cancel()
 	c.nc.Close()
 	c.mu.Lock()
@@ -236,7 +126,7 @@ func (c *sconn) close() {
 
 // handshake authenticates the client, then proves the server knows the
 // key too (both with HMAC-SHA256 over a fresh random challenge).
-func (c *sconn) handshake(r *wire.Reader) error {
+func (c *conn) handshake(r *wire.Reader) error {
 	c.nc.SetDeadline(time.Now().Add(c.s.lim.HandshakeTimeout))
 	defer c.nc.SetDeadline(time.Time{})
 	return authkey.Server(r, c.w, c.s.key, wire.ManagerVersion, "manager", wire.Auth{Items: c.s.lim.Items})
@@ -246,14 +136,14 @@ func (c *sconn) handshake(r *wire.Reader) error {
 // its own goroutine when it may (so that the calls behind it go on).
 // more says that another call is already arriving, so the reply may wait
 // in the buffer for the next flush.
-func (c *sconn) dispatch(call *wire.Call, more bool) {
+func (c *conn) dispatch(call *wire.Call, more bool) {
 	if call.Obj == 0 {
 		c.serverCall(call, more)
 		return
 	}
 	obj := c.s.object(call.Obj)
 	if obj == nil {
-		c.reply(errReply(call.ID, errf(codeUnknownObject, "manager: no object %d (created by another manager, or the manager restarted?)", call.Obj)), more)
+		c.reply(ops.ErrorReply(call.ID, ops.Errorf(ops.CodeUnknownObject, "manager: no object %d (created by another manager, or the manager restarted?)", call.Obj)), more)
 		return
 	}
 	if !ops.MayWait(ops.Kind(obj.kind()), call.Op, call.Flag) {
@@ -265,13 +155,13 @@ func (c *sconn) dispatch(call *wire.Call, more bool) {
 	if _, dup := c.inflight[call.ID]; dup {
 		c.mu.Unlock()
 		cancel()
-		c.reply(errReply(call.ID, errf(codeBadArgs, "manager: call ID %d is already running", call.ID)), more)
+		c.reply(ops.ErrorReply(call.ID, ops.Errorf(ops.CodeBadArgs, "manager: call ID %d is already running", call.ID)), more)
 		return
 	}
 	if len(c.inflight) >= c.s.lim.Waiting {
 		c.mu.Unlock()
 		cancel()
-		c.reply(errReply(call.ID, errf(codeLimit, "manager: %d calls already wait on this connection, the server's limit (fewer goroutines waiting at once, or raise manager.Limits.Waiting with manager.ServerLimits)", len(c.inflight))), more)
+		c.reply(ops.ErrorReply(call.ID, ops.Errorf(ops.CodeLimit, "manager: %d calls already wait on this connection, the server's limit (fewer goroutines waiting at once, or raise manager.Limits.Waiting with manager.ServerLimits)", len(c.inflight))), more)
 		return
 	}
 	c.inflight[call.ID] = cancel
@@ -293,23 +183,23 @@ func (c *sconn) dispatch(call *wire.Call, more bool) {
 }
 
 // run calls obj, turning a panic into an error reply.
-func run(ctx context.Context, c *sconn, obj object, call *wire.Call) (rep *wire.Reply) {
+func run(ctx context.Context, c *conn, obj object, call *wire.Call) (rep *wire.Reply) {
 	rep = &wire.Reply{ID: call.ID}
 	defer func() {
 		if p := recover(); p != nil {
-			rep = errReply(call.ID, errf(codeRemote, "manager: panic in %s.%s: %v", obj.kind(), call.Op, p))
+			rep = ops.ErrorReply(call.ID, ops.Errorf(ops.CodeRemote, "manager: panic in %s.%s: %v", obj.kind(), call.Op, p))
 		}
 	}()
 	if err := obj.call(ctx, c, call, rep); err != nil {
-		return errReply(call.ID, err)
+		return ops.ErrorReply(call.ID, err)
 	}
 	return rep
 }
 
 // serverCall runs a call on the server itself (object 0).
-func (c *sconn) serverCall(call *wire.Call, more bool) {
+func (c *conn) serverCall(call *wire.Call, more bool) {
 	switch call.Op {
-	case opCancel:
+	case ops.Cancel:
 		c.mu.Lock()
 		cancel := c.inflight[uint64(call.N)]
 		c.mu.Unlock()
@@ -321,41 +211,41 @@ func (c *sconn) serverCall(call *wire.Call, more bool) {
 	case string(ops.ManagerNew):
 		id, err := c.s.create(c, call)
 		if err != nil {
-			c.reply(errReply(call.ID, err), more)
+			c.reply(ops.ErrorReply(call.ID, err), more)
 			return
 		}
 		c.reply(&wire.Reply{ID: call.ID, N: int64(id)}, more)
-	case opPing:
+	case ops.Ping:
 		c.reply(&wire.Reply{ID: call.ID, OK: true}, more)
-	case opAttach:
+	case ops.Attach:
 		c.attach(call)
-	case opStage, opCommit, opUnstage:
+	case ops.Stage, ops.Commit, ops.Unstage:
 		c.staging(call, more)
 	case string(ops.ManagerShutdown):
 		c.reply(&wire.Reply{ID: call.ID, OK: true}, false)
-		go c.s.shutdown()
+		go c.s.Shutdown()
 	default:
-		c.reply(errReply(call.ID, errf(codeUnknownOp, "manager: the server has no operation %q", call.Op)), more)
+		c.reply(ops.ErrorReply(call.ID, ops.Errorf(ops.CodeUnknownOp, "manager: the server has no operation %q", call.Op)), more)
 	}
 }
 
 // attach maps the client's shared-memory ring; calls and replies that fit
 // travel there from then on.
-func (c *sconn) attach(call *wire.Call) {
+func (c *conn) attach(call *wire.Call) {
 	var ring *mp.Conn[byte]
 	if !c.local {
-		c.reply(errReply(call.ID, errf(codeBadArgs, "manager: a shared-memory ring only on a Unix socket")), false)
+		c.reply(ops.ErrorReply(call.ID, ops.Errorf(ops.CodeBadArgs, "manager: a shared-memory ring only on a Unix socket")), false)
 		return
 	}
 	if len(call.Args) != 1 || wire.Unmarshal(call.Args[0], &ring) != nil || ring == nil {
-		c.reply(errReply(call.ID, errf(codeBadArgs, "manager: attach needs a ring")), false)
+		c.reply(ops.ErrorReply(call.ID, ops.Errorf(ops.CodeBadArgs, "manager: attach needs a ring")), false)
 		return
 	}
 	c.mu.Lock()
 	if c.ring != nil || c.ctx.Err() != nil {
 		c.mu.Unlock()
 		ring.Close()
-		c.reply(errReply(call.ID, errf(codeBadArgs, "manager: attached already")), false)
+		c.reply(ops.ErrorReply(call.ID, ops.Errorf(ops.CodeBadArgs, "manager: attached already")), false)
 		return
 	}
 	c.calls.Add(1)
@@ -382,18 +272,18 @@ func (c *sconn) attach(call *wire.Call) {
 }
 
 // reply sends rep; a reply too big for a frame becomes an error reply.
-func (c *sconn) reply(rep *wire.Reply, more bool) {
-	bp := callBufs.Get().(*[]byte)
+func (c *conn) reply(rep *wire.Reply, more bool) {
+	bp := replyBufs.Get().(*[]byte)
 	defer putBuf(bp)
 	b := wire.AppendReply((*bp)[:0], rep)
 	*bp = b
 	if len(b) > c.s.maxFrame {
-		b = wire.AppendReply(nil, errReply(rep.ID, errf(codeTooBig, "manager: the reply is %d bytes, above the %d-byte bound (ask for fewer items at a time)", len(b), c.s.maxFrame)))
+		b = wire.AppendReply(nil, ops.ErrorReply(rep.ID, ops.Errorf(ops.CodeTooBig, "manager: the reply is %d bytes, above the %d-byte bound (ask for fewer items at a time)", len(b), c.s.maxFrame)))
 	}
 	c.mu.Lock()
 	ring := c.ring
 	c.mu.Unlock()
-	if ring != nil && len(b) <= ringMsg {
+	if ring != nil && len(b) <= ops.RingMsg {
 		ring.SendBytes(context.Background(), b) // fails once closed
 		return
 	}
@@ -410,7 +300,7 @@ func (c *sconn) reply(rep *wire.Reply, more bool) {
 // flush sends the replies that reply held back because another call
 // was arriving (more), when that call does not reply now: one that
 // waits, or a cancel.
-func (c *sconn) flush() {
+func (c *conn) flush() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.w.Buffered() > 0 {
@@ -418,49 +308,53 @@ func (c *sconn) flush() {
 	}
 }
 
-// object returns the object with id, or nil.
-func (s *server) object(id uint64) object {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.objs[id]
+// staging runs the server's side of a batch sent in parts.
+func (c *conn) staging(call *wire.Call, more bool) {
+	id := uint64(call.N)
+	c.mu.Lock()
+	staged := c.staged[id]
+	switch call.Op {
+	case ops.Stage:
+		if c.staged == nil {
+			c.staged = make(map[uint64][][]byte)
+		}
+		c.staged[id] = append(staged, call.Args...)
+		c.mu.Unlock()
+		c.reply(&wire.Reply{ID: call.ID, OK: true}, more)
+		return
+	case ops.Unstage:
+		delete(c.staged, id)
+		c.mu.Unlock()
+		c.reply(&wire.Reply{ID: call.ID, OK: true}, more)
+		return
+	}
+	delete(c.staged, id)
+	c.mu.Unlock()
+	var inner wire.Call
+	if len(call.Args) != 1 {
+		c.reply(ops.ErrorReply(call.ID, ops.Errorf(ops.CodeBadRequest, "manager: a commit carries one call")), more)
+		return
+	}
+	if err := wire.DecodeCallMax(call.Args[0], &inner, c.s.lim.Items); err != nil {
+		c.reply(ops.ErrorReply(call.ID, ops.Errorf(ops.CodeBadRequest, "manager: a commit of a malformed call: %v", err)), more)
+		return
+	}
+	if inner.Obj == 0 && inner.Op != string(ops.ManagerNew) {
+		c.reply(ops.ErrorReply(call.ID, ops.Errorf(ops.CodeBadRequest, "manager: a commit of a %q call", inner.Op)), more)
+		return
+	}
+	inner.ID = call.ID
+	inner.Args = append(staged, inner.Args...)
+	c.dispatch(&inner, more)
 }
 
-// create makes the object a "new" call asks for, or finds the one with
-// its name.
-func (s *server) create(c *sconn, call *wire.Call) (uint64, error) {
-	s.mu.Lock()
-	if call.Key != "" {
-		if id, ok := s.names[call.Key]; ok {
-			obj := s.objs[id]
-			s.mu.Unlock()
-			if obj.kind() != call.Name {
-				return 0, errf(codeExists, "manager: the name %q is taken by a %s, not a %s", call.Key, obj.kind(), call.Name)
-			}
-			return id, nil
-		}
+// replyBufs recycles the buffers replies are encoded in (sending copies
+// them).
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// putBuf recycles a buffer, unless a big message made it big.
+func putBuf(bp *[]byte) {
+	if cap(*bp) <= 64<<10 {
+		replyBufs.Put(bp)
 	}
-	s.mu.Unlock()
-	if err := s.checkNew(call); err != nil {
-		return 0, err
-	}
-	obj, err := newObject(s, call)
-	if err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if call.Key != "" {
-		if id, ok := s.names[call.Key]; ok { // made meanwhile by another client
-			if s.objs[id].kind() != call.Name {
-				return 0, errf(codeExists, "manager: the name %q is taken by a %s, not a %s", call.Key, s.objs[id].kind(), call.Name)
-			}
-			return id, nil
-		}
-	}
-	s.next++
-	s.objs[s.next] = obj
-	if call.Key != "" {
-		s.names[call.Key] = s.next
-	}
-	return s.next, nil
 }

@@ -1,14 +1,14 @@
-package manager
+package server
 
 import (
 	"context"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
 	"github.com/mp-go/mp/internal/wire"
 	"github.com/mp-go/mp/manager/internal/ops"
+	"github.com/mp-go/mp/manager/internal/registered"
 )
 
 // object is a shared object held by the server. Values inside it are kept
@@ -16,7 +16,7 @@ import (
 // update function or a registered type's method.
 type object interface {
 	kind() string
-	call(ctx context.Context, c *sconn, call *wire.Call, rep *wire.Reply) error
+	call(ctx context.Context, c *conn, call *wire.Call, rep *wire.Reply) error
 }
 
 // The kinds of objects, as "new" calls name them: the table's
@@ -38,35 +38,9 @@ const (
 	kindTypePfx   = ops.KindTypePrefix
 )
 
-// checkNew checks the arguments of a "new" call, for both backends.
-func checkNew(call *wire.Call) error {
-	switch call.Name {
-	case kindArray:
-		if call.N < 0 || call.N > wire.MaxElements || len(call.Args) != 1 {
-			return errf(codeBadArgs, "manager: an Array of %d items", call.N)
-		}
-	case kindValue:
-		if len(call.Args) != 1 {
-			return errf(codeBadArgs, "manager: a Value needs its initial value")
-		}
-	case kindQueue:
-		if call.N < 0 {
-			return errf(codeBadArgs, "manager: a Queue of maxsize %d", call.N)
-		}
-	case kindSemaphore, kindBounded:
-		if call.N < 0 {
-			return errf(codeBadArgs, "manager: a semaphore's value must not be negative, not %d", call.N)
-		}
-	case kindBarrier:
-		if call.N < 1 || call.N >= 1<<31 {
-			return errf(codeBadArgs, "manager: a Barrier for %d parties", call.N)
-		}
-	}
-	return nil
-}
-
-func newObject(s *server, call *wire.Call) (object, error) {
-	if err := checkNew(call); err != nil {
+// newObject makes the object a "new" call asks for.
+func newObject(s *Server, call *wire.Call) (object, error) {
+	if err := ops.CheckNew(call); err != nil {
 		return nil, err
 	}
 	switch call.Name {
@@ -97,7 +71,7 @@ func newObject(s *server, call *wire.Call) (object, error) {
 	case kindCondition:
 		l, ok := s.object(uint64(call.M)).(*lockObj)
 		if !ok {
-			return nil, errf(codeBadArgs, "manager: a Condition's lock must be a Lock of the same manager")
+			return nil, ops.Errorf(ops.CodeBadArgs, "manager: a Condition's lock must be a Lock of the same manager")
 		}
 		return &condObj{lock: l}, nil
 	case kindBarrier:
@@ -108,14 +82,13 @@ func newObject(s *server, call *wire.Call) (object, error) {
 		return b, nil
 	}
 	if name, ok := strings.CutPrefix(call.Name, kindTypePfx); ok {
-		t, ok := types.Load(name)
+		t, ok := registered.LookupType(name)
 		if !ok {
-			return nil, errf(codeUnknownType, "manager: no type %q is registered in the server's program (manager.Register at package level?)", name)
+			return nil, ops.Errorf(ops.CodeUnknownType, "manager: no type %q is registered in the server's program (manager.Register at package level?)", name)
 		}
-		ti := t.(*typeInfo)
-		return &customObj{t: ti, v: ti.make()}, nil
+		return &customObj{t: t, v: t.New()}, nil
 	}
-	return nil, errf(codeUnknownType, "manager: no kind of object %q", call.Name)
+	return nil, ops.Errorf(ops.CodeUnknownType, "manager: no kind of object %q", call.Name)
 }
 
 // base is what every object has: a mutex, and a channel closed (and
@@ -157,57 +130,35 @@ func (b *base) await(ctx context.Context, try func() bool) error {
 	return nil
 }
 
-func wantArgs(call *wire.Call, n int) error {
-	if len(call.Args) < n {
-		return errf(codeBadArgs, "manager: %s needs %d values, got %d", call.Op, n, len(call.Args))
-	}
-	return nil
-}
-
 func unknownOp(o object, op string) error {
-	return errf(codeUnknownOp, "manager: a %s has no operation %q", o.kind(), op)
-}
-
-// applyUpdate runs the registered update function call.Name on old.
-func applyUpdate(ctx context.Context, name string, old []byte, found bool, arg []byte) ([]byte, error) {
-	u, ok := updates.Load(name)
-	if !ok {
-		return nil, errf(codeUnknownOp, "manager: no update function %q is registered in the server's program", name)
-	}
-	nv, err := u.(updateFunc)(ctx, old, found, arg)
-	if err != nil {
-		return nil, errf(codeRemote, "manager: update %s: %v", name, err)
-	}
-	return nv, nil
+	return ops.Errorf(ops.CodeUnknownOp, "manager: a %s has no operation %q", o.kind(), op)
 }
 
 // customObj is a value of a type registered with Register; calls to its
 // methods are serialised.
 type customObj struct {
 	base
-	t *typeInfo
+	t *registered.Type
 	v any
 }
 
-func (o *customObj) kind() string { return kindTypePfx + o.t.name }
+func (o *customObj) kind() string { return kindTypePfx + o.t.Name }
 
-func (o *customObj) call(ctx context.Context, _ *sconn, call *wire.Call, rep *wire.Reply) error {
+func (o *customObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	if ops.TypeOp(call.Op) != ops.TypeCall {
 		return unknownOp(o, call.Op)
 	}
-	m, ok := o.t.methods.Load(call.Name)
+	m, ok := o.t.Method(call.Name)
 	if !ok {
-		var names []string
-		o.t.methods.Range(func(k, _ any) bool { names = append(names, k.(string)); return true })
-		sort.Strings(names)
-		return errf(codeUnknownOp, "manager: type %s has no registered method %q (registered: %s)", o.t.name, call.Name, strings.Join(names, ", "))
+		names := o.t.MethodNames()
+		return ops.Errorf(ops.CodeUnknownOp, "manager: type %s has no registered method %q (registered: %s)", o.t.Name, call.Name, strings.Join(names, ", "))
 	}
-	if err := wantArgs(call, 1); err != nil {
+	if err := ops.WantArgs(call, 1); err != nil {
 		return err
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	r, err := m.(methodFunc)(ctx, o.v, call.Args[0])
+	r, err := m(ctx, o.v, call.Args[0])
 	if err != nil {
 		return err
 	}

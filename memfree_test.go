@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -35,14 +36,14 @@ type memArg struct {
 	Item int
 }
 
-// memHold records its start in a file start-ITEM-* holding its pid, waits
+// memHold records its start in a file start-ITEM-PID-* (the pid in the
+// name: a file created and then written could be read empty), waits
 // (at most a minute) for the file go-ITEM, and returns 10·Item.
 var memHold = mp.Register("test.memHold", func(ctx context.Context, a memArg) (int, error) {
-	f, err := os.CreateTemp(a.Dir, fmt.Sprintf("start-%d-*", a.Item))
+	f, err := os.CreateTemp(a.Dir, fmt.Sprintf("start-%d-%d-*", a.Item, os.Getpid()))
 	if err != nil {
 		return 0, err
 	}
-	fmt.Fprint(f, os.Getpid())
 	f.Close()
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -66,8 +67,11 @@ func memStarts(t *testing.T, dir string, item int) []int {
 	names, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("start-%d-*", item)))
 	var pids []int
 	for _, n := range names {
-		b, _ := os.ReadFile(n)
-		pid, _ := strconv.Atoi(string(b))
+		f := strings.Split(filepath.Base(n), "-")
+		pid, err := strconv.Atoi(f[2])
+		if err != nil || pid <= 0 {
+			t.Fatalf("the start file %s names no pid", n)
+		}
 		pids = append(pids, pid)
 	}
 	return pids

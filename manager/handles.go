@@ -2,26 +2,6 @@ package manager
 
 import (
 	"github.com/mp-go/mp/internal/wire"
-	"github.com/mp-go/mp/manager/internal/ops"
-)
-
-// The kinds of objects, as "new" calls name them and handles carry them:
-// the table's (manager/internal/ops).
-const (
-	kindDict      = string(ops.KindDict)
-	kindList      = string(ops.KindList)
-	kindArray     = string(ops.KindArray)
-	kindNamespace = string(ops.KindNamespace)
-	kindValue     = string(ops.KindValue)
-	kindQueue     = string(ops.KindQueue)
-	kindLock      = string(ops.KindLock)
-	kindRLock     = string(ops.KindRLock)
-	kindSemaphore = string(ops.KindSemaphore)
-	kindBounded   = string(ops.KindBounded)
-	kindEvent     = string(ops.KindEvent)
-	kindCondition = string(ops.KindCondition)
-	kindBarrier   = string(ops.KindBarrier)
-	kindTypePfx   = ops.KindTypePrefix
 )
 
 // Proxies are handles (see internal/wire's Handle): each names, by its

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 	"github.com/mp-go/mp/manager/internal/server"
 )
 
@@ -187,14 +188,14 @@ func TestHandshakeTimeout(t *testing.T) {
 func TestCallAllocationBounded(t *testing.T) {
 	_, addr := serveT(t, Limits{})
 	_, r, w := dialT(t, addr, []byte("key"))
-	sendCall(t, w, &wire.Call{ID: 1, Op: "new", Name: kindDict})
+	sendCall(t, w, &wire.Call{ID: 1, Op: "new", Name: string(ops.KindDict)})
 	w.Flush()
 	dict := readReply(t, r)
 	cases := []struct {
 		name string
 		call *wire.Call
 	}{
-		{"array of 2^24", &wire.Call{ID: 2, Op: "new", Name: kindArray, N: 1 << 24, Args: [][]byte{{0}}}},
+		{"array of 2^24", &wire.Call{ID: 2, Op: "new", Name: string(ops.KindArray), N: 1 << 24, Args: [][]byte{{0}}}},
 		{"getmany of 4M empty keys", &wire.Call{ID: 3, Obj: uint64(dict.N), Op: "getmany", Args: make([][]byte, 4<<20)}},
 		{"set of 4M empty values", &wire.Call{ID: 4, Obj: uint64(dict.N), Op: "set", Args: make([][]byte, 4<<20)}},
 	}
@@ -241,7 +242,7 @@ func TestWaitingCallsBounded(t *testing.T) {
 	const limit, calls = 1000, 20000
 	_, addr := serveT(t, Limits{Waiting: limit})
 	nc, r, w := dialT(t, addr, []byte("key"))
-	sendCall(t, w, &wire.Call{ID: 1, Op: "new", Name: kindQueue})
+	sendCall(t, w, &wire.Call{ID: 1, Op: "new", Name: string(ops.KindQueue)})
 	w.Flush()
 	q := readReply(t, r)
 	before := memory(true)

@@ -41,7 +41,7 @@ type Dict[K comparable, V any] struct {
 
 // NewDict makes an empty dict on m's server (Python's m.dict()).
 func NewDict[K comparable, V any](ctx context.Context, m *Manager, opts ...ObjectOption) (*Dict[K, V], error) {
-	p, err := m.create(ctx, &wire.Call{Name: kindDict}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: string(ops.KindDict)}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func NewDict[K comparable, V any](ctx context.Context, m *Manager, opts ...Objec
 func (d *Dict[K, V]) encodeHandle() ([]byte, error) { return d.marshal() }
 
 // decodeHandle decodes a handle; the connection is made at the first call.
-func (d *Dict[K, V]) decodeHandle(b []byte) error { return d.unmarshal(b, kindDict) }
+func (d *Dict[K, V]) decodeHandle(b []byte) error { return d.unmarshal(b, string(ops.KindDict)) }
 
 // Get returns the value of key, and whether it is there.
 func (d *Dict[K, V]) Get(ctx context.Context, key K) (V, bool, error) {

@@ -101,7 +101,7 @@ func NewList[T any](ctx context.Context, m *Manager, items []T, opts ...ObjectOp
 	if err != nil {
 		return nil, err
 	}
-	p, err := m.create(ctx, &wire.Call{Name: kindList, Args: args}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: string(ops.KindList), Args: args}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func NewList[T any](ctx context.Context, m *Manager, items []T, opts ...ObjectOp
 func (l *List[T]) encodeHandle() ([]byte, error) { return l.marshal() }
 
 // decodeHandle decodes a handle; the connection is made at the first call.
-func (l *List[T]) decodeHandle(b []byte) error { return l.unmarshal(b, kindList) }
+func (l *List[T]) decodeHandle(b []byte) error { return l.unmarshal(b, string(ops.KindList)) }
 
 // Append adds v at the end and returns the new length.
 func (l *List[T]) Append(ctx context.Context, v T) (int, error) {
@@ -201,7 +201,7 @@ func NewArray[T any](ctx context.Context, m *Manager, n int, opts ...ObjectOptio
 	if err != nil {
 		return nil, err
 	}
-	p, err := m.create(ctx, &wire.Call{Name: kindArray, N: int64(n), Args: [][]byte{b}}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: string(ops.KindArray), N: int64(n), Args: [][]byte{b}}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -212,4 +212,4 @@ func NewArray[T any](ctx context.Context, m *Manager, n int, opts ...ObjectOptio
 func (a *Array[T]) encodeHandle() ([]byte, error) { return a.marshal() }
 
 // decodeHandle decodes a handle; the connection is made at the first call.
-func (a *Array[T]) decodeHandle(b []byte) error { return a.unmarshal(b, kindArray) }
+func (a *Array[T]) decodeHandle(b []byte) error { return a.unmarshal(b, string(ops.KindArray)) }

@@ -17,7 +17,7 @@ type Queue[T any] struct {
 
 // NewQueue makes a queue on m's server; maxsize > 0 bounds it.
 func NewQueue[T any](ctx context.Context, m *Manager, maxsize int, opts ...ObjectOption) (*Queue[T], error) {
-	p, err := m.create(ctx, &wire.Call{Name: kindQueue, N: int64(maxsize)}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: string(ops.KindQueue), N: int64(maxsize)}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +28,7 @@ func NewQueue[T any](ctx context.Context, m *Manager, maxsize int, opts ...Objec
 func (q *Queue[T]) encodeHandle() ([]byte, error) { return q.marshal() }
 
 // decodeHandle decodes a handle; the connection is made at the first call.
-func (q *Queue[T]) decodeHandle(b []byte) error { return q.unmarshal(b, kindQueue) }
+func (q *Queue[T]) decodeHandle(b []byte) error { return q.unmarshal(b, string(ops.KindQueue)) }
 
 // Put adds v, waiting for room in a bounded queue until ctx ends.
 func (q *Queue[T]) Put(ctx context.Context, v T) error { return q.put(ctx, []T{v}, true) }

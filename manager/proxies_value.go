@@ -18,7 +18,7 @@ type Namespace struct {
 
 // Namespace makes an empty namespace on the server.
 func (m *Manager) Namespace(ctx context.Context, opts ...ObjectOption) (*Namespace, error) {
-	p, err := m.create(ctx, &wire.Call{Name: kindNamespace}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: string(ops.KindNamespace)}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +29,7 @@ func (m *Manager) Namespace(ctx context.Context, opts ...ObjectOption) (*Namespa
 func (n *Namespace) encodeHandle() ([]byte, error) { return n.marshal() }
 
 // decodeHandle decodes a handle; the connection is made at the first call.
-func (n *Namespace) decodeHandle(b []byte) error { return n.unmarshal(b, kindNamespace) }
+func (n *Namespace) decodeHandle(b []byte) error { return n.unmarshal(b, string(ops.KindNamespace)) }
 
 // Set sets the attribute name to v (Python's ns.name = v).
 func (n *Namespace) Set(ctx context.Context, name string, v any) error {
@@ -115,7 +115,7 @@ func NewValue[T any](ctx context.Context, m *Manager, v T, opts ...ObjectOption)
 	if err != nil {
 		return nil, err
 	}
-	p, err := m.create(ctx, &wire.Call{Name: kindValue, Args: [][]byte{b}}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: string(ops.KindValue), Args: [][]byte{b}}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func NewValue[T any](ctx context.Context, m *Manager, v T, opts ...ObjectOption)
 func (v *Value[T]) encodeHandle() ([]byte, error) { return v.marshal() }
 
 // decodeHandle decodes a handle; the connection is made at the first call.
-func (v *Value[T]) decodeHandle(b []byte) error { return v.unmarshal(b, kindValue) }
+func (v *Value[T]) decodeHandle(b []byte) error { return v.unmarshal(b, string(ops.KindValue)) }
 
 // Get returns the value.
 func (v *Value[T]) Get(ctx context.Context) (T, error) {

@@ -169,7 +169,7 @@ func Register[T any](name string, newValue func() *T) *Type[T] {
 
 // New makes a value of the type on m's server and returns its proxy.
 func (t *Type[T]) New(ctx context.Context, m *Manager, opts ...ObjectOption) (*Object[T], error) {
-	p, err := m.create(ctx, &wire.Call{Name: kindTypePfx + t.info.Name}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: ops.KindTypePrefix + t.info.Name}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (o *Object[T]) decodeHandle(b []byte) error {
 	if err := wire.Unmarshal(b, &h); err != nil {
 		return fmt.Errorf("manager: malformed proxy: %w", err)
 	}
-	name, _ := strings.CutPrefix(h.Kind, kindTypePfx)
+	name, _ := strings.CutPrefix(h.Kind, ops.KindTypePrefix)
 	ti, ok := registered.LookupType(name)
 	if !ok || ti.Go != reflect.TypeFor[T]() {
 		return fmt.Errorf("manager: a proxy of a %s where a %s was expected", h.Kind, reflect.TypeFor[T]())

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 // rss returns the resident memory of process pid, in bytes.
@@ -52,7 +53,7 @@ func TestServerProcessMemoryBounded(t *testing.T) {
 	nc, r, w := rawConn(t, m, m.AuthKey())
 	before := rss(t, pid)
 
-	sendCall(t, w, &wire.Call{ID: 1, Op: "new", Name: kindArray, N: 1 << 24, Args: [][]byte{{0}}})
+	sendCall(t, w, &wire.Call{ID: 1, Op: "new", Name: string(ops.KindArray), N: 1 << 24, Args: [][]byte{{0}}})
 	w.Flush()
 	if rep := readReply(t, r); !isLimit(rep, "Limits.Items") {
 		t.Fatalf("an Array of 2^24: %+v, want refused by Limits.Items", rep.Err)

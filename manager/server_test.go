@@ -11,6 +11,7 @@ import (
 
 	"github.com/mp-go/mp"
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 )
 
 func startT(t *testing.T) *Manager {
@@ -130,7 +131,7 @@ func TestBadClientsAreRefusedOthersServed(t *testing.T) {
 		{&wire.Call{Op: "nope"}, ErrUnknown},
 		{&wire.Call{Obj: d.id, Op: "get"}, ErrBadRequest},
 		{&wire.Call{Obj: d.id, Op: "apply", Name: "os/exec.Command", Args: [][]byte{{0x60}, {0x60}}}, ErrUnknown},
-		{&wire.Call{Op: "new", Name: kindBarrier, N: 0}, ErrBadRequest},
+		{&wire.Call{Op: "new", Name: string(ops.KindBarrier), N: 0}, ErrBadRequest},
 	}
 	for _, tc := range refused {
 		_, err := m.c.call(ctx, tc.call)

@@ -27,7 +27,7 @@ func TestStagingProtocol(t *testing.T) {
 		}
 		return out
 	}
-	list := call(&wire.Call{ID: 1, Op: "new", Name: kindList})
+	list := call(&wire.Call{ID: 1, Op: "new", Name: string(ops.KindList)})
 	obj := uint64(list.N)
 	length := func(id uint64) int64 { return call(&wire.Call{ID: id, Obj: obj, Op: "len"}).N }
 
@@ -61,7 +61,7 @@ func TestStagingProtocol(t *testing.T) {
 	if n := s.Staged(); n != 0 {
 		t.Fatalf("%d stages left after a refused commit", n)
 	}
-	if rep := commit(11, 10, &wire.Call{Op: "new", Name: kindList, Args: ints(1, 2)}); rep.Err != nil || rep.N == 0 {
+	if rep := commit(11, 10, &wire.Call{Op: "new", Name: string(ops.KindList), Args: ints(1, 2)}); rep.Err != nil || rep.N == 0 {
 		t.Fatalf("a commit of new: %+v", rep)
 	}
 }

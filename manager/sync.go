@@ -25,7 +25,7 @@ type Lock struct {
 
 // Lock makes a lock on the server, unlocked.
 func (m *Manager) Lock(ctx context.Context, opts ...ObjectOption) (*Lock, error) {
-	p, err := m.create(ctx, &wire.Call{Name: kindLock}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: string(ops.KindLock)}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (m *Manager) Lock(ctx context.Context, opts ...ObjectOption) (*Lock, error)
 func (l *Lock) encodeHandle() ([]byte, error) { return l.marshal() }
 
 // decodeHandle decodes a handle; the connection is made at the first call.
-func (l *Lock) decodeHandle(b []byte) error { return l.unmarshal(b, kindLock) }
+func (l *Lock) decodeHandle(b []byte) error { return l.unmarshal(b, string(ops.KindLock)) }
 
 // Lock takes the lock, waiting until ctx ends (Python's acquire with a
 // timeout). An error wrapping mp.ErrOwnerDead means the lock is held,
@@ -96,7 +96,7 @@ type RLock struct {
 
 // RLock makes a reentrant lock on the server, unlocked.
 func (m *Manager) RLock(ctx context.Context, opts ...ObjectOption) (*RLock, error) {
-	p, err := m.create(ctx, &wire.Call{Name: kindRLock}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: string(ops.KindRLock)}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (m *Manager) RLock(ctx context.Context, opts ...ObjectOption) (*RLock, erro
 func (l *RLock) encodeHandle() ([]byte, error) { return l.marshal() }
 
 // decodeHandle decodes a handle; the connection is made at the first call.
-func (l *RLock) decodeHandle(b []byte) error { return l.unmarshal(b, kindRLock) }
+func (l *RLock) decodeHandle(b []byte) error { return l.unmarshal(b, string(ops.KindRLock)) }
 
 type rlockKey struct{ id uint64 }
 
@@ -151,13 +151,13 @@ type Semaphore struct {
 
 // Semaphore makes a semaphore with value n on the server.
 func (m *Manager) Semaphore(ctx context.Context, n int, opts ...ObjectOption) (*Semaphore, error) {
-	return m.semaphore(ctx, kindSemaphore, n, opts)
+	return m.semaphore(ctx, string(ops.KindSemaphore), n, opts)
 }
 
 // BoundedSemaphore makes a semaphore with value n on the server that
 // refuses a Release above n.
 func (m *Manager) BoundedSemaphore(ctx context.Context, n int, opts ...ObjectOption) (*Semaphore, error) {
-	return m.semaphore(ctx, kindBounded, n, opts)
+	return m.semaphore(ctx, string(ops.KindBounded), n, opts)
 }
 
 func (m *Manager) semaphore(ctx context.Context, kind string, n int, opts []ObjectOption) (*Semaphore, error) {
@@ -177,10 +177,10 @@ func (s *Semaphore) decodeHandle(b []byte) error {
 	if err := wire.Unmarshal(b, &h); err != nil {
 		return fmt.Errorf("manager: malformed proxy: %w", err)
 	}
-	if h.Kind == kindBounded {
-		return s.unmarshal(b, kindBounded)
+	if h.Kind == string(ops.KindBounded) {
+		return s.unmarshal(b, string(ops.KindBounded))
 	}
-	return s.unmarshal(b, kindSemaphore)
+	return s.unmarshal(b, string(ops.KindSemaphore))
 }
 
 // Acquire decrements the value, waiting while it is 0 until ctx ends.
@@ -230,7 +230,7 @@ type Event struct {
 
 // Event makes an event on the server, not set.
 func (m *Manager) Event(ctx context.Context, opts ...ObjectOption) (*Event, error) {
-	p, err := m.create(ctx, &wire.Call{Name: kindEvent}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: string(ops.KindEvent)}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +241,7 @@ func (m *Manager) Event(ctx context.Context, opts ...ObjectOption) (*Event, erro
 func (e *Event) encodeHandle() ([]byte, error) { return e.marshal() }
 
 // decodeHandle decodes a handle; the connection is made at the first call.
-func (e *Event) decodeHandle(b []byte) error { return e.unmarshal(b, kindEvent) }
+func (e *Event) decodeHandle(b []byte) error { return e.unmarshal(b, string(ops.KindEvent)) }
 
 // Set sets the event and wakes every waiter.
 func (e *Event) Set(ctx context.Context) error {
@@ -289,7 +289,7 @@ func (m *Manager) Condition(ctx context.Context, lock *Lock, opts ...ObjectOptio
 	if lock.c != m.c {
 		return nil, fmt.Errorf("%w: a Condition's lock must belong to the same manager", mp.ErrInvalidOption)
 	}
-	p, err := m.create(ctx, &wire.Call{Name: kindCondition, M: int64(lock.id)}, opts)
+	p, err := m.create(ctx, &wire.Call{Name: string(ops.KindCondition), M: int64(lock.id)}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +324,7 @@ func (c *Condition) decodeHandle(b []byte) error {
 		return errors.New("manager: malformed proxy: a Condition without its lock")
 	}
 	c.L = h.L
-	return c.unmarshal(*h.C, kindCondition)
+	return c.unmarshal(*h.C, string(ops.KindCondition))
 }
 
 // Lock takes the condition's lock.
@@ -376,7 +376,7 @@ type Barrier struct {
 // runs it when the last party arrives, before releasing them (an error
 // breaks the barrier).
 func (m *Manager) Barrier(ctx context.Context, parties int, action mp.Func[struct{}, struct{}], opts ...ObjectOption) (*Barrier, error) {
-	call := &wire.Call{Name: kindBarrier, N: int64(parties)}
+	call := &wire.Call{Name: string(ops.KindBarrier), N: int64(parties)}
 	if action.Name() != "" {
 		call.Args = [][]byte{[]byte(action.Name())}
 	} else if !action.IsZero() {
@@ -393,7 +393,7 @@ func (m *Manager) Barrier(ctx context.Context, parties int, action mp.Func[struc
 func (b *Barrier) encodeHandle() ([]byte, error) { return b.marshal() }
 
 // decodeHandle decodes a handle; the connection is made at the first call.
-func (b *Barrier) decodeHandle(data []byte) error { return b.unmarshal(data, kindBarrier) }
+func (b *Barrier) decodeHandle(data []byte) error { return b.unmarshal(data, string(ops.KindBarrier)) }
 
 // Wait waits until every party has called Wait, and returns this party's
 // arrival index (0 to parties-1). If ctx ends first, the barrier breaks

@@ -23,25 +23,6 @@ import (
 	"github.com/nats-io/nuid"
 )
 
-// The kinds of objects, as "new" calls name them: the table's
-// (manager/internal/ops).
-const (
-	kindDict      = string(ops.KindDict)
-	kindList      = string(ops.KindList)
-	kindArray     = string(ops.KindArray)
-	kindNamespace = string(ops.KindNamespace)
-	kindValue     = string(ops.KindValue)
-	kindQueue     = string(ops.KindQueue)
-	kindLock      = string(ops.KindLock)
-	kindRLock     = string(ops.KindRLock)
-	kindSemaphore = string(ops.KindSemaphore)
-	kindBounded   = string(ops.KindBounded)
-	kindEvent     = string(ops.KindEvent)
-	kindCondition = string(ops.KindCondition)
-	kindBarrier   = string(ops.KindBarrier)
-	kindTypePfx   = ops.KindTypePrefix
-)
-
 // Conn runs the calls of proxies on a NATS KV bucket and streams: the
 // same operations as a manager server, without a server. Make one with
 // New; it connects at Connect, or at its first call.
@@ -156,10 +137,10 @@ func (c *Conn) Call(ctx context.Context, call *wire.Call) (*wire.Reply, error) {
 func (c *Conn) serverCall(ctx context.Context, call *wire.Call, rep *wire.Reply) error {
 	switch ops.ManagerOp(call.Op) {
 	case ops.ManagerNew:
-		switch call.Name {
-		case kindDict, kindNamespace, kindValue, kindQueue, kindLock, kindEvent, kindSemaphore, kindBounded, kindList, kindArray, kindRLock, kindBarrier, kindCondition:
+		switch ops.Kind(call.Name) {
+		case ops.KindDict, ops.KindNamespace, ops.KindValue, ops.KindQueue, ops.KindLock, ops.KindEvent, ops.KindSemaphore, ops.KindBounded, ops.KindList, ops.KindArray, ops.KindRLock, ops.KindBarrier, ops.KindCondition:
 		default:
-			name, ok := strings.CutPrefix(call.Name, kindTypePfx)
+			name, ok := strings.CutPrefix(call.Name, ops.KindTypePrefix)
 			if !ok {
 				return ops.Errorf(ops.CodeUnknownType, "manager: a %s is not offered by a NATS-backed manager (Dict, Namespace, Value, List, Array, Queue, Lock, RLock, Event, semaphores, Condition, Barrier and registered types are)", call.Name)
 			}
@@ -235,14 +216,14 @@ func (c *Conn) checkKind(ctx context.Context, idText []byte, call *wire.Call) (u
 // initObject gives a new object its first state.
 func (c *Conn) initObject(ctx context.Context, id uint64, call *wire.Call) error {
 	p := prefix(id)
-	switch call.Name {
-	case kindValue:
+	switch ops.Kind(call.Name) {
+	case ops.KindValue:
 		if len(call.Args) != 1 {
 			return ops.Errorf(ops.CodeBadArgs, "manager: a Value needs its initial value")
 		}
 		_, err := c.kv.Put(ctx, p+"v", call.Args[0])
 		return err
-	case kindSemaphore, kindBounded:
+	case ops.KindSemaphore, ops.KindBounded:
 		if call.N < 0 {
 			return ops.Errorf(ops.CodeBadArgs, "manager: a semaphore's value must not be negative, not %d", call.N)
 		}
@@ -251,19 +232,19 @@ func (c *Conn) initObject(ctx context.Context, id uint64, call *wire.Call) error
 			return err
 		}
 		return c.put(ctx, p+"sem", b)
-	case kindQueue:
+	case ops.KindQueue:
 		_, err := c.queue(ctx, id, call.N)
 		if err == nil {
 			_, err = c.kv.Put(ctx, p+"max", []byte(strconv.FormatInt(call.N, 10)))
 		}
 		return err
-	case kindCondition:
-		if e, err := c.kv.Get(ctx, "obj."+strconv.FormatInt(call.M, 10)); err != nil || string(e.Value()) != kindLock {
+	case ops.KindCondition:
+		if e, err := c.kv.Get(ctx, "obj."+strconv.FormatInt(call.M, 10)); err != nil || string(e.Value()) != string(ops.KindLock) {
 			return ops.Errorf(ops.CodeBadArgs, "manager: a Condition's lock must be a Lock of the same manager")
 		}
 		b, _ := wire.Marshal(&condState{Lock: uint64(call.M)})
 		return c.put(ctx, p+"cond", b)
-	case kindBarrier:
+	case ops.KindBarrier:
 		if call.N < 1 || call.N >= 1<<31 {
 			return ops.Errorf(ops.CodeBadArgs, "manager: a Barrier for %d parties", call.N)
 		}
@@ -276,11 +257,11 @@ func (c *Conn) initObject(ctx context.Context, id uint64, call *wire.Call) error
 			return err
 		}
 		return c.put(ctx, p+"barrier", b)
-	case kindList, kindArray:
+	case ops.KindList, ops.KindArray:
 		// The items are one entry: every operation is a compare-and-set
 		// of the whole list, so each is atomic (and costs its length).
 		items := call.Args
-		if call.Name == kindArray {
+		if call.Name == string(ops.KindArray) {
 			if call.N < 0 || call.N > wire.MaxElements || len(call.Args) != 1 {
 				return ops.Errorf(ops.CodeBadArgs, "manager: an Array of %d items", call.N)
 			}
@@ -292,7 +273,7 @@ func (c *Conn) initObject(ctx context.Context, id uint64, call *wire.Call) error
 		_, err := c.kv.Put(ctx, p+"items", wire.AppendReply(nil, &wire.Reply{Vals: items}))
 		return err
 	}
-	if name, ok := strings.CutPrefix(call.Name, kindTypePfx); ok {
+	if name, ok := strings.CutPrefix(call.Name, ops.KindTypePrefix); ok {
 		t, _ := registered.LookupType(name)
 		b, err := encode(t.New())
 		if err != nil {
@@ -323,31 +304,31 @@ func (c *Conn) objectCall(ctx context.Context, call *wire.Call, rep *wire.Reply)
 		c.mu.Unlock()
 	}
 	p := prefix(call.Obj)
-	switch kind {
-	case kindDict:
+	switch ops.Kind(kind) {
+	case ops.KindDict:
 		return c.dict(ctx, p, call, rep)
-	case kindNamespace:
+	case ops.KindNamespace:
 		return c.namespace(ctx, p, call, rep)
-	case kindValue:
+	case ops.KindValue:
 		return c.value(ctx, p, call, rep)
-	case kindQueue:
+	case ops.KindQueue:
 		return c.queueCall(ctx, call, rep)
-	case kindLock:
+	case ops.KindLock:
 		return c.lock(ctx, p, call, rep)
-	case kindEvent:
+	case ops.KindEvent:
 		return c.event(ctx, p, call, rep)
-	case kindSemaphore, kindBounded:
-		return c.semaphore(ctx, p, kind == kindBounded, call, rep)
-	case kindList, kindArray:
-		return c.list(ctx, p, kind == kindArray, call, rep)
-	case kindRLock:
+	case ops.KindSemaphore, ops.KindBounded:
+		return c.semaphore(ctx, p, kind == string(ops.KindBounded), call, rep)
+	case ops.KindList, ops.KindArray:
+		return c.list(ctx, p, kind == string(ops.KindArray), call, rep)
+	case ops.KindRLock:
 		return c.rlock(ctx, p, call, rep)
-	case kindBarrier:
+	case ops.KindBarrier:
 		return c.barrier(ctx, p, call, rep)
-	case kindCondition:
+	case ops.KindCondition:
 		return c.condition(ctx, p, call, rep)
 	default:
-		if name, ok := strings.CutPrefix(kind, kindTypePfx); ok {
+		if name, ok := strings.CutPrefix(kind, ops.KindTypePrefix); ok {
 			return c.custom(ctx, p, name, call, rep)
 		}
 		return ops.Errorf(ops.CodeUnknownType, "manager: a %s is not offered by a NATS-backed manager", kind)

@@ -19,69 +19,50 @@ type object interface {
 	call(ctx context.Context, c *conn, call *wire.Call, rep *wire.Reply) error
 }
 
-// The kinds of objects, as "new" calls name them: the table's
-// (manager/internal/ops).
-const (
-	kindDict      = string(ops.KindDict)
-	kindList      = string(ops.KindList)
-	kindArray     = string(ops.KindArray)
-	kindNamespace = string(ops.KindNamespace)
-	kindValue     = string(ops.KindValue)
-	kindQueue     = string(ops.KindQueue)
-	kindLock      = string(ops.KindLock)
-	kindRLock     = string(ops.KindRLock)
-	kindSemaphore = string(ops.KindSemaphore)
-	kindBounded   = string(ops.KindBounded)
-	kindEvent     = string(ops.KindEvent)
-	kindCondition = string(ops.KindCondition)
-	kindBarrier   = string(ops.KindBarrier)
-	kindTypePfx   = ops.KindTypePrefix
-)
-
 // newObject makes the object a "new" call asks for.
 func newObject(s *Server, call *wire.Call) (object, error) {
 	if err := ops.CheckNew(call); err != nil {
 		return nil, err
 	}
-	switch call.Name {
-	case kindDict:
+	switch ops.Kind(call.Name) {
+	case ops.KindDict:
 		return &dictObj{m: newOmap()}, nil
-	case kindNamespace:
+	case ops.KindNamespace:
 		return &namespaceObj{m: newOmap()}, nil
-	case kindList:
+	case ops.KindList:
 		return &listObj{items: slices.Clone(call.Args)}, nil
-	case kindArray:
+	case ops.KindArray:
 		items := make([][]byte, call.N)
 		for i := range items {
 			items[i] = call.Args[0]
 		}
 		return &listObj{items: items, fixed: true}, nil
-	case kindValue:
+	case ops.KindValue:
 		return &valueObj{v: call.Args[0]}, nil
-	case kindQueue:
+	case ops.KindQueue:
 		return &queueObj{max: int(call.N)}, nil
-	case kindLock:
+	case ops.KindLock:
 		return &lockObj{}, nil
-	case kindRLock:
+	case ops.KindRLock:
 		return &rlockObj{}, nil
-	case kindSemaphore, kindBounded:
-		return &semObj{value: int(call.N), initial: int(call.N), bounded: call.Name == kindBounded}, nil
-	case kindEvent:
+	case ops.KindSemaphore, ops.KindBounded:
+		return &semObj{value: int(call.N), initial: int(call.N), bounded: call.Name == string(ops.KindBounded)}, nil
+	case ops.KindEvent:
 		return &eventObj{}, nil
-	case kindCondition:
+	case ops.KindCondition:
 		l, ok := s.object(uint64(call.M)).(*lockObj)
 		if !ok {
 			return nil, ops.Errorf(ops.CodeBadArgs, "manager: a Condition's lock must be a Lock of the same manager")
 		}
 		return &condObj{lock: l}, nil
-	case kindBarrier:
+	case ops.KindBarrier:
 		b := &barrierObj{parties: int(call.N)}
 		if len(call.Args) == 1 {
 			b.action = string(call.Args[0])
 		}
 		return b, nil
 	}
-	if name, ok := strings.CutPrefix(call.Name, kindTypePfx); ok {
+	if name, ok := strings.CutPrefix(call.Name, ops.KindTypePrefix); ok {
 		t, ok := registered.LookupType(name)
 		if !ok {
 			return nil, ops.Errorf(ops.CodeUnknownType, "manager: no type %q is registered in the server's program (manager.Register at package level?)", name)
@@ -142,7 +123,7 @@ type customObj struct {
 	v any
 }
 
-func (o *customObj) kind() string { return kindTypePfx + o.t.Name }
+func (o *customObj) kind() string { return ops.KindTypePrefix + o.t.Name }
 
 func (o *customObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	if ops.TypeOp(call.Op) != ops.TypeCall {

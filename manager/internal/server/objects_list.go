@@ -19,9 +19,9 @@ type listObj struct {
 
 func (l *listObj) kind() string {
 	if l.fixed {
-		return kindArray
+		return string(ops.KindArray)
 	}
-	return kindList
+	return string(ops.KindList)
 }
 
 // index resolves a Python index (negative: from the end).

@@ -104,7 +104,7 @@ type dictObj struct {
 	m omap
 }
 
-func (*dictObj) kind() string { return kindDict }
+func (*dictObj) kind() string { return string(ops.KindDict) }
 
 func (d *dictObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	d.mu.Lock()
@@ -198,7 +198,7 @@ type namespaceObj struct {
 	m omap
 }
 
-func (*namespaceObj) kind() string { return kindNamespace }
+func (*namespaceObj) kind() string { return string(ops.KindNamespace) }
 
 func (n *namespaceObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	n.mu.Lock()
@@ -241,7 +241,7 @@ type valueObj struct {
 	v []byte
 }
 
-func (*valueObj) kind() string { return kindValue }
+func (*valueObj) kind() string { return string(ops.KindValue) }
 
 func (v *valueObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	v.mu.Lock()

@@ -18,7 +18,7 @@ type queueObj struct {
 	closed     bool
 }
 
-func (*queueObj) kind() string { return kindQueue }
+func (*queueObj) kind() string { return string(ops.KindQueue) }
 
 func (q *queueObj) len() int { return len(q.items) - q.head }
 

@@ -21,7 +21,7 @@ type lockObj struct {
 	dead   bool // its holder's connection ended while it held the lock
 }
 
-func (*lockObj) kind() string { return kindLock }
+func (*lockObj) kind() string { return string(ops.KindLock) }
 
 func (l *lockObj) call(ctx context.Context, c *conn, call *wire.Call, rep *wire.Reply) error {
 	l.mu.Lock()
@@ -111,7 +111,7 @@ type rlockObj struct {
 	dead  bool
 }
 
-func (*rlockObj) kind() string { return kindRLock }
+func (*rlockObj) kind() string { return string(ops.KindRLock) }
 
 func (l *rlockObj) call(ctx context.Context, c *conn, call *wire.Call, rep *wire.Reply) error {
 	l.mu.Lock()
@@ -181,9 +181,9 @@ type semObj struct {
 
 func (s *semObj) kind() string {
 	if s.bounded {
-		return kindBounded
+		return string(ops.KindBounded)
 	}
-	return kindSemaphore
+	return string(ops.KindSemaphore)
 }
 
 func (s *semObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
@@ -227,7 +227,7 @@ type eventObj struct {
 	set bool
 }
 
-func (*eventObj) kind() string { return kindEvent }
+func (*eventObj) kind() string { return string(ops.KindEvent) }
 
 func (e *eventObj) call(ctx context.Context, _ *conn, call *wire.Call, rep *wire.Reply) error {
 	e.mu.Lock()
@@ -263,7 +263,7 @@ type condWaiter struct {
 	notified bool
 }
 
-func (*condObj) kind() string { return kindCondition }
+func (*condObj) kind() string { return string(ops.KindCondition) }
 
 // holds reports whether c holds the condition's lock.
 func (cd *condObj) holds(c *conn) bool {
@@ -339,7 +339,7 @@ type barrierObj struct {
 	action         string
 }
 
-func (*barrierObj) kind() string { return kindBarrier }
+func (*barrierObj) kind() string { return string(ops.KindBarrier) }
 
 func (b *barrierObj) breakLocked() {
 	b.broken = true

@@ -218,7 +218,7 @@ func (s *Server) tooManyItems(what string) error {
 // checkLimits refuses a "new" call that would allocate more than the
 // limits allow.
 func (s *Server) checkLimits(call *wire.Call) error {
-	if call.Name == kindArray && call.N > int64(s.lim.Items) {
+	if call.Name == string(ops.KindArray) && call.N > int64(s.lim.Items) {
 		return s.tooManyItems(fmt.Sprintf("an Array of %d items", call.N))
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mp-go/mp/internal/wire"
+	"github.com/mp-go/mp/manager/internal/ops"
 	"go.uber.org/goleak"
 )
 
@@ -35,7 +36,7 @@ func FuzzServerFrame(f *testing.F) {
 		{ID: 3, Obj: 2, Op: "slice", N: -5, M: 3},
 		{ID: 4, Obj: 3, Op: "get", N: 2, Flag: true},
 		{ID: 5, Obj: 4, Op: "acquire", Flag: true},
-		{ID: 6, Op: "new", Name: kindArray, N: 3, Args: [][]byte{{0}}},
+		{ID: 6, Op: "new", Name: string(ops.KindArray), N: 3, Args: [][]byte{{0}}},
 		{ID: 7, Obj: 5, Op: "wait"},
 		{ID: 8, Op: "cancel", N: 4},
 		{ID: 9, Obj: 2, Op: "insert", N: -100, Args: [][]byte{{1}}},
@@ -46,7 +47,7 @@ func FuzzServerFrame(f *testing.F) {
 	f.Add(byte(wire.KindReply), []byte{0xa0})
 	f.Fuzz(func(t *testing.T, kind byte, p []byte) {
 		s := New([]byte("k"), 1<<16, Limits{Items: 1 << 20, Waiting: 4096, Handshakes: 64, HandshakeTimeout: 5 * time.Second})
-		for _, k := range []string{kindDict, kindList, kindQueue, kindLock, kindBarrier, kindNamespace, kindValue, kindEvent, kindRLock, kindSemaphore} {
+		for _, k := range []string{string(ops.KindDict), string(ops.KindList), string(ops.KindQueue), string(ops.KindLock), string(ops.KindBarrier), string(ops.KindNamespace), string(ops.KindValue), string(ops.KindEvent), string(ops.KindRLock), string(ops.KindSemaphore)} {
 			call := &wire.Call{Name: k, N: 2, Args: [][]byte{{0}}}
 			if _, err := s.create(nil, call); err != nil {
 				t.Fatal(err)

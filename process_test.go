@@ -736,7 +736,8 @@ func TestProcessPipelineFaults(t *testing.T) {
 		for i := range 2000 {
 			fs = append(fs, mp.Submit(ctx, p, sleepy, i%3))
 		}
-		time.Sleep(50 * time.Millisecond)
+		// Terminate while the workers run tasks, not before they start
+		waitUntil(t, "a first task done", fs[0].Ready)
 		within(t, "Terminate", p.Terminate)
 		for i, f := range fs {
 			within(t, "Get after Terminate", func() {

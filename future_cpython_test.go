@@ -64,7 +64,7 @@ func TestWaitFirstExceptionIgnoresCancelled(t *testing.T) {
 	ok, _, cancelled := resolvedFutures(t)
 	failing, pending := mp.NewFuture[int](), mp.NewFuture[int]()
 	go func() {
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // likely while Wait waits; the test holds either way
 		failing.SetException(errBoom)
 	}()
 	var done, notDone []*mp.Future[int]

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -91,26 +92,52 @@ func TestMapOrderAndChunks(t *testing.T) {
 
 func TestMapRunsInParallel(t *testing.T) {
 	p := newPool(t, mp.Threads(4))
-	var running, peak atomic.Int32
+	pt := newPeakTracker(t)
 	f := mp.Fn(func(ctx context.Context, x int) (int, error) {
-		n := running.Add(1)
-		for {
-			old := peak.Load()
-			if n <= old || peak.CompareAndSwap(old, n) {
-				break
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-		running.Add(-1)
+		pt.enter()
+		defer pt.leave()
 		return x, nil
 	})
 	if _, err := mp.Map(context.Background(), p, f, ints(16), mp.Chunksize(1)); err != nil {
 		t.Fatal(err)
 	}
-	if peak.Load() < 2 {
-		t.Errorf("at most %d tasks ran at once on 4 workers", peak.Load())
+	if n := pt.peak.Load(); n < 2 {
+		t.Errorf("at most %d tasks ran at once on 4 workers", n)
 	}
 }
+
+// peakTracker counts the tasks that run at once. A task calls enter, which
+// returns once a second task runs at the same time (or after long, when
+// none comes), and leave as it ends: a pool that runs tasks in parallel
+// shows a peak of 2 or more however loaded the machine, one that runs them
+// one at a time waits long once, then shows 1. (A task that slept instead
+// showed 1 when the machine was too busy to start a second one meanwhile.)
+type peakTracker struct {
+	running, peak atomic.Int32
+	two           chan struct{}
+	once          sync.Once
+}
+
+func newPeakTracker(t *testing.T) *peakTracker {
+	pt := &peakTracker{two: make(chan struct{})}
+	timer := time.AfterFunc(long, pt.open)
+	t.Cleanup(func() { timer.Stop() })
+	return pt
+}
+
+func (pt *peakTracker) open() { pt.once.Do(func() { close(pt.two) }) }
+
+func (pt *peakTracker) enter() {
+	n := pt.running.Add(1)
+	for old := pt.peak.Load(); n > old && !pt.peak.CompareAndSwap(old, n); old = pt.peak.Load() {
+	}
+	if n >= 2 {
+		pt.open()
+	}
+	<-pt.two
+}
+
+func (pt *peakTracker) leave() { pt.running.Add(-1) }
 
 var errBoom = errors.New("boom")
 
@@ -299,7 +326,9 @@ func TestTimeoutAndRetries(t *testing.T) {
 		}
 		return x, nil
 	})
-	_, err := mp.Map(ctx, p, slow, []int{0, 1}, mp.Timeout(10*time.Millisecond), mp.Retries(2))
+	// Item 0 returns at once, but has to within the timeout: 10 ms, as
+	// it was, is within a loaded machine's delay in running a goroutine.
+	_, err := mp.Map(ctx, p, slow, []int{0, 1}, mp.Timeout(200*time.Millisecond), mp.Retries(2))
 	if !errors.Is(err, mp.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}

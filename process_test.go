@@ -25,10 +25,25 @@ import (
 // Functions worker processes run: registered at package level, so that the
 // re-executed test binary knows them by name.
 var (
-	pidOf   = mp.Register("test.pid", func(_ context.Context, x int) (int, error) { return os.Getpid(), nil })
-	slowPid = mp.Register("test.slowPid", func(_ context.Context, x int) (int, error) {
-		time.Sleep(20 * time.Millisecond)
-		return os.Getpid(), nil
+	pidOf = mp.Register("test.pid", func(_ context.Context, x int) (int, error) { return os.Getpid(), nil })
+	// meetPid writes a file named by its worker's pid in dir, waits until
+	// two workers have (or a minute has passed, then it says so in dir for
+	// the tasks after it), and returns the pid: a call of several meetPid
+	// tasks runs on two workers at least, however slowly they start.
+	meetPid = mp.Register("test.meetPid", func(_ context.Context, dir string) (int, error) {
+		os.WriteFile(filepath.Join(dir, strconv.Itoa(os.Getpid())), nil, 0o600)
+		deadline := time.Now().Add(time.Minute)
+		for {
+			entries, _ := os.ReadDir(dir)
+			if len(entries) >= 2 {
+				return os.Getpid(), nil
+			}
+			if time.Now().After(deadline) {
+				os.WriteFile(filepath.Join(dir, "alone"), nil, 0o600)
+				return os.Getpid(), nil
+			}
+			time.Sleep(time.Millisecond)
+		}
 	})
 	// die kills its own worker process for item 3.
 	die = mp.Register("test.die", func(_ context.Context, x int) (int, error) {
@@ -155,9 +170,9 @@ func TestProcessMap(t *testing.T) {
 			t.Fatalf("result %d = %d", i, v)
 		}
 	}
-	// tasks of 20ms: tiny ones may all be run by one worker (the other
-	// one's slot is not even awake), long ones are shared
-	pids, err := mp.Map(ctx, p, slowPid, ints(20), mp.Chunksize(1))
+	// tiny tasks may all be run by one worker (the other one's slot is not
+	// even awake), tasks that wait for each other are shared
+	pids, err := mp.Map(ctx, p, meetPid, slices.Repeat([]string{t.TempDir()}, 20), mp.Chunksize(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -736,7 +751,8 @@ func TestProcessPipelineFaults(t *testing.T) {
 		for i := range 2000 {
 			fs = append(fs, mp.Submit(ctx, p, sleepy, i%3))
 		}
-		time.Sleep(50 * time.Millisecond)
+		// Terminate while the workers run tasks, not before they start
+		waitUntil(t, "a first task done", fs[0].Ready)
 		within(t, "Terminate", p.Terminate)
 		for i, f := range fs {
 			within(t, "Get after Terminate", func() {
@@ -782,7 +798,7 @@ func TestProcessWorkersOutliveCalls(t *testing.T) {
 	p := newProcPool(t)
 	ctx := context.Background()
 	pids := func() []int {
-		out, err := mp.Map(ctx, p, slowPid, ints(20), mp.Chunksize(1))
+		out, err := mp.Map(ctx, p, meetPid, slices.Repeat([]string{t.TempDir()}, 20), mp.Chunksize(1))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -173,7 +173,7 @@ func TestQueueLimitsAndClose(t *testing.T) {
 			got <- s
 		}
 	}()
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // the getter likely waits by then; the test holds either way
 	q.Put(ctx, "c")
 	var all []string
 	for range 3 {

@@ -14,7 +14,7 @@ import (
 
 // sendAfter sleeps, then sends on its Conn.
 var sendAfter = mp.Register("test.sendAfter", func(ctx context.Context, c *mp.Conn[string]) (struct{}, error) {
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // likely while WaitReady waits; the test holds either way
 	return struct{}{}, c.Send(ctx, "late")
 })
 

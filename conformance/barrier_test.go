@@ -170,7 +170,12 @@ func TestBarrier(t *testing.T) {
 				return
 			}
 			if i == barrierN/2 {
+				deadline := time.Now().Add(long)
 				for b.NWaiting() < barrierN-1 {
+					if time.Now().After(deadline) {
+						t.Errorf("%d parties at the second wait after %v, want %d", b.NWaiting(), long, barrierN-1)
+						break
+					}
 					time.Sleep(time.Millisecond)
 				}
 				b.Reset()
@@ -223,8 +228,8 @@ func TestBarrier(t *testing.T) {
 	})
 
 	// timeoutTest is _test_timeout_f and _test_default_timeout_f: the
-	// middle party comes 1 s late to the second wait, whose timeout of
-	// 0.5 s breaks the barrier for all.
+	// middle party comes late to the second wait, whose timeout of 0.5 s
+	// breaks the barrier for all.
 	timeoutTest := func(t *testing.T) {
 		b := newBarrier(t, barrierN, mp.Func[struct{}, struct{}]{})
 		var results counter
@@ -235,7 +240,17 @@ func TestBarrier(t *testing.T) {
 				return
 			}
 			if i == barrierN/2 {
-				time.Sleep(time.Second)
+				// Late to the second wait: until the others' timeout has
+				// broken the barrier. (CPython sleeps 1 s against a 0.5 s
+				// timeout, an order a loaded machine can turn around.)
+				deadline := time.Now().Add(long)
+				for !b.Broken() {
+					if time.Now().After(deadline) {
+						t.Errorf("the waits that timed out did not break the barrier within %v", long)
+						break
+					}
+					time.Sleep(time.Millisecond)
+				}
 			}
 			short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 			defer cancel()

@@ -245,7 +245,7 @@ func TestFutureStates(t *testing.T) {
 	// CPython: FutureTests.test_result_with_success
 	t.Run("test_result_with_success", func(t *testing.T) {
 		s := newSettable(t)
-		go func() { time.Sleep(50 * time.Millisecond); s.set <- result{v: 42} }()
+		go func() { time.Sleep(50 * time.Millisecond); s.set <- result{v: 42} }() // likely after Get blocks (CPython's 0.05 s); the test holds either way
 		ctx, cancel := context.WithTimeout(context.Background(), long)
 		defer cancel()
 		if v, err := s.f.Get(ctx); err != nil || v != 42 {
@@ -256,7 +256,7 @@ func TestFutureStates(t *testing.T) {
 	// CPython: FutureTests.test_result_with_cancel
 	t.Run("test_result_with_cancel", func(t *testing.T) {
 		f := pendingFuture(t)
-		go func() { time.Sleep(50 * time.Millisecond); f.Cancel() }()
+		go func() { time.Sleep(50 * time.Millisecond); f.Cancel() }() // likewise
 		ctx, cancel := context.WithTimeout(context.Background(), long)
 		defer cancel()
 		if _, err := f.Get(ctx); !errors.Is(err, mp.ErrCancelled) {
@@ -299,7 +299,7 @@ func TestFutureStates(t *testing.T) {
 	// CPython: FutureTests.test_exception_with_success
 	t.Run("test_exception_with_success", func(t *testing.T) {
 		s := newSettable(t)
-		go func() { time.Sleep(50 * time.Millisecond); s.set <- result{err: errTest} }()
+		go func() { time.Sleep(50 * time.Millisecond); s.set <- result{err: errTest} }() // likewise
 		if !s.f.Wait(long) || !errors.Is(s.f.Err(), errTest) {
 			t.Fatalf("exception() = %v", s.f.Err())
 		}

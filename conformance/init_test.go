@@ -13,7 +13,7 @@ import (
 )
 
 var initFail = mp.Register("conf.initFail", func(_ context.Context, _ int) (string, error) {
-	time.Sleep(10 * time.Millisecond) // let some futures be scheduled
+	time.Sleep(10 * time.Millisecond) // let some futures be scheduled (CPython's); the test holds either way
 	return "", valueError{"error in initializer"}
 })
 

@@ -366,6 +366,8 @@ func TestCondition(t *testing.T) {
 		acquireN(t, sleeping, 6)
 		notify(t, cond, 2)
 		waitFor(t, "2 woken", func() bool { return woken.Value() >= 2 })
+		// A third wake-up is an absence to check: the sleep (CPython's)
+		// gives it time to show; the test holds either way.
 		time.Sleep(50 * time.Millisecond)
 		if n := woken.Value(); n != 2 {
 			t.Fatalf("notify(n=2) woke %d", n)
@@ -403,7 +405,7 @@ func TestCondition(t *testing.T) {
 		}
 		cond.Unlock()
 		for range 4 {
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond) // CPython's pacing: the test holds either way
 			cond.Lock(ctx)
 			*state.Ptr() += 1
 			cond.Notify(1)
@@ -423,7 +425,7 @@ func TestCondition(t *testing.T) {
 		p := startProcess(t, waitforTimeoutF, waitforTimeoutArgs{Cond: cond, State: state, Success: success, Sem: sem}, mp.Daemon(true))
 		acquireN(t, sem, 1)
 		for range 3 {
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond) // CPython's pacing: the test holds either way
 			cond.Lock(ctx)
 			*state.Ptr() += 1
 			cond.Notify(1)
@@ -457,7 +459,7 @@ func TestCondition(t *testing.T) {
 			t.Fatalf("wait(60) = %v, want True", err)
 		}
 		cancelled, cancel := context.WithCancel(ctx)
-		go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+		go func() { time.Sleep(20 * time.Millisecond); cancel() }() // during the wait, likely; the test holds either way
 		if err := c.Wait(cancelled); !errors.Is(err, context.Canceled) {
 			t.Fatalf("an interrupted wait: %v", err)
 		}
@@ -467,7 +469,7 @@ func TestCondition(t *testing.T) {
 }
 
 var eventSetter = mp.Register("conf.eventSetter", func(_ context.Context, e *mp.Event) (struct{}, error) {
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // so that Wait likely blocks first; the test holds either way
 	e.Set()
 	return struct{}{}, nil
 })

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -140,7 +141,7 @@ func TestInterrupt(t *testing.T) {
 			grace = "60s"
 		}
 		cmd := mpCmd("run", "-j", "2", "-line-buffer", "-grace", grace, job, ":::", "1", "2", "3", "4")
-		var errOut bytes.Buffer
+		var errOut lockedBuffer
 		cmd.Stderr = &errOut
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
@@ -166,7 +167,17 @@ func TestInterrupt(t *testing.T) {
 		guard.Stop()
 		cmd.Process.Signal(os.Interrupt)
 		if twice {
-			time.Sleep(300 * time.Millisecond)
+			// The second Ctrl-C once mp has taken the first (it says so):
+			// two signals sent at once may reach it as one.
+			deadline := time.Now().Add(30 * time.Second)
+			for !strings.Contains(errOut.String(), "stopping:") {
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("mp did not say it stops within 30s of Ctrl-C (stderr %q)", errOut.String())
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 			cmd.Process.Signal(os.Interrupt)
 		}
 		go io.Copy(io.Discard, br)
@@ -192,6 +203,24 @@ func TestInterrupt(t *testing.T) {
 			}
 		}
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that a command writes while a test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // alive reports whether pid runs (not a zombie).

@@ -340,15 +340,12 @@ func TestBigOutputSpills(t *testing.T) {
 }
 
 func TestInterruptStopsEverything(t *testing.T) {
-	tm, _ := Parse([]string{"sleep 30"})
+	ran := filepath.Join(t.TempDir(), "ran")
+	tm, _ := Parse([]string{"echo {#} >> " + ran + "; sleep 30"})
 	var out syncBuffer
 	r := NewRunner(Config{Template: tm, Jobs: 2, Grace: 200 * time.Millisecond, Stdout: &out, Stderr: &out})
-	started := make(chan struct{})
 	input := func(yield func(*Job, error) bool) {
 		for i := range 100 {
-			if i == 2 {
-				close(started)
-			}
 			if !yield(&Job{Seq: i + 1}, nil) {
 				return
 			}
@@ -359,8 +356,16 @@ func TestInterruptStopsEverything(t *testing.T) {
 		sum, _ := r.Run(context.Background(), input)
 		done <- sum
 	}()
-	<-started
-	time.Sleep(200 * time.Millisecond)
+	// both jobs run their sleep before the Ctrl-C
+	deadline := time.Now().Add(20 * time.Second)
+	for b, _ := os.ReadFile(ran); len(strings.Fields(string(b))) < 2; b, _ = os.ReadFile(ran) {
+		if time.Now().After(deadline) {
+			r.Kill()
+			<-done
+			t.Fatalf("two jobs did not start within 20s (%s)", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	r.Interrupt()
 	select {
 	case sum := <-done:
@@ -391,10 +396,11 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	done := make(chan Summary)
 	go func() { sum, _ := r.Run(context.Background(), input); done <- sum }()
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b, _ := os.ReadFile(ran)
-		if strings.Count(string(b), "slow") == 2 || time.Now().After(deadline) {
-			break
+	for b, _ := os.ReadFile(ran); strings.Count(string(b), "slow") < 2; b, _ = os.ReadFile(ran) {
+		if time.Now().After(deadline) {
+			r.Kill()
+			<-done
+			t.Fatalf("the two slow jobs did not start within 20s: %q ran", b)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

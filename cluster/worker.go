@@ -360,7 +360,7 @@ func (w *worker) runBatch(batch iter.Seq[*taskMsg], size int) int {
 			g.bytes += size
 			count++
 		}
-		if count >= 64 || n == size || time.Since(since) > 2*time.Millisecond || late != nil {
+		if count >= 16 || n == size || time.Since(since) > 2*time.Millisecond || late != nil {
 			flush()
 		}
 		if late != nil {

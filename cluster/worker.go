@@ -281,7 +281,7 @@ func (w *worker) acker(done chan<- struct{}) {
 
 // runBatch runs the tasks of batch as they arrive and publishes their
 // results without waiting, several tasks of one pool in one message
-// (every 64 tasks or 2 ms); the acker acknowledges each task once its
+// (every 16 tasks or 2 ms); the acker acknowledges each task once its
 // results are stored. Before a task delivered before (its worker may
 // have died of it), every task run so far is settled, so that if it kills
 // this worker too it takes no finished task with it. It returns the

@@ -137,7 +137,7 @@ func serve(url string) int {
 	if info := cons.CachedInfo(); info != nil && info.Config.AckWait > 0 {
 		ackWait = info.Config.AckWait
 	}
-	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}, held: map[*taskMsg]struct{}{}}
+	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}, held: map[*taskMsg]struct{}{}, lost: lost}
 	w.big.js = js
 	sub, err := nc.Subscribe(cancelSubject, func(m *nats.Msg) {
 		w.mu.Lock()
@@ -204,6 +204,7 @@ type worker struct {
 	// those it has not yet done.
 	sents     chan sent
 	unsettled sync.WaitGroup
+	lost      <-chan struct{} // closed when the connection is closed for good
 
 	mu      sync.Mutex
 	held    map[*taskMsg]struct{}         // taken, not yet acknowledged
@@ -260,6 +261,7 @@ func (w *worker) acker(done chan<- struct{}) {
 			fmt.Fprintf(os.Stderr, "%s: storing results: %v\n", w.name, err)
 		case <-time.After(30 * time.Second):
 			fmt.Fprintf(os.Stderr, "%s: storing results: no answer within 30s\n", w.name)
+		case <-w.lost: // nothing more can be stored or acked
 		}
 		// Results first, then the ack: a crash in between runs the task
 		// again, and the pool drops the second result.

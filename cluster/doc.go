@@ -26,9 +26,8 @@
 //     run more than once: tasks must be idempotent (or their effects
 //     deduplicated) — a task killed halfway may have done half its work.
 //   - The caller gets exactly one result per item: a task's results are
-//     delivered once, duplicates from a second run are dropped (by the
-//     pool, and by the server within its duplicate window via the message
-//     ID), and results are stored before the ack, so a crash after
+//     delivered once, duplicates from a second run are dropped by the
+//     pool, and results are stored before the ack, so a crash after
 //     storing does not lose them.
 //   - A task delivered 5 times without a result (each worker that took it
 //     died: a "poison" task that crashes its process) fails with

@@ -151,7 +151,9 @@ func (t *transport) connect() error {
 		return fmt.Errorf("cluster: connecting to %s: %w", redact(t.url), err)
 	}
 	t.nc = nc
-	if t.js, err = jetstream.New(nc); err != nil {
+	// A task's ack that does not come in 5 s fails its publication,
+	// which Run then retries (as publish does).
+	if t.js, err = jetstream.New(nc, jetstream.WithPublishAsyncTimeout(5*time.Second)); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -312,17 +314,65 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onTick func(n int64)
 		t.mu.Unlock()
 	}()
 	id := strconv.FormatUint(tk.ID, 10)
-	msg := &nats.Msg{Subject: tasksSubject, Data: data, Header: nats.Header{hdrReply: {t.subject}, hdrTask: {id}}}
+	msg := &nats.Msg{Subject: tasksSubject, Data: taskData(t.subject, data)}
 	if object != "" {
-		msg.Header.Set(hdrObject, object)
+		msg.Header = nats.Header{hdrObject: {object}}
 	}
-	ack, err := t.publish(ctx, msg, jetstream.WithMsgID(t.subject+".task."+id))
-	if err != nil {
-		return err
+	// Only a named run publishes its tasks again (after a restart): only
+	// then does the server need their IDs to drop what it has.
+	var opts []jetstream.PublishOpt
+	if t.cfg.Run != "" {
+		opts = append(opts, jetstream.WithMsgID(t.subject+".task."+id))
+	}
+	// Published without waiting: the worker may take the task while its
+	// ack is on its way here, and the client writes what many calls
+	// publish at once together. A publication that fails is retried,
+	// waiting for each ack.
+	var seq uint64
+	if fut, err := t.js.PublishMsgAsync(msg, opts...); err == nil {
+		select {
+		case ack := <-fut.Ok():
+			seq = ack.Sequence
+		case <-fut.Err():
+		case <-ctx.Done():
+			// Taken off the queue once its ack says where it is; a
+			// worker that took it first cancels it.
+			t.mu.Lock()
+			closed := t.closed // Close waits for t.wg: no Add after it
+			if !closed {
+				t.wg.Add(1)
+			}
+			t.mu.Unlock()
+			if closed {
+				return context.Cause(ctx)
+			}
+			go func() {
+				defer t.wg.Done()
+				select {
+				case ack := <-fut.Ok():
+					dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					t.tasks.DeleteMsg(dctx, ack.Sequence)
+					cancel()
+				case <-fut.Err():
+				case <-t.stop:
+				}
+			}()
+			t.nc.Publish(cancelSubject, []byte(t.subject+" "+id))
+			return context.Cause(ctx)
+		case <-t.lost:
+			return ErrClusterGone
+		}
+	}
+	if seq == 0 {
+		ack, err := t.publish(ctx, msg, opts...)
+		if err != nil {
+			return err
+		}
+		seq = ack.Sequence
 	}
 	t.mu.Lock()
-	f.seq = ack.Sequence
-	t.bySeq[ack.Sequence] = tk.ID
+	f.seq = seq
+	t.bySeq[seq] = tk.ID
 	t.mu.Unlock()
 	select {
 	case <-f.done:
@@ -331,7 +381,7 @@ func (t *transport) Run(ctx context.Context, tk *wire.Task, onTick func(n int64)
 		// which cancels the task's context (an mp run job is killed);
 		// its result, if any, is dropped.
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		t.tasks.DeleteMsg(dctx, ack.Sequence)
+		t.tasks.DeleteMsg(dctx, seq)
 		cancel()
 		t.nc.Publish(cancelSubject, []byte(t.subject+" "+id))
 		return context.Cause(ctx)

@@ -2,10 +2,14 @@ package cluster
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"iter"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,8 +29,6 @@ const (
 	consumerName  = "workers"
 	resultsStream = "MP_RESULTS"
 	resultsPrefix = "mp.results."
-	hdrReply      = "Mp-Reply" // the subject of the task's results
-	hdrTask       = "Mp-Task"  // the task's ID in its pool
 	// cancelSubject carries "<results subject> <task ID>" of a task whose
 	// call ended: the worker running it cancels its context.
 	cancelSubject = "mp.cancel"
@@ -35,6 +37,27 @@ const (
 	// mp.ticks.<pool> for the results subject mp.results.<pool>.
 	ticksPrefix = "mp.ticks."
 )
+
+// taskData returns the data of a task message: the subject of the
+// task's results (its length as a uvarint, then its bytes), then the CBOR
+// task (nothing when the task is in the object store). One message
+// without headers is cheaper for the server than a header per field.
+func taskData(reply string, task []byte) []byte {
+	b := make([]byte, 0, binary.MaxVarintLen64+len(reply)+len(task))
+	b = binary.AppendUvarint(b, uint64(len(reply)))
+	b = append(b, reply...)
+	return append(b, task...)
+}
+
+// parseTaskData splits what taskData made; ok is false if data is not a
+// task message.
+func parseTaskData(data []byte) (reply string, task []byte, ok bool) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 || n == 0 || n > uint64(len(data)-k) {
+		return "", nil, false
+	}
+	return string(data[k : k+int(n)]), data[k+int(n):], true
+}
 
 // ticksSubject returns the subject of the ticks of the tasks whose
 // results go to results, or "" if results is not a pool's.
@@ -114,7 +137,7 @@ func serve(url string) int {
 	if info := cons.CachedInfo(); info != nil && info.Config.AckWait > 0 {
 		ackWait = info.Config.AckWait
 	}
-	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}}
+	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}, held: map[*taskMsg]struct{}{}, lost: lost}
 	w.big.js = js
 	sub, err := nc.Subscribe(cancelSubject, func(m *nats.Msg) {
 		w.mu.Lock()
@@ -129,7 +152,17 @@ func serve(url string) int {
 		return 1
 	}
 	defer sub.Unsubscribe()
+	pull, err := newPuller(nc, tasksStream, consumerName)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	defer pull.close()
 	go w.heartbeat(ctx)
+	w.sents = make(chan sent, 1024)
+	acked := make(chan struct{})
+	go w.acker(acked)
+	defer func() { close(w.sents); <-acked }()
 	for ctx.Err() == nil {
 		select {
 		case <-lost:
@@ -140,19 +173,17 @@ func serve(url string) int {
 		// Take what is there, up to a batch that the recent task time
 		// says we finish well within the ack wait; if nothing is there,
 		// wait for one.
-		batch, err := cons.FetchNoWait(w.batchSize())
-		if err != nil {
-			time.Sleep(10 * time.Millisecond)
-			continue
+		size := w.batchSize()
+		var perr error
+		n := w.runBatch(pull.messages(ctx, size, 0, &perr), size)
+		if n == 0 && perr == nil {
+			n = w.runBatch(pull.messages(ctx, 1, 2*time.Second, &perr), 1)
 		}
-		n := w.runBatch(batch)
-		if n == 0 {
-			wait, cancel := context.WithTimeout(ctx, 2*time.Second)
-			batch, err = cons.Fetch(1, jetstream.FetchContext(wait))
-			if err == nil {
-				w.runBatch(batch)
+		if perr != nil && n == 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
 			}
-			cancel()
 		}
 	}
 	return 0
@@ -168,8 +199,15 @@ type worker struct {
 	maxMsg  int           // the cluster's message limit
 	big     payloads      // tasks and results bigger than a message
 
+	// sents are the results published, for the acker, which
+	// acknowledges their tasks once they are stored; unsettled counts
+	// those it has not yet done.
+	sents     chan sent
+	unsettled sync.WaitGroup
+	lost      <-chan struct{} // closed when the connection is closed for good
+
 	mu      sync.Mutex
-	held    []jetstream.Msg               // taken, not yet acknowledged
+	held    map[*taskMsg]struct{}         // taken, not yet acknowledged
 	running map[string]context.CancelFunc // the task running, by "<results subject> <task ID>"
 }
 
@@ -194,7 +232,7 @@ func (w *worker) heartbeat(ctx context.Context) {
 			return
 		case <-tick.C:
 			w.mu.Lock()
-			held := slices.Clone(w.held)
+			held := slices.Collect(maps.Keys(w.held))
 			w.mu.Unlock()
 			for _, m := range held {
 				m.InProgress()
@@ -203,23 +241,61 @@ func (w *worker) heartbeat(ctx context.Context) {
 	}
 }
 
+// sent is a results message published and the tasks it holds.
+type sent struct {
+	msgs []*taskMsg
+	f    jetstream.PubAckFuture
+}
+
+// acker acknowledges the tasks of each results message once it is
+// stored, or gives them back if it is not, while the worker runs the
+// next tasks; it closes done when w.sents is closed and drained.
+func (w *worker) acker(done chan<- struct{}) {
+	defer close(done)
+	for s := range w.sents {
+		ok := false
+		select {
+		case <-s.f.Ok():
+			ok = true
+		case err := <-s.f.Err():
+			fmt.Fprintf(os.Stderr, "%s: storing results: %v\n", w.name, err)
+		case <-time.After(30 * time.Second):
+			fmt.Fprintf(os.Stderr, "%s: storing results: no answer within 30s\n", w.name)
+		case <-w.lost: // nothing more can be stored or acked
+		}
+		// Results first, then the ack: a crash in between runs the task
+		// again, and the pool drops the second result.
+		for _, m := range s.msgs {
+			if ok {
+				m.Ack()
+			} else {
+				m.Nak()
+			}
+		}
+		w.mu.Lock()
+		for _, m := range s.msgs {
+			delete(w.held, m)
+		}
+		w.mu.Unlock()
+		w.unsettled.Done()
+	}
+}
+
 // runBatch runs the tasks of batch as they arrive and publishes their
 // results without waiting, several tasks of one pool in one message
-// (every 64 tasks or 2 ms); then it acknowledges each task once its
-// results are stored. It returns the number of tasks.
-func (w *worker) runBatch(batch jetstream.MessageBatch) int {
-	type sent struct {
-		msgs []jetstream.Msg
-		f    jetstream.PubAckFuture
-	}
+// (every 16 tasks or 2 ms); the acker acknowledges each task once its
+// results are stored. Before a task delivered before (its worker may
+// have died of it), every task run so far is settled, so that if it kills
+// this worker too it takes no finished task with it. It returns the
+// number of tasks, size is the batch's (at most): the last one is
+// published at once, not when the batch ends.
+func (w *worker) runBatch(batch iter.Seq[*taskMsg], size int) int {
 	type group struct {
 		res   resultMsg
-		msgs  []jetstream.Msg
-		ids   string
+		msgs  []*taskMsg
 		bytes int
 	}
 	var (
-		sents  []sent
 		groups = map[string]*group{}
 		count  int
 		since  = time.Now()
@@ -230,27 +306,35 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 			data, err := wire.Marshal(&g.res)
 			var f jetstream.PubAckFuture
 			if err == nil {
-				// The ID makes the server drop a second publication of
-				// the same results (a task run again) in its window.
-				f, err = w.js.PublishAsync(reply, data, jetstream.WithMsgID(reply+"."+g.ids))
+				// No message ID: the pool drops the results of a task
+				// it has (a task run twice), so the server need not.
+				f, err = w.js.PublishAsync(reply, data)
 			}
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "%s: publishing results: %v\n", w.name, err)
+				w.mu.Lock()
 				for _, m := range g.msgs {
 					m.Nak()
+					delete(w.held, m)
 				}
+				w.mu.Unlock()
 				continue
 			}
-			sents = append(sents, sent{g.msgs, f})
+			w.unsettled.Add(1)
+			w.sents <- sent{g.msgs, f}
 		}
 		clear(groups)
 		count, since = 0, time.Now()
 	}
-	for msg := range batch.Messages() {
+	for msg := range batch {
 		n++
 		w.mu.Lock()
-		w.held = append(w.held, msg)
+		w.held[msg] = struct{}{}
 		w.mu.Unlock()
+		if msg.NumDelivered() > 1 {
+			flush()
+			w.unsettled.Wait()
+		}
 		start := time.Now()
 		reply, tr, size, ok, late := w.runOne(msg)
 		took := time.Since(start)
@@ -258,6 +342,11 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 			w.avg = took
 		} else {
 			w.avg += (took - w.avg) / 8
+		}
+		if !ok {
+			w.mu.Lock()
+			delete(w.held, msg) // given back or terminated
+			w.mu.Unlock()
 		}
 		if g := groups[reply]; ok && g != nil && g.bytes+size > w.maxMsg/2 {
 			flush() // one message must hold the group
@@ -270,11 +359,10 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 			}
 			g.res.Tasks = append(g.res.Tasks, tr)
 			g.msgs = append(g.msgs, msg)
-			g.ids += msg.Headers().Get(hdrTask) + ","
 			g.bytes += size
 			count++
 		}
-		if count >= 64 || time.Since(since) > 2*time.Millisecond || late != nil {
+		if count >= 16 || n == size || time.Since(since) > 2*time.Millisecond || late != nil {
 			flush()
 		}
 		if late != nil {
@@ -282,29 +370,6 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 		}
 	}
 	flush()
-	for _, s := range sents {
-		ok := false
-		select {
-		case <-s.f.Ok():
-			ok = true
-		case err := <-s.f.Err():
-			fmt.Fprintf(os.Stderr, "%s: storing results: %v\n", w.name, err)
-		case <-time.After(30 * time.Second):
-			fmt.Fprintf(os.Stderr, "%s: storing results: no answer within 30s\n", w.name)
-		}
-		// Results first, then the ack: a crash in between runs the task
-		// again, and the pool drops the second result.
-		for _, m := range s.msgs {
-			if ok {
-				m.Ack()
-			} else {
-				m.Nak()
-			}
-		}
-	}
-	w.mu.Lock()
-	w.held = w.held[:0]
-	w.mu.Unlock()
 	return n
 }
 
@@ -313,11 +378,10 @@ func (w *worker) runBatch(batch jetstream.MessageBatch) int {
 // failed to run (it is given back). Results too big for a message become
 // an error for each item, which says so. late is RunTask's: the worker
 // runs nothing else until it is closed.
-func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size int, ok bool, late <-chan struct{}) {
-	reply = msg.Headers().Get(hdrReply)
+func (w *worker) runOne(msg *taskMsg) (reply string, tr taskResult, size int, ok bool, late <-chan struct{}) {
 	var t wire.Task
-	data := msg.Data()
-	if name := msg.Headers().Get(hdrObject); name != "" && reply != "" {
+	reply, data, isTask := parseTaskData(msg.Data())
+	if name := msg.Headers().Get(hdrObject); name != "" && isTask {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		b, err := w.big.get(ctx, name)
 		cancel()
@@ -328,13 +392,13 @@ func (w *worker) runOne(msg jetstream.Msg) (reply string, tr taskResult, size in
 		}
 		data = b
 	}
-	if reply == "" || wire.Unmarshal(data, &t) != nil {
+	if !isTask || wire.Unmarshal(data, &t) != nil {
 		msg.Term() // not a task of ours: never deliver it again
 		return "", tr, 0, false, late
 	}
 	tr.Task = t.ID
 	ctx, cancel := context.WithCancel(context.Background())
-	key := reply + " " + msg.Headers().Get(hdrTask)
+	key := reply + " " + strconv.FormatUint(t.ID, 10)
 	w.mu.Lock()
 	w.running[key] = cancel
 	w.mu.Unlock()

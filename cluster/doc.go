@@ -29,9 +29,14 @@
 //     delivered once, duplicates from a second run are dropped by the
 //     pool, and results are stored before the ack, so a crash after
 //     storing does not lose them.
-//   - A task delivered 5 times without a result (each worker that took it
-//     died: a "poison" task that crashes its process) fails with
-//     ErrUndeliverable instead of looping.
+//   - A task that ran 5 times without a result (each worker that ran it
+//     died or stalled: a "poison" task that crashes its process) fails
+//     with ErrUndeliverable instead of looping. Blame is exact: before it
+//     runs a task delivered before, a worker settles the tasks it ran
+//     (their acks reach the server first) and asks the pool, which counts
+//     the task's runs; tasks a dying worker held without running them are
+//     not counted. The consumer's own limit, 20 deliveries, ends a task
+//     whose workers cannot reach its pool.
 //   - A cancelled call (its context, mp.Timeout) deletes its tasks not yet
 //     taken from the stream, and the workers running the others cancel
 //     their contexts (a message on mp.cancel); their results are dropped.

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +57,7 @@ type transport struct {
 	results jetstream.ConsumeContext
 	adv     *nats.Subscription
 	ticks   *nats.Subscription // the ticks of this pool's running tasks
+	tries   *nats.Subscription // workers asking whether they may run a task again
 	lost    chan struct{}
 	broken  chan struct{}  // closed with brokenErr: the pool cannot work
 	wg      sync.WaitGroup // the local workers' supervisors
@@ -72,13 +74,26 @@ type transport struct {
 	brokenErr error
 }
 
+// deliveryLimit is the consumer's limit of deliveries of a task, for a
+// pool's limit of runs maxRuns: a task held by a worker that died of
+// another one is delivered again without having run, and should not fail
+// for it; the pool fails a task that ran maxRuns times itself
+// (onAttempt).
+func deliveryLimit(maxRuns int) int {
+	if maxRuns <= 0 {
+		return maxRuns // no limit
+	}
+	return 4 * maxRuns
+}
+
 // inflight is a task waiting for its results.
 type inflight struct {
 	done    chan struct{}
 	results []wire.Results
 	ticks   int64 // every tick of the task, from its results
 	err     error
-	seq     uint64
+	seq     uint64 // t.mu
+	tries   int    // runs workers asked for after the first delivery (onAttempt); t.mu
 
 	onTick func(n int64) // nil: the task's call wants no ticks
 	tmu    sync.Mutex    // orders the ticks with the end of the task
@@ -202,7 +217,7 @@ func (t *transport) connect() error {
 		Durable:       consumerName,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       t.cfg.AckWait,
-		MaxDeliver:    t.cfg.MaxDeliver,
+		MaxDeliver:    deliveryLimit(t.cfg.MaxDeliver),
 		MaxAckPending: 100_000,
 		FilterSubject: tasksSubject,
 	}); err != nil {
@@ -240,8 +255,11 @@ func (t *transport) connect() error {
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	if t.ticks, err = nc.Subscribe(ticksSubject(t.subject), t.onTicks); err != nil {
+	if t.ticks, err = nc.Subscribe(poolSubject(ticksPrefix, t.subject), t.onTicks); err != nil {
 		return fmt.Errorf("cluster: receiving progress ticks: %w", err)
+	}
+	if t.tries, err = nc.Subscribe(poolSubject(attemptsPrefix, t.subject), t.onAttempt); err != nil {
+		return fmt.Errorf("cluster: %w", err)
 	}
 	return nil
 }
@@ -505,7 +523,51 @@ func (t *transport) onTicks(m *nats.Msg) {
 	}
 }
 
-// onMaxDeliveries fails a task of this pool that no worker finished.
+// onAttempt answers a worker about to run again a task of this pool that
+// was delivered before (mayRun): run it, or, once it ran MaxDeliver times
+// (the first delivery and the runs asked for since), stop: the task fails
+// with ErrUndeliverable and leaves the queue.
+func (t *transport) onAttempt(m *nats.Msg) {
+	if len(m.Data) != 8 {
+		return
+	}
+	id := binary.BigEndian.Uint64(m.Data)
+	t.mu.Lock()
+	f := t.pending[id]
+	stop := false
+	if f != nil {
+		f.tries++
+		if stop = 1+f.tries > t.cfg.MaxDeliver; stop {
+			delete(t.pending, id)
+		}
+	}
+	t.mu.Unlock()
+	if !stop {
+		m.Respond(nil)
+		return
+	}
+	m.Respond([]byte(attemptStop))
+	t.fail(f, fmt.Errorf("%w: it ran %d times, and each worker that ran it died or stalled", ErrUndeliverable, f.tries))
+}
+
+// fail ends task f, taken off pending, with err, and takes it off the
+// queue.
+func (t *transport) fail(f *inflight, err error) {
+	t.mu.Lock()
+	seq := f.seq
+	t.mu.Unlock()
+	if seq != 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		t.tasks.DeleteMsg(ctx, seq)
+		cancel()
+	}
+	f.err = err
+	close(f.done)
+}
+
+// onMaxDeliveries fails a task of this pool that the server delivered
+// more times than the consumer allows, a limit above MaxDeliver kept for
+// tasks whose workers could not ask this pool (onAttempt).
 func (t *transport) onMaxDeliveries(m *nats.Msg) {
 	var adv struct {
 		StreamSeq  uint64 `json:"stream_seq"`
@@ -515,20 +577,17 @@ func (t *transport) onMaxDeliveries(m *nats.Msg) {
 		return
 	}
 	t.mu.Lock()
-	id, ok := t.bySeq[adv.StreamSeq]
-	f := t.pending[id]
-	if ok && f != nil {
-		delete(t.pending, id)
+	var f *inflight
+	if id, ok := t.bySeq[adv.StreamSeq]; ok {
+		if f = t.pending[id]; f != nil {
+			delete(t.pending, id)
+		}
 	}
 	t.mu.Unlock()
 	if f == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	t.tasks.DeleteMsg(ctx, adv.StreamSeq)
-	cancel()
-	f.err = fmt.Errorf("%w: delivered %d times, each worker that took it died or stalled", ErrUndeliverable, adv.Deliveries)
-	close(f.done)
+	t.fail(f, fmt.Errorf("%w: delivered %d times, each worker that took it died or stalled", ErrUndeliverable, adv.Deliveries))
 }
 
 // Close stops the local workers, the connection and the embedded server.
@@ -550,6 +609,9 @@ func (t *transport) Close() error {
 	}
 	if t.ticks != nil {
 		t.ticks.Unsubscribe()
+	}
+	if t.tries != nil {
+		t.tries.Unsubscribe()
 	}
 	if t.js != nil {
 		t.big.dropFetched()

@@ -36,6 +36,11 @@ const (
 	// ticks (mp.Tick) of a running task that asks for them (Task.Ticks):
 	// mp.ticks.<pool> for the results subject mp.results.<pool>.
 	ticksPrefix = "mp.ticks."
+	// attemptsPrefix starts the core subject on which a worker asks the
+	// pool, before it runs a task delivered before, whether it may
+	// (mp.attempts.<pool>): the pool counts the task's runs and fails it
+	// once its workers died of it MaxDeliver times.
+	attemptsPrefix = "mp.attempts."
 )
 
 // taskData returns the data of a task message: the subject of the
@@ -59,14 +64,15 @@ func parseTaskData(data []byte) (reply string, task []byte, ok bool) {
 	return string(data[k : k+int(n)]), data[k+int(n):], true
 }
 
-// ticksSubject returns the subject of the ticks of the tasks whose
-// results go to results, or "" if results is not a pool's.
-func ticksSubject(results string) string {
+// poolSubject returns the subject starting with prefix (ticksPrefix,
+// attemptsPrefix) of the pool whose results go to results, or "" if
+// results is not a pool's.
+func poolSubject(prefix, results string) string {
 	rest, ok := strings.CutPrefix(results, resultsPrefix)
 	if !ok || rest == "" {
 		return ""
 	}
-	return ticksPrefix + rest
+	return prefix + rest
 }
 
 // resultMsg is what a worker publishes to a pool: the results of one or
@@ -331,12 +337,13 @@ func (w *worker) runBatch(batch iter.Seq[*taskMsg], size int) int {
 		w.mu.Lock()
 		w.held[msg] = struct{}{}
 		w.mu.Unlock()
-		if msg.NumDelivered() > 1 {
+		suspect := msg.NumDelivered() > 1
+		if suspect {
 			flush()
 			w.unsettled.Wait()
 		}
 		start := time.Now()
-		reply, tr, size, ok, late := w.runOne(msg)
+		reply, tr, size, ok, late := w.runOne(msg, suspect)
 		took := time.Since(start)
 		if w.avg == 0 {
 			w.avg = took
@@ -374,11 +381,12 @@ func (w *worker) runBatch(batch iter.Seq[*taskMsg], size int) int {
 }
 
 // runOne runs the task in msg and returns its results and their encoded
-// size; ok is false if msg was not a task (it is then terminated) or
-// failed to run (it is given back). Results too big for a message become
-// an error for each item, which says so. late is RunTask's: the worker
-// runs nothing else until it is closed.
-func (w *worker) runOne(msg *taskMsg) (reply string, tr taskResult, size int, ok bool, late <-chan struct{}) {
+// size; ok is false if msg was not a task (it is then terminated), failed
+// to run (it is given back) or is a suspect (delivered before) that its
+// pool says not to run (terminated: the pool failed it). Results too big
+// for a message become an error for each item, which says so. late is
+// RunTask's: the worker runs nothing else until it is closed.
+func (w *worker) runOne(msg *taskMsg, suspect bool) (reply string, tr taskResult, size int, ok bool, late <-chan struct{}) {
 	var t wire.Task
 	reply, data, isTask := parseTaskData(msg.Data())
 	if name := msg.Headers().Get(hdrObject); name != "" && isTask {
@@ -397,6 +405,10 @@ func (w *worker) runOne(msg *taskMsg) (reply string, tr taskResult, size int, ok
 		return "", tr, 0, false, late
 	}
 	tr.Task = t.ID
+	if suspect && !w.mayRun(reply, t.ID) {
+		msg.Term()
+		return "", tr, 0, false, late
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	key := reply + " " + strconv.FormatUint(t.ID, 10)
 	w.mu.Lock()
@@ -443,6 +455,32 @@ func (w *worker) runOne(msg *taskMsg) (reply string, tr taskResult, size int, ok
 	return reply, tr, size, true, late
 }
 
+// mayRun asks the pool whose results go to reply whether task id, which
+// was delivered before, may run again: the pool counts the runs of its
+// tasks that were delivered before and fails one that reached its limit
+// (a poison task that kills every worker that runs it). Blame is exact:
+// a task that a dying worker held without running it is not counted. The
+// request also settles what this worker sent before it: the server passes
+// it on only after the acks sent before it on this connection, so a task
+// acknowledged before a crash here stays acknowledged. With no answer
+// (the pool gone, or one that does not count) the task runs: the
+// consumer's own limit of deliveries still ends a poison task.
+func (w *worker) mayRun(reply string, id uint64) bool {
+	subject := poolSubject(attemptsPrefix, reply)
+	if subject == "" {
+		return true
+	}
+	m, err := w.nc.Request(subject, binary.BigEndian.AppendUint64(nil, id), 5*time.Second)
+	if err != nil {
+		w.nc.FlushTimeout(5 * time.Second) // the acks, at least
+		return true
+	}
+	return string(m.Data) != attemptStop
+}
+
+// attemptStop is a pool's answer to mayRun: do not run the task.
+const attemptStop = "stop"
+
 // startTicks returns ctx carrying what counts the ticks of task t's items
 // (mp.Tick), if t asks for them (its call has a progress bar): they are
 // sent, summed, at most every wk.TickEvery on the core subject of the
@@ -451,7 +489,7 @@ func (w *worker) runOne(msg *taskMsg) (reply string, tr taskResult, size int, ok
 // tick counted, sent or not, for the results. Without Ticks, ctx is
 // returned as it is and done returns 0: nothing is counted or sent.
 func (w *worker) startTicks(ctx context.Context, t *wire.Task, reply string) (_ context.Context, done func() int64) {
-	subject := ticksSubject(reply)
+	subject := poolSubject(ticksPrefix, reply)
 	if !t.Ticks || subject == "" {
 		return ctx, func() int64 { return 0 }
 	}

@@ -110,7 +110,7 @@ func startMapCheckpointed[A, R any](ctx context.Context, p *Pool, f Func[A, R], 
 	s2 := *s
 	s2.checkpoint = ""
 	if s2.chunksize == 0 && len(sub) > 0 {
-		s2.chunksize = min(autoChunksize(len(sub), p.n), checkpointChunk)
+		s2.chunksize = min(autoChunksize(len(sub), p.spread()), checkpointChunk)
 	}
 	// the bar counts every item; the stored ones are done already
 	var bar *progress.Bar

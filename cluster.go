@@ -38,8 +38,10 @@ import (
 // The cluster package's documentation says what exactly is guaranteed.
 //
 // The pool's worker count (Threads) is the number of tasks in flight at
-// once (default 128); the default chunk size follows from it as for other
-// pools.
+// once (default 512); the default chunk size divides a call's items among
+// a quarter of it (128 by default), as if each worker of a cluster of that
+// size kept four tasks in flight, which hides the round trips through the
+// server.
 func Cluster(url string) PoolOption {
 	return poolOption(func(s *settings) error {
 		s.cluster, s.clusterURL = true, url

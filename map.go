@@ -59,7 +59,7 @@ func startChunks[A, R any](ctx context.Context, p *Pool, f Func[A, R], items []A
 	}
 	cs := s.chunksize
 	if cs == 0 {
-		cs = autoChunksize(n, p.n)
+		cs = autoChunksize(n, p.spread())
 	}
 	c := newCall(ctx, p, s, n)
 	c.wake = make(chan struct{}, 1)

@@ -96,7 +96,7 @@ func NewPool(opts ...PoolOption) (*Pool, error) {
 	if s.workers == 0 {
 		s.workers = CPUCount()
 		if s.cluster {
-			s.workers = 128 // tasks in flight
+			s.workers = 512 // tasks in flight: see Cluster
 		}
 	}
 	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}, born: time.Now(), live: map[*worker]struct{}{}, timed: s.processes || s.cluster}
@@ -166,6 +166,18 @@ func NewPool(opts ...PoolOption) (*Pool, error) {
 		}
 	}
 	return p, nil
+}
+
+// spread is the number of workers a call's default chunk size divides
+// its items among (Python's len/(4·workers)): the workers, or on a
+// cluster, whose workers the pool does not count, a quarter of the tasks
+// it keeps in flight: four tasks in flight per worker hide the round trips
+// through the server.
+func (p *Pool) spread() int {
+	if p.defs.cluster {
+		return max(p.n/4, 1)
+	}
+	return p.n
 }
 
 // Workers returns the number of workers.

@@ -110,24 +110,37 @@ func (t *taskMsg) Term() error { return t.nc.Publish(t.m.Reply, []byte("+TERM"))
 func (t *taskMsg) InProgress() error { return t.nc.Publish(t.m.Reply, []byte("+WPI")) }
 
 // NumDelivered is how many times the server delivered the task, this
-// time included, from the reply subject: $JS.ACK.<stream>.<consumer>.
-// <delivered>.<stream seq>.<consumer seq>.<time>.<pending> (9 tokens), or
-// with a domain and an account hash after $JS.ACK (12 or more); 0 if it
-// cannot be read.
-func (t *taskMsg) NumDelivered() uint64 {
-	toks := strings.Split(t.m.Reply, ".")
-	i := 0
+// time included; 0 if it cannot be read from the reply subject.
+func (t *taskMsg) NumDelivered() uint64 { return ackToken(t.m.Reply, ackDelivered) }
+
+// NumPending is how many tasks the queue held for the consumer after this
+// one when it was delivered (a worker that took the last one waits for
+// the next instead of asking for what is there); 0 if it cannot be read.
+func (t *taskMsg) NumPending() uint64 { return ackToken(t.m.Reply, ackPending) }
+
+// The positions of the numbers in an ack subject, as nats.go numbers them:
+// $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<stream
+// seq>.<consumer seq>.<time>.<pending>[.<random>] (12 tokens or 11), or
+// without domain and account hash (9 tokens: 2 fewer).
+const (
+	ackDelivered = 6
+	ackPending   = 10
+)
+
+// ackToken reads the number at position pos of the ack subject reply; 0
+// if reply is not one.
+func ackToken(reply string, pos int) uint64 {
+	toks := strings.Split(reply, ".")
 	switch {
 	case len(toks) == 9:
-		i = 4
+		pos -= 2
 	case len(toks) >= 11:
-		i = 6
 	default:
 		return 0
 	}
 	if toks[0] != "$JS" || toks[1] != "ACK" {
 		return 0
 	}
-	n, _ := strconv.ParseUint(toks[i], 10, 64)
+	n, _ := strconv.ParseUint(toks[pos], 10, 64)
 	return n
 }

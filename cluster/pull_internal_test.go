@@ -31,21 +31,27 @@ func TestTaskData(t *testing.T) {
 	}
 }
 
-func TestNumDelivered(t *testing.T) {
+// The delivery count and the pending count read from the ack subject
+// (nats.go's jetstream/message.go parses the same layouts).
+func TestNumDeliveredAndPending(t *testing.T) {
 	for _, tc := range []struct {
-		reply string
-		want  uint64
+		reply              string
+		delivered, pending uint64
 	}{
-		{"$JS.ACK.MP_TASKS.workers.3.17.12.1700000000000000000.5", 3},
-		{"$JS.ACK.dom.ACCHASH.MP_TASKS.workers.2.17.12.1700000000000000000.5.rand", 2},
-		{"$JS.ACK.dom.ACCHASH.MP_TASKS.workers.4.17.12.1700000000000000000.5", 4},
-		{"_INBOX.abc", 0},
-		{"", 0},
-		{"$JS.ACK.MP_TASKS.workers.x.17.12.1700000000000000000.5", 0},
+		{"$JS.ACK.MP_TASKS.workers.3.17.12.1700000000000000000.5", 3, 5},
+		{"$JS.ACK.dom.ACCHASH.MP_TASKS.workers.2.17.12.1700000000000000000.0.rand", 2, 0},
+		{"$JS.ACK.dom.ACCHASH.MP_TASKS.workers.4.17.12.1700000000000000000.7", 4, 7},
+		{"_INBOX.abc", 0, 0},
+		{"", 0, 0},
+		{"$JS.ACK.MP_TASKS.workers.x.17.12.1700000000000000000.y", 0, 0},
+		{"$JS.NAK.MP_TASKS.workers.3.17.12.1700000000000000000.5", 0, 0},
 	} {
 		m := &taskMsg{m: &nats.Msg{Reply: tc.reply}}
-		if got := m.NumDelivered(); got != tc.want {
-			t.Errorf("%q: %d, want %d", tc.reply, got, tc.want)
+		if got := m.NumDelivered(); got != tc.delivered {
+			t.Errorf("%q: delivered %d, want %d", tc.reply, got, tc.delivered)
+		}
+		if got := m.NumPending(); got != tc.pending {
+			t.Errorf("%q: pending %d, want %d", tc.reply, got, tc.pending)
 		}
 	}
 }

@@ -143,7 +143,7 @@ func serve(url string) int {
 	if info := cons.CachedInfo(); info != nil && info.Config.AckWait > 0 {
 		ackWait = info.Config.AckWait
 	}
-	w := &worker{nc: nc, js: js, name: name, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}, held: map[*taskMsg]struct{}{}, lost: lost}
+	w := &worker{nc: nc, js: js, name: name, more: true, ackWait: ackWait, maxMsg: int(nc.MaxPayload()), running: map[string]context.CancelFunc{}, held: map[*taskMsg]struct{}{}, lost: lost}
 	w.big.js = js
 	sub, err := nc.Subscribe(cancelSubject, func(m *nats.Msg) {
 		w.mu.Lock()
@@ -179,9 +179,16 @@ func serve(url string) int {
 		// Take what is there, up to a batch that the recent task time
 		// says we finish well within the ack wait; if nothing is there,
 		// wait for one.
+		// The queue's count after the last task taken says whether there
+		// is more: if not, wait for the next at once (a pull that finds
+		// nothing costs the server a request and an answer per task when
+		// tasks come one at a time, as Apply's do).
 		size := w.batchSize()
 		var perr error
-		n := w.runBatch(pull.messages(ctx, size, 0, &perr), size)
+		n := 0
+		if w.more {
+			n = w.runBatch(pull.messages(ctx, size, 0, &perr), size)
+		}
 		if n == 0 && perr == nil {
 			n = w.runBatch(pull.messages(ctx, 1, 2*time.Second, &perr), 1)
 		}
@@ -203,6 +210,7 @@ type worker struct {
 	ackWait time.Duration
 	avg     time.Duration // recent time per task
 	maxMsg  int           // the cluster's message limit
+	more    bool          // the queue had tasks after the last one taken (or none taken yet)
 	big     payloads      // tasks and results bigger than a message
 
 	// sents are the results published, for the acker, which
@@ -334,6 +342,7 @@ func (w *worker) runBatch(batch iter.Seq[*taskMsg], size int) int {
 	}
 	for msg := range batch {
 		n++
+		w.more = msg.NumPending() > 0
 		w.mu.Lock()
 		w.held[msg] = struct{}{}
 		w.mu.Unlock()

@@ -45,7 +45,7 @@ type Pool struct {
 	terminated bool
 	broken     error
 	busy       int
-	idle       int
+	idle       int // workers waiting for a job, or woken for one and not yet holding it
 	// items queued and taken, for Stats: changed under mu, next to what
 	// mu guards, read without it
 	submitted atomic.Int64
@@ -219,7 +219,6 @@ func (p *Pool) wake(n int) {
 		w := p.idlers[len(p.idlers)-1]
 		p.idlers[len(p.idlers)-1] = nil
 		p.idlers = p.idlers[:len(p.idlers)-1]
-		p.idle--
 		w.wake <- struct{}{} // buffered: w waits for exactly this
 	}
 }
@@ -245,6 +244,9 @@ func (p *Pool) next(w *worker) (job, bool) {
 			p.mu.Unlock()
 			<-w.wake // wake took w off idlers
 			p.mu.Lock()
+			// Counted idle until now, not from the wake: a worker taking
+			// jobs ahead (tryNext) must leave this one its job.
+			p.idle--
 		}
 		if p.mem == nil {
 			break

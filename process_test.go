@@ -815,3 +815,42 @@ func TestProcessWorkersOutliveCalls(t *testing.T) {
 		t.Errorf("workers %v before 100 calls, %v after: some were killed", before, after)
 	}
 }
+
+// sleepPid sleeps ms and says which process ran it.
+var sleepPid = mp.Register("test.sleepPid", func(_ context.Context, ms int) (int, error) {
+	time.Sleep(time.Duration(ms) * time.Millisecond)
+	return os.Getpid(), nil
+})
+
+// Long tasks after many tiny ones of another function share the workers:
+// a worker's recent task time is per function, so the first long task
+// does not look tiny and queue the others behind it in its worker's pipe
+// (bench -procs' CPU-bound case ran 16 × 150 ms in 1.8–2.4 s instead of
+// 1.2 on 2 workers, after the tiny tasks of the cases before it). Sleeps,
+// not CPU: the spread holds on a loaded machine.
+func TestLongTasksAfterTinyOnesShareTheWorkers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := newProcPool(t)
+	for range 3 {
+		if _, err := mp.Map(ctx, p, pidOf, make([]int, 2000), mp.Chunksize(1)); err != nil {
+			t.Fatal(err)
+		}
+		pids, err := mp.Map(ctx, p, sleepPid, slices.Repeat([]int{30}, 8), mp.Chunksize(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := map[int]int{}
+		for _, pid := range pids {
+			ran[pid]++
+		}
+		if len(ran) != 2 {
+			t.Fatalf("8 tasks of 30 ms ran on %d worker(s): %v", len(ran), ran)
+		}
+		for pid, n := range ran {
+			if n < 2 {
+				t.Fatalf("worker %d ran %d of 8 tasks of 30 ms (pids: %v)", pid, n, ran)
+			}
+		}
+	}
+}

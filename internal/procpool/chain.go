@@ -27,19 +27,23 @@ const (
 	maxAhead      = 32
 )
 
-// ahead is how many Tasks to keep queued behind the running one: none
-// for tasks longer than pipelineCover, whose round trip costs little and
-// which would be better run by the next free worker.
-func (pw *Proc) ahead() int {
-	if pw.avgTask <= 0 {
+// ahead is how many Tasks of function fn to keep queued behind the
+// running one: none for tasks longer than pipelineCover, whose round trip
+// costs little and which would be better run by the next free worker, and
+// none until a task of fn was timed (the recent time is of fn's tasks
+// only: a pool that ran tiny tasks of one function must not queue 32 long
+// ones of the next behind each other in one worker).
+func (pw *Proc) ahead(fn string) int {
+	if pw.avgTask <= 0 || fn != pw.avgFunc {
 		return 0 // unknown yet: the first task may be long
 	}
 	return int(min(pipelineCover/pw.avgTask, maxAhead))
 }
 
-// timeTask folds the time the worker took for a Task, sent at sent, into
-// its running average.
-func (pw *Proc) timeTask(sent time.Time) {
+// timeTask folds the time the worker took for a Task of function fn,
+// sent at sent, into its running average, which starts again with a
+// function other than the last one's.
+func (pw *Proc) timeTask(sent time.Time, fn string) {
 	now := time.Now()
 	start := sent // it started when sent, or when the one before it ended
 	if pw.lastDone.After(start) {
@@ -47,8 +51,8 @@ func (pw *Proc) timeTask(sent time.Time) {
 	}
 	took := now.Sub(start)
 	pw.lastDone = now
-	if pw.avgTask == 0 {
-		pw.avgTask = took
+	if pw.avgTask == 0 || fn != pw.avgFunc {
+		pw.avgTask, pw.avgFunc = took, fn
 	} else {
 		pw.avgTask += (took - pw.avgTask) / 8
 	}
@@ -271,7 +275,7 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 // pool's queue, in one burst once the queue is half empty. It reports
 // whether the worker died.
 func (c *chain) fill(pw *Proc) (died bool) {
-	room, queued, want := pw.room, 0, pw.ahead()
+	room, queued, want := pw.room, 0, pw.ahead(c.jobs[0].rj.FuncName())
 	for _, f := range c.jobs[1:] {
 		if f.sent {
 			queued++

@@ -48,6 +48,7 @@ type Proc struct {
 	rss    uint64 // resident memory after its last task
 	// the worker's recent time per Task, for pipelining
 	avgTask  time.Duration
+	avgFunc  string // the function avgTask is of
 	lastDone time.Time
 	room     int                   // bytes that Tasks queued in its pipe may take
 	why      atomic.Pointer[error] // why we killed it, if we did

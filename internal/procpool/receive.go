@@ -100,6 +100,6 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 		}
 		rj.Deliver(from+res.From, res.Values, res.N, errs)
 	}
-	pw.timeTask(f.sentAt)
+	pw.timeTask(f.sentAt, rj.FuncName())
 	return false, nil
 }

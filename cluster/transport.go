@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -72,18 +70,6 @@ type transport struct {
 	// brokenErr says why the pool cannot work: its local workers run the
 	// program instead of serving (no mp.Main)
 	brokenErr error
-}
-
-// deliveryLimit is the consumer's limit of deliveries of a task, for a
-// pool's limit of runs maxRuns: a task held by a worker that died of
-// another one is delivered again without having run, and should not fail
-// for it; the pool fails a task that ran maxRuns times itself
-// (onAttempt).
-func deliveryLimit(maxRuns int) int {
-	if maxRuns <= 0 {
-		return maxRuns // no limit
-	}
-	return 4 * maxRuns
 }
 
 // inflight is a task waiting for its results.
@@ -521,73 +507,6 @@ func (t *transport) onTicks(m *nats.Msg) {
 	if f != nil && f.onTick != nil {
 		f.tick(tk.N)
 	}
-}
-
-// onAttempt answers a worker about to run again a task of this pool that
-// was delivered before (mayRun): run it, or, once it ran MaxDeliver times
-// (the first delivery and the runs asked for since), stop: the task fails
-// with ErrUndeliverable and leaves the queue.
-func (t *transport) onAttempt(m *nats.Msg) {
-	if len(m.Data) != 8 {
-		return
-	}
-	id := binary.BigEndian.Uint64(m.Data)
-	t.mu.Lock()
-	f := t.pending[id]
-	stop := false
-	if f != nil {
-		f.tries++
-		if stop = 1+f.tries > t.cfg.MaxDeliver; stop {
-			delete(t.pending, id)
-		}
-	}
-	t.mu.Unlock()
-	if !stop {
-		m.Respond(nil)
-		return
-	}
-	m.Respond([]byte(attemptStop))
-	t.fail(f, fmt.Errorf("%w: it ran %d times, and each worker that ran it died or stalled", ErrUndeliverable, f.tries))
-}
-
-// fail ends task f, taken off pending, with err, and takes it off the
-// queue.
-func (t *transport) fail(f *inflight, err error) {
-	t.mu.Lock()
-	seq := f.seq
-	t.mu.Unlock()
-	if seq != 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		t.tasks.DeleteMsg(ctx, seq)
-		cancel()
-	}
-	f.err = err
-	close(f.done)
-}
-
-// onMaxDeliveries fails a task of this pool that the server delivered
-// more times than the consumer allows, a limit above MaxDeliver kept for
-// tasks whose workers could not ask this pool (onAttempt).
-func (t *transport) onMaxDeliveries(m *nats.Msg) {
-	var adv struct {
-		StreamSeq  uint64 `json:"stream_seq"`
-		Deliveries int    `json:"deliveries"`
-	}
-	if json.Unmarshal(m.Data, &adv) != nil {
-		return
-	}
-	t.mu.Lock()
-	var f *inflight
-	if id, ok := t.bySeq[adv.StreamSeq]; ok {
-		if f = t.pending[id]; f != nil {
-			delete(t.pending, id)
-		}
-	}
-	t.mu.Unlock()
-	if f == nil {
-		return
-	}
-	t.fail(f, fmt.Errorf("%w: delivered %d times, each worker that took it died or stalled", ErrUndeliverable, adv.Deliveries))
 }
 
 // Close stops the local workers, the connection and the embedded server.

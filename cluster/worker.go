@@ -464,32 +464,6 @@ func (w *worker) runOne(msg *taskMsg, suspect bool) (reply string, tr taskResult
 	return reply, tr, size, true, late
 }
 
-// mayRun asks the pool whose results go to reply whether task id, which
-// was delivered before, may run again: the pool counts the runs of its
-// tasks that were delivered before and fails one that reached its limit
-// (a poison task that kills every worker that runs it). Blame is exact:
-// a task that a dying worker held without running it is not counted. The
-// request also settles what this worker sent before it: the server passes
-// it on only after the acks sent before it on this connection, so a task
-// acknowledged before a crash here stays acknowledged. With no answer
-// (the pool gone, or one that does not count) the task runs: the
-// consumer's own limit of deliveries still ends a poison task.
-func (w *worker) mayRun(reply string, id uint64) bool {
-	subject := poolSubject(attemptsPrefix, reply)
-	if subject == "" {
-		return true
-	}
-	m, err := w.nc.Request(subject, binary.BigEndian.AppendUint64(nil, id), 5*time.Second)
-	if err != nil {
-		w.nc.FlushTimeout(5 * time.Second) // the acks, at least
-		return true
-	}
-	return string(m.Data) != attemptStop
-}
-
-// attemptStop is a pool's answer to mayRun: do not run the task.
-const attemptStop = "stop"
-
 // startTicks returns ctx carrying what counts the ticks of task t's items
 // (mp.Tick), if t asks for them (its call has a progress bar): they are
 // sent, summed, at most every wk.TickEvery on the core subject of the

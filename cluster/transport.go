@@ -38,9 +38,10 @@ var _ registry.Transport = (*transport)(nil)
 // its cluster for good (or is closed).
 var ErrClusterGone = errors.New("cluster: connection to the cluster lost")
 
-// ErrUndeliverable is the error of a task that was delivered to workers
-// the maximum number of times without a result: each worker that took it
-// died or stalled.
+// ErrUndeliverable is the error of a task that ran the maximum number of
+// times (5) without a result: each worker that ran it died or stalled. A
+// task held by a dying worker without running is not counted (see the
+// package documentation).
 var ErrUndeliverable = errors.New("cluster: no worker finished the task")
 
 // transport is a pool's connection to its cluster.

@@ -178,11 +178,10 @@ func serve(url string) int {
 		}
 		// Take what is there, up to a batch that the recent task time
 		// says we finish well within the ack wait; if nothing is there,
-		// wait for one.
-		// The queue's count after the last task taken says whether there
-		// is more: if not, wait for the next at once (a pull that finds
-		// nothing costs the server a request and an answer per task when
-		// tasks come one at a time, as Apply's do).
+		// wait for one. When the queue's count after the last task taken
+		// says it is empty, wait at once: a pull that finds nothing costs
+		// the server a request and an answer per task when tasks come one
+		// at a time, as Apply's do.
 		size := w.batchSize()
 		var perr error
 		n := 0

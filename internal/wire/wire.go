@@ -139,9 +139,16 @@ func (r *Reader) Read() (Kind, []byte, error) {
 		if _, err := io.ReadFull(r.r, hdr[:1]); err != nil {
 			return 0, nil, err
 		}
-		r.arm(0, 1)
+		// what came with the first byte is read unbounded: a reader
+		// descheduled for longer than the bound is not a stalled writer
+		armed := r.r.Buffered() < HeaderSize-1
+		if armed {
+			r.arm(0, 1)
+		}
 		_, err := io.ReadFull(r.r, hdr[1:])
-		r.disarm()
+		if armed {
+			r.disarm()
+		}
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -133,14 +134,66 @@ func StartServer(opts ...ServerOption) (*Server, error) {
 		srv.removeStore()
 		return nil, fmt.Errorf("cluster: starting the NATS server: %w", err)
 	}
+	// NoLog: the server logs nothing of its own, but what stops it from
+	// starting (a port taken) is its error, not a wait.
+	log := &startLog{fatal: make(chan struct{})}
+	s.SetLoggerV2(log, false, false, false)
 	go s.Start()
-	if !s.ReadyForConnections(30 * time.Second) {
-		s.Shutdown()
-		srv.removeStore()
-		return nil, errors.New("cluster: the NATS server did not get ready within 30s")
+	deadline := time.Now().Add(30 * time.Second)
+	for !s.ReadyForConnections(50 * time.Millisecond) {
+		var err error
+		select {
+		case <-log.fatal:
+			err = fmt.Errorf("cluster: the NATS server cannot start: %s", log.last())
+		default:
+			if time.Now().After(deadline) {
+				err = errors.New("cluster: the NATS server did not get ready within 30s")
+				if last := log.last(); last != "" {
+					err = fmt.Errorf("%w (its last error: %s)", err, last)
+				}
+			}
+		}
+		if err != nil {
+			s.Shutdown()
+			srv.removeStore()
+			return nil, err
+		}
 	}
 	srv.s = s
 	return srv, nil
+}
+
+// startLog is an embedded server's logger: it keeps the last error, and
+// closes fatal at the first fatal one (a listener that cannot listen).
+type startLog struct {
+	mu        sync.Mutex
+	lastErr   string
+	fatal     chan struct{}
+	fatalOnce sync.Once
+}
+
+var _ server.Logger = (*startLog)(nil)
+
+func (l *startLog) Noticef(string, ...any) {}
+func (l *startLog) Warnf(string, ...any)   {}
+func (l *startLog) Debugf(string, ...any)  {}
+func (l *startLog) Tracef(string, ...any)  {}
+
+func (l *startLog) Errorf(format string, v ...any) {
+	l.mu.Lock()
+	l.lastErr = fmt.Sprintf(format, v...)
+	l.mu.Unlock()
+}
+
+func (l *startLog) Fatalf(format string, v ...any) {
+	l.Errorf(format, v...)
+	l.fatalOnce.Do(func() { close(l.fatal) })
+}
+
+func (l *startLog) last() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastErr
 }
 
 // URL returns the address clients and workers connect to.

@@ -146,6 +146,7 @@ var _ sched.Pool = poolSide{}
 func (ps poolSide) Context() context.Context  { return ps.p.ctx }
 func (ps poolSide) Logger() *slog.Logger      { return ps.p.log }
 func (ps poolSide) JobsDone(n int)            { ps.p.jobsDone(n) }
+func (ps poolSide) Finishing(s sched.Slot)    { ps.p.finishing(s.(*worker)) }
 func (ps poolSide) Break(err error)           { ps.p.breakPool(err) }
 func (ps poolSide) MaxTasks() int             { return ps.p.defs.maxTasks }
 func (ps poolSide) Errors() sched.Errors      { return errorMaker{} }

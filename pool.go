@@ -46,6 +46,12 @@ type Pool struct {
 	broken     error
 	busy       int
 	idle       int // workers waiting for a job, or woken for one and not yet holding it
+	// spinner is the worker watching the queue before it sleeps (spin),
+	// if any, and spinnerHas says a job was left to it; spins says
+	// whether the pool's workers do (not a cluster's)
+	spinner    *worker
+	spinnerHas bool
+	spins      bool
 	// items queued and taken, for Stats: changed under mu, next to what
 	// mu guards, read without it
 	submitted atomic.Int64
@@ -99,7 +105,7 @@ func NewPool(opts ...PoolOption) (*Pool, error) {
 			s.workers = 512 // tasks in flight: see Cluster
 		}
 	}
-	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}, born: time.Now(), live: map[*worker]struct{}{}, timed: s.processes || s.cluster}
+	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}, born: time.Now(), live: map[*worker]struct{}{}, timed: s.processes || s.cluster, spins: !s.cluster}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -208,59 +214,12 @@ func (p *Pool) enqueue(jobs ...job) error {
 	}
 	p.queue = append(p.queue, jobs...)
 	p.countQueued(jobs)
-	p.wake(len(jobs))
+	n := len(jobs)
+	if p.leaveToSpinner() {
+		n--
+	}
+	p.wake(n)
 	return nil
-}
-
-// wake hands up to n idle workers a job to look for, the most recently
-// idle first. p.mu is held.
-func (p *Pool) wake(n int) {
-	for ; n > 0 && len(p.idlers) > 0; n-- {
-		w := p.idlers[len(p.idlers)-1]
-		p.idlers[len(p.idlers)-1] = nil
-		p.idlers = p.idlers[:len(p.idlers)-1]
-		w.wake <- struct{}{} // buffered: w waits for exactly this
-	}
-}
-
-// wakeAll wakes every idle worker (the pool closes, breaks or stops).
-// p.mu is held.
-func (p *Pool) wakeAll() { p.wake(len(p.idlers)) }
-
-// next blocks until a job is available for w, or returns false when the
-// worker should exit (pool closed and drained, or terminated). With
-// MemFree it also waits while memory is short and another job runs.
-func (p *Pool) next(w *worker) (job, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var heldFor job // the job MemFree held w back for, counted once
-	for {
-		for p.head == len(p.queue) {
-			if p.closed {
-				return nil, false
-			}
-			p.idlers = append(p.idlers, w)
-			p.idle++
-			p.mu.Unlock()
-			<-w.wake // wake took w off idlers
-			p.mu.Lock()
-			// Counted idle until now, not from the wake: a worker taking
-			// jobs ahead (tryNext) must leave this one its job.
-			p.idle--
-		}
-		if p.mem == nil {
-			break
-		}
-		if head := p.queue[p.head]; !p.mem.admits(p, w, heldFor == head) {
-			heldFor = head
-			continue
-		}
-		if p.head < len(p.queue) { // it may have gone while the memory was read
-			p.mem.started(w)
-			break
-		}
-	}
-	return p.pop(), true
 }
 
 // tryNext appends to dst up to n queued jobs that match, from the head of
@@ -296,9 +255,16 @@ func (p *Pool) pop() job {
 
 func (p *Pool) jobDone() { p.jobsDone(1) }
 
-// slotDone counts the job w took with next finished.
-func (p *Pool) slotDone(w *worker) {
+// slotDone counts the job w took with next finished; leaving says that
+// w will not look for another (it is replaced).
+func (p *Pool) slotDone(w *worker, leaving bool) {
 	p.mu.Lock()
+	if leaving && p.spinner == w {
+		p.unspin(w)
+		if p.head < len(p.queue) {
+			p.wake(1) // the job enqueue left to w
+		}
+	}
 	p.busy--
 	if p.busy == 0 && p.head == len(p.queue) {
 		p.idleCond.Broadcast()
@@ -335,8 +301,10 @@ func (p *Pool) loop(w *worker) {
 		w.enter(WorkerBusy)
 		p.backend.Run(w, j)
 		w.st.ran.Store(int64(w.tasks))
-		p.slotDone(w)
-		if max := p.defs.maxTasks; w.retire || (max > 0 && w.tasks >= max) {
+		max := p.defs.maxTasks
+		leaving := w.retire || (max > 0 && w.tasks >= max)
+		p.slotDone(w, leaving)
+		if leaving {
 			if w.retire {
 				p.st.Restarts[sched.Memory].Add(1)
 			} else {

@@ -854,3 +854,46 @@ func TestLongTasksAfterTinyOnesShareTheWorkers(t *testing.T) {
 		}
 	}
 }
+
+// Apply in a loop runs every task on the worker that ran the last one:
+// that worker says it is finishing before the caller has its result
+// (sched.Pool.Finishing), so the caller's next task is left to it instead
+// of waking the other, asleep (its goroutine parked, its process maybe
+// asleep on its task ring). Before, the two workers took turns. With
+// MaxTasksPerChild(1) each worker leaves after a task, and the task left
+// to it must go to another worker, not wait for it.
+func TestApplyInALoopStaysOnOneWorker(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := newProcPool(t)
+	ran := map[int]int{}
+	for i := range 300 {
+		pid, err := mp.Apply(ctx, p, pidOf, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= 10 { // the first may find either worker
+			ran[pid]++
+		}
+	}
+	if len(ran) != 1 {
+		t.Fatalf("290 sequential Applies ran on %d workers (tasks by pid: %v), want 1", len(ran), ran)
+	}
+
+	p2, err := mp.NewPool(mp.Processes(2), mp.MaxTasksPerChild(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	seen := map[int]bool{}
+	for i := range 20 {
+		pid, err := mp.Apply(ctx, p2, pidOf, i)
+		if err != nil {
+			t.Fatalf("Apply %d with MaxTasksPerChild(1): %v", i, err)
+		}
+		if seen[pid] {
+			t.Fatalf("Apply %d ran on worker %d again after MaxTasksPerChild(1)", i, pid)
+		}
+		seen[pid] = true
+	}
+}

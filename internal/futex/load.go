@@ -6,12 +6,17 @@ import (
 	"time"
 )
 
-// Crowded reports whether the machine has had more runnable threads than
-// this process may use cores, lately (by half a thread or more): a moving average of the kernel's
-// count of running tasks (Linux: /proc/loadavg's fourth field, which
-// counts the spinning sides of a ring themselves), sampled at most every
-// loadEvery, against runtime.NumCPU (the process's CPU affinity). It is
-// false where the count is unknown.
+// Crowded reports whether the machine has had more runnable threads,
+// lately, than this process may use cores plus one (by half a thread or
+// more): a moving average of the kernel's count of running tasks (Linux:
+// /proc/loadavg's fourth field), sampled at most every loadEvery, against
+// runtime.NumCPU (the process's CPU affinity). The one more is ours: the
+// count includes the spinning sides of a ring themselves and the Go
+// runtime's threads looking for work beside them, which make a quiet
+// round trip between two processes on 2 cores count 3 (measured: 2–6,
+// mostly 3); with cores + ½ as the bound, a quiet Apply loop counted as
+// crowded, stopped spinning, and its round trips took 2–3× longer. It
+// is false where the count is unknown.
 func Crowded() bool { return machine.crowded(time.Now().UnixNano()) }
 
 // loadEvery bounds how often the run queue is sampled: reading
@@ -51,5 +56,5 @@ func (g *loadGauge) crowded(now int64) bool {
 		}
 	}
 	// Half a task over the cores: a blip of one extra task does not count.
-	return g.avg16.Load() > int64(g.cpus)*16+8
+	return g.avg16.Load() > int64(g.cpus+1)*16+8
 }

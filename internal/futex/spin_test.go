@@ -47,7 +47,10 @@ func TestLoadGauge(t *testing.T) {
 		{"idle", []int{1, 1, 2, 1}, false},
 		{"both sides of a ring spinning on 2 cores", []int{2, 2, 2, 2}, false},
 		{"a blip does not make it crowded", []int{2, 2, 2, 4}, false},
+		{"a ring's sides and the runtime's thread beside them", []int{3, 3, 2, 3}, false},
+		{"a ring beside a hog on one core", []int{3, 4, 3, 3}, false},
 		{"a hog on every core", []int{4, 5, 4, 4}, true},
+		{"a hog on every core, the ring asleep", []int{4, 4, 4, 4}, true},
 		{"crowded from the first sample", []int{6}, true},
 		{"the crowd goes", []int{6, 6, 1, 1, 1, 1, 1, 1}, false},
 	} {

@@ -97,6 +97,9 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 			// The last results may end the call, which cancels its
 			// context: that must not kill the worker, now done with it.
 			c.receiving.Store(0)
+			if len(c.jobs) == 1 {
+				b.pool.Finishing(c.w) // it takes the caller's next task
+			}
 		}
 		rj.Deliver(from+res.From, res.Values, res.N, errs)
 	}

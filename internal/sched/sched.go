@@ -96,6 +96,11 @@ type Pool interface {
 	TryNext(dst []Job, n int, match func(Job) bool) []Job
 	// JobsDone counts n jobs taken with TryNext as finished.
 	JobsDone(n int)
+	// Finishing says that s is about to report the last results of the
+	// last job it holds, and will then look for its next job at once:
+	// the pool leaves the next job it queues to s instead of waking
+	// another slot (see mp's Pool.spin).
+	Finishing(s Slot)
 	// Break marks the pool broken: every queued job fails with err.
 	Break(err error)
 	// MaxTasks is MaxTasksPerChild (0: none).

@@ -1,0 +1,139 @@
+package mp
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/mp-go/mp/internal/futex"
+)
+
+// How idle workers wait for a job: on a stack, the most recently idle on
+// top, each asleep on its own channel; and one of them, the spinner,
+// awake for a while first.
+
+// wake hands up to n idle workers a job to look for, the most recently
+// idle first. p.mu is held.
+func (p *Pool) wake(n int) {
+	for ; n > 0 && len(p.idlers) > 0; n-- {
+		w := p.idlers[len(p.idlers)-1]
+		p.idlers[len(p.idlers)-1] = nil
+		p.idlers = p.idlers[:len(p.idlers)-1]
+		w.wake <- struct{}{} // buffered: w waits for exactly this
+	}
+}
+
+// wakeAll wakes every idle worker (the pool closes, breaks or stops).
+// p.mu is held.
+func (p *Pool) wakeAll() { p.wake(len(p.idlers)) }
+
+// next blocks until a job is available for w, or returns false when the
+// worker should exit (pool closed and drained, or terminated). With
+// MemFree it also waits while memory is short and another job runs.
+func (p *Pool) next(w *worker) (job, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.unspin(w)     // spin takes the turn again if the queue is empty
+	var heldFor job // the job MemFree held w back for, counted once
+	for {
+		for p.head == len(p.queue) {
+			if p.closed {
+				return nil, false
+			}
+			if p.spinner == nil && p.spins && p.spin(w) {
+				continue // a job came, or the pool closed
+			}
+			p.idlers = append(p.idlers, w)
+			p.idle++
+			p.mu.Unlock()
+			<-w.wake // wake took w off idlers
+			p.mu.Lock()
+			// Counted idle until now, not from the wake: a worker taking
+			// jobs ahead (tryNext) must leave this one its job.
+			p.idle--
+		}
+		if p.mem == nil {
+			break
+		}
+		if head := p.queue[p.head]; !p.mem.admits(p, w, heldFor == head) {
+			heldFor = head
+			continue
+		}
+		if p.head < len(p.queue) { // it may have gone while the memory was read
+			p.mem.started(w)
+			break
+		}
+	}
+	return p.pop(), true
+}
+
+// spin watches the queue for up to spinFor before w goes to sleep on the
+// idlers' stack, as the pool's one spinner: enqueue leaves the first job
+// it queues to the spinner instead of waking a sleeping worker. A caller
+// that submits its next task as soon as it has the last one's result
+// (Apply in a loop) then finds the worker that ran it awake, with its
+// process still spinning on its task ring and its caches warm: no
+// goroutine and no process is woken. Not on a crowded machine: there the
+// spinner would only keep the caller off a core. It reports whether a
+// job came (or the pool closed) while it watched. p.mu is held, and held
+// again when it returns.
+func (p *Pool) spin(w *worker) bool {
+	if futex.Crowded() {
+		return false
+	}
+	p.spinner = w
+	p.idle++ // tryNext must leave the next job to it
+	p.mu.Unlock()
+	// Bounded by yields as well as by the clock: in a synctest bubble
+	// the clock stands still while anything runs.
+	deadline := time.Now().Add(spinFor)
+	for i := 1; p.submitted.Load() == p.taken.Load() && i <= maxSpinYields; i++ {
+		if i%16 == 0 && time.Now().After(deadline) {
+			break
+		}
+		runtime.Gosched()
+	}
+	p.mu.Lock()
+	p.unspin(w)
+	return p.head < len(p.queue) || p.closed
+}
+
+// finishing makes w, about to deliver the last results of its job, the
+// spinner ahead of time: the caller woken by those results may queue its
+// next task before w is back in next, and that task is then left to w.
+func (p *Pool) finishing(w *worker) {
+	if !p.spins {
+		return
+	}
+	p.mu.Lock()
+	if p.spinner == nil && p.head == len(p.queue) && !p.closed {
+		p.spinner = w
+		p.idle++
+	}
+	p.mu.Unlock()
+}
+
+// unspin ends w's turn as the spinner, if it has it. p.mu is held.
+func (p *Pool) unspin(w *worker) {
+	if p.spinner == w {
+		p.spinner, p.spinnerHas = nil, false
+		p.idle--
+	}
+}
+
+// leaveToSpinner reports whether the spinner takes one of the jobs just
+// queued, so that one sleeping worker fewer is woken: once per turn, the
+// spinner takes one job. p.mu is held.
+func (p *Pool) leaveToSpinner() bool {
+	if p.spinner == nil || p.spinnerHas {
+		return false
+	}
+	p.spinnerHas = true
+	return true
+}
+
+// spinFor is how long an idle worker watches the queue before it sleeps:
+// a caller's work between two tasks of a loop.
+const (
+	spinFor       = 20 * time.Microsecond
+	maxSpinYields = 1024 // 20 µs are ~250 yields (80 ns each, measured)
+)

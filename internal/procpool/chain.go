@@ -333,7 +333,10 @@ func (c *chain) hook(ctx context.Context) {
 	if c.unhook != nil {
 		c.unhook()
 	}
-	c.hooked = ctx
+	c.hooked, c.unhook = ctx, nil
+	if ctx.Done() == nil {
+		return // never cancelled (context.Background): nothing to hook
+	}
 	c.hookGen++
 	gen := c.hookGen
 	c.unhook = context.AfterFunc(ctx, func() {

@@ -25,20 +25,11 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 		// reason says the pool stopped it, for Stats (Cancel, not Crash).
 		pw.killFor(&stoppedFor{context.Cause(ctx)})
 	}
-	var current atomic.Int64
-	arm := func(i int) *time.Timer {
-		if timeout <= 0 {
-			return nil
-		}
-		return time.AfterFunc(timeout, func() {
-			if current.Load() == int64(i) {
-				c.timedOut.Store(true)
-				pw.killFor(b.errs.Timeout(timeout))
-			}
-		})
+	var dl *deadline // only with a Timeout: most calls allocate nothing
+	if timeout > 0 {
+		dl = &deadline{c: c, pw: pw, d: timeout}
 	}
-	reasonOf := pw.reason
-	timer := arm(0)
+	timer := dl.arm(0)
 	for got := 0; got < n; {
 		kind, p, err := pw.r.Read()
 		if kind == wire.KindLog && err == nil {
@@ -62,18 +53,19 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 		}
 		if timer != nil {
 			timer.Stop()
+			timer = nil
 		}
 		if err != nil {
 			if FramingError(err) {
 				pw.killFor(pw.protocolError(err)) // at once: it cannot be trusted
 			}
-			return true, reasonOf()
+			return true, pw.reason()
 		}
 		var res wire.Results
 		if kind != wire.KindResult || wire.Unmarshal(p, &res) != nil || res.ID != id || res.From != got || res.N < 1 || res.From+res.N > n {
 			// out of step: this worker cannot be trusted
 			pw.killFor(pw.protocolError(fmt.Errorf("a malformed or unexpected frame (kind %d, %d bytes) where the results of task %d were due", kind, len(p), id)))
-			return true, reasonOf()
+			return true, pw.reason()
 		}
 		var errs map[int]error
 		for _, e := range res.Errs {
@@ -89,9 +81,11 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 			pw.rss = res.RSS
 		}
 		got += res.N
-		current.Store(int64(got))
-		if got < n {
-			timer = arm(got)
+		if dl != nil {
+			dl.current.Store(int64(got))
+			if got < n {
+				timer = dl.arm(got)
+			}
 		}
 		if got == n {
 			// The last results may end the call, which cancels its
@@ -105,4 +99,26 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 	}
 	pw.timeTask(f.sentAt, rj.FuncName())
 	return false, nil
+}
+
+// deadline kills a worker whose item runs past the call's Timeout: the
+// item it runs is the one current numbers.
+type deadline struct {
+	c       *chain
+	pw      *Proc
+	d       time.Duration
+	current atomic.Int64
+}
+
+// arm starts the clock of item i (nil: no Timeout, no clock).
+func (dl *deadline) arm(i int) *time.Timer {
+	if dl == nil {
+		return nil
+	}
+	return time.AfterFunc(dl.d, func() {
+		if dl.current.Load() == int64(i) {
+			dl.c.timedOut.Store(true)
+			dl.pw.killFor(dl.c.b.errs.Timeout(dl.d))
+		}
+	})
 }

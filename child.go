@@ -249,7 +249,7 @@ func (p *Process) wait(pw *procpool.Proc, stop func() bool) {
 			break // EOF: the child has ended (or closed its pipe)
 		}
 		var res wire.Results
-		if kind == wire.KindResult && wire.Unmarshal(b, &res) == nil && len(res.Errs) > 0 {
+		if kind == wire.KindResult && wire.DecodeResults(b, &res) == nil && len(res.Errs) > 0 {
 			e := res.Errs[0].Err
 			remote = errorMaker{}.Remote(pw.PID(), &e)
 		}

@@ -448,12 +448,7 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			pw.nextID++
 			f.id, f.from, f.n, f.encErr = pw.nextID, from, n, encErr
 			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful, Ticks: f.ticks}
-			frame, err := wire.Marshal(task)
-			if err != nil {
-				rj.Fail(from, err)
-				continue
-			}
-			f.frame, f.frameFrom, f.frameFor = frame, from, pw
+			f.frame, f.frameFrom, f.frameFor = wire.AppendTask(nil, &task), from, pw
 		}
 		if room >= 0 && len(f.frame)+wire.HeaderSize > room {
 			return deferred

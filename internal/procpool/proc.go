@@ -339,8 +339,11 @@ func (pw *Proc) exitError(mk sched.Errors, reason error) error {
 
 // Send writes one message to the worker and flushes it.
 func (pw *Proc) Send(kind wire.Kind, msg any) error {
-	b, err := wire.Marshal(msg)
-	if err != nil {
+	var b []byte
+	var err error
+	if t, ok := msg.(wire.Task); ok {
+		b = wire.AppendTask(nil, &t) // a Task frame has its own layout
+	} else if b, err = wire.Marshal(msg); err != nil {
 		return err
 	}
 	if err := pw.w.Write(kind, b); err != nil {

@@ -2,7 +2,7 @@ package wire
 
 // Version is the protocol version a worker announces in its Hello; a pool
 // refuses a worker with another.
-const Version = 1
+const Version = 2
 
 // Hello is a worker's first frame.
 type Hello struct {

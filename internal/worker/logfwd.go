@@ -22,8 +22,9 @@ import (
 // workerOut is a worker's end of the result ring, shared by the task loop
 // and by log records made on any goroutine.
 type workerOut struct {
-	mu sync.Mutex
-	w  *wire.Writer
+	mu      sync.Mutex
+	w       *wire.Writer
+	scratch []byte // Results frames are encoded here
 }
 
 // send writes one message and flushes it.
@@ -36,9 +37,17 @@ func (o *workerOut) send(kind wire.Kind, msg any) error {
 	return o.w.Flush()
 }
 
-// write encodes msg into the buffer; o.mu is held.
+// write encodes msg into the buffer; o.mu is held. Results have a frame
+// layout of their own (wire.AppendResults), the rest is CBOR.
 func (o *workerOut) write(kind wire.Kind, msg any) error {
-	b, err := wire.Marshal(msg)
+	var b []byte
+	var err error
+	if r, ok := msg.(*wire.Results); ok {
+		o.scratch, err = wire.AppendResults(o.scratch[:0], r)
+		b = o.scratch
+	} else {
+		b, err = wire.Marshal(msg)
+	}
 	if err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func Serve(link *Link, h Host) int {
 			return exitBadFrame
 		}
 		var t wire.Task
-		if err := wire.Unmarshal(p, &t); err != nil {
+		if err := wire.DecodeTask(p, &t); err != nil {
 			fmt.Fprintf(os.Stderr, "mp worker %d: bad task from the pool: %v\n", os.Getpid(), err)
 			return exitBadFrame
 		}

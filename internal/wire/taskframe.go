@@ -17,10 +17,10 @@ import (
 // so do the rare item errors (CBOR, inside). A cluster task, a message of
 // its own, stays CBOR.
 //
-// Task:    0x54 flags uvarint(ID) uvarint(N) uvarint(Retries)
-//          varint(Timeout) uvarint(len) Func uvarint(len) Args
-// Results: 0x52 uvarint(ID) uvarint(From) uvarint(N) uvarint(RSS)
-//          uvarint(Retried) uvarint(len) Values uvarint(len) Errs(CBOR)
+//	Task:    0x54 flags uvarint(ID) uvarint(N) uvarint(Retries)
+//	         varint(Timeout) uvarint(len) Func uvarint(len) Args
+//	Results: 0x52 uvarint(ID) uvarint(From) uvarint(N) uvarint(RSS)
+//	         uvarint(Retried) uvarint(len) Values uvarint(len) Errs(CBOR)
 //
 // flags: 1 Careful, 2 Ticks. Every byte must be accounted for.
 const (

@@ -341,10 +341,15 @@ func (pw *Proc) exitError(mk sched.Errors, reason error) error {
 func (pw *Proc) Send(kind wire.Kind, msg any) error {
 	var b []byte
 	var err error
-	if t, ok := msg.(wire.Task); ok {
-		b = wire.AppendTask(nil, &t) // a Task frame has its own layout
-	} else if b, err = wire.Marshal(msg); err != nil {
-		return err
+	switch t := msg.(type) { // a Task frame has its own layout
+	case wire.Task:
+		b = wire.AppendTask(nil, &t)
+	case *wire.Task:
+		b = wire.AppendTask(nil, t)
+	default:
+		if b, err = wire.Marshal(msg); err != nil {
+			return err
+		}
 	}
 	if err := pw.w.Write(kind, b); err != nil {
 		return err

@@ -42,10 +42,14 @@ func (o *workerOut) send(kind wire.Kind, msg any) error {
 func (o *workerOut) write(kind wire.Kind, msg any) error {
 	var b []byte
 	var err error
-	if r, ok := msg.(*wire.Results); ok {
+	switch r := msg.(type) {
+	case *wire.Results:
 		o.scratch, err = wire.AppendResults(o.scratch[:0], r)
 		b = o.scratch
-	} else {
+	case wire.Results:
+		o.scratch, err = wire.AppendResults(o.scratch[:0], &r)
+		b = o.scratch
+	default:
 		b, err = wire.Marshal(msg)
 	}
 	if err != nil {

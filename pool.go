@@ -48,7 +48,9 @@ type Pool struct {
 	idle       int // workers waiting for a job, or woken for one and not yet holding it
 	// spinner is the worker watching the queue before it sleeps (spin),
 	// if any, and spinnerHas says a job was left to it; spins says
-	// whether the pool's workers do (not a cluster's)
+	// whether the pool's workers do: a process pool's only (on goroutines
+	// a spinner took a core from Imap's feeder: 8.6 → 11.2 ns/item, and
+	// Apply was as fast without it; a cluster's wait on the network)
 	spinner    *worker
 	spinnerHas bool
 	spins      bool
@@ -105,7 +107,7 @@ func NewPool(opts ...PoolOption) (*Pool, error) {
 			s.workers = 512 // tasks in flight: see Cluster
 		}
 	}
-	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}, born: time.Now(), live: map[*worker]struct{}{}, timed: s.processes || s.cluster, spins: !s.cluster}
+	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}, born: time.Now(), live: map[*worker]struct{}{}, timed: s.processes || s.cluster, spins: s.processes}
 	if p.log == nil {
 		p.log = slog.Default()
 	}

@@ -192,6 +192,9 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 	// the stage until its batch is sent, then in the result ring. A
 	// crash then loses nothing that finished.
 	link := wk.Running.Link.Load()
+	if ok, err := runRaw(ctx, fn, t, args, link, due, send); ok {
+		return nil, err
+	}
 	var mark *wk.Mark
 	if link != nil {
 		mark = link.Mark

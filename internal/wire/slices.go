@@ -23,6 +23,11 @@ const (
 // checks a value: the error of an item that cannot be encoded names it
 // (unless it is the only one) and the path inside it.
 func MarshalSlice[T any](items []T) ([]byte, error) {
+	if kind, ok := RawKind[T](); ok {
+		b := make([]byte, 2, 2+8*len(items))
+		b[0], b[1] = rawTag, kind
+		return append(b, rawBytes(items)...), nil
+	}
 	switch s := any(items).(type) {
 	case []int:
 		return appendWords(rawInt, len(s), func(i int) uint64 { return uint64(s[i]) }), nil
@@ -50,6 +55,9 @@ func MarshalSlice[T any](items []T) ([]byte, error) {
 // without allocating, when they are a slice of int, int64 or float64;
 // ok is false (and dst returned as is) for any other type.
 func AppendRaw[T any](dst []byte, items []T) (b []byte, ok bool) {
+	if kind, ok := RawKind[T](); ok {
+		return append(append(dst, rawTag, kind), rawBytes(items)...), true
+	}
 	switch s := any(items).(type) {
 	case []int:
 		dst = append(dst, rawTag, rawInt)
@@ -89,6 +97,15 @@ func UnmarshalSlice[T any](data []byte, out *[]T) error {
 	}
 	if len(data) < 2 || (len(data)-2)%8 != 0 {
 		return fmt.Errorf("wire: raw slice of %d bytes", len(data))
+	}
+	if kind, ok := RawKind[T](); ok {
+		if data[1] != kind {
+			return fmt.Errorf("wire: raw slice of kind %d cannot be decoded into %T", data[1], out)
+		}
+		s := make([]T, (len(data)-2)/8)
+		copy(rawBytes(s), data[2:])
+		*out = s
+		return nil
 	}
 	switch p := any(out).(type) {
 	case *[]int:

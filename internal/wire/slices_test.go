@@ -50,5 +50,54 @@ func FuzzUnmarshalSlice(f *testing.F) {
 		_ = UnmarshalSlice(data, &c)
 		var s []string
 		_ = UnmarshalSlice(data, &s)
+		// the copy into a destination agrees with the decoding
+		if len(data) >= 2 && (len(data)-2)%8 == 0 {
+			d := make([]int, (len(data)-2)/8)
+			ok, err := DecodeRawInto(data, d)
+			uerr := UnmarshalSlice(data, &a)
+			if ok && (uerr != nil || !slices.Equal(a, d)) {
+				t.Fatalf("DecodeRawInto %v, UnmarshalSlice %v (%v)", d, a, uerr)
+			}
+			if err != nil && uerr == nil {
+				t.Fatalf("DecodeRawInto refused what UnmarshalSlice took: %v", err)
+			}
+		}
 	})
+}
+
+// DecodeRawInto copies what MarshalSlice wrote for numbers straight into
+// its destination, and refuses what UnmarshalSlice would refuse: another
+// kind, a length that is not the destination's, or no raw slice at all.
+func TestDecodeRawInto(t *testing.T) {
+	ints, _ := MarshalSlice([]int{3, -4, math.MaxInt})
+	fl, _ := MarshalSlice([]float64{0.5, -1})
+	strs, _ := MarshalSlice([]string{"a"})
+	for _, c := range []struct {
+		name    string
+		data    []byte
+		n       int
+		ok, err bool
+		want    []int
+	}{
+		{"ints", ints, 3, true, false, []int{3, -4, math.MaxInt}},
+		{"floats into ints", fl, 2, false, true, nil},
+		{"too few", ints, 4, false, true, nil},
+		{"too many", ints, 2, false, true, nil},
+		{"cut", ints[:len(ints)-3], 3, false, true, nil},
+		{"CBOR", strs, 1, false, false, nil},
+		{"empty", nil, 0, false, false, nil},
+	} {
+		dst := make([]int, c.n)
+		ok, err := DecodeRawInto(c.data, dst)
+		if ok != c.ok || (err != nil) != c.err {
+			t.Errorf("%s: ok %v, err %v; want ok %v, an error %v", c.name, ok, err, c.ok, c.err)
+		}
+		if c.ok && !slices.Equal(dst, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, dst, c.want)
+		}
+	}
+	var s []string
+	if ok, err := DecodeRawInto(ints, make([]string, 3)); ok || err != nil || UnmarshalSlice(ints, &s) == nil {
+		t.Errorf("numbers into strings: %v, %v", ok, err)
+	}
 }

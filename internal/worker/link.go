@@ -9,6 +9,7 @@ import (
 
 	"github.com/mp-go/mp/internal/ring"
 	"github.com/mp-go/mp/internal/shm"
+	"github.com/mp-go/mp/internal/wire"
 )
 
 // A Link is the shared memory between a pool and one worker process: a
@@ -77,7 +78,7 @@ func LinkBacked() int { return LinkSize() }
 func parts(mem []byte) (mark []byte, stage *Stage, tasks, results []byte, toff, roff int) {
 	toff = headSize
 	roff = toff + ring.Size(TaskRingBytes)
-	stage = &Stage{h: (*stageHeader)(unsafe.Pointer(&mem[markSize])), data: mem[markSize+int(unsafe.Sizeof(stageHeader{})) : headSize]}
+	stage = &Stage{h: (*stageHeader)(unsafe.Pointer(&mem[markSize])), data: mem[markSize+int(unsafe.Sizeof(stageHeader{})) : headSize], mark: (*Mark)(unsafe.Pointer(&mem[0]))}
 	return mem[:markSize], stage, mem[toff:roff], mem[roff : roff+ring.Size(ResultRingBytes)], toff, roff
 }
 
@@ -138,25 +139,62 @@ func (m *Mark) Running() (id uint64, item int, ok bool) {
 // length of its error (0: none), then both encoded. The header's word,
 // stored after an entry is written, commits it: entries and bytes. The
 // pool reads a stage only once its worker has died.
+//
+// A Task whose results are numbers (wire.RawKind) keeps them raw instead
+// (ResetRaw): the values as an array, and no count of its own: the mark
+// commits them, the items from the stage's first to the one before the
+// item marked running being finished. One store per item, not three.
 type Stage struct {
 	h    *stageHeader
 	data []byte
+	mark *Mark
 }
 
 type stageHeader struct {
 	task atomic.Uint64 // the Task's ID
 	from atomic.Int64  // the index in it of the first entry
 	word atomic.Uint64 // entries << 32 | bytes
-	_    [40]byte
+	raw  atomic.Uint32 // the wire.RawKind of a raw stage; 0: entries
+	_    [36]byte
 }
+
+// rawAt is where a raw stage's values start in its data (8-aligned): the
+// two bytes before them are the raw slice's header, so that the values of
+// the first n items are a raw slice as they are (RawValues).
+const rawAt = 8
 
 // Reset empties the stage for the items of task id from from on; the
 // items before have gone out in a Results frame.
 func (s *Stage) Reset(id uint64, from int) {
 	s.h.word.Store(0)
-	s.h.task.Store(id)
+	s.h.raw.Store(0)
 	s.h.from.Store(int64(from))
+	s.h.task.Store(id)
 }
+
+// ResetRaw empties the stage for the items of task id from from on, whose
+// results are numbers of the wire.RawKind kind, kept in RawSlots.
+func (s *Stage) ResetRaw(id uint64, from int, kind byte) {
+	h := wire.RawHeader(kind)
+	copy(s.data[rawAt-2:], h[:])
+	s.h.word.Store(0)
+	s.h.raw.Store(uint32(kind))
+	s.h.from.Store(int64(from))
+	s.h.task.Store(id)
+}
+
+// RawSlots is a raw stage's room for values, as numbers of type R (of the
+// stage's wire.RawKind): the result of item from+k goes in slot k, written
+// before the next item is marked running.
+func RawSlots[R any](s *Stage) []R {
+	var zero R
+	n := (len(s.data) - rawAt) / int(unsafe.Sizeof(zero))
+	return unsafe.Slice((*R)(unsafe.Pointer(&s.data[rawAt])), n)
+}
+
+// RawValues is the first n values of a raw stage as a raw slice, the
+// Values of their Results (not a copy: send it before the stage is reset).
+func (s *Stage) RawValues(n int) []byte { return s.data[rawAt-2 : rawAt+8*n] }
 
 // Add keeps one item's results; it reports false if they do not fit (the
 // caller then sends its batch at once).
@@ -189,6 +227,9 @@ func (s *Stage) Read(id uint64) []Staged {
 	if s.h.task.Load() != id {
 		return nil
 	}
+	if kind := s.h.raw.Load(); kind != 0 {
+		return s.readRaw(id, byte(kind))
+	}
 	w := s.h.word.Load()
 	n, end := int(w>>32), int(uint32(w))
 	from := int(s.h.from.Load())
@@ -208,6 +249,23 @@ func (s *Stage) Read(id uint64) []Staged {
 		}
 		out = append(out, st)
 		at += 8 + vl + el
+	}
+	return out
+}
+
+// readRaw reads a raw stage: the items before the one marked running.
+func (s *Stage) readRaw(id uint64, kind byte) []Staged {
+	t, item, ok := s.mark.Running()
+	from := int(s.h.from.Load())
+	if !ok || t != uint64(uint32(id)) || from < 0 {
+		return nil
+	}
+	n := min(item-from, (len(s.data)-rawAt)/8)
+	h := wire.RawHeader(kind)
+	var out []Staged
+	for k := range max(n, 0) {
+		v := append(h[:2:2], s.data[rawAt+8*k:rawAt+8*k+8]...)
+		out = append(out, Staged{Index: from + k, Value: v})
 	}
 	return out
 }

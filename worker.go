@@ -176,8 +176,13 @@ const maxBatch = 4096
 // runBatch is the typed body of wk.RunTask, made by Register for
 // each function.
 func runBatch[A, R any](ctx context.Context, name string, fn func(context.Context, A) (R, error), t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) (<-chan struct{}, error) {
-	var args []A
-	if err := wire.UnmarshalSlice(t.Args, &args); err != nil || len(args) != t.N {
+	args, release := rawArgs[A](t)
+	defer release()
+	var err error
+	if args == nil {
+		err = wire.UnmarshalSlice(t.Args, &args)
+	}
+	if err != nil || len(args) != t.N {
 		if err == nil {
 			err = fmt.Errorf("%d arguments for %d items", len(args), t.N)
 		}

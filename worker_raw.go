@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/mp-go/mp/internal/wire"
 	wk "github.com/mp-go/mp/internal/worker"
@@ -102,4 +104,29 @@ func (r *rawRun[A, R]) flush(end int) error {
 	r.from, r.errs = end, nil
 	r.stage.ResetRaw(r.t.ID, end, r.kind)
 	return err
+}
+
+// argWords are the buffers rawArgs decodes arguments into, words that
+// hold any wire.RawKind type, reused from Task to Task: a chunk of 1000
+// numbers is otherwise 8 KB to allocate, clear and collect each time.
+var argWords = sync.Pool{New: func() any { return new([]uint64) }}
+
+// rawArgs decodes t's arguments into a reused buffer when they are
+// numbers of a wire.RawKind type; release gives the buffer back once the
+// Task is done (the function took each argument by value). args is nil
+// when they are not: decode them with wire.UnmarshalSlice.
+func rawArgs[A any](t *wire.Task) (args []A, release func()) {
+	if _, raw := wire.RawKind[A](); !raw || t.N <= 0 || len(t.Args) != 2+8*t.N {
+		return nil, func() {}
+	}
+	buf := argWords.Get().(*[]uint64)
+	if cap(*buf) < t.N {
+		*buf = make([]uint64, t.N)
+	}
+	args = unsafe.Slice((*A)(unsafe.Pointer(unsafe.SliceData(*buf))), t.N)
+	if ok, _ := wire.DecodeRawInto(t.Args, args); !ok {
+		argWords.Put(buf)
+		return nil, func() {} // malformed: UnmarshalSlice says how
+	}
+	return args, func() { argWords.Put(buf) }
 }

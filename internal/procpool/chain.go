@@ -103,6 +103,9 @@ type chain struct {
 	w      sched.Slot
 	jobs   []*flight
 	ahead  []sched.Job // scratch for TryNext
+	// scratch is the buffer Tasks are encoded in, reused from one to the
+	// next: the frame is copied into the worker's ring as it is written
+	scratch []byte
 	done   int         // jobs taken ahead and finished, not yet told to the pool
 	cur    atomic.Pointer[Proc]
 	hooked context.Context // the context whose cancellation kills cur
@@ -439,6 +442,7 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			continue
 		}
 		from := rj.Cursor()
+		fresh := false
 		if f.frame == nil || f.frameFrom != from || f.frameFor != pw {
 			args, n, encErr := rj.EncodeFrom(from)
 			if n == 0 {
@@ -448,9 +452,13 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			pw.nextID++
 			f.id, f.from, f.n, f.encErr = pw.nextID, from, n, encErr
 			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful, Ticks: f.ticks}
-			f.frame, f.frameFrom, f.frameFor = wire.AppendTask(nil, &task), from, pw
+			f.frame, f.frameFrom, f.frameFor = wire.AppendTask(c.scratch[:0], &task), from, pw
+			c.scratch, fresh = f.frame[:0], true
 		}
 		if room >= 0 && len(f.frame)+wire.HeaderSize > room {
+			if fresh {
+				f.frame = slices.Clone(f.frame) // kept: the scratch is the next Task's
+			}
 			return deferred
 		}
 		f.sent, f.size, f.sentAt = true, len(f.frame)+wire.HeaderSize, time.Now()

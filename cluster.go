@@ -213,7 +213,7 @@ func (b *clusterBackend) Run(s sched.Slot, rj sched.Job) {
 	}
 	for rj.Cursor() < rj.Size() {
 		from := rj.Cursor()
-		args, n, encErr := rj.EncodeFrom(from)
+		args, n, encErr := rj.EncodeFrom(nil, from)
 		if n == 0 {
 			rj.Fail(from, encErr)
 			continue

@@ -81,7 +81,13 @@ const parentEnv = "MP_PARENT"
 
 // encodeFrom encodes items as one array, stopping before the first item
 // that cannot be encoded or does not fit in a Task frame (encoding.go).
-func encodeFrom[A any](items []A) ([]byte, int, error) { return encodeArgs(items, maxArgBytes) }
+func encodeFrom[A any](dst []byte, items []A) ([]byte, int, error) {
+	if _, raw := wire.RawKind[A](); raw && 2+8*len(items) <= maxArgBytes {
+		b, _ := wire.AppendRaw(dst, items) // numbers: into the caller's buffer
+		return b, len(items), nil
+	}
+	return encodeArgs(items, maxArgBytes)
+}
 
 // decodeResults decodes n results; a failure to decode fails every item.
 func decodeResults[R any](name string, values []byte, n int) ([]R, error) {
@@ -132,9 +138,9 @@ func (k *chunk[A, R]) Complete(s sched.Slot, d time.Duration) {
 	k.finish()
 }
 
-func (k *chunk[A, R]) EncodeFrom(i int) ([]byte, int, error) {
+func (k *chunk[A, R]) EncodeFrom(dst []byte, i int) ([]byte, int, error) {
 	defer k.call.pool.timeEncode(time.Now())
-	return encodeFrom(k.in[i:])
+	return encodeFrom(dst, k.in[i:])
 }
 
 func (k *chunk[A, R]) Deliver(at int, values []byte, n int, errs map[int]error) {
@@ -183,9 +189,9 @@ func (t *task[A, R]) Index(int) int                          { return 0 }
 func (t *task[A, R]) CallSeq() uint64                        { return t.seq }
 func (t *task[A, R]) Complete(s sched.Slot, _ time.Duration) { s.Ran(t.n) }
 
-func (t *task[A, R]) EncodeFrom(int) ([]byte, int, error) {
+func (t *task[A, R]) EncodeFrom(dst []byte, _ int) ([]byte, int, error) {
 	defer t.pool.timeEncode(time.Now())
-	return encodeFrom([]A{t.arg})
+	return encodeFrom(dst, []A{t.arg})
 }
 
 // Begin reports whether the task is still to run (not cancelled).

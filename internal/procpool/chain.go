@@ -99,17 +99,18 @@ func (f *flight) pipelined() bool {
 // chain is what a worker slot's run holds: the jobs it has taken, in
 // order, the first of them (the head) the one whose results it reads.
 type chain struct {
-	b      *Backend
-	w      sched.Slot
-	jobs   []*flight
-	ahead  []sched.Job // scratch for TryNext
+	b     *Backend
+	w     sched.Slot
+	jobs  []*flight
+	ahead []sched.Job // scratch for TryNext
 	// scratch is the buffer Tasks are encoded in, reused from one to the
 	// next: the frame is copied into the worker's ring as it is written
 	scratch []byte
-	done   int         // jobs taken ahead and finished, not yet told to the pool
-	cur    atomic.Pointer[Proc]
-	hooked context.Context // the context whose cancellation kills cur
-	unhook func() bool
+	argBuf  []byte // the same for the arguments, before the frame
+	done    int    // jobs taken ahead and finished, not yet told to the pool
+	cur     atomic.Pointer[Proc]
+	hooked  context.Context // the context whose cancellation kills cur
+	unhook  func() bool
 	// hookGen numbers the hooks; receiving is the number of the hook
 	// whose head's results are being read (0: none), so that a context
 	// cancelled after its task is done kills nothing.
@@ -444,7 +445,10 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 		from := rj.Cursor()
 		fresh := false
 		if f.frame == nil || f.frameFrom != from || f.frameFor != pw {
-			args, n, encErr := rj.EncodeFrom(from)
+			args, n, encErr := rj.EncodeFrom(c.argBuf[:0], from)
+			if cap(args) > 0 && cap(args) >= cap(c.argBuf) {
+				c.argBuf = args[:0] // copied into the frame below
+			}
 			if n == 0 {
 				rj.Fail(from, encErr)
 				continue

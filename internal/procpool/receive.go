@@ -62,7 +62,7 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 			return true, pw.reason()
 		}
 		var res wire.Results
-		if kind != wire.KindResult || wire.DecodeResults(p, &res) != nil || res.ID != id || res.From != got || res.N < 1 || res.From+res.N > n {
+		if kind != wire.KindResult || wire.DecodeResultsShared(p, &res) != nil || res.ID != id || res.From != got || res.N < 1 || res.From+res.N > n {
 			// out of step: this worker cannot be trusted
 			pw.killFor(pw.protocolError(fmt.Errorf("a malformed or unexpected frame (kind %d, %d bytes) where the results of task %d were due", kind, len(p), id)))
 			return true, pw.reason()

@@ -73,10 +73,13 @@ type Job interface {
 	// CallSeq is the number of the job's call in its pool.
 	CallSeq() uint64
 	// EncodeFrom encodes the items from i on as one array: as many as
-	// can be encoded, and the error of the first that cannot.
-	EncodeFrom(i int) (data []byte, n int, err error)
+	// can be encoded, and the error of the first that cannot. It appends
+	// them to dst where it can (numbers), so that a caller may reuse its
+	// buffer; data may also be a new slice.
+	EncodeFrom(dst []byte, i int) (data []byte, n int, err error)
 	// Deliver reports n items from i: their results encoded as one
-	// array, and the failures by item.
+	// array, and the failures by item. values is valid only during the
+	// call (it may be the buffer the frame was read into).
 	Deliver(i int, values []byte, n int, errs map[int]error)
 	// Fail reports item i as failed.
 	Fail(i int, err error)

@@ -98,12 +98,21 @@ func AppendResults(dst []byte, r *Results) ([]byte, error) {
 // DecodeResults decodes a frame made by AppendResults into r; Values is
 // a copy.
 func DecodeResults(b []byte, r *Results) error {
+	err := DecodeResultsShared(b, r)
+	r.Values = clone(r.Values)
+	return err
+}
+
+// DecodeResultsShared is DecodeResults whose r.Values is b's own bytes,
+// not a copy: for a reader that is done with them before b is reused (the
+// pool decodes a chunk's results into the call's slice at once).
+func DecodeResultsShared(b []byte, r *Results) error {
 	d := frameReader{b: b}
 	if d.byte() != resultsFormat {
 		return fmt.Errorf("%w: not results", errFrame)
 	}
 	*r = Results{ID: d.uvarint(), From: d.int(), N: d.int(), RSS: d.uvarint(), Retried: d.int()}
-	r.Values = clone(d.bytes())
+	r.Values = d.bytes()
 	errs := d.bytes()
 	if err := d.end(); err != nil {
 		return fmt.Errorf("%w: results: %w", errFrame, err)

@@ -58,10 +58,17 @@ func TestFramesCopyTheirBytes(t *testing.T) {
 	if err := DecodeResults(rb, &res); err != nil {
 		t.Fatal(err)
 	}
+	var shared Results
+	if err := DecodeResultsShared(rb, &shared); err != nil || !bytes.Equal(shared.Values, []byte{4, 5, 6}) {
+		t.Fatalf("DecodeResultsShared: %v, %v", shared.Values, err)
+	}
 	clear(b)
 	clear(rb)
 	if !bytes.Equal(task.Args, []byte{1, 2, 3}) || !bytes.Equal(res.Values, []byte{4, 5, 6}) {
 		t.Fatalf("decoded bytes changed with the frame: args %v values %v", task.Args, res.Values)
+	}
+	if !bytes.Equal(shared.Values, []byte{0, 0, 0}) {
+		t.Fatalf("DecodeResultsShared's values %v are not the frame's", shared.Values)
 	}
 }
 

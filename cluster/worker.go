@@ -266,16 +266,7 @@ type sent struct {
 func (w *worker) acker(done chan<- struct{}) {
 	defer close(done)
 	for s := range w.sents {
-		ok := false
-		select {
-		case <-s.f.Ok():
-			ok = true
-		case err := <-s.f.Err():
-			fmt.Fprintf(os.Stderr, "%s: storing results: %v\n", w.name, err)
-		case <-time.After(30 * time.Second):
-			fmt.Fprintf(os.Stderr, "%s: storing results: no answer within 30s\n", w.name)
-		case <-w.lost: // nothing more can be stored or acked
-		}
+		ok := storeAgain(s.f, func(m *nats.Msg) (jetstream.PubAckFuture, error) { return w.js.PublishMsgAsync(m) }, w.lost, os.Stderr, w.name, 50*time.Millisecond)
 		// Results first, then the ack: a crash in between runs the task
 		// again, and the pool drops the second result.
 		for _, m := range s.msgs {

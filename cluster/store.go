@@ -10,15 +10,28 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// storeFor bounds how long a worker asks the cluster again to store a
-// results message that it could not store just then (storeAgain).
-const storeFor = 30 * time.Second
+// storeFor bounds how long a worker tries to store a results message,
+// from its first publication; storeAnswer how long it waits for one
+// publication's answer before it sends the message again (storeAgain).
+const (
+	storeFor    = 30 * time.Second
+	storeAnswer = 5 * time.Second
+)
+
+// storeTiming is how storeAgain spaces its attempts.
+type storeTiming struct {
+	deadline time.Time     // give up then
+	first    time.Duration // the first pause between attempts, doubling to 1 s
+	answer   time.Duration // how long an attempt waits for its answer
+}
 
 // storeAgain waits until the results message published with f is stored,
 // and reports whether it was. A cluster that cannot store it just then —
 // the results stream's leader is being elected after a node stopped: no
-// response from the stream, a timeout, no leader — is asked again, 50 ms
-// doubling to 1 s apart, for up to storeFor, while the tasks stay held
+// response from the stream, no answer within storeAnswer, no leader — is
+// asked again, 50 ms doubling to 1 s apart, until storeFor after the
+// first publication (results waiting behind a stuck one do not wait for
+// it: their clocks run from their own), while the tasks stay held
 // (the heartbeat keeps them this worker's). Giving them back at the first
 // failure ran them again at once, against the same missing leader, and
 // each run used up one of a task's deliveries: a task failed with "no
@@ -26,9 +39,8 @@ const storeFor = 30 * time.Second
 //
 // publish sends a message again; lost is closed when the connection is
 // gone for good (nothing can be stored). Messages go to log.
-func storeAgain(f jetstream.PubAckFuture, publish func(*nats.Msg) (jetstream.PubAckFuture, error), lost <-chan struct{}, log io.Writer, name string, first time.Duration) bool {
-	deadline := time.Now().Add(storeFor)
-	delay := first
+func storeAgain(f jetstream.PubAckFuture, tm storeTiming, publish func(*nats.Msg) (jetstream.PubAckFuture, error), lost <-chan struct{}, log io.Writer, name string) bool {
+	deadline, delay := tm.deadline, tm.first
 	msg := f.Msg()
 	for attempt := 1; ; attempt++ {
 		var err error
@@ -39,8 +51,8 @@ func storeAgain(f jetstream.PubAckFuture, publish func(*nats.Msg) (jetstream.Pub
 			}
 			return true
 		case err = <-f.Err():
-		case <-time.After(time.Until(deadline)):
-			err = fmt.Errorf("%w within %v", errNoStoreAnswer, storeFor)
+		case <-time.After(min(tm.answer, time.Until(deadline))):
+			err = fmt.Errorf("%w within %v", errNoStoreAnswer, tm.answer)
 		case <-lost:
 			return false
 		}

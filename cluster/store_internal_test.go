@@ -49,6 +49,7 @@ func TestStoreAgain(t *testing.T) {
 		{"timeouts and no leader, then stored", []error{jetstream.ErrAsyncPublishTimeout, noLeader, nats.ErrNoResponders, nil}, true, 4},
 		{"disconnected, then stored", []error{nats.ErrDisconnected, nil}, true, 2},
 		{"a publication refused at once, then stored", []error{jetstream.ErrNoStreamResponse, errPublishNow, nil}, true, 3},
+		{"no answer twice, then stored", []error{errNoAnswer, errNoAnswer, nil}, true, 3},
 		{"not found: no retry", []error{jetstream.ErrStreamNotFound}, false, 1},
 		{"too big: no retry", []error{nats.ErrMaxPayload}, false, 1},
 		{"stays down until a lasting error", []error{jetstream.ErrNoStreamResponse, jetstream.ErrNoStreamResponse, errors.New("bad")}, false, 3},
@@ -62,14 +63,22 @@ func TestStoreAgain(t *testing.T) {
 				}
 				err := c.results[tries]
 				tries++
-				if err == errPublishNow {
+				switch err {
+				case errPublishNow:
 					return nil, jetstream.ErrNoStreamResponse
+				case errNoAnswer:
+					return unsettled(m), nil
 				}
 				return settled(m, err), nil
 			}
 			var log strings.Builder
 			done := make(chan bool)
-			go func() { done <- storeAgain(settled(first, c.results[0]), publish, nil, &log, "w", time.Millisecond) }()
+			tm := storeTiming{deadline: time.Now().Add(storeFor), first: time.Millisecond, answer: 20 * time.Millisecond}
+			f := jetstream.PubAckFuture(settled(first, c.results[0]))
+			if c.results[0] == errNoAnswer {
+				f = unsettled(first)
+			}
+			go func() { done <- storeAgain(f, tm, publish, nil, &log, "w") }()
 			select {
 			case stored := <-done:
 				if stored != c.stored || tries != c.tries {
@@ -83,11 +92,26 @@ func TestStoreAgain(t *testing.T) {
 	// A connection lost for good ends the wait.
 	lost := make(chan struct{})
 	close(lost)
-	pending := &future{ok: make(chan *jetstream.PubAck), err: make(chan error), msg: &nats.Msg{}}
-	if storeAgain(pending, nil, lost, &strings.Builder{}, "w", time.Millisecond) {
+	tm := storeTiming{deadline: time.Now().Add(storeFor), first: time.Millisecond, answer: storeAnswer}
+	if storeAgain(unsettled(&nats.Msg{}), tm, nil, lost, &strings.Builder{}, "w") {
 		t.Error("stored with the connection lost")
 	}
+	// Past its deadline (results queued behind a stuck one), no answer
+	// ends the try at once.
+	past := storeTiming{deadline: time.Now(), first: time.Millisecond, answer: storeAnswer}
+	start := time.Now()
+	if storeAgain(unsettled(&nats.Msg{}), past, nil, nil, &strings.Builder{}, "w") || time.Since(start) > storeAnswer/2 {
+		t.Errorf("a try past its deadline stored, or waited %v", time.Since(start))
+	}
 }
+
+// unsettled is a future that is never answered.
+func unsettled(m *nats.Msg) *future {
+	return &future{ok: make(chan *jetstream.PubAck), err: make(chan error), msg: m}
+}
+
+// errNoAnswer stands for a publication never answered.
+var errNoAnswer = errors.New("no answer")
 
 // errPublishNow stands for a publication that fails before it is sent.
 var errPublishNow = errors.New("publish fails at once")

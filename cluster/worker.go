@@ -258,6 +258,7 @@ func (w *worker) heartbeat(ctx context.Context) {
 type sent struct {
 	msgs []*taskMsg
 	f    jetstream.PubAckFuture
+	at   time.Time // published
 }
 
 // acker acknowledges the tasks of each results message once it is
@@ -266,7 +267,8 @@ type sent struct {
 func (w *worker) acker(done chan<- struct{}) {
 	defer close(done)
 	for s := range w.sents {
-		ok := storeAgain(s.f, func(m *nats.Msg) (jetstream.PubAckFuture, error) { return w.js.PublishMsgAsync(m) }, w.lost, os.Stderr, w.name, 50*time.Millisecond)
+		tm := storeTiming{deadline: s.at.Add(storeFor), first: 50 * time.Millisecond, answer: storeAnswer}
+		ok := storeAgain(s.f, tm, func(m *nats.Msg) (jetstream.PubAckFuture, error) { return w.js.PublishMsgAsync(m) }, w.lost, os.Stderr, w.name)
 		// Results first, then the ack: a crash in between runs the task
 		// again, and the pool drops the second result.
 		for _, m := range s.msgs {
@@ -325,7 +327,7 @@ func (w *worker) runBatch(batch iter.Seq[*taskMsg], size int) int {
 				continue
 			}
 			w.unsettled.Add(1)
-			w.sents <- sent{g.msgs, f}
+			w.sents <- sent{g.msgs, f, time.Now()}
 		}
 		clear(groups)
 		count, since = 0, time.Now()

@@ -3,8 +3,8 @@ package mp
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 
+	"github.com/mp-go/mp/internal/pacer"
 	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/wire"
 )
@@ -64,7 +64,7 @@ func (e *entry[A, R]) Call(ctx context.Context, arg []byte) (any, error) {
 }
 
 // RunBatch runs a Task's items, sending Results as it goes.
-func (e *entry[A, R]) RunBatch(ctx context.Context, t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) (<-chan struct{}, error) {
+func (e *entry[A, R]) RunBatch(ctx context.Context, t *wire.Task, due *pacer.Due, send func(*wire.Results) error) (<-chan struct{}, error) {
 	return runBatch(ctx, e.name, e.fn, t, due, send)
 }
 

@@ -8,9 +8,9 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
-	"sync/atomic"
 	"time"
 
+	"github.com/mp-go/mp/internal/pacer"
 	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/procpool"
 	"github.com/mp-go/mp/internal/registry"
@@ -175,7 +175,7 @@ const maxBatch = 4096
 
 // runBatch is the typed body of wk.RunTask, made by Register for
 // each function.
-func runBatch[A, R any](ctx context.Context, name string, fn func(context.Context, A) (R, error), t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) (<-chan struct{}, error) {
+func runBatch[A, R any](ctx context.Context, name string, fn func(context.Context, A) (R, error), t *wire.Task, due *pacer.Due, send func(*wire.Results) error) (<-chan struct{}, error) {
 	args, release := rawArgs[A](t)
 	defer release()
 	var err error
@@ -230,8 +230,8 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 			errs = append(errs, wire.ItemError{Index: i, Err: *werr})
 		}
 		out = append(out, r)
-		if t.Careful || i == len(args)-1 || len(out) == maxBatch || due.Load() || (link != nil && !stage(link.Stage, out[len(out)-1:], werr, &scratch)) {
-			due.Store(false)
+		if t.Careful || i == len(args)-1 || len(out) == maxBatch || due.Now() || (link != nil && !stage(link.Stage, out[len(out)-1:], werr, &scratch)) {
+			due.Sent()
 			return flush()
 		}
 		return nil
@@ -257,7 +257,7 @@ func runBatch[A, R any](ctx context.Context, name string, fn func(context.Contex
 				retried++
 			}
 			if late != nil {
-				due.Store(true) // the pool hears of it at the deadline
+				due.Set() // the pool hears of it at the deadline
 			}
 			err := after(i, r, werr)
 			if late != nil && (err != nil || i == len(args)-1) {

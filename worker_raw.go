@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
+	"github.com/mp-go/mp/internal/pacer"
 	"github.com/mp-go/mp/internal/wire"
 	wk "github.com/mp-go/mp/internal/worker"
 )
@@ -27,7 +27,7 @@ type rawRun[A, R any] struct {
 	mark  *wk.Mark
 	slots []R
 	kind  byte
-	due   *atomic.Bool
+	due   *pacer.Due
 	send  func(*wire.Results) error
 	from  int // the first item in the stage
 	errs  []wire.ItemError
@@ -36,7 +36,7 @@ type rawRun[A, R any] struct {
 // runRaw runs t's items with the raw stage, if their results are numbers
 // and nothing asks for the general path (per-item timeouts or retries,
 // careful tasks); ok is false when it did not run them.
-func runRaw[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), t *wire.Task, args []A, link *wk.Link, due *atomic.Bool, send func(*wire.Results) error) (ok bool, err error) {
+func runRaw[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), t *wire.Task, args []A, link *wk.Link, due *pacer.Due, send func(*wire.Results) error) (ok bool, err error) {
 	kind, raw := wire.RawKind[R]()
 	if !raw || link == nil || t.Careful || t.Retries > 0 || t.Timeout > 0 {
 		return false, nil
@@ -77,8 +77,8 @@ func (r *rawRun[A, R]) span(i int, small bool) (next int, err error) {
 		}
 		k := i - r.from
 		r.slots[k] = v
-		if i == last || k+1 == len(r.slots) || r.due.Load() {
-			r.due.Store(false)
+		if i == last || k+1 == len(r.slots) || r.due.Now() {
+			r.due.Sent()
 			if err := r.flush(i + 1); err != nil {
 				return i + 1, err
 			}

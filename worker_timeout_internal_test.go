@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mp-go/mp/internal/pacer"
 	"github.com/mp-go/mp/internal/wire"
 	wk "github.com/mp-go/mp/internal/worker"
 )
@@ -73,7 +74,7 @@ func TestRunBatchTimesItems(t *testing.T) {
 			}
 			done := make(chan ret, 1)
 			go func() {
-				var due atomic.Bool
+				var due pacer.Due
 				late, err := runBatch(context.Background(), "t", fn, task, &due, send)
 				done <- ret{late, err}
 			}()

@@ -443,9 +443,12 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			continue
 		}
 		from := rj.Cursor()
-		fresh := false
-		if f.frame == nil || f.frameFrom != from || f.frameFor != pw {
-			args, n, encErr := rj.EncodeFrom(c.argBuf[:0], from)
+		head, args := f.frame, []byte(nil) // the Task encoded ahead, whole
+		fresh := f.frame == nil || f.frameFrom != from || f.frameFor != pw
+		if fresh {
+			var n int
+			var encErr error
+			args, n, encErr = rj.EncodeFrom(c.argBuf[:0], from)
 			if cap(args) > 0 && cap(args) >= cap(c.argBuf) {
 				c.argBuf = args[:0] // copied into the frame below
 			}
@@ -456,18 +459,20 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			pw.nextID++
 			f.id, f.from, f.n, f.encErr = pw.nextID, from, n, encErr
 			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful, Ticks: f.ticks}
-			f.frame, f.frameFrom, f.frameFor = wire.AppendTask(c.scratch[:0], &task), from, pw
-			c.scratch, fresh = f.frame[:0], true
+			head = wire.AppendTaskHead(c.scratch[:0], &task) // the arguments follow where they lie
+			c.scratch = head[:0]
 		}
-		if room >= 0 && len(f.frame)+wire.HeaderSize > room {
+		size := len(head) + len(args) + wire.HeaderSize
+		if room >= 0 && size > room {
 			if fresh {
-				f.frame = slices.Clone(f.frame) // kept: the scratch is the next Task's
+				// kept whole: the scratch buffers are the next Task's
+				f.frame, f.frameFrom, f.frameFor = append(slices.Clone(head), args...), from, pw
 			}
 			return deferred
 		}
-		f.sent, f.size, f.sentAt = true, len(f.frame)+wire.HeaderSize, time.Now()
+		f.sent, f.size, f.sentAt = true, size, time.Now()
 		c.b.st.Sent.Add(1)
-		err := pw.w.Write(wire.KindTask, f.frame) // the caller flushes
+		err := pw.w.WriteParts(wire.KindTask, head, args, nil) // the caller flushes
 		f.frame = nil
 		if err != nil {
 			return dead

@@ -15,8 +15,8 @@ import (
 	"context"
 	"slices"
 	"sync"
-	"sync/atomic"
 
+	"github.com/mp-go/mp/internal/pacer"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -26,13 +26,13 @@ type Func interface {
 	// initializer or a Barrier's action.
 	Call(ctx context.Context, arg []byte) (any, error)
 	// RunBatch runs the items of t, sending their Results as it goes: a
-	// batch at least whenever due is set, and after every item when t is
+	// batch at least whenever due says so, and after every item when t is
 	// Careful. It returns the first error of send. When t has a Timeout
 	// and its last item was reported timed out at its deadline, late is
 	// closed when that item's function returns at last: the caller runs
 	// nothing else before (one item at a time, even one that ignores its
 	// ctx), but may pass the Results on.
-	RunBatch(ctx context.Context, t *wire.Task, due *atomic.Bool, send func(*wire.Results) error) (late <-chan struct{}, err error)
+	RunBatch(ctx context.Context, t *wire.Task, due *pacer.Due, send func(*wire.Results) error) (late <-chan struct{}, err error)
 }
 
 // funcs maps a name to its Func.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync/atomic"
 	"testing"
 
+	"github.com/mp-go/mp/internal/pacer"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -14,7 +14,7 @@ import (
 type echo struct{ err error }
 
 func (e echo) Call(_ context.Context, arg []byte) (any, error) { return len(arg), e.err }
-func (echo) RunBatch(context.Context, *wire.Task, *atomic.Bool, func(*wire.Results) error) (<-chan struct{}, error) {
+func (echo) RunBatch(context.Context, *wire.Task, *pacer.Due, func(*wire.Results) error) (<-chan struct{}, error) {
 	return nil, nil
 }
 

@@ -173,10 +173,26 @@ func (r *Ring) Fits(n int) bool { return uint64(4+n) <= r.H.Capacity }
 // Put adds the message b, waiting while the ring is full if wait (else
 // ErrFull), until ctx ends; ErrClosed once the ring is closed.
 func (r *Ring) Put(ctx context.Context, b []byte, wait bool) error {
-	need := uint64(4 + len(b))
+	return r.put(ctx, b, nil, wait)
+}
+
+// PutBuffers is Put of one message made of the bytes of bufs, one
+// after the other: a writer of frames puts a frame's parts where they
+// lie instead of first copying them together.
+func (r *Ring) PutBuffers(ctx context.Context, bufs [][]byte, wait bool) error {
+	return r.put(ctx, nil, bufs, wait)
+}
+
+// put puts the message b, or bufs' bytes if bufs is not nil.
+func (r *Ring) put(ctx context.Context, b []byte, bufs [][]byte, wait bool) error {
+	size := len(b)
+	for _, p := range bufs {
+		size += len(p)
+	}
+	need := uint64(4 + size)
 	h := r.H
 	if need > h.Capacity {
-		return fmt.Errorf("mp: Queue.Put: an item of %d bytes does not fit in the queue's %d (see QueueCapacity)", len(b), h.Capacity)
+		return fmt.Errorf("mp: Queue.Put: an item of %d bytes does not fit in the queue's %d (see QueueCapacity)", size, h.Capacity)
 	}
 	for {
 		seq := atomic.LoadUint32(&h.NotFull)
@@ -192,11 +208,11 @@ func (r *Ring) Put(ctx context.Context, b []byte, wait bool) error {
 			if end := h.Tail + need; end > h.Backed && h.Backed < h.Capacity {
 				if err := r.grow(end); err != nil {
 					r.Unlock()
-					return fmt.Errorf("mp: Queue.Put: an item of %d bytes: %w", len(b), err)
+					return fmt.Errorf("mp: Queue.Put: an item of %d bytes: %w", size, err)
 				}
 			}
 			s := r.State()
-			s.Tail = r.write(b)
+			s.Tail = r.write(size, b, bufs)
 			s.Count++
 			s.Unfinished++
 			r.Commit(s)
@@ -242,14 +258,22 @@ func (r *Ring) grow(end uint64) error {
 	return nil
 }
 
-// write copies a length-prefixed message after the tail, where no reader
-// looks until the new tail it returns is committed; the lock is held.
-func (r *Ring) write(b []byte) uint64 {
+// write copies a length-prefixed message of size bytes, b then those of
+// bufs, after the tail, where no reader looks until the new tail it
+// returns is committed; the lock is held.
+func (r *Ring) write(size int, b []byte, bufs [][]byte) uint64 {
 	var n [4]byte
-	binary.LittleEndian.PutUint32(n[:], uint32(len(b)))
-	r.copyIn(r.H.Tail, n[:])
-	r.copyIn(r.H.Tail+4, b)
-	return r.H.Tail + uint64(4+len(b))
+	binary.LittleEndian.PutUint32(n[:], uint32(size))
+	at := r.H.Tail
+	r.copyIn(at, n[:])
+	at += 4
+	r.copyIn(at, b)
+	at += uint64(len(b))
+	for _, p := range bufs {
+		r.copyIn(at, p)
+		at += uint64(len(p))
+	}
+	return at
 }
 
 func (r *Ring) copyIn(at uint64, b []byte) {

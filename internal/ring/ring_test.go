@@ -147,6 +147,68 @@ func TestStream(t *testing.T) {
 	}
 }
 
+// TestBuffers: a message put as parts is their bytes, one after the
+// other, wrapping around the ring like any other; WriteBuffers puts
+// parts that fit a quarter of the ring as one message, and bigger ones
+// as Write does; ReadChunk hands out the rest of a message, then the
+// next.
+func TestBuffers(t *testing.T) {
+	ctx := context.Background()
+	r := newRing(t, 256, 0)
+	for i := range 40 { // wraps around the ring many times
+		parts := [][]byte{{byte(i)}, nil, bytes.Repeat([]byte{byte(i + 1)}, 20), []byte("tail")}
+		if err := r.PutBuffers(ctx, parts, false); err != nil {
+			t.Fatalf("PutBuffers %d: %v", i, err)
+		}
+		got, err := r.GetBuf(ctx, nil)
+		if want := bytes.Join(parts, nil); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("message %d: %v, %v; want %v", i, got, err, want)
+		}
+	}
+	if err := r.PutBuffers(ctx, [][]byte{make([]byte, 200), make([]byte, 60)}, false); err == nil {
+		t.Fatal("parts bigger than the ring were put")
+	}
+
+	w, rd := &Writer{R: r}, &Reader{R: r}
+	if err := w.WriteBuffers([][]byte{[]byte("ab"), []byte("cd")}); err != nil {
+		t.Fatal(err)
+	}
+	if r.Len() != 1 {
+		t.Fatalf("parts that fit a quarter of the ring made %d messages, want 1", r.Len())
+	}
+	one := make([]byte, 1)
+	if _, err := rd.Read(one); err != nil || one[0] != 'a' {
+		t.Fatalf("Read: %q, %v", one, err)
+	}
+	if c, err := rd.ReadChunk(); err != nil || string(c) != "bcd" {
+		t.Fatalf("ReadChunk after a Read: %q, %v; want the rest of the message", c, err)
+	}
+	big := bytes.Repeat([]byte{9}, 100) // more than a quarter of 256
+	done := make(chan error, 1)
+	go func() { done <- w.WriteBuffers([][]byte{big, big}) }()
+	var got []byte
+	for len(got) < 200 {
+		c, err := rd.ReadChunk()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c) > 64 {
+			t.Fatalf("a message of %d bytes in a ring of 256", len(c))
+		}
+		got = append(got, c...)
+	}
+	if err := <-done; err != nil || !bytes.Equal(got, append(big, big...)) {
+		t.Fatalf("big parts: %d bytes read, %v", len(got), err)
+	}
+	w.Close()
+	if _, err := rd.ReadChunk(); err != io.EOF {
+		t.Fatalf("ReadChunk on a closed, empty ring: %v, want io.EOF", err)
+	}
+	if err := w.WriteBuffers([][]byte{[]byte("x")}); !errors.Is(err, io.ErrClosedPipe) {
+		t.Fatalf("WriteBuffers on a closed ring: %v", err)
+	}
+}
+
 // A process that died holding the lock after committing its update
 // leaves the update done; before committing, not done.
 func TestDeadHolder(t *testing.T) {

@@ -36,6 +36,12 @@ var errFrame = errors.New("wire: malformed frame")
 
 // AppendTask appends the frame of t to dst.
 func AppendTask(dst []byte, t *Task) []byte {
+	return append(AppendTaskHead(dst, t), t.Args...)
+}
+
+// AppendTaskHead appends the frame of t but its arguments, which follow
+// it: for a Writer's WriteParts, which takes them where they lie.
+func AppendTaskHead(dst []byte, t *Task) []byte {
 	var flags byte
 	if t.Careful {
 		flags |= flagCareful
@@ -50,12 +56,20 @@ func AppendTask(dst []byte, t *Task) []byte {
 	dst = binary.AppendVarint(dst, t.Timeout)
 	dst = binary.AppendUvarint(dst, uint64(len(t.Func)))
 	dst = append(dst, t.Func...)
-	dst = binary.AppendUvarint(dst, uint64(len(t.Args)))
-	return append(dst, t.Args...)
+	return binary.AppendUvarint(dst, uint64(len(t.Args)))
 }
 
 // DecodeTask decodes a frame made by AppendTask into t; Args is a copy.
 func DecodeTask(b []byte, t *Task) error {
+	err := DecodeTaskShared(b, t)
+	t.Args = clone(t.Args)
+	return err
+}
+
+// DecodeTaskShared is DecodeTask whose t.Args is b's own bytes, not a
+// copy: for a reader that decodes them before b is reused (a worker runs
+// the Task before it reads the next frame).
+func DecodeTaskShared(b []byte, t *Task) error {
 	d := frameReader{b: b}
 	if d.byte() != taskFormat {
 		return fmt.Errorf("%w: not a task", errFrame)
@@ -64,7 +78,7 @@ func DecodeTask(b []byte, t *Task) error {
 	*t = Task{ID: d.uvarint(), N: d.int(), Retries: d.int(), Timeout: d.varint()}
 	t.Careful, t.Ticks = flags&flagCareful != 0, flags&flagTicks != 0
 	t.Func = string(d.bytes())
-	t.Args = clone(d.bytes())
+	t.Args = d.bytes()
 	if err := d.end(); err != nil {
 		return fmt.Errorf("%w: task: %w", errFrame, err)
 	}
@@ -76,23 +90,49 @@ func DecodeTask(b []byte, t *Task) error {
 
 // AppendResults appends the frame of r to dst.
 func AppendResults(dst []byte, r *Results) ([]byte, error) {
-	var errs []byte
-	if len(r.Errs) > 0 {
-		var err error
-		if errs, err = Marshal(r.Errs); err != nil {
-			return dst, err
-		}
+	errs, err := resultsErrs(r)
+	if err != nil {
+		return dst, err
 	}
+	dst = append(appendResultsHead(dst, r), r.Values...)
+	dst = binary.AppendUvarint(dst, uint64(len(errs)))
+	return append(dst, errs...), nil
+}
+
+// ResultsParts lays out the frame of r in dst's memory but its Values,
+// which go between head and tail: for a Writer's WriteParts, which takes
+// them where they lie (a worker's stage). tail follows head in dst's
+// memory: head[:0] is the memory to reuse, and head is not to be
+// appended to.
+func ResultsParts(dst []byte, r *Results) (head, tail []byte, err error) {
+	errs, err := resultsErrs(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	dst = appendResultsHead(dst, r)
+	h := len(dst)
+	dst = binary.AppendUvarint(dst, uint64(len(errs)))
+	dst = append(dst, errs...)
+	return dst[:h], dst[h:], nil
+}
+
+// resultsErrs encodes r's item errors (none: nil).
+func resultsErrs(r *Results) ([]byte, error) {
+	if len(r.Errs) == 0 {
+		return nil, nil
+	}
+	return Marshal(r.Errs)
+}
+
+// appendResultsHead appends the frame of r up to its Values.
+func appendResultsHead(dst []byte, r *Results) []byte {
 	dst = append(dst, resultsFormat)
 	dst = binary.AppendUvarint(dst, r.ID)
 	dst = binary.AppendUvarint(dst, uint64(r.From))
 	dst = binary.AppendUvarint(dst, uint64(r.N))
 	dst = binary.AppendUvarint(dst, r.RSS)
 	dst = binary.AppendUvarint(dst, uint64(r.Retried))
-	dst = binary.AppendUvarint(dst, uint64(len(r.Values)))
-	dst = append(dst, r.Values...)
-	dst = binary.AppendUvarint(dst, uint64(len(errs)))
-	return append(dst, errs...), nil
+	return binary.AppendUvarint(dst, uint64(len(r.Values)))
 }
 
 // DecodeResults decodes a frame made by AppendResults into r; Values is

@@ -22,6 +22,17 @@ func TestTaskFrameRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(got, tc) {
 			t.Fatalf("round trip: got %+v, want %+v", got, tc)
 		}
+		if head := AppendTaskHead(nil, &tc); !bytes.Equal(append(head, tc.Args...), b[len("prefix"):]) {
+			t.Fatalf("AppendTaskHead + Args is not AppendTask's frame")
+		}
+		var shared Task
+		err := DecodeTaskShared(b[len("prefix"):], &shared)
+		if len(shared.Args) == 0 && len(tc.Args) == 0 {
+			shared.Args = tc.Args // no arguments: empty or nil
+		}
+		if err != nil || !reflect.DeepEqual(shared, tc) {
+			t.Fatalf("DecodeTaskShared: got %+v, %v", shared, err)
+		}
 	}
 }
 
@@ -34,6 +45,13 @@ func TestResultsFrameRoundTrip(t *testing.T) {
 		b, err := AppendResults(nil, &tc)
 		if err != nil {
 			t.Fatal(err)
+		}
+		head, tail, err := ResultsParts([]byte("scratch"), &tc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if whole := append(append(bytes.Clone(head[len("scratch"):]), tc.Values...), tail...); !bytes.Equal(whole, b) {
+			t.Fatalf("ResultsParts' head + Values + tail is not AppendResults' frame")
 		}
 		var got Results
 		if err := DecodeResults(b, &got); err != nil {
@@ -62,8 +80,15 @@ func TestFramesCopyTheirBytes(t *testing.T) {
 	if err := DecodeResultsShared(rb, &shared); err != nil || !bytes.Equal(shared.Values, []byte{4, 5, 6}) {
 		t.Fatalf("DecodeResultsShared: %v, %v", shared.Values, err)
 	}
+	var sharedTask Task
+	if err := DecodeTaskShared(b, &sharedTask); err != nil {
+		t.Fatal(err)
+	}
 	clear(b)
 	clear(rb)
+	if !bytes.Equal(sharedTask.Args, []byte{0, 0, 0}) {
+		t.Fatalf("DecodeTaskShared's arguments %v are not the frame's", sharedTask.Args)
+	}
 	if !bytes.Equal(task.Args, []byte{1, 2, 3}) || !bytes.Equal(res.Values, []byte{4, 5, 6}) {
 		t.Fatalf("decoded bytes changed with the frame: args %v values %v", task.Args, res.Values)
 	}

@@ -7,6 +7,7 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -49,46 +50,20 @@ var ErrFrameTooBig = errors.New("wire: frame too big")
 // ErrBadKind is returned for a frame of no known kind.
 var ErrBadKind = errors.New("wire: unknown frame kind")
 
-// Writer writes frames. It is not safe for concurrent use.
-type Writer struct {
-	w   *bufio.Writer
-	max int
-}
-
-// NewWriter writes frames of at most max payload bytes to w.
-func NewWriter(w io.Writer, max int) *Writer {
-	return &Writer{w: bufio.NewWriterSize(w, 64<<10), max: max}
-}
-
-// Write writes one frame without flushing.
-func (w *Writer) Write(kind Kind, payload []byte) error {
-	if len(payload) > w.max {
-		return fmt.Errorf("%w: %d bytes, bound %d", ErrFrameTooBig, len(payload), w.max)
-	}
-	var hdr [HeaderSize]byte
-	binary.LittleEndian.PutUint32(hdr[:4], uint32(len(payload)))
-	hdr[4] = byte(kind)
-	if _, err := w.w.Write(hdr[:]); err != nil {
-		return err
-	}
-	_, err := w.w.Write(payload)
-	return err
-}
-
-// Buffered returns the bytes written and not yet flushed.
-func (w *Writer) Buffered() int { return w.w.Buffered() }
-
-// Flush sends what was written.
-func (w *Writer) Flush() error { return w.w.Flush() }
-
 // Reader reads frames. It is not safe for concurrent use.
 //
 // A frame's length is not trusted: the payload buffer grows as its bytes
 // arrive (doubling from 64 KiB), so a header announcing a frame that
 // never comes costs nothing but the header. With SetStall, a frame whose
 // bytes stop arriving is reported instead of waited for without bound.
+//
+// From a ChunkReader (a ring) it reads without bufio: a frame that lies
+// whole in a chunk is returned where it lies.
 type Reader struct {
-	r   *bufio.Reader
+	src io.Reader
+	r   *bufio.Reader // src, buffered; nil while cr is used
+	cr  ChunkReader   // src, when it is one and no stall bound is set
+	cur []byte        // what is left of cr's last chunk
 	max int
 	buf []byte
 
@@ -103,9 +78,19 @@ type Reader struct {
 // bytes arrive; it doubles as they do.
 const firstChunk = 64 << 10
 
+// A ChunkReader hands out a stream's bytes in the pieces they came in
+// (a ring's messages), each valid until its next call; io.EOF at the
+// end.
+type ChunkReader interface {
+	ReadChunk() ([]byte, error)
+}
+
 // NewReader reads frames of at most max payload bytes from r.
 func NewReader(r io.Reader, max int) *Reader {
-	return &Reader{r: bufio.NewReaderSize(r, firstChunk), max: max}
+	if cr, ok := r.(ChunkReader); ok {
+		return &Reader{src: r, cr: cr, max: max}
+	}
+	return &Reader{src: r, r: bufio.NewReaderSize(r, firstChunk), max: max}
 }
 
 // SetStall makes the Reader call onStall (on a goroutine of its own) when
@@ -118,16 +103,30 @@ func NewReader(r io.Reader, max int) *Reader {
 // bounded.
 func (r *Reader) SetStall(d time.Duration, onStall func(want, got int)) {
 	r.stall, r.onStall = d, onStall
+	if r.cr != nil && d > 0 {
+		// the bound is kept on the buffered path: go there, with what
+		// is left of the chunk first
+		r.r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(r.cur), r.src), firstChunk)
+		r.cr, r.cur = nil, nil
+	}
 }
 
 // Buffered returns the bytes read ahead from the stream: more than zero
 // means that a frame has arrived (at least in part).
-func (r *Reader) Buffered() int { return r.r.Buffered() }
+func (r *Reader) Buffered() int {
+	if r.cr != nil {
+		return len(r.cur)
+	}
+	return r.r.Buffered()
+}
 
 // Read returns the next frame. The payload is valid until the next call.
 // A clean end of stream between frames is io.EOF; a stream cut inside a
 // frame is io.ErrUnexpectedEOF.
 func (r *Reader) Read() (Kind, []byte, error) {
+	if r.cr != nil {
+		return r.readChunked()
+	}
 	var hdr [HeaderSize]byte
 	if r.r.Buffered() >= HeaderSize || r.stall <= 0 {
 		if _, err := io.ReadFull(r.r, hdr[:]); err != nil {
@@ -156,13 +155,9 @@ func (r *Reader) Read() (Kind, []byte, error) {
 			return 0, nil, err
 		}
 	}
-	n := int(binary.LittleEndian.Uint32(hdr[:4]))
-	if uint64(n) > uint64(r.max) {
-		return 0, nil, fmt.Errorf("%w: header says %d bytes, bound %d", ErrFrameTooBig, n, r.max)
-	}
-	kind := Kind(hdr[4])
-	if kind < KindHello || kind > maxKind {
-		return 0, nil, fmt.Errorf("%w %d (header % x)", ErrBadKind, kind, hdr)
+	n, kind, err := r.header(hdr)
+	if err != nil {
+		return 0, nil, err
 	}
 	if n <= r.r.Buffered() {
 		// all here: the common case, no allocation beyond what arrived
@@ -178,6 +173,75 @@ func (r *Reader) Read() (Kind, []byte, error) {
 		return 0, nil, err
 	}
 	return kind, p, nil
+}
+
+// header checks a frame's header and returns its length and kind.
+func (r *Reader) header(hdr [HeaderSize]byte) (int, Kind, error) {
+	n := int(binary.LittleEndian.Uint32(hdr[:4]))
+	if uint64(n) > uint64(r.max) {
+		return 0, 0, fmt.Errorf("%w: header says %d bytes, bound %d", ErrFrameTooBig, n, r.max)
+	}
+	kind := Kind(hdr[4])
+	if kind < KindHello || kind > maxKind {
+		return 0, 0, fmt.Errorf("%w %d (header % x)", ErrBadKind, kind, hdr)
+	}
+	return n, kind, nil
+}
+
+// readChunked is Read from a ChunkReader: a frame that lies whole in the
+// chunk is returned there; one across chunks is gathered in r.buf, which
+// grows only as its bytes arrive.
+func (r *Reader) readChunked() (Kind, []byte, error) {
+	for len(r.cur) == 0 {
+		c, err := r.cr.ReadChunk()
+		if err != nil {
+			return 0, nil, err // io.EOF here is a clean end
+		}
+		r.cur = c
+	}
+	var hdr [HeaderSize]byte
+	k := copy(hdr[:], r.cur)
+	r.cur = r.cur[k:]
+	for k < HeaderSize {
+		if err := r.nextChunk(); err != nil {
+			return 0, nil, err
+		}
+		m := copy(hdr[k:], r.cur)
+		k += m
+		r.cur = r.cur[m:]
+	}
+	n, kind, err := r.header(hdr)
+	if err != nil {
+		return 0, nil, err
+	}
+	if n <= len(r.cur) {
+		p := r.cur[:n:n]
+		r.cur = r.cur[n:]
+		return kind, p, nil
+	}
+	p := append(r.buf[:0], r.cur...)
+	r.cur = nil
+	for len(p) < n {
+		if err := r.nextChunk(); err != nil {
+			r.buf = p[:0]
+			return 0, nil, err
+		}
+		m := min(n-len(p), len(r.cur))
+		p = append(p, r.cur[:m]...)
+		r.cur = r.cur[m:]
+	}
+	r.buf = p[:0]
+	return kind, p, nil
+}
+
+// nextChunk reads the next chunk, inside a frame: the stream may not end.
+func (r *Reader) nextChunk() error {
+	c, err := r.cr.ReadChunk()
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	r.cur = c
+	return err
 }
 
 // payload reads n bytes, growing the buffer only as they arrive.

@@ -40,22 +40,28 @@ func (o *workerOut) send(kind wire.Kind, msg any) error {
 // write encodes msg into the buffer; o.mu is held. Results have a frame
 // layout of their own (wire.AppendResults), the rest is CBOR.
 func (o *workerOut) write(kind wire.Kind, msg any) error {
-	var b []byte
-	var err error
 	switch r := msg.(type) {
 	case *wire.Results:
-		o.scratch, err = wire.AppendResults(o.scratch[:0], r)
-		b = o.scratch
+		return o.writeResults(kind, r)
 	case wire.Results:
-		o.scratch, err = wire.AppendResults(o.scratch[:0], &r)
-		b = o.scratch
-	default:
-		b, err = wire.Marshal(msg)
+		return o.writeResults(kind, &r)
 	}
+	b, err := wire.Marshal(msg)
 	if err != nil {
 		return err
 	}
 	return o.w.Write(kind, b)
+}
+
+// writeResults writes r's frame with its values taken where they lie (a
+// chunk of numbers: the link's stage); o.mu is held.
+func (o *workerOut) writeResults(kind wire.Kind, r *wire.Results) error {
+	head, tail, err := wire.ResultsParts(o.scratch[:0], r)
+	if err != nil {
+		return err
+	}
+	o.scratch = head[:0]
+	return o.w.WriteParts(kind, head, r.Values, tail)
 }
 
 // Running names the item this worker process is running, for its log

@@ -17,9 +17,8 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"sync/atomic"
-	"time"
 
+	"github.com/mp-go/mp/internal/pacer"
 	"github.com/mp-go/mp/internal/proc"
 	"github.com/mp-go/mp/internal/registry"
 	"github.com/mp-go/mp/internal/ring"
@@ -92,7 +91,11 @@ func Serve(link *Link, h Host) int {
 			return exitBadFrame
 		}
 		var t wire.Task
-		if err := wire.DecodeTask(p, &t); err != nil {
+		decode := wire.DecodeTaskShared // its arguments are decoded before the next Read
+		if s.Process {
+			decode = wire.DecodeTask // the watcher below reads on
+		}
+		if err := decode(p, &t); err != nil {
 			fmt.Fprintf(os.Stderr, "mp worker %d: bad task from the pool: %v\n", os.Getpid(), err)
 			return exitBadFrame
 		}
@@ -145,8 +148,9 @@ func processErrors(errs []wire.ItemError) []wire.ItemError {
 }
 
 // RunTask runs the items of t with the registered function it names and
-// sends their Results: in batches, at least every millisecond while
-// items run, or after every item when t is Careful. With rss, the last
+// sends their Results: in batches, after each item that ends a
+// millisecond or more after the last batch (internal/pacer), or after
+// every item when t is Careful. With rss, the last
 // Results carry this process's resident memory. It returns the first
 // error of sendResults, and late as registry.Func.RunBatch does: the
 // caller runs nothing else until it is closed. A cluster worker runs its
@@ -189,22 +193,10 @@ func RunTaskTicks(ctx context.Context, t *wire.Task, rss bool, sendResults func(
 		}
 		return nil, send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
 	}
-	var due atomic.Bool
+	var due pacer.Due
 	if t.N > 1 && !t.Careful { // a single item or a careful task flushes anyway
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			for {
-				select {
-				case <-tick.C:
-					due.Store(true)
-				case <-stop:
-					return
-				}
-			}
-		}()
+		due.Start()
+		defer due.Stop()
 	}
 	return f.RunBatch(ctx, t, &due, send)
 }

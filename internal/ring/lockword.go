@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +18,11 @@ import (
 // protects may be half-updated (a robust pthread mutex's EOWNERDEAD).
 // Package mp exports it as mp.ErrOwnerDead.
 var ErrOwnerDead = errors.New("mp: the lock's owner died holding it")
+
+// lockSpins is how many times a contender of a lock yields, looking
+// again each time, before it sleeps: a few microseconds, about a ring's
+// copy of a big message.
+const lockSpins = 64
 
 // PollEvery bounds each futex wait, so that a waiter notices its context
 // and a dead lock owner.
@@ -44,14 +50,27 @@ func WaitWord(ctx context.Context, word *uint32, val uint32) error {
 func lockWordOf(pid int) uint32 { return uint32(pid) << 1 }
 
 // LockWord takes the lock whose word is *w, shared by processes: one
-// compare-and-swap when it is free, else a futex sleep. It returns nil,
-// ctx's error (the lock is not held), or an error wrapping ErrOwnerDead
-// (the lock is held; its last owner died holding it).
+// compare-and-swap when it is free, else a short spin (lockSpins), then
+// futex sleeps. It returns nil, ctx's error (the lock is not held), or an
+// error wrapping ErrOwnerDead (the lock is held; its last owner died
+// holding it). Whether the owner lives is looked up (a read of /proc)
+// only after a sleep: a ring's lock is held for a copy of a message,
+// microseconds, and a contender that read /proc each time spent more
+// than the copy; a dead owner is found within PollEvery.
 func LockWord(ctx context.Context, w *uint32) error {
 	me := lockWordOf(myPid)
 	if atomic.CompareAndSwapUint32(w, 0, me) {
 		return nil
 	}
+	if !futex.Crowded() {
+		for range lockSpins {
+			runtime.Gosched()
+			if atomic.CompareAndSwapUint32(w, 0, me) {
+				return nil
+			}
+		}
+	}
+	slept := false
 	for {
 		s := atomic.LoadUint32(w)
 		if s == 0 {
@@ -62,7 +81,7 @@ func LockWord(ctx context.Context, w *uint32) error {
 			continue
 		}
 		owner := int(s >> 1)
-		if owner != myPid && !proc.Alive(owner) {
+		if owner != myPid && slept && !proc.Alive(owner) {
 			if atomic.CompareAndSwapUint32(w, s, me|1) {
 				return fmt.Errorf("%w (process %d)", ErrOwnerDead, owner)
 			}
@@ -74,6 +93,7 @@ func LockWord(ctx context.Context, w *uint32) error {
 		if err := WaitWord(ctx, w, s|1); err != nil {
 			return err
 		}
+		slept = true
 	}
 }
 

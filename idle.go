@@ -3,8 +3,6 @@ package mp
 import (
 	"runtime"
 	"time"
-
-	"github.com/mp-go/mp/internal/futex"
 )
 
 // How idle workers wait for a job: on a stack, the most recently idle on
@@ -72,14 +70,9 @@ func (p *Pool) next(w *worker) (job, bool) {
 // that submits its next task as soon as it has the last one's result
 // (Apply in a loop) then finds the worker that ran it awake, with its
 // process still spinning on its task ring and its caches warm: no
-// goroutine and no process is woken. Not on a crowded machine: there the
-// spinner would only keep the caller off a core. It reports whether a
-// job came (or the pool closed) while it watched. p.mu is held, and held
+// goroutine and no process is woken. It reports whether a job came (or the pool closed) while it watched. p.mu is held, and held
 // again when it returns.
 func (p *Pool) spin(w *worker) bool {
-	if futex.Crowded() {
-		return false
-	}
 	p.spinner = w
 	p.idle++ // tryNext must leave the next job to it
 	p.mu.Unlock()

@@ -62,12 +62,10 @@ func LockWord(ctx context.Context, w *uint32) error {
 	if atomic.CompareAndSwapUint32(w, 0, me) {
 		return nil
 	}
-	if !futex.Crowded() {
-		for range lockSpins {
-			runtime.Gosched()
-			if atomic.CompareAndSwapUint32(w, 0, me) {
-				return nil
-			}
+	for range lockSpins {
+		runtime.Gosched()
+		if atomic.CompareAndSwapUint32(w, 0, me) {
+			return nil
 		}
 	}
 	slept := false

@@ -139,12 +139,12 @@ func (k *chunk[A, R]) Complete(s sched.Slot, d time.Duration) {
 }
 
 func (k *chunk[A, R]) EncodeFrom(dst []byte, i int) ([]byte, int, error) {
-	defer k.call.pool.timeEncode(time.Now())
+	defer k.call.pool.timeEncode(sched.Now())
 	return encodeFrom(dst, k.in[i:])
 }
 
 func (k *chunk[A, R]) Deliver(at int, values []byte, n int, errs map[int]error) {
-	start := time.Now()
+	start := sched.Now()
 	if errs == nil {
 		// numbers: straight into the call's results
 		// (a malformed slice is decoded below, which says what is wrong)
@@ -190,7 +190,7 @@ func (t *task[A, R]) CallSeq() uint64                        { return t.seq }
 func (t *task[A, R]) Complete(s sched.Slot, _ time.Duration) { s.Ran(t.n) }
 
 func (t *task[A, R]) EncodeFrom(dst []byte, _ int) ([]byte, int, error) {
-	defer t.pool.timeEncode(time.Now())
+	defer t.pool.timeEncode(sched.Now())
 	return encodeFrom(dst, []A{t.arg})
 }
 
@@ -212,7 +212,7 @@ func (t *task[A, R]) Fail(_ int, err error) {
 
 func (t *task[A, R]) Deliver(_ int, values []byte, n int, errs map[int]error) {
 	t.n = 1
-	start := time.Now()
+	start := sched.Now()
 	rs, err := decodeResults[R](t.runner.name, values, n)
 	t.pool.timeDecode(start)
 	if e := errs[0]; e != nil {
@@ -227,10 +227,10 @@ func (t *task[A, R]) Deliver(_ int, values []byte, n int, errs map[int]error) {
 }
 
 // timeEncode counts the time since start as encoding, for Stats.
-func (p *Pool) timeEncode(start time.Time) { p.st.EncodeNanos.Add(int64(time.Since(start))) }
+func (p *Pool) timeEncode(start sched.Mono) { p.st.EncodeNanos.Add(int64(start.Since())) }
 
 // timeDecode counts the time since start as decoding, for Stats.
-func (p *Pool) timeDecode(start time.Time) { p.st.DecodeNanos.Add(int64(time.Since(start))) }
+func (p *Pool) timeDecode(start sched.Mono) { p.st.DecodeNanos.Add(int64(start.Since())) }
 
 // checkFor refuses a function that cannot run on p's workers.
 func (f Func[A, R]) checkFor(p *Pool) error {

@@ -41,14 +41,10 @@ func (pw *Proc) ahead(fn string) int {
 }
 
 // timeTask folds the time the worker took for a Task of function fn,
-// sent at sent, into its running average, which starts again with a
+// sent at sent and done now, into its running average, which starts again with a
 // function other than the last one's.
-func (pw *Proc) timeTask(sent time.Time, fn string) {
-	now := time.Now()
-	start := sent // it started when sent, or when the one before it ended
-	if pw.lastDone.After(start) {
-		start = pw.lastDone
-	}
+func (pw *Proc) timeTask(sent, now sched.Mono, fn string) {
+	start := max(sent, pw.lastDone) // it started when sent, or when the one before it ended
 	took := now.Sub(start)
 	pw.lastDone = now
 	if pw.avgTask == 0 || fn != pw.avgFunc {
@@ -80,8 +76,9 @@ type flight struct {
 	frame     []byte
 	frameFrom int
 	frameFor  *Proc
-	size      int       // bytes of the Task in flight
-	sentAt    time.Time // when it was sent
+	size      int        // bytes of the Task in flight
+	sentAt    sched.Mono // when it was sent
+	doneAt    sched.Mono // when its last results came
 }
 
 func newFlight(rj sched.Job, extra bool) *flight {
@@ -374,8 +371,11 @@ func (c *chain) abandon(err error) {
 // finish reports f complete.
 func (c *chain) finish(f *flight) {
 	took := time.Duration(0)
-	if !f.sentAt.IsZero() {
-		took = time.Since(f.sentAt)
+	switch {
+	case f.doneAt != 0:
+		took = f.doneAt.Sub(f.sentAt)
+	case f.sentAt != 0:
+		took = f.sentAt.Since()
 	}
 	f.rj.Complete(c.w, took)
 	c.drop(f)
@@ -470,7 +470,7 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			}
 			return deferred
 		}
-		f.sent, f.size, f.sentAt = true, size, time.Now()
+		f.sent, f.size, f.sentAt, f.doneAt = true, size, sched.Now(), 0
 		c.b.st.Sent.Add(1)
 		err := pw.w.WriteParts(wire.KindTask, head, args, nil) // the caller flushes
 		f.frame = nil

@@ -49,7 +49,7 @@ type Proc struct {
 	// the worker's recent time per Task, for pipelining
 	avgTask  time.Duration
 	avgFunc  string // the function avgTask is of
-	lastDone time.Time
+	lastDone sched.Mono
 	room     int                   // bytes that Tasks queued in its pipe may take
 	why      atomic.Pointer[error] // why we killed it, if we did
 	unhook   func() bool           // stops Terminate killing it

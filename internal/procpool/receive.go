@@ -97,7 +97,8 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 		}
 		rj.Deliver(from+res.From, res.Values, res.N, errs)
 	}
-	pw.timeTask(f.sentAt, rj.FuncName())
+	f.doneAt = sched.Now()
+	pw.timeTask(f.sentAt, f.doneAt, rj.FuncName())
 	return false, nil
 }
 

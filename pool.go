@@ -66,13 +66,15 @@ type Pool struct {
 	workers sync.WaitGroup
 
 	// for Stats (stats.go)
-	st       sched.Counters
-	born     time.Time
-	statMu   sync.Mutex
-	live     map[*worker]struct{}
-	retired  retiredStats // what workers no longer live did; statMu
-	timed    bool         // workers time each job (processes, cluster): see workerStats
-	failures recentErrors
+	st      sched.Counters
+	born    time.Time
+	statMu  sync.Mutex
+	live    map[*worker]struct{}
+	retired retiredStats // what workers no longer live did; statMu
+	timed   bool         // workers time each job (processes, cluster): see workerStats
+	// encodings and decodings count them, to time one in timeEvery
+	encodings, decodings atomic.Int64
+	failures             recentErrors
 
 	name string       // on the dashboard
 	dash *dash.Handle // Dashboard

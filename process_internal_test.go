@@ -3,9 +3,13 @@ package mp
 import (
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mp-go/mp/internal/procpool"
+	"github.com/mp-go/mp/internal/sched"
 	"github.com/mp-go/mp/internal/wire"
 )
 
@@ -45,5 +49,27 @@ func BenchmarkRawExchange(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// One encoding (decoding) in timeEvery is timed, the first included, and
+// counts for timeEvery: Stats' EncodeTime and DecodeTime are estimates.
+func TestStartTiming(t *testing.T) {
+	var n atomic.Int64
+	var timed []int
+	for i := range 3 * timeEvery {
+		if startTiming(&n) != 0 {
+			timed = append(timed, i)
+		}
+	}
+	if want := []int{0, timeEvery, 2 * timeEvery}; !slices.Equal(timed, want) {
+		t.Fatalf("timed calls %v, want %v", timed, want)
+	}
+	p := &Pool{}
+	start := sched.Now() - sched.Mono(time.Millisecond)
+	p.timeEncode(start)
+	p.timeDecode(0) // not timed: counts nothing
+	if e, d := time.Duration(p.st.EncodeNanos.Load()), p.st.DecodeNanos.Load(); e < timeEvery*time.Millisecond || d != 0 {
+		t.Fatalf("a timed millisecond counted %v (want %v or more), an untimed decoding %dns (want 0)", e, timeEvery*time.Millisecond, d)
 	}
 }

@@ -430,9 +430,15 @@ func (r *Ring) Len() int {
 }
 
 // Close marks the ring closed for every process and wakes every waiter:
-// Put fails, Get returns what is left, then ErrClosed.
+// Put fails, Get returns what is left, then ErrClosed. It bumps the words
+// waiters sleep on, as Put and Get do: a waiter that looked before the
+// close and is about to sleep then finds its word moved and does not
+// sleep (else it slept until PollEvery: a pool's Close took 50 ms more
+// one time in three).
 func (r *Ring) Close() {
 	atomic.StoreUint32(&r.H.Closed, 1)
+	atomic.AddUint32(&r.H.NotEmpty, 1)
+	atomic.AddUint32(&r.H.NotFull, 1)
 	futex.Wake(&r.H.NotEmpty, 1<<30)
 	futex.Wake(&r.H.NotFull, 1<<30)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -144,6 +145,19 @@ func TestStream(t *testing.T) {
 	rd := &Reader{R: r2, Deadline: time.Now().Add(5 * time.Millisecond)}
 	if _, err := rd.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("Read past its deadline: %v", err)
+	}
+}
+
+// A waiter that looked at the ring before it was closed, and sleeps after,
+// must not sleep: Close moves the words waiters sleep on (a futex wait on
+// a word that moved returns at once), as Put and Get do. Without it a
+// pool's Close waited PollEvery one time in three.
+func TestCloseMovesTheWaitWords(t *testing.T) {
+	r := newRing(t, 256, 0)
+	empty, full := atomic.LoadUint32(&r.H.NotEmpty), atomic.LoadUint32(&r.H.NotFull)
+	r.Close()
+	if atomic.LoadUint32(&r.H.NotEmpty) == empty || atomic.LoadUint32(&r.H.NotFull) == full {
+		t.Fatal("Close left NotEmpty or NotFull where a waiter about to sleep saw them: it would sleep until PollEvery")
 	}
 }
 

@@ -96,18 +96,14 @@ func (f *flight) pipelined() bool {
 // chain is what a worker slot's run holds: the jobs it has taken, in
 // order, the first of them (the head) the one whose results it reads.
 type chain struct {
-	b     *Backend
-	w     sched.Slot
-	jobs  []*flight
-	ahead []sched.Job // scratch for TryNext
-	// scratch is the buffer Tasks are encoded in, reused from one to the
-	// next: the frame is copied into the worker's ring as it is written
-	scratch []byte
-	argBuf  []byte // the same for the arguments, before the frame
-	done    int    // jobs taken ahead and finished, not yet told to the pool
-	cur     atomic.Pointer[Proc]
-	hooked  context.Context // the context whose cancellation kills cur
-	unhook  func() bool
+	b      *Backend
+	w      sched.Slot
+	jobs   []*flight
+	ahead  []sched.Job // scratch for TryNext
+	done   int         // jobs taken ahead and finished, not yet told to the pool
+	cur    atomic.Pointer[Proc]
+	hooked context.Context // the context whose cancellation kills cur
+	unhook func() bool
 	// hookGen numbers the hooks; receiving is the number of the hook
 	// whose head's results are being read (0: none), so that a context
 	// cancelled after its task is done kills nothing.
@@ -448,9 +444,9 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 		if fresh {
 			var n int
 			var encErr error
-			args, n, encErr = rj.EncodeFrom(c.argBuf[:0], from)
-			if cap(args) > 0 && cap(args) >= cap(c.argBuf) {
-				c.argBuf = args[:0] // copied into the frame below
+			args, n, encErr = rj.EncodeFrom(pw.argBuf[:0], from)
+			if cap(args) > 0 && cap(args) >= cap(pw.argBuf) {
+				pw.argBuf = args[:0] // written below, before the next Task's
 			}
 			if n == 0 {
 				rj.Fail(from, encErr)
@@ -459,8 +455,8 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			pw.nextID++
 			f.id, f.from, f.n, f.encErr = pw.nextID, from, n, encErr
 			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful, Ticks: f.ticks}
-			head = wire.AppendTaskHead(c.scratch[:0], &task) // the arguments follow where they lie
-			c.scratch = head[:0]
+			head = wire.AppendTaskHead(pw.scratch[:0], &task) // the arguments follow where they lie
+			pw.scratch = head[:0]
 		}
 		size := len(head) + len(args) + wire.HeaderSize
 		if room >= 0 && size > room {

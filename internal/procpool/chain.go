@@ -82,8 +82,14 @@ type flight struct {
 }
 
 func newFlight(rj sched.Job, extra bool) *flight {
+	f := newFlightValue(rj, extra)
+	return &f
+}
+
+// newFlightValue is the flight newFlight makes, as a value.
+func newFlightValue(rj sched.Job, extra bool) flight {
 	timeout, retries := rj.Settings()
-	return &flight{rj: rj, extra: extra, timeout: timeout, retries: retries, careful: timeout > 0, ticks: sched.TickerFrom(rj.Context()) != nil}
+	return flight{rj: rj, extra: extra, timeout: timeout, retries: retries, careful: timeout > 0, ticks: sched.TickerFrom(rj.Context()) != nil}
 }
 
 // pipelined reports whether f may share its worker with Tasks behind it:
@@ -100,6 +106,7 @@ type chain struct {
 	w      sched.Slot
 	jobs   []*flight
 	ahead  []sched.Job // scratch for TryNext
+	spare  []*flight   // flights of finished jobs, for the next ones
 	done   int         // jobs taken ahead and finished, not yet told to the pool
 	cur    atomic.Pointer[Proc]
 	hooked context.Context // the context whose cancellation kills cur
@@ -151,7 +158,7 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 		if !h.sent {
 			switch c.send(pw, h, -1) {
 			case finished:
-				c.jobs = c.jobs[1:]
+				c.next()
 				continue
 			case dead:
 				died = true
@@ -177,7 +184,7 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 			}
 			if h.rj.Cursor() >= h.rj.Size() {
 				c.finish(h)
-				c.jobs = c.jobs[1:]
+				c.next()
 			}
 			continue
 		}
@@ -292,7 +299,7 @@ func (c *chain) fill(pw *Proc) (died bool) {
 				return false
 			}
 			for _, j := range c.ahead {
-				c.jobs = append(c.jobs, newFlight(j, true))
+				c.jobs = append(c.jobs, c.newFlight(j, true))
 			}
 			clear(c.ahead)
 		}
@@ -362,6 +369,29 @@ func (c *chain) abandon(err error) {
 		c.finish(f)
 	}
 	c.jobs = nil
+}
+
+// next drops the head, which has reported itself, and keeps its flight
+// for a job taken next: a Map of one item a task took a flight's
+// allocation per item.
+func (c *chain) next() {
+	f := c.jobs[0]
+	c.jobs[0] = nil
+	c.jobs = c.jobs[1:]
+	*f = flight{}
+	c.spare = append(c.spare, f)
+}
+
+// newFlight is newFlight with a kept flight, if there is one.
+func (c *chain) newFlight(rj sched.Job, extra bool) *flight {
+	n := len(c.spare)
+	if n == 0 {
+		return newFlight(rj, extra)
+	}
+	f := c.spare[n-1]
+	c.spare = c.spare[:n-1]
+	*f = newFlightValue(rj, extra)
+	return f
 }
 
 // finish reports f complete.

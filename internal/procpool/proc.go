@@ -50,15 +50,15 @@ type Proc struct {
 	avgTask  time.Duration
 	avgFunc  string // the function avgTask is of
 	lastDone sched.Mono
-	room     int                   // bytes that Tasks queued in its pipe may take
+	room     int // bytes that Tasks queued in its pipe may take
 	// scratch and argBuf are the buffers a Task's head and its arguments
 	// are encoded in, reused from Task to Task (only the slot running this
 	// worker writes to it): its frame is copied into the task ring as it is
 	// written
 	scratch, argBuf []byte
-	why      atomic.Pointer[error] // why we killed it, if we did
-	unhook   func() bool           // stops Terminate killing it
-	once     sync.Once
+	why             atomic.Pointer[error] // why we killed it, if we did
+	unhook          func() bool           // stops Terminate killing it
+	once            sync.Once
 }
 
 // MissingMain is the advice given when a worker never says hello.

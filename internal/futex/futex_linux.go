@@ -22,3 +22,13 @@ func wait(addr *uint32, val uint32, d time.Duration) {
 func wake(addr *uint32, n int) {
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWake, uintptr(n), 0, 0, 0)
 }
+
+// clockBase pairs a time.Now with CLOCK_MONOTONIC, read together.
+func clockBase() (time.Time, int64) {
+	var ts unix.Timespec
+	t := time.Now()
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+		return t, 0
+	}
+	return t, ts.Nano()
+}

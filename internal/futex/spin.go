@@ -20,6 +20,11 @@ import (
 // set+get 36–58 → 9–15 µs, Apply 71–89 → 10 µs; see docs/decisions.md).
 func Spin(word *uint32, seq uint32) bool { return spinFor(word, seq, SpinIdle) }
 
+// SpinLong is Spin for up to SpinBudget, the machine's measured wake-up
+// cost: for the side that serves requests (a worker waiting for its next
+// Task), which stays awake through the other side's wake-up.
+func SpinLong(word *uint32, seq uint32) bool { return spinFor(word, seq, SpinBudget()) }
+
 // SpinIdle covers the other side's work on a short message (a round trip
 // through a manager server).
 const SpinIdle = 50 * time.Microsecond

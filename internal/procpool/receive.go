@@ -11,6 +11,14 @@ import (
 	wk "github.com/mp-go/mp/internal/worker"
 )
 
+// roundTrip reports whether the head's Task, of n items, is a round
+// trip: a lone Task of one item (Apply in a loop). Its result is waited
+// for as long as a wake-up costs (ring.Ring.Patient), so that the worker
+// need not wake us. Results of chunks and of Tasks queued behind each
+// other come while the worker computes: spinning that long for them
+// would take a core from it (measured: the chunked Map 20–40% slower).
+func (c *chain) roundTrip(n int) bool { return n == 1 && len(c.jobs) == 1 }
+
 // receive delivers the Results of f's Task. It reports whether the worker
 // died, and why it was killed if we killed it.
 func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
@@ -30,6 +38,7 @@ func (c *chain) receive(pw *Proc, f *flight) (dead bool, reason error) {
 		dl = &deadline{c: c, pw: pw, d: timeout}
 	}
 	timer := dl.arm(0)
+	pw.link.Results.Patient = c.roundTrip(n)
 	for got := 0; got < n; {
 		kind, p, err := pw.r.Read()
 		if kind == wire.KindLog && err == nil {

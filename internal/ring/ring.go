@@ -70,6 +70,11 @@ type Header struct {
 	// grows; a holder that dies while growing leaves it as it was (backing
 	// again is harmless).
 	Backed uint64
+	// PutWoke and GetWoke are when (futex.Stamp) a Put last woke
+	// sleeping getters and a Get sleeping putters: a sleeper woken learns
+	// how long its wake-up took, which sets how long waiters spin
+	// (futex.SpinBudget).
+	PutWoke, GetWoke int64
 }
 
 // HeaderSize is the bytes of a Header.
@@ -96,6 +101,10 @@ type Ring struct {
 	// any more (a pipe's other end, a dead worker): a Get that waits, or
 	// a Put, then closes the ring instead of waiting for ever.
 	PeerGone func() bool
+	// Patient makes waits spin for the machine's measured wake-up cost
+	// (futex.SpinLong) before they sleep, not futex.SpinIdle: set on the
+	// side that serves requests, a worker's Task ring.
+	Patient bool
 }
 
 // Size is the bytes of memory a ring of capacity bytes takes.
@@ -219,6 +228,7 @@ func (r *Ring) put(ctx context.Context, b []byte, bufs [][]byte, wait bool) erro
 			atomic.AddUint32(&h.NotEmpty, 1)
 			r.Unlock()
 			if atomic.LoadUint32(&h.WaitGet) > 0 {
+				atomic.StoreInt64(&h.PutWoke, futex.Stamp())
 				futex.Wake(&h.NotEmpty, 1<<30)
 			}
 			return nil
@@ -230,13 +240,15 @@ func (r *Ring) put(ctx context.Context, b []byte, bufs [][]byte, wait bool) erro
 		if !wait {
 			return ErrFull
 		}
-		if futex.Spin(&h.NotFull, seq) {
+		if r.spin(&h.NotFull, seq) {
 			continue
 		}
 		// A Get after our look bumps NotFull: the wait then returns at once.
+		slept := futex.Stamp() // before a Get can see us waiting and stamp its wake-up
 		atomic.AddUint32(&h.WaitPut, 1)
 		err := WaitWord(ctx, &h.NotFull, seq)
 		atomic.AddUint32(&h.WaitPut, ^uint32(0))
+		futex.Woken(slept, atomic.LoadInt64(&h.GetWoke))
 		if err != nil {
 			return err
 		}
@@ -318,6 +330,7 @@ func (r *Ring) get(ctx context.Context, wait bool, dst []byte, reuse bool) ([]by
 			atomic.AddUint32(&h.NotFull, 1)
 			r.Unlock()
 			if atomic.LoadUint32(&h.WaitPut) > 0 {
+				atomic.StoreInt64(&h.GetWoke, futex.Stamp())
 				futex.Wake(&h.NotFull, 1<<30)
 			}
 			return b, err
@@ -333,12 +346,14 @@ func (r *Ring) get(ctx context.Context, wait bool, dst []byte, reuse bool) ([]by
 		if !wait {
 			return nil, ErrEmpty
 		}
-		if futex.Spin(&h.NotEmpty, seq) {
+		if r.spin(&h.NotEmpty, seq) {
 			continue // a Put came while we spun: no sleep, no wake-up call
 		}
+		asleep := futex.Stamp() // before a Put can see us waiting and stamp its wake-up
 		atomic.AddUint32(&h.WaitGet, 1)
 		err := WaitWord(ctx, &h.NotEmpty, seq)
 		atomic.AddUint32(&h.WaitGet, ^uint32(0))
+		futex.Woken(asleep, atomic.LoadInt64(&h.PutWoke))
 		if err != nil {
 			return nil, err
 		}
@@ -386,6 +401,14 @@ func (e *SizeError) Error() string {
 	return fmt.Sprintf("mp: a message of %d bytes where %d were due", e.Size, e.Want)
 }
 
+// spin watches word for a move from seq before a wait sleeps on it.
+func (r *Ring) spin(word *uint32, seq uint32) bool {
+	if r.Patient {
+		return futex.SpinLong(word, seq)
+	}
+	return futex.Spin(word, seq)
+}
+
 // PeerGoneNow closes the ring, and reports so, if PeerGone says that
 // the other side is gone.
 func (r *Ring) PeerGoneNow() bool {
@@ -411,9 +434,11 @@ func (r *Ring) Poll(ctx context.Context) bool {
 		if ctx.Err() != nil {
 			return false
 		}
+		asleep := futex.Stamp() // before a Put can see us waiting and stamp its wake-up
 		atomic.AddUint32(&h.WaitGet, 1)
 		err := WaitWord(ctx, &h.NotEmpty, seq)
 		atomic.AddUint32(&h.WaitGet, ^uint32(0))
+		futex.Woken(asleep, atomic.LoadInt64(&h.PutWoke))
 		if err != nil {
 			return r.Len() > 0
 		}

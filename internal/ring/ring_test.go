@@ -6,9 +6,12 @@ import (
 	"errors"
 	"io"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mp-go/mp/internal/futex"
 )
 
 // newRing makes a ring of capacity bytes in ordinary memory (the code
@@ -241,5 +244,60 @@ func TestDeadHolder(t *testing.T) {
 	r.Put(ctx, []byte("next"), false)
 	if got, err := r.Get(ctx, false, nil); string(got) != "next" || err != nil {
 		t.Errorf("Get: %q, %v", got, err)
+	}
+}
+
+// A Get that sleeps learns how long its wake-up took from the Put's stamp
+// (futex.WakeCost); a Patient one spins for that long before it sleeps.
+func TestWakeUpMeasured(t *testing.T) {
+	ctx := context.Background()
+	for _, patient := range []bool{false, true} {
+		r := newRing(t, 1024, 0)
+		r.Patient = patient
+		if patient {
+			// wake-ups that cost 5ms: a Patient Get spins futex.SpinMax
+			for range 40 {
+				now := futex.Stamp()
+				futex.Woken(now-int64(10*time.Millisecond), now-int64(5*time.Millisecond))
+			}
+			t.Cleanup(func() {
+				for range 80 {
+					now := futex.Stamp()
+					futex.Woken(now, now)
+				}
+			})
+		}
+		before := futex.WakeCost()
+		t0 := time.Now()
+		got := make(chan error, 1)
+		go func() {
+			_, err := r.Get(ctx, true, nil)
+			got <- err
+		}()
+		deadline := time.Now().Add(30 * time.Second)
+		for atomic.LoadUint32(&r.H.WaitGet) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the Get did not go to sleep within 30s")
+			}
+			runtime.Gosched() // a sleep of 10µs can take a millisecond here
+		}
+		spun := time.Since(t0)
+		if patient && spun < futex.SpinMax {
+			t.Errorf("a Patient Get slept after %v, with wake-ups costing 5ms; want a spin of futex.SpinMax (%v)", spun, futex.SpinMax)
+		}
+		if err := r.Put(ctx, []byte("x"), true); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-got:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the sleeping Get was not woken within 30s")
+		}
+		if futex.WakeCost() == before {
+			t.Errorf("patient=%v: the wake-up was not measured (WakeCost still %v)", patient, before)
+		}
 	}
 }

@@ -110,6 +110,9 @@ func AttachLink(seg *shm.Segment) (*Link, error) {
 	if atomic.LoadUint32(&m.magic) != linkMagic || !ok1 || !ok2 {
 		return nil, fmt.Errorf("mp: fd 3 is not a worker's link to its pool")
 	}
+	// The worker waits for its next Task for as long as a wake-up costs:
+	// a pool that sends it a Task then finds it awake (see futex.SpinLong).
+	tr.Patient = true
 	return &Link{Seg: seg, Mark: m, Stage: stage, Tasks: tr, Results: rr}, nil
 }
 

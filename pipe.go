@@ -102,6 +102,9 @@ func (c *Conn[T]) setup() {
 		}
 		cp, r := *q, *q.r
 		r.PeerGone = gone
+		// A pipe carries requests and replies: its receiver waits as long
+		// as a wake-up costs before it sleeps (ring.Ring.Patient).
+		r.Patient = true
 		cp.r = &r
 		return &cp
 	}

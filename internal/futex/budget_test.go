@@ -38,7 +38,7 @@ func TestWoken(t *testing.T) {
 		want        time.Duration
 	}{
 		{"first measure", 0, 3 * ms, 2 * ms, 2 * time.Millisecond},
-		{"a quarter of the way", 400 * time.Microsecond, 3 * ms, 2 * ms, 700 * time.Microsecond},
+		{"a quarter of the way", 400 * time.Microsecond, 3 * ms, 2 * ms, 800 * time.Microsecond}, // 400 + (2000-400)/4
 		{"stamp before the sleep: another wake-up's", 400 * time.Microsecond, 2 * ms, 3 * ms, 400 * time.Microsecond},
 		{"stamp in the future: nonsense", 400 * time.Microsecond, 2 * ms, -ms, 400 * time.Microsecond},
 		{"a sleeper descheduled for long counts as 10×SpinMax", 0, 100 * ms, 90 * ms, 10 * SpinMax},

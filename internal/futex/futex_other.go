@@ -15,6 +15,10 @@ func wait(addr *uint32, val uint32, d time.Duration) {
 
 func wake(addr *uint32, n int) {}
 
-// clockBase: elsewhere the wait is a sleep and no process wakes another;
-// stamps count from this process's start.
-func clockBase() (time.Time, int64) { return time.Now(), 0 }
+// clockBase: elsewhere stamps count from the wall clock's reading at
+// this process's start, which processes share (up to the clock's
+// adjustments: a stamp that makes no sense is ignored by Woken).
+func clockBase() (time.Time, int64) {
+	t := time.Now()
+	return t, t.UnixNano()
+}

@@ -39,8 +39,10 @@ func WakeCost() time.Duration { return time.Duration(wakeCost.Load()) }
 // and the last waker of its word stamped woke just before its Wake. A
 // stamp from before the sleep is another wake-up's (a timeout or a
 // spurious return then): nothing is learned.
-func Woken(slept, woke int64) {
-	now := Stamp()
+func Woken(slept, woke int64) { woken(slept, woke, Stamp()) }
+
+// woken is Woken at now.
+func woken(slept, woke, now int64) {
 	if woke < slept || woke > now {
 		return
 	}

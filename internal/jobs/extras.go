@@ -93,9 +93,11 @@ func (r *Runner) saveResults(res *result, slot int) {
 	os.WriteFile(seq, []byte(strconv.Itoa(res.job.Seq)), 0o644)
 }
 
-// throttle waits before a job starts: --delay between starts, --memfree
-// and --load until the machine has room (at once when no job runs, so
-// that the run always moves).
+// throttle waits before a job starts, and counts it running: --delay
+// between starts, --memfree and --load until the machine has room (at
+// once when no job runs, so that the run always moves). The check and
+// the count are one step under admitMu: two jobs that find none running
+// must not both start.
 func (r *Runner) throttle() {
 	cfg := r.cfg
 	if cfg.Delay > 0 {
@@ -109,14 +111,18 @@ func (r *Runner) throttle() {
 		r.lastStart = time.Now()
 		r.delayMu.Unlock()
 	}
-	for (cfg.MemFree > 0 || cfg.Load > 0) && r.running.Load() > 0 && !r.stopping.Load() {
-		if (cfg.MemFree <= 0 || r.mem().Available() >= cfg.MemFree) && (cfg.Load <= 0 || loadAverage() < cfg.Load) {
+	for {
+		r.admitMu.Lock()
+		if (cfg.MemFree <= 0 && cfg.Load <= 0) || r.running.Load() == 0 || r.stopping.Load() ||
+			((cfg.MemFree <= 0 || r.mem().Available() >= cfg.MemFree) && (cfg.Load <= 0 || loadAverage() < cfg.Load)) {
+			r.running.Add(1)
+			r.admitMu.Unlock()
 			return
 		}
+		r.admitMu.Unlock()
 		select {
 		case <-time.After(100 * time.Millisecond):
 		case <-r.term:
-			return
 		}
 	}
 }

@@ -124,6 +124,7 @@ type Runner struct {
 	triesT    *Template // --retries with replacement strings
 	resultsT  *Template // --results with replacement strings
 	delayMu   sync.Mutex
+	admitMu   sync.Mutex // throttle's check and count of a starting job
 	table     *os.File // --results FILE.csv
 	tableSep  byte
 	tableHead bool
@@ -445,8 +446,7 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 		r.finished(res)
 		return res
 	}
-	r.throttle()
-	r.running.Add(1)
+	r.throttle() // counts it running
 	defer r.running.Add(-1)
 	if cfg.Verbose && (cfg.Ungroup || cfg.LineBuffer) {
 		r.outMu.Lock()
@@ -477,7 +477,6 @@ func (r *Runner) runJob(ctx context.Context, j *Job, slot int) *result {
 			res.err2.discard()
 			r.running.Add(-1)
 			r.throttle()
-			r.running.Add(1)
 			continue
 		}
 		if res.ok() || try >= tries || r.stopping.Load() || !r.retryable(res) {

@@ -33,6 +33,7 @@ type worker struct {
 	init   bool
 	bk     any           // the backend's own state: *procpool.Proc for processes
 	retire bool          // the backend asks for this worker to be replaced
+	lent   bool          // a caller of Apply runs a job on it (Pool.runHere); p.mu
 	rss    bool          // in a worker process: report resident memory
 	wake   chan struct{} // an idle worker waits here for a job (Pool.next)
 	_      cpu.CacheLinePad

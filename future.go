@@ -304,7 +304,7 @@ func (c bareCancel[R]) cancelPending() bool {
 type task[A, R any] struct {
 	Future[R]
 	ctx    context.Context
-	arg    A
+	arg    [1]A // the argument, as the one-item list a Task encodes
 	runner runner[A, R]
 	pool   *Pool
 	bound  poolBound
@@ -319,12 +319,24 @@ type task[A, R any] struct {
 // *PanicError. The task runs with ctx, which is also cancelled for it by
 // Terminate.
 func Submit[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ...Option) *Future[R] {
-	t := &task[A, R]{ctx: ctx, arg: arg, pool: p}
+	t := newTask(ctx, p, f, arg, opts)
+	if !t.Ready() {
+		if err := p.enqueue(t); err != nil {
+			var zero R
+			t.resolve(zero, err)
+		}
+	}
+	return &t.Future
+}
+
+// newTask makes the task of a call of f with arg, resolved at once with
+// the error if the call cannot be made.
+func newTask[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts []Option) *task[A, R] {
+	t := &task[A, R]{ctx: ctx, arg: [1]A{arg}, pool: p}
 	if p != nil {
 		t.seq = p.callSeq.Add(1)
 	}
 	t.canceler = t
-	var zero R
 	s, err := p.callSettings(opts)
 	if err == nil {
 		err = f.checkFor(p)
@@ -336,14 +348,12 @@ func Submit[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ..
 		err = context.Cause(ctx)
 	}
 	if err != nil {
+		var zero R
 		t.resolve(zero, err)
-		return &t.Future
+		return t
 	}
 	t.runner = newRunner(p, f, s)
-	if err := p.enqueue(t); err != nil {
-		t.resolve(zero, err)
-	}
-	return &t.Future
+	return t
 }
 
 // ApplyAsync is Submit under Python's name.
@@ -352,9 +362,26 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opt
 }
 
 // Apply runs f with arg on the pool and waits for the result (Python's
-// pool.apply).
+// pool.apply). On a process pool with a worker idle and nothing queued,
+// the calling goroutine hands the task to that worker's process and
+// reads its result itself (see Pool.runHere): a round trip wakes no
+// goroutine. If ctx is cancelled meanwhile, Apply returns once the
+// worker running the task has been killed (a millisecond or so).
 func Apply[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ...Option) (R, error) {
-	return Submit(ctx, p, f, arg, opts...).Get(ctx)
+	t := newTask(ctx, p, f, arg, opts)
+	var zero R
+	switch {
+	case t.Ready():
+	case p.runHere(t):
+		if t.err != nil && ctx.Err() != nil {
+			return zero, context.Cause(ctx) // as Get gives it
+		}
+	default:
+		if err := p.enqueue(t); err != nil {
+			t.resolve(zero, err)
+		}
+	}
+	return t.Get(ctx)
 }
 
 func (t *task[A, R]) cancelPending() bool {
@@ -381,7 +408,7 @@ func (t *task[A, R]) run(w *worker) {
 		defer func() { stop(); cancel(nil) }()
 		ctx = c
 	}
-	v, err := t.runner.run(w.taskContext(ctx), t.arg)
+	v, err := t.runner.run(w.taskContext(ctx), t.arg[0])
 	w.tasks++
 	if err != nil && t.pool.ctx.Err() != nil && !errors.Is(err, ErrClosed) {
 		err = fmt.Errorf("%w: %w", context.Cause(t.pool.ctx), err)
@@ -400,7 +427,7 @@ func (t *task[A, R]) countTo(o *sched.Outcomes, err error) {
 		return
 	}
 	o.Failed.Add(1)
-	t.pool.noteFailure(0, t.arg, err)
+	t.pool.noteFailure(0, t.arg[0], err)
 	if errors.Is(err, ErrTimeout) {
 		t.pool.st.TimedOut.Add(1)
 	}

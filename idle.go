@@ -98,7 +98,7 @@ func (p *Pool) finishing(w *worker) {
 		return
 	}
 	p.mu.Lock()
-	if p.spinner == nil && p.head == len(p.queue) && !p.closed {
+	if p.spinner == nil && p.head == len(p.queue) && !p.closed && !w.lent {
 		p.spinner = w
 		p.idle++
 	}
@@ -121,6 +121,61 @@ func (p *Pool) leaveToSpinner() bool {
 		return false
 	}
 	p.spinnerHas = true
+	return true
+}
+
+// runHere runs j from the calling goroutine on an idle worker, if one is
+// asleep on the idlers' stack and no job is queued ahead of j; it
+// reports whether it did. The worker is lent: off the stack, its own
+// goroutine still asleep on it, it runs j as if it had taken it (counted
+// busy, its stats and MaxTasksPerChild untouched by the loan), and goes
+// back on top when j is done, woken if a job was queued or the pool
+// closed meanwhile. Apply in a loop so wakes no goroutine: the caller
+// writes the task into the worker process's ring and reads the result
+// itself, and the worker on top of the stack, the one that ran the last
+// task, has its process still spinning on its task ring. Only process
+// pools without MaxTasksPerChild, MaxMemoryPerChild or MemFree lend
+// (p.lends): replacing a worker and holding one back for memory are its
+// own goroutine's.
+func (p *Pool) runHere(j job) bool {
+	if p == nil || !p.lends {
+		return false
+	}
+	p.mu.Lock()
+	if p.closed || p.broken != nil || p.head < len(p.queue) || len(p.idlers) == 0 {
+		p.mu.Unlock()
+		return false
+	}
+	w := p.idlers[len(p.idlers)-1]
+	p.idlers[len(p.idlers)-1] = nil
+	p.idlers = p.idlers[:len(p.idlers)-1]
+	p.idle--
+	w.lent = true
+	p.queue = append(p.queue, j)
+	p.countQueued(p.queue[len(p.queue)-1:])
+	j = p.pop()
+	p.mu.Unlock()
+
+	w.enter(WorkerBusy)
+	p.backend.Run(w, j)
+	w.st.ran.Store(int64(w.tasks))
+	w.enter(WorkerIdle)
+
+	p.mu.Lock()
+	w.lent = false
+	p.idlers = append(p.idlers, w)
+	p.idle++
+	switch {
+	case p.closed:
+		p.wakeAll()
+	case p.head < len(p.queue):
+		p.wake(1) // queued while it was lent, perhaps with no worker idle
+	}
+	p.busy--
+	if p.busy == 0 && p.head == len(p.queue) {
+		p.idleCond.Broadcast()
+	}
+	p.mu.Unlock()
 	return true
 }
 

@@ -54,6 +54,7 @@ type Pool struct {
 	spinner    *worker
 	spinnerHas bool
 	spins      bool
+	lends      bool // an idle worker may be lent to a caller of Apply (runHere)
 	// items queued and taken, for Stats: changed under mu, next to what
 	// mu guards, read without it
 	submitted atomic.Int64
@@ -110,6 +111,7 @@ func NewPool(opts ...PoolOption) (*Pool, error) {
 		}
 	}
 	p := &Pool{n: s.workers, defs: s, log: s.logger, calls: map[*callCtl]struct{}{}, born: time.Now(), live: map[*worker]struct{}{}, timed: s.processes || s.cluster, spins: s.processes}
+	p.lends = s.processes && s.maxTasks == 0 && s.maxRSS == 0 && s.memFree == 0
 	if p.log == nil {
 		p.log = slog.Default()
 	}

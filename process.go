@@ -192,7 +192,7 @@ func (t *task[A, R]) Complete(s sched.Slot, _ time.Duration) { s.Ran(t.n) }
 
 func (t *task[A, R]) EncodeFrom(dst []byte, _ int) ([]byte, int, error) {
 	defer t.pool.timeEncode(startTiming(&t.pool.encodings))
-	return encodeFrom(dst, []A{t.arg})
+	return encodeFrom(dst, t.arg[:])
 }
 
 // Begin reports whether the task is still to run (not cancelled).
@@ -214,7 +214,7 @@ func (t *task[A, R]) Fail(_ int, err error) {
 func (t *task[A, R]) Deliver(_ int, values []byte, n int, errs map[int]error) {
 	t.n = 1
 	start := startTiming(&t.pool.decodings)
-	rs, err := decodeResults[R](t.runner.name, values, n)
+	r, err := decodeResult[R](t.runner.name, values, n)
 	t.pool.timeDecode(start)
 	if e := errs[0]; e != nil {
 		err = e
@@ -224,7 +224,27 @@ func (t *task[A, R]) Deliver(_ int, values []byte, n int, errs map[int]error) {
 		return
 	}
 	t.count(nil)
-	t.resolve(rs[0], nil)
+	t.resolve(r, nil)
+}
+
+// decodeResult decodes the result of a task, its one item: a number is
+// copied from the frame, anything else is decoded as decodeResults does.
+func decodeResult[R any](name string, values []byte, n int) (R, error) {
+	var one [1]R
+	if n == 1 {
+		ok, err := wire.DecodeRawInto(values, one[:])
+		if err != nil {
+			return one[0], fmt.Errorf("mp: decoding the result of %s as %T: %w", name, one[0], err)
+		}
+		if ok {
+			return one[0], nil
+		}
+	}
+	rs, err := decodeResults[R](name, values, n)
+	if err != nil {
+		return one[0], err
+	}
+	return rs[0], nil
 }
 
 // timeEvery is how many encodings (and decodings) of a pool one is timed

@@ -119,12 +119,50 @@ type chain struct {
 	// timedOut is set when the head's item ran past its Timeout and the
 	// worker was killed for it (for Stats' restart reasons).
 	timedOut atomic.Bool
+	// sameFunc matches the jobs of the head's function, named funcName,
+	// for TryNext (made once: a closure per fill was an allocation)
+	sameFunc func(sched.Job) bool
+	funcName string
+	jobsBuf  []*flight // room for the head and maxAhead jobs behind it
+}
+
+// chainFor returns the chain of a Run of j on w: the one w's worker
+// kept from the slot's last Run (keep), or a new one.
+func (b *Backend) chainFor(w sched.Slot, j sched.Job) *chain {
+	var c *chain
+	if pw, _ := w.Worker().(*Proc); pw != nil && pw.kept != nil && pw.kept.w == w {
+		c, pw.kept = pw.kept, nil
+	} else {
+		c = &chain{b: b, w: w, jobsBuf: make([]*flight, 0, 1+maxAhead)}
+		c.jobs = c.jobsBuf
+		c.sameFunc = func(j sched.Job) bool { return j.FuncName() == c.funcName }
+	}
+	c.jobs = append(c.jobs, c.newFlight(j, false))
+	return c
+}
+
+// keep leaves c, done with, to the slot's worker for the slot's next
+// Run, emptied. Anything still holding c from this Run (the hook's
+// function, a deadline's timer) sees a hook number or an item of its own
+// no longer current, and does nothing.
+func (c *chain) keep() {
+	pw, _ := c.w.Worker().(*Proc)
+	if pw == nil {
+		return
+	}
+	clear(c.jobs)
+	c.jobs = c.jobsBuf[:0] // not c.jobs[:0]: next moved its start
+	c.hooked, c.unhook = nil, nil
+	c.cur.Store(nil)
+	c.receiving.Store(0)
+	c.timedOut.Store(false)
+	pw.kept = c
 }
 
 // Run runs j on the slot's worker process, and Tasks of jobs taken
 // ahead behind it; a worker that dies is replaced.
 func (b *Backend) Run(w sched.Slot, j sched.Job) {
-	c := &chain{b: b, w: w, jobs: []*flight{newFlight(j, false)}}
+	c := b.chainFor(w, j)
 	if b.cfg.MemFree {
 		b.register(w, c)
 		defer b.unregister(w)
@@ -134,6 +172,7 @@ func (b *Backend) Run(w sched.Slot, j sched.Job) {
 			c.unhook()
 		}
 		c.tellDone()
+		c.keep()
 	}()
 	// Recycling counts tasks and memory after each job: no taking ahead.
 	ahead := b.pool.MaxTasks() == 0 && b.cfg.MaxRSS == 0
@@ -291,10 +330,8 @@ func (c *chain) fill(pw *Proc) (died bool) {
 	}
 	for i := 1; i <= want; i++ {
 		if i == len(c.jobs) {
-			name := c.jobs[0].rj.FuncName()
-			c.ahead = c.b.pool.TryNext(c.ahead[:0], want+1-i, func(j sched.Job) bool {
-				return j.FuncName() == name
-			})
+			c.funcName = c.jobs[0].rj.FuncName()
+			c.ahead = c.b.pool.TryNext(c.ahead[:0], want+1-i, c.sameFunc)
 			if len(c.ahead) == 0 {
 				return false
 			}

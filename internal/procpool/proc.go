@@ -56,9 +56,12 @@ type Proc struct {
 	// worker writes to it): its frame is copied into the task ring as it is
 	// written
 	scratch, argBuf []byte
-	why             atomic.Pointer[error] // why we killed it, if we did
-	unhook          func() bool           // stops Terminate killing it
-	once            sync.Once
+	// kept is the chain of the slot's last Run, emptied, for its next:
+	// Apply in a loop allocates no chain, no job list and no flight
+	kept   *chain
+	why    atomic.Pointer[error] // why we killed it, if we did
+	unhook func() bool           // stops Terminate killing it
+	once   sync.Once
 }
 
 // MissingMain is the advice given when a worker never says hello.

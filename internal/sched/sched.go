@@ -21,7 +21,10 @@ import (
 )
 
 // Backend runs a pool's jobs on its worker slots. Every method is called
-// from the slot's own goroutine, except Start for a replacement slot.
+// from the goroutine that holds the slot: its own (Start for a
+// replacement slot excepted), or a caller of mp.Apply that the pool lent
+// the slot to while it was idle. One goroutine at a time holds a slot,
+// and the handing over is synchronised by the pool.
 type Backend interface {
 	// Start makes s ready to run jobs (runs the initializer, starts a
 	// process, ...). An error means s never runs.

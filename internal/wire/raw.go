@@ -52,7 +52,7 @@ func DecodeRawInto[T any](data []byte, dst []T) (ok bool, err error) {
 		return false, nil
 	}
 	if data[1] != kind {
-		return false, fmt.Errorf("wire: raw slice of kind %d cannot be decoded into %T", data[1], dst)
+		return false, fmt.Errorf("wire: raw slice of kind %d cannot be decoded into %T", data[1], []T(nil)) // not dst: it would escape
 	}
 	if len(data)-2 != 8*len(dst) {
 		return false, fmt.Errorf("wire: raw slice of %d bytes for %d items", len(data)-2, len(dst))

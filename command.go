@@ -105,7 +105,7 @@ func (c *Cmd) Wait() error {
 	pid := c.Process.Pid
 	// Kill the rest of the group while the command, not yet reaped, still
 	// holds its pid: the group's id cannot be another's then.
-	if proc.WaitExited(pid) {
+	if ok, _ := proc.WaitExited(pid); ok {
 		proc.KillGroup(pid)
 	}
 	err := c.Cmd.Wait()

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,15 +27,26 @@ func ClearParentDeathSignal() { unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0) }
 // WaitExited returns once pid has ended, leaving it unreaped (waitid with
 // WNOWAIT), so that its pid, and the id of the process group it leads,
 // cannot be reused before the caller has killed that group. It reports
-// whether it could wait so.
-func WaitExited(pid int) bool {
+// whether it could wait so, and whether pid exited with status 0.
+func WaitExited(pid int) (ok, clean bool) {
 	var info unix.Siginfo
 	for {
 		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
 		if err != unix.EINTR {
-			return err == nil
+			return err == nil, err == nil && info.Code == cldExited && siStatus(&info) == 0
 		}
 	}
+}
+
+// cldExited is the si_code of a child that exited (not killed).
+const cldExited = 1
+
+// siStatus is the si_status of a SIGCHLD's siginfo, which x/sys/unix does
+// not name: the int after si_pid and si_uid (the exit status, or the
+// signal).
+func siStatus(info *unix.Siginfo) int32 {
+	b := (*[unsafe.Sizeof(*info)]byte)(unsafe.Pointer(info))
+	return *(*int32)(unsafe.Pointer(&b[24]))
 }
 
 // KillGroup sends SIGKILL to the process group led by pid.

@@ -16,7 +16,7 @@ func Configure(cmd *exec.Cmd) {}
 func ClearParentDeathSignal() {}
 
 // WaitExited cannot wait without reaping here: it says so.
-func WaitExited(pid int) bool { return false }
+func WaitExited(pid int) (ok, clean bool) { return false, false }
 
 // KillGroup is not available here; the caller kills the process itself.
 func KillGroup(pid int) error { return errors.ErrUnsupported }

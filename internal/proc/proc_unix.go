@@ -32,7 +32,7 @@ func Alive(pid int) bool { return syscall.Kill(pid, 0) != syscall.ESRCH }
 func ClearParentDeathSignal() {}
 
 // WaitExited cannot wait without reaping here: it says so.
-func WaitExited(pid int) bool { return false }
+func WaitExited(pid int) (ok, clean bool) { return false, false }
 
 // ExitFD waits in cmd.Wait itself here (no pidfd).
 type ExitFD struct{}

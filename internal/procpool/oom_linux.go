@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,7 +36,7 @@ func cgroupOf(pid int) cgroupMem {
 			}
 		}
 	}
-	mounts := cgroupMounts()
+	mounts := theMounts()
 	var cg cgroupMem
 	switch {
 	case v1 != "" && mounts.v1 != "":
@@ -80,6 +81,11 @@ func mountedAt(dir, root, p string) string {
 }
 
 type mounts struct{ v1, v1Root, v2, v2Root string }
+
+// theMounts are this process's cgroup mounts, read once: parsing
+// /proc/self/mountinfo took 90 µs of the 230 that reading a worker's
+// cgroup takes, twice a worker.
+var theMounts = sync.OnceValue(cgroupMounts)
 
 // cgroupMounts finds the memory cgroup mounts in /proc/self/mountinfo.
 func cgroupMounts() mounts {

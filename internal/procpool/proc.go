@@ -205,8 +205,10 @@ func Spawn(sp Spec) (*Proc, error) {
 		// The worker's process group goes with it: what its tasks
 		// started and left running. It is killed while the worker, not
 		// yet reaped, still holds its pid (where the system allows).
-		if proc.WaitExited(pw.pid) {
-			mem.ended() // its limits and cgroup, while it is a zombie
+		if ok, clean := proc.WaitExited(pw.pid); ok {
+			if !clean {
+				mem.ended() // its limits and cgroup, while it is a zombie
+			}
 			proc.KillGroup(pw.pid)
 			cmd.Wait()
 		} else {

@@ -375,10 +375,13 @@ func (c *chain) hook(ctx context.Context) {
 		c.unhook()
 	}
 	c.hooked, c.unhook = ctx, nil
+	// Every context its own number, hooked or not: the function of an
+	// earlier one's hook, already running when it was unhooked, finds
+	// another number and kills nothing.
+	c.hookGen++
 	if ctx.Done() == nil {
 		return // never cancelled (context.Background): nothing to hook
 	}
-	c.hookGen++
 	gen := c.hookGen
 	c.unhook = context.AfterFunc(ctx, func() {
 		if c.receiving.Load() != gen {

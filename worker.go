@@ -176,11 +176,15 @@ const maxBatch = 4096
 // runBatch is the typed body of wk.RunTask, made by Register for
 // each function.
 func runBatch[A, R any](ctx context.Context, name string, fn func(context.Context, A) (R, error), t *wire.Task, due *pacer.Due, send func(*wire.Results) error) (<-chan struct{}, error) {
-	args, release := rawArgs[A](t)
-	defer release()
+	args, buf := rawArgs[A](t)
+	if buf != nil {
+		defer argWords.Put(buf)
+	}
 	var err error
 	if args == nil {
-		err = wire.UnmarshalSlice(t.Args, &args)
+		var decoded []A // its own variable: &args would put args on the heap for every Task
+		err = wire.UnmarshalSlice(t.Args, &decoded)
+		args = decoded
 	}
 	if err != nil || len(args) != t.N {
 		if err == nil {

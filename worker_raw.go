@@ -31,6 +31,7 @@ type rawRun[A, R any] struct {
 	send  func(*wire.Results) error
 	from  int // the first item in the stage
 	errs  []wire.ItemError
+	res   wire.Results // the batch being sent: one for the Task's batches
 }
 
 // runRaw runs t's items with the raw stage, if their results are numbers
@@ -99,8 +100,8 @@ func (r *rawRun[A, R]) failed(i int, werr *wire.Error) error {
 // flush sends the results of the items in the stage, up to end, and
 // empties it.
 func (r *rawRun[A, R]) flush(end int) error {
-	res := &wire.Results{ID: r.t.ID, From: r.from, N: end - r.from, Values: r.stage.RawValues(end - r.from), Errs: r.errs}
-	err := r.send(res)
+	r.res = wire.Results{ID: r.t.ID, From: r.from, N: end - r.from, Values: r.stage.RawValues(end - r.from), Errs: r.errs}
+	err := r.send(&r.res)
 	r.from, r.errs = end, nil
 	r.stage.ResetRaw(r.t.ID, end, r.kind)
 	return err
@@ -112,21 +113,21 @@ func (r *rawRun[A, R]) flush(end int) error {
 var argWords = sync.Pool{New: func() any { return new([]uint64) }}
 
 // rawArgs decodes t's arguments into a reused buffer when they are
-// numbers of a wire.RawKind type; release gives the buffer back once the
-// Task is done (the function took each argument by value). args is nil
-// when they are not: decode them with wire.UnmarshalSlice.
-func rawArgs[A any](t *wire.Task) (args []A, release func()) {
+// numbers of a wire.RawKind type; the caller gives buf back to argWords
+// once the Task is done (the function took each argument by value). args
+// and buf are nil when they are not: decode them with wire.UnmarshalSlice.
+func rawArgs[A any](t *wire.Task) (args []A, buf *[]uint64) {
 	if _, raw := wire.RawKind[A](); !raw || t.N <= 0 || len(t.Args) != 2+8*t.N {
-		return nil, func() {}
+		return nil, nil
 	}
-	buf := argWords.Get().(*[]uint64)
+	buf = argWords.Get().(*[]uint64)
 	if cap(*buf) < t.N {
 		*buf = make([]uint64, t.N)
 	}
 	args = unsafe.Slice((*A)(unsafe.Pointer(unsafe.SliceData(*buf))), t.N)
 	if ok, _ := wire.DecodeRawInto(t.Args, args); !ok {
 		argWords.Put(buf)
-		return nil, func() {} // malformed: UnmarshalSlice says how
+		return nil, nil // malformed: UnmarshalSlice says how
 	}
-	return args, func() { argWords.Put(buf) }
+	return args, buf
 }

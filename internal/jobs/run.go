@@ -125,7 +125,7 @@ type Runner struct {
 	resultsT  *Template // --results with replacement strings
 	delayMu   sync.Mutex
 	admitMu   sync.Mutex // throttle's check and count of a starting job
-	table     *os.File // --results FILE.csv
+	table     *os.File   // --results FILE.csv
 	tableSep  byte
 	tableHead bool
 	running   atomic.Int32

@@ -39,7 +39,9 @@ var proc = clock{every: Beat, idle: idleBeats}
 // Due is one running Task's view of the clock; it is used by the
 // goroutine that runs the Task's items. The zero Due is not started: it
 // is due only when Set (a Task of one item, or one that sends each
-// item's results anyway, needs no clock).
+// item's results anyway, needs no clock). A nil *Due is never due, and
+// Sent does nothing to it: for a Task that needs no clock and no Set
+// (it has no deadline), at no allocation.
 type Due struct {
 	c      *clock
 	seen   uint64 // the beat at the last batch
@@ -95,13 +97,18 @@ func (d *Due) Stop() {
 
 // Now reports whether a batch is due: a beat passed since the last one,
 // or Set asked for one.
-func (d *Due) Now() bool { return d.forced || (d.c != nil && d.c.beat.Load() != d.seen) }
+func (d *Due) Now() bool {
+	return d != nil && (d.forced || (d.c != nil && d.c.beat.Load() != d.seen))
+}
 
 // Set makes a batch due now.
 func (d *Due) Set() { d.forced = true }
 
 // Sent records that a batch was sent: the next is due at the next beat.
 func (d *Due) Sent() {
+	if d == nil {
+		return
+	}
 	d.forced = false
 	if d.c != nil {
 		d.seen = d.c.beat.Load()

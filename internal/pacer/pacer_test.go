@@ -115,3 +115,16 @@ func TestStartAsClockStops(t *testing.T) {
 	d.Stop()
 	waitFor(t, 10*time.Second, "the clock did not stop once no Task ran", func() bool { return !c.running.Load() })
 }
+
+// A nil *Due, a Task's that needs no clock and no Set, is never due, and
+// Sent does nothing to it.
+func TestNilDue(t *testing.T) {
+	var d *Due
+	if d.Now() {
+		t.Fatal("a nil Due is due")
+	}
+	d.Sent()
+	if d.Now() {
+		t.Fatal("a nil Due is due after Sent")
+	}
+}

@@ -75,9 +75,13 @@ func DecodeTaskShared(b []byte, t *Task) error {
 		return fmt.Errorf("%w: not a task", errFrame)
 	}
 	flags := d.byte()
+	prev := t.Func
 	*t = Task{ID: d.uvarint(), N: d.int(), Retries: d.int(), Timeout: d.varint()}
 	t.Careful, t.Ticks = flags&flagCareful != 0, flags&flagTicks != 0
-	t.Func = string(d.bytes())
+	t.Func = prev
+	if name := d.bytes(); string(name) != prev {
+		t.Func = string(name) // else the name t had: a worker decoding into one Task allocates none
+	}
 	t.Args = d.bytes()
 	if err := d.end(); err != nil {
 		return fmt.Errorf("%w: task: %w", errFrame, err)

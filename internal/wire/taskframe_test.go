@@ -161,3 +161,33 @@ func FuzzTaskFrames(f *testing.F) {
 		}
 	})
 }
+
+// A worker decodes every Task into one Task value: every field comes
+// from the frame (nothing left from the last Task), and the function's
+// name, when it is the last one's, is reused instead of allocated.
+func TestDecodeTaskIntoOneTask(t *testing.T) {
+	frames := []Task{
+		{ID: 1, Func: "pkg.square", Args: []byte{0x81, 1}, N: 1, Retries: 2, Careful: true, Ticks: true, Timeout: 5},
+		{ID: 2, Func: "pkg.square", Args: []byte{0x81, 2}, N: 1},
+		{ID: 3, Func: "pkg.cube", Args: []byte{0x81, 3}, N: 1},
+		{ID: 4, Func: "", N: 0},
+	}
+	var into Task
+	for _, tc := range frames {
+		if err := DecodeTask(AppendTask(nil, &tc), &into); err != nil {
+			t.Fatalf("task %d: %v", tc.ID, err)
+		}
+		if len(into.Args) == 0 && len(tc.Args) == 0 {
+			into.Args = tc.Args
+		}
+		if !reflect.DeepEqual(into, tc) {
+			t.Fatalf("decoded into the last task: got %+v, want %+v", into, tc)
+		}
+	}
+	b := AppendTask(nil, &frames[1])
+	into = Task{}
+	DecodeTaskShared(b, &into)
+	if n := testing.AllocsPerRun(100, func() { DecodeTaskShared(b, &into) }); n != 0 {
+		t.Fatalf("decoding a Task of the same function as the last allocated %v times", n)
+	}
+}

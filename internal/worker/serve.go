@@ -81,6 +81,24 @@ func Serve(link *Link, h Host) int {
 		return exitNoReady
 	}
 	defer h.Close()
+	// What each Task uses, made once: a Task of Apply in a loop
+	// allocated 4 times here.
+	var t wire.Task
+	var failed *wire.Error
+	send := func(res *wire.Results) error {
+		if s.Process {
+			res.Errs = processErrors(res.Errs) // its result is not used
+		}
+		if len(res.Errs) > 0 && failed == nil {
+			failed = &res.Errs[0].Err
+		}
+		return o.send(wire.KindResult, res)
+	}
+	tick := func(tk *wire.Tick) error { return o.send(wire.KindTick, tk) }
+	decode := wire.DecodeTaskShared // its arguments are decoded before the next Read
+	if s.Process {
+		decode = wire.DecodeTask // the watcher below reads on
+	}
 	for {
 		kind, p, err := r.Read()
 		if err == io.EOF {
@@ -90,12 +108,8 @@ func Serve(link *Link, h Host) int {
 			fmt.Fprintf(os.Stderr, "mp worker %d: bad frame from the pool (kind %d): %v\n", os.Getpid(), kind, err)
 			return exitBadFrame
 		}
-		var t wire.Task
-		decode := wire.DecodeTaskShared // its arguments are decoded before the next Read
-		if s.Process {
-			decode = wire.DecodeTask // the watcher below reads on
-		}
-		if err := decode(p, &t); err != nil {
+		failed = nil
+		if err := decode(p, &t); err != nil { // every field of t anew, its Func reused if the same
 			fmt.Fprintf(os.Stderr, "mp worker %d: bad task from the pool: %v\n", os.Getpid(), err)
 			return exitBadFrame
 		}
@@ -108,17 +122,7 @@ func Serve(link *Link, h Host) int {
 				proc.KillOwnGroup() // and what it started
 			}()
 		}
-		var failed *wire.Error
-		send := func(res *wire.Results) error {
-			if s.Process {
-				res.Errs = processErrors(res.Errs) // its result is not used
-			}
-			if len(res.Errs) > 0 && failed == nil {
-				failed = &res.Errs[0].Err
-			}
-			return o.send(wire.KindResult, res)
-		}
-		late, err := RunTaskTicks(ctx, &t, s.RSS, send, func(tk *wire.Tick) error { return o.send(wire.KindTick, tk) })
+		late, err := RunTaskTicks(ctx, &t, s.RSS, send, tick)
 		if err != nil {
 			return exitPoolGone
 		}
@@ -168,17 +172,20 @@ func RunTaskTicks(ctx context.Context, t *wire.Task, rss bool, sendResults func(
 		ctx, ticks = StartTicks(ctx, t.ID, sendTick)
 		defer ticks.Close()
 	}
-	send := func(r *wire.Results) error {
-		last := r.From+r.N == t.N
-		if rss && last {
-			r.RSS = proc.RSS()
-		}
-		if ticks != nil && last {
-			if err := ticks.flush(); err != nil {
-				return err
+	send := sendResults
+	if rss || ticks != nil {
+		send = func(r *wire.Results) error {
+			last := r.From+r.N == t.N
+			if rss && last {
+				r.RSS = proc.RSS()
 			}
+			if ticks != nil && last {
+				if err := ticks.flush(); err != nil {
+					return err
+				}
+			}
+			return sendResults(r)
 		}
-		return sendResults(r)
 	}
 	Running.Task.Store(t.ID)
 	defer Running.Task.Store(0)
@@ -193,12 +200,18 @@ func RunTaskTicks(ctx context.Context, t *wire.Task, rss bool, sendResults func(
 		}
 		return nil, send(&wire.Results{ID: t.ID, N: t.N, Errs: errs})
 	}
-	var due pacer.Due
-	if t.N > 1 && !t.Careful { // a single item or a careful task flushes anyway
+	// A single item or a careful Task flushes each result anyway: no
+	// clock, and without a deadline (which Sets it) no Due at all.
+	var due *pacer.Due
+	switch {
+	case t.N > 1 && !t.Careful:
+		due = new(pacer.Due)
 		due.Start()
 		defer due.Stop()
+	case t.Timeout > 0:
+		due = new(pacer.Due)
 	}
-	return f.RunBatch(ctx, t, &due, send)
+	return f.RunBatch(ctx, t, due, send)
 }
 
 // ErrorType names the type of err for a RemoteError: the type of the

@@ -94,11 +94,14 @@ func (p *Pool) spin(w *worker) bool {
 // spinner ahead of time: the caller woken by those results may queue its
 // next task before w is back in next, and that task is then left to w.
 func (p *Pool) finishing(w *worker) {
-	if !p.spins {
+	if !p.spins || w.lent {
+		// lent: its caller has the result, and no other caller waits
+		// for the worker (w.lent was set by this goroutine, or before
+		// the worker's own goroutine took p.mu to run this job)
 		return
 	}
 	p.mu.Lock()
-	if p.spinner == nil && p.head == len(p.queue) && !p.closed && !w.lent {
+	if p.spinner == nil && p.head == len(p.queue) && !p.closed {
 		p.spinner = w
 		p.idle++
 	}

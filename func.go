@@ -3,6 +3,7 @@ package mp
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/mp-go/mp/internal/pacer"
 	"github.com/mp-go/mp/internal/registry"
@@ -17,6 +18,9 @@ import (
 type Func[A, R any] struct {
 	name string
 	fn   func(context.Context, A) (R, error)
+	// tasks keeps the tasks of Apply calls run on a lent worker, done
+	// with, for the next calls (Register's Funcs only): see Apply.
+	tasks *sync.Pool
 }
 
 // Name returns the name the function was registered under, or "" for a
@@ -82,7 +86,7 @@ func Register[A, R any](name string, fn func(context.Context, A) (R, error)) Fun
 	if !registry.Add(name, &entry[A, R]{name: name, fn: fn}) {
 		panic("mp: Register called twice for " + name)
 	}
-	return Func[A, R]{name: name, fn: fn}
+	return Func[A, R]{name: name, fn: fn, tasks: new(sync.Pool)}
 }
 
 // Fn wraps a closure as a Func. It runs only on goroutine pools

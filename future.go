@@ -332,7 +332,12 @@ func Submit[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ..
 // newTask makes the task of a call of f with arg, resolved at once with
 // the error if the call cannot be made.
 func newTask[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts []Option) *task[A, R] {
-	t := &task[A, R]{ctx: ctx, arg: [1]A{arg}, pool: p}
+	return initTask(new(task[A, R]), ctx, p, f, arg, opts)
+}
+
+// initTask makes t, new or recycled, the task of a call of f with arg.
+func initTask[A, R any](t *task[A, R], ctx context.Context, p *Pool, f Func[A, R], arg A, opts []Option) *task[A, R] {
+	*t = task[A, R]{ctx: ctx, arg: [1]A{arg}, pool: p}
 	if p != nil {
 		t.seq = p.callSeq.Add(1)
 	}
@@ -368,20 +373,44 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opt
 // goroutine. If ctx is cancelled meanwhile, Apply returns once the
 // worker running the task has been killed (a millisecond or so).
 func Apply[A, R any](ctx context.Context, p *Pool, f Func[A, R], arg A, opts ...Option) (R, error) {
-	t := newTask(ctx, p, f, arg, opts)
+	t := initTask(f.task(), ctx, p, f, arg, opts)
 	var zero R
 	switch {
 	case t.Ready():
 	case p.runHere(t):
-		if t.err != nil && ctx.Err() != nil {
-			return zero, context.Cause(ctx) // as Get gives it
+		// Done with: the run held the task only while it ran (Pool.runHere),
+		// and no Future of it was handed out. It serves the next call.
+		v, err := t.val, t.err
+		if err != nil && ctx.Err() != nil {
+			v, err = zero, context.Cause(ctx) // as Get gives it
 		}
+		f.recycle(t)
+		return v, err
 	default:
 		if err := p.enqueue(t); err != nil {
 			t.resolve(zero, err)
 		}
 	}
 	return t.Get(ctx)
+}
+
+// task returns a task for an Apply of f: one that a lent run is done
+// with, if f keeps any, or a new one.
+func (f Func[A, R]) task() *task[A, R] {
+	if f.tasks != nil {
+		if t, ok := f.tasks.Get().(*task[A, R]); ok {
+			return t
+		}
+	}
+	return new(task[A, R])
+}
+
+// recycle keeps t, done with, for the next Apply of f.
+func (f Func[A, R]) recycle(t *task[A, R]) {
+	if f.tasks != nil {
+		*t = task[A, R]{}
+		f.tasks.Put(t)
+	}
 }
 
 func (t *task[A, R]) cancelPending() bool {

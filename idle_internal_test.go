@@ -232,6 +232,23 @@ func TestApplyOnALentWorker(t *testing.T) {
 		}
 	})
 
+	t.Run("cancelled at any moment, then the next calls", func(t *testing.T) {
+		// a lent run's task serves the next Apply: a cancelled one must
+		// leave nothing in it (nor in the chain) that the next one sees
+		p := newPool1(t)
+		for i := range 20 {
+			cctx, cancel := context.WithTimeout(ctx, time.Duration(i%5)*300*time.Microsecond)
+			Apply(cctx, p, lendSleep, 1) // done or cancelled
+			cancel()
+			for j := range 3 {
+				x := 100*i + j
+				if v, err := Apply(ctx, p, lendDouble, x); v != 2*x || err != nil {
+					t.Fatalf("Apply %d after cancelling one: %v, %v; want %d", x, v, err, 2*x)
+				}
+			}
+		}
+	})
+
 	t.Run("from many goroutines", func(t *testing.T) {
 		p, err := NewPool(Processes(2))
 		if err != nil {

@@ -855,12 +855,13 @@ func TestLongTasksAfterTinyOnesShareTheWorkers(t *testing.T) {
 	}
 }
 
-// Apply in a loop on a process pool allocates its task (the Future) and
-// nothing else: the slot's chain, its list of jobs and its flight are
-// kept from call to call, the argument is encoded from the task, a
-// number's result copied from the frame, and the worker is lent to the
-// caller (no Done channel to wait on). It took 9 allocations a call.
-func TestApplyAllocatesOnlyItsTask(t *testing.T) {
+// Apply in a loop on a process pool allocates nothing: its task is one a
+// lent run is done with (kept by the Func), the slot's chain, its list
+// of jobs and its flight are kept from call to call, the argument is
+// encoded from the task, a number's result copied from the frame, and the
+// worker is lent to the caller (no Done channel to wait on). It took 9
+// allocations a call.
+func TestApplyAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
@@ -874,8 +875,8 @@ func TestApplyAllocatesOnlyItsTask(t *testing.T) {
 			t.Fatalf("Apply: %v, %v", v, err)
 		}
 	})
-	if n > 1.2 {
-		t.Fatalf("Apply allocated %.2f times a call, want 1 (its task)", n)
+	if n > 0.2 { // a collection may empty the Func's pool of tasks
+		t.Fatalf("Apply allocated %.2f times a call, want none", n)
 	}
 }
 

@@ -187,9 +187,10 @@ func TestApplyOnALentWorker(t *testing.T) {
 		if err := await(t, "the lent Apply", done); err != nil {
 			t.Fatalf("the lent Apply: %v", err)
 		}
-		st := p.Stats()
-		if st.Done != 2 || st.Sent != 2 || st.Busy != 0 {
-			t.Fatalf("Stats: Done %d, Sent %d, Busy %d; want 2, 2, 0", st.Done, st.Sent, st.Busy)
+		// a worker reports its job done after the result that woke us
+		waitFor(t, "the workers idle", func() bool { return p.Stats().Busy == 0 })
+		if st := p.Stats(); st.Done != 2 || st.Sent != 2 {
+			t.Fatalf("Stats: Done %d, Sent %d; want 2, 2", st.Done, st.Sent)
 		}
 	})
 
@@ -269,8 +270,9 @@ func TestApplyOnALentWorker(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if st := p.Stats(); st.Done != 1600 || st.Queued != 0 || st.Running != 0 {
-			t.Fatalf("Stats: Done %d, Queued %d, Running %d; want 1600, 0, 0", st.Done, st.Queued, st.Running)
+		waitFor(t, "the workers idle", func() bool { st := p.Stats(); return st.Busy == 0 && st.Running == 0 })
+		if st := p.Stats(); st.Done != 1600 || st.Queued != 0 {
+			t.Fatalf("Stats: Done %d, Queued %d; want 1600, 0", st.Done, st.Queued)
 		}
 	})
 }

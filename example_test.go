@@ -184,3 +184,26 @@ func ExampleNewProcess() {
 	// hello from a child process
 	// greeter exited with 0
 }
+
+// Prestart keeps worker processes started ahead, for a program that
+// starts process pools often: each pool's workers are then ready in a
+// round trip instead of a process start.
+func ExamplePrestart() {
+	ctx := context.Background()
+	if err := mp.Prestart(ctx, 2); err != nil { // two spares, kept from now on
+		panic(err)
+	}
+	defer mp.Prestart(ctx, 0) // end them when done
+	for _, word := range []string{"first", "second"} {
+		pool, err := mp.NewPool(mp.Processes(2)) // takes the spares
+		if err != nil {
+			panic(err)
+		}
+		v, err := mp.Apply(ctx, pool, upper, word)
+		fmt.Println(v, err)
+		pool.Close() // its workers end; two spares start in their place
+	}
+	// Output:
+	// FIRST <nil>
+	// SECOND <nil>
+}

@@ -21,3 +21,13 @@ func QueueLockWord[T any](q *Queue[T]) *uint32 { return &q.h.Lock }
 func QueueStateWords[T any](q *Queue[T]) [4]*uint64 {
 	return [4]*uint64{&q.h.Head, &q.h.Tail, &q.h.Count, &q.h.Unfinished}
 }
+
+// SparePIDs returns the pids of the spare workers Prestart keeps ready.
+func SparePIDs() []int {
+	pids, _, _ := spares.State()
+	return pids
+}
+
+// SpareState returns the pids of the spares ready, how many are being
+// started and how many were taken by pools whose workers they still are.
+func SpareState() (ready []int, starting, taken int) { return spares.State() }

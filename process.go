@@ -61,7 +61,7 @@ func newProcessBackend(p *Pool, s *settings) (*procpool.Backend, error) {
 	stopIfNotServing("mp.NewPool")
 	cfg := procpool.Config{
 		Handshake: s.handshake, Init: s.initName, MaxRSS: s.maxRSS, Parent: CurrentProcess().Name(),
-		Env: childEnv(), MemFree: s.memFree > 0,
+		Env: childEnv(), MemFree: s.memFree > 0, Spares: &spares,
 	}
 	if s.initFn != nil {
 		if s.initName == "" {

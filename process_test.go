@@ -651,11 +651,17 @@ func TestWorkerOutputIsTaggedChild(t *testing.T) {
 	if os.Getenv("MP_TEST_CHILD") == "" {
 		t.Skip("run by TestWorkerOutputIsTagged")
 	}
+	if os.Getenv("MP_TEST_PRESTART") != "" {
+		prestart(t, 2) // the workers are spares (TestPrestartedWorkerOutputIsTagged)
+	}
 	p := newProcPool(t)
 	if _, err := mp.Map(context.Background(), p, chatty, ints(8), mp.Chunksize(1)); err != nil {
 		t.Fatal(err)
 	}
 	p.Close()
+	if err := mp.Prestart(context.Background(), 0); err != nil { // before the pool's check for processes left
+		t.Error(err)
+	}
 }
 
 func TestProcessSubmitCancelledWhileRunning(t *testing.T) {

@@ -431,6 +431,8 @@ func reportProcs(sz procSizes, res map[string]float64, serial, par time.Duration
 		{"mp.Apply round trip", "Pool.apply round trip"},
 		{"mp.NewPool(Processes(2)) + one result", "Pool(2) start + one result, spawn"},
 		{"mp.NewPool(Processes(2)) + one result", "Pool(2) start + one result, fork"},
+		{"mp.NewPool(Processes(2)) + one result, 2 prestarted", "Pool(2) start + one result, forkserver"},
+		{"mp.NewPool(Processes(2)) + one result, 2 prestarted", "Pool(2) start + one result, fork"},
 	}
 	for _, p := range pairs {
 		fmt.Fprintf(&b, "| %s | %.0f | %s | %.0f | %.1f× |\n", p[0], res[p[0]], p[1], py[p[1]], py[p[1]]/res[p[0]])

@@ -60,6 +60,21 @@ func procResults(sz procSizes) (map[string]float64, time.Duration, time.Duration
 		check(err)
 		p.Close()
 	})
+	// The same with workers started ahead (mp.Prestart, as Python's
+	// forkserver): before each run, untimed, two spares are made ready.
+	var ts []float64
+	for range sz.runs {
+		check(mp.Prestart(ctx, 2))
+		t0 := time.Now()
+		p, err := mp.NewPool(mp.Processes(2))
+		check(err)
+		_, err = mp.Apply(ctx, p, sqProc, 3)
+		check(err)
+		p.Close()
+		ts = append(ts, float64(time.Since(t0).Nanoseconds()))
+	}
+	check(mp.Prestart(ctx, 0))
+	res["mp.NewPool(Processes(2)) + one result, 2 prestarted"] = median(ts)
 	serial, par := cpuBound(pool, spinProc)
 	return res, serial, par
 }

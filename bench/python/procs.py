@@ -30,6 +30,10 @@ def main():
             lambda: list(ex.map(sq, range(n_single), chunksize=1)), n_single, runs)
     out["Pool(2) start + one result, spawn"] = timed(lambda: start_and_one("spawn"), 1, runs)
     out["Pool(2) start + one result, fork"] = timed(lambda: start_and_one("fork"), 1, runs)
+    # the forkserver process starts at the first use, untimed here as
+    # mp.Prestart's spares are
+    start_and_one("forkserver")
+    out["Pool(2) start + one result, forkserver"] = timed(lambda: start_and_one("forkserver"), 1, runs)
     json.dump(out, sys.stdout)
 
 

@@ -23,6 +23,9 @@ type Config struct {
 	// MemFree says that the pool may Shed a slot's job (mp.MemFree):
 	// each Run registers its chain so that Shed finds the slot's worker.
 	MemFree bool
+	// Spares, if not nil, are workers started ahead (mp.Prestart): a
+	// new worker is one of them when one is ready.
+	Spares *Spares
 }
 
 // Backend runs each worker slot of a pool as a child process.
@@ -44,7 +47,7 @@ var (
 // New returns the process backend of pool.
 func New(pool sched.Pool, cfg Config) *Backend {
 	if cfg.Handshake == 0 {
-		cfg.Handshake = 10 * time.Second
+		cfg.Handshake = DefaultHandshake
 	}
 	return &Backend{cfg: cfg, pool: pool, errs: pool.Errors(), st: pool.Counters()}
 }
@@ -111,10 +114,27 @@ func (b *Backend) spawn(id int) (*Proc, error) {
 	}
 }
 
+// WorkerSpec is how a pool's worker process is started, with env added
+// to its environment.
+func WorkerSpec(env []string) Spec {
+	return Spec{Noun: "worker process", Handshake: DefaultHandshake, Tagged: true, Env: env}
+}
+
+// DefaultHandshake is how long a worker may take to say Hello unless
+// the pool says otherwise.
+const DefaultHandshake = 10 * time.Second
+
 func (b *Backend) spawnOnce(id int) (*Proc, error) {
-	pw, err := Spawn(Spec{ID: id, Noun: "worker process", Handshake: b.cfg.Handshake, Tagged: true, Env: b.cfg.Env})
-	if err != nil {
-		return nil, err
+	sp := WorkerSpec(b.cfg.Env)
+	sp.ID, sp.Handshake = id, b.cfg.Handshake
+	pw := b.cfg.Spares.Take(b.pool.Context(), sp)
+	if pw != nil {
+		pw.setID(id)
+	} else {
+		var err error
+		if pw, err = Spawn(sp); err != nil {
+			return nil, err
+		}
 	}
 	if err := b.setup(pw, id); err != nil {
 		pw.Kill()

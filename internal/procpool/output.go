@@ -19,14 +19,23 @@ var outputLocks sync.Map // io.Writer -> *sync.Mutex
 type taggedWriter struct {
 	dst    io.Writer
 	mu     *sync.Mutex
-	prefix []byte
+	pid    int
+	prefix []byte // read and written under mu
 	buf    []byte
 	seen   func(line []byte) // not nil: shown each line (the Go runtime's out-of-memory message)
 }
 
 func newTaggedWriter(dst io.Writer, id, pid int, seen func([]byte)) *taggedWriter {
 	mu, _ := outputLocks.LoadOrStore(dst, new(sync.Mutex))
-	return &taggedWriter{dst: dst, mu: mu.(*sync.Mutex), prefix: fmt.Appendf(nil, "[mp worker %d pid %d] ", id, pid), seen: seen}
+	return &taggedWriter{dst: dst, mu: mu.(*sync.Mutex), pid: pid, prefix: fmt.Appendf(nil, "[mp worker %d pid %d] ", id, pid), seen: seen}
+}
+
+// setID tags the lines from now on with worker number id: a spare worker
+// (spare.go) learns its number when a pool takes it.
+func (w *taggedWriter) setID(id int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.prefix = fmt.Appendf(nil, "[mp worker %d pid %d] ", id, w.pid)
 }
 
 // Write is called by os/exec's copying goroutine only.

@@ -44,6 +44,8 @@ type Proc struct {
 	names  map[string]bool
 	exited chan struct{}
 	mem    *memWatch // tells whether it ran out of memory
+	tags   []*taggedWriter
+	from   *Spares // the spares it was taken from, if it was one
 	nextID uint64
 	rss    uint64 // resident memory after its last task
 	// the worker's recent time per Task, for pipelining
@@ -180,6 +182,7 @@ func Spawn(sp Spec) (*Proc, error) {
 	}
 	mem := newMemWatch(cmd.Process.Pid, cmd.Env)
 	var copying sync.WaitGroup
+	var tags []*taggedWriter
 	if tagged {
 		for _, c := range []struct {
 			r    *os.File
@@ -187,6 +190,7 @@ func Spawn(sp Spec) (*Proc, error) {
 			seen func([]byte)
 		}{{pipes[0][0], os.Stdout, nil}, {pipes[1][0], os.Stderr, mem.line}} {
 			tag := newTaggedWriter(c.dst, id, cmd.Process.Pid, c.seen)
+			tags = append(tags, tag)
 			copying.Go(func() {
 				io.Copy(tag, c.r) // ends when the worker and its children close the pipe
 				tag.Close()
@@ -197,7 +201,7 @@ func Spawn(sp Spec) (*Proc, error) {
 	pw := &Proc{
 		id: id, noun: noun, cmd: cmd, pid: cmd.Process.Pid, link: link, room: wk.TaskRingBytes * 3 / 4,
 		tasks: &ring.Writer{R: link.Tasks}, res: &ring.Reader{R: link.Results},
-		exited: make(chan struct{}), mem: mem,
+		exited: make(chan struct{}), mem: mem, tags: tags,
 	}
 	pw.w = wire.NewWriter(pw.tasks, wire.DefaultMaxFrame)
 	pw.r = wire.NewReader(pw.res, wire.DefaultMaxFrame)
@@ -408,6 +412,9 @@ func (pw *Proc) Close() {
 		proc.Stop(pw.cmd.Process, pw.exited, pw.tasks, 2*time.Second, 0)
 		<-pw.exited // the watcher is done with the rings
 		pw.link.Seg.Close()
+		if pw.from != nil {
+			pw.from.returned()
+		}
 	})
 }
 

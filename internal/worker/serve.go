@@ -70,6 +70,11 @@ func Serve(link *Link, h Host) int {
 		return exitPoolGone
 	}
 	kind, p, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		// closed before its Setup: a spare worker no longer wanted
+		// (mp.Prestart), or a pool that gave up on it
+		return 0
+	}
 	var s wire.Setup
 	if err != nil || kind != wire.KindSetup || wire.Unmarshal(p, &s) != nil {
 		fmt.Fprintf(os.Stderr, "mp worker %d: no setup from the pool: %v\n", os.Getpid(), err)

@@ -1,0 +1,197 @@
+package mp_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mp-go/mp"
+	"github.com/mp-go/mp/internal/proc"
+)
+
+// prestart keeps n spare workers for the test and ends them after it,
+// checking that their processes are gone.
+func prestart(t *testing.T, n int) []int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), long)
+	defer cancel()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), long)
+		defer cancel()
+		if err := mp.Prestart(ctx, 0); err != nil {
+			t.Errorf("Prestart(0): %v", err)
+		}
+		if pids := mp.SparePIDs(); len(pids) > 0 {
+			t.Errorf("spares left after Prestart(0): %v", pids)
+		}
+		if kids := children(t); len(kids) > 0 {
+			t.Errorf("processes left behind after Prestart(0): %v", kids)
+		}
+	})
+	if err := mp.Prestart(ctx, n); err != nil {
+		t.Fatalf("Prestart(%d): %v", n, err)
+	}
+	pids := mp.SparePIDs()
+	if len(pids) != n {
+		t.Fatalf("Prestart(%d) returned with spares %v", n, pids)
+	}
+	for _, pid := range pids {
+		if !alive(pid) {
+			t.Fatalf("spare %d is not running", pid)
+		}
+	}
+	return pids
+}
+
+func TestPrestartedWorkersServeTheNextPool(t *testing.T) {
+	ctx := context.Background()
+	spares := prestart(t, 2)
+	p, err := mp.NewPool(mp.Processes(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids, err := mp.Map(ctx, p, pidOf, ints(20), mp.Chunksize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range pids {
+		if !slices.Contains(spares, pid) {
+			t.Errorf("an item ran in process %d, not one of the spares %v", pid, spares)
+		}
+	}
+	// Taken spares are replaced once their workers end, not while the
+	// pool works.
+	if now := mp.SparePIDs(); len(now) != 0 {
+		t.Errorf("spares %v started while the pool that took the others runs", now)
+	}
+	p.Close()
+	for _, pid := range spares {
+		if alive(pid) {
+			t.Errorf("worker %d, a spare, still runs after Close", pid)
+		}
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, long)
+	defer cancel()
+	if err := mp.Prestart(waitCtx, 2); err != nil {
+		t.Fatal(err)
+	}
+	again := mp.SparePIDs()
+	if len(again) != 2 || slices.ContainsFunc(again, func(pid int) bool { return slices.Contains(spares, pid) }) {
+		t.Errorf("after Close, spares %v; want two new ones (the old were %v)", again, spares)
+	}
+	// A pool that wants more workers than are ready starts the rest.
+	p3, err := mp.NewPool(mp.Processes(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p3.Close()
+	pids, err = mp.Map(ctx, p3, sleepyPid, ints(3), mp.Chunksize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(pids)
+	if pids = slices.Compact(pids); len(pids) != 3 {
+		t.Errorf("three items that each hold a worker ran in processes %v, want three", pids)
+	}
+}
+
+func TestPrestartBackToBackPools(t *testing.T) {
+	// A pool started right after another closed finds its spares being
+	// started: it takes those rather than starting two more processes.
+	ctx := context.Background()
+	prestart(t, 2)
+	for i := range 4 {
+		p, err := mp.NewPool(mp.Processes(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mp.Apply(ctx, p, pidOf, i); err != nil {
+			t.Fatal(err)
+		}
+		if ready, starting, taken := mp.SpareState(); len(ready) != 0 || starting != 0 || taken != 2 {
+			t.Errorf("pool %d: spares ready %v, starting %d, taken %d; want the two taken and no other", i, ready, starting, taken)
+		}
+		p.Close()
+		if ready, starting, taken := mp.SpareState(); len(ready)+starting != 2 || taken != 0 {
+			t.Errorf("after pool %d closed: spares ready %v, %d starting, %d taken; want 2 ready or starting in place of its workers", i, ready, starting, taken)
+		}
+	}
+}
+
+func TestPrestartedWorkerIsInitialized(t *testing.T) {
+	prestart(t, 1)
+	p, err := mp.NewPool(mp.Processes(1), mp.Initializer(openModel, "resnet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if s, err := mp.Apply(context.Background(), p, predict, 7); s != "resnet:7" || err != nil {
+		t.Errorf("predict on a spare with an initializer: %q, %v", s, err)
+	}
+}
+
+func TestPrestartedSpareKilled(t *testing.T) {
+	spares := prestart(t, 2)
+	for _, pid := range spares {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	for range 3 { // dead spares are skipped or replaced, however soon the pool comes
+		p, err := mp.NewPool(mp.Processes(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := mp.Apply(context.Background(), p, pidOf, 1)
+		if err != nil || slices.Contains(spares, pid) {
+			t.Errorf("Apply after the spares were killed: pid %d, %v (killed: %v)", pid, err, spares)
+		}
+		p.Close()
+	}
+}
+
+func TestPrestartArguments(t *testing.T) {
+	if err := mp.Prestart(context.Background(), -1); !errors.Is(err, mp.ErrInvalidOption) {
+		t.Errorf("Prestart(-1): %v, want ErrInvalidOption", err)
+	}
+	prestart(t, 0)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	why := errors.New("the user gave up")
+	cancel(why)
+	if err := mp.Prestart(ctx, 2); !errors.Is(err, why) {
+		t.Errorf("Prestart with a cancelled context: %v, want its cause", err)
+	}
+	// they go on starting; the cleanup's Prestart(0) ends them
+}
+
+func TestPrestartedWorkerOutputIsTagged(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWorkerOutputIsTaggedChild$", "-test.v")
+	cmd.Env = proc.SelfEnv("MP_TEST_CHILD=1", "MP_TEST_PRESTART=1")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out.String())
+	}
+	tagged := 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "[mp worker ") && strings.Contains(line, "] working on ") {
+			tagged++
+			if !strings.HasPrefix(line, "[mp worker 1 pid ") && !strings.HasPrefix(line, "[mp worker 2 pid ") {
+				t.Errorf("a spare's line is not tagged with its number in the pool: %q", line)
+			}
+		}
+	}
+	if tagged != 8 {
+		t.Errorf("%d tagged lines, want 8:\n%s", tagged, out.String())
+	}
+}
+
+// sleepyPid holds its worker a while and returns the worker's pid.
+var sleepyPid = mp.Register("test.sleepyPid", func(ctx context.Context, x int) (int, error) {
+	time.Sleep(200 * time.Millisecond)
+	return os.Getpid(), nil
+})

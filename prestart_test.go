@@ -3,8 +3,10 @@ package mp_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -195,3 +197,57 @@ var sleepyPid = mp.Register("test.sleepyPid", func(ctx context.Context, x int) (
 	time.Sleep(200 * time.Millisecond)
 	return os.Getpid(), nil
 })
+
+// Spares and the workers they became, killed at random moments while
+// pools start, work and close: every pool starts, every item ends in its
+// result or a *WorkerError, and nothing is left running. A few trials in
+// CI, hundreds with MP_STRESS_TRIALS=300.
+func TestPrestartKillsAtRandom(t *testing.T) {
+	if l, _ := filepath.Glob("/proc/self/task/*/children"); len(l) == 0 {
+		t.Skip("needs /proc/PID/task/TID/children to find the spares")
+	}
+	ctx := context.Background()
+	prestart(t, 2)
+	trials := 8 * ringTrials()
+	killed := 0
+	for trial := range trials {
+		stop := make(chan struct{})
+		kills := make(chan int, 1)
+		go func() {
+			n := 0
+			defer func() { kills <- n }()
+			for range 1 + rand.IntN(2) {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Duration(rand.IntN(4000)) * time.Microsecond):
+				}
+				if kids := childPidsExcept(nil); kids != 0 {
+					syscall.Kill(kids, syscall.SIGKILL)
+					n++
+				}
+			}
+		}()
+		p, err := mp.NewPool(mp.Processes(2))
+		if err != nil {
+			t.Fatalf("trial %d: NewPool: %v", trial, err)
+		}
+		var out []int
+		within(t, "Map while spares and workers are killed", func() { out, err = mp.Map(ctx, p, square, ints(20), mp.Chunksize(1)) })
+		var we *mp.WorkerError
+		switch {
+		case err == nil:
+			for i, v := range out {
+				if v != i*i {
+					t.Fatalf("trial %d: item %d = %d", trial, i, v)
+				}
+			}
+		case !errors.As(err, &we):
+			t.Fatalf("trial %d: Map: %v, want results or a *WorkerError", trial, err)
+		}
+		within(t, "Close", func() { p.Close() })
+		close(stop)
+		killed += <-kills
+	}
+	t.Logf("%d trials, %d processes killed", trials, killed)
+}

@@ -27,9 +27,9 @@ var spares procpool.Spares
 // their processes have exited. Spares end with the program, as all
 // worker processes do when their parent ends.
 //
-// A spare has the environment and arguments this program had when the
-// spare started (os.Setenv afterwards does not reach it), as a forkserver
-// has its own. Pools take spares only when they are ready: a pool asking
+// A spare has the environment, arguments and working directory this
+// program had when the spare started (os.Setenv or os.Chdir afterwards
+// do not reach it), as a forkserver has its own. Pools take spares only when they are ready: a pool asking
 // for more workers than are ready starts the rest itself.
 func Prestart(ctx context.Context, n int) error {
 	if n < 0 {

@@ -34,7 +34,8 @@ type Spares struct {
 // more are started until Keep is called again) or ctx ends (its cause;
 // they go on starting). Keep(ctx, 0, ...) ends the spares, those being
 // started too, and returns once their processes have exited (workers
-// that were spares end with their pools).
+// that were spares end with their pools). A later Keep with another n
+// ends the wait of an earlier one.
 func (s *Spares) Keep(ctx context.Context, n int, sp Spec) error {
 	s.mu.Lock()
 	var extra []*Proc
@@ -53,7 +54,8 @@ func (s *Spares) Keep(ctx context.Context, n int, sp Spec) error {
 	}
 	for {
 		s.mu.Lock()
-		done := len(s.ready)+s.out >= n && (n > 0 || s.starting == 0)
+		// another Keep since this one changed the number: it waits
+		done := len(s.ready)+s.out >= n && (n > 0 || s.starting == 0) || s.want != n
 		failed, changed := s.failed, s.changesLocked()
 		s.mu.Unlock()
 		switch {

@@ -251,3 +251,39 @@ func TestPrestartKillsAtRandom(t *testing.T) {
 	}
 	t.Logf("%d trials, %d processes killed", trials, killed)
 }
+
+// A spare killed while it starts is started again, as a pool's worker
+// would be: Prestart still gets its spare, and says nothing of the kill.
+func TestPrestartSpareKilledWhileStarting(t *testing.T) {
+	if l, _ := filepath.Glob("/proc/self/task/*/children"); len(l) == 0 {
+		t.Skip("needs /proc/PID/task/TID/children to find the spare")
+	}
+	prestart(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), long)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- mp.Prestart(ctx, 1) }()
+	killed := 0
+	deadline := time.Now().Add(long)
+	for killed == 0 && time.Now().Before(deadline) {
+		if pid := childPidsExcept(nil); pid != 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+			killed = pid
+		}
+	}
+	if killed == 0 {
+		t.Fatal("no spare seen starting")
+	}
+	var err error
+	within(t, "Prestart with its spare killed", func() { err = <-errc })
+	if err != nil {
+		t.Fatalf("Prestart(1) with the spare killed as it started: %v", err)
+	}
+	if err := mp.Prestart(ctx, 1); err != nil { // replaces one killed after it was ready
+		t.Fatal(err)
+	}
+	pids := mp.SparePIDs()
+	if len(pids) != 1 || pids[0] == killed || !alive(pids[0]) {
+		t.Errorf("spares %v after the kill of %d; want one live other", pids, killed)
+	}
+}

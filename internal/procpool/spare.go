@@ -2,6 +2,7 @@ package procpool
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 )
@@ -26,7 +27,8 @@ type Spares struct {
 	starting int     // processes being started
 	out      int     // spares taken whose workers have not ended
 	waiting  int     // Takes waiting for a spare being started
-	failed   error   // why the last start failed: no more until Keep
+	failed   error   // why starting failed: no more until Keep
+	kills    int     // spares killed while they started, in a row
 }
 
 // Keep keeps n spares started with sp from now on (sp's ID is ignored)
@@ -42,11 +44,20 @@ func (s *Spares) Keep(ctx context.Context, n int, sp Spec) error {
 	if !sp.sameProcess(s.spec) {
 		extra, s.ready = s.ready, nil
 	}
+	s.ready = slices.DeleteFunc(s.ready, func(pw *Proc) bool { // killed while they waited
+		select {
+		case <-pw.Exited():
+			extra = append(extra, pw)
+			return true
+		default:
+			return false
+		}
+	})
 	if len(s.ready) > n {
 		extra = append(extra, s.ready[n:]...)
 		s.ready = slices.Clone(s.ready[:n])
 	}
-	s.want, s.spec, s.failed = n, sp, nil
+	s.want, s.spec, s.failed, s.kills = n, sp, nil, 0
 	s.fillLocked()
 	s.mu.Unlock()
 	for _, pw := range extra {
@@ -150,10 +161,19 @@ func (s *Spares) start(sp Spec) {
 	pw, err := Spawn(sp)
 	s.mu.Lock()
 	s.notifyLocked()
-	if err != nil {
+	var se *StartError
+	switch {
+	case err == nil:
+		s.kills = 0
+		if len(s.ready)+s.out < s.want && sp.sameProcess(s.spec) {
+			s.ready, pw = append(s.ready, pw), nil
+		}
+	case errors.As(err, &se) && se.Retry && s.kills+1 < maxStarts:
+		// killed while it started (as a pool's worker would be
+		// started again): another takes its place
+		s.kills++
+	default:
 		s.failed = err
-	} else if len(s.ready)+s.out < s.want && sp.sameProcess(s.spec) {
-		s.ready, pw = append(s.ready, pw), nil
 	}
 	s.mu.Unlock()
 	if pw != nil { // no longer wanted

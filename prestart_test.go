@@ -287,3 +287,28 @@ func TestPrestartSpareKilledWhileStarting(t *testing.T) {
 		t.Errorf("spares %v after the kill of %d; want one live other", pids, killed)
 	}
 }
+
+// A pool that replaces its workers (MaxTasksPerChild) takes each
+// replacement from the spares too, as they come back.
+func TestPrestartedReplacements(t *testing.T) {
+	spares := prestart(t, 1)
+	p, err := mp.NewPool(mp.Processes(1), mp.MaxTasksPerChild(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids, err := mp.Map(context.Background(), p, pidOf, ints(5), mp.Chunksize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if pids[0] != spares[0] {
+		t.Errorf("item 0 ran in %d, not in the spare %d", pids[0], spares[0])
+	}
+	slices.Sort(pids)
+	if n := len(slices.Compact(pids)); n != 5 {
+		t.Errorf("5 items, one task per worker, ran in %d processes", n)
+	}
+	if ready, starting, taken := mp.SpareState(); len(ready)+starting != 1 || taken != 0 {
+		t.Errorf("after Close: spares ready %v, starting %d, taken %d; want one ready or starting", ready, starting, taken)
+	}
+}

@@ -160,7 +160,6 @@ func (s *Spares) fillLocked() {
 func (s *Spares) start(sp Spec) {
 	pw, err := Spawn(sp)
 	s.mu.Lock()
-	s.notifyLocked()
 	var se *StartError
 	switch {
 	case err == nil:
@@ -175,12 +174,12 @@ func (s *Spares) start(sp Spec) {
 	default:
 		s.failed = err
 	}
-	s.mu.Unlock()
-	if pw != nil { // no longer wanted
+	if pw != nil { // no longer wanted: it counts as starting until it is gone
+		s.mu.Unlock()
 		pw.Close()
+		s.mu.Lock()
 	}
-	s.mu.Lock()
-	s.starting--
+	s.starting-- // with the append: never counted twice, ready and starting
 	s.notifyLocked()
 	s.fillLocked()
 	s.mu.Unlock()

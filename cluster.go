@@ -213,7 +213,8 @@ func (b *clusterBackend) Run(s sched.Slot, rj sched.Job) {
 	}
 	for rj.Cursor() < rj.Size() {
 		from := rj.Cursor()
-		args, n, encErr := rj.EncodeFrom(nil, from)
+		args, view, n, encErr := rj.EncodeFrom(nil, from)
+		args = append(args, view...) // the Task keeps its arguments
 		if n == 0 {
 			rj.Fail(from, encErr)
 			continue

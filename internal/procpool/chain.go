@@ -509,12 +509,12 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			continue
 		}
 		from := rj.Cursor()
-		head, args := f.frame, []byte(nil) // the Task encoded ahead, whole
+		head, args, view := f.frame, []byte(nil), []byte(nil) // the Task encoded ahead, whole
 		fresh := f.frame == nil || f.frameFrom != from || f.frameFor != pw
 		if fresh {
 			var n int
 			var encErr error
-			args, n, encErr = rj.EncodeFrom(pw.argBuf[:0], from)
+			args, view, n, encErr = rj.EncodeFrom(pw.argBuf[:0], from)
 			if cap(args) > 0 && cap(args) >= cap(pw.argBuf) {
 				pw.argBuf = args[:0] // written below, before the next Task's
 			}
@@ -524,21 +524,22 @@ func (c *chain) send(pw *Proc, f *flight, room int) sendResult {
 			}
 			pw.nextID++
 			f.id, f.from, f.n, f.encErr = pw.nextID, from, n, encErr
-			task := wire.Task{ID: f.id, Func: name, Args: args, N: n, Retries: f.retries, Careful: f.careful, Ticks: f.ticks}
-			head = wire.AppendTaskHead(pw.scratch[:0], &task) // the arguments follow where they lie
+			task := wire.Task{ID: f.id, Func: name, N: n, Retries: f.retries, Careful: f.careful, Ticks: f.ticks}
+			head = wire.AppendTaskHeadLen(pw.scratch[:0], &task, len(args)+len(view)) // the arguments follow where they lie
 			pw.scratch = head[:0]
 		}
-		size := len(head) + len(args) + wire.HeaderSize
+		size := len(head) + len(args) + len(view) + wire.HeaderSize
 		if room >= 0 && size > room {
 			if fresh {
-				// kept whole: the scratch buffers are the next Task's
-				f.frame, f.frameFrom, f.frameFor = append(slices.Clone(head), args...), from, pw
+				// kept whole: the scratch buffers are the next Task's,
+				// and view is the items' memory
+				f.frame, f.frameFrom, f.frameFor = append(append(slices.Clone(head), args...), view...), from, pw
 			}
 			return deferred
 		}
 		f.sent, f.size, f.sentAt, f.doneAt = true, size, sched.Now(), 0
 		c.b.st.Sent.Add(1)
-		err := pw.w.WriteParts(wire.KindTask, head, args, nil) // the caller flushes
+		err := pw.w.WriteParts(wire.KindTask, head, args, view) // copied out now; the caller flushes
 		f.frame = nil
 		if err != nil {
 			return dead

@@ -75,11 +75,13 @@ type Job interface {
 	Index(i int) int
 	// CallSeq is the number of the job's call in its pool.
 	CallSeq() uint64
-	// EncodeFrom encodes the items from i on as one array: as many as
-	// can be encoded, and the error of the first that cannot. It appends
-	// them to dst where it can (numbers), so that a caller may reuse its
-	// buffer; data may also be a new slice.
-	EncodeFrom(dst []byte, i int) (data []byte, n int, err error)
+	// EncodeFrom encodes the items from i on as one array, data then
+	// view: as many as can be encoded, and the error of the first that
+	// cannot. It appends to dst where it can, so that a caller may reuse
+	// its buffer; data may also be a new slice. view, when not nil, is the
+	// items' own memory (plain numbers cross as their bytes): the caller
+	// copies it out before the job reports its items, and never keeps it.
+	EncodeFrom(dst []byte, i int) (data, view []byte, n int, err error)
 	// Deliver reports n items from i: their results encoded as one
 	// array, and the failures by item. values is valid only during the
 	// call (it may be the buffer the frame was read into).

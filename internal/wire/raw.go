@@ -34,6 +34,10 @@ func RawKind[T any]() (kind byte, ok bool) {
 // RawHeader is the two bytes that start a raw slice of kind (RawKind).
 func RawHeader(kind byte) [2]byte { return [2]byte{rawTag, kind} }
 
+// RawView is the memory of s, a slice of a RawKind type, as bytes: what
+// follows RawHeader in a raw array (AppendRaw copies it). It aliases s.
+func RawView[T any](s []T) []byte { return rawBytes(s) }
+
 // rawBytes is the memory of s, a slice of a RawKind type, as bytes.
 func rawBytes[T any](s []T) []byte {
 	if len(s) == 0 {

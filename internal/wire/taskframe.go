@@ -41,7 +41,11 @@ func AppendTask(dst []byte, t *Task) []byte {
 
 // AppendTaskHead appends the frame of t but its arguments, which follow
 // it: for a Writer's WriteParts, which takes them where they lie.
-func AppendTaskHead(dst []byte, t *Task) []byte {
+func AppendTaskHead(dst []byte, t *Task) []byte { return AppendTaskHeadLen(dst, t, len(t.Args)) }
+
+// AppendTaskHeadLen is AppendTaskHead for arguments of args bytes, which
+// need not be in t.Args: the caller writes them after the head.
+func AppendTaskHeadLen(dst []byte, t *Task, args int) []byte {
 	var flags byte
 	if t.Careful {
 		flags |= flagCareful
@@ -56,7 +60,7 @@ func AppendTaskHead(dst []byte, t *Task) []byte {
 	dst = binary.AppendVarint(dst, t.Timeout)
 	dst = binary.AppendUvarint(dst, uint64(len(t.Func)))
 	dst = append(dst, t.Func...)
-	return binary.AppendUvarint(dst, uint64(len(t.Args)))
+	return binary.AppendUvarint(dst, uint64(args))
 }
 
 // DecodeTask decodes a frame made by AppendTask into t; Args is a copy.

@@ -1,6 +1,11 @@
 package mp
 
-import "github.com/mp-go/mp/internal/memavail"
+import (
+	"time"
+
+	"github.com/mp-go/mp/internal/memavail"
+	"github.com/mp-go/mp/internal/procpool"
+)
 
 // MemSource makes a pool's MemFree read the memory from src instead of
 // the machine, for tests that need memory to be short.
@@ -31,3 +36,17 @@ func SparePIDs() []int {
 // SpareState returns the pids of the spares ready, how many are being
 // started and how many were taken by pools whose workers they still are.
 func SpareState() (ready []int, starting, taken int) { return spares.State() }
+
+// RecentTaskTimes returns the recent time per Task of each worker
+// process of p (what its slot's pipelining follows). Call it after Join.
+func RecentTaskTimes(p *Pool) []time.Duration {
+	p.statMu.Lock()
+	defer p.statMu.Unlock()
+	var out []time.Duration
+	for w := range p.live {
+		if pw, ok := w.bk.(*procpool.Proc); ok {
+			out = append(out, pw.RecentTask())
+		}
+	}
+	return out
+}

@@ -168,6 +168,7 @@ func (c *chain) keep() {
 // ahead behind it; a worker that dies is replaced.
 func (b *Backend) Run(w sched.Slot, j sched.Job) {
 	c := b.chainFor(w, j)
+	c.stamp = 0 // a kept chain's is from its last Run: the worker has waited since
 	if b.cfg.MemFree {
 		b.register(w, c)
 		defer b.unregister(w)

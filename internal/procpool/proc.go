@@ -297,6 +297,11 @@ func (pw *Proc) protocolError(err error) error {
 // PID is the worker's process id.
 func (pw *Proc) PID() int { return pw.pid }
 
+// RecentTask is the worker's recent time per Task of the function it ran
+// last (0: none timed yet), which sets how many Tasks its slot queues
+// behind the running one (ahead). Read it only while no Run uses pw.
+func (pw *Proc) RecentTask() time.Duration { return pw.avgTask }
+
 // Process is the worker's os.Process.
 func (pw *Proc) Process() *os.Process { return pw.cmd.Process }
 

@@ -21,19 +21,7 @@ import (
 // loop (perf). In this process, on a link as a worker's, with the
 // worker's Task runner.
 func TestWorkerTaskAllocations(t *testing.T) {
-	name := fmt.Sprintf("mp-test-alloc-%d", os.Getpid())
-	seg, err := shm.CreateLazy(name, wk.LinkSize(), wk.LinkBacked())
-	if err != nil {
-		t.Fatal(err)
-	}
-	shm.Unlink(name)
-	defer seg.Close()
-	link, err := wk.NewLink(seg) // the pool's view: the same memory
-	if err != nil {
-		t.Fatal(err)
-	}
-	prev := wk.Running.Link.Swap(link) // as in a worker process
-	defer wk.Running.Link.Store(prev)
+	asWorker(t)
 
 	args, _ := wire.AppendRaw(nil, []int{7})
 	task := wire.Task{ID: 1, Func: lendDouble.name, Args: args, N: 1}
@@ -58,19 +46,7 @@ func TestWorkerTaskAllocations(t *testing.T) {
 // 1,000 numbers run on a link as a worker's, its results sent nowhere
 // (ns/op is per Task: divide by 1,000 for an item's cost).
 func BenchmarkWorkerChunk(b *testing.B) {
-	name := fmt.Sprintf("mp-bench-chunk-%d", os.Getpid())
-	seg, err := shm.CreateLazy(name, wk.LinkSize(), wk.LinkBacked())
-	if err != nil {
-		b.Fatal(err)
-	}
-	shm.Unlink(name)
-	defer seg.Close()
-	link, err := wk.NewLink(seg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	prev := wk.Running.Link.Swap(link)
-	defer wk.Running.Link.Store(prev)
+	asWorker(b)
 	in := make([]int, 1000)
 	for i := range in {
 		in[i] = i
@@ -83,4 +59,22 @@ func BenchmarkWorkerChunk(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// asWorker gives this process a link to a pool, as a worker process has
+// (the pool's view is the same memory), until tb ends.
+func asWorker(tb testing.TB) {
+	name := fmt.Sprintf("mp-test-link-%d", os.Getpid())
+	seg, err := shm.CreateLazy(name, wk.LinkSize(), wk.LinkBacked())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	shm.Unlink(name)
+	tb.Cleanup(func() { seg.Close() })
+	link, err := wk.NewLink(seg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	prev := wk.Running.Link.Swap(link)
+	tb.Cleanup(func() { wk.Running.Link.Store(prev) })
 }

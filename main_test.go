@@ -3,6 +3,7 @@ package mp_test
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/mp-go/mp"
@@ -69,4 +70,17 @@ func TestMain(m *testing.M) {
 		os.Exit(code)
 	}
 	goleak.VerifyTestMain(m)
+}
+
+// ringTrials is how many trials the tests that kill workers at random make
+// of each case: a few in CI, hundreds with MP_STRESS_TRIALS=300 (here,
+// where every platform's tests find it).
+func ringTrials() int {
+	if n, err := strconv.Atoi(os.Getenv("MP_STRESS_TRIALS")); err == nil && n > 0 {
+		return n
+	}
+	if testing.Short() {
+		return 1
+	}
+	return 3
 }

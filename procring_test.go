@@ -39,18 +39,6 @@ var countRun = mp.Register("test.countRun", func(_ context.Context, a countArgs)
 	return 2 * a.X, nil
 })
 
-// ringTrials is how many trials TestKilledWorkersRunEachItemOnce makes
-// of each call: a few in CI, hundreds with MP_STRESS_TRIALS=300.
-func ringTrials() int {
-	if n, err := strconv.Atoi(os.Getenv("MP_STRESS_TRIALS")); err == nil && n > 0 {
-		return n
-	}
-	if testing.Short() {
-		return 1
-	}
-	return 3
-}
-
 // Issue 15: with the pool's data path in shared memory, a worker SIGKILLed
 // at any point loses no finished result and, with Retries(0), makes no
 // item run twice: each item ends in exactly one result or one
@@ -221,4 +209,78 @@ func sliceSeq[T any](s []T) func(func(T) bool) {
 			}
 		}
 	}
+}
+
+// slowSquare is square that takes a few microseconds, so that kills land
+// while Tasks of numbers are queued, running and being answered.
+var slowSquare = mp.Register("test.slowSquare", mp.Plain(func(x int) int {
+	for end := time.Now().Add(5 * time.Microsecond); time.Now().Before(end); {
+	}
+	return x * x
+}))
+
+// Workers SIGKILLed at random while a Map of numbers runs (their Tasks
+// written from the caller's slice, resent from it to the replacements):
+// every item ends in its own result or a *WorkerError, no more items fail
+// than workers were killed, and the input is untouched.
+func TestKilledWorkersWithNumberArguments(t *testing.T) {
+	ctx := context.Background()
+	p := newProcPool(t)
+	const n = 4000
+	in := make([]int, n)
+	for i := range in {
+		in[i] = i - n/2
+	}
+	kills, failed := 0, 0
+	for trial := range ringTrials() {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		killed := 0
+		wg.Go(func() {
+			for k := 1 + rand.IntN(3); killed < k; {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Duration(rand.IntN(3000)) * time.Microsecond):
+				}
+				ws := p.Stats().PerWorker
+				if pid := ws[rand.IntN(len(ws))].PID; pid > 0 && syscall.Kill(pid, syscall.SIGKILL) == nil {
+					killed++
+				}
+			}
+		})
+		var out []int
+		var err error
+		within(t, "Map", func() { out, err = mp.Map(ctx, p, slowSquare, in, mp.Partial(), mp.Chunksize(1+rand.IntN(64))) })
+		close(stop)
+		wg.Wait()
+		kills += killed
+		errs := make([]error, n)
+		for _, e := range unjoin(err) {
+			var te *mp.TaskError
+			if !errors.As(e, &te) {
+				t.Fatalf("trial %d: %v, want *TaskErrors", trial, e)
+			}
+			errs[te.Index] = te
+		}
+		for i, x := range in {
+			if x != i-n/2 {
+				t.Fatalf("trial %d: input %d is now %d", trial, i, x)
+			}
+			if errs[i] != nil {
+				failed++
+				if we := (*mp.WorkerError)(nil); !errors.As(errs[i], &we) {
+					t.Errorf("trial %d: item %d failed with %v, want a *WorkerError", trial, i, errs[i])
+				}
+				continue
+			}
+			if out[i] != x*x {
+				t.Errorf("trial %d: item %d gave %d, want %d", trial, i, out[i], x*x)
+			}
+		}
+	}
+	if failed > kills {
+		t.Errorf("%d items failed for %d workers killed: only the item a worker was running may fail", failed, kills)
+	}
+	t.Logf("%d trials: %d workers killed, %d items failed", ringTrials(), kills, failed)
 }

@@ -255,23 +255,13 @@ func TestKilledWorkersWithNumberArguments(t *testing.T) {
 		close(stop)
 		wg.Wait()
 		kills += killed
-		errs := make([]error, n)
-		for _, e := range unjoin(err) {
-			var te *mp.TaskError
-			if !errors.As(e, &te) {
-				t.Fatalf("trial %d: %v, want *TaskErrors", trial, e)
-			}
-			errs[te.Index] = te
-		}
+		errs := itemErrors(t, err, n)
 		for i, x := range in {
 			if x != i-n/2 {
 				t.Fatalf("trial %d: input %d is now %d", trial, i, x)
 			}
 			if errs[i] != nil {
 				failed++
-				if we := (*mp.WorkerError)(nil); !errors.As(errs[i], &we) {
-					t.Errorf("trial %d: item %d failed with %v, want a *WorkerError", trial, i, errs[i])
-				}
 				continue
 			}
 			if out[i] != x*x {
@@ -283,4 +273,20 @@ func TestKilledWorkersWithNumberArguments(t *testing.T) {
 		t.Errorf("%d items failed for %d workers killed: only the item a worker was running may fail", failed, kills)
 	}
 	t.Logf("%d trials: %d workers killed, %d items failed", ringTrials(), kills, failed)
+}
+
+// itemErrors spreads the errors joined in a Partial call's err over its n
+// items: each must be a *TaskError of a *WorkerError (a worker killed).
+func itemErrors(t *testing.T, err error, n int) []error {
+	t.Helper()
+	errs := make([]error, n)
+	for _, e := range unjoin(err) {
+		var te *mp.TaskError
+		var we *mp.WorkerError
+		if !errors.As(e, &te) || !errors.As(e, &we) {
+			t.Fatalf("%v is not a *TaskError of a *WorkerError", e)
+		}
+		errs[te.Index] = e
+	}
+	return errs
 }

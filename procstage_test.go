@@ -4,7 +4,6 @@ package mp_test
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"os"
 	"sync"
@@ -91,15 +90,7 @@ func TestKilledWorkersKeepRawResults(t *testing.T) {
 		close(stop)
 		wg.Wait()
 		kills += killed
-		errs := make([]error, n)
-		for _, e := range unjoin(err) {
-			var te *mp.TaskError
-			var we *mp.WorkerError
-			if !errors.As(e, &te) || !errors.As(e, &we) {
-				t.Fatalf("trial %d: %v is not a *TaskError of a *WorkerError", trial, e)
-			}
-			errs[te.Index] = e
-		}
+		errs := itemErrors(t, err, n)
 		for i := range n {
 			runs := atomic.LoadInt64(&w[i])
 			switch {

@@ -35,24 +35,10 @@ var (
 // Head and tail count bytes from the start of time; each message is a
 // 4-byte length then its bytes, wrapping around the ring.
 type Header struct {
-	Magic    uint32
-	Lock     uint32 // a lock word (see LockWord)
-	NotEmpty uint32 // bumped by every Put: Get sleeps on it
-	NotFull  uint32 // bumped by every Get: Put sleeps on it
-	Done     uint32 // bumped when Unfinished reaches 0: Join sleeps on it
-	Closed   uint32
-	Maxsize  uint32 // messages; 0: no limit but the bytes
-	WaitGet  uint32 // getters asleep (or about to be): Put wakes only if any
-	WaitPut  uint32 // putters asleep: Get wakes only if any
-	_        uint32
-	Capacity uint64 // bytes of the ring
-	Head     uint64
-	Tail     uint64
-	Count    uint64 // messages in the ring
-	// Unfinished counts messages put and not yet marked done (a
-	// JoinableQueue's TaskDone).
-	Unfinished uint64
-	// An update of the four words above is first written in Next as
+	// The words the lock holder reads and writes on every Put and Get,
+	// on one cache line: taking the lock brings them all.
+	Lock uint32 // a lock word (see LockWord)
+	// An update of the four words below is first written in Next as
 	// their new values, then committed by setting Logged (one atomic
 	// store), then applied, then Logged is cleared. A process that takes
 	// the lock and finds Logged set finishes the update of a holder that
@@ -62,19 +48,46 @@ type Header struct {
 	// or not at all: a Get that committed took its message (the dead
 	// process had it), a Put that committed left its message, readable.
 	Logged uint32
-	_      uint32
-	Next   State
+	Head   uint64
+	Tail   uint64
+	Count  uint64 // messages in the ring
+	// Unfinished counts messages put and not yet marked done (a
+	// JoinableQueue's TaskDone).
+	Unfinished uint64
+	_          [64 - 40]byte
+
+	// The commit log and the words that seldom change.
+	Next     State
+	Capacity uint64 // bytes of the ring
 	// Backed is how many bytes of the ring, from its start, have memory
 	// behind them (fallocate): a Put past it first backs more, so that a
 	// full /dev/shm is an error of that Put, never a SIGBUS. It only
 	// grows; a holder that dies while growing leaves it as it was (backing
 	// again is harmless).
-	Backed uint64
+	Backed  uint64
+	Magic   uint32
+	Closed  uint32
+	Maxsize uint32 // messages; 0: no limit but the bytes
+	Done    uint32 // bumped when Unfinished reaches 0: Join sleeps on it
+
+	// A waiting Get watches NotEmpty (spinning, then asleep): it has a
+	// cache line of its own, so that a spinning reader does not take the
+	// line that a Put is writing away from it at every look. The words a
+	// Put reads or writes next to NotEmpty are with it.
+	NotEmpty uint32 // bumped by every Put: Get sleeps on it
+	WaitGet  uint32 // getters asleep (or about to be): Put wakes only if any
 	// PutWoke and GetWoke are when (futex.Stamp) a Put last woke
 	// sleeping getters and a Get sleeping putters: a sleeper woken learns
 	// how long its wake-up took, which sets how long waiters spin
 	// (futex.SpinBudget).
-	PutWoke, GetWoke int64
+	PutWoke int64
+	_       [64 - 16]byte
+
+	// The same for a waiting Put.
+	NotFull uint32 // bumped by every Get: Put sleeps on it
+	WaitPut uint32 // putters asleep: Get wakes only if any
+	GetWoke int64
+	_       [64 - 16]byte
 }
 
 // HeaderSize is the bytes of a Header.

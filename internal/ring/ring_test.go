@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/mp-go/mp/internal/futex"
 )
@@ -299,5 +300,48 @@ func TestWakeUpMeasured(t *testing.T) {
 		if futex.WakeCost() == before {
 			t.Errorf("patient=%v: the wake-up was not measured (WakeCost still %v)", patient, before)
 		}
+	}
+}
+
+// TestHeaderCacheLines: the words a waiting Get and a waiting Put spin
+// on each have a cache line of their own, apart from the lock holder's
+// (a reader spinning on a word of the line a Put writes took that line
+// from the Put at every look: measured, a quarter of a pool's time in
+// Map with Chunksize(1)), and the ring's bytes start on a line of their
+// own. Segments are page-aligned, so offsets are lines.
+func TestHeaderCacheLines(t *testing.T) {
+	const line = 64
+	var h Header
+	lineOf := func(off uintptr) uintptr { return off / line }
+	lock := lineOf(unsafe.Offsetof(h.Lock))
+	for _, f := range []struct {
+		name string
+		off  uintptr
+		size uintptr
+	}{
+		{"Head", unsafe.Offsetof(h.Head), 8}, {"Tail", unsafe.Offsetof(h.Tail), 8},
+		{"Count", unsafe.Offsetof(h.Count), 8}, {"Unfinished", unsafe.Offsetof(h.Unfinished), 8},
+		{"Logged", unsafe.Offsetof(h.Logged), 4},
+	} {
+		if lineOf(f.off) != lock || lineOf(f.off+f.size-1) != lock {
+			t.Errorf("%s is not on the lock's cache line", f.name)
+		}
+	}
+	empty, full := lineOf(unsafe.Offsetof(h.NotEmpty)), lineOf(unsafe.Offsetof(h.NotFull))
+	if empty == lock || full == lock || empty == full {
+		t.Errorf("NotEmpty (line %d) and NotFull (line %d) share a cache line with each other or the lock (line %d)", empty, full, lock)
+	}
+	for name, off := range map[string]uintptr{
+		"Next": unsafe.Offsetof(h.Next), "Capacity": unsafe.Offsetof(h.Capacity), "Backed": unsafe.Offsetof(h.Backed),
+		"Magic": unsafe.Offsetof(h.Magic), "Closed": unsafe.Offsetof(h.Closed), "Done": unsafe.Offsetof(h.Done),
+		"PutWoke": unsafe.Offsetof(h.PutWoke), "GetWoke": unsafe.Offsetof(h.GetWoke),
+		"WaitGet": unsafe.Offsetof(h.WaitGet), "WaitPut": unsafe.Offsetof(h.WaitPut),
+	} {
+		if l := lineOf(off); (l == empty && name != "WaitGet" && name != "PutWoke") || (l == full && name != "WaitPut" && name != "GetWoke") {
+			t.Errorf("%s shares the cache line that a waiting Get or Put spins on", name)
+		}
+	}
+	if HeaderSize%line != 0 {
+		t.Errorf("HeaderSize %d: the ring's first bytes share a cache line with the header", HeaderSize)
 	}
 }

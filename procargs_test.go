@@ -3,6 +3,8 @@ package mp_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +62,88 @@ func TestRawArgumentsOfEverySize(t *testing.T) {
 				t.Fatalf("workers were replaced: %+v (a Task they could not read?)", r)
 			}
 		})
+	}
+}
+
+// particle is plain data: it crosses to workers and back as its memory
+// (wire's rawPlain), not as CBOR.
+type particle struct {
+	Pos, Vel [3]float32
+	ID       uint32
+	Charge   int8
+}
+
+// step moves a particle one step; a particle with ID 13 fails, so that
+// errors and plain results travel in the same Task.
+var step = mp.Register("test.step", func(_ context.Context, p particle) (particle, error) {
+	if p.ID == 13 {
+		return particle{}, fmt.Errorf("particle %d is unlucky", p.ID)
+	}
+	for i := range p.Pos {
+		p.Pos[i] += p.Vel[i]
+	}
+	p.Charge = -p.Charge
+	return p, nil
+})
+
+func stepped(p particle) particle {
+	for i := range p.Pos {
+		p.Pos[i] += p.Vel[i]
+	}
+	p.Charge = -p.Charge
+	return p
+}
+
+// Structs of numbers (issue 15: plain data crosses as bytes) reach the
+// workers and come back whole, chunked, one a Task, through Apply, with an
+// item failing among them (its batch carries an error beside plain
+// values) and with a Timeout (the stage keeps each item's value as an
+// entry).
+func TestPlainStructsCrossWhole(t *testing.T) {
+	p, err := mp.NewPool(mp.Processes(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	in := make([]particle, 3_000)
+	for i := range in {
+		f := float32(i)
+		in[i] = particle{Pos: [3]float32{f, -f, f / 2}, Vel: [3]float32{1, 2, 3}, ID: uint32(i + 100), Charge: int8(i%7 - 3)}
+	}
+	for _, opts := range [][]mp.Option{{mp.Chunksize(500)}, {mp.Chunksize(1)}, {mp.Chunksize(100), mp.Timeout(time.Minute)}} {
+		out, err := mp.Map(ctx, p, step, in, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range in {
+			if out[i] != stepped(in[i]) {
+				t.Fatalf("item %d came back as %+v, want %+v", i, out[i], stepped(in[i]))
+			}
+		}
+	}
+	got, err := mp.Apply(ctx, p, step, in[7])
+	if err != nil || got != stepped(in[7]) {
+		t.Fatalf("Apply: %+v, %v; want %+v", got, err, stepped(in[7]))
+	}
+	bad := append([]particle(nil), in[:50]...)
+	bad[20].ID = 13
+	var out []particle
+	for r, err := range mp.Imap(ctx, p, step, slices.Values(bad), mp.Chunksize(50)) {
+		if len(out) == 20 {
+			if err == nil || !strings.Contains(err.Error(), "unlucky") {
+				t.Fatalf("item 20: %+v, %v; want its error", r, err)
+			}
+		} else if err != nil || r != stepped(bad[len(out)]) {
+			t.Fatalf("item %d: %+v, %v; want %+v", len(out), r, err, stepped(bad[len(out)]))
+		}
+		out = append(out, r)
+	}
+	if len(out) != 21 { // Imap ends at the first error, as Python's does
+		t.Fatalf("%d results for the 21 items up to the one that failed", len(out))
+	}
+	if r := p.Stats().Restarts; r != (mp.Restarts{}) {
+		t.Fatalf("workers were replaced: %+v", r)
 	}
 }

@@ -6,7 +6,8 @@ import (
 	"math"
 )
 
-// rawTag starts a slice of numbers sent as raw little-endian words: CBOR
+// rawTag starts a slice of numbers sent as raw little-endian words (or of
+// plain values sent as their memory, plain.go): CBOR
 // never starts a value with 0xff (the "break" code), so the two cannot be
 // confused. Slices of int, int64 and float64 travel this way: 8 bytes a
 // number and no reflection, where CBOR costs ~40 ns a number each way.
@@ -19,7 +20,8 @@ const (
 )
 
 // MarshalSlice encodes items as one array: raw words for slices of int,
-// int64 and float64, CBOR otherwise. Each item is checked as Marshal
+// int64 and float64, the items' memory for other plain data (numbers,
+// arrays and structs of them: rawPlain), CBOR otherwise. Each item is checked as Marshal
 // checks a value: the error of an item that cannot be encoded names it
 // (unless it is the only one) and the path inside it.
 func MarshalSlice[T any](items []T) ([]byte, error) {
@@ -35,6 +37,9 @@ func MarshalSlice[T any](items []T) ([]byte, error) {
 		return appendWords(rawInt64, len(s), func(i int) uint64 { return uint64(s[i]) }), nil
 	case []float64:
 		return appendWords(rawFloat64, len(s), func(i int) uint64 { return math.Float64bits(s[i]) }), nil
+	}
+	if p := plainOf[T](); p.ok {
+		return appendPlain(make([]byte, 0, plainHead+p.size*len(items)), p, items), nil
 	}
 	b, err := marshalAt(items, -1)
 	if err != nil {
@@ -52,11 +57,15 @@ func MarshalSlice[T any](items []T) ([]byte, error) {
 }
 
 // AppendRaw appends items encoded as MarshalSlice encodes them to dst,
-// without allocating, when they are a slice of int, int64 or float64;
-// ok is false (and dst returned as is) for any other type.
+// without allocating, when they are a slice of int, int64 or float64 or
+// of other plain data (rawPlain); ok is false (and dst returned as is)
+// for any other type.
 func AppendRaw[T any](dst []byte, items []T) (b []byte, ok bool) {
 	if kind, ok := RawKind[T](); ok {
 		return append(append(dst, rawTag, kind), rawBytes(items)...), true
+	}
+	if p := plainOf[T](); p.ok {
+		return appendPlain(dst, p, items), true
 	}
 	switch s := any(items).(type) {
 	case []int:
@@ -94,6 +103,9 @@ func appendWords(kind byte, n int, word func(int) uint64) []byte {
 func UnmarshalSlice[T any](data []byte, out *[]T) error {
 	if len(data) == 0 || data[0] != rawTag {
 		return unmarshalWith(theLimits().decSlice, data, out)
+	}
+	if len(data) >= 2 && data[1] == rawPlain {
+		return unmarshalPlain(data, out)
 	}
 	if len(data) < 2 || (len(data)-2)%8 != 0 {
 		return fmt.Errorf("wire: raw slice of %d bytes", len(data))

@@ -1,0 +1,173 @@
+package wire
+
+import (
+	"encoding"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"reflect"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// rawPlain is the kind of a raw slice of a plain type other than the
+// word kinds: numbers (no bools: a byte other than 0 or 1 is not a Go
+// bool), and arrays and structs of them, with no pointer anywhere, that
+// CBOR would write whole (plainLayout). Its
+// items travel as their memory, after the 8-byte fingerprint of the
+// type's layout (plainLayout), as Queue carries such items: no
+// reflection and no encoding per item, where CBOR walks every field.
+const rawPlain = 4
+
+// plainHead is the bytes before the items of a rawPlain slice: the tag,
+// the kind and the fingerprint.
+const plainHead = 2 + 8
+
+// plainType is what a type's layout says about sending it as its bytes.
+type plainType struct {
+	size int
+	fp   uint64 // the layout's fingerprint
+	ok   bool   // plain, of a size above 0, on a little-endian machine
+}
+
+var plainTypes sync.Map // reflect.Type → plainType
+
+// plainEntry is a type and its plainType, in plainRecent.
+type plainEntry struct {
+	t reflect.Type
+	p plainType
+}
+
+// plainRecent holds the types last asked about: a worker asks for every
+// item it stages, where a sync.Map lookup (hashing the interface) was a
+// tenth of its time in a Map of small structs. plainNext is the slot the
+// next type found in plainTypes takes.
+var (
+	plainRecent [4]atomic.Pointer[plainEntry]
+	plainNext   atomic.Uint32
+)
+
+// plainOf returns T's plainType, worked out once per type.
+func plainOf[T any]() plainType {
+	t := reflect.TypeFor[T]()
+	for i := range plainRecent {
+		if e := plainRecent[i].Load(); e != nil && e.t == t {
+			return e.p
+		}
+	}
+	if v, ok := plainTypes.Load(t); ok {
+		plainRecent[plainNext.Add(1)%uint32(len(plainRecent))].Store(&plainEntry{t, v.(plainType)})
+		return v.(plainType)
+	}
+	var p plainType
+	if littleEndian && t.Size() > 0 {
+		h := fnv.New64a()
+		if plainLayout(h, t, 0) {
+			p = plainType{size: int(t.Size()), fp: h.Sum64(), ok: true}
+		}
+	}
+	plainTypes.Store(t, p)
+	return p
+}
+
+// decodesItself reports whether t's values are decoded by a method of
+// their own (cbor.Unmarshaler, encoding.BinaryUnmarshaler).
+func decodesItself(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return pt.Implements(typeUnmarshaler) || pt.Implements(typeBinaryUnmarshaler)
+}
+
+var (
+	typeUnmarshaler       = reflect.TypeFor[cbor.Unmarshaler]()
+	typeBinaryUnmarshaler = reflect.TypeFor[encoding.BinaryUnmarshaler]()
+)
+
+// plainLayout writes t's layout into w and reports whether t is plain
+// data that CBOR would write whole (every field exported, or an embedded
+// struct, none left out by a tag; no type with encoding methods of its
+// own: what a type exports, and how it encodes itself, stay its contract):
+// every field's name, kind, offset and size, every array's length, so
+// that a process built from other code (a cluster worker of another
+// version, a field renamed, moved or of another type) does not read
+// another layout's bytes as its own: the fingerprints differ and
+// UnmarshalSlice says so. depth bounds the walk (arrays and structs
+// nest, pointers are not followed: none is plain).
+func plainLayout(w interface{ Write([]byte) (int, error) }, t reflect.Type, depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	put := func(parts ...string) {
+		for _, s := range parts {
+			w.Write([]byte(s))
+			w.Write([]byte{0})
+		}
+	}
+	if opaque(t) || decodesItself(t) {
+		return false // its own methods say how it travels
+	}
+	put(t.Kind().String(), strconv.Itoa(int(t.Size())))
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	case reflect.Array:
+		put(strconv.Itoa(t.Len()))
+		return plainLayout(w, t.Elem(), depth+1)
+	case reflect.Struct:
+		put(strconv.Itoa(t.NumField()))
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if _, ok := encodedField(f); !ok {
+				return false // CBOR leaves it out: so must we
+			}
+			put(f.Name, strconv.FormatUint(uint64(f.Offset), 10))
+			if !plainLayout(w, f.Type, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// plainBytes is the memory of s, a slice of a plain type, as bytes.
+func plainBytes[T any](s []T) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*int(unsafe.Sizeof(s[0])))
+}
+
+// appendPlain appends items, of plain type p, as a rawPlain slice.
+func appendPlain[T any](dst []byte, p plainType, items []T) []byte {
+	dst = append(dst, rawTag, rawPlain)
+	dst = binary.LittleEndian.AppendUint64(dst, p.fp)
+	return append(dst, plainBytes(items)...)
+}
+
+// unmarshalPlain decodes a rawPlain slice (data[1] is rawPlain) into *out.
+func unmarshalPlain[T any](data []byte, out *[]T) error {
+	p := plainOf[T]()
+	if !p.ok {
+		return fmt.Errorf("wire: values sent as their bytes cannot be decoded into %T, which is not plain data", out)
+	}
+	if len(data) < plainHead {
+		return fmt.Errorf("wire: a raw slice of plain values cut short (%d bytes)", len(data))
+	}
+	if fp := binary.LittleEndian.Uint64(data[2:]); fp != p.fp {
+		return fmt.Errorf("wire: values sent as their bytes by a process whose %v is laid out otherwise (fingerprint %#x, here %#x): both ends must be built from the same code", reflect.TypeFor[T](), fp, p.fp)
+	}
+	body := data[plainHead:]
+	if len(body)%p.size != 0 {
+		return fmt.Errorf("wire: %d bytes of plain values of %d bytes each", len(body), p.size)
+	}
+	s := make([]T, len(body)/p.size)
+	copy(plainBytes(s), body)
+	*out = s
+	return nil
+}

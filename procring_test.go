@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,18 +220,40 @@ var slowSquare = mp.Register("test.slowSquare", mp.Plain(func(x int) int {
 	return x * x
 }))
 
-// Workers SIGKILLed at random while a Map of numbers runs (their Tasks
-// written from the caller's slice, resent from it to the replacements):
-// every item ends in its own result or a *WorkerError, no more items fail
-// than workers were killed, and the input is untouched.
-func TestKilledWorkersWithNumberArguments(t *testing.T) {
+// slowStep is step (procargs_test.go) on a plain struct that takes a few
+// microseconds: its arguments and results cross as their memory, and the
+// worker stages each result as an entry.
+var slowStep = mp.Register("test.slowStep", mp.Plain(func(p particle) particle {
+	for end := time.Now().Add(5 * time.Microsecond); time.Now().Before(end); {
+	}
+	return stepped(p)
+}))
+
+// Workers SIGKILLed at random while a Map runs, of numbers (their Tasks
+// written from the caller's slice, resent from it to the replacements,
+// the results in the raw stage) and of plain structs (their memory, the
+// results in the entry stage): every item ends in its own result or a
+// *WorkerError, no more items fail than workers were killed, and the
+// input is untouched.
+func TestKilledWorkersWithPlainData(t *testing.T) {
+	const n = 4000
+	ints := make([]int, n)
+	ps := make([]particle, n)
+	for i := range n {
+		ints[i] = i - n/2
+		ps[i] = particle{Pos: [3]float32{float32(i), 1, 2}, Vel: [3]float32{3, 4, float32(-i)}, ID: uint32(i), Charge: int8(i % 100)}
+	}
+	t.Run("numbers", func(t *testing.T) { killWhileMapping(t, slowSquare, ints, func(x int) int { return x * x }) })
+	t.Run("plain structs", func(t *testing.T) { killWhileMapping(t, slowStep, ps, stepped) })
+}
+
+// killWhileMapping maps f over in (copied into each trial's argument,
+// compared with the original after) while workers are killed at random.
+func killWhileMapping[A, R comparable](t *testing.T, f mp.Func[A, R], orig []A, want func(A) R) {
 	ctx := context.Background()
 	p := newProcPool(t)
-	const n = 4000
-	in := make([]int, n)
-	for i := range in {
-		in[i] = i - n/2
-	}
+	n := len(orig)
+	in := slices.Clone(orig)
 	kills, failed := 0, 0
 	for trial := range ringTrials() {
 		stop := make(chan struct{})
@@ -249,23 +272,23 @@ func TestKilledWorkersWithNumberArguments(t *testing.T) {
 				}
 			}
 		})
-		var out []int
+		var out []R
 		var err error
-		within(t, "Map", func() { out, err = mp.Map(ctx, p, slowSquare, in, mp.Partial(), mp.Chunksize(1+rand.IntN(64))) })
+		within(t, "Map", func() { out, err = mp.Map(ctx, p, f, in, mp.Partial(), mp.Chunksize(1+rand.IntN(64))) })
 		close(stop)
 		wg.Wait()
 		kills += killed
 		errs := itemErrors(t, err, n)
-		for i, x := range in {
-			if x != i-n/2 {
-				t.Fatalf("trial %d: input %d is now %d", trial, i, x)
+		for i := range in {
+			if in[i] != orig[i] {
+				t.Fatalf("trial %d: input %d is now %v, was %v", trial, i, in[i], orig[i])
 			}
 			if errs[i] != nil {
 				failed++
 				continue
 			}
-			if out[i] != x*x {
-				t.Errorf("trial %d: item %d gave %d, want %d", trial, i, out[i], x*x)
+			if w := want(orig[i]); out[i] != w {
+				t.Errorf("trial %d: item %d gave %v, want %v", trial, i, out[i], w)
 			}
 		}
 	}

@@ -147,3 +147,58 @@ func TestPlainStructsCrossWhole(t *testing.T) {
 		t.Fatalf("workers were replaced: %+v", r)
 	}
 }
+
+// scale doubles a vector's elements; a nil vector comes back nil.
+var scale = mp.Register("test.scale", mp.Plain(func(v []float64) []float64 {
+	if v == nil {
+		return nil
+	}
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = 2 * x
+	}
+	return out
+}))
+
+// Vectors of numbers (issue 15: slices of plain data cross as bytes) go
+// to the workers and back whole, nil and empty ones kept apart, in
+// chunks and one a Task.
+func TestPlainVectorsCrossWhole(t *testing.T) {
+	p, err := mp.NewPool(mp.Processes(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	in := make([][]float64, 300)
+	for i := range in {
+		switch i % 10 {
+		case 3:
+			in[i] = nil
+		case 4:
+			in[i] = []float64{}
+		default:
+			in[i] = make([]float64, i)
+			for j := range in[i] {
+				in[i][j] = float64(i*j) + 0.5
+			}
+		}
+	}
+	for _, cs := range []int{50, 1} {
+		out, err := mp.Map(ctx, p, scale, in, mp.Chunksize(cs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range in {
+			if (v == nil) != (out[i] == nil) || len(v) != len(out[i]) {
+				t.Fatalf("chunks of %d: vector %d (%d elements, nil %v) came back with %d (nil %v)", cs, i, len(v), v == nil, len(out[i]), out[i] == nil)
+			}
+			for j := range v {
+				if out[i][j] != 2*v[j] {
+					t.Fatalf("chunks of %d: vector %d element %d is %v, want %v", cs, i, j, out[i][j], 2*v[j])
+				}
+			}
+		}
+	}
+}

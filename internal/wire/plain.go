@@ -23,15 +23,31 @@ import (
 // reflection and no encoding per item, where CBOR walks every field.
 const rawPlain = 4
 
-// plainHead is the bytes before the items of a rawPlain slice: the tag,
-// the kind and the fingerprint.
+// rawPlainSlices is the kind of a raw slice whose items are slices of a
+// plain type (vectors: []float64, [][3]float32, []Point): after the
+// fingerprint of the element's layout, each item is a uvarint (0: nil,
+// else 1 + its length) and its elements' memory.
+const rawPlainSlices = 5
+
+// plainHead is the bytes before the items of a rawPlain or rawPlainSlices
+// slice: the tag, the kind and the fingerprint.
 const plainHead = 2 + 8
 
 // plainType is what a type's layout says about sending it as its bytes.
 type plainType struct {
-	size int
-	fp   uint64 // the layout's fingerprint
-	ok   bool   // plain, of a size above 0, on a little-endian machine
+	size   int    // of a value; of an element, for slices
+	fp     uint64 // the layout's fingerprint (of the element, for slices)
+	ok     bool   // plain, of a size above 0, on a little-endian machine
+	slices bool   // the type is a slice of such a plain type
+	typ    reflect.Type
+}
+
+// kind is the raw kind of slices of p's type.
+func (p plainType) kind() byte {
+	if p.slices {
+		return rawPlainSlices
+	}
+	return rawPlain
 }
 
 var plainTypes sync.Map // reflect.Type → plainType
@@ -63,15 +79,31 @@ func plainOf[T any]() plainType {
 		plainRecent[plainNext.Add(1)%uint32(len(plainRecent))].Store(&plainEntry{t, v.(plainType)})
 		return v.(plainType)
 	}
-	var p plainType
-	if littleEndian && t.Size() > 0 {
-		h := fnv.New64a()
-		if plainLayout(h, t, 0) {
-			p = plainType{size: int(t.Size()), fp: h.Sum64(), ok: true}
-		}
-	}
+	p := plainTypeOf(t)
 	plainTypes.Store(t, p)
 	return p
+}
+
+// plainTypeOf works out t's plainType.
+func plainTypeOf(t reflect.Type) plainType {
+	if !littleEndian {
+		return plainType{}
+	}
+	h := fnv.New64a()
+	if t.Size() > 0 && plainLayout(h, t, 0) {
+		return plainType{size: int(t.Size()), fp: h.Sum64(), ok: true, typ: t}
+	}
+	// a slice of plain elements, bytes aside (CBOR sends those as one
+	// byte string already), with no encoding methods of its own
+	if t.Kind() != reflect.Slice || t.Elem().Kind() == reflect.Uint8 || opaque(t) || decodesItself(t) {
+		return plainType{}
+	}
+	h.Reset()
+	e := t.Elem()
+	if e.Size() > 0 && plainLayout(h, e, 0) {
+		return plainType{size: int(e.Size()), fp: h.Sum64(), ok: true, slices: true, typ: t}
+	}
+	return plainType{}
 }
 
 // decodesItself reports whether t's values are decoded by a method of
@@ -143,18 +175,51 @@ func plainBytes[T any](s []T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*int(unsafe.Sizeof(s[0])))
 }
 
-// appendPlain appends items, of plain type p, as a rawPlain slice.
-func appendPlain[T any](dst []byte, p plainType, items []T) []byte {
-	dst = append(dst, rawTag, rawPlain)
-	dst = binary.LittleEndian.AppendUint64(dst, p.fp)
-	return append(dst, plainBytes(items)...)
+// sliceHeader is the memory of a slice value.
+type sliceHeader struct {
+	data     unsafe.Pointer
+	len, cap int
 }
 
-// unmarshalPlain decodes a rawPlain slice (data[1] is rawPlain) into *out.
+// appendPlain appends items, of plain type p (or slices of one), as a
+// rawPlain (rawPlainSlices) slice.
+func appendPlain[T any](dst []byte, p plainType, items []T) []byte {
+	dst = append(dst, rawTag, p.kind())
+	dst = binary.LittleEndian.AppendUint64(dst, p.fp)
+	if !p.slices {
+		return append(dst, plainBytes(items)...)
+	}
+	for i := range items {
+		h := (*sliceHeader)(unsafe.Pointer(&items[i])) // T is a slice type
+		if h.data == nil {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = binary.AppendUvarint(dst, uint64(h.len)+1)
+		dst = append(dst, unsafe.Slice((*byte)(h.data), h.len*p.size)...)
+	}
+	return dst
+}
+
+// plainSize is the bytes appendPlain appends for items.
+func plainSize[T any](p plainType, items []T) int {
+	if !p.slices {
+		return plainHead + p.size*len(items)
+	}
+	n := plainHead
+	for i := range items {
+		h := (*sliceHeader)(unsafe.Pointer(&items[i]))
+		n += binary.MaxVarintLen64 + h.len*p.size
+	}
+	return n
+}
+
+// unmarshalPlain decodes a rawPlain or rawPlainSlices slice (data[1]
+// says which) into *out.
 func unmarshalPlain[T any](data []byte, out *[]T) error {
 	p := plainOf[T]()
-	if !p.ok {
-		return fmt.Errorf("wire: values sent as their bytes cannot be decoded into %T, which is not plain data", out)
+	if !p.ok || data[1] != p.kind() {
+		return fmt.Errorf("wire: values sent as their bytes (kind %d) cannot be decoded into %T", data[1], out)
 	}
 	if len(data) < plainHead {
 		return fmt.Errorf("wire: a raw slice of plain values cut short (%d bytes)", len(data))
@@ -163,11 +228,47 @@ func unmarshalPlain[T any](data []byte, out *[]T) error {
 		return fmt.Errorf("wire: values sent as their bytes by a process whose %v is laid out otherwise (fingerprint %#x, here %#x): both ends must be built from the same code", reflect.TypeFor[T](), fp, p.fp)
 	}
 	body := data[plainHead:]
+	if p.slices {
+		return unmarshalPlainSlices(body, p, out)
+	}
 	if len(body)%p.size != 0 {
 		return fmt.Errorf("wire: %d bytes of plain values of %d bytes each", len(body), p.size)
 	}
 	s := make([]T, len(body)/p.size)
 	copy(plainBytes(s), body)
+	*out = s
+	return nil
+}
+
+// unmarshalPlainSlices decodes the items of a rawPlainSlices slice, each
+// a new slice of p's type.
+func unmarshalPlainSlices[T any](body []byte, p plainType, out *[]T) error {
+	var s []T
+	for len(body) > 0 {
+		u, n := binary.Uvarint(body)
+		if n <= 0 {
+			return fmt.Errorf("wire: item %d of a raw slice of slices: a bad length", len(s))
+		}
+		body = body[n:]
+		if u == 0 {
+			var zero T // nil
+			s = append(s, zero)
+			continue
+		}
+		if u-1 > uint64(len(body)/p.size) {
+			return fmt.Errorf("wire: item %d of a raw slice of slices: %d elements of %d bytes in %d", len(s), u-1, p.size, len(body))
+		}
+		k := int(u - 1)
+		v := reflect.MakeSlice(p.typ, k, k)
+		if k > 0 {
+			copy(unsafe.Slice((*byte)(v.UnsafePointer()), k*p.size), body)
+		}
+		body = body[k*p.size:]
+		s = append(s, v.Interface().(T))
+	}
+	if s == nil {
+		s = []T{}
+	}
 	*out = s
 	return nil
 }

@@ -39,7 +39,7 @@ func MarshalSlice[T any](items []T) ([]byte, error) {
 		return appendWords(rawFloat64, len(s), func(i int) uint64 { return math.Float64bits(s[i]) }), nil
 	}
 	if p := plainOf[T](); p.ok {
-		return appendPlain(make([]byte, 0, plainHead+p.size*len(items)), p, items), nil
+		return appendPlain(make([]byte, 0, plainSize(p, items)), p, items), nil
 	}
 	b, err := marshalAt(items, -1)
 	if err != nil {
@@ -104,7 +104,7 @@ func UnmarshalSlice[T any](data []byte, out *[]T) error {
 	if len(data) == 0 || data[0] != rawTag {
 		return unmarshalWith(theLimits().decSlice, data, out)
 	}
-	if len(data) >= 2 && data[1] == rawPlain {
+	if len(data) >= 2 && (data[1] == rawPlain || data[1] == rawPlainSlices) {
 		return unmarshalPlain(data, out)
 	}
 	if len(data) < 2 || (len(data)-2)%8 != 0 {

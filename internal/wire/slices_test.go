@@ -49,6 +49,9 @@ func FuzzUnmarshalSlice(f *testing.F) {
 	b, _ = MarshalSlice([]point{{1, 2, [3]int16{3, 4, 5}, 6}})
 	f.Add(b)
 	f.Add(b[:plainHead+3])
+	b, _ = MarshalSlice([][]float32{{1, 2}, nil, {}, {3}})
+	f.Add(b)
+	f.Add(b[:len(b)-1])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var a []int
 		_ = UnmarshalSlice(data, &a)
@@ -61,6 +64,17 @@ func FuzzUnmarshalSlice(f *testing.F) {
 			// what it took is the bytes it was given, back again
 			if b, _ := MarshalSlice(ps); !slices.Equal(b, data) {
 				t.Fatalf("plain values decoded from % x encode as % x", data, b)
+			}
+		}
+		var vs [][]float32
+		if UnmarshalSlice(data, &vs) == nil && len(data) >= plainHead && data[0] == rawTag && data[1] == rawPlainSlices {
+			// what it took encodes and decodes to the same vectors
+			b, _ := MarshalSlice(vs)
+			var again [][]float32
+			if err := UnmarshalSlice(b, &again); err != nil || !slices.EqualFunc(vs, again, func(a, b []float32) bool {
+				return (a == nil) == (b == nil) && slices.Equal(a, b)
+			}) {
+				t.Fatalf("vectors %v decoded from % x come back as %v (%v)", vs, data, again, err)
 			}
 		}
 		// the copy into a destination agrees with the decoding
@@ -123,9 +137,10 @@ type point struct {
 }
 
 // TestPlainSlices: slices of plain data (numbers other than the word
-// kinds, arrays and structs of them) travel as their memory after their
-// layout's fingerprint; a type laid out otherwise refuses them, naming
-// why; anything with a bool, a pointer, a string or a slice is CBOR.
+// kinds, arrays and structs of them), and of vectors of plain data,
+// travel as their memory after their layout's fingerprint; a type laid
+// out otherwise refuses them, naming why; anything with a bool, a
+// pointer, a string or a map is CBOR.
 func TestPlainSlices(t *testing.T) {
 	ps := []point{{1.5, -2, [3]int16{1, -2, 3}, 4 + 5i}, {math.Inf(-1), 0, [3]int16{}, 0}}
 	b, err := MarshalSlice(ps)
@@ -215,6 +230,44 @@ func TestPlainSlices(t *testing.T) {
 		"UnmarshalCBOR only": func() ([]byte, error) { return MarshalSlice([]checked{{1}}) },
 	} {
 		if b, err := enc(); err != nil || (len(b) > 0 && b[0] == rawTag) {
+			t.Errorf("%s: % x, %v: want CBOR", name, b, err)
+		}
+	}
+	// vectors: slices of plain elements, nil and empty kept apart
+	vecs := [][]float64{{1, 2, 3}, nil, {}, {math.Pi}}
+	b, _ = MarshalSlice(vecs)
+	var gotV [][]float64
+	if b[1] != rawPlainSlices || UnmarshalSlice(b, &gotV) != nil || len(gotV) != 4 ||
+		!slices.Equal(gotV[0], vecs[0]) || gotV[1] != nil || gotV[2] == nil || len(gotV[2]) != 0 || gotV[3][0] != math.Pi {
+		t.Errorf("[][]float64 as % x came back as %#v", b[:min(len(b), 16)], gotV)
+	}
+	type vec []point
+	b, _ = MarshalSlice([]vec{{ps[0]}, {ps[1], ps[0]}})
+	var gotPV []vec
+	if b[1] != rawPlainSlices || UnmarshalSlice(b, &gotPV) != nil || len(gotPV) != 2 || gotPV[1][1] != ps[0] {
+		t.Errorf("[]vec of points came back as %v", gotPV)
+	}
+	var wrongV [][]float32
+	if err := UnmarshalSlice(b, &wrongV); err == nil {
+		t.Error("vectors of points decoded as vectors of float32")
+	}
+	if err := UnmarshalSlice(b, &got); err == nil {
+		t.Error("vectors of points decoded as points")
+	}
+	b, _ = MarshalSlice([][]int{{1, 2}})
+	for _, bad := range [][]byte{b[:len(b)-1], append(b[:plainHead:plainHead], 0xff), append(b[:plainHead:plainHead], 9, 1)} {
+		var ints [][]int
+		if err := UnmarshalSlice(bad, &ints); err == nil {
+			t.Errorf("a malformed slice of vectors % x was accepted as %v", bad, ints)
+		}
+	}
+	for name, enc := range map[string]func() ([]byte, error){
+		"[][]byte":   func() ([]byte, error) { return MarshalSlice([][]byte{{1}}) },
+		"[][]string": func() ([]byte, error) { return MarshalSlice([][]string{{"a"}}) },
+		"[][]bool":   func() ([]byte, error) { return MarshalSlice([][]bool{{true}}) },
+		"[][][]int":  func() ([]byte, error) { return MarshalSlice([][][]int{{{1}}}) },
+	} {
+		if b, err := enc(); err != nil || (len(b) > 1 && b[0] == rawTag) {
 			t.Errorf("%s: % x, %v: want CBOR", name, b, err)
 		}
 	}

@@ -100,13 +100,7 @@ func stepped(p particle) particle {
 // values) and with a Timeout (the stage keeps each item's value as an
 // entry).
 func TestPlainStructsCrossWhole(t *testing.T) {
-	p, err := mp.NewPool(mp.Processes(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	p, ctx := poolForAMinute(t)
 	in := make([]particle, 3_000)
 	for i := range in {
 		f := float32(i)
@@ -164,13 +158,7 @@ var scale = mp.Register("test.scale", mp.Plain(func(v []float64) []float64 {
 // to the workers and back whole, nil and empty ones kept apart, in
 // chunks and one a Task.
 func TestPlainVectorsCrossWhole(t *testing.T) {
-	p, err := mp.NewPool(mp.Processes(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	p, ctx := poolForAMinute(t)
 	in := make([][]float64, 300)
 	for i := range in {
 		switch i % 10 {
@@ -201,4 +189,14 @@ func TestPlainVectorsCrossWhole(t *testing.T) {
 			}
 		}
 	}
+}
+
+// poolForAMinute is a pool of 2 worker processes and a context that ends
+// a minute from now, both ended with the test.
+func poolForAMinute(t *testing.T) (*mp.Pool, context.Context) {
+	t.Helper()
+	p := newProcPool(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return p, ctx
 }

@@ -17,10 +17,10 @@ import (
 // rawPlain is the kind of a raw slice of a plain type other than the
 // word kinds: numbers (no bools: a byte other than 0 or 1 is not a Go
 // bool), and arrays and structs of them, with no pointer anywhere, that
-// CBOR would write whole (plainLayout). Its
-// items travel as their memory, after the 8-byte fingerprint of the
-// type's layout (plainLayout), as Queue carries such items: no
-// reflection and no encoding per item, where CBOR walks every field.
+// CBOR would write whole (plainLayout). Its items travel as their
+// memory, after the 8-byte fingerprint of the type's layout, as Queue
+// carries such items: no reflection and no encoding per item, where CBOR
+// walks every field.
 const rawPlain = 4
 
 // rawPlainSlices is the kind of a raw slice whose items are slices of a
@@ -167,14 +167,6 @@ func plainLayout(w interface{ Write([]byte) (int, error) }, t reflect.Type, dept
 	return false
 }
 
-// plainBytes is the memory of s, a slice of a plain type, as bytes.
-func plainBytes[T any](s []T) []byte {
-	if len(s) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*int(unsafe.Sizeof(s[0])))
-}
-
 // sliceHeader is the memory of a slice value.
 type sliceHeader struct {
 	data     unsafe.Pointer
@@ -187,7 +179,7 @@ func appendPlain[T any](dst []byte, p plainType, items []T) []byte {
 	dst = append(dst, rawTag, p.kind())
 	dst = binary.LittleEndian.AppendUint64(dst, p.fp)
 	if !p.slices {
-		return append(dst, plainBytes(items)...)
+		return append(dst, rawBytes(items)...)
 	}
 	for i := range items {
 		h := (*sliceHeader)(unsafe.Pointer(&items[i])) // T is a slice type
@@ -235,7 +227,7 @@ func unmarshalPlain[T any](data []byte, out *[]T) error {
 		return fmt.Errorf("wire: %d bytes of plain values of %d bytes each", len(body), p.size)
 	}
 	s := make([]T, len(body)/p.size)
-	copy(plainBytes(s), body)
+	copy(rawBytes(s), body)
 	*out = s
 	return nil
 }

@@ -38,7 +38,8 @@ func RawHeader(kind byte) [2]byte { return [2]byte{rawTag, kind} }
 // follows RawHeader in a raw array (AppendRaw copies it). It aliases s.
 func RawView[T any](s []T) []byte { return rawBytes(s) }
 
-// rawBytes is the memory of s, a slice of a RawKind type, as bytes.
+// rawBytes is the memory of s, a slice of a RawKind or other plain type
+// (plain.go), as bytes.
 func rawBytes[T any](s []T) []byte {
 	if len(s) == 0 {
 		return nil

@@ -21,9 +21,10 @@ const (
 
 // MarshalSlice encodes items as one array: raw words for slices of int,
 // int64 and float64, the items' memory for other plain data (numbers,
-// arrays and structs of them: rawPlain), CBOR otherwise. Each item is checked as Marshal
-// checks a value: the error of an item that cannot be encoded names it
-// (unless it is the only one) and the path inside it.
+// arrays and structs of them, and slices of those: plain.go), CBOR
+// otherwise. Each item is checked as Marshal checks a value: the error
+// of an item that cannot be encoded names it (unless it is the only one)
+// and the path inside it.
 func MarshalSlice[T any](items []T) ([]byte, error) {
 	if kind, ok := RawKind[T](); ok {
 		b := make([]byte, 2, 2+8*len(items))
@@ -58,7 +59,7 @@ func MarshalSlice[T any](items []T) ([]byte, error) {
 
 // AppendRaw appends items encoded as MarshalSlice encodes them to dst,
 // without allocating, when they are a slice of int, int64 or float64 or
-// of other plain data (rawPlain); ok is false (and dst returned as is)
+// of other plain data (plain.go); ok is false (and dst returned as is)
 // for any other type.
 func AppendRaw[T any](dst []byte, items []T) (b []byte, ok bool) {
 	if kind, ok := RawKind[T](); ok {
